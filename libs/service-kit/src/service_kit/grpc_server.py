@@ -1,0 +1,136 @@
+"""The gRPC server every service runs: grpc.aio, standard health and reflection, JSON logs with the caller's
+request id, DomainError -> rich status, background tasks, and a graceful stop on SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from service_kit.errors import DomainError
+from service_kit.logs import request_id_var
+
+log = logging.getLogger("service_kit.grpc")
+
+REQUEST_ID_KEY = "x-request-id"
+_QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+
+
+class ServingInterceptor(grpc.aio.ServerInterceptor):
+    """Binds the request id for logs, logs each call, and maps DomainError (and crashes) to a status."""
+
+    async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+        method: str = handler_call_details.method
+        quiet = method.startswith(_QUIET_PREFIXES)
+
+        async def behavior(request, context: grpc.aio.ServicerContext):  # type: ignore[no-untyped-def]
+            metadata = dict(context.invocation_metadata() or ())
+            token = request_id_var.set(str(metadata.get(REQUEST_ID_KEY) or uuid.uuid4()))
+            started = time.perf_counter()
+            failure: DomainError | None = None
+            try:
+                try:
+                    response = await inner(request, context)
+                except DomainError as exc:
+                    failure = exc
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception:
+                    log.exception("unhandled error", extra={"method": method})
+                    failure = None
+                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                if failure is not None:
+                    if not quiet:
+                        log.info("call refused", extra={"method": method, "code": failure.code.value,
+                                                         "ms": round((time.perf_counter() - started) * 1000, 2)})
+                    await context.abort_with_status(failure.to_status())
+                if not quiet and log.isEnabledFor(logging.DEBUG):
+                    log.debug("call served", extra={"method": method,
+                                                    "ms": round((time.perf_counter() - started) * 1000, 2)})
+                return response
+            finally:
+                request_id_var.reset(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+BackgroundTask = Callable[[], Awaitable[None]]
+
+
+async def serve(
+    *,
+    name: str,
+    host: str,
+    port: int,
+    add_services: Callable[[grpc.aio.Server], Iterable[str]],
+    background: Sequence[BackgroundTask] = (),
+    on_stop: Callable[[], Awaitable[None]] | None = None,
+    grace_seconds: float = 10.0,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Runs until SIGTERM or SIGINT, then stops taking calls, lets those in flight finish within the grace
+    period, cancels the background tasks and calls on_stop. add_services registers the servicers and
+    returns their full service names (for health and reflection)."""
+    server = grpc.aio.server(
+        interceptors=[ServingInterceptor()],
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+    )
+    service_names = list(add_services(server))
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise SystemExit(f"{name}: cannot listen on {host}:{port}")
+    await server.start()
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+
+    tasks = [asyncio.create_task(task(), name=getattr(task, "__name__", "background")) for task in background]
+    for service in ("", *service_names):
+        await health.set(service, health_pb2.HealthCheckResponse.SERVING)
+    log.info("serving", extra={"port": bound, "services": service_names})
+    if ready is not None:
+        ready.set()
+
+    stop_wait = asyncio.create_task(stopping.wait())
+    # A background task that dies takes the service down: better a restart than a silently missing relay.
+    done, _ = await asyncio.wait([stop_wait, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    crashed = [t for t in done if t is not stop_wait and not t.cancelled() and t.exception() is not None]
+    for t in crashed:
+        log.error("background task failed", exc_info=t.exception(), extra={"task": t.get_name()})
+
+    log.info("stopping", extra={"grace_seconds": grace_seconds})
+    await health.enter_graceful_shutdown()
+    await server.stop(grace_seconds)
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    stop_wait.cancel()
+    if on_stop is not None:
+        await on_stop()
+    log.info("stopped")
+    if crashed:
+        raise SystemExit(1)

@@ -1,0 +1,90 @@
+"""wallet-service tables. Balances are integers in minor units; the database itself refuses a negative one."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+point_types = Table(
+    "point_types",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("code", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("scale", Integer, nullable=False),
+    CheckConstraint("scale >= 0 AND scale <= 6", name="scale_range"),
+)
+
+players = Table(
+    "players",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("player_id", String(128), primary_key=True),
+    Column("status", String(16), nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('active', 'suspended')", name="status_known"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("player_id", String(128), primary_key=True),
+    Column("point_type", String(32), primary_key=True),
+    Column("balance", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("balance >= 0", name="balance_not_negative"),
+    ForeignKeyConstraint(
+        ["tenant_id", "environment", "player_id"],
+        ["players.tenant_id", "players.environment", "players.player_id"],
+    ),
+)
+
+# Append-only: rows are inserted, never updated or deleted. A movement is unique per (scope, kind, reference),
+# which is what makes grants (by idempotency key) and debits and refunds (by saga id) idempotent.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("player_id", String(128), nullable=False),
+    Column("point_type", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("reference", String(200), nullable=False),
+    Column("description", String(500), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("kind IN ('grant', 'debit', 'refund', 'adjustment')", name="kind_known"),
+    CheckConstraint("amount <> 0", name="amount_not_zero"),
+    CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
+    UniqueConstraint("tenant_id", "environment", "kind", "reference", name="uq_ledger_movement"),
+    Index("ix_ledger_player_newest", "tenant_id", "environment", "player_id", "id"),
+)
