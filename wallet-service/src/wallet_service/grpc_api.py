@@ -1,40 +1,120 @@
-"""The WalletService servicer: proto <-> repository calls, nothing else."""
+"""The WalletService servicer: proto <-> domain, nothing else. DomainError travels up to the kit's interceptor,
+which turns it into a rich status."""
 
 from __future__ import annotations
 
+import grpc
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from wallet_service import repository
+from wallet_service.domain import Account, EntryKind, LedgerEntry, PlayerStatus, PointType, require_scope
+from wallet_service.wallet import Wallet
+
+_KIND_TO_PROTO = {
+    EntryKind.GRANT: wallet_pb2.ENTRY_KIND_GRANT,
+    EntryKind.DEBIT: wallet_pb2.ENTRY_KIND_DEBIT,
+    EntryKind.REFUND: wallet_pb2.ENTRY_KIND_REFUND,
+    EntryKind.ADJUSTMENT: wallet_pb2.ENTRY_KIND_ADJUSTMENT,
+}
+_STATUS_TO_PROTO = {
+    PlayerStatus.ACTIVE: wallet_pb2.PLAYER_STATUS_ACTIVE,
+    PlayerStatus.SUSPENDED: wallet_pb2.PLAYER_STATUS_SUSPENDED,
+}
+_STATUS_FROM_PROTO: dict[int, PlayerStatus | None] = {
+    wallet_pb2.PLAYER_STATUS_UNSPECIFIED: None,
+    wallet_pb2.PLAYER_STATUS_ACTIVE: PlayerStatus.ACTIVE,
+    wallet_pb2.PLAYER_STATUS_SUSPENDED: PlayerStatus.SUSPENDED,
+}
+
+
+def _scope(request) -> Scope:  # type: ignore[no-untyped-def]
+    return require_scope(Scope.from_proto(request.scope))
+
+
+def _point_type(pt: PointType) -> wallet_pb2.PointType:
+    return wallet_pb2.PointType(code=pt.code, name=pt.name, scale=pt.scale)
+
+
+def _account(account: Account) -> wallet_pb2.Account:
+    return wallet_pb2.Account(point_type=account.point_type, balance=account.balance, scale=account.scale)
+
+
+def _entry(entry: LedgerEntry) -> wallet_pb2.LedgerEntry:
+    message = wallet_pb2.LedgerEntry(
+        id=entry.id, player_id=entry.player_id, point_type=entry.point_type, kind=_KIND_TO_PROTO[entry.kind],
+        amount=entry.amount, balance_after=entry.balance_after, reference=entry.reference,
+        description=entry.description, scale=entry.scale)
+    message.created_at.FromDatetime(entry.created_at)
+    return message
 
 
 class WalletApi(wallet_pb2_grpc.WalletServiceServicer):
-    def __init__(self, sessions: async_sessionmaker) -> None:
-        self.sessions = sessions
+    def __init__(self, wallet: Wallet) -> None:
+        self.wallet = wallet
 
-    async def DefinePointType(self, request, context):  # type: ignore[no-untyped-def]
-        scope = Scope.from_proto(request.scope)
+    async def DefinePointType(self, request: wallet_pb2.DefinePointTypeRequest,
+                              context: grpc.aio.ServicerContext) -> wallet_pb2.DefinePointTypeResponse:
         pt = request.point_type
-        if not pt.code or not 0 <= pt.scale <= 6:
-            raise DomainError(ErrorCode.VALIDATION_ERROR, "point_type.code is required and scale must be 0..6")
-        async with self.sessions.begin() as session:
-            await repository.define_point_type(session, scope, pt.code, pt.name or pt.code, pt.scale)
-        return wallet_pb2.DefinePointTypeResponse(point_type=pt)
+        stored = await self.wallet.define_point_type(_scope(request), pt.code, pt.name, pt.scale)
+        return wallet_pb2.DefinePointTypeResponse(point_type=_point_type(stored))
 
-    async def GrantPoints(self, request, context):  # type: ignore[no-untyped-def]
-        scope = Scope.from_proto(request.scope)
-        if not request.player_id or not request.point_type or request.amount <= 0 or not request.idempotency_key:
-            raise DomainError(ErrorCode.VALIDATION_ERROR,
-                              "player_id, point_type, a positive amount and idempotency_key are required")
-        async with self.sessions.begin() as session:
-            entry, replayed = await repository.grant(session, scope, request.player_id, request.point_type,
-                                                     request.amount, request.idempotency_key, request.description)
-        return wallet_pb2.GrantPointsResponse(entry=entry, replayed=replayed)
+    async def ListPointTypes(self, request: wallet_pb2.ListPointTypesRequest,
+                             context: grpc.aio.ServicerContext) -> wallet_pb2.ListPointTypesResponse:
+        types = await self.wallet.list_point_types(_scope(request))
+        return wallet_pb2.ListPointTypesResponse(point_types=[_point_type(pt) for pt in types])
 
-    async def GetBalances(self, request, context):  # type: ignore[no-untyped-def]
-        scope = Scope.from_proto(request.scope)
-        async with self.sessions() as session:
-            accounts = await repository.balances(session, scope, request.player_id)
-        return wallet_pb2.GetBalancesResponse(accounts=accounts)
+    async def UpsertPlayer(self, request: wallet_pb2.UpsertPlayerRequest,
+                           context: grpc.aio.ServicerContext) -> wallet_pb2.UpsertPlayerResponse:
+        scope = _scope(request)
+        if request.status not in _STATUS_FROM_PROTO:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, f"status {request.status} is not a player status")
+        status = await self.wallet.upsert_player(scope, request.player_id, _STATUS_FROM_PROTO[request.status])
+        return wallet_pb2.UpsertPlayerResponse(player_id=request.player_id, status=_STATUS_TO_PROTO[status])
+
+    async def GetPlayer(self, request: wallet_pb2.GetPlayerRequest,
+                        context: grpc.aio.ServicerContext) -> wallet_pb2.GetPlayerResponse:
+        player = await self.wallet.get_player(_scope(request), request.player_id)
+        return wallet_pb2.GetPlayerResponse(player_id=player.player_id, status=_STATUS_TO_PROTO[player.status],
+                                            accounts=[_account(a) for a in player.accounts])
+
+    async def GrantPoints(self, request: wallet_pb2.GrantPointsRequest,
+                          context: grpc.aio.ServicerContext) -> wallet_pb2.GrantPointsResponse:
+        result = await self.wallet.grant_points(_scope(request), request.player_id,
+                                                request.point_type, request.amount, request.idempotency_key,
+                                                request.description)
+        return wallet_pb2.GrantPointsResponse(entry=_entry(result.entry), replayed=result.replayed)
+
+    async def AdjustPoints(self, request: wallet_pb2.AdjustPointsRequest,
+                           context: grpc.aio.ServicerContext) -> wallet_pb2.AdjustPointsResponse:
+        result = await self.wallet.adjust_points(_scope(request), request.player_id,
+                                                 request.point_type, request.amount, request.idempotency_key,
+                                                 request.description)
+        return wallet_pb2.AdjustPointsResponse(entry=_entry(result.entry), replayed=result.replayed)
+
+    async def DebitPoints(self, request: wallet_pb2.DebitPointsRequest,
+                          context: grpc.aio.ServicerContext) -> wallet_pb2.DebitPointsResponse:
+        result = await self.wallet.debit_points(_scope(request), request.saga_id,
+                                                request.player_id, request.point_type, request.amount,
+                                                request.description)
+        return wallet_pb2.DebitPointsResponse(entry=_entry(result.entry), replayed=result.replayed)
+
+    async def RefundPoints(self, request: wallet_pb2.RefundPointsRequest,
+                           context: grpc.aio.ServicerContext) -> wallet_pb2.RefundPointsResponse:
+        refund = await self.wallet.refund_debit(_scope(request), request.saga_id, request.reason)
+        response = wallet_pb2.RefundPointsResponse(refunded=refund.refunded, replayed=refund.replayed)
+        if refund.entry is not None:
+            response.entry.CopyFrom(_entry(refund.entry))
+        return response
+
+    async def GetBalances(self, request: wallet_pb2.GetBalancesRequest,
+                          context: grpc.aio.ServicerContext) -> wallet_pb2.GetBalancesResponse:
+        accounts = await self.wallet.balances(_scope(request), request.player_id)
+        return wallet_pb2.GetBalancesResponse(accounts=[_account(a) for a in accounts])
+
+    async def ListTransactions(self, request: wallet_pb2.ListTransactionsRequest,
+                               context: grpc.aio.ServicerContext) -> wallet_pb2.ListTransactionsResponse:
+        page = await self.wallet.transactions(_scope(request), request.player_id,
+                                              request.point_type, request.page_size, request.page_token)
+        return wallet_pb2.ListTransactionsResponse(entries=[_entry(e) for e in page.entries],
+                                                   next_page_token=page.next_page_token)

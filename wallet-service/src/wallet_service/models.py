@@ -64,10 +64,16 @@ accounts = Table(
         ["tenant_id", "environment", "player_id"],
         ["players.tenant_id", "players.environment", "players.player_id"],
     ),
+    ForeignKeyConstraint(
+        ["tenant_id", "environment", "point_type"],
+        ["point_types.tenant_id", "point_types.environment", "point_types.code"],
+        name="fk_accounts_point_type",
+    ),
 )
 
-# Append-only: rows are inserted, never updated or deleted. A movement is unique per (scope, kind, reference),
-# which is what makes grants (by idempotency key) and debits and refunds (by saga id) idempotent.
+# Append-only: rows are inserted, never updated or deleted (a trigger refuses both, migration 0002). A movement
+# is unique per (scope, kind, reference), which is what makes grants and adjustments (by idempotency key) and
+# debits and refunds (by saga id) idempotent. Every row belongs to an account: balance == SUM(amount).
 ledger_entries = Table(
     "ledger_entries",
     metadata,
@@ -86,5 +92,24 @@ ledger_entries = Table(
     CheckConstraint("amount <> 0", name="amount_not_zero"),
     CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
     UniqueConstraint("tenant_id", "environment", "kind", "reference", name="uq_ledger_movement"),
+    ForeignKeyConstraint(
+        ["tenant_id", "environment", "player_id", "point_type"],
+        ["accounts.tenant_id", "accounts.environment", "accounts.player_id", "accounts.point_type"],
+        name="fk_ledger_entries_account",
+    ),
     Index("ix_ledger_player_newest", "tenant_id", "environment", "player_id", "id"),
+    Index("ix_ledger_account_newest", "tenant_id", "environment", "player_id", "point_type", "id"),
+)
+
+# A saga given up before its debit landed: RefundPoints found no debit and left this mark, so a debit of the
+# same saga arriving late (a timed-out call that was still in flight) is refused instead of charging a player
+# whose redemption was already compensated. Not a movement of points, hence not in the ledger.
+saga_tombstones = Table(
+    "saga_tombstones",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("saga_id", String(200), primary_key=True),
+    Column("reason", String(500), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

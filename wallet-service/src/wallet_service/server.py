@@ -11,6 +11,7 @@ from service_kit.grpc_server import serve
 
 from wallet_service.config import Settings
 from wallet_service.grpc_api import WalletApi
+from wallet_service.wallet import Wallet
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -19,7 +20,7 @@ async def main(settings: Settings) -> None:
     if settings.migrate_on_start:
         await asyncio.to_thread(upgrade_database, MIGRATIONS, settings.database_url)
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    api = WalletApi(session_maker(engine))
+    api = WalletApi(Wallet(session_maker(engine)))
 
     def add_services(server):  # type: ignore[no-untyped-def]
         wallet_pb2_grpc.add_WalletServiceServicer_to_server(api, server)

@@ -1,0 +1,253 @@
+"""The wallet's operations, each one transaction: validate, then move points and write the ledger row together.
+
+Idempotency rests on the ledger's unique (scope, kind, reference): a repeat finds the first entry and replays it;
+a concurrent duplicate that loses the race on the unique constraint rolls back and replays the winner's entry.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.scope import Scope
+from wallet_service import repository
+from wallet_service.domain import (
+    MAX_DESCRIPTION,
+    MAX_PLAYER_ID,
+    MAX_POINT_TYPE_NAME,
+    MAX_REFERENCE,
+    Account,
+    EntryKind,
+    LedgerEntry,
+    Movement,
+    Player,
+    PlayerStatus,
+    PointType,
+    Refund,
+    TransactionPage,
+    decode_page_token,
+    encode_page_token,
+    optional_text,
+    page_size_of,
+    require_adjustment_amount,
+    require_point_type_code,
+    require_positive_amount,
+    require_scale,
+    require_text,
+)
+
+
+async def _require_point_type(session: AsyncSession, scope: Scope, code: str) -> int:
+    scale = await repository.scale_of(session, scope, code)
+    if scale is None:
+        raise DomainError(ErrorCode.INVALID_POINT_TYPE, f"unknown point type {code!r}")
+    return scale
+
+
+def _same_movement(previous: LedgerEntry, player_id: str, point_type: str, amount: int, what: str) -> LedgerEntry:
+    """The earlier entry when the repeat asks for the same movement; IDEMPOTENCY_KEY_REUSED otherwise."""
+    if previous.player_id != player_id or previous.point_type != point_type or previous.amount != amount:
+        raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                          f"this {what} was already used for another player, point type or amount")
+    return previous
+
+
+class Wallet:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    # --- point types and players ----------------------------------------------------------------------------
+
+    async def define_point_type(self, scope: Scope, code: str, name: str, scale: int) -> PointType:
+        require_point_type_code(code, "point_type.code")
+        optional_text(name, "point_type.name", MAX_POINT_TYPE_NAME)
+        require_scale(scale)
+        async with self.sessions.begin() as session:
+            stored = await repository.insert_point_type(session, scope, code, name.strip() or code, scale)
+            if stored.scale != scale:
+                # Balances are kept in the type's minor units: a new scale would silently rescale every one.
+                raise DomainError(ErrorCode.VALIDATION_ERROR,
+                                  f"point type {code!r} has scale {stored.scale}; its scale cannot change")
+        return stored
+
+    async def list_point_types(self, scope: Scope) -> list[PointType]:
+        async with self.sessions() as session:
+            return await repository.list_point_types(session, scope)
+
+    async def upsert_player(self, scope: Scope, player_id: str, status: PlayerStatus | None) -> PlayerStatus:
+        require_text(player_id, "player_id", MAX_PLAYER_ID)
+        async with self.sessions.begin() as session:
+            return await repository.upsert_player(session, scope, player_id, status)
+
+    async def get_player(self, scope: Scope, player_id: str) -> Player:
+        require_text(player_id, "player_id", MAX_PLAYER_ID)
+        async with self.sessions() as session:
+            status = await repository.player_status(session, scope, player_id)
+            if status is None:
+                raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id!r}")
+            return Player(player_id, status, await repository.balances(session, scope, player_id))
+
+    # --- movements ------------------------------------------------------------------------------------------
+
+    async def grant_points(self, scope: Scope, player_id: str, point_type: str, amount: int, idempotency_key: str,
+                           description: str) -> Movement:
+        """Credits a player, creating them (active) when unknown. Suspended players may still receive points."""
+        require_text(player_id, "player_id", MAX_PLAYER_ID)
+        require_point_type_code(point_type)
+        require_positive_amount(amount)
+        require_text(idempotency_key, "idempotency_key", MAX_REFERENCE)
+        optional_text(description, "description", MAX_DESCRIPTION)
+        try:
+            async with self.sessions.begin() as session:
+                scale = await _require_point_type(session, scope, point_type)
+                previous = await repository.movement(session, scope, EntryKind.GRANT, idempotency_key)
+                if previous is not None:
+                    return Movement(_same_movement(previous, player_id, point_type, amount, "idempotency_key"),
+                                    replayed=True)
+                await repository.ensure_player(session, scope, player_id)
+                balance = await repository.credit_account(session, scope, player_id, point_type, amount)
+                entry = await repository.append_entry(
+                    session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.GRANT,
+                    amount=amount, balance_after=balance, reference=idempotency_key, description=description,
+                    scale=scale)
+                return Movement(entry, replayed=False)
+        except IntegrityError as exc:
+            if not repository.is_duplicate_movement(exc):
+                raise
+        winner = await self._winner(scope, EntryKind.GRANT, idempotency_key)
+        return Movement(_same_movement(winner, player_id, point_type, amount, "idempotency_key"), replayed=True)
+
+    async def adjust_points(self, scope: Scope, player_id: str, point_type: str, amount: int, idempotency_key: str,
+                            description: str) -> Movement:
+        """An operator's correction, signed; never takes a balance below zero. The player must exist."""
+        require_text(player_id, "player_id", MAX_PLAYER_ID)
+        require_point_type_code(point_type)
+        require_adjustment_amount(amount)
+        require_text(idempotency_key, "idempotency_key", MAX_REFERENCE)
+        optional_text(description, "description", MAX_DESCRIPTION)
+        try:
+            async with self.sessions.begin() as session:
+                scale = await _require_point_type(session, scope, point_type)
+                previous = await repository.movement(session, scope, EntryKind.ADJUSTMENT, idempotency_key)
+                if previous is not None:
+                    return Movement(_same_movement(previous, player_id, point_type, amount, "idempotency_key"),
+                                    replayed=True)
+                if await repository.player_status(session, scope, player_id) is None:
+                    raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id!r}")
+                if amount > 0:
+                    balance: int | None = await repository.credit_account(session, scope, player_id, point_type,
+                                                                          amount)
+                else:
+                    balance = await repository.take_from_account(session, scope, player_id, point_type, -amount)
+                if balance is None:
+                    raise DomainError(ErrorCode.INSUFFICIENT_BALANCE,
+                                      f"the {point_type} balance does not cover an adjustment of {amount}")
+                entry = await repository.append_entry(
+                    session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.ADJUSTMENT,
+                    amount=amount, balance_after=balance, reference=idempotency_key, description=description,
+                    scale=scale)
+                return Movement(entry, replayed=False)
+        except IntegrityError as exc:
+            if not repository.is_duplicate_movement(exc):
+                raise
+        winner = await self._winner(scope, EntryKind.ADJUSTMENT, idempotency_key)
+        return Movement(_same_movement(winner, player_id, point_type, amount, "idempotency_key"), replayed=True)
+
+    async def debit_points(self, scope: Scope, saga_id: str, player_id: str, point_type: str, amount: int,
+                           description: str) -> Movement:
+        """The saga's charge, idempotent on saga_id; refused when the saga was already compensated."""
+        require_text(saga_id, "saga_id", MAX_REFERENCE)
+        require_text(player_id, "player_id", MAX_PLAYER_ID)
+        require_point_type_code(point_type)
+        require_positive_amount(amount)
+        optional_text(description, "description", MAX_DESCRIPTION)
+        try:
+            async with self.sessions.begin() as session:
+                await repository.lock_saga(session, scope, saga_id)
+                previous = await repository.movement(session, scope, EntryKind.DEBIT, saga_id)
+                if previous is not None:
+                    return Movement(_same_movement(previous, player_id, point_type, -amount, "saga_id"),
+                                    replayed=True)
+                if await repository.is_tombstoned(session, scope, saga_id):
+                    raise DomainError(ErrorCode.VALIDATION_ERROR,
+                                      f"saga already compensated: saga {saga_id!r} was refunded before this debit")
+                status = await repository.player_status(session, scope, player_id)
+                if status is None:
+                    raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id!r}")
+                if status is not PlayerStatus.ACTIVE:
+                    raise DomainError(ErrorCode.PLAYER_INACTIVE, f"player {player_id!r} is {status.value}")
+                scale = await _require_point_type(session, scope, point_type)
+                balance = await repository.take_from_account(session, scope, player_id, point_type, amount)
+                if balance is None:
+                    raise DomainError(ErrorCode.INSUFFICIENT_BALANCE,
+                                      f"the {point_type} balance does not cover {amount}")
+                entry = await repository.append_entry(
+                    session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.DEBIT,
+                    amount=-amount, balance_after=balance, reference=saga_id, description=description,
+                    scale=scale)
+                return Movement(entry, replayed=False)
+        except IntegrityError as exc:
+            if not repository.is_duplicate_movement(exc):
+                raise
+        winner = await self._winner(scope, EntryKind.DEBIT, saga_id)
+        return Movement(_same_movement(winner, player_id, point_type, -amount, "saga_id"), replayed=True)
+
+    async def refund_debit(self, scope: Scope, saga_id: str, reason: str) -> Refund:
+        """The saga's compensation: gives back exactly what its debit took, once. With no debit, nothing moves,
+        and the saga is marked so that a debit arriving later is refused. Player status does not matter."""
+        require_text(saga_id, "saga_id", MAX_REFERENCE)
+        optional_text(reason, "reason", MAX_DESCRIPTION)
+        try:
+            async with self.sessions.begin() as session:
+                await repository.lock_saga(session, scope, saga_id)
+                previous = await repository.movement(session, scope, EntryKind.REFUND, saga_id)
+                if previous is not None:
+                    return Refund(previous, replayed=True)
+                debit = await repository.movement(session, scope, EntryKind.DEBIT, saga_id)
+                if debit is None:
+                    await repository.bury_saga(session, scope, saga_id, reason)
+                    return Refund(None, replayed=False)
+                balance = await repository.credit_account(session, scope, debit.player_id, debit.point_type,
+                                                          -debit.amount)
+                entry = await repository.append_entry(
+                    session, scope, player_id=debit.player_id, point_type=debit.point_type, kind=EntryKind.REFUND,
+                    amount=-debit.amount, balance_after=balance, reference=saga_id,
+                    description=reason or f"refund of saga {saga_id}", scale=debit.scale)
+                return Refund(entry, replayed=False)
+        except IntegrityError as exc:
+            if not repository.is_duplicate_movement(exc):
+                raise
+        return Refund(await self._winner(scope, EntryKind.REFUND, saga_id), replayed=True)
+
+    async def _winner(self, scope: Scope, kind: EntryKind, reference: str) -> LedgerEntry:
+        """The entry of the transaction that beat ours to the unique constraint (committed, hence visible)."""
+        async with self.sessions() as session:
+            entry = await repository.movement(session, scope, kind, reference)
+        if entry is None:
+            raise RuntimeError(f"{kind.value} {reference!r} lost a unique race but no winning row is visible")
+        return entry
+
+    # --- reads ----------------------------------------------------------------------------------------------
+
+    async def balances(self, scope: Scope, player_id: str) -> list[Account]:
+        require_text(player_id, "player_id", MAX_PLAYER_ID)
+        async with self.sessions() as session:
+            return await repository.balances(session, scope, player_id)
+
+    async def transactions(self, scope: Scope, player_id: str, point_type: str, page_size: int,
+                           page_token: str) -> TransactionPage:
+        """A page of the player's entries, newest first. The cursor is an id, so rows written meanwhile (always
+        newer) never shift a page: walking every page yields each entry exactly once."""
+        require_text(player_id, "player_id", MAX_PLAYER_ID)
+        if point_type:
+            require_point_type_code(point_type)
+        limit = page_size_of(page_size)
+        before_id = decode_page_token(page_token, player_id, point_type)
+        async with self.sessions() as session:
+            if point_type:
+                await _require_point_type(session, scope, point_type)
+            rows = await repository.entries_page(session, scope, player_id, point_type, before_id, limit + 1)
+        page = rows[:limit]
+        next_token = encode_page_token(page[-1].id, player_id, point_type) if len(rows) > limit else ""
+        return TransactionPage(page, next_token)
