@@ -1,0 +1,11 @@
+"""catalog-service settings, from the environment."""
+
+from service_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    database_url: str                 # DATABASE_URL, required: postgresql://user:pass@host:port/catalog
+    grpc_host: str = "0.0.0.0"        # GRPC_HOST
+    grpc_port: int = 50051            # GRPC_PORT
+    db_pool_size: int = 10            # DB_POOL_SIZE
+    migrate_on_start: bool = True     # MIGRATE_ON_START: apply Alembic migrations before serving

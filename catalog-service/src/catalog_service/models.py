@@ -1,0 +1,177 @@
+"""catalog-service tables. Stock and per-player counts change only in conditional statements; the database itself
+refuses a negative one. Ids use the "C" collation so that their order (the order of ListItems pages) is bytewise
+and does not depend on the server's locale."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _id(name: str, **kw) -> Column:  # type: ignore[no-untyped-def, type-arg]
+    return Column(name, String(64, collation="C"), **kw)
+
+
+items = Table(
+    "items",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    _id("id", primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("image_url", Text, nullable=False, server_default=""),
+    Column("status", String(16), nullable=False),
+    Column("available_from", DateTime(timezone=True)),
+    Column("available_until", DateTime(timezone=True)),
+    Column("stock", BigInteger),  # NULL: unlimited
+    Column("per_player_limit", Integer, nullable=False, server_default="0"),
+    Column("targeting_private", Boolean, nullable=False, server_default="false"),
+    Column("target_segments", ARRAY(String(64)), nullable=False, server_default="{}"),
+    Column("target_countries", ARRAY(String(2)), nullable=False, server_default="{}"),
+    Column("target_min_level", Integer, nullable=False, server_default="0"),
+    Column("fulfillment_strategy", String(16), nullable=False),
+    Column("fulfillment_config", JSONB, nullable=False, server_default="{}"),
+    Column("shipping_address_required", Boolean, nullable=False, server_default="false"),
+    Column("customer_info_required", Boolean, nullable=False, server_default="false"),
+    Column("redemption_message", Text, nullable=False, server_default=""),
+    Column("face_value", BigInteger, nullable=False, server_default="0"),
+    Column("face_currency", String(8), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("status IN ('draft', 'active', 'inactive', 'deleted')", name="status_known"),
+    CheckConstraint("stock >= 0", name="stock_not_negative"),
+    CheckConstraint("per_player_limit >= 0", name="limit_not_negative"),
+    CheckConstraint("target_min_level >= 0", name="min_level_not_negative"),
+    CheckConstraint("face_value >= 0", name="face_value_not_negative"),
+    CheckConstraint("available_until IS NULL OR available_from IS NULL OR available_until > available_from",
+                    name="window_ordered"),
+    CheckConstraint("fulfillment_strategy IN ('code_pool', 'webhook', 'physical', 'bonus', 'free_rounds', 'manual')",
+                    name="strategy_known"),
+    CheckConstraint("fulfillment_strategy <> 'physical' OR shipping_address_required", name="physical_ships"),
+)
+
+# The item's own prices (the first, by position, is its default point type).
+item_prices = Table(
+    "item_prices",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    _id("item_id", primary_key=True),
+    Column("point_type", String(32), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    ForeignKeyConstraint(["tenant_id", "environment", "item_id"],
+                         ["items.tenant_id", "items.environment", "items.id"],
+                         name="fk_item_prices_item", ondelete="CASCADE"),
+)
+
+item_variants = Table(
+    "item_variants",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    _id("item_id", primary_key=True),
+    _id("id", primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("rounds", Integer, nullable=False, server_default="0"),
+    CheckConstraint("rounds >= 0", name="rounds_not_negative"),
+    ForeignKeyConstraint(["tenant_id", "environment", "item_id"],
+                         ["items.tenant_id", "items.environment", "items.id"],
+                         name="fk_item_variants_item", ondelete="CASCADE"),
+)
+
+# A variant's own prices; a variant without any is sold at the item's prices.
+variant_prices = Table(
+    "variant_prices",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    _id("item_id", primary_key=True),
+    _id("variant_id", primary_key=True),
+    Column("point_type", String(32), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    ForeignKeyConstraint(["tenant_id", "environment", "item_id", "variant_id"],
+                         ["item_variants.tenant_id", "item_variants.environment", "item_variants.item_id",
+                          "item_variants.id"],
+                         name="fk_variant_prices_variant", ondelete="CASCADE"),
+)
+
+# How many of an item a player holds (reserved and not released): what per_player_limit is checked against.
+player_counts = Table(
+    "player_counts",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    _id("item_id", primary_key=True),
+    Column("player_id", String(128), primary_key=True),
+    Column("count", Integer, nullable=False),
+    CheckConstraint("count >= 0", name="count_not_negative"),
+)
+
+# One row per saga. 'held' rows took one unit of stock (when stock_counted) and one of the player's count;
+# 'released' rows gave them back. A release of a saga never seen leaves a released row with no item (a
+# tombstone), so a reserve of that saga arriving late is refused instead of holding stock forever.
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("saga_id", String(200), primary_key=True),
+    _id("item_id"),
+    _id("variant_id"),
+    Column("player_id", String(128)),
+    Column("point_type", String(32)),
+    Column("price", BigInteger),
+    Column("stock_counted", Boolean, nullable=False, server_default="false"),
+    Column("state", String(16), nullable=False),
+    Column("snapshot", JSONB),  # item, variant and price as reserved: what a retry answers
+    Column("release_reason", String(500), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("released_at", DateTime(timezone=True)),
+    CheckConstraint("state IN ('held', 'released')", name="state_known"),
+    CheckConstraint("state = 'released' OR (item_id IS NOT NULL AND player_id IS NOT NULL AND snapshot IS NOT NULL)",
+                    name="held_is_complete"),
+)
+
+# Operator stock adjustments, one per idempotency key: a retried adjustment applies once.
+stock_adjustments = Table(
+    "stock_adjustments",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("idempotency_key", String(200), primary_key=True),
+    _id("item_id", nullable=False),
+    Column("delta", BigInteger, nullable=False),
+    Column("stock_after", BigInteger, nullable=False),
+    Column("reason", String(500), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("delta <> 0", name="delta_not_zero"),
+)

@@ -1,0 +1,36 @@
+"""Bootstrap: migrations, the database engine, the gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import grpc
+from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from service_kit.db import create_engine, session_maker, upgrade_database
+from service_kit.grpc_server import serve
+
+from catalog_service.config import Settings
+from catalog_service.grpc_api import CatalogApi
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def main(settings: Settings) -> None:
+    if settings.migrate_on_start:
+        await asyncio.to_thread(upgrade_database, MIGRATIONS, settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    api = CatalogApi(session_maker(engine))
+
+    def add_services(server: grpc.aio.Server) -> list[str]:
+        catalog_pb2_grpc.add_CatalogServiceServicer_to_server(api, server)
+        return [catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name]
+
+    await serve(
+        name="catalog-service",
+        host=settings.grpc_host,
+        port=settings.grpc_port,
+        add_services=add_services,
+        on_stop=engine.dispose,
+        grace_seconds=settings.shutdown_grace_seconds,
+    )
