@@ -1,0 +1,1 @@
+"""redemption-service: redemptions, the redeem saga, idempotency keys and the fulfillment outbox."""

@@ -1,0 +1,19 @@
+"""python -m redemption_service: apply migrations, then serve gRPC until SIGTERM."""
+
+import asyncio
+
+from service_kit.logs import configure_logging
+from service_kit.settings import load_settings
+
+from redemption_service.config import Settings
+from redemption_service.server import main
+
+
+def run() -> None:
+    settings = load_settings(Settings)
+    configure_logging("redemption-service", settings.log_level)
+    asyncio.run(main(settings))
+
+
+if __name__ == "__main__":
+    run()

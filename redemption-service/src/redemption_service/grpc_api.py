@@ -1,0 +1,97 @@
+"""The RedemptionService servicer: proto <-> domain, nothing else. DomainErrors become rich statuses in the kit's
+server interceptor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from google.protobuf.struct_pb2 import Struct
+from google.protobuf.timestamp_pb2 import Timestamp
+from rewards.common.v1 import common_pb2
+from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
+from service_kit.scope import Scope
+
+from redemption_service.domain import Redemption
+from redemption_service.redemptions import Redemptions
+
+_DELIVERY = {
+    "": redemption_pb2.DELIVERY_STATUS_UNSPECIFIED,
+    "PENDING": redemption_pb2.DELIVERY_STATUS_PENDING,
+    "SHIPPED": redemption_pb2.DELIVERY_STATUS_SHIPPED,
+    "DELIVERED": redemption_pb2.DELIVERY_STATUS_DELIVERED,
+}
+
+
+class RedemptionApi(redemption_pb2_grpc.RedemptionServiceServicer):
+    def __init__(self, redemptions: Redemptions) -> None:
+        self.redemptions = redemptions
+
+    async def Redeem(self, request, context):  # type: ignore[no-untyped-def]
+        redemption, replayed = await self.redemptions.redeem(request)
+        return redemption_pb2.RedeemResponse(redemption=redemption_to_proto(redemption), replayed=replayed)
+
+    async def QuoteRedemption(self, request, context):  # type: ignore[no-untyped-def]
+        quote = await self.redemptions.quote(request)
+        return redemption_pb2.QuoteRedemptionResponse(
+            eligible=quote.eligible, reason=quote.reason, item_id=quote.item_id, variant_id=quote.variant_id,
+            point_type=quote.point_type, cost=quote.cost, point_scale=quote.point_scale, balance=quote.balance,
+            stock_left=quote.stock_left, remaining_allowance=quote.remaining_allowance,
+            shipping_address_required=quote.shipping_address_required,
+            customer_info_required=quote.customer_info_required)
+
+    async def GetRedemption(self, request, context):  # type: ignore[no-untyped-def]
+        redemption = await self.redemptions.get(request.scope, request.redemption_id, request.player_id)
+        return redemption_pb2.GetRedemptionResponse(redemption=redemption_to_proto(redemption))
+
+    async def ListRedemptions(self, request, context):  # type: ignore[no-untyped-def]
+        page = await self.redemptions.list(request)
+        return redemption_pb2.ListRedemptionsResponse(
+            redemptions=[redemption_to_proto(r) for r in page.redemptions], next_page_token=page.next_page_token)
+
+    async def CancelRedemption(self, request, context):  # type: ignore[no-untyped-def]
+        redemption = await self.redemptions.cancel(request)
+        return redemption_pb2.CancelRedemptionResponse(redemption=redemption_to_proto(redemption))
+
+
+def redemption_to_proto(r: Redemption) -> redemption_pb2.Redemption:
+    message = redemption_pb2.Redemption(
+        id=r.id, number=r.number, scope=Scope(r.tenant_id, r.environment).to_proto(), player_id=r.player_id,
+        item_id=r.item_id, variant_id=r.variant_id, rounds=r.rounds, item_name=r.item_name,
+        item_image_url=r.item_image_url, point_type=r.point_type, cost=r.cost, point_scale=r.point_scale,
+        face_value=r.face_value, face_currency=r.face_currency, fulfillment_strategy=r.fulfillment_strategy,
+        redemption_message=r.redemption_message,
+        status=redemption_pb2.RedemptionStatus.Value(f"REDEMPTION_STATUS_{r.status.value}"),
+        delivery_status=_DELIVERY[r.delivery_status.value], failure_code=r.failure_code,
+        failure_message=r.failure_message, debit_transaction_id=r.debit_transaction_id or 0,
+        balance_after=r.balance_after or 0, comment=r.comment, trigger_source=r.trigger_source,
+        created_at=_timestamp(r.created_at), updated_at=_timestamp(r.updated_at))
+    if r.fulfillment:
+        fulfillment = dict(r.fulfillment)
+        data = fulfillment.pop("data", None)
+        message.fulfillment.CopyFrom(redemption_pb2.Fulfillment(**fulfillment))
+        if data:
+            message.fulfillment.data.CopyFrom(_struct(data))
+    if r.shipping_address:
+        message.shipping_address.CopyFrom(common_pb2.ShippingAddress(**r.shipping_address))
+    if r.customer_info:
+        message.customer_info.CopyFrom(common_pb2.CustomerInfo(**r.customer_info))
+    if r.trigger_details:
+        message.trigger_details.CopyFrom(_struct(r.trigger_details))
+    if r.completed_at:
+        message.completed_at.CopyFrom(_timestamp(r.completed_at))
+    if r.canceled_at:
+        message.canceled_at.CopyFrom(_timestamp(r.canceled_at))
+    return message
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def _struct(value: dict[str, Any]) -> Struct:
+    struct = Struct()
+    struct.update(value)
+    return struct

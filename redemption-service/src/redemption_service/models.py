@@ -1,0 +1,138 @@
+"""redemption-service tables. A redemption's saga shares its id; the outbox row of its pivot is written in the
+same transaction as its OPEN status."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+STATUSES = ("SUBMITTED", "OPEN", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED", "CANCELED",
+            "FAILED")
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("number", BigInteger, Identity(), nullable=False, unique=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("player_id", String(128), nullable=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("item_id", String(128), nullable=False),
+    Column("variant_id", String(128), nullable=False, server_default=""),
+    Column("rounds", Integer, nullable=False, server_default="0"),
+    Column("point_type", String(32), nullable=False, server_default=""),
+    Column("cost", BigInteger, nullable=False, server_default="0"),
+    Column("point_scale", Integer, nullable=False, server_default="0"),
+    Column("item_name", String(300), nullable=False, server_default=""),
+    Column("item_image_url", String(2000), nullable=False, server_default=""),
+    Column("face_value", BigInteger, nullable=False, server_default="0"),
+    Column("face_currency", String(8), nullable=False, server_default=""),
+    Column("fulfillment_strategy", String(32), nullable=False, server_default=""),
+    Column("fulfillment_config", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("redemption_message", Text, nullable=False, server_default=""),
+    Column("status", String(24), nullable=False),
+    Column("delivery_status", String(16), nullable=False, server_default=""),
+    Column("failure_code", String(64), nullable=False, server_default=""),
+    Column("failure_message", Text, nullable=False, server_default=""),
+    Column("fulfillment", JSONB(none_as_null=True), nullable=True),
+    Column("debit_transaction_id", BigInteger, nullable=True),
+    Column("balance_after", BigInteger, nullable=True),
+    Column("shipping_address", JSONB(none_as_null=True), nullable=True),
+    Column("customer_info", JSONB(none_as_null=True), nullable=True),
+    Column("comment", Text, nullable=False, server_default=""),
+    Column("trigger_source", String(64), nullable=False, server_default="MANUAL"),
+    Column("trigger_details", JSONB(none_as_null=True), nullable=True),
+    Column("cancel_reason", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("cancel_requested_at", DateTime(timezone=True), nullable=True),
+    Column("canceled_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("status IN ('" + "', '".join(STATUSES) + "')", name="status_known"),
+    CheckConstraint("delivery_status IN ('', 'PENDING', 'SHIPPED', 'DELIVERED')", name="delivery_status_known"),
+    CheckConstraint("cost >= 0", name="cost_not_negative"),
+    Index("ix_redemptions_scope_newest", "tenant_id", "environment", "created_at", "number"),
+    Index("ix_redemptions_player_newest", "tenant_id", "environment", "player_id", "created_at", "number"),
+)
+
+# The saga log. state: running (before the pivot), compensating, failed, confirmed (the pivot committed),
+# canceling (a cancel's refund and release are under way), canceled.
+sagas = Table(
+    "sagas",
+    metadata,
+    Column("id", String(36), ForeignKey("redemptions.id"), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("step", String(32), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "state IN ('running', 'compensating', 'failed', 'confirmed', 'canceling', 'canceled')", name="state_known"),
+    Index("ix_sagas_unfinished", "updated_at",
+          postgresql_where=text("state IN ('running', 'compensating', 'canceling')")),
+)
+
+saga_steps = Table(
+    "saga_steps",
+    metadata,
+    Column("saga_id", String(36), ForeignKey("sagas.id"), primary_key=True),
+    Column("name", String(32), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("state IN ('started', 'done', 'compensated')", name="state_known"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("player_id", String(128), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("redemption_id", String(36), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("subject", String(200), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+)

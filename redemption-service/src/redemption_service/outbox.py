@@ -1,0 +1,91 @@
+"""The outbox: the fulfillment job is written in the pivot's transaction, then published to JetStream by the relay
+and marked. The event id is the Nats-Msg-Id, so a job published twice is dropped by JetStream (inside its window)
+and by fulfillment-service (always)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime
+
+from google.protobuf.struct_pb2 import Struct
+from rewards.common.v1 import common_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit.messaging import JOBS_SUBJECT
+from service_kit.scope import Scope
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from redemption_service.domain import Redemption
+from redemption_service.messaging import NatsLink
+from redemption_service.models import outbox
+
+log = logging.getLogger(__name__)
+
+PUBLISH_TIMEOUT_SECONDS = 3.0
+
+
+def fulfillment_job(redemption: Redemption, requested_at: datetime) -> fulfillment_pb2.FulfillmentJob:
+    job = fulfillment_pb2.FulfillmentJob(
+        event_id=str(uuid.uuid4()),
+        redemption_id=redemption.id,
+        scope=Scope(redemption.tenant_id, redemption.environment).to_proto(),
+        player_id=redemption.player_id,
+        item_id=redemption.item_id,
+        variant_id=redemption.variant_id,
+        rounds=redemption.rounds,
+        strategy=redemption.fulfillment_strategy,
+        point_type=redemption.point_type,
+        cost=redemption.cost,
+        face_value=redemption.face_value,
+        face_currency=redemption.face_currency,
+    )
+    config = Struct()
+    config.update(redemption.fulfillment_config)
+    job.config.CopyFrom(config)
+    if redemption.shipping_address is not None:
+        job.shipping_address.CopyFrom(common_pb2.ShippingAddress(**redemption.shipping_address))
+    if redemption.customer_info is not None:
+        job.customer_info.CopyFrom(common_pb2.CustomerInfo(**redemption.customer_info))
+    job.requested_at.FromDatetime(requested_at)
+    return job
+
+
+async def add_fulfillment_job(session: AsyncSession, job: fulfillment_pb2.FulfillmentJob) -> None:
+    await session.execute(insert(outbox).values(event_id=job.event_id, subject=JOBS_SUBJECT,
+                                                payload=job.SerializeToString()))
+
+
+async def publish_pending(sessions: async_sessionmaker, link: NatsLink, batch: int = 100) -> int:
+    """Publishes the oldest unpublished events and marks them; stops at the first failure (kept for the next
+    round). Rows are locked SKIP LOCKED so two instances never publish the same batch concurrently."""
+    js = await link.jetstream()
+    published: list[int] = []
+    async with sessions.begin() as session:
+        rows = (await session.execute(
+            select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
+            .where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(batch)
+            .with_for_update(skip_locked=True))).all()
+        for row in rows:
+            try:
+                await js.publish(row.subject, row.payload, timeout=PUBLISH_TIMEOUT_SECONDS,
+                                 headers={"Nats-Msg-Id": row.event_id})
+            except Exception as exc:  # noqa: BLE001 - any publish failure is retried next round
+                log.warning("publish failed", extra={"event_id": row.event_id, "error": repr(exc)})
+                break
+            published.append(row.id)
+        if published:
+            await session.execute(update(outbox).where(outbox.c.id.in_(published))
+                                  .values(published_at=func.now()))
+    return len(published)
+
+
+async def relay_outbox(sessions: async_sessionmaker, link: NatsLink, poll_seconds: float) -> None:
+    while True:
+        try:
+            if await publish_pending(sessions, link):
+                continue
+        except Exception:
+            log.exception("outbox relay round failed")
+        await asyncio.sleep(poll_seconds)

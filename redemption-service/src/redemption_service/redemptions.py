@@ -1,0 +1,315 @@
+"""What the RedemptionService does: redeem (accept, then the saga), quote, read, list and cancel redemptions."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from google.protobuf.json_format import MessageToDict
+from rewards.catalog.v1 import catalog_pb2
+from rewards.common.v1 import common_pb2
+from rewards.redemption.v1 import redemption_pb2
+from rewards.wallet.v1 import wallet_pb2
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.scope import Scope
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from redemption_service import repository
+from redemption_service.clients import Catalog, Wallet
+from redemption_service.domain import CancelPlan, Redemption, Status
+from redemption_service.idempotency import DEFAULT_TRIGGER_SOURCE, key_or_generated, request_fingerprint
+from redemption_service.saga.engine import SagaFailed, SagaRunner
+from redemption_service.saga.journal import SagaLog
+from redemption_service.saga.redeem import RedeemOrder, RedeemSaga
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+RETRY_AFTER_SECONDS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    eligible: bool
+    reason: str
+    item_id: str
+    variant_id: str
+    point_type: str
+    cost: int
+    point_scale: int
+    balance: int
+    stock_left: int
+    remaining_allowance: int
+    shipping_address_required: bool
+    customer_info_required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    redemptions: list[Redemption]
+    next_page_token: str
+
+
+class Redemptions:
+    def __init__(self, sessions: async_sessionmaker, catalog: Catalog, wallet: Wallet, *,
+                 idempotency_ttl: timedelta, idempotency_wait_seconds: float) -> None:
+        self.sessions = sessions
+        self.catalog = catalog
+        self.wallet = wallet
+        self.idempotency_ttl = idempotency_ttl
+        self.idempotency_wait_seconds = idempotency_wait_seconds
+        saga_log = SagaLog(sessions)
+        self.saga = RedeemSaga(catalog, wallet, saga_log)
+        self.runner = SagaRunner(saga_log)
+        self._detached: set[asyncio.Task[Any]] = set()
+
+    async def _to_completion(self, work: Coroutine[Any, Any, T]) -> T:
+        """Runs work to its end even if the caller goes away (a client deadline): a saga or a cancel stopped
+        halfway would only be settled later by recovery."""
+        task = asyncio.create_task(work)
+        self._detached.add(task)
+        task.add_done_callback(self._detached.discard)
+        return await asyncio.shield(task)
+
+    # --- redeem ---------------------------------------------------------------------------------------------
+
+    async def redeem(self, request: redemption_pb2.RedeemRequest) -> tuple[Redemption, bool]:
+        """The redemption and whether it is the replay of an earlier request with the same key."""
+        scope = Scope.from_proto(request.scope)
+        _validate_redeem(request)
+        key = key_or_generated(request.idempotency_key)
+        fingerprint = request_fingerprint(request)
+        shipping = _present(request, "shipping_address")
+        customer = _present(request, "customer_info")
+        order = RedeemOrder(
+            redemption_id=str(uuid.uuid4()), scope=scope, player=request.player, item_id=request.item_id,
+            variant_id=request.variant_id, rounds=request.rounds, point_type=request.point_type,
+            shipping_address=request.shipping_address if shipping else None,
+            customer_info=request.customer_info if customer else None)
+        values = {
+            "id": order.redemption_id, "player_id": order.player_id, "item_id": order.item_id,
+            "variant_id": order.variant_id, "rounds": order.rounds, "point_type": order.point_type,
+            "shipping_address": shipping, "customer_info": customer, "comment": request.comment,
+            "trigger_source": request.trigger_source or DEFAULT_TRIGGER_SOURCE,
+            "trigger_details": _present(request, "trigger_details"),
+        }
+        steps = self.saga.steps()
+        async with self.sessions.begin() as session:
+            accepted = await repository.accept_redemption(session, scope, key=key, fingerprint=fingerprint,
+                                                          ttl=self.idempotency_ttl, first_step=steps[0].name,
+                                                          values=values)
+        if not accepted:
+            return await self._first_result(scope, key, order.player_id, fingerprint), True
+        await self._to_completion(self._run_saga(order))
+        async with self.sessions() as session:
+            redemption = await repository.redemption_by_id(session, order.redemption_id)
+        assert redemption is not None
+        return _outcome(redemption), False
+
+    async def _run_saga(self, order: RedeemOrder) -> None:
+        try:
+            await self.runner.run(order.redemption_id, self.saga.steps(), order)
+        except SagaFailed as failure:
+            log.info("redemption failed", extra={"redemption_id": order.redemption_id,
+                                                 "cause": repr(failure.cause), "compensated": failure.compensated,
+                                                 "settled": failure.settled})
+
+    async def _first_result(self, scope: Scope, key: str, player_id: str, fingerprint: str) -> Redemption:
+        """The result of the request that claimed the key; waits a bounded time while its saga is running."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self.idempotency_wait_seconds
+        pause = 0.02
+        while True:
+            async with self.sessions() as session:
+                record = await repository.find_idempotency_record(session, scope, key)
+                redemption = (await repository.redemption_by_id(session, record.redemption_id)
+                              if record is not None else None)
+            if record is not None:
+                if record.player_id != player_id:
+                    raise DomainError(ErrorCode.IDEMPOTENCY_KEY_CONFLICT,
+                                      "this idempotency key was used by another player")
+                if record.fingerprint != fingerprint:
+                    raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED,
+                                      "this idempotency key was used with a different request body")
+            if redemption is not None and redemption.status is not Status.SUBMITTED:
+                return _outcome(redemption)
+            if loop.time() >= give_up_at:
+                raise DomainError(ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
+                                  "a request with this idempotency key is still being processed",
+                                  {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
+            await asyncio.sleep(min(pause, max(give_up_at - loop.time(), 0.0)))
+            pause = min(pause * 2, 0.25)
+
+    # --- quote ----------------------------------------------------------------------------------------------
+
+    async def quote(self, request: redemption_pb2.QuoteRedemptionRequest) -> Quote:
+        scope = Scope.from_proto(request.scope)
+        player_id = request.player.player_id
+        _require(player_id, "player.player_id", 128)
+        _require(request.item_id, "item_id", 128)
+        player, accounts, eligibility = await asyncio.gather(
+            self.wallet.get_player(scope, player_id),
+            self.wallet.get_balances(scope, player_id),
+            self.catalog.check_eligibility(catalog_pb2.CheckEligibilityRequest(
+                scope=scope.to_proto(), item_id=request.item_id, variant_id=request.variant_id,
+                rounds=request.rounds, point_type=request.point_type, player=request.player,
+                skip_required_fields=True)),
+            return_exceptions=True)
+        for result in (player, accounts, eligibility):
+            if isinstance(result, BaseException) and not _is_refusal(result):
+                raise result
+        reason = ""
+        if isinstance(player, DomainError):
+            reason = player.code.value
+        elif player.status != wallet_pb2.PLAYER_STATUS_ACTIVE:
+            reason = ErrorCode.PLAYER_INACTIVE.value
+        if isinstance(eligibility, DomainError):
+            reason = reason or eligibility.code.value
+            eligibility = catalog_pb2.CheckEligibilityResponse(remaining_allowance=-1)
+        elif not eligibility.eligible:
+            reason = reason or eligibility.reason or ErrorCode.ITEM_NOT_ELIGIBLE.value
+        price, item = eligibility.price, eligibility.item
+        account = next((a for a in accounts if a.point_type == price.point_type), None) \
+            if isinstance(accounts, list) else None
+        balance = account.balance if account else 0
+        if not reason and balance < price.amount:
+            reason = ErrorCode.INSUFFICIENT_BALANCE.value
+        return Quote(
+            eligible=not reason, reason=reason, item_id=item.id or request.item_id,
+            variant_id=eligibility.variant.id or request.variant_id, point_type=price.point_type,
+            cost=price.amount, point_scale=account.scale if account else 0, balance=balance,
+            stock_left=-1 if item.unlimited_stock else item.stock,
+            remaining_allowance=eligibility.remaining_allowance,
+            shipping_address_required=item.shipping_address_required,
+            customer_info_required=item.customer_info_required)
+
+    # --- reads ----------------------------------------------------------------------------------------------
+
+    async def get(self, scope_proto: common_pb2.Scope, reference: str, player_id: str) -> Redemption:
+        scope = Scope.from_proto(scope_proto)
+        _require(reference, "redemption_id", 64)
+        async with self.sessions() as session:
+            redemption = await repository.find_redemption(session, scope, reference)
+        if redemption is None or (player_id and redemption.player_id != player_id):
+            raise DomainError(ErrorCode.REDEMPTION_NOT_FOUND, f"no redemption {reference!r}")
+        return redemption
+
+    async def list(self, request: redemption_pb2.ListRedemptionsRequest) -> Page:
+        scope = Scope.from_proto(request.scope)
+        if request.page_size < 0:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "page_size may not be negative")
+        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        status = None
+        if request.status != redemption_pb2.REDEMPTION_STATUS_UNSPECIFIED:
+            status = Status(redemption_pb2.RedemptionStatus.Name(request.status).removeprefix("REDEMPTION_STATUS_"))
+        before = _decode_page_token(request.page_token) if request.page_token else None
+        async with self.sessions() as session:
+            rows = await repository.list_redemptions(session, scope, player_id=request.player_id, status=status,
+                                                     limit=size + 1, before=before)
+        page, more = rows[:size], len(rows) > size
+        return Page(page, _encode_page_token(page[-1]) if more else "")
+
+    # --- cancel ---------------------------------------------------------------------------------------------
+
+    async def cancel(self, request: redemption_pb2.CancelRedemptionRequest) -> Redemption:
+        reason = request.reason[:1000] or "canceled on request"
+        # A redemption may move (a fulfillment result) between the read and the conditional update: decide again.
+        for _ in range(3):
+            redemption = await self.get(request.scope, request.redemption_id, request.player_id)
+            if redemption.cancel() is CancelPlan.UNCHANGED:
+                return redemption
+            async with self.sessions.begin() as session:
+                requested = await repository.request_cancel(session, redemption.id, reason)
+            if requested is not None:
+                return await self._to_completion(self._refund_and_release(requested, reason))
+        raise DomainError(ErrorCode.UNAVAILABLE, "the redemption is changing; try again",
+                          {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
+
+    async def _refund_and_release(self, redemption: Redemption, reason: str) -> Redemption:
+        """The cancel request is persisted: if this fails halfway, recovery finishes it forward."""
+        scope = Scope(redemption.tenant_id, redemption.environment)
+        await self.wallet.refund_points(scope, redemption.id, reason)
+        await self.catalog.release_stock(scope, redemption.id, reason)
+        async with self.sessions.begin() as session:
+            canceled = await repository.finish_cancel(session, redemption.id)
+            return canceled or await repository.redemption_by_id(session, redemption.id) or redemption
+
+
+def _outcome(redemption: Redemption) -> Redemption:
+    """A redemption as Redeem answers it: a failed one answers the error it failed with."""
+    if redemption.status is Status.FAILED:
+        try:
+            code = ErrorCode(redemption.failure_code)
+        except ValueError:
+            code = ErrorCode.UNAVAILABLE
+        raise DomainError(code, redemption.failure_message)
+    if redemption.status is Status.SUBMITTED:
+        # The saga could not settle here (a compensation left to recovery): nothing is promised yet.
+        raise DomainError(ErrorCode.UNAVAILABLE, "the redemption could not be completed; try again shortly",
+                          {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
+    return redemption
+
+
+def _is_refusal(exc: BaseException) -> bool:
+    return isinstance(exc, DomainError) and exc.code not in (ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL,
+                                                             ErrorCode.VALIDATION_ERROR)
+
+
+def _require(value: str, name: str, max_length: int) -> None:
+    if not value:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"{name} is required")
+    if len(value) > max_length:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"{name} is longer than {max_length} characters")
+
+
+def _validate_redeem(request: redemption_pb2.RedeemRequest) -> None:
+    _require(request.player.player_id, "player.player_id", 128)
+    _require(request.item_id, "item_id", 128)
+    limits = {"variant_id": 128, "point_type": 32, "comment": 1000, "trigger_source": 64}
+    for name, limit in limits.items():
+        if len(getattr(request, name)) > limit:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, f"{name} is longer than {limit} characters")
+    if request.rounds < 0:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "rounds may not be negative")
+    if request.wait_for_fulfillment_ms < 0:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "wait_for_fulfillment_ms may not be negative")
+    address = _present(request, "shipping_address")
+    if address is not None:
+        missing = [f for f in ("line1", "city", "country") if not address.get(f)]
+        if missing:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "shipping_address needs " + ", ".join(missing))
+    customer = _present(request, "customer_info")
+    if customer is not None and not (customer.get("email") or customer.get("phone")):
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "customer_info needs an email or a phone")
+
+
+def _present(request: Any, field: str) -> dict[str, Any] | None:
+    """A message field as a dict, or None when unset or empty (an empty address is no address)."""
+    if not request.HasField(field):
+        return None
+    value = MessageToDict(getattr(request, field), preserving_proto_field_name=True)
+    return value or None
+
+
+def _encode_page_token(last: Redemption) -> str:
+    raw = json.dumps({"t": last.created_at.isoformat(), "n": last.number}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_page_token(token: str) -> tuple[datetime, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return datetime.fromisoformat(data["t"]), int(data["n"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not valid") from None

@@ -1,0 +1,234 @@
+"""redemption-service queries. State changes are conditional statements (UPDATE ... WHERE status/state = the
+expected one), so a saga, a recovery and a cancel racing on one redemption cannot both win."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from service_kit.scope import Scope
+from sqlalchemy import and_, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from redemption_service.domain import (
+    CANCELLABLE,
+    DeliveryStatus,
+    Redemption,
+    SagaState,
+    Snapshot,
+    Status,
+)
+from redemption_service.models import idempotency_keys, redemptions, saga_steps, sagas
+
+_UNFINISHED = (SagaState.RUNNING, SagaState.COMPENSATING, SagaState.CANCELING)
+
+
+def _redemption(row: Any) -> Redemption:
+    return Redemption(**row._mapping)
+
+
+def _in_scope(scope: Scope) -> Any:
+    return and_(redemptions.c.tenant_id == scope.tenant_id, redemptions.c.environment == scope.environment)
+
+
+# --- accept and idempotency ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    player_id: str
+    fingerprint: str
+    redemption_id: str
+
+
+async def accept_redemption(session: AsyncSession, scope: Scope, *, key: str, fingerprint: str, ttl: timedelta,
+                            first_step: str, values: dict[str, Any]) -> bool:
+    """Claims the idempotency key and stores the redemption as SUBMITTED with its saga; False when the key was
+    taken (a concurrent duplicate blocks here until the first commits, then sees the conflict)."""
+    claimed = await session.scalar(
+        insert(idempotency_keys)
+        .values(tenant_id=scope.tenant_id, environment=scope.environment, key=key,
+                player_id=values["player_id"], fingerprint=fingerprint, redemption_id=values["id"],
+                expires_at=func.now() + ttl)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "environment", "key"])
+        .returning(idempotency_keys.c.key))
+    if claimed is None:
+        return False
+    await session.execute(redemptions.insert().values(
+        tenant_id=scope.tenant_id, environment=scope.environment, idempotency_key=key, status=Status.SUBMITTED,
+        **values))
+    await session.execute(sagas.insert().values(id=values["id"], tenant_id=scope.tenant_id,
+                                                environment=scope.environment, state=SagaState.RUNNING,
+                                                step=first_step))
+    return True
+
+
+async def find_idempotency_record(session: AsyncSession, scope: Scope, key: str) -> IdempotencyRecord | None:
+    row = (await session.execute(
+        select(idempotency_keys.c.player_id, idempotency_keys.c.fingerprint, idempotency_keys.c.redemption_id)
+        .where(idempotency_keys.c.tenant_id == scope.tenant_id,
+               idempotency_keys.c.environment == scope.environment,
+               idempotency_keys.c.key == key))).first()
+    return IdempotencyRecord(row.player_id, row.fingerprint, row.redemption_id) if row else None
+
+
+async def prune_idempotency_keys(session: AsyncSession, batch: int = 1000) -> int:
+    expired = (select(idempotency_keys.c.tenant_id, idempotency_keys.c.environment, idempotency_keys.c.key)
+               .where(idempotency_keys.c.expires_at < func.now()).limit(batch))
+    result = await session.execute(
+        delete(idempotency_keys)
+        .where(tuple_(idempotency_keys.c.tenant_id, idempotency_keys.c.environment, idempotency_keys.c.key)
+               .in_(expired)))
+    return result.rowcount or 0
+
+
+# --- reads --------------------------------------------------------------------------------------------------
+
+async def redemption_by_id(session: AsyncSession, redemption_id: str) -> Redemption | None:
+    row = (await session.execute(select(redemptions).where(redemptions.c.id == redemption_id))).first()
+    return _redemption(row) if row else None
+
+
+async def find_redemption(session: AsyncSession, scope: Scope, reference: str) -> Redemption | None:
+    """By the string id, or by the integer number written as text."""
+    by = redemptions.c.number == int(reference) if reference.isdigit() else redemptions.c.id == reference
+    row = (await session.execute(select(redemptions).where(_in_scope(scope), by))).first()
+    return _redemption(row) if row else None
+
+
+async def list_redemptions(session: AsyncSession, scope: Scope, *, player_id: str, status: Status | None,
+                           limit: int, before: tuple[datetime, int] | None) -> list[Redemption]:
+    """Newest first, keyed by (created_at, number): rows that arrive later sort before the cursor."""
+    query = select(redemptions).where(_in_scope(scope))
+    if player_id:
+        query = query.where(redemptions.c.player_id == player_id)
+    if status is not None:
+        query = query.where(redemptions.c.status == status)
+    if before is not None:
+        query = query.where(tuple_(redemptions.c.created_at, redemptions.c.number) < tuple_(*before))
+    query = query.order_by(redemptions.c.created_at.desc(), redemptions.c.number.desc()).limit(limit)
+    return [_redemption(row) for row in await session.execute(query)]
+
+
+# --- the saga log -------------------------------------------------------------------------------------------
+
+async def start_step(session: AsyncSession, saga_id: str, position: int, name: str) -> bool:
+    """Records the step as started (and touches the saga), only while the saga is still running."""
+    touched = await session.scalar(
+        update(sagas).where(sagas.c.id == saga_id, sagas.c.state == SagaState.RUNNING)
+        .values(step=name, updated_at=func.now()).returning(sagas.c.id))
+    if touched is None:
+        return False
+    await session.execute(
+        insert(saga_steps).values(saga_id=saga_id, name=name, position=position, state="started")
+        .on_conflict_do_update(index_elements=["saga_id", "name"],
+                               set_={"state": "started", "updated_at": func.now()}))
+    return True
+
+
+async def set_step_state(session: AsyncSession, saga_id: str, name: str, state: str) -> None:
+    await session.execute(update(saga_steps).where(saga_steps.c.saga_id == saga_id, saga_steps.c.name == name)
+                          .values(state=state, updated_at=func.now()))
+    await session.execute(update(sagas).where(sagas.c.id == saga_id).values(updated_at=func.now()))
+
+
+async def begin_compensation(session: AsyncSession, saga_id: str) -> bool:
+    claimed = await session.scalar(
+        update(sagas).where(sagas.c.id == saga_id, sagas.c.state == SagaState.RUNNING)
+        .values(state=SagaState.COMPENSATING, updated_at=func.now()).returning(sagas.c.id))
+    return claimed is not None
+
+
+async def mark_failed(session: AsyncSession, saga_id: str, code: str, message: str) -> None:
+    await session.execute(
+        update(sagas).where(sagas.c.id == saga_id,
+                            sagas.c.state.in_([SagaState.RUNNING, SagaState.COMPENSATING]))
+        .values(state=SagaState.FAILED, updated_at=func.now()))
+    await session.execute(
+        update(redemptions).where(redemptions.c.id == saga_id, redemptions.c.status == Status.SUBMITTED)
+        .values(status=Status.FAILED, failure_code=code, failure_message=message[:2000], updated_at=func.now()))
+
+
+async def confirm_redemption(session: AsyncSession, saga_id: str, snapshot: Snapshot) -> Redemption | None:
+    """The pivot's state change; None when the saga is no longer running (a recovery claimed it)."""
+    owned = await session.scalar(
+        update(sagas).where(sagas.c.id == saga_id, sagas.c.state == SagaState.RUNNING)
+        .values(state=SagaState.CONFIRMED, step="confirm", updated_at=func.now()).returning(sagas.c.id))
+    if owned is None:
+        return None
+    row = (await session.execute(
+        update(redemptions).where(redemptions.c.id == saga_id, redemptions.c.status == Status.SUBMITTED)
+        .values(status=Status.OPEN, updated_at=func.now(),
+                item_name=snapshot.item_name, item_image_url=snapshot.item_image_url,
+                variant_id=snapshot.variant_id, rounds=snapshot.rounds, point_type=snapshot.point_type,
+                cost=snapshot.cost, point_scale=snapshot.point_scale, face_value=snapshot.face_value,
+                face_currency=snapshot.face_currency, fulfillment_strategy=snapshot.fulfillment_strategy,
+                fulfillment_config=snapshot.fulfillment_config, redemption_message=snapshot.redemption_message,
+                debit_transaction_id=snapshot.debit_transaction_id, balance_after=snapshot.balance_after,
+                delivery_status=snapshot.delivery_status)
+        .returning(redemptions))).first()
+    return _redemption(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class StaleSaga:
+    id: str
+    scope: Scope
+    state: SagaState
+
+
+async def claim_stale_sagas(session: AsyncSession, stale_seconds: float, limit: int) -> list[StaleSaga]:
+    """Sagas unfinished and untouched for stale_seconds, taken over by touching them: another instance skips the
+    rows locked now and, after this commits, sees them fresh. A running saga becomes compensating, so its
+    original runner (if alive) can neither call another step nor pass the pivot."""
+    rows = (await session.execute(
+        select(sagas.c.id, sagas.c.tenant_id, sagas.c.environment, sagas.c.state)
+        .where(sagas.c.state.in_(_UNFINISHED),
+               sagas.c.updated_at < func.now() - timedelta(seconds=stale_seconds))
+        .order_by(sagas.c.updated_at).limit(limit).with_for_update(skip_locked=True))).all()
+    claimed = []
+    for row in rows:
+        state = SagaState(row.state)
+        if state is SagaState.RUNNING:
+            state = SagaState.COMPENSATING
+        await session.execute(update(sagas).where(sagas.c.id == row.id)
+                              .values(state=state, updated_at=func.now()))
+        claimed.append(StaleSaga(row.id, Scope(row.tenant_id, row.environment), state))
+    return claimed
+
+
+# --- cancel -------------------------------------------------------------------------------------------------
+
+_NOT_SHIPPED = redemptions.c.delivery_status.notin_([DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED])
+
+
+async def request_cancel(session: AsyncSession, redemption_id: str, reason: str) -> Redemption | None:
+    """Persists the cancel request before any refund; None when the redemption is no longer cancellable."""
+    row = (await session.execute(
+        update(redemptions)
+        .where(redemptions.c.id == redemption_id, redemptions.c.status.in_(CANCELLABLE), _NOT_SHIPPED)
+        .values(cancel_requested_at=func.coalesce(redemptions.c.cancel_requested_at, func.now()),
+                cancel_reason=reason, updated_at=func.now())
+        .returning(redemptions))).first()
+    if row is None:
+        return None
+    await session.execute(
+        update(sagas).where(sagas.c.id == redemption_id,
+                            or_(sagas.c.state == SagaState.CONFIRMED, sagas.c.state == SagaState.CANCELING))
+        .values(state=SagaState.CANCELING, step="cancel", updated_at=func.now()))
+    return _redemption(row)
+
+
+async def finish_cancel(session: AsyncSession, redemption_id: str) -> Redemption | None:
+    """After the refund and the release: CANCELED. None when it had already moved on (canceled before)."""
+    row = (await session.execute(
+        update(redemptions)
+        .where(redemptions.c.id == redemption_id, redemptions.c.status.in_(CANCELLABLE),
+               redemptions.c.cancel_requested_at.is_not(None))
+        .values(status=Status.CANCELED, canceled_at=func.now(), updated_at=func.now(),
+                failure_message=redemptions.c.cancel_reason)
+        .returning(redemptions))).first()
+    await session.execute(update(sagas).where(sagas.c.id == redemption_id, sagas.c.state == SagaState.CANCELING)
+                          .values(state=SagaState.CANCELED, updated_at=func.now()))
+    return _redemption(row) if row else None

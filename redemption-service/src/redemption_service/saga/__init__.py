@@ -1,0 +1,1 @@
+"""Sagas: a small generic runner (engine) and the redeem saga's steps (redeem)."""

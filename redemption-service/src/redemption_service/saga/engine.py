@@ -1,0 +1,128 @@
+"""A small saga runner in the manner of a compensation stack.
+
+Each step's compensation is registered (and journaled) before the step is called, because a call that failed or
+timed out may still have landed. On any failure, the registered compensations run in reverse, shielded from
+cancellation, each retried a few times; every compensation must therefore be safe when its step never landed and
+safe twice. The journal persists each step before the next starts, so a restarted service can recover the saga.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+log = logging.getLogger(__name__)
+
+C = TypeVar("C")
+
+
+@dataclass(frozen=True, slots=True)
+class Step(Generic[C]):
+    name: str
+    action: Callable[[C], Awaitable[None]]
+    compensation: Callable[[C], Awaitable[None]] | None = None
+
+
+class SagaJournal(Protocol):
+    async def step_started(self, saga_id: str, position: int, name: str) -> None:
+        """Persists that the step is about to be called. Raises when the saga is no longer this runner's
+        (a recovery took it over), so the step is not called."""
+
+    async def step_done(self, saga_id: str, name: str) -> None: ...
+
+    async def begin_compensation(self, saga_id: str) -> bool:
+        """Claims the unwinding. False when the saga passed its pivot or another runner owns it."""
+
+    async def step_compensated(self, saga_id: str, name: str) -> None: ...
+
+    async def failed(self, saga_id: str, cause: BaseException) -> None:
+        """Every compensation ran: the saga ends failed, for this cause."""
+
+
+class SagaFailed(Exception):
+    """The saga did not reach its end. `compensated` names the compensations that ran, in order; `settled` is
+    False when the unwinding was not finished here (left to recovery, or owned by someone else)."""
+
+    def __init__(self, cause: BaseException, compensated: list[str], settled: bool) -> None:
+        super().__init__(f"saga failed: {cause!r}")
+        self.cause = cause
+        self.compensated = compensated
+        self.settled = settled
+
+
+@dataclass
+class SagaRunner:
+    journal: SagaJournal
+    compensation_attempts: int = 5
+    compensation_backoff_seconds: float = 0.2
+    _unwinding: set[asyncio.Task[SagaFailed]] = field(default_factory=set, init=False, repr=False)
+
+    async def run(self, saga_id: str, steps: Sequence[Step[C]], context: C) -> None:
+        registered: list[Step[C]] = []
+        for position, step in enumerate(steps):
+            try:
+                await self.journal.step_started(saga_id, position, step.name)
+                if step.compensation is not None:
+                    registered.append(step)
+                await step.action(context)
+                await self.journal.step_done(saga_id, step.name)
+            except BaseException as exc:  # noqa: BLE001 - cancellation must unwind too, then propagate
+                failure = await self._unwind_shielded(saga_id, registered, context, exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                raise failure from exc
+
+    async def _unwind_shielded(self, saga_id: str, registered: list[Step[C]], context: C,
+                               cause: BaseException) -> SagaFailed:
+        task = asyncio.create_task(self._unwind(saga_id, registered, context, cause))
+        # Keep a reference: if our caller is cancelled, the unwinding still runs to completion.
+        self._unwinding.add(task)
+        task.add_done_callback(self._unwinding.discard)
+        return await asyncio.shield(task)
+
+    async def _unwind(self, saga_id: str, registered: list[Step[C]], context: C,
+                      cause: BaseException) -> SagaFailed:
+        try:
+            claimed = await self.journal.begin_compensation(saga_id)
+        except Exception:
+            log.exception("cannot claim the compensation; left to recovery", extra={"saga_id": saga_id})
+            return SagaFailed(cause, [], settled=False)
+        if not claimed:
+            return SagaFailed(cause, [], settled=False)
+        compensated: list[str] = []
+        settled = True
+        for step in reversed(registered):
+            if await self._compensate(saga_id, step, context):
+                compensated.append(step.name)
+            else:
+                settled = False
+        if settled:
+            try:
+                await self.journal.failed(saga_id, cause)
+            except Exception:
+                log.exception("cannot record the failed saga; left to recovery", extra={"saga_id": saga_id})
+                settled = False
+        return SagaFailed(cause, compensated, settled)
+
+    async def _compensate(self, saga_id: str, step: Step[C], context: C) -> bool:
+        assert step.compensation is not None
+        for attempt in range(1, self.compensation_attempts + 1):
+            try:
+                await step.compensation(context)
+            except Exception:
+                log.warning("compensation failed", exc_info=True,
+                            extra={"saga_id": saga_id, "step": step.name, "attempt": attempt})
+                if attempt < self.compensation_attempts:
+                    await asyncio.sleep(min(self.compensation_backoff_seconds * 2 ** (attempt - 1), 2.0))
+                continue
+            try:
+                await self.journal.step_compensated(saga_id, step.name)
+            except Exception:
+                # The compensation landed; recovery may run it again, which is harmless.
+                log.warning("cannot record a compensation", exc_info=True, extra={"saga_id": saga_id})
+            return True
+        log.error("compensation gave up; left to recovery", extra={"saga_id": saga_id, "step": step.name})
+        return False

@@ -1,0 +1,55 @@
+"""Recovery of sagas a crash or a lost runner left unfinished. Before the pivot: refund and release (both
+idempotent on the saga id, harmless when nothing landed), then FAILED. A cancel under way: finished forward
+(refund and release, then CANCELED). A saga whose pivot committed is confirmed and is never touched here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from service_kit.errors import ErrorCode
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from redemption_service import repository
+from redemption_service.clients import Catalog, Wallet
+from redemption_service.domain import SagaState
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED_MESSAGE = "the redemption was interrupted before it was confirmed; nothing was charged"
+
+
+async def recover_stale_sagas(sessions: async_sessionmaker, catalog: Catalog, wallet: Wallet,
+                              stale_seconds: float, batch: int = 50) -> int:
+    """One round; returns how many sagas it settled. A saga whose compensation fails stays claimed until it is
+    stale again, then the next round retries it."""
+    async with sessions.begin() as session:
+        claimed = await repository.claim_stale_sagas(session, stale_seconds, batch)
+    settled = 0
+    for saga in claimed:
+        canceling = saga.state is SagaState.CANCELING
+        reason = "redemption canceled" if canceling else "redemption interrupted"
+        try:
+            await wallet.refund_points(saga.scope, saga.id, reason)
+            await catalog.release_stock(saga.scope, saga.id, reason)
+        except Exception:
+            log.warning("recovery compensation failed; retried later", exc_info=True, extra={"saga_id": saga.id})
+            continue
+        async with sessions.begin() as session:
+            if canceling:
+                await repository.finish_cancel(session, saga.id)
+            else:
+                await repository.mark_failed(session, saga.id, ErrorCode.UNAVAILABLE.value, INTERRUPTED_MESSAGE)
+        log.info("saga recovered", extra={"saga_id": saga.id, "state": saga.state.value})
+        settled += 1
+    return settled
+
+
+async def keep_recovering(sessions: async_sessionmaker, catalog: Catalog, wallet: Wallet,
+                          stale_seconds: float, interval_seconds: float) -> None:
+    while True:
+        try:
+            await recover_stale_sagas(sessions, catalog, wallet, stale_seconds)
+        except Exception:
+            log.exception("saga recovery round failed")
+        await asyncio.sleep(interval_seconds)

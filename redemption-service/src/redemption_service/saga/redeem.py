@@ -1,0 +1,116 @@
+"""The redeem saga: check the player, reserve stock, debit points, then the pivot (OPEN and the fulfillment job
+in the outbox, in one transaction). Before the pivot every failure is compensated; after it, only forward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from google.protobuf.json_format import MessageToDict
+from rewards.catalog.v1 import catalog_pb2
+from rewards.common.v1 import common_pb2
+from rewards.wallet.v1 import wallet_pb2
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.scope import Scope
+
+from redemption_service.clients import Catalog, Wallet
+from redemption_service.domain import DeliveryStatus, Snapshot
+from redemption_service.saga.engine import Step
+
+
+@dataclass
+class RedeemOrder:
+    """An accepted redeem request; the steps fill in what catalog and wallet answered."""
+
+    redemption_id: str   # also the saga id that makes the reservation and the debit idempotent
+    scope: Scope
+    player: common_pb2.PlayerContext
+    item_id: str
+    variant_id: str
+    rounds: int
+    point_type: str
+    shipping_address: common_pb2.ShippingAddress | None
+    customer_info: common_pb2.CustomerInfo | None
+    reservation: catalog_pb2.ReserveStockResponse | None = None
+    debit: wallet_pb2.LedgerEntry | None = None
+
+    @property
+    def player_id(self) -> str:
+        return self.player.player_id
+
+    def snapshot(self) -> Snapshot:
+        assert self.reservation is not None and self.debit is not None
+        item, variant, price = self.reservation.item, self.reservation.variant, self.reservation.price
+        strategy = fulfillment_strategy_name(item.fulfillment_strategy)
+        return Snapshot(
+            item_name=item.name,
+            item_image_url=item.image_url,
+            variant_id=variant.id or self.variant_id,
+            rounds=variant.rounds or self.rounds,
+            point_type=price.point_type,
+            cost=price.amount,
+            point_scale=self.debit.scale,
+            face_value=item.face_value,
+            face_currency=item.face_currency,
+            fulfillment_strategy=strategy,
+            fulfillment_config=MessageToDict(item.fulfillment_config),
+            redemption_message=item.redemption_message,
+            debit_transaction_id=self.debit.id,
+            balance_after=self.debit.balance_after,
+            delivery_status=DeliveryStatus.PENDING if strategy == "physical" else DeliveryStatus.NONE,
+        )
+
+
+def fulfillment_strategy_name(strategy: int) -> str:
+    """FULFILLMENT_STRATEGY_CODE_POOL -> code_pool. An item without a strategy is fulfilled by hand."""
+    if strategy == catalog_pb2.FULFILLMENT_STRATEGY_UNSPECIFIED:
+        return "manual"
+    return catalog_pb2.FulfillmentStrategy.Name(strategy).removeprefix("FULFILLMENT_STRATEGY_").lower()
+
+
+class Confirmation(Protocol):
+    async def confirm(self, order: RedeemOrder, snapshot: Snapshot) -> None:
+        """The pivot: status OPEN with the snapshot, and the fulfillment job in the outbox, in one transaction."""
+
+
+class RedeemSaga:
+    def __init__(self, catalog: Catalog, wallet: Wallet, confirmation: Confirmation) -> None:
+        self.catalog = catalog
+        self.wallet = wallet
+        self.confirmation = confirmation
+
+    def steps(self) -> list[Step[RedeemOrder]]:
+        return [
+            Step("check_player", self.check_player),
+            Step("reserve_stock", self.reserve_stock, compensation=self.release_stock),
+            Step("debit_points", self.debit_points, compensation=self.refund_points),
+            Step("confirm", self.confirm),  # the pivot
+        ]
+
+    async def check_player(self, order: RedeemOrder) -> None:
+        player = await self.wallet.get_player(order.scope, order.player_id)
+        if player.status != wallet_pb2.PLAYER_STATUS_ACTIVE:
+            raise DomainError(ErrorCode.PLAYER_INACTIVE, "the player may not redeem")
+
+    async def reserve_stock(self, order: RedeemOrder) -> None:
+        order.reservation = await self.catalog.reserve_stock(catalog_pb2.ReserveStockRequest(
+            scope=order.scope.to_proto(), saga_id=order.redemption_id, item_id=order.item_id,
+            variant_id=order.variant_id, rounds=order.rounds, point_type=order.point_type, player=order.player,
+            has_shipping_address=order.shipping_address is not None,
+            has_customer_info=order.customer_info is not None))
+
+    async def release_stock(self, order: RedeemOrder) -> None:
+        await self.catalog.release_stock(order.scope, order.redemption_id, "redemption failed")
+
+    async def debit_points(self, order: RedeemOrder) -> None:
+        assert order.reservation is not None
+        price = order.reservation.price
+        order.debit = await self.wallet.debit_points(
+            order.scope, order.redemption_id, order.player_id, price.point_type, price.amount,
+            f"Redeemed {order.reservation.item.name}")
+
+    async def refund_points(self, order: RedeemOrder) -> None:
+        await self.wallet.refund_points(order.scope, order.redemption_id, "redemption failed")
+
+    async def confirm(self, order: RedeemOrder) -> None:
+        await self.confirmation.confirm(order, order.snapshot())

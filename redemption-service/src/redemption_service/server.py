@@ -1,0 +1,68 @@
+"""Bootstrap: migrations, the database, clients of catalog and wallet, NATS (never blocking serving), the gRPC
+server and the background tasks (outbox relay, saga recovery, idempotency key pruning)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
+from service_kit.grpc_client import open_channel
+from service_kit.grpc_server import serve
+
+from redemption_service.clients import CatalogClient, WalletClient
+from redemption_service.config import Settings
+from redemption_service.db import migrate, open_database
+from redemption_service.grpc_api import RedemptionApi
+from redemption_service.idempotency import keep_pruning_keys
+from redemption_service.messaging import NatsLink
+from redemption_service.outbox import relay_outbox
+from redemption_service.redemptions import Redemptions
+from redemption_service.saga.recovery import keep_recovering
+
+PRUNE_INTERVAL_SECONDS = 600.0
+
+
+async def main(settings: Settings) -> None:
+    if settings.migrate_on_start:
+        await asyncio.to_thread(migrate, settings.database_url)
+    engine, sessions = open_database(settings.database_url, settings.db_pool_size)
+    catalog_channel = open_channel(settings.catalog_addr)
+    wallet_channel = open_channel(settings.wallet_addr)
+    catalog = CatalogClient(catalog_channel, settings.call_timeout_seconds)
+    wallet = WalletClient(wallet_channel, settings.call_timeout_seconds)
+    redemptions = Redemptions(sessions, catalog, wallet,
+                              idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+                              idempotency_wait_seconds=settings.idempotency_wait_seconds)
+    nats = NatsLink(settings.nats_url)
+    api = RedemptionApi(redemptions)
+
+    def add_services(server):  # type: ignore[no-untyped-def]
+        redemption_pb2_grpc.add_RedemptionServiceServicer_to_server(api, server)
+        return [redemption_pb2.DESCRIPTOR.services_by_name["RedemptionService"].full_name]
+
+    async def outbox_relay() -> None:
+        await relay_outbox(sessions, nats, settings.outbox_poll_seconds)
+
+    async def saga_recovery() -> None:
+        await keep_recovering(sessions, catalog, wallet, settings.saga_stale_seconds,
+                              settings.saga_recovery_interval_seconds)
+
+    async def idempotency_pruning() -> None:
+        await keep_pruning_keys(sessions, PRUNE_INTERVAL_SECONDS)
+
+    async def stop() -> None:
+        await nats.close()
+        await catalog_channel.close()
+        await wallet_channel.close()
+        await engine.dispose()
+
+    await serve(
+        name="redemption-service",
+        host=settings.grpc_host,
+        port=settings.grpc_port,
+        add_services=add_services,
+        background=[outbox_relay, saga_recovery, idempotency_pruning],
+        on_stop=stop,
+        grace_seconds=settings.shutdown_grace_seconds,
+    )

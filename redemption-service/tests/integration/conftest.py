@@ -1,0 +1,246 @@
+"""A redemption-service on a real PostgreSQL, talking over real gRPC to fake catalog and wallet servers started
+in-process on free ports (they implement just the RPCs the service uses, with the contracts' semantics:
+reservations and debits idempotent on the saga id, releases and refunds harmless when nothing landed)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import grpc
+import pytest
+from local_runner.infra import Postgres
+from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from rewards.common.v1 import common_pb2
+from rewards.redemption.v1 import redemption_pb2
+from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
+from service_kit.db import create_engine, session_maker
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.grpc_client import open_channel
+from service_kit.grpc_server import ServingInterceptor
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from redemption_service.clients import CatalogClient, WalletClient
+from redemption_service.db import migrate
+from redemption_service.redemptions import Redemptions
+
+TENANT = "acme"
+
+
+@dataclass
+class FakeItem:
+    id: str
+    price: int
+    stock: int = 100
+    strategy: int = catalog_pb2.FULFILLMENT_STRATEGY_CODE_POOL
+    shipping_required: bool = False
+
+
+@dataclass
+class FakeCatalog(catalog_pb2_grpc.CatalogServiceServicer):
+    items: dict[str, FakeItem] = field(default_factory=dict)
+    reservations: dict[str, str] = field(default_factory=dict)   # saga id -> item id
+    calls: list[str] = field(default_factory=list)
+
+    def item(self, item_id: str) -> FakeItem:
+        if item_id not in self.items:
+            raise DomainError(ErrorCode.ITEM_NOT_FOUND, f"no item {item_id}")
+        return self.items[item_id]
+
+    def reply(self, item: FakeItem) -> tuple[catalog_pb2.Item, catalog_pb2.Variant, catalog_pb2.Price]:
+        proto = catalog_pb2.Item(id=item.id, name=f"Item {item.id}", image_url=f"https://img/{item.id}.png",
+                                 status=catalog_pb2.ITEM_STATUS_ACTIVE, prices=[catalog_pb2.Price(
+                                     point_type="gems", amount=item.price)], stock=item.stock,
+                                 fulfillment_strategy=item.strategy, face_value=500, face_currency="EUR",
+                                 shipping_address_required=item.shipping_required, redemption_message="Thanks")
+        proto.fulfillment_config.update({"pool": item.id})
+        return proto, catalog_pb2.Variant(), catalog_pb2.Price(point_type="gems", amount=item.price)
+
+    async def CheckEligibility(self, request, context):  # type: ignore[no-untyped-def]
+        self.calls.append("CheckEligibility")
+        item = self.item(request.item_id)
+        proto, variant, price = self.reply(item)
+        eligible, reason = (True, "") if item.stock > 0 else (False, "OUT_OF_STOCK")
+        return catalog_pb2.CheckEligibilityResponse(eligible=eligible, reason=reason, item=proto, variant=variant,
+                                                    price=price, remaining_allowance=-1)
+
+    async def ReserveStock(self, request, context):  # type: ignore[no-untyped-def]
+        self.calls.append("ReserveStock")
+        item = self.item(request.item_id)
+        if item.shipping_required and not request.has_shipping_address:
+            raise DomainError(ErrorCode.SHIPPING_ADDRESS_REQUIRED, "a shipping address is required")
+        already = request.saga_id in self.reservations
+        if not already:
+            if item.stock < 1:
+                raise DomainError(ErrorCode.OUT_OF_STOCK, "sold out")
+            item.stock -= 1
+            self.reservations[request.saga_id] = item.id
+        proto, variant, price = self.reply(item)
+        return catalog_pb2.ReserveStockResponse(saga_id=request.saga_id, item=proto, variant=variant, price=price,
+                                                already_reserved=already)
+
+    async def ReleaseStock(self, request, context):  # type: ignore[no-untyped-def]
+        self.calls.append("ReleaseStock")
+        item_id = self.reservations.pop(request.saga_id, None)
+        if item_id is not None:
+            self.items[item_id].stock += 1
+        return catalog_pb2.ReleaseStockResponse(released=item_id is not None)
+
+
+@dataclass
+class FakeWallet(wallet_pb2_grpc.WalletServiceServicer):
+    players: dict[str, int] = field(default_factory=dict)               # player -> status
+    balances: dict[str, int] = field(default_factory=dict)              # player -> gems
+    debits: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # saga -> (player, amount, entry id)
+    refunded: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+    debit_delay_seconds: float = 0.0     # the debit commits, then the answer takes this long
+    refund_unavailable: bool = False
+    next_entry_id: int = 1000
+
+    def player(self, player_id: str) -> int:
+        if player_id not in self.players:
+            raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id}")
+        return self.players[player_id]
+
+    async def GetPlayer(self, request, context):  # type: ignore[no-untyped-def]
+        self.calls.append("GetPlayer")
+        status = self.player(request.player_id)
+        return wallet_pb2.GetPlayerResponse(player_id=request.player_id, status=status, accounts=[
+            wallet_pb2.Account(point_type="gems", balance=self.balances.get(request.player_id, 0), scale=0)])
+
+    async def GetBalances(self, request, context):  # type: ignore[no-untyped-def]
+        self.calls.append("GetBalances")
+        self.player(request.player_id)
+        return wallet_pb2.GetBalancesResponse(accounts=[
+            wallet_pb2.Account(point_type="gems", balance=self.balances.get(request.player_id, 0), scale=0)])
+
+    async def DebitPoints(self, request, context):  # type: ignore[no-untyped-def]
+        self.calls.append("DebitPoints")
+        replayed = request.saga_id in self.debits
+        if not replayed:
+            if self.balances.get(request.player_id, 0) < request.amount:
+                raise DomainError(ErrorCode.INSUFFICIENT_BALANCE, "not enough gems")
+            self.balances[request.player_id] -= request.amount
+            self.next_entry_id += 1
+            self.debits[request.saga_id] = (request.player_id, request.amount, self.next_entry_id)
+        if self.debit_delay_seconds:
+            await asyncio.sleep(self.debit_delay_seconds)
+        player, amount, entry_id = self.debits[request.saga_id]
+        return wallet_pb2.DebitPointsResponse(replayed=replayed, entry=wallet_pb2.LedgerEntry(
+            id=entry_id, player_id=player, point_type="gems", kind=wallet_pb2.ENTRY_KIND_DEBIT, amount=-amount,
+            balance_after=self.balances[player], reference=request.saga_id, scale=0))
+
+    async def RefundPoints(self, request, context):  # type: ignore[no-untyped-def]
+        self.calls.append("RefundPoints")
+        if self.refund_unavailable:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "wallet is down")
+        debit = self.debits.get(request.saga_id)
+        if debit is None:
+            return wallet_pb2.RefundPointsResponse(refunded=False)
+        if request.saga_id in self.refunded:
+            return wallet_pb2.RefundPointsResponse(refunded=True, replayed=True)
+        self.refunded.add(request.saga_id)
+        self.balances[debit[0]] += debit[1]
+        return wallet_pb2.RefundPointsResponse(refunded=True)
+
+
+async def start_server(register: Callable[[grpc.aio.Server], None]) -> tuple[grpc.aio.Server, str]:
+    server = grpc.aio.server(interceptors=[ServingInterceptor()])
+    register(server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, f"127.0.0.1:{port}"
+
+
+@dataclass
+class System:
+    redemptions: Redemptions
+    catalog: FakeCatalog
+    wallet: FakeWallet
+    sessions: async_sessionmaker
+    engine: AsyncEngine
+    catalog_client: CatalogClient
+    wallet_client: WalletClient
+
+    async def sql(self, statement: str, **params: object) -> list:  # type: ignore[type-arg]
+        async with self.engine.begin() as conn:
+            result = await conn.execute(text(statement), params)
+            return list(result) if result.returns_rows else []
+
+    @staticmethod
+    def scope(tenant: str = TENANT) -> common_pb2.Scope:
+        return common_pb2.Scope(tenant_id=tenant, environment=common_pb2.ENVIRONMENT_LIVE)
+
+    @staticmethod
+    def request(player: str = "p1", key: str = "k1", item: str = "voucher", tenant: str = TENANT,
+                **fields: object) -> redemption_pb2.RedeemRequest:
+        return redemption_pb2.RedeemRequest(scope=System.scope(tenant),
+                                            player=common_pb2.PlayerContext(player_id=player),
+                                            idempotency_key=key, item_id=item, **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def migrated_database(postgres: Postgres) -> str:
+    """One database for the session (creating one per test makes PostgreSQL's shutdown checkpoint slow)."""
+    postgres.drop_database("redemption_it")
+    url = postgres.ensure_database("redemption_it")
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def database_url(migrated_database: str, postgres: Postgres) -> str:
+    postgres.psql("TRUNCATE outbox, idempotency_keys, saga_steps, sagas, redemptions RESTART IDENTITY",
+                  database="redemption_it")
+    return migrated_database
+
+
+SystemFactory = Callable[..., Awaitable[System]]
+
+
+@pytest.fixture
+async def make_system(database_url: str, postgres: Postgres) -> AsyncIterator[SystemFactory]:
+    started: list[tuple[grpc.aio.Server, grpc.aio.Server, grpc.aio.Channel, grpc.aio.Channel, AsyncEngine]] = []
+
+    async def make(*, call_timeout: float = 2.0, wait_seconds: float = 5.0) -> System:
+        catalog = FakeCatalog(items={"voucher": FakeItem("voucher", 150),
+                                     "tshirt": FakeItem("tshirt", 100, strategy=catalog_pb2.FULFILLMENT_STRATEGY_PHYSICAL,
+                                                        shipping_required=True)})
+        wallet = FakeWallet(players={"p1": wallet_pb2.PLAYER_STATUS_ACTIVE, "p2": wallet_pb2.PLAYER_STATUS_ACTIVE,
+                                     "banned": wallet_pb2.PLAYER_STATUS_SUSPENDED},
+                            balances={"p1": 1000, "p2": 1000, "banned": 1000})
+        catalog_server, catalog_addr = await start_server(
+            lambda s: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(catalog, s))
+        wallet_server, wallet_addr = await start_server(
+            lambda s: wallet_pb2_grpc.add_WalletServiceServicer_to_server(wallet, s))
+        catalog_channel, wallet_channel = open_channel(catalog_addr), open_channel(wallet_addr)
+        engine = create_engine(database_url, pool_size=5)
+        started.append((catalog_server, wallet_server, catalog_channel, wallet_channel, engine))
+        sessions = session_maker(engine)
+        catalog_client = CatalogClient(catalog_channel, call_timeout)
+        wallet_client = WalletClient(wallet_channel, call_timeout)
+        redemptions = Redemptions(sessions, catalog_client, wallet_client, idempotency_ttl=timedelta(hours=24),
+                                  idempotency_wait_seconds=wait_seconds)
+        return System(redemptions, catalog, wallet, sessions, engine, catalog_client, wallet_client)
+
+    yield make
+    database = database_url.rsplit("/", 1)[1]
+    # A session left idle in a transaction would hold locks: none may outlive the test.
+    leftover = postgres.psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' "
+                             "AND state LIKE 'idle in transaction%'")
+    for catalog_server, wallet_server, catalog_channel, wallet_channel, engine in started:
+        await catalog_channel.close()
+        await wallet_channel.close()
+        await catalog_server.stop(0)
+        await wallet_server.stop(0)
+        await engine.dispose()
+    assert leftover.strip() == "0", f"sessions left idle in transaction: {leftover}"
+
+
+@pytest.fixture
+async def system(make_system: SystemFactory) -> System:
+    return await make_system()

@@ -1,0 +1,120 @@
+"""Recovery: a stale saga before its pivot is compensated and FAILED; a confirmed one is left alone; a cancel
+under way is finished forward; two recoverers never settle the same saga twice."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from rewards.redemption.v1 import redemption_pb2
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.scope import Scope
+
+from redemption_service import repository
+from redemption_service.domain import Status
+from redemption_service.idempotency import request_fingerprint
+from redemption_service.saga.recovery import recover_stale_sagas
+
+
+async def accept(system, redemption_id: str, key: str) -> None:  # type: ignore[no-untyped-def]
+    """A saga as a crash leaves it: SUBMITTED, the reservation and the debit landed, nothing more."""
+    async with system.sessions.begin() as session:
+        assert await repository.accept_redemption(
+            session, Scope("acme", "live"), key=key, fingerprint="f", ttl=timedelta(hours=1),
+            first_step="check_player", values={"id": redemption_id, "player_id": "p1", "item_id": "voucher"})
+    system.catalog.items["voucher"].stock -= 1
+    system.catalog.reservations[redemption_id] = "voucher"
+    system.wallet.balances["p1"] -= 150
+    system.wallet.debits[redemption_id] = ("p1", 150, 1)
+
+
+async def age(system, redemption_id: str, seconds: int = 3600) -> None:  # type: ignore[no-untyped-def]
+    await system.sql("UPDATE sagas SET updated_at = now() - make_interval(secs => :s) WHERE id = :id",
+                     s=seconds, id=redemption_id)
+
+
+async def status_of(system, redemption_id: str) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    row = (await system.sql("SELECT r.status, r.failure_code, s.state FROM redemptions r JOIN sagas s "
+                            "ON s.id = r.id WHERE r.id = :id", id=redemption_id))[0]
+    return row.status, row.failure_code, row.state
+
+
+async def test_a_stale_submitted_saga_is_compensated_and_open_ones_are_left_alone(system) -> None:  # type: ignore[no-untyped-def]
+    opened, _ = await system.redemptions.redeem(system.request(key="done"))
+    await age(system, opened.id)
+    await accept(system, "stale-saga", "crashed")
+    await age(system, "stale-saga")
+    await accept(system, "fresh-saga", "running")
+    assert system.wallet.balances["p1"] == 1000 - 3 * 150
+
+    settled = await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client,
+                                        stale_seconds=30)
+
+    assert settled == 1
+    assert await status_of(system, "stale-saga") == ("FAILED", "UNAVAILABLE", "failed")
+    assert await status_of(system, "fresh-saga") == ("SUBMITTED", "", "running")
+    assert await status_of(system, opened.id) == ("OPEN", "", "confirmed")
+    assert system.wallet.balances["p1"] == 1000 - 2 * 150, "only the stale saga was refunded"
+    assert "stale-saga" not in system.catalog.reservations and "fresh-saga" in system.catalog.reservations
+    assert opened.id not in system.wallet.refunded
+
+
+async def test_two_recoverers_settle_each_stale_saga_once(system) -> None:  # type: ignore[no-untyped-def]
+    for n in range(4):
+        await accept(system, f"stale-{n}", f"key-{n}")
+        await age(system, f"stale-{n}")
+    results = await asyncio.gather(*(recover_stale_sagas(system.sessions, system.catalog_client,
+                                                         system.wallet_client, stale_seconds=30)
+                                     for _ in range(2)))
+    assert sum(results) == 4
+    assert system.wallet.calls.count("RefundPoints") == 4
+    assert system.wallet.balances["p1"] == 1000
+
+
+async def test_a_runner_that_lost_its_saga_to_recovery_cannot_pass_the_pivot(system) -> None:  # type: ignore[no-untyped-def]
+    await accept(system, "slow-saga", "slow")
+    await age(system, "slow-saga")
+    async with system.sessions.begin() as session:
+        claimed = await repository.claim_stale_sagas(session, 30, 10)
+    assert [s.id for s in claimed] == ["slow-saga"]
+    async with system.sessions.begin() as session:
+        assert not await repository.start_step(session, "slow-saga", 2, "debit_points")
+        assert not await repository.begin_compensation(session, "slow-saga")
+
+
+async def test_a_replay_waits_out_a_crashed_saga_then_answers_its_failure(make_system) -> None:  # type: ignore[no-untyped-def]
+    system = await make_system(wait_seconds=0.1)
+    request = system.request(key="crashed")
+    async with system.sessions.begin() as session:
+        await repository.accept_redemption(
+            session, Scope("acme", "live"), key="crashed", fingerprint=request_fingerprint(request),
+            ttl=timedelta(hours=1), first_step="check_player",
+            values={"id": "crashed-saga", "player_id": "p1", "item_id": "voucher"})
+    with pytest.raises(DomainError) as busy:
+        await system.redemptions.redeem(request)
+    assert busy.value.code is ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
+    await age(system, "crashed-saga")
+    await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client, stale_seconds=30)
+    with pytest.raises(DomainError) as failed:
+        await system.redemptions.redeem(request)
+    assert failed.value.code is ErrorCode.UNAVAILABLE
+    assert system.wallet.calls.count("DebitPoints") == 0, "the replay ran no saga of its own"
+
+
+async def test_a_cancel_under_way_is_finished_forward(system) -> None:  # type: ignore[no-untyped-def]
+    opened, _ = await system.redemptions.redeem(system.request(key="to-cancel"))
+    system.wallet.refund_unavailable = True
+    cancel = redemption_pb2.CancelRedemptionRequest(scope=system.scope(), redemption_id=opened.id, reason="oops")
+    with pytest.raises(DomainError) as unavailable:
+        await system.redemptions.cancel(cancel)
+    assert unavailable.value.code is ErrorCode.UNAVAILABLE
+    assert await status_of(system, opened.id) == ("OPEN", "", "canceling")
+    system.wallet.refund_unavailable = False
+    await age(system, opened.id)
+    assert await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client,
+                                     stale_seconds=30) == 1
+    assert await status_of(system, opened.id) == ("CANCELED", "", "canceled")
+    assert system.wallet.balances["p1"] == 1000 and system.catalog.items["voucher"].stock == 100
+    again = await system.redemptions.cancel(cancel)
+    assert again.status is Status.CANCELED and again.canceled_at is not None

@@ -1,0 +1,92 @@
+"""Statuses, cancel rules and the idempotency fingerprint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from google.protobuf.struct_pb2 import Struct
+from rewards.common.v1 import common_pb2
+from rewards.redemption.v1 import redemption_pb2
+from service_kit.errors import DomainError, ErrorCode
+
+from redemption_service.domain import CancelPlan, Redemption, Status
+from redemption_service.idempotency import key_or_generated, request_fingerprint
+
+
+def redemption(status: Status, delivery: str = "") -> Redemption:
+    now = datetime.now(UTC)
+    return Redemption(
+        id="r", number=1, tenant_id="t", environment="live", player_id="p", idempotency_key="k", item_id="i",
+        variant_id="", rounds=0, point_type="gems", cost=10, point_scale=0, item_name="", item_image_url="",
+        face_value=0, face_currency="", fulfillment_strategy="physical", fulfillment_config={},
+        redemption_message="", status=status, delivery_status=delivery, failure_code="",  # type: ignore[arg-type]
+        failure_message="", fulfillment=None, debit_transaction_id=None, balance_after=None,
+        shipping_address=None, customer_info=None, comment="", trigger_source="MANUAL", trigger_details=None,
+        cancel_reason="", created_at=now, updated_at=now, completed_at=None, cancel_requested_at=None,
+        canceled_at=None)
+
+
+@pytest.mark.parametrize("status", [Status.OPEN, Status.AWAITING_VENDOR, Status.AWAITING_CUSTOMER,
+                                    Status.PURCHASED])
+def test_in_flight_redemptions_cancel_with_a_refund(status: Status) -> None:
+    assert redemption(status, "PENDING").cancel() is CancelPlan.REFUND
+
+
+@pytest.mark.parametrize("status", [Status.CANCELED, Status.FAILED])
+def test_cancelling_a_finished_redemption_again_is_harmless(status: Status) -> None:
+    assert redemption(status).cancel() is CancelPlan.UNCHANGED
+
+
+def test_completed_refuses_to_cancel() -> None:
+    with pytest.raises(DomainError) as exc:
+        redemption(Status.COMPLETED).cancel()
+    assert exc.value.code is ErrorCode.REDEMPTION_NOT_CANCELLABLE
+    assert not redemption(Status.COMPLETED).may_become(Status.CANCELED)
+
+
+def test_submitted_refuses_with_a_retry_hint() -> None:
+    with pytest.raises(DomainError) as exc:
+        redemption(Status.SUBMITTED).cancel()
+    assert exc.value.code is ErrorCode.REDEMPTION_NOT_CANCELLABLE
+    assert exc.value.metadata["retry_after_seconds"] == "1"
+
+
+@pytest.mark.parametrize("delivery", ["SHIPPED", "DELIVERED"])
+def test_shipped_goods_refuse_to_cancel(delivery: str) -> None:
+    with pytest.raises(DomainError) as exc:
+        redemption(Status.PURCHASED, delivery).cancel()
+    assert exc.value.code is ErrorCode.REDEMPTION_NOT_CANCELLABLE
+
+
+def test_transitions_go_forward_only() -> None:
+    assert redemption(Status.SUBMITTED).may_become(Status.OPEN)
+    assert not redemption(Status.SUBMITTED).may_become(Status.COMPLETED)
+    assert not redemption(Status.AWAITING_VENDOR).may_become(Status.OPEN)
+    assert not redemption(Status.FAILED).may_become(Status.OPEN)
+
+
+def request(**fields: object) -> redemption_pb2.RedeemRequest:
+    base = redemption_pb2.RedeemRequest(
+        scope=common_pb2.Scope(tenant_id="t", environment=common_pb2.ENVIRONMENT_LIVE),
+        player=common_pb2.PlayerContext(player_id="p"), idempotency_key="k", item_id="i")
+    base.MergeFrom(redemption_pb2.RedeemRequest(**fields))  # type: ignore[arg-type]
+    return base
+
+
+def test_fingerprint_ignores_the_fulfillment_wait_and_sees_the_body() -> None:
+    assert request_fingerprint(request()) == request_fingerprint(request(wait_for_fulfillment_ms=900))
+    assert request_fingerprint(request()) == request_fingerprint(request(trigger_source="MANUAL"))
+    assert request_fingerprint(request()) != request_fingerprint(request(comment="gift"))
+    assert request_fingerprint(request()) != request_fingerprint(request(variant_id="v2"))
+    details = Struct()
+    details.update({"campaign": "spring"})
+    assert request_fingerprint(request()) != request_fingerprint(request(trigger_details=details))
+
+
+def test_idempotency_key_length_and_generation() -> None:
+    assert key_or_generated("k" * 200) == "k" * 200
+    with pytest.raises(DomainError) as exc:
+        key_or_generated("k" * 201)
+    assert exc.value.code is ErrorCode.VALIDATION_ERROR
+    assert key_or_generated("") != key_or_generated("")
