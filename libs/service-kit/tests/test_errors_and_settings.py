@@ -1,0 +1,97 @@
+"""The kit's contracts: a DomainError crosses a real gRPC call with its code intact, a crash becomes INTERNAL
+without details, the request id reaches the server, and settings name what is missing."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from service_kit.errors import DomainError, ErrorCode, from_rpc_error
+from service_kit.grpc_client import call_idempotent, call_metadata, open_channel
+from service_kit.grpc_server import ServingInterceptor
+from service_kit.logs import request_id_var
+from service_kit.settings import ServiceSettings, load_settings
+
+seen_request_ids: list[str] = []
+
+
+class Refusing(health_pb2_grpc.HealthServicer):
+    async def Check(self, request, context):  # type: ignore[no-untyped-def]
+        seen_request_ids.append(request_id_var.get())
+        if request.service == "refuse":
+            raise DomainError(ErrorCode.OUT_OF_STOCK, "no stock left", {"item_id": "12"})
+        if request.service == "crash":
+            raise RuntimeError("secret internals")
+        return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+
+
+@pytest.fixture
+async def stub():
+    server = grpc.aio.server(interceptors=[ServingInterceptor()])
+    health_pb2_grpc.add_HealthServicer_to_server(Refusing(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    channel = open_channel(f"127.0.0.1:{port}")
+    yield health_pb2_grpc.HealthStub(channel)
+    await channel.close()
+    await server.stop(0)
+
+
+async def test_domain_error_round_trip(stub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.Check(health_pb2.HealthCheckRequest(service="refuse"), timeout=2)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    err = from_rpc_error(caught.value)
+    assert err is not None and err.code is ErrorCode.OUT_OF_STOCK
+    assert err.message == "no stock left" and err.metadata == {"item_id": "12"}
+
+
+async def test_crash_is_internal_without_details(stub) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.Check(health_pb2.HealthCheckRequest(service="crash"), timeout=2)
+    assert caught.value.code() == grpc.StatusCode.INTERNAL
+    assert "secret" not in (caught.value.details() or "")
+    assert from_rpc_error(caught.value) is None
+
+
+async def test_request_id_travels_in_metadata(stub) -> None:
+    token = request_id_var.set("req-123")
+    try:
+        await stub.Check(health_pb2.HealthCheckRequest(), timeout=2, metadata=call_metadata())
+    finally:
+        request_id_var.reset(token)
+    assert seen_request_ids[-1] == "req-123"
+
+
+async def test_idempotent_calls_retry_transient_failures_only() -> None:
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata())
+        return "ok"
+
+    assert await call_idempotent(flaky) == "ok" and calls == 3
+
+    refused = 0
+
+    async def refusing() -> str:
+        nonlocal refused
+        refused += 1
+        raise grpc.aio.AioRpcError(grpc.StatusCode.FAILED_PRECONDITION, grpc.aio.Metadata(), grpc.aio.Metadata())
+
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call_idempotent(refusing)
+    assert refused == 1
+
+
+def test_missing_setting_is_named(monkeypatch, capsys) -> None:
+    class Needs(ServiceSettings):
+        database_url: str
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(SystemExit):
+        load_settings(Needs)
+    assert "missing required setting DATABASE_URL" in capsys.readouterr().err

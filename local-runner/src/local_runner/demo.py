@@ -1,0 +1,167 @@
+"""Demo data for `make run`: a tenant with an API client, players with balances, items of every kind, a pool of
+voucher codes, and a fresh player token. Made with the operators' own tools: the gateway's admin command for
+the tenant and its credentials, the services' gRPC APIs for the rest. Safe to run again: what exists is kept."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+from google.protobuf import struct_pb2
+from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from rewards.common.v1 import common_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
+from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
+
+from local_runner.platform import Platform
+
+TENANT = "demo"
+ENVIRONMENT = "sandbox"
+SCOPE = common_pb2.Scope(tenant_id=TENANT, environment=common_pb2.ENVIRONMENT_SANDBOX)
+PLAYERS = {"player-1": {"gems": 5_000, "coins": 100_000}, "player-2": {"gems": 300, "coins": 5_050}}
+TIMEOUT = 5.0
+
+S = catalog_pb2
+
+
+def _config(**values: Any) -> struct_pb2.Struct:
+    st = struct_pb2.Struct()
+    st.update(values)
+    return st
+
+
+def demo_items() -> list[catalog_pb2.Item]:
+    gems = lambda n: [S.Price(point_type="gems", amount=n)]  # noqa: E731
+    return [
+        S.Item(id="12", name="Amazon gift card 10 EUR", description="A voucher code and PIN, delivered at once.",
+               image_url="https://example.com/amazon.png", status=S.ITEM_STATUS_ACTIVE, prices=gems(150),
+               stock=100, per_player_limit=0, fulfillment_strategy=S.FULFILLMENT_STRATEGY_CODE_POOL,
+               face_value=1000, face_currency="EUR", redemption_message="Enjoy your voucher!"),
+        S.Item(id="99", name="Logo T-shirt", description="Shipped to your address.",
+               image_url="https://example.com/tshirt.png", status=S.ITEM_STATUS_ACTIVE, prices=gems(500), stock=20,
+               per_player_limit=2, fulfillment_strategy=S.FULFILLMENT_STRATEGY_PHYSICAL,
+               shipping_address_required=True, redemption_message="Your T-shirt is on its way."),
+        S.Item(id="507f1f77bcf86cd799439011", name="Cash bonus 10", description="A bonus credited to your account.",
+               status=S.ITEM_STATUS_ACTIVE, prices=[S.Price(point_type="coins", amount=10_000)],
+               unlimited_stock=True, fulfillment_strategy=S.FULFILLMENT_STRATEGY_BONUS,
+               fulfillment_config=_config(bonus_amount=10, currency="EUR")),
+        S.Item(id="507f1f77bcf86cd799439012", name="Free spins on Starburst", status=S.ITEM_STATUS_ACTIVE,
+               prices=[S.Price(point_type="coins", amount=2_000)], unlimited_stock=True,
+               variants=[S.Variant(id="20", name="20 rounds", rounds=20, prices=[S.Price(point_type="coins", amount=2_000)]),
+                         S.Variant(id="50", name="50 rounds", rounds=50, prices=[S.Price(point_type="coins", amount=4_500)]),
+                         S.Variant(id="100", name="100 rounds", rounds=100, prices=[S.Price(point_type="coins", amount=8_000)])],
+               fulfillment_strategy=S.FULFILLMENT_STRATEGY_FREE_ROUNDS, fulfillment_config=_config(game_id="starburst")),
+        S.Item(id="vip-dinner", name="Dinner with the team", description="An experience booked with a vendor.",
+               status=S.ITEM_STATUS_ACTIVE, prices=gems(2_000), stock=5, per_player_limit=1,
+               customer_info_required=True, fulfillment_strategy=S.FULFILLMENT_STRATEGY_MANUAL,
+               targeting=S.Targeting(private=True, segments=["vip"])),
+    ]
+
+
+def _admin(platform: Platform, *args: str) -> dict[str, Any]:
+    env = platform.service_env(platform.spec("gateway"))
+    r = subprocess.run([sys.executable, "-m", "gateway.admin", *args], env=env, capture_output=True, text=True,
+                       timeout=60)
+    if r.returncode != 0:
+        raise RuntimeError(f"gateway.admin {' '.join(args[:1])} failed: {r.stderr.strip() or r.stdout.strip()}")
+    return json.loads(r.stdout)
+
+
+def _tenant_exists(platform: Platform) -> bool:
+    tenants = _admin(platform, "list-tenants")
+    return any(t.get("tenant_id") == TENANT for t in tenants.get("tenants", []))
+
+
+def seed(platform: Platform) -> dict[str, Any]:
+    demo_file = platform.run_dir / "demo.json"
+    demo: dict[str, Any] = json.loads(demo_file.read_text()) if demo_file.exists() else {}
+    if not demo.get("client_secret") or not _tenant_exists(platform):
+        if not _tenant_exists(platform):
+            _admin(platform, "create-tenant", "--id", TENANT, "--name", "Demo Store")
+        client = _admin(platform, "create-client", "--tenant", TENANT, "--environment", ENVIRONMENT,
+                        "--name", "demo-backend", "--admin")
+        key = _admin(platform, "create-api-key", "--tenant", TENANT, "--environment", ENVIRONMENT,
+                     "--name", "demo-operator", "--admin")
+        demo = {"tenant_id": TENANT, "environment": ENVIRONMENT, "client_id": client["client_id"],
+                "client_secret": client["client_secret"], "api_key": key["api_key"]}
+
+    h = platform.s.host
+    with grpc.insecure_channel(f"{h}:{platform.s.wallet_port}") as ch:
+        wallet = wallet_pb2_grpc.WalletServiceStub(ch)
+        for code, name, scale in (("gems", "Gems", 0), ("coins", "Coins", 2)):
+            wallet.DefinePointType(wallet_pb2.DefinePointTypeRequest(
+                scope=SCOPE, point_type=wallet_pb2.PointType(code=code, name=name, scale=scale)), timeout=TIMEOUT)
+        for player, balances in PLAYERS.items():
+            for point_type, amount in balances.items():
+                wallet.GrantPoints(wallet_pb2.GrantPointsRequest(
+                    scope=SCOPE, player_id=player, point_type=point_type, amount=amount,
+                    idempotency_key=f"demo-welcome-{player}-{point_type}", description="Welcome bonus"),
+                    timeout=TIMEOUT)
+
+    with grpc.insecure_channel(f"{h}:{platform.s.catalog_port}") as ch:
+        catalog = catalog_pb2_grpc.CatalogServiceStub(ch)
+        for item in demo_items():
+            try:
+                catalog.CreateItem(catalog_pb2.CreateItemRequest(scope=SCOPE, item=item), timeout=TIMEOUT)
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
+                    raise
+
+    with grpc.insecure_channel(f"{h}:{platform.s.fulfillment_port}") as ch:
+        pool = fulfillment_pb2_grpc.FulfillmentServiceStub(ch)
+        codes = [fulfillment_pb2.CodeInput(code=f"AMZN-DEMO-{i:04d}", pin=f"{(i * 7919) % 10000:04d}")
+                 for i in range(1, 101)]
+        pool.UploadCodes(fulfillment_pb2.UploadCodesRequest(scope=SCOPE, item_id="12", codes=codes), timeout=TIMEOUT)
+
+    token = httpx.post(f"{platform.gateway_url}/v1/auth/token",
+                       headers={"x-client-id": demo["client_id"], "x-client-secret": demo["client_secret"]},
+                       json={"player_id": "player-1", "ttl_seconds": 12 * 3600}, timeout=TIMEOUT)
+    token.raise_for_status()
+    demo.update({
+        "gateway_url": platform.gateway_url,
+        "players": list(PLAYERS),
+        "player_id": "player-1",
+        "player_token": token.json()["access_token"],
+        "player_token_expires_at": int(time.time()) + 12 * 3600,
+        "items": {item.id: item.name for item in demo_items()},
+        "grpc": {"catalog": f"{h}:{platform.s.catalog_port}", "wallet": f"{h}:{platform.s.wallet_port}",
+                 "redemption": f"{h}:{platform.s.redemption_port}",
+                 "fulfillment": f"{h}:{platform.s.fulfillment_port}"},
+    })
+    demo_file.write_text(json.dumps(demo, indent=2) + "\n")
+    demo_file.chmod(0o600)
+    return demo
+
+
+def examples(demo: dict[str, Any]) -> str:
+    g, t = demo["gateway_url"], demo["player_token"]
+    return f"""
+Example requests (the player token is valid for 12 hours; all of this is in .run/demo.json):
+
+  export TOKEN={t}
+
+  # The player's balances
+  curl -s {g}/v1/wallet/balances -H "Authorization: Bearer $TOKEN"
+
+  # What the player may redeem now
+  curl -s {g}/v1/items -H "Authorization: Bearer $TOKEN"
+
+  # Redeem the voucher (item 12); the same Idempotency-Key never charges twice
+  curl -s -X POST {g}/v1/redemptions -H "Authorization: Bearer $TOKEN" \\
+       -H "Idempotency-Key: demo-$(date +%s)" -H "Content-Type: application/json" -d '{{"offer":"12"}}'
+
+  # The player's redemptions, newest first
+  curl -s {g}/v1/redemptions -H "Authorization: Bearer $TOKEN"
+
+  # Mint a new player token with the demo back end's credentials
+  curl -s -X POST {g}/v1/auth/token -H "x-client-id: {demo['client_id']}" \\
+       -H "x-client-secret: {demo['client_secret']}" -H "Content-Type: application/json" -d '{{"player_id":"player-2"}}'
+
+OpenAPI: {g}/docs    Logs: .run/logs/    Stop: Ctrl-C    Forget everything: make reset
+"""

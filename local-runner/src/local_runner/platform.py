@@ -1,0 +1,240 @@
+"""The whole platform on one machine: PostgreSQL, NATS and the five services as child processes.
+
+Used by `python -m local_runner run` and by the e2e tests (on free ports in a temporary folder)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import grpc
+import httpx
+import psutil
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from local_runner.infra import Nats, Postgres, stop_process
+from local_runner.settings import RunnerSettings
+
+DATABASES = ("gateway", "catalog", "wallet", "redemption", "fulfillment")
+
+
+@dataclass
+class ServiceSpec:
+    name: str                # folder and log name: "catalog-service"
+    module: str              # python -m <module>
+    database: str
+    port: int
+    http: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def address(self, host: str) -> str:
+        return f"{host}:{self.port}"
+
+
+class Platform:
+    def __init__(self, settings: RunnerSettings, say: Callable[[str], None] = print) -> None:
+        self.s = settings
+        self.say = say
+        self.run_dir = settings.run_dir
+        self.logs = self.run_dir / "logs"
+        self.pids = self.run_dir / "pids"
+        self.postgres: Postgres | None = None
+        self.nats: Nats | None = None
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.database_urls: dict[str, str] = {}
+        self.nats_url = ""
+
+    # ---- layout -------------------------------------------------------------------------------------------
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.s.host}:{self.s.gateway_port}"
+
+    def specs(self) -> list[ServiceSpec]:
+        h = self.s.host
+        catalog = f"{h}:{self.s.catalog_port}"
+        wallet = f"{h}:{self.s.wallet_port}"
+        return [
+            ServiceSpec("catalog-service", "catalog_service", "catalog", self.s.catalog_port),
+            ServiceSpec("wallet-service", "wallet_service", "wallet", self.s.wallet_port),
+            ServiceSpec("fulfillment-service", "fulfillment_service", "fulfillment", self.s.fulfillment_port,
+                        extra_env={"NATS_URL": self.nats_url, "CODE_ENCRYPTION_KEY": self._code_key()}),
+            ServiceSpec("redemption-service", "redemption_service", "redemption", self.s.redemption_port,
+                        extra_env={"NATS_URL": self.nats_url, "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet}),
+            ServiceSpec("gateway", "gateway", "gateway", self.s.gateway_port, http=True,
+                        extra_env={"HTTP_HOST": h, "HTTP_PORT": str(self.s.gateway_port),
+                                   "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
+                                   "REDEMPTION_ADDR": f"{h}:{self.s.redemption_port}",
+                                   "FULFILLMENT_ADDR": f"{h}:{self.s.fulfillment_port}"}),
+        ]
+
+    def spec(self, name: str) -> ServiceSpec:
+        return next(s for s in self.specs() if s.name == name)
+
+    def _code_key(self) -> str:
+        """The key that encrypts voucher codes at rest, made once and kept with the data it protects."""
+        path = self.run_dir / "secrets.json"
+        data = json.loads(path.read_text()) if path.exists() else {}
+        if "code_encryption_key" not in data:
+            import base64
+
+            data["code_encryption_key"] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(data))
+            path.chmod(0o600)
+        return str(data["code_encryption_key"])
+
+    # ---- start --------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.logs.mkdir(exist_ok=True)
+        self.pids.mkdir(exist_ok=True)
+        self.stop_leftovers()
+        self.start_postgres()
+        self.start_nats()
+        for spec in self.specs():
+            self.start_service(spec)
+        self.wait_healthy()
+
+    def start_postgres(self) -> None:
+        missing = [db for db in DATABASES if db not in self.s.database_urls]
+        self.database_urls = dict(self.s.database_urls)
+        if not missing:
+            self.say("postgres: using the external databases given by *_DATABASE_URL")
+            return
+        t = time.monotonic()
+        self.postgres = Postgres(self.run_dir / "postgres", self.s.postgres_port, self.logs / "postgres.log")
+        self.postgres.start(timeout=self.s.start_timeout)
+        self._write_pid("postgres", self.postgres.proc)
+        for db in missing:
+            self.database_urls[db] = self.postgres.ensure_database(db)
+        self.say(f"postgres: ready on 127.0.0.1:{self.s.postgres_port} ({time.monotonic() - t:.1f}s)")
+
+    def start_nats(self) -> None:
+        if self.s.nats_url:
+            self.nats_url = self.s.nats_url
+            self.say(f"nats: using {self.nats_url}")
+            return
+        t = time.monotonic()
+        self.nats = Nats(self.run_dir / "nats", self.s.nats_port, self.s.nats_monitor_port, self.logs / "nats.log")
+        self.nats.start(timeout=self.s.start_timeout)
+        self._write_pid("nats", self.nats.proc)
+        self.nats_url = self.nats.url
+        self.say(f"nats: ready on {self.nats_url}, JetStream synced on every write ({time.monotonic() - t:.1f}s)")
+
+    def service_env(self, spec: ServiceSpec) -> dict[str, str]:
+        env = dict(os.environ)
+        for var in ("DATABASE_URL", "NATS_URL", "GRPC_PORT", "HTTP_PORT"):
+            env.pop(var, None)
+        env.update({"DATABASE_URL": self.database_urls[spec.database], "GRPC_HOST": self.s.host,
+                    "GRPC_PORT": str(spec.port), "PYTHONUNBUFFERED": "1"})
+        env.update(spec.extra_env)
+        env.update(self.s.service_env)
+        return env
+
+    def start_service(self, spec: ServiceSpec) -> None:
+        log = open(self.logs / f"{spec.name}.log", "ab")
+        proc = subprocess.Popen([sys.executable, "-m", spec.module], env=self.service_env(spec), stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        self.procs[spec.name] = proc
+        self._write_pid(spec.name, proc)
+
+    def restart_service(self, name: str) -> None:
+        self.start_service(self.spec(name))
+        self.wait_healthy([name])
+
+    def kill_service(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name)
+        stop_process(proc, sig=sig)
+
+    def wait_healthy(self, names: list[str] | None = None) -> None:
+        pending = [s for s in self.specs() if names is None or s.name in names]
+        deadline = time.monotonic() + self.s.start_timeout
+        started = time.monotonic()
+        while pending:
+            for spec in list(pending):
+                proc = self.procs[spec.name]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{spec.name} exited with code {proc.returncode} while starting:\n"
+                                       + self.log_tail(spec.name))
+                if self.is_healthy(spec):
+                    pending.remove(spec)
+                    self.say(f"{spec.name}: healthy on {spec.address(self.s.host)} "
+                             f"({time.monotonic() - started:.1f}s)")
+            if pending and time.monotonic() > deadline:
+                names_left = ", ".join(s.name for s in pending)
+                raise RuntimeError(f"not healthy after {self.s.start_timeout:.0f}s: {names_left}\n"
+                                   + "\n".join(self.log_tail(s.name) for s in pending))
+            time.sleep(0.2)
+
+    def is_healthy(self, spec: ServiceSpec) -> bool:
+        if spec.http:
+            try:
+                return httpx.get(f"http://{self.s.host}:{spec.port}/healthz", timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+        try:
+            with grpc.insecure_channel(spec.address(self.s.host)) as channel:
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
+                return reply.status == health_pb2.HealthCheckResponse.SERVING
+        except grpc.RpcError:
+            return False
+
+    def log_tail(self, name: str, lines: int = 30) -> str:
+        path = self.logs / f"{name}.log"
+        if not path.exists():
+            return f"--- {name}: no log"
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        return f"--- last lines of {path}:\n" + "\n".join(tail)
+
+    def exited(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    # ---- stop ---------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        # Reverse order of dependencies: the gateway first, the servers last.
+        for name in reversed(list(self.procs)):
+            stop_process(self.procs[name], timeout=20)
+            (self.pids / f"{name}.pid").unlink(missing_ok=True)
+        self.procs.clear()
+        if self.nats is not None:
+            self.nats.stop()
+            (self.pids / "nats.pid").unlink(missing_ok=True)
+        if self.postgres is not None:
+            self.postgres.stop()
+            (self.pids / "postgres.pid").unlink(missing_ok=True)
+
+    def _write_pid(self, name: str, proc: subprocess.Popen | None) -> None:
+        if proc is not None:
+            (self.pids / f"{name}.pid").write_text(f"{proc.pid}\n")
+
+    def stop_leftovers(self) -> None:
+        """Stops processes a previous run left behind (a kill -9 of the runner, a closed terminal)."""
+        if not self.pids.exists():
+            return
+        for pidfile in self.pids.glob("*.pid"):
+            try:
+                proc = psutil.Process(int(pidfile.read_text().strip()))
+                cmdline = " ".join(proc.cmdline())
+                # Only our own processes: a pid may have been reused since.
+                marker = str(self.run_dir) if pidfile.stem in ("postgres", "nats") else \
+                    f"-m {pidfile.stem.replace('-', '_')}"
+                if marker in cmdline:
+                    self.say(f"stopping a leftover {pidfile.stem} (pid {proc.pid}) from an earlier run")
+                    proc.send_signal(signal.SIGINT if pidfile.stem == "postgres" else signal.SIGTERM)
+                    proc.wait(20)
+            except (ValueError, psutil.NoSuchProcess):
+                pass
+            except psutil.TimeoutExpired:
+                proc.kill()
+            pidfile.unlink(missing_ok=True)

@@ -1,0 +1,42 @@
+"""The runner's settings, from the environment (every one optional)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"configuration error: {name} must be an integer, got {raw!r}") from None
+
+
+@dataclass
+class RunnerSettings:
+    run_dir: Path = field(default_factory=lambda: Path(os.environ.get("RUN_DIR", ".run")).resolve())
+    host: str = field(default_factory=lambda: os.environ.get("RUN_HOST", "127.0.0.1"))
+    gateway_port: int = field(default_factory=lambda: _int("GATEWAY_PORT", 8001))
+    catalog_port: int = field(default_factory=lambda: _int("CATALOG_PORT", 50051))
+    wallet_port: int = field(default_factory=lambda: _int("WALLET_PORT", 50052))
+    redemption_port: int = field(default_factory=lambda: _int("REDEMPTION_PORT", 50053))
+    fulfillment_port: int = field(default_factory=lambda: _int("FULFILLMENT_PORT", 50054))
+    postgres_port: int = field(default_factory=lambda: _int("POSTGRES_PORT", 55432))
+    nats_port: int = field(default_factory=lambda: _int("NATS_PORT", 14222))
+    nats_monitor_port: int = field(default_factory=lambda: _int("NATS_MONITOR_PORT", 18222))
+    # External servers instead of the embedded ones.
+    nats_url: str | None = field(default_factory=lambda: os.environ.get("NATS_URL") or None)
+    database_urls: dict[str, str] = field(default_factory=lambda: {
+        db: os.environ[f"{db.upper()}_DATABASE_URL"]
+        for db in ("gateway", "catalog", "wallet", "redemption", "fulfillment")
+        if os.environ.get(f"{db.upper()}_DATABASE_URL")
+    })
+    start_timeout: float = field(default_factory=lambda: float(_int("START_TIMEOUT_SECONDS", 90)))
+    seed_demo: bool = field(default_factory=lambda: os.environ.get("SEED_DEMO", "true").lower() not in ("0", "false", "no"))
+    # Extra environment for every service (tests set failpoints and short timers through this).
+    service_env: dict[str, str] = field(default_factory=dict)
