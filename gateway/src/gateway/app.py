@@ -1,0 +1,143 @@
+"""The FastAPI application: request ids, problem+json errors, the lifespan that opens the database and the
+gRPC channels (inside the running loop), and the routers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from service_kit.db import create_engine, session_maker, upgrade_database
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.logs import request_id_var
+from service_kit.settings import load_settings
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import repository
+from gateway.auth import SigningKeys
+from gateway.config import Settings
+from gateway.errors import BY_STATUS, domain_error_response, problem_response
+from gateway.routes import admin, auth, health, items, redemptions, wallet
+from gateway.upstream import Upstreams
+
+log = logging.getLogger("gateway")
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"[\x20-\x7e]{1,128}")
+
+
+def request_id_from(value: str | None) -> str:
+    """The caller's id when it is sane (printable, at most 128 characters), a new one otherwise."""
+    if value and _VALID_REQUEST_ID.fullmatch(value) and value.strip():
+        return value
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """Binds the request id for logs and upstream metadata, echoes it on every response, and turns a crash into
+    a problem+json 500 that still carries it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        raw = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode())
+        rid = request_id_from(raw.decode("latin-1") if raw is not None else None)
+        token = request_id_var.set(rid)
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message)["X-Request-Id"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error", extra={"method": scope.get("method"), "path": scope.get("path")})
+            if started:
+                raise
+            await problem_response(500, "INTERNAL", "internal error")(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    response = domain_error_response(exc)
+    if exc.code is ErrorCode.UNAUTHENTICATED:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if exc.code in (ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL):
+        log.warning("request failed", extra={"code": exc.code.value, "detail": exc.message,
+                                              "path": request.url.path})
+    return response
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": ".".join(str(part) for part in e.get("loc", ())), "message": e.get("msg", "")}
+              for e in exc.errors()]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    return problem_response(422, "VALIDATION_ERROR", detail, "Invalid request", extra={"errors": errors})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code = BY_STATUS.get(exc.status_code, "HTTP_ERROR")
+    return problem_response(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.migrate_on_start:
+        await asyncio.to_thread(upgrade_database, MIGRATIONS, settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    sessions = session_maker(engine)
+    async with sessions.begin() as session:
+        await repository.ensure_signing_key(session)
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.signing_keys = SigningKeys(sessions, settings.signing_key_cache_seconds)
+    app.state.upstreams = Upstreams(settings)
+    log.info("gateway ready", extra={"catalog": settings.catalog_addr, "wallet": settings.wallet_addr,
+                                     "redemption": settings.redemption_addr,
+                                     "fulfillment": settings.fulfillment_addr})
+    try:
+        yield
+    finally:
+        await app.state.upstreams.close()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="Rewards gateway",
+        version="1.0.0",
+        description="The canonical rewards API: offers (items), wallets, redemptions, and operators' admin routes. "
+                    "Errors are application/problem+json with a stable `code` and the `requestId`.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or load_settings(Settings)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for module in (health, auth, items, wallet, redemptions, admin):
+        app.include_router(module.router)
+    return app

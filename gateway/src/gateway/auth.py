@@ -1,0 +1,253 @@
+"""Who is calling: player tokens (HS256 JWTs signed with keys kept in the database) and back-end credentials
+(API clients and API keys). The Annotated dependencies CurrentPlayer, TenantScope and AdminCaller are what routes
+ask for; the credential alone decides the tenant and environment."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from rewards.common.v1 import common_pb2
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.scope import Scope
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from gateway import repository
+from gateway.repository import Credential
+
+ALGORITHM = "HS256"
+REQUIRED_CLAIMS = ["sub", "tid", "env", "exp", "iat", "jti"]
+CLOCK_LEEWAY_SECONDS = 5
+MAX_PLAYER_ID_LENGTH = 128
+# An unknown kid reloads the keys at most this often, so random kids cannot hammer the database.
+UNKNOWN_KID_RELOAD_SECONDS = 1.0
+
+
+def _unauthenticated(message: str) -> DomainError:
+    return DomainError(ErrorCode.UNAUTHENTICATED, message)
+
+
+# ---- signing keys and tokens ---------------------------------------------------------------------------------
+
+class SigningKeys:
+    """The keys that sign and verify player tokens, read from the database and cached briefly."""
+
+    def __init__(self, sessions: async_sessionmaker, cache_seconds: float) -> None:
+        self.sessions = sessions
+        self.cache_seconds = cache_seconds
+        self._active: str | None = None
+        self._secrets: dict[str, str] = {}
+        self._loaded_at = -math.inf
+        self._lock = asyncio.Lock()
+
+    async def _load(self, older_than: float) -> None:
+        async with self._lock:
+            if time.monotonic() - self._loaded_at < older_than:
+                return  # another task reloaded while this one waited
+            async with self.sessions() as session:
+                active, secrets = await repository.usable_signing_keys(session)
+            self._active, self._secrets, self._loaded_at = active, secrets, time.monotonic()
+
+    async def _current(self) -> None:
+        if time.monotonic() - self._loaded_at >= self.cache_seconds:
+            await self._load(self.cache_seconds)
+
+    async def signing_key(self) -> tuple[str, str]:
+        await self._current()
+        if self._active is None:
+            async with self.sessions.begin() as session:
+                await repository.ensure_signing_key(session)
+            await self._load(0)
+        assert self._active is not None
+        return self._active, self._secrets[self._active]
+
+    async def verification_key(self, kid: str) -> str | None:
+        await self._current()
+        if kid not in self._secrets:
+            await self._load(min(UNKNOWN_KID_RELOAD_SECONDS, self.cache_seconds))
+        return self._secrets.get(kid)
+
+
+@dataclass(frozen=True, slots=True)
+class Player:
+    """The player a call acts for, and what targeting may use."""
+
+    scope: Scope
+    player_id: str
+    segments: tuple[str, ...] = ()
+    country: str = ""
+    level: int = 0
+    client_ip: str = ""
+    from_token: bool = True
+    credential: Credential | None = field(default=None, compare=False)
+
+    def to_proto(self) -> common_pb2.PlayerContext:
+        return common_pb2.PlayerContext(player_id=self.player_id, segments=list(self.segments),
+                                        country=self.country, level=self.level, client_ip=self.client_ip)
+
+
+async def issue_token(keys: SigningKeys, credential: Credential, player_id: str, ttl_seconds: int,
+                      segments: list[str] | None = None, country: str | None = None,
+                      level: int | None = None) -> str:
+    kid, secret = await keys.signing_key()
+    now = int(time.time())
+    claims: dict[str, Any] = {"sub": player_id, "tid": credential.tenant_id, "env": credential.environment,
+                              "iat": now, "exp": now + ttl_seconds, "jti": uuid.uuid4().hex}
+    if segments:
+        claims["segs"] = segments
+    if country:
+        claims["ctry"] = country
+    if level is not None:
+        claims["lvl"] = level
+    return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
+
+
+async def verify_token(keys: SigningKeys, token: str, client_ip: str = "") -> Player:
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise _unauthenticated("malformed token") from None
+    if header.get("alg") != ALGORITHM:
+        raise _unauthenticated("token algorithm not accepted")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise _unauthenticated("token has no key id")
+    secret = await keys.verification_key(kid)
+    if secret is None:
+        raise _unauthenticated("token signed with an unknown key")
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], leeway=CLOCK_LEEWAY_SECONDS,
+                            options={"require": REQUIRED_CLAIMS})
+    except jwt.ExpiredSignatureError:
+        raise _unauthenticated("token expired") from None
+    except jwt.PyJWTError as exc:
+        raise _unauthenticated(f"invalid token: {exc}") from None
+    sub, tid, env = claims["sub"], claims["tid"], claims["env"]
+    segs, ctry, lvl = claims.get("segs", []), claims.get("ctry", ""), claims.get("lvl", 0)
+    if (not isinstance(sub, str) or not sub or len(sub) > MAX_PLAYER_ID_LENGTH or not isinstance(tid, str)
+            or not tid or env not in repository.ENVIRONMENTS
+            or not isinstance(segs, list) or not all(isinstance(s, str) for s in segs)
+            or not isinstance(ctry, str) or not isinstance(lvl, int) or isinstance(lvl, bool)):
+        raise _unauthenticated("invalid token claims")
+    return Player(Scope(tid, env), sub, tuple(segs), ctry, lvl, client_ip)
+
+
+# ---- credentials ---------------------------------------------------------------------------------------------
+
+bearer = HTTPBearer(auto_error=False, description="A player token")
+auth_token_header = APIKeyHeader(name="x-auth-token", auto_error=False, description="A player token")
+api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="A back end's API key")
+client_id_header = APIKeyHeader(name="x-client-id", auto_error=False, description="A back end's client id")
+client_secret_header = APIKeyHeader(name="x-client-secret", auto_error=False,
+                                    description="A back end's client secret")
+
+
+async def verify_credential(sessions: async_sessionmaker, *, api_key: str | None = None,
+                            client_id: str | None = None, client_secret: str | None = None) -> Credential:
+    async with sessions() as session:
+        if api_key:
+            found = await repository.verify_api_key(session, api_key)
+        elif client_id and client_secret:
+            found = await repository.verify_client(session, client_id, client_secret)
+        else:
+            raise _unauthenticated("send x-api-key, or x-client-id and x-client-secret")
+    if found is None:
+        raise _unauthenticated("invalid or revoked credentials")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Presented:
+    """What a request carried, before any of it is checked."""
+
+    token: str | None
+    api_key: str | None
+    client_id: str | None
+    client_secret: str | None
+
+    @property
+    def has_credential(self) -> bool:
+        return bool(self.api_key or self.client_id or self.client_secret)
+
+
+async def presented(
+    bearer_token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    auth_token: Annotated[str | None, Depends(auth_token_header)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+    client_id: Annotated[str | None, Depends(client_id_header)],
+    client_secret: Annotated[str | None, Depends(client_secret_header)],
+) -> Presented:
+    token = bearer_token.credentials if bearer_token is not None else auth_token
+    return Presented(token or None, api_key, client_id, client_secret)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client is not None else ""
+
+
+async def _credential(request: Request, p: Presented) -> Credential:
+    return await verify_credential(request.app.state.sessions, api_key=p.api_key, client_id=p.client_id,
+                                   client_secret=p.client_secret)
+
+
+async def _named_player(request: Request) -> str:
+    """externalUserID from the query, else from a JSON body: how a back end names the player it acts for."""
+    name = request.query_params.get("externalUserID")
+    if not name and request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None  # the body's own validation reports it
+        if isinstance(body, dict) and isinstance(body.get("externalUserID"), str):
+            name = body["externalUserID"]
+    if not name:
+        raise DomainError(ErrorCode.VALIDATION_ERROR,
+                          "externalUserID is required when a back-end credential acts for a player")
+    if len(name) > MAX_PLAYER_ID_LENGTH:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"externalUserID is longer than {MAX_PLAYER_ID_LENGTH}")
+    return name
+
+
+async def current_player(request: Request, p: Annotated[Presented, Depends(presented)]) -> Player:
+    if p.token:
+        # The player always comes from the token; a body or query naming another is ignored.
+        return await verify_token(request.app.state.signing_keys, p.token, client_ip(request))
+    if p.has_credential:
+        credential = await _credential(request, p)
+        player_id = await _named_player(request)
+        return Player(Scope(credential.tenant_id, credential.environment), player_id, client_ip=client_ip(request),
+                      from_token=False, credential=credential)
+    raise _unauthenticated("a player token or a back-end credential is required")
+
+
+async def tenant_scope(request: Request, p: Annotated[Presented, Depends(presented)]) -> Scope:
+    if p.token:
+        return (await verify_token(request.app.state.signing_keys, p.token)).scope
+    if p.has_credential:
+        credential = await _credential(request, p)
+        return Scope(credential.tenant_id, credential.environment)
+    raise _unauthenticated("a player token or a back-end credential is required")
+
+
+async def admin_caller(request: Request, p: Annotated[Presented, Depends(presented)]) -> Credential:
+    if p.has_credential:
+        credential = await _credential(request, p)
+        if not credential.admin:
+            raise DomainError(ErrorCode.FORBIDDEN, "this credential is not an admin credential")
+        return credential
+    if p.token:
+        await verify_token(request.app.state.signing_keys, p.token)
+        raise DomainError(ErrorCode.FORBIDDEN, "a player token cannot call admin routes")
+    raise _unauthenticated("an admin API key or admin client credentials are required")
+
+
+CurrentPlayer = Annotated[Player, Depends(current_player)]
+TenantScope = Annotated[Scope, Depends(tenant_scope)]
+AdminCaller = Annotated[Credential, Depends(admin_caller)]

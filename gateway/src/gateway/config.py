@@ -1,0 +1,21 @@
+"""gateway settings, from the environment."""
+
+from service_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    database_url: str                           # DATABASE_URL, required: the gateway's own database
+    http_host: str = "127.0.0.1"                # HTTP_HOST
+    http_port: int = 8001                       # HTTP_PORT
+    catalog_addr: str = "127.0.0.1:50051"       # CATALOG_ADDR
+    wallet_addr: str = "127.0.0.1:50052"        # WALLET_ADDR
+    redemption_addr: str = "127.0.0.1:50053"    # REDEMPTION_ADDR
+    fulfillment_addr: str = "127.0.0.1:50054"   # FULFILLMENT_ADDR
+    upstream_timeout_seconds: float = 5.0       # UPSTREAM_TIMEOUT_SECONDS: deadline of every gRPC call
+    redeem_timeout_seconds: float = 15.0        # REDEEM_TIMEOUT_SECONDS: deadline of the Redeem call (the saga)
+    token_ttl_seconds: int = 900                # TOKEN_TTL_SECONDS: default lifetime of a player token
+    token_max_ttl_seconds: int = 86400          # TOKEN_MAX_TTL_SECONDS: the longest a caller may ask for
+    signing_key_cache_seconds: float = 10.0     # SIGNING_KEY_CACHE_SECONDS: how long verification keys are cached
+    access_log: bool = False                    # ACCESS_LOG: uvicorn's access log (costs throughput)
+    migrate_on_start: bool = True               # MIGRATE_ON_START
+    db_pool_size: int = 5                       # DB_POOL_SIZE

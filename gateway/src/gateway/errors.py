@@ -1,0 +1,134 @@
+"""The canonical API's words for the platform's error codes (seed 003), and the problem+json body (RFC 9457)
+every error answers with. One table: another dialect (seeds 000-002) maps the same DomainErrors with its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.logs import request_id_var
+from starlette.responses import JSONResponse
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True, slots=True)
+class PublicError:
+    status: int
+    code: str      # the word this API answers with
+    title: str
+
+
+def _e(status: int, code: str, title: str) -> PublicError:
+    return PublicError(status, code, title)
+
+
+CANONICAL: dict[ErrorCode, PublicError] = {
+    ErrorCode.ITEM_NOT_FOUND: _e(404, "ITEM_NOT_FOUND", "Offer not found"),
+    ErrorCode.ITEM_UNAVAILABLE: _e(422, "OFFER_UNAVAILABLE", "Offer unavailable"),
+    ErrorCode.ITEM_NOT_ELIGIBLE: _e(403, "ITEM_NOT_ELIGIBLE", "Not eligible for this offer"),
+    ErrorCode.OUT_OF_STOCK: _e(409, "OUT_OF_STOCK", "Out of stock"),
+    ErrorCode.LIMIT_REACHED: _e(409, "LIMIT_REACHED", "Redemption limit reached"),
+    ErrorCode.REDEMPTION_ALREADY_EXISTS: _e(409, "REDEMPTION_ALREADY_EXISTS", "Already redeemed"),
+    ErrorCode.INSUFFICIENT_BALANCE: _e(422, "INSUFFICIENT_POINTS", "Insufficient points"),
+    ErrorCode.INVALID_POINT_TYPE: _e(422, "INVALID_POINT_TYPE", "Invalid point type"),
+    ErrorCode.INVALID_ROUNDS_SELECTION: _e(422, "INVALID_ROUNDS_SELECTION", "Invalid rounds selection"),
+    ErrorCode.GAME_NOT_AVAILABLE: _e(422, "GAME_NOT_AVAILABLE", "Game not available"),
+    ErrorCode.SHIPPING_ADDRESS_REQUIRED: _e(422, "SHIPPING_ADDRESS_REQUIRED", "Shipping address required"),
+    ErrorCode.CUSTOMER_INFO_REQUIRED: _e(422, "CUSTOMER_INFO_REQUIRED", "Customer info required"),
+    ErrorCode.PLAYER_NOT_FOUND: _e(404, "PLAYER_NOT_FOUND", "Player not found"),
+    ErrorCode.PLAYER_INACTIVE: _e(403, "PLAYER_INACTIVE", "Player inactive"),
+    ErrorCode.REDEMPTION_NOT_FOUND: _e(404, "REDEMPTION_NOT_FOUND", "Redemption not found"),
+    ErrorCode.REDEMPTION_NOT_CANCELLABLE: _e(409, "REDEMPTION_NOT_CANCELLABLE", "Redemption not cancellable"),
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: _e(422, "IDEMPOTENCY_KEY_REUSED", "Idempotency key reused"),
+    ErrorCode.IDEMPOTENCY_KEY_CONFLICT: _e(409, "IDEMPOTENCY_KEY_CONFLICT", "Idempotency key conflict"),
+    ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: _e(409, "IDEMPOTENCY_KEY_IN_PROGRESS", "Request still in progress"),
+    ErrorCode.OUT_OF_CODES: _e(409, "OUT_OF_CODES", "Out of codes"),
+    ErrorCode.NOT_FOUND: _e(404, "NOT_FOUND", "Not found"),
+    ErrorCode.ALREADY_EXISTS: _e(409, "ALREADY_EXISTS", "Already exists"),
+    ErrorCode.VALIDATION_ERROR: _e(422, "VALIDATION_ERROR", "Invalid request"),
+    ErrorCode.UNAUTHENTICATED: _e(401, "UNAUTHENTICATED", "Authentication required"),
+    ErrorCode.FORBIDDEN: _e(403, "FORBIDDEN", "Forbidden"),
+    ErrorCode.RATE_LIMITED: _e(429, "RATE_LIMITED", "Too many requests"),
+    ErrorCode.UNAVAILABLE: _e(503, "UNAVAILABLE", "Service unavailable"),
+    ErrorCode.INTERNAL: _e(500, "INTERNAL", "Internal error"),
+}
+
+# Errors FastAPI and Starlette raise themselves (no route, wrong method...), by HTTP status.
+BY_STATUS: dict[int, str] = {400: "VALIDATION_ERROR", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+                             405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 413: "PAYLOAD_TOO_LARGE",
+                             415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR", 429: "RATE_LIMITED",
+                             500: "INTERNAL", 503: "UNAVAILABLE"}
+
+# Codes a client should come back for later; the service may say when in ErrorInfo metadata "retry_after".
+RETRY_AFTER_DEFAULT = {ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: "1", ErrorCode.RATE_LIMITED: "1",
+                       ErrorCode.UNAVAILABLE: "1"}
+
+
+def public_code(code: str) -> str:
+    """The canonical word for a service reason carried as data (a redemption's failure code)."""
+    try:
+        return CANONICAL[ErrorCode(code)].code
+    except ValueError:
+        return code
+
+
+def problem_body(status: int, code: str, detail: str, title: str | None = None,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    rid = request_id_var.get()
+    body: dict[str, Any] = {
+        "type": f"urn:rewards:problem:{code.lower().replace('_', '-')}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": rid,
+        "requestId": rid,
+    }
+    if extra:
+        body.update(extra)
+    return body
+
+
+def problem_response(status: int, code: str, detail: str, title: str | None = None,
+                     headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> JSONResponse:
+    return JSONResponse(problem_body(status, code, detail, title, extra), status_code=status,
+                        media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def domain_error_response(exc: DomainError) -> JSONResponse:
+    public = CANONICAL.get(exc.code, CANONICAL[ErrorCode.INTERNAL])
+    headers: dict[str, str] = {}
+    if exc.code in RETRY_AFTER_DEFAULT:
+        headers["Retry-After"] = str(exc.metadata.get("retry_after") or RETRY_AFTER_DEFAULT[exc.code])
+    detail = exc.message if public.status < 500 or exc.code is ErrorCode.UNAVAILABLE else public.title
+    return problem_response(public.status, public.code, detail, public.title, headers)
+
+
+# The problem schema, for the OpenAPI document of every route.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code", "requestId"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string"}, "request_id": {"type": "string"},
+        "requestId": {"type": "string"},
+    },
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
+
+
+# Listed on every route of the OpenAPI document.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _problem("No credentials, or invalid ones (UNAUTHENTICATED)"),
+    403: _problem("The credential may not do this (FORBIDDEN, ITEM_NOT_ELIGIBLE, PLAYER_INACTIVE)"),
+    404: _problem("Not found (ITEM_NOT_FOUND, REDEMPTION_NOT_FOUND, PLAYER_NOT_FOUND)"),
+    409: _problem("Conflicts with the current state (OUT_OF_STOCK, LIMIT_REACHED, IDEMPOTENCY_KEY_CONFLICT...)"),
+    422: _problem("Invalid request (VALIDATION_ERROR and the domain's 422 codes)"),
+    503: _problem("A service is unavailable (UNAVAILABLE)"),
+}

@@ -1,0 +1,5 @@
+from service_kit.migrations import run_env
+
+from gateway.models import metadata
+
+run_env(metadata)

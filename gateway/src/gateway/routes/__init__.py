@@ -1,0 +1,25 @@
+"""The HTTP routes, one module per area. Each maps a request to one service call and back."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Query, Request
+
+from gateway.upstream import Upstreams
+
+
+def upstreams(request: Request) -> Upstreams:
+    return request.app.state.upstreams  # type: ignore[no-any-return]
+
+
+Services = Annotated[Upstreams, Depends(upstreams)]
+Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
+Cursor = Annotated[str | None, Query(max_length=1000, description="nextCursor of the previous page")]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+RequiredIdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def next_cursor(token: str) -> str | None:
+    return token or None

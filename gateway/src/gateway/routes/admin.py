@@ -1,0 +1,197 @@
+"""Operators' routes: items and stock, point types, players and their points, every player's redemptions.
+The tenant and environment come from the admin credential."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from rewards.catalog.v1 import catalog_pb2
+from rewards.redemption.v1 import redemption_pb2
+from rewards.wallet.v1 import wallet_pb2
+from service_kit.scope import Scope
+
+from gateway.auth import AdminCaller
+from gateway.errors import PROBLEM_RESPONSES
+from gateway.repository import Credential
+from gateway.routes import REPLAYED_HEADER, Cursor, Limit, RequiredIdempotencyKey, Services, next_cursor
+from gateway.routes.redemptions import RedemptionId, StatusFilter, status_filter
+from gateway.schemas import (
+    PLAYER_STATUS_NAMES,
+    PLAYER_STATUS_VALUES,
+    AdminItem,
+    AdminItemList,
+    Adjustment,
+    Balance,
+    CancelRequest,
+    Grant,
+    ItemChanges,
+    NewItem,
+    PlayerState,
+    PlayerStatusChange,
+    PointsMovement,
+    PointType,
+    PointTypeDefinition,
+    PointTypeList,
+    Redemption,
+    RedemptionList,
+    StockAdjustment,
+    Transaction,
+)
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=PROBLEM_RESPONSES)
+
+ItemId = Annotated[str, Path(alias="id", min_length=1, max_length=128)]
+PlayerId = Annotated[str, Path(alias="playerId", min_length=1, max_length=128)]
+PointTypeCode = Annotated[str, Path(alias="code", min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+def scope_of(caller: Credential) -> Scope:
+    return Scope(caller.tenant_id, caller.environment)
+
+
+# ---- items ---------------------------------------------------------------------------------------------------
+
+@router.post("/items", response_model=AdminItem, status_code=201)
+async def create_item(body: NewItem, caller: AdminCaller, services: Services) -> AdminItem:
+    item, _ = body.to_proto(body.id)
+    reply = await services.catalog.create_item(catalog_pb2.CreateItemRequest(scope=scope_of(caller).to_proto(),
+                                                                             item=item))
+    return AdminItem.from_proto(reply.item)
+
+
+@router.get("/items", response_model=AdminItemList)
+async def list_items(caller: AdminCaller, services: Services, limit: Limit = 20,
+                     cursor: Cursor = None) -> AdminItemList:
+    reply = await services.catalog.list_items(catalog_pb2.ListItemsRequest(
+        scope=scope_of(caller).to_proto(), page_size=limit, page_token=cursor or ""))
+    return AdminItemList(items=[AdminItem.from_proto(i) for i in reply.items],
+                         next_cursor=next_cursor(reply.next_page_token))
+
+
+@router.get("/items/{id}", response_model=AdminItem)
+async def get_item(item_id: ItemId, caller: AdminCaller, services: Services) -> AdminItem:
+    reply = await services.catalog.get_item(catalog_pb2.GetItemRequest(scope=scope_of(caller).to_proto(),
+                                                                       item_id=item_id))
+    return AdminItem.from_proto(reply.item)
+
+
+@router.patch("/items/{id}", response_model=AdminItem)
+async def update_item(item_id: ItemId, body: ItemChanges, caller: AdminCaller, services: Services) -> AdminItem:
+    item, mask = body.to_proto(item_id, only_sent=True)
+    reply = await services.catalog.update_item(catalog_pb2.UpdateItemRequest(
+        scope=scope_of(caller).to_proto(), item=item, update_mask=mask))
+    return AdminItem.from_proto(reply.item)
+
+
+@router.delete("/items/{id}", response_model=AdminItem)
+async def archive_item(item_id: ItemId, caller: AdminCaller, services: Services) -> AdminItem:
+    """Archives the item (status DELETED): players no longer see it; past redemptions keep their snapshot."""
+    reply = await services.catalog.archive_item(catalog_pb2.ArchiveItemRequest(scope=scope_of(caller).to_proto(),
+                                                                               item_id=item_id))
+    return AdminItem.from_proto(reply.item)
+
+
+@router.post("/items/{id}/stock", response_model=AdminItem)
+async def adjust_stock(item_id: ItemId, body: StockAdjustment, caller: AdminCaller, services: Services,
+                       idempotency_key: RequiredIdempotencyKey) -> AdminItem:
+    reply = await services.catalog.adjust_stock(catalog_pb2.AdjustStockRequest(
+        scope=scope_of(caller).to_proto(), item_id=item_id, delta=body.delta, idempotency_key=idempotency_key,
+        reason=body.reason))
+    return AdminItem.from_proto(reply.item)
+
+
+# ---- point types ---------------------------------------------------------------------------------------------
+
+@router.put("/point-types/{code}", response_model=PointType)
+async def define_point_type(code: PointTypeCode, body: PointTypeDefinition, caller: AdminCaller,
+                            services: Services) -> PointType:
+    reply = await services.wallet.define_point_type(wallet_pb2.DefinePointTypeRequest(
+        scope=scope_of(caller).to_proto(),
+        point_type=wallet_pb2.PointType(code=code, name=body.name, scale=body.scale)))
+    pt = reply.point_type
+    return PointType(code=pt.code, name=pt.name, scale=pt.scale)
+
+
+@router.get("/point-types", response_model=PointTypeList)
+async def list_point_types(caller: AdminCaller, services: Services) -> PointTypeList:
+    reply = await services.wallet.list_point_types(wallet_pb2.ListPointTypesRequest(scope=scope_of(caller).to_proto()))
+    return PointTypeList(point_types=[PointType(code=p.code, name=p.name, scale=p.scale) for p in reply.point_types])
+
+
+# ---- players -------------------------------------------------------------------------------------------------
+
+@router.get("/players/{playerId}", response_model=PlayerState)
+async def get_player(player_id: PlayerId, caller: AdminCaller, services: Services) -> PlayerState:
+    reply = await services.wallet.get_player(wallet_pb2.GetPlayerRequest(scope=scope_of(caller).to_proto(),
+                                                                         player_id=player_id))
+    return PlayerState(player_id=reply.player_id, status=PLAYER_STATUS_NAMES.get(reply.status, "UNSPECIFIED"),
+                       balances=[Balance.from_proto(a) for a in reply.accounts])
+
+
+@router.put("/players/{playerId}", response_model=PlayerState)
+async def set_player_status(player_id: PlayerId, body: PlayerStatusChange, caller: AdminCaller,
+                            services: Services) -> PlayerState:
+    reply = await services.wallet.upsert_player(wallet_pb2.UpsertPlayerRequest(
+        scope=scope_of(caller).to_proto(), player_id=player_id, status=PLAYER_STATUS_VALUES[body.status]))
+    return PlayerState(player_id=reply.player_id, status=PLAYER_STATUS_NAMES.get(reply.status, "UNSPECIFIED"))
+
+
+def _movement(entry: wallet_pb2.LedgerEntry, replayed: bool, response: Response) -> PointsMovement:
+    if replayed:
+        response.status_code = 200
+        response.headers[REPLAYED_HEADER] = "true"
+    return PointsMovement(transaction=Transaction.from_proto(entry), replayed=replayed)
+
+
+_REPLAY_DOC = {200: {"description": "A replay of an Idempotency-Key: the first result", "model": PointsMovement}}
+
+
+@router.post("/players/{playerId}/grants", response_model=PointsMovement, status_code=201, responses=_REPLAY_DOC)
+async def grant_points(player_id: PlayerId, body: Grant, caller: AdminCaller, services: Services,
+                       idempotency_key: RequiredIdempotencyKey, response: Response) -> PointsMovement:
+    reply = await services.wallet.grant_points(wallet_pb2.GrantPointsRequest(
+        scope=scope_of(caller).to_proto(), player_id=player_id, point_type=body.point_type, amount=body.amount,
+        idempotency_key=idempotency_key, description=body.description))
+    return _movement(reply.entry, reply.replayed, response)
+
+
+@router.post("/players/{playerId}/adjustments", response_model=PointsMovement, status_code=201,
+             responses=_REPLAY_DOC)
+async def adjust_points(player_id: PlayerId, body: Adjustment, caller: AdminCaller, services: Services,
+                        idempotency_key: RequiredIdempotencyKey, response: Response) -> PointsMovement:
+    reply = await services.wallet.adjust_points(wallet_pb2.AdjustPointsRequest(
+        scope=scope_of(caller).to_proto(), player_id=player_id, point_type=body.point_type, amount=body.amount,
+        idempotency_key=idempotency_key, description=body.description))
+    return _movement(reply.entry, reply.replayed, response)
+
+
+# ---- redemptions ---------------------------------------------------------------------------------------------
+
+@router.get("/redemptions", response_model=RedemptionList)
+async def list_redemptions(
+    caller: AdminCaller, services: Services, limit: Limit = 20, cursor: Cursor = None,
+    status: StatusFilter = None,
+    player_id: Annotated[str | None, Query(alias="playerId", max_length=128)] = None,
+) -> RedemptionList:
+    reply = await services.redemption.list(redemption_pb2.ListRedemptionsRequest(
+        scope=scope_of(caller).to_proto(), player_id=player_id or "", status=status_filter(status),
+        page_size=limit, page_token=cursor or ""))
+    return RedemptionList(redemptions=[Redemption.from_proto(r) for r in reply.redemptions],
+                          next_cursor=next_cursor(reply.next_page_token))
+
+
+@router.get("/redemptions/{id}", response_model=Redemption)
+async def get_redemption(redemption_id: RedemptionId, caller: AdminCaller, services: Services) -> Redemption:
+    reply = await services.redemption.get(redemption_pb2.GetRedemptionRequest(
+        scope=scope_of(caller).to_proto(), redemption_id=redemption_id))
+    return Redemption.from_proto(reply.redemption)
+
+
+@router.post("/redemptions/{id}/cancel", response_model=Redemption)
+async def cancel_redemption(redemption_id: RedemptionId, caller: AdminCaller, services: Services,
+                            body: CancelRequest | None = None) -> Redemption:
+    reply = await services.redemption.cancel(redemption_pb2.CancelRedemptionRequest(
+        scope=scope_of(caller).to_proto(), redemption_id=redemption_id,
+        reason=(body.reason if body else "") or "canceled by an operator"))
+    return Redemption.from_proto(reply.redemption)

@@ -1,0 +1,34 @@
+"""A player's balances and ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from rewards.wallet.v1 import wallet_pb2
+
+from gateway.auth import CurrentPlayer
+from gateway.errors import PROBLEM_RESPONSES
+from gateway.routes import Cursor, Limit, Services, next_cursor
+from gateway.schemas import Balance, Balances, Transaction, TransactionList
+
+router = APIRouter(prefix="/v1/wallet", tags=["wallet"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/balances", response_model=Balances)
+async def get_balances(player: CurrentPlayer, services: Services) -> Balances:
+    reply = await services.wallet.get_balances(wallet_pb2.GetBalancesRequest(
+        scope=player.scope.to_proto(), player_id=player.player_id))
+    return Balances(player_id=player.player_id, balances=[Balance.from_proto(a) for a in reply.accounts])
+
+
+@router.get("/transactions", response_model=TransactionList)
+async def list_transactions(
+    player: CurrentPlayer, services: Services, limit: Limit = 20, cursor: Cursor = None,
+    point_type: Annotated[str | None, Query(alias="pointType", max_length=32)] = None,
+) -> TransactionList:
+    reply = await services.wallet.list_transactions(wallet_pb2.ListTransactionsRequest(
+        scope=player.scope.to_proto(), player_id=player.player_id, point_type=point_type or "", page_size=limit,
+        page_token=cursor or ""))
+    return TransactionList(transactions=[Transaction.from_proto(e) for e in reply.entries],
+                           next_cursor=next_cursor(reply.next_page_token))

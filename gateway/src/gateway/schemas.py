@@ -1,0 +1,607 @@
+"""The canonical API's JSON (seed 003's shape: camelCase), and how each is read from the services' protos.
+Amounts are integers in minor units; `display` fields are the same amount as a decimal string."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf.message import Message
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+from rewards.catalog.v1 import catalog_pb2
+from rewards.common.v1 import common_pb2
+from rewards.redemption.v1 import redemption_pb2
+from rewards.wallet.v1 import wallet_pb2
+
+from gateway.errors import public_code
+
+ID_FIELD = Field(min_length=1, max_length=128)
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+# ---- conversions shared by the models ------------------------------------------------------------------------
+
+def display_amount(amount: int, scale: int) -> str:
+    """15050 at scale 2 -> "150.50"; exact, no floats."""
+    if scale <= 0:
+        return str(amount)
+    whole, part = divmod(abs(amount), 10**scale)
+    return f"{'-' if amount < 0 else ''}{whole}.{part:0{scale}d}"
+
+
+def timestamp(message: Message, name: str) -> datetime | None:
+    if not message.HasField(name):
+        return None
+    value: timestamp_pb2.Timestamp = getattr(message, name)
+    return value.ToDatetime(tzinfo=timezone.utc)
+
+
+def set_timestamp(target: timestamp_pb2.Timestamp, value: datetime) -> None:
+    target.FromDatetime(value)
+
+
+def _plain(value: Any) -> Any:
+    # Struct keeps every number as a double; whole numbers read back as integers.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def struct_to_dict(message: Message, name: str) -> dict[str, Any] | None:
+    if not message.HasField(name):
+        return None
+    return _plain(json_format.MessageToDict(getattr(message, name)))
+
+
+def dict_to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
+    s = struct_pb2.Struct()
+    s.update(value)
+    return s
+
+
+def _or_none(value: Any) -> Any:
+    return value or None
+
+
+# ---- items ---------------------------------------------------------------------------------------------------
+
+ITEM_STATUS_NAMES = {v: k.removeprefix("ITEM_STATUS_") for k, v in catalog_pb2.ItemStatus.items() if v}
+ITEM_STATUS_VALUES = {v: k for k, v in ITEM_STATUS_NAMES.items()}
+STRATEGY_NAMES = {v: k.removeprefix("FULFILLMENT_STRATEGY_").lower()
+                  for k, v in catalog_pb2.FulfillmentStrategy.items() if v}
+STRATEGY_VALUES = {v: k for k, v in STRATEGY_NAMES.items()}
+
+
+class Price(ApiModel):
+    point_type: str = Field(min_length=1, max_length=32)
+    amount: int = Field(ge=0, description="minor units")
+
+    def to_proto(self) -> catalog_pb2.Price:
+        return catalog_pb2.Price(point_type=self.point_type, amount=self.amount)
+
+
+def _prices(prices: Any) -> list[Price]:
+    return [Price(point_type=p.point_type, amount=p.amount) for p in prices]
+
+
+class Variant(ApiModel):
+    id: str = Field(default="", max_length=128)
+    name: str = Field(default="", max_length=200)
+    rounds: int = Field(default=0, ge=0)
+    prices: list[Price] = Field(default_factory=list, max_length=20)
+
+    @classmethod
+    def from_proto(cls, v: catalog_pb2.Variant) -> Variant:
+        return cls(id=v.id, name=v.name, rounds=v.rounds, prices=_prices(v.prices))
+
+    def to_proto(self) -> catalog_pb2.Variant:
+        return catalog_pb2.Variant(id=self.id, name=self.name, rounds=self.rounds,
+                                   prices=[p.to_proto() for p in self.prices])
+
+
+class Targeting(ApiModel):
+    private: bool = False
+    segments: list[str] = Field(default_factory=list, max_length=100)
+    countries: list[str] = Field(default_factory=list, max_length=300)
+    min_level: int = Field(default=0, ge=0)
+
+    def to_proto(self) -> catalog_pb2.Targeting:
+        return catalog_pb2.Targeting(private=self.private, segments=self.segments, countries=self.countries,
+                                     min_level=self.min_level)
+
+
+class Item(ApiModel):
+    """An item as a player sees it (an offer, in seed 003's words)."""
+
+    id: str
+    name: str
+    description: str
+    image_url: str | None
+    points_price: int | None = Field(description="the default price, in minor units of pointType")
+    point_type: str | None
+    prices: list[Price]
+    variants: list[Variant]
+    unlimited_stock: bool
+    stock: int | None = Field(description="left to redeem; null when unlimited")
+    per_player_limit: int | None = Field(description="null: no limit")
+    available_from: datetime | None
+    available_until: datetime | None
+    shipping_address_required: bool
+    customer_info_required: bool
+    redemption_message: str | None
+    face_value: int | None
+    face_currency: str | None
+    redeemed_count: int | None = None
+
+    @classmethod
+    def fields_from_proto(cls, i: catalog_pb2.Item) -> dict[str, Any]:
+        first = i.prices[0] if i.prices else None
+        return dict(
+            id=i.id, name=i.name, description=i.description, image_url=_or_none(i.image_url),
+            points_price=first.amount if first else None, point_type=first.point_type if first else None,
+            prices=_prices(i.prices), variants=[Variant.from_proto(v) for v in i.variants],
+            unlimited_stock=i.unlimited_stock, stock=None if i.unlimited_stock else i.stock,
+            per_player_limit=_or_none(i.per_player_limit),
+            available_from=timestamp(i, "available_from"), available_until=timestamp(i, "available_until"),
+            shipping_address_required=i.shipping_address_required, customer_info_required=i.customer_info_required,
+            redemption_message=_or_none(i.redemption_message), face_value=_or_none(i.face_value),
+            face_currency=_or_none(i.face_currency))
+
+    @classmethod
+    def from_proto(cls, i: catalog_pb2.Item, redeemed_count: int | None = None) -> Item:
+        return cls(**cls.fields_from_proto(i), redeemed_count=redeemed_count)
+
+
+class AdminItem(Item):
+    """An item as an operator sees it: everything, including targeting and how it is fulfilled."""
+
+    status: str
+    targeting: Targeting
+    fulfillment_strategy: str | None
+    fulfillment_config: dict[str, Any] | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+    @classmethod
+    def from_proto(cls, i: catalog_pb2.Item, redeemed_count: int | None = None) -> AdminItem:
+        t = i.targeting
+        return cls(**cls.fields_from_proto(i), status=ITEM_STATUS_NAMES.get(i.status, "UNSPECIFIED"),
+                   targeting=Targeting(private=t.private, segments=list(t.segments), countries=list(t.countries),
+                                       min_level=t.min_level),
+                   fulfillment_strategy=STRATEGY_NAMES.get(i.fulfillment_strategy),
+                   fulfillment_config=struct_to_dict(i, "fulfillment_config"),
+                   created_at=timestamp(i, "created_at"), updated_at=timestamp(i, "updated_at"))
+
+
+class ItemList(ApiModel):
+    items: list[Item]
+    next_cursor: str | None
+
+
+class AdminItemList(ApiModel):
+    items: list[AdminItem]
+    next_cursor: str | None
+
+
+ItemStatusName = Literal["DRAFT", "ACTIVE", "INACTIVE"]
+StrategyName = Literal["code_pool", "webhook", "physical", "bonus", "free_rounds", "manual"]
+
+# ItemChanges field -> the proto Item field it sets (the update mask speaks proto names).
+ITEM_FIELD_NAMES = {
+    "name": "name", "description": "description", "image_url": "image_url", "status": "status",
+    "available_from": "available_from", "available_until": "available_until", "prices": "prices",
+    "variants": "variants", "unlimited_stock": "unlimited_stock", "stock": "stock",
+    "per_player_limit": "per_player_limit", "targeting": "targeting", "fulfillment_strategy": "fulfillment_strategy",
+    "fulfillment_config": "fulfillment_config", "shipping_address_required": "shipping_address_required",
+    "customer_info_required": "customer_info_required", "redemption_message": "redemption_message",
+    "face_value": "face_value", "face_currency": "face_currency",
+}
+
+
+class ItemChanges(ApiModel):
+    """PATCH /v1/admin/items/{id}: only the fields sent change (stock moves through /stock)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    image_url: str | None = Field(default=None, max_length=2000)
+    status: ItemStatusName | None = None
+    available_from: datetime | None = None
+    available_until: datetime | None = None
+    prices: list[Price] | None = Field(default=None, min_length=1, max_length=20)
+    variants: list[Variant] | None = Field(default=None, max_length=100)
+    unlimited_stock: bool | None = None
+    per_player_limit: int | None = Field(default=None, ge=0)
+    targeting: Targeting | None = None
+    fulfillment_strategy: StrategyName | None = None
+    fulfillment_config: dict[str, Any] | None = None
+    shipping_address_required: bool | None = None
+    customer_info_required: bool | None = None
+    redemption_message: str | None = Field(default=None, max_length=2000)
+    face_value: int | None = Field(default=None, ge=0)
+    face_currency: str | None = Field(default=None, max_length=8)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("fulfillment_strategy", mode="before")
+    @classmethod
+    def _lower(cls, v: Any) -> Any:
+        return v.lower() if isinstance(v, str) else v
+
+    def to_proto(self, item_id: str = "", only_sent: bool = False) -> tuple[catalog_pb2.Item, list[str]]:
+        item = catalog_pb2.Item(id=item_id)
+        sent = self.model_fields_set if only_sent else set(type(self).model_fields)
+        mask = []
+        for name in sorted(sent):
+            if name not in ITEM_FIELD_NAMES:
+                continue
+            mask.append(ITEM_FIELD_NAMES[name])
+            value = getattr(self, name)
+            if value is None:
+                continue  # sent as null: the mask clears it
+            if name == "status":
+                item.status = ITEM_STATUS_VALUES[value]
+            elif name == "fulfillment_strategy":
+                item.fulfillment_strategy = STRATEGY_VALUES[value]
+            elif name in ("available_from", "available_until"):
+                set_timestamp(getattr(item, name), value)
+            elif name == "prices":
+                item.prices.extend(p.to_proto() for p in value)
+            elif name == "variants":
+                item.variants.extend(v.to_proto() for v in value)
+            elif name == "targeting":
+                item.targeting.CopyFrom(value.to_proto())
+            elif name == "fulfillment_config":
+                item.fulfillment_config.CopyFrom(dict_to_struct(value))
+            else:
+                setattr(item, name, value)
+        return item, mask
+
+
+class NewItem(ItemChanges):
+    """POST /v1/admin/items. id: an operator-chosen id (empty: generated)."""
+
+    id: str = Field(default="", max_length=128)
+    name: str = Field(min_length=1, max_length=200)  # type: ignore[assignment]
+    status: ItemStatusName = "ACTIVE"  # type: ignore[assignment]
+    prices: list[Price] = Field(min_length=1, max_length=20)  # type: ignore[assignment]
+    stock: int = Field(default=0, ge=0)
+    fulfillment_strategy: StrategyName = "manual"  # type: ignore[assignment]
+
+
+class StockAdjustment(ApiModel):
+    delta: int = Field(description="added to stock; the result may not go below zero")
+    reason: str = Field(default="", max_length=500)
+
+    @field_validator("delta")
+    @classmethod
+    def _not_zero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("delta must not be zero")
+        return v
+
+
+# ---- wallet --------------------------------------------------------------------------------------------------
+
+class Balance(ApiModel):
+    point_type: str
+    amount: int = Field(description="minor units")
+    scale: int
+    display: str = Field(description='decimal string, e.g. "150.50"')
+
+    @classmethod
+    def from_proto(cls, a: wallet_pb2.Account) -> Balance:
+        return cls(point_type=a.point_type, amount=a.balance, scale=a.scale,
+                   display=display_amount(a.balance, a.scale))
+
+
+class Balances(ApiModel):
+    player_id: str
+    balances: list[Balance]
+
+
+ENTRY_KIND_NAMES = {v: k.removeprefix("ENTRY_KIND_").lower() for k, v in wallet_pb2.EntryKind.items() if v}
+
+
+class Transaction(ApiModel):
+    id: int
+    player_id: str
+    point_type: str
+    kind: str = Field(description="grant, debit, refund or adjustment")
+    amount: int = Field(description="signed minor units: credits positive, debits negative")
+    display: str
+    balance_after: int
+    scale: int
+    reference: str
+    description: str
+    created_at: datetime | None
+
+    @classmethod
+    def from_proto(cls, e: wallet_pb2.LedgerEntry) -> Transaction:
+        return cls(id=e.id, player_id=e.player_id, point_type=e.point_type,
+                   kind=ENTRY_KIND_NAMES.get(e.kind, "unspecified"), amount=e.amount,
+                   display=display_amount(e.amount, e.scale), balance_after=e.balance_after, scale=e.scale,
+                   reference=e.reference, description=e.description, created_at=timestamp(e, "created_at"))
+
+
+class TransactionList(ApiModel):
+    transactions: list[Transaction]
+    next_cursor: str | None
+
+
+class PointsMovement(ApiModel):
+    transaction: Transaction
+    replayed: bool
+
+
+class Grant(ApiModel):
+    point_type: str = Field(min_length=1, max_length=32)
+    amount: int = Field(gt=0, description="minor units")
+    description: str = Field(default="", max_length=500)
+
+
+class Adjustment(ApiModel):
+    point_type: str = Field(min_length=1, max_length=32)
+    amount: int = Field(description="signed minor units, not zero")
+    description: str = Field(default="", max_length=500)
+
+    @field_validator("amount")
+    @classmethod
+    def _not_zero(cls, v: int) -> int:
+        if v == 0:
+            raise ValueError("amount must not be zero")
+        return v
+
+
+class PointTypeDefinition(ApiModel):
+    name: str = Field(min_length=1, max_length=100)
+    scale: int = Field(ge=0, le=6, description="decimals shown: 0 for gems, 2 for coins")
+
+
+class PointType(ApiModel):
+    code: str
+    name: str
+    scale: int
+
+
+class PointTypeList(ApiModel):
+    point_types: list[PointType]
+
+
+PLAYER_STATUS_NAMES = {v: k.removeprefix("PLAYER_STATUS_") for k, v in wallet_pb2.PlayerStatus.items() if v}
+PLAYER_STATUS_VALUES = {v: k for k, v in PLAYER_STATUS_NAMES.items()}
+
+
+class PlayerStatusChange(ApiModel):
+    status: Literal["ACTIVE", "SUSPENDED"]
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+
+class PlayerState(ApiModel):
+    player_id: str
+    status: str
+    balances: list[Balance] | None = None
+
+
+# ---- redemptions ---------------------------------------------------------------------------------------------
+
+class ShippingAddress(ApiModel):
+    name: str = Field(default="", max_length=200)
+    line1: str = Field(default="", max_length=300)
+    line2: str = Field(default="", max_length=300)
+    city: str = Field(default="", max_length=120)
+    state: str = Field(default="", max_length=120)
+    postal_code: str = Field(default="", max_length=32)
+    country: str = Field(default="", max_length=64)
+    phone: str = Field(default="", max_length=40)
+
+    def to_proto(self) -> common_pb2.ShippingAddress:
+        return common_pb2.ShippingAddress(**self.model_dump(by_alias=False))
+
+
+class CustomerInfo(ApiModel):
+    name: str = Field(default="", max_length=200)
+    phone: str = Field(default="", max_length=40)
+    email: str = Field(default="", max_length=320)
+
+    def to_proto(self) -> common_pb2.CustomerInfo:
+        return common_pb2.CustomerInfo(**self.model_dump(by_alias=False))
+
+
+class _Selection(ApiModel):
+    offer: str = Field(min_length=1, max_length=128, validation_alias=AliasChoices("offer", "itemId"),
+                       description="the item id (itemId is accepted too)")
+    variant_id: str = Field(default="", max_length=128)
+    rounds: int = Field(default=0, ge=0, le=1_000_000)
+    point_type: str = Field(default="", max_length=32)
+    external_user_id: str | None = Field(default=None, alias="externalUserID", max_length=128,
+                                         description="the player, when a back-end credential acts for one")
+
+
+class NewRedemption(_Selection):
+    shipping_address: ShippingAddress | None = None
+    customer_info: CustomerInfo | None = None
+    comment: str = Field(default="", max_length=2000)
+    trigger_source: str = Field(default="", max_length=64)
+    trigger_details: dict[str, Any] | None = None
+
+
+class QuoteRequest(_Selection):
+    pass
+
+
+class CancelRequest(ApiModel):
+    reason: str = Field(default="", max_length=500)
+    external_user_id: str | None = Field(default=None, alias="externalUserID", max_length=128)
+
+
+class Offer(ApiModel):
+    id: str
+    name: str
+    image_url: str | None
+    points_price: int
+    point_type: str
+
+
+class FulfillmentResult(ApiModel):
+    code: str | None
+    pin: str | None
+    financial_ref_id: int | None
+    tracking_number: str | None
+    provider_reference: str | None
+    data: dict[str, Any] | None
+
+
+class Failure(ApiModel):
+    code: str
+    message: str
+
+
+REDEMPTION_STATUS_NAMES = {v: k.removeprefix("REDEMPTION_STATUS_")
+                           for k, v in redemption_pb2.RedemptionStatus.items() if v}
+REDEMPTION_STATUS_VALUES = {v: k for k, v in REDEMPTION_STATUS_NAMES.items()}
+DELIVERY_STATUS_NAMES = {v: k.removeprefix("DELIVERY_STATUS_") for k, v in redemption_pb2.DeliveryStatus.items() if v}
+
+
+class Redemption(ApiModel):
+    id: str
+    number: int
+    player_id: str
+    offer: Offer
+    variant_id: str | None
+    rounds: int | None
+    status: str = Field(description="SUBMITTED, OPEN, AWAITING_VENDOR, AWAITING_CUSTOMER, PURCHASED, COMPLETED, "
+                                    "CANCELED or FAILED")
+    delivery_status: str | None
+    points_price: int
+    point_type: str
+    scale: int
+    display: str = Field(description="pointsPrice as a decimal string")
+    fulfillment: FulfillmentResult
+    failure: Failure | None
+    shipping_address: ShippingAddress | None
+    customer_info: CustomerInfo | None
+    comment: str | None
+    trigger_source: str | None
+    trigger_details: dict[str, Any] | None
+    transaction_id: int | None
+    balance_after: int | None
+    redemption_message: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    completed_at: datetime | None
+    canceled_at: datetime | None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+
+    @classmethod
+    def from_proto(cls, r: redemption_pb2.Redemption) -> Redemption:
+        f = r.fulfillment
+        charged = r.debit_transaction_id != 0
+        return cls(
+            id=r.id, number=r.number, player_id=r.player_id,
+            offer=Offer(id=r.item_id, name=r.item_name, image_url=_or_none(r.item_image_url), points_price=r.cost,
+                        point_type=r.point_type),
+            variant_id=_or_none(r.variant_id), rounds=_or_none(r.rounds),
+            status=REDEMPTION_STATUS_NAMES.get(r.status, "SUBMITTED"),
+            delivery_status=DELIVERY_STATUS_NAMES.get(r.delivery_status),
+            points_price=r.cost, point_type=r.point_type, scale=r.point_scale,
+            display=display_amount(r.cost, r.point_scale),
+            fulfillment=FulfillmentResult(code=_or_none(f.code), pin=_or_none(f.pin),
+                                          financial_ref_id=_or_none(f.financial_ref_id),
+                                          tracking_number=_or_none(f.tracking_number),
+                                          provider_reference=_or_none(f.provider_reference),
+                                          data=struct_to_dict(f, "data")),
+            failure=Failure(code=public_code(r.failure_code), message=r.failure_message) if r.failure_code else None,
+            shipping_address=(ShippingAddress(**json_format.MessageToDict(r.shipping_address,
+                                                                          preserving_proto_field_name=True))
+                              if r.HasField("shipping_address") else None),
+            customer_info=(CustomerInfo(**json_format.MessageToDict(r.customer_info,
+                                                                    preserving_proto_field_name=True))
+                           if r.HasField("customer_info") else None),
+            comment=_or_none(r.comment), trigger_source=_or_none(r.trigger_source),
+            trigger_details=struct_to_dict(r, "trigger_details"),
+            transaction_id=r.debit_transaction_id if charged else None,
+            balance_after=r.balance_after if charged else None,
+            redemption_message=_or_none(r.redemption_message),
+            created_at=timestamp(r, "created_at"), updated_at=timestamp(r, "updated_at"),
+            completed_at=timestamp(r, "completed_at"), canceled_at=timestamp(r, "canceled_at"))
+
+
+class RedemptionList(ApiModel):
+    redemptions: list[Redemption]
+    next_cursor: str | None
+
+
+class Quote(ApiModel):
+    eligible: bool
+    reason: str | None = Field(description="the error code a redemption would fail with")
+    offer_id: str
+    variant_id: str | None
+    point_type: str
+    points_price: int
+    scale: int
+    display: str
+    balance: int
+    balance_display: str
+    stock_left: int | None = Field(description="null: unlimited")
+    remaining_allowance: int | None = Field(description="null: unlimited")
+    shipping_address_required: bool
+    customer_info_required: bool
+
+    @classmethod
+    def from_proto(cls, q: redemption_pb2.QuoteRedemptionResponse) -> Quote:
+        return cls(eligible=q.eligible, reason=public_code(q.reason) if q.reason else None, offer_id=q.item_id,
+                   variant_id=_or_none(q.variant_id), point_type=q.point_type, points_price=q.cost,
+                   scale=q.point_scale, display=display_amount(q.cost, q.point_scale), balance=q.balance,
+                   balance_display=display_amount(q.balance, q.point_scale),
+                   stock_left=None if q.stock_left < 0 else q.stock_left,
+                   remaining_allowance=None if q.remaining_allowance < 0 else q.remaining_allowance,
+                   shipping_address_required=q.shipping_address_required,
+                   customer_info_required=q.customer_info_required)
+
+
+# ---- auth and health (OAuth-style snake_case, as token endpoints usually speak) ------------------------------
+
+class TokenRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    player_id: str = Field(min_length=1, max_length=128, validation_alias=AliasChoices("player_id", "playerId"))
+    segments: list[str] | None = Field(default=None, max_length=100)
+    country: str | None = Field(default=None, max_length=8)
+    level: int | None = Field(default=None, ge=0)
+    ttl_seconds: int | None = Field(default=None, ge=1, validation_alias=AliasChoices("ttl_seconds", "ttlSeconds"))
+    client_id: str | None = Field(default=None, max_length=128)
+    client_secret: str | None = Field(default=None, max_length=256)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+    player_id: str
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, bool]
+    failing: list[str]

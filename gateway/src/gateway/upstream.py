@@ -1,0 +1,199 @@
+"""Typed clients of the services. Every call has a deadline and carries the request id, tenant, environment and
+player in metadata; a failure comes back as a DomainError (the service's reason, or UNAVAILABLE when the service
+could not be reached), so every HTTP dialect maps the same errors with its own table. Only reads are retried."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from rewards.common.v1 import common_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2_grpc
+from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
+from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
+from service_kit.errors import DomainError, ErrorCode, from_rpc_error
+from service_kit.grpc_client import call_idempotent, call_metadata, open_channel
+
+from gateway.config import Settings
+
+log = logging.getLogger("gateway.upstream")
+
+R = TypeVar("R", bound=Message)
+
+_UNREACHABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                          grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED})
+_BY_STATUS = {grpc.StatusCode.INVALID_ARGUMENT: ErrorCode.VALIDATION_ERROR,
+              grpc.StatusCode.NOT_FOUND: ErrorCode.NOT_FOUND,
+              grpc.StatusCode.ALREADY_EXISTS: ErrorCode.ALREADY_EXISTS,
+              grpc.StatusCode.PERMISSION_DENIED: ErrorCode.FORBIDDEN}
+_ENV_NAMES = {common_pb2.ENVIRONMENT_LIVE: "live", common_pb2.ENVIRONMENT_SANDBOX: "sandbox"}
+
+
+def to_domain_error(exc: grpc.aio.AioRpcError, service: str) -> DomainError:
+    found = from_rpc_error(exc)
+    if found is not None:
+        return found
+    code = exc.code()
+    if code in _UNREACHABLE:
+        return DomainError(ErrorCode.UNAVAILABLE, f"{service} is unavailable ({code.name}); try again")
+    if code in _BY_STATUS:
+        return DomainError(_BY_STATUS[code], exc.details() or code.name)
+    log.error("upstream failed", extra={"service": service, "grpc_code": code.name, "details": exc.details()})
+    return DomainError(ErrorCode.INTERNAL, f"{service} failed")
+
+
+def context_metadata(request: Message) -> dict[str, str]:
+    """Who is acting, for the services' logs and checks; the request body stays the source of truth."""
+    md: dict[str, str] = {}
+    scope = getattr(request, "scope", None)
+    if isinstance(scope, common_pb2.Scope) and scope.tenant_id:
+        md["x-tenant-id"] = scope.tenant_id
+        md["x-environment"] = _ENV_NAMES.get(scope.environment, "")
+    player = getattr(request, "player", None)
+    if isinstance(player, common_pb2.PlayerContext) and player.player_id:
+        md["x-player-id"] = player.player_id
+        if player.client_ip:
+            md["x-client-ip"] = player.client_ip
+    return md
+
+
+class ServiceClient:
+    """One service's channel and stub, with the deadline and error translation every call shares."""
+
+    def __init__(self, name: str, target: str, stub_class: Callable[[grpc.aio.Channel], Any],
+                 timeout: float) -> None:
+        self.name = name
+        self.target = target
+        self.timeout = timeout
+        self.channel = open_channel(target)
+        self.stub = stub_class(self.channel)
+        self.health = health_pb2_grpc.HealthStub(self.channel)
+
+    async def call(self, rpc: str, request: R, *, read: bool = False, timeout: float | None = None) -> Any:
+        method = getattr(self.stub, rpc)
+        metadata = call_metadata(context_metadata(request))
+        deadline = timeout or self.timeout
+
+        def once() -> Awaitable[Any]:
+            return method(request, timeout=deadline, metadata=metadata)
+
+        try:
+            if read:
+                return await call_idempotent(once, attempts=3, total_seconds=deadline)
+            return await once()
+        except grpc.aio.AioRpcError as exc:
+            raise to_domain_error(exc, self.name) from None
+
+    async def serving(self, timeout: float = 1.0) -> bool:
+        try:
+            reply = await self.health.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout,
+                                            metadata=call_metadata())
+        except grpc.aio.AioRpcError:
+            return False
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+
+class CatalogClient(ServiceClient):
+    def __init__(self, target: str, timeout: float) -> None:
+        super().__init__("catalog", target, catalog_pb2_grpc.CatalogServiceStub, timeout)
+
+    async def create_item(self, r: catalog_pb2.CreateItemRequest) -> catalog_pb2.CreateItemResponse:
+        return await self.call("CreateItem", r)
+
+    async def update_item(self, r: catalog_pb2.UpdateItemRequest) -> catalog_pb2.UpdateItemResponse:
+        return await self.call("UpdateItem", r)
+
+    async def archive_item(self, r: catalog_pb2.ArchiveItemRequest) -> catalog_pb2.ArchiveItemResponse:
+        return await self.call("ArchiveItem", r)
+
+    async def adjust_stock(self, r: catalog_pb2.AdjustStockRequest) -> catalog_pb2.AdjustStockResponse:
+        return await self.call("AdjustStock", r)
+
+    async def get_item(self, r: catalog_pb2.GetItemRequest) -> catalog_pb2.GetItemResponse:
+        return await self.call("GetItem", r, read=True)
+
+    async def list_items(self, r: catalog_pb2.ListItemsRequest) -> catalog_pb2.ListItemsResponse:
+        return await self.call("ListItems", r, read=True)
+
+
+class WalletClient(ServiceClient):
+    def __init__(self, target: str, timeout: float) -> None:
+        super().__init__("wallet", target, wallet_pb2_grpc.WalletServiceStub, timeout)
+
+    async def define_point_type(self, r: wallet_pb2.DefinePointTypeRequest) -> wallet_pb2.DefinePointTypeResponse:
+        return await self.call("DefinePointType", r)
+
+    async def list_point_types(self, r: wallet_pb2.ListPointTypesRequest) -> wallet_pb2.ListPointTypesResponse:
+        return await self.call("ListPointTypes", r, read=True)
+
+    async def upsert_player(self, r: wallet_pb2.UpsertPlayerRequest) -> wallet_pb2.UpsertPlayerResponse:
+        return await self.call("UpsertPlayer", r)
+
+    async def get_player(self, r: wallet_pb2.GetPlayerRequest) -> wallet_pb2.GetPlayerResponse:
+        return await self.call("GetPlayer", r, read=True)
+
+    async def grant_points(self, r: wallet_pb2.GrantPointsRequest) -> wallet_pb2.GrantPointsResponse:
+        return await self.call("GrantPoints", r)
+
+    async def adjust_points(self, r: wallet_pb2.AdjustPointsRequest) -> wallet_pb2.AdjustPointsResponse:
+        return await self.call("AdjustPoints", r)
+
+    async def get_balances(self, r: wallet_pb2.GetBalancesRequest) -> wallet_pb2.GetBalancesResponse:
+        return await self.call("GetBalances", r, read=True)
+
+    async def list_transactions(self, r: wallet_pb2.ListTransactionsRequest) -> wallet_pb2.ListTransactionsResponse:
+        return await self.call("ListTransactions", r, read=True)
+
+
+class RedemptionClient(ServiceClient):
+    def __init__(self, target: str, timeout: float, redeem_timeout: float) -> None:
+        super().__init__("redemption", target, redemption_pb2_grpc.RedemptionServiceStub, timeout)
+        self.redeem_timeout = redeem_timeout
+
+    async def redeem(self, r: redemption_pb2.RedeemRequest) -> redemption_pb2.RedeemResponse:
+        # Never retried here: the caller holds the idempotency key and retries with it.
+        return await self.call("Redeem", r, timeout=self.redeem_timeout)
+
+    async def quote(self, r: redemption_pb2.QuoteRedemptionRequest) -> redemption_pb2.QuoteRedemptionResponse:
+        return await self.call("QuoteRedemption", r, read=True)
+
+    async def get(self, r: redemption_pb2.GetRedemptionRequest) -> redemption_pb2.GetRedemptionResponse:
+        return await self.call("GetRedemption", r, read=True)
+
+    async def list(self, r: redemption_pb2.ListRedemptionsRequest) -> redemption_pb2.ListRedemptionsResponse:
+        return await self.call("ListRedemptions", r, read=True)
+
+    async def cancel(self, r: redemption_pb2.CancelRedemptionRequest) -> redemption_pb2.CancelRedemptionResponse:
+        return await self.call("CancelRedemption", r)
+
+
+class FulfillmentClient(ServiceClient):
+    def __init__(self, target: str, timeout: float) -> None:
+        super().__init__("fulfillment", target, fulfillment_pb2_grpc.FulfillmentServiceStub, timeout)
+
+
+class Upstreams:
+    """The four clients; made inside the running event loop (the app's lifespan), never at import."""
+
+    def __init__(self, settings: Settings) -> None:
+        t = settings.upstream_timeout_seconds
+        self.catalog = CatalogClient(settings.catalog_addr, t)
+        self.wallet = WalletClient(settings.wallet_addr, t)
+        self.redemption = RedemptionClient(settings.redemption_addr, t, settings.redeem_timeout_seconds)
+        self.fulfillment = FulfillmentClient(settings.fulfillment_addr, t)
+
+    @property
+    def all(self) -> list[ServiceClient]:
+        return [self.catalog, self.wallet, self.redemption, self.fulfillment]
+
+    async def close(self) -> None:
+        for client in self.all:
+            await client.close()

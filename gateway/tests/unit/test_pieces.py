@@ -1,0 +1,33 @@
+"""Small pure pieces: amounts as decimal strings, request ids, the error table."""
+
+from __future__ import annotations
+
+from service_kit.errors import ErrorCode
+
+from gateway.app import request_id_from
+from gateway.errors import CANONICAL, public_code
+from gateway.schemas import display_amount
+
+
+def test_display_amount_is_exact():
+    assert display_amount(15050, 2) == "150.50"
+    assert display_amount(5, 2) == "0.05"
+    assert display_amount(-250, 2) == "-2.50"
+    assert display_amount(7, 0) == "7"
+    assert display_amount(123456789012345678, 6) == "123456789012.345678"
+
+
+def test_request_ids_are_kept_only_when_sane():
+    assert request_id_from("abc-123") == "abc-123"
+    assert request_id_from("x" * 128) == "x" * 128
+    for bad in (None, "", "x" * 129, "tab\there", "é", "   "):
+        made = request_id_from(bad)
+        assert made != bad and len(made) == 32
+
+
+def test_the_canonical_words_of_seed_003():
+    assert public_code("INSUFFICIENT_BALANCE") == "INSUFFICIENT_POINTS"
+    assert public_code("ITEM_UNAVAILABLE") == "OFFER_UNAVAILABLE"
+    assert public_code("SOMETHING_NEW") == "SOMETHING_NEW"
+    assert set(CANONICAL) == set(ErrorCode)
+    assert all(400 <= e.status < 600 for e in CANONICAL.values())
