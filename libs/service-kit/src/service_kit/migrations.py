@@ -5,14 +5,20 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import MetaData, pool
+from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+
+
+# Replicas starting together on an empty database would race to create the same tables: one lock per
+# database makes the second wait, then find the schema current.
+_MIGRATION_LOCK_ID = 727_001
 
 
 def _run(connection: Connection, metadata: MetaData | None) -> None:
     context.configure(connection=connection, target_metadata=metadata, compare_type=True)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         context.run_migrations()
 
 

