@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import repository
 from gateway.auth import SigningKeys
 from gateway.config import Settings
+from gateway.dialects import DIALECTS, dialect_for
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
 from gateway.routes import admin, auth, health, items, redemptions, wallet
 from gateway.upstream import Upstreams
@@ -72,14 +73,18 @@ class RequestIdMiddleware:
             log.exception("unhandled error", extra={"method": scope.get("method"), "path": scope.get("path")})
             if started:
                 raise
-            await problem_response(500, "INTERNAL", "internal error")(scope, receive, send_with_id)
+            dialect = dialect_for(scope.get("path", ""))
+            crash = dialect.render_error(DomainError(ErrorCode.INTERNAL, "internal error")) if dialect else \
+                problem_response(500, "INTERNAL", "internal error")
+            await crash(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    response = domain_error_response(exc)
+    dialect = dialect_for(request.url.path)
+    response = dialect.render_error(exc) if dialect else domain_error_response(exc)
     if exc.code is ErrorCode.UNAUTHENTICATED:
         response.headers["WWW-Authenticate"] = "Bearer"
     if exc.code in (ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL):
@@ -93,6 +98,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     errors = [{"field": ".".join(str(part) for part in e.get("loc", ())), "message": e.get("msg", "")}
               for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    dialect = dialect_for(request.url.path)
+    if dialect:
+        return dialect.render_error(DomainError(ErrorCode.VALIDATION_ERROR, detail))
     return problem_response(422, "VALIDATION_ERROR", detail, "Invalid request", extra={"errors": errors})
 
 
@@ -140,4 +148,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for module in (health, auth, items, wallet, redemptions, admin):
         app.include_router(module.router)
+    for dialect in DIALECTS:
+        app.include_router(dialect.router)
     return app

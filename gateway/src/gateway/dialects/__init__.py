@@ -1,0 +1,48 @@
+"""Dialects: the public APIs of the products we replace (../shared/seeds), each a thin translation layer over
+the same upstream gRPC calls as the canonical API, with no business logic of its own.
+
+A dialect module defines DIALECT: its path prefix, its router, and how it renders an error (its status codes,
+its words, its body shape). The app mounts every router in DIALECTS, and its error handlers render any error
+raised under a dialect's prefix with that dialect's renderer instead of canonical problem+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+from service_kit.errors import DomainError
+from starlette.responses import Response
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+    prefix: str                                  # every route of the dialect starts with it
+    router: APIRouter
+    render_error: Callable[[DomainError], Response]
+
+
+def _registered() -> list[Dialect]:
+    # One line per dialect module; each module owns its own file.
+    found: list[Dialect] = []
+    for module_name in ("gems_store", "coins_gateway", "marketplace"):
+        try:
+            module = __import__(f"gateway.dialects.{module_name}", fromlist=["DIALECT"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"gateway.dialects.{module_name}":
+                raise
+            continue
+        found.append(module.DIALECT)
+    return found
+
+
+DIALECTS: list[Dialect] = _registered()
+
+
+def dialect_for(path: str) -> Dialect | None:
+    for dialect in DIALECTS:
+        if path == dialect.prefix or path.startswith(dialect.prefix.rstrip("/") + "/"):
+            return dialect
+    return None
