@@ -1,4 +1,5 @@
-"""Redemptions: statuses, the moves allowed between them, and the rule of what may be cancelled."""
+"""Redemptions: statuses, the moves allowed between them, the rule of what may be cancelled, and what a
+fulfillment result may do to a redemption."""
 
 from __future__ import annotations
 
@@ -26,6 +27,43 @@ class DeliveryStatus(enum.StrEnum):
     PENDING = "PENDING"
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
+
+
+# Goods move forward only: never back from shipped to pending, nor from delivered to shipped.
+DELIVERY_ALLOWED: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    DeliveryStatus.NONE: frozenset({DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED}),
+    DeliveryStatus.PENDING: frozenset({DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED}),
+    DeliveryStatus.SHIPPED: frozenset({DeliveryStatus.DELIVERED}),
+    DeliveryStatus.DELIVERED: frozenset(),
+}
+
+
+class Outcome(enum.StrEnum):
+    """What fulfillment-service reports (rewards.fulfillment.v1.ResultOutcome without its prefix)."""
+
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    AWAITING_VENDOR = "AWAITING_VENDOR"
+    AWAITING_CUSTOMER = "AWAITING_CUSTOMER"
+    PURCHASED = "PURCHASED"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+
+
+class ResultPlan(enum.Enum):
+    APPLY = "apply"                # record the result: a new status and/or delivery status, fulfillment data
+    COMPENSATE = "compensate"      # a permanent failure: cancel with a refund
+    STALE = "stale"                # a newer result was applied already
+    FINISHED = "finished"          # the redemption has ended (or its cancel is under way): nothing moves it
+    CONFLICT = "conflict"          # the result contradicts the redemption's state: logged for an operator
+
+
+@dataclass(frozen=True, slots=True)
+class ResultMove:
+    plan: ResultPlan
+    status: Status | None = None                    # the new status, when it changes
+    delivery_status: DeliveryStatus | None = None   # the new delivery status, when it changes
+    reason: str = ""                                # why a result is not applied, for the log
 
 
 class SagaState(enum.StrEnum):
@@ -99,6 +137,9 @@ class Redemption:
     completed_at: datetime | None
     cancel_requested_at: datetime | None
     canceled_at: datetime | None
+    result_sequence: int = 0                  # the newest fulfillment result applied
+    result_applied_at: datetime | None = None
+    job_published_at: datetime | None = None  # the last time its job was handed to the outbox or published
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -122,6 +163,39 @@ class Redemption:
                               f"the goods are already {self.delivery_status.lower()}")
         assert self.may_become(Status.CANCELED), self.status
         return CancelPlan.REFUND
+
+    def fulfillment_result(self, outcome: Outcome, sequence: int) -> ResultMove:
+        """What a fulfillment result with this sequence does here. Nothing moves a redemption out of COMPLETED,
+        CANCELED or FAILED, nor back to an earlier result."""
+        if sequence <= self.result_sequence:
+            return ResultMove(ResultPlan.STALE, reason=f"sequence {sequence} <= {self.result_sequence}")
+        if self.status is Status.SUBMITTED:
+            return ResultMove(ResultPlan.CONFLICT, reason="a result for a redemption that was never confirmed")
+        if self.status in (Status.CANCELED, Status.FAILED) or self.cancel_requested_at is not None:
+            if outcome in (Outcome.COMPLETED, Outcome.SHIPPED, Outcome.DELIVERED):
+                # A known race: delivered after the cancel. The refund stands; what was delivered is not shown.
+                return ResultMove(ResultPlan.CONFLICT, reason="delivered after the redemption was canceled")
+            return ResultMove(ResultPlan.FINISHED, reason="the redemption is canceled")
+        if outcome in (Outcome.SHIPPED, Outcome.DELIVERED):
+            return self._goods_move(DeliveryStatus(outcome.value))
+        if self.status is Status.COMPLETED:
+            return ResultMove(ResultPlan.FINISHED, reason="the redemption is completed")
+        if outcome is Outcome.FAILED:
+            if self.delivery_status in (DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED):
+                return ResultMove(ResultPlan.CONFLICT, reason="a failure after the goods were shipped")
+            return ResultMove(ResultPlan.COMPENSATE, Status.CANCELED)
+        target = Status(outcome.value)
+        if target is self.status:
+            return ResultMove(ResultPlan.APPLY)  # news of the same status (a provider reference, say)
+        assert self.may_become(target), (self.status, target)
+        return ResultMove(ResultPlan.APPLY, target)
+
+    def _goods_move(self, delivery: DeliveryStatus) -> ResultMove:
+        if delivery not in DELIVERY_ALLOWED[self.delivery_status]:
+            return ResultMove(ResultPlan.APPLY)  # already there (or beyond): only the data is news
+        completes = (delivery is DeliveryStatus.DELIVERED and self.fulfillment_strategy == "physical"
+                     and self.may_become(Status.COMPLETED))
+        return ResultMove(ResultPlan.APPLY, Status.COMPLETED if completes else None, delivery)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""The NATS JetStream connection. Serving never waits for it: the outbox relay asks for it and, while NATS is
-unreachable, retries with backoff in the background (paid redemptions sit safely in the outbox meanwhile)."""
+"""The NATS JetStream connection. Serving never waits for it: the outbox relay and the results consumer ask for it
+and, while NATS is unreachable, it retries with backoff in the background (paid redemptions sit safely in the
+outbox meanwhile, and results in their stream)."""
 
 from __future__ import annotations
 
@@ -20,22 +21,30 @@ class NatsLink:
         self.name = name
         self.client: Client | None = None
         self._js: JetStreamContext | None = None
+        self._connecting = asyncio.Lock()  # the relay and the consumer share one connection
 
     async def jetstream(self) -> JetStreamContext:
         """Connects (and declares the streams) on first use, retrying with jittered backoff until it works."""
         delay = 0.5
-        while self._js is None:
-            try:
-                client = await connect(self.url, self.name)
-                js = client.jetstream()
-                await ensure_streams(js)
-                self.client, self._js = client, js
-                log.info("nats connected", extra={"url": self.url})
-            except Exception as exc:  # noqa: BLE001 - any failure to connect is retried
-                log.warning("nats unreachable; retrying", extra={"error": repr(exc), "retry_in": round(delay, 2)})
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+        async with self._connecting:
+            while self._js is None:
+                await self._try_connect(delay)
                 delay = min(delay * 2, 15.0)
         return self._js
+
+    async def _try_connect(self, delay: float) -> None:
+        client: Client | None = None
+        try:
+            client = await connect(self.url, self.name)
+            js = client.jetstream()
+            await ensure_streams(js)
+            self.client, self._js = client, js
+            log.info("nats connected", extra={"url": self.url})
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is retried
+            log.warning("nats unreachable; retrying", extra={"error": repr(exc), "retry_in": round(delay, 2)})
+            if client is not None and not client.is_closed:
+                await client.close()
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
 
     async def close(self) -> None:
         if self.client is not None and not self.client.is_closed:

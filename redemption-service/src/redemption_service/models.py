@@ -75,11 +75,17 @@ redemptions = Table(
     Column("completed_at", DateTime(timezone=True), nullable=True),
     Column("cancel_requested_at", DateTime(timezone=True), nullable=True),
     Column("canceled_at", DateTime(timezone=True), nullable=True),
+    # The newest fulfillment result applied (its sequence) and when; an older result never overwrites it.
+    Column("result_sequence", BigInteger, nullable=False, server_default="0"),
+    Column("result_applied_at", DateTime(timezone=True), nullable=True),
+    # The last time the fulfillment job was handed to the outbox or published: the reconciler's clock.
+    Column("job_published_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("status IN ('" + "', '".join(STATUSES) + "')", name="status_known"),
     CheckConstraint("delivery_status IN ('', 'PENDING', 'SHIPPED', 'DELIVERED')", name="delivery_status_known"),
     CheckConstraint("cost >= 0", name="cost_not_negative"),
     Index("ix_redemptions_scope_newest", "tenant_id", "environment", "created_at", "number"),
     Index("ix_redemptions_player_newest", "tenant_id", "environment", "player_id", "created_at", "number"),
+    Index("ix_redemptions_open_jobs", "job_published_at", postgresql_where=text("status = 'OPEN'")),
 )
 
 # The saga log. state: running (before the pivot), compensating, failed, confirmed (the pivot committed),
@@ -134,5 +140,18 @@ outbox = Table(
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("redemption_id", String(36), nullable=True),
     Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+    Index("ix_outbox_unpublished_redemption", "redemption_id", postgresql_where=text("published_at IS NULL")),
+)
+
+# Fulfillment results already applied, by event id: a redelivered or re-sent result changes nothing.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("redemption_id", String(36), nullable=False),
+    Column("outcome", String(24), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

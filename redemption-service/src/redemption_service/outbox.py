@@ -1,6 +1,7 @@
-"""The outbox: the fulfillment job is written in the pivot's transaction, then published to JetStream by the relay
-and marked. The event id is the Nats-Msg-Id, so a job published twice is dropped by JetStream (inside its window)
-and by fulfillment-service (always)."""
+"""The outbox: the fulfillment job is written in the pivot's transaction (and again by the reconciler, with a new
+event id, when no result came), then published to JetStream by the relay and marked. The event id is the
+Nats-Msg-Id, so a row published twice is dropped by JetStream (inside its window) and by fulfillment-service
+(always); fulfillment-service is also idempotent on the redemption id, so a re-published job is harmless."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from redemption_service.domain import Redemption
 from redemption_service.messaging import NatsLink
-from redemption_service.models import outbox
+from redemption_service.models import outbox, redemptions
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def fulfillment_job(redemption: Redemption, requested_at: datetime) -> fulfillme
 
 async def add_fulfillment_job(session: AsyncSession, job: fulfillment_pb2.FulfillmentJob) -> None:
     await session.execute(insert(outbox).values(event_id=job.event_id, subject=JOBS_SUBJECT,
-                                                payload=job.SerializeToString()))
+                                                payload=job.SerializeToString(), redemption_id=job.redemption_id))
 
 
 async def publish_pending(sessions: async_sessionmaker, link: NatsLink, batch: int = 100) -> int:
@@ -78,14 +79,27 @@ async def publish_pending(sessions: async_sessionmaker, link: NatsLink, batch: i
         if published:
             await session.execute(update(outbox).where(outbox.c.id.in_(published))
                                   .values(published_at=func.now()))
+            # The reconciler's clock starts when the job is really out, not when it was queued.
+            await session.execute(
+                update(redemptions)
+                .where(redemptions.c.id.in_(select(outbox.c.redemption_id).where(outbox.c.id.in_(published))))
+                .values(job_published_at=func.now()))
     return len(published)
 
 
-async def relay_outbox(sessions: async_sessionmaker, link: NatsLink, poll_seconds: float) -> None:
+async def relay_outbox(sessions: async_sessionmaker, link: NatsLink, poll_seconds: float,
+                       jobs_written: asyncio.Event | None = None) -> None:
+    """Publishes every poll_seconds, or at once when jobs_written is set (a redeem waiting for a fast result
+    should not wait for the next poll as well)."""
+    jobs_written = jobs_written or asyncio.Event()
     while True:
         try:
             if await publish_pending(sessions, link):
                 continue
         except Exception:
             log.exception("outbox relay round failed")
-        await asyncio.sleep(poll_seconds)
+        try:
+            await asyncio.wait_for(jobs_written.wait(), poll_seconds)
+        except TimeoutError:
+            pass
+        jobs_written.clear()

@@ -8,7 +8,7 @@ import binascii
 import json
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from redemption_service import repository
 from redemption_service.clients import Catalog, Wallet
 from redemption_service.domain import CancelPlan, Redemption, Status
+from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.idempotency import DEFAULT_TRIGGER_SOURCE, key_or_generated, request_fingerprint
 from redemption_service.saga.engine import SagaFailed, SagaRunner
 from redemption_service.saga.journal import SagaLog
@@ -37,6 +38,7 @@ T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 RETRY_AFTER_SECONDS = 1
+MAX_FULFILLMENT_WAIT_MS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +65,19 @@ class Page:
 
 class Redemptions:
     def __init__(self, sessions: async_sessionmaker, catalog: Catalog, wallet: Wallet, *,
-                 idempotency_ttl: timedelta, idempotency_wait_seconds: float) -> None:
+                 idempotency_ttl: timedelta, idempotency_wait_seconds: float,
+                 fulfillment_waits: FulfillmentWaits | None = None, fulfillment_wait_ms: int = 0,
+                 job_written: Callable[[], None] | None = None) -> None:
+        """fulfillment_wait_ms: how long Redeem waits for a fast result when the request does not say (0: not
+        at all); job_written: told when a pivot put a job in the outbox, so the relay publishes it at once."""
         self.sessions = sessions
         self.catalog = catalog
         self.wallet = wallet
         self.idempotency_ttl = idempotency_ttl
         self.idempotency_wait_seconds = idempotency_wait_seconds
+        self.fulfillment_waits = fulfillment_waits or FulfillmentWaits()
+        self.fulfillment_wait_ms = fulfillment_wait_ms
+        self.job_written = job_written
         saga_log = SagaLog(sessions)
         self.saga = RedeemSaga(catalog, wallet, saga_log)
         self.runner = SagaRunner(saga_log)
@@ -110,12 +119,43 @@ class Redemptions:
                                                           ttl=self.idempotency_ttl, first_step=steps[0].name,
                                                           values=values)
         if not accepted:
+            # A replay answers what is there now; it does not wait for fulfillment.
             return await self._first_result(scope, key, order.player_id, fingerprint), True
-        await self._to_completion(self._run_saga(order))
-        async with self.sessions() as session:
-            redemption = await repository.redemption_by_id(session, order.redemption_id)
-        assert redemption is not None
+        with self.fulfillment_waits.expecting(order.redemption_id) as result_applied:
+            await self._to_completion(self._run_saga(order))
+            async with self.sessions() as session:
+                redemption = await repository.redemption_by_id(session, order.redemption_id)
+            assert redemption is not None
+            if redemption.status is Status.OPEN:
+                if self.job_written is not None:
+                    self.job_written()
+                wait_ms = min(request.wait_for_fulfillment_ms or self.fulfillment_wait_ms, MAX_FULFILLMENT_WAIT_MS)
+                if wait_ms > 0:
+                    redemption = await self._await_fulfillment(order.redemption_id, result_applied, wait_ms / 1000)
         return _outcome(redemption), False
+
+    async def _await_fulfillment(self, redemption_id: str, result_applied: asyncio.Event,
+                                 seconds: float) -> Redemption:
+        """The redemption once it left OPEN (a fast strategy completed it), or as it is after `seconds`."""
+
+        async def left_open() -> None:
+            while True:
+                await result_applied.wait()
+                result_applied.clear()
+                async with self.sessions() as session:
+                    current = await repository.redemption_by_id(session, redemption_id)
+                if current is None or current.status is not Status.OPEN:
+                    return
+
+        try:
+            await asyncio.wait_for(left_open(), seconds)
+        except TimeoutError:
+            pass
+        # Read again in any case: another instance's consumer may have applied the result.
+        async with self.sessions() as session:
+            redemption = await repository.redemption_by_id(session, redemption_id)
+        assert redemption is not None
+        return redemption
 
     async def _run_saga(self, order: RedeemOrder) -> None:
         try:
@@ -232,12 +272,13 @@ class Redemptions:
             async with self.sessions.begin() as session:
                 requested = await repository.request_cancel(session, redemption.id, reason)
             if requested is not None:
-                return await self._to_completion(self._refund_and_release(requested, reason))
+                return await self._to_completion(self.refund_and_release(requested, reason))
         raise DomainError(ErrorCode.UNAVAILABLE, "the redemption is changing; try again",
                           {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
 
-    async def _refund_and_release(self, redemption: Redemption, reason: str) -> Redemption:
-        """The cancel request is persisted: if this fails halfway, recovery finishes it forward."""
+    async def refund_and_release(self, redemption: Redemption, reason: str) -> Redemption:
+        """Finishes a persisted cancel request (a player's, an operator's, or a failed fulfillment's): refund,
+        release, CANCELED. If this fails halfway, recovery finishes it forward."""
         scope = Scope(redemption.tenant_id, redemption.environment)
         await self.wallet.refund_points(scope, redemption.id, reason)
         await self.catalog.release_stock(scope, redemption.id, reason)

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from service_kit.scope import Scope
-from sqlalchemy import and_, delete, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import and_, delete, exists, func, literal, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from redemption_service.domain import (
@@ -20,7 +20,7 @@ from redemption_service.domain import (
     Snapshot,
     Status,
 )
-from redemption_service.models import idempotency_keys, redemptions, saga_steps, sagas
+from redemption_service.models import idempotency_keys, outbox, processed_events, redemptions, saga_steps, sagas
 
 _UNFINISHED = (SagaState.RUNNING, SagaState.COMPENSATING, SagaState.CANCELING)
 
@@ -159,7 +159,7 @@ async def confirm_redemption(session: AsyncSession, saga_id: str, snapshot: Snap
         return None
     row = (await session.execute(
         update(redemptions).where(redemptions.c.id == saga_id, redemptions.c.status == Status.SUBMITTED)
-        .values(status=Status.OPEN, updated_at=func.now(),
+        .values(status=Status.OPEN, updated_at=func.now(), job_published_at=func.now(),
                 item_name=snapshot.item_name, item_image_url=snapshot.item_image_url,
                 variant_id=snapshot.variant_id, rounds=snapshot.rounds, point_type=snapshot.point_type,
                 cost=snapshot.cost, point_scale=snapshot.point_scale, face_value=snapshot.face_value,
@@ -203,13 +203,19 @@ async def claim_stale_sagas(session: AsyncSession, stale_seconds: float, limit: 
 _NOT_SHIPPED = redemptions.c.delivery_status.notin_([DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED])
 
 
-async def request_cancel(session: AsyncSession, redemption_id: str, reason: str) -> Redemption | None:
-    """Persists the cancel request before any refund; None when the redemption is no longer cancellable."""
+async def request_cancel(session: AsyncSession, redemption_id: str, reason: str,
+                         failure_code: str = "") -> Redemption | None:
+    """Persists the cancel request before any refund; None when the redemption is no longer cancellable.
+    failure_code is set when fulfillment failed: the redemption ends CANCELED with it."""
+    values: dict[str, Any] = {
+        "cancel_requested_at": func.coalesce(redemptions.c.cancel_requested_at, func.now()),
+        "cancel_reason": reason, "updated_at": func.now()}
+    if failure_code:
+        values["failure_code"] = failure_code[:64]
     row = (await session.execute(
         update(redemptions)
         .where(redemptions.c.id == redemption_id, redemptions.c.status.in_(CANCELLABLE), _NOT_SHIPPED)
-        .values(cancel_requested_at=func.coalesce(redemptions.c.cancel_requested_at, func.now()),
-                cancel_reason=reason, updated_at=func.now())
+        .values(**values)
         .returning(redemptions))).first()
     if row is None:
         return None
@@ -232,3 +238,84 @@ async def finish_cancel(session: AsyncSession, redemption_id: str) -> Redemption
     await session.execute(update(sagas).where(sagas.c.id == redemption_id, sagas.c.state == SagaState.CANCELING)
                           .values(state=SagaState.CANCELED, updated_at=func.now()))
     return _redemption(row) if row else None
+
+
+# --- fulfillment results ------------------------------------------------------------------------------------
+
+async def record_processed_event(session: AsyncSession, event_id: str, redemption_id: str, outcome: str,
+                                 sequence: int) -> bool:
+    """False when this result event was processed before (a redelivery, or fulfillment sending it again)."""
+    recorded = await session.scalar(
+        insert(processed_events)
+        .values(event_id=event_id, redemption_id=redemption_id, outcome=outcome, sequence=sequence)
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(processed_events.c.event_id))
+    return recorded is not None
+
+
+async def lock_redemption(session: AsyncSession, redemption_id: str) -> Redemption | None:
+    """The redemption, locked until the transaction ends: a result, a cancel and the reconciler take turns."""
+    row = (await session.execute(
+        select(redemptions).where(redemptions.c.id == redemption_id).with_for_update())).first()
+    return _redemption(row) if row else None
+
+
+async def apply_fulfillment_result(session: AsyncSession, redemption_id: str, *, sequence: int,
+                                   status: Status | None = None, delivery_status: DeliveryStatus | None = None,
+                                   fulfillment: dict[str, Any] | None = None) -> Redemption | None:
+    """Records the result with this sequence: the new status and delivery status when given, fulfillment data
+    merged over what is there. None when a result as new or newer was applied meanwhile."""
+    values: dict[str, Any] = {"result_sequence": sequence, "result_applied_at": func.now(), "updated_at": func.now()}
+    if status is not None:
+        values["status"] = status
+        if status is Status.COMPLETED:
+            values["completed_at"] = func.now()
+    if delivery_status is not None:
+        values["delivery_status"] = delivery_status
+    if fulfillment:
+        values["fulfillment"] = func.coalesce(redemptions.c.fulfillment, text("'{}'::jsonb")).op("||")(
+            literal(fulfillment, JSONB))
+    row = (await session.execute(
+        update(redemptions)
+        .where(redemptions.c.id == redemption_id, redemptions.c.result_sequence < sequence)
+        .values(**values).returning(redemptions))).first()
+    return _redemption(row) if row else None
+
+
+# --- reconciling jobs that got no result ----------------------------------------------------------------------
+
+async def claim_jobs_without_result(session: AsyncSession, after_seconds: float, limit: int) -> list[Redemption]:
+    """OPEN redemptions whose job went out more than after_seconds ago with no result since, and no job still
+    waiting in the outbox; their clock is reset here, so each is claimed at most once per after_seconds. SKIP
+    LOCKED keeps two instances apart; a row claimed meanwhile fails the re-checked clock condition."""
+    waiting_in_outbox = exists().where(outbox.c.redemption_id == redemptions.c.id, outbox.c.published_at.is_(None))
+    rows = (await session.execute(
+        select(redemptions)
+        .where(redemptions.c.status == Status.OPEN, redemptions.c.result_applied_at.is_(None),
+               redemptions.c.cancel_requested_at.is_(None),
+               redemptions.c.job_published_at < func.now() - timedelta(seconds=after_seconds),
+               ~waiting_in_outbox)
+        .order_by(redemptions.c.job_published_at).limit(limit)
+        .with_for_update(of=redemptions, skip_locked=True))).all()
+    if rows:
+        await session.execute(update(redemptions).where(redemptions.c.id.in_([r.id for r in rows]))
+                              .values(job_published_at=func.now()))
+    return [_redemption(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    unpublished: int                       # outbox rows not yet on NATS
+    oldest_unpublished_seconds: float      # age of the oldest of them (0 when none)
+    open_overdue: int                      # OPEN redemptions older than the reconcile bound
+
+
+async def backlog(session: AsyncSession, overdue_seconds: float) -> Backlog:
+    unpublished, oldest = (await session.execute(
+        select(func.count(), func.coalesce(func.extract("epoch", func.now() - func.min(outbox.c.created_at)), 0))
+        .where(outbox.c.published_at.is_(None)))).one()
+    overdue = await session.scalar(
+        select(func.count()).select_from(redemptions)
+        .where(redemptions.c.status == Status.OPEN,
+               redemptions.c.created_at < func.now() - timedelta(seconds=overdue_seconds)))
+    return Backlog(int(unpublished), float(oldest), int(overdue or 0))

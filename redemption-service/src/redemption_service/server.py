@@ -1,5 +1,6 @@
 """Bootstrap: migrations, the database, clients of catalog and wallet, NATS (never blocking serving), the gRPC
-server and the background tasks (outbox relay, saga recovery, idempotency key pruning)."""
+server and the background tasks (outbox relay, fulfillment results, reconciler, backlog report, saga recovery,
+idempotency key pruning)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from service_kit.grpc_server import serve
 from redemption_service.clients import CatalogClient, WalletClient
 from redemption_service.config import Settings
 from redemption_service.db import migrate, open_database
+from redemption_service.fulfillment_results import FulfillmentResultConsumer
+from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.grpc_api import RedemptionApi
 from redemption_service.idempotency import keep_pruning_keys
 from redemption_service.messaging import NatsLink
 from redemption_service.outbox import relay_outbox
+from redemption_service.reconciler import keep_reconciling, keep_reporting_backlog
 from redemption_service.redemptions import Redemptions
 from redemption_service.saga.recovery import keep_recovering
 
@@ -31,10 +35,19 @@ async def main(settings: Settings) -> None:
     wallet_channel = open_channel(settings.wallet_addr)
     catalog = CatalogClient(catalog_channel, settings.call_timeout_seconds)
     wallet = WalletClient(wallet_channel, settings.call_timeout_seconds)
+    jobs_written = asyncio.Event()
+    waits = FulfillmentWaits()
     redemptions = Redemptions(sessions, catalog, wallet,
                               idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
-                              idempotency_wait_seconds=settings.idempotency_wait_seconds)
+                              idempotency_wait_seconds=settings.idempotency_wait_seconds,
+                              fulfillment_waits=waits, fulfillment_wait_ms=settings.fulfillment_wait_ms,
+                              job_written=jobs_written.set)
     nats = NatsLink(settings.nats_url)
+    results = FulfillmentResultConsumer(sessions, nats, redemptions, waits,
+                                        consumer_name=settings.results_consumer,
+                                        fetch_batch=settings.fetch_batch,
+                                        ack_wait=settings.results_ack_wait_seconds,
+                                        max_deliveries=settings.results_max_deliveries)
     api = RedemptionApi(redemptions)
 
     def add_services(server):  # type: ignore[no-untyped-def]
@@ -42,7 +55,17 @@ async def main(settings: Settings) -> None:
         return [redemption_pb2.DESCRIPTOR.services_by_name["RedemptionService"].full_name]
 
     async def outbox_relay() -> None:
-        await relay_outbox(sessions, nats, settings.outbox_poll_seconds)
+        await relay_outbox(sessions, nats, settings.outbox_poll_seconds, jobs_written)
+
+    async def fulfillment_results() -> None:
+        await results.run()
+
+    async def reconciler() -> None:
+        await keep_reconciling(sessions, settings.reconcile_after_seconds, settings.reconcile_interval_seconds,
+                               jobs_written)
+
+    async def backlog_report() -> None:
+        await keep_reporting_backlog(sessions, settings.reconcile_after_seconds)
 
     async def saga_recovery() -> None:
         await keep_recovering(sessions, catalog, wallet, settings.saga_stale_seconds,
@@ -52,6 +75,11 @@ async def main(settings: Settings) -> None:
         await keep_pruning_keys(sessions, PRUNE_INTERVAL_SECONDS)
 
     async def stop() -> None:
+        try:
+            # Refunds of failed fulfillments under way get the grace period; recovery finishes any left.
+            await asyncio.wait_for(results.settle(), settings.shutdown_grace_seconds)
+        except TimeoutError:
+            pass
         await nats.close()
         await catalog_channel.close()
         await wallet_channel.close()
@@ -62,7 +90,8 @@ async def main(settings: Settings) -> None:
         host=settings.grpc_host,
         port=settings.grpc_port,
         add_services=add_services,
-        background=[outbox_relay, saga_recovery, idempotency_pruning],
+        background=[outbox_relay, fulfillment_results, reconciler, backlog_report, saga_recovery,
+                    idempotency_pruning],
         on_stop=stop,
         grace_seconds=settings.shutdown_grace_seconds,
     )

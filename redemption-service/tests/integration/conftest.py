@@ -1,30 +1,38 @@
 """A redemption-service on a real PostgreSQL, talking over real gRPC to fake catalog and wallet servers started
 in-process on free ports (they implement just the RPCs the service uses, with the contracts' semantics:
-reservations and debits idempotent on the saga id, releases and refunds harmless when nothing landed)."""
+reservations and debits idempotent on the saga id, releases and refunds harmless when nothing landed); and, for
+fulfillment results, its results consumer on the session's real NATS."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import grpc
 import pytest
-from local_runner.infra import Postgres
+from nats.js.errors import NotFoundError
+from local_runner.infra import Nats, Postgres
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.db import create_engine, session_maker
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import ServingInterceptor
+from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from redemption_service.clients import CatalogClient, WalletClient
 from redemption_service.db import migrate
+from redemption_service.fulfillment_results import FulfillmentResultConsumer
+from redemption_service.messaging import NatsLink
 from redemption_service.redemptions import Redemptions
 
 TENANT = "acme"
@@ -182,6 +190,25 @@ class System:
                                             player=common_pb2.PlayerContext(player_id=player),
                                             idempotency_key=key, item_id=item, **fields)  # type: ignore[arg-type]
 
+    @staticmethod
+    def result(redemption_id: str, outcome: int, sequence: int, event_id: str | None = None,
+               **fields: object) -> fulfillment_pb2.FulfillmentResult:
+        """A FulfillmentResult as fulfillment-service sends it."""
+        return fulfillment_pb2.FulfillmentResult(
+            event_id=event_id or str(uuid.uuid4()), redemption_id=redemption_id, scope=System.scope(),
+            outcome=outcome, sequence=sequence, **fields)  # type: ignore[arg-type]
+
+    async def status(self, redemption_id: str) -> Any:
+        return (await self.sql("SELECT * FROM redemptions WHERE id = :id", id=redemption_id))[0]
+
+    @staticmethod
+    async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+        """Polls an asynchronous outcome instead of sleeping."""
+        give_up_at = asyncio.get_running_loop().time() + timeout
+        while not await check():
+            assert asyncio.get_running_loop().time() < give_up_at, "condition not met in time"
+            await asyncio.sleep(0.02)
+
 
 @pytest.fixture(scope="session")
 def migrated_database(postgres: Postgres) -> str:
@@ -194,7 +221,7 @@ def migrated_database(postgres: Postgres) -> str:
 
 @pytest.fixture
 def database_url(migrated_database: str, postgres: Postgres) -> str:
-    postgres.psql("TRUNCATE outbox, idempotency_keys, saga_steps, sagas, redemptions RESTART IDENTITY",
+    postgres.psql("TRUNCATE processed_events, outbox, idempotency_keys, saga_steps, sagas, redemptions RESTART IDENTITY",
                   database="redemption_it")
     return migrated_database
 
@@ -244,3 +271,61 @@ async def make_system(database_url: str, postgres: Postgres) -> AsyncIterator[Sy
 @pytest.fixture
 async def system(make_system: SystemFactory) -> System:
     return await make_system()
+
+
+# --- fulfillment results over the real NATS ---------------------------------------------------------------------
+
+RESULTS_CONSUMER = "redemption-results"
+
+
+@dataclass
+class Results:
+    """The results consumer running against the session's NATS, and a way to play fulfillment-service."""
+
+    consumer: FulfillmentResultConsumer
+    link: NatsLink
+
+    async def publish(self, result: fulfillment_pb2.FulfillmentResult, *, msg_id: bool = True) -> None:
+        """msg_id=False stores the message again even inside JetStream's duplicate window, as a redelivery or a
+        second relay would present it: only the consumer's own idempotency can then drop it."""
+        js = await self.link.jetstream()
+        headers = {"Nats-Msg-Id": result.event_id} if msg_id else None
+        await js.publish(RESULTS_SUBJECT, result.SerializeToString(), headers=headers, timeout=3)
+
+    async def publish_raw(self, payload: bytes) -> None:
+        js = await self.link.jetstream()
+        await js.publish(RESULTS_SUBJECT, payload, timeout=3)
+
+    async def settled(self, timeout: float = 5.0) -> None:
+        """Every result published so far is acked (or terminated) and every refund under way has finished."""
+        js = await self.link.jetstream()
+        give_up_at = asyncio.get_running_loop().time() + timeout
+        while True:
+            try:
+                info = await js.consumer_info(RESULTS_STREAM, RESULTS_CONSUMER)
+            except NotFoundError:
+                info = None  # the consumer task has not subscribed yet
+            if info is not None and info.num_pending == 0 and info.num_ack_pending == 0:
+                break
+            assert asyncio.get_running_loop().time() < give_up_at, f"results not settled: {info}"
+            await asyncio.sleep(0.02)
+        await self.consumer.settle()
+
+
+@pytest.fixture
+async def results(system: System, nats_server: Nats) -> AsyncIterator[Results]:
+    link = NatsLink(nats_server.url, "redemption-test")
+    consumer = FulfillmentResultConsumer(system.sessions, link, system.redemptions,
+                                         system.redemptions.fulfillment_waits, consumer_name=RESULTS_CONSUMER,
+                                         fetch_batch=32, ack_wait=5.0, max_deliveries=3)
+    task = asyncio.create_task(consumer.run())
+    try:
+        yield Results(consumer, link)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.settle()
+        # A later test binds afresh: no pull request of this one may linger on the server.
+        js = await link.jetstream()
+        await js.delete_consumer(RESULTS_STREAM, RESULTS_CONSUMER)
+        await link.close()

@@ -1,4 +1,4 @@
-"""Statuses, cancel rules and the idempotency fingerprint."""
+"""Statuses, cancel rules, what a fulfillment result may do, and the idempotency fingerprint."""
 
 from __future__ import annotations
 
@@ -10,21 +10,22 @@ from rewards.common.v1 import common_pb2
 from rewards.redemption.v1 import redemption_pb2
 from service_kit.errors import DomainError, ErrorCode
 
-from redemption_service.domain import CancelPlan, Redemption, Status
+from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPlan, Status
 from redemption_service.idempotency import key_or_generated, request_fingerprint
 
 
-def redemption(status: Status, delivery: str = "") -> Redemption:
+def redemption(status: Status, delivery: str = "", *, sequence: int = 0, strategy: str = "physical",
+               cancel_requested: bool = False) -> Redemption:
     now = datetime.now(UTC)
     return Redemption(
         id="r", number=1, tenant_id="t", environment="live", player_id="p", idempotency_key="k", item_id="i",
         variant_id="", rounds=0, point_type="gems", cost=10, point_scale=0, item_name="", item_image_url="",
-        face_value=0, face_currency="", fulfillment_strategy="physical", fulfillment_config={},
+        face_value=0, face_currency="", fulfillment_strategy=strategy, fulfillment_config={},
         redemption_message="", status=status, delivery_status=delivery, failure_code="",  # type: ignore[arg-type]
         failure_message="", fulfillment=None, debit_transaction_id=None, balance_after=None,
         shipping_address=None, customer_info=None, comment="", trigger_source="MANUAL", trigger_details=None,
-        cancel_reason="", created_at=now, updated_at=now, completed_at=None, cancel_requested_at=None,
-        canceled_at=None)
+        cancel_reason="", created_at=now, updated_at=now, completed_at=None,
+        cancel_requested_at=now if cancel_requested else None, canceled_at=None, result_sequence=sequence)
 
 
 @pytest.mark.parametrize("status", [Status.OPEN, Status.AWAITING_VENDOR, Status.AWAITING_CUSTOMER,
@@ -64,6 +65,46 @@ def test_transitions_go_forward_only() -> None:
     assert not redemption(Status.SUBMITTED).may_become(Status.COMPLETED)
     assert not redemption(Status.AWAITING_VENDOR).may_become(Status.OPEN)
     assert not redemption(Status.FAILED).may_become(Status.OPEN)
+
+
+@pytest.mark.parametrize(("status", "delivery", "outcome", "plan", "to_status", "to_delivery"), [
+    (Status.OPEN, "", Outcome.COMPLETED, ResultPlan.APPLY, Status.COMPLETED, None),
+    (Status.AWAITING_VENDOR, "", Outcome.COMPLETED, ResultPlan.APPLY, Status.COMPLETED, None),
+    (Status.OPEN, "", Outcome.FAILED, ResultPlan.COMPENSATE, Status.CANCELED, None),
+    (Status.OPEN, "", Outcome.AWAITING_VENDOR, ResultPlan.APPLY, Status.AWAITING_VENDOR, None),
+    (Status.AWAITING_VENDOR, "", Outcome.AWAITING_VENDOR, ResultPlan.APPLY, None, None),
+    (Status.AWAITING_VENDOR, "", Outcome.PURCHASED, ResultPlan.APPLY, Status.PURCHASED, None),
+    (Status.PURCHASED, "PENDING", Outcome.SHIPPED, ResultPlan.APPLY, None, "SHIPPED"),
+    (Status.PURCHASED, "SHIPPED", Outcome.DELIVERED, ResultPlan.APPLY, Status.COMPLETED, "DELIVERED"),
+    (Status.PURCHASED, "DELIVERED", Outcome.SHIPPED, ResultPlan.APPLY, None, None),
+    (Status.PURCHASED, "SHIPPED", Outcome.FAILED, ResultPlan.CONFLICT, None, None),
+    (Status.COMPLETED, "", Outcome.FAILED, ResultPlan.FINISHED, None, None),
+    (Status.COMPLETED, "", Outcome.AWAITING_VENDOR, ResultPlan.FINISHED, None, None),
+    (Status.CANCELED, "", Outcome.COMPLETED, ResultPlan.CONFLICT, None, None),
+    (Status.CANCELED, "", Outcome.FAILED, ResultPlan.FINISHED, None, None),
+    (Status.FAILED, "", Outcome.COMPLETED, ResultPlan.CONFLICT, None, None),
+    (Status.SUBMITTED, "", Outcome.COMPLETED, ResultPlan.CONFLICT, None, None),
+])
+def test_what_a_fulfillment_result_does(status: Status, delivery: str, outcome: Outcome, plan: ResultPlan,
+                                        to_status: Status | None, to_delivery: str | None) -> None:
+    move = redemption(status, delivery, sequence=1).fulfillment_result(outcome, 2)
+    assert (move.plan, move.status, move.delivery_status) == (plan, to_status, to_delivery)
+
+
+def test_an_older_result_never_overwrites_a_newer_one() -> None:
+    assert redemption(Status.OPEN, sequence=3).fulfillment_result(Outcome.COMPLETED, 3).plan is ResultPlan.STALE
+    assert redemption(Status.OPEN, sequence=3).fulfillment_result(Outcome.FAILED, 2).plan is ResultPlan.STALE
+
+
+def test_a_result_during_a_cancel_moves_nothing() -> None:
+    canceling = redemption(Status.OPEN, cancel_requested=True)
+    assert canceling.fulfillment_result(Outcome.COMPLETED, 1).plan is ResultPlan.CONFLICT
+    assert canceling.fulfillment_result(Outcome.FAILED, 1).plan is ResultPlan.FINISHED
+
+
+def test_delivery_completes_only_physical_goods() -> None:
+    move = redemption(Status.OPEN, strategy="webhook").fulfillment_result(Outcome.DELIVERED, 1)
+    assert (move.plan, move.status, move.delivery_status) == (ResultPlan.APPLY, None, "DELIVERED")
 
 
 def request(**fields: object) -> redemption_pb2.RedeemRequest:
