@@ -4,6 +4,7 @@ on free ports in a temporary folder, seeded with the demo tenant once per sessio
 from __future__ import annotations
 
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,3 +51,74 @@ def demo(platform: Platform) -> dict[str, Any]:
 def gateway(platform: Platform) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=platform.gateway_url, timeout=20.0) as client:
         yield client
+
+
+class Operator:
+    """The demo tenant's operator and back end, through the gateway: items, grants, player tokens."""
+
+    def __init__(self, gateway_url: str, demo: dict[str, Any]) -> None:
+        self.demo = demo
+        self.http = httpx.Client(base_url=gateway_url, timeout=20.0, headers={"x-api-key": demo["api_key"]})
+
+    def create_item(self, **fields: Any) -> dict[str, Any]:
+        body = {"id": f"it-{uuid.uuid4().hex[:10]}", "name": "Test item", "prices": [{"pointType": "gems", "amount": 10}],
+                "stock": 100, "fulfillmentStrategy": "manual", **fields}
+        r = self.http.post("/v1/admin/items", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def grant(self, player: str, amount: int, point_type: str = "gems") -> None:
+        r = self.http.post(f"/v1/admin/players/{player}/grants", headers={"Idempotency-Key": uuid.uuid4().hex},
+                           json={"pointType": point_type, "amount": amount})
+        assert r.status_code == 201, r.text
+
+    def token(self, player: str, **claims: Any) -> str:
+        r = self.http.post("/v1/auth/token", headers={"x-client-id": self.demo["client_id"],
+                                                     "x-client-secret": self.demo["client_secret"]},
+                           json={"player_id": player, **claims})
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
+
+    def new_player(self, gems: int = 0, **claims: Any) -> tuple[str, dict[str, str]]:
+        """A fresh player with a balance, and the headers of its player token."""
+        player = f"p-{uuid.uuid4().hex[:12]}"
+        if gems:
+            self.grant(player, gems)
+        return player, {"Authorization": f"Bearer {self.token(player, **claims)}"}
+
+
+@pytest.fixture(scope="session")
+def operator(platform: Platform, demo: dict[str, Any]) -> Iterator[Operator]:
+    op = Operator(platform.gateway_url, demo)
+    yield op
+    op.http.close()
+
+
+class Databases:
+    """Each service's own database, read straight (the invariants do not trust the APIs)."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    def rows(self, service_db: str, sql: str) -> list[list[str]]:
+        assert self.platform.postgres is not None
+        out = self.platform.postgres.psql(sql, database=service_db)
+        return [line.split("|") for line in out.splitlines() if line]
+
+    def value(self, service_db: str, sql: str) -> str:
+        rows = self.rows(service_db, sql)
+        return rows[0][0] if rows else ""
+
+    def assert_wallet_conserved(self) -> None:
+        """Every balance equals the sum of its ledger rows and none is below zero."""
+        broken = self.rows("wallet", """
+            SELECT a.tenant_id, a.environment, a.player_id, a.point_type, a.balance, COALESCE(SUM(l.amount), 0)
+            FROM accounts a LEFT JOIN ledger_entries l USING (tenant_id, environment, player_id, point_type)
+            GROUP BY a.tenant_id, a.environment, a.player_id, a.point_type, a.balance
+            HAVING a.balance <> COALESCE(SUM(l.amount), 0) OR a.balance < 0""")
+        assert not broken, f"balances that differ from their ledger: {broken}"
+
+
+@pytest.fixture(scope="session")
+def databases(platform: Platform) -> Databases:
+    return Databases(platform)
