@@ -47,6 +47,9 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
                     failure = exc
                 except (asyncio.CancelledError, grpc.aio.AbortError):
                     raise
+                except NotImplementedError:
+                    # The generated base servicer's answer for an RPC a service does not offer.
+                    await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
                 except Exception:
                     log.exception("unhandled error", extra={"method": method})
                     failure = None

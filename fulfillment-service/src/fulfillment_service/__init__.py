@@ -1,0 +1,1 @@
+"""fulfillment-service: takes fulfillment jobs from NATS JetStream, fulfils them, reports results."""

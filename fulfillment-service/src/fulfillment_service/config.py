@@ -1,0 +1,40 @@
+"""fulfillment-service settings, from the environment."""
+
+from cryptography.fernet import Fernet
+from pydantic import SecretStr, field_validator
+from service_kit.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    database_url: str                   # DATABASE_URL, required: postgresql://user:pass@host:port/fulfillment
+    nats_url: str = "nats://127.0.0.1:4222"  # NATS_URL
+    grpc_host: str = "0.0.0.0"          # GRPC_HOST
+    grpc_port: int = 50054              # GRPC_PORT
+    db_pool_size: int = 10              # DB_POOL_SIZE
+    migrate_on_start: bool = True       # MIGRATE_ON_START: apply Alembic migrations before serving
+    # CODE_ENCRYPTION_KEY, required: a Fernet key (urlsafe base64 of 32 bytes). Codes, PINs and result
+    # payloads are encrypted with it at rest; losing it loses every unassigned code.
+    code_encryption_key: SecretStr
+    low_pool_threshold: int = 10        # LOW_POOL_THRESHOLD: GetCodePool flags a pool below this as low
+    consumer_name: str = "fulfillment-worker"  # CONSUMER_NAME: the durable pull consumer on the jobs subject
+    ack_wait_seconds: float = 30.0      # ACK_WAIT_SECONDS: first redelivery delay of an un-acked job
+    max_deliveries: int = 5             # MAX_DELIVERIES: deliveries of one job before JetStream gives up
+    fetch_batch: int = 16               # FETCH_BATCH: jobs fetched per pull
+    relay_interval_seconds: float = 0.2  # RELAY_INTERVAL_SECONDS: outbox relay pause when it found nothing
+    stuck_after_seconds: float = 300.0  # STUCK_AFTER_SECONDS: ListJobs(stuck_only) bound for pending/running
+
+    @field_validator("code_encryption_key")
+    @classmethod
+    def _is_fernet_key(cls, value: SecretStr) -> SecretStr:
+        try:
+            Fernet(value.get_secret_value().encode())
+        except (ValueError, TypeError):
+            raise ValueError("must be a Fernet key: urlsafe base64 of 32 bytes") from None
+        return value
+
+    @field_validator("max_deliveries")
+    @classmethod
+    def _at_least_one(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value

@@ -1,0 +1,127 @@
+"""The FulfillmentService servicer: proto <-> domain only. RetryJob, FailJob, AdvanceJob and ProviderCallback
+are not served yet (they come with the webhook, bonus, physical and manual strategies): they answer
+UNIMPLEMENTED. (The generated base class would raise NotImplementedError, which the kit's interceptor turns
+into INTERNAL, so they say it themselves.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import grpc
+from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.scope import Scope
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from fulfillment_service import code_pool, repository
+from fulfillment_service.code_pool import NewCode
+from fulfillment_service.vault import Vault
+
+MAX_CODES_PER_UPLOAD = 10_000
+MAX_CODE_LENGTH = 256
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+_STATE_NAMES = {
+    fulfillment_pb2.JOB_STATE_PENDING: "pending",
+    fulfillment_pb2.JOB_STATE_RUNNING: "running",
+    fulfillment_pb2.JOB_STATE_WAITING: "waiting",
+    fulfillment_pb2.JOB_STATE_SUCCEEDED: "succeeded",
+    fulfillment_pb2.JOB_STATE_FAILED: "failed",
+}
+_STATE_VALUES = {v: k for k, v in _STATE_NAMES.items()}
+
+
+def _codes_from(request: fulfillment_pb2.UploadCodesRequest) -> list[NewCode]:
+    if not request.codes:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "codes must not be empty")
+    if len(request.codes) > MAX_CODES_PER_UPLOAD:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"at most {MAX_CODES_PER_UPLOAD} codes per upload")
+    codes = []
+    now = datetime.now(UTC)
+    for i, c in enumerate(request.codes):
+        code, pin = c.code.strip(), c.pin.strip()
+        if not code:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, f"codes[{i}].code is empty")
+        if len(code) > MAX_CODE_LENGTH or len(pin) > MAX_CODE_LENGTH:
+            raise DomainError(ErrorCode.VALIDATION_ERROR,
+                              f"codes[{i}]: code and pin are at most {MAX_CODE_LENGTH} characters")
+        expires_at = c.expires_at.ToDatetime(tzinfo=UTC) if c.HasField("expires_at") else None
+        if expires_at is not None and expires_at <= now:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, f"codes[{i}].expires_at is in the past")
+        codes.append(NewCode(code=code, pin=pin, expires_at=expires_at))
+    return codes
+
+
+def _job(row: Row) -> fulfillment_pb2.Job:
+    job = fulfillment_pb2.Job(
+        redemption_id=row.redemption_id, scope=Scope(row.tenant_id, row.environment).to_proto(),
+        item_id=row.item_id, strategy=row.strategy, state=_STATE_VALUES[row.state], attempts=row.attempts,
+        last_error=row.last_error)
+    if row.next_attempt_at is not None:
+        job.next_attempt_at.FromDatetime(row.next_attempt_at)
+    job.created_at.FromDatetime(row.created_at)
+    job.updated_at.FromDatetime(row.updated_at)
+    return job
+
+
+class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
+    def __init__(self, sessions: async_sessionmaker, vault: Vault, *, low_pool_threshold: int,
+                 stuck_after_seconds: float) -> None:
+        self.sessions = sessions
+        self.vault = vault
+        self.low_pool_threshold = low_pool_threshold
+        self.stuck_after = timedelta(seconds=stuck_after_seconds)
+
+    async def UploadCodes(self, request, context):  # type: ignore[no-untyped-def]
+        scope = Scope.from_proto(request.scope)
+        if not request.item_id:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "item_id is required")
+        codes = _codes_from(request)
+        async with self.sessions.begin() as session:
+            added, duplicates = await code_pool.add_codes(session, self.vault, scope, request.item_id, codes)
+        return fulfillment_pb2.UploadCodesResponse(added=added, duplicates=duplicates)
+
+    async def GetCodePool(self, request, context):  # type: ignore[no-untyped-def]
+        scope = Scope.from_proto(request.scope)
+        if not request.item_id:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "item_id is required")
+        async with self.sessions() as session:
+            status = await code_pool.pool_status(session, self.vault, scope, request.item_id,
+                                                 self.low_pool_threshold)
+        return fulfillment_pb2.GetCodePoolResponse(
+            available=status.available, assigned=status.assigned, expired=status.expired,
+            low_threshold=status.low_threshold, low=status.low, masked_sample=status.masked_sample)
+
+    async def ListJobs(self, request, context):  # type: ignore[no-untyped-def]
+        scope = Scope.from_proto(request.scope)
+        if request.page_size < 0:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "page_size must not be negative")
+        if request.state != fulfillment_pb2.JOB_STATE_UNSPECIFIED and request.state not in _STATE_NAMES:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "state is not a known job state")
+        page_size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        async with self.sessions() as session:
+            page = await repository.list_jobs(
+                session, scope, state=_STATE_NAMES.get(request.state),
+                stuck_after=self.stuck_after if request.stuck_only else None,
+                page_size=page_size, page_token=request.page_token)
+        return fulfillment_pb2.ListJobsResponse(jobs=[_job(r) for r in page.rows],
+                                                next_page_token=page.next_page_token)
+
+
+    async def _not_served_yet(self, context: grpc.aio.ServicerContext, rpc: str) -> None:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED,
+                            f"{rpc} is not served yet: it comes with the webhook, bonus, physical and manual strategies")
+
+    async def RetryJob(self, request, context):  # type: ignore[no-untyped-def]
+        await self._not_served_yet(context, "RetryJob")
+
+    async def FailJob(self, request, context):  # type: ignore[no-untyped-def]
+        await self._not_served_yet(context, "FailJob")
+
+    async def AdvanceJob(self, request, context):  # type: ignore[no-untyped-def]
+        await self._not_served_yet(context, "AdvanceJob")
+
+    async def ProviderCallback(self, request, context):  # type: ignore[no-untyped-def]
+        await self._not_served_yet(context, "ProviderCallback")

@@ -1,0 +1,128 @@
+"""The durable pull consumer of fulfillment jobs: fetch a batch, fulfil each job in one transaction, ack only
+after the commit. An un-acked job comes back after the consumer's backoff, up to MAX_DELIVERIES times."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from fulfillment_service.broker import Broker, keep_cancellation
+from fulfillment_service.fulfilment import MalformedJob, ReceivedJob, Taken, fulfil_job, give_up_job, read_job
+from fulfillment_service.vault import Vault
+
+log = logging.getLogger("fulfillment_service.jobs")
+
+FETCH_WAIT_SECONDS = 1.0
+# After this many empty fetches, ask the server whether jobs are waiting: a pull subscription can go deaf
+# after a server restart, and the cure is to subscribe again.
+STALL_CHECK_EVERY = 10
+
+
+def consumer_config(name: str, ack_wait: float, max_deliveries: int) -> ConsumerConfig:
+    # Redeliveries wait longer each time; JetStream wants fewer backoff steps than deliveries.
+    backoff = [ack_wait * 2 ** i for i in range(max_deliveries - 1)] or None
+    return ConsumerConfig(
+        name=name, durable_name=name, filter_subject=JOBS_SUBJECT, ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL, ack_wait=ack_wait, max_deliver=max_deliveries, backoff=backoff,
+        max_ack_pending=1000,
+    )
+
+
+class JobConsumer:
+    def __init__(self, sessions: async_sessionmaker, broker: Broker, vault: Vault, *, consumer_name: str,
+                 ack_wait: float, max_deliveries: int, fetch_batch: int) -> None:
+        self.sessions = sessions
+        self.broker = broker
+        self.vault = vault
+        self.config = consumer_config(consumer_name, ack_wait, max_deliveries)
+        self.max_deliveries = max_deliveries
+        self.fetch_batch = fetch_batch
+
+    async def run(self) -> None:
+        sub: JetStreamContext.PullSubscription | None = None
+        empty_fetches = 0
+        while True:
+            keep_cancellation()
+            try:
+                if sub is None:
+                    sub = await self._subscribe()
+                    empty_fetches = 0
+                try:
+                    messages = await sub.fetch(self.fetch_batch, timeout=FETCH_WAIT_SECONDS)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    keep_cancellation()
+                    messages = []
+                if not messages:
+                    empty_fetches += 1
+                    if empty_fetches % STALL_CHECK_EVERY == 0 and await self._jobs_waiting():
+                        log.warning("jobs waiting but none delivered; subscribing again")
+                        sub = await self._drop(sub)
+                    continue
+                empty_fetches = 0
+                for msg in messages:
+                    await self.take(msg)
+            except (nats.errors.Error, OSError) as exc:
+                keep_cancellation()
+                log.warning("job fetch failed; subscribing again", extra={"error": repr(exc)})
+                sub = await self._drop(sub)
+                await asyncio.sleep(1.0)
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        js = await self.broker.jetstream()
+        # Creates the durable consumer, or updates it to this config: safe at every start, from every replica.
+        await js.add_consumer(JOBS_STREAM, self.config)
+        return await js.pull_subscribe_bind(durable=self.config.durable_name, stream=JOBS_STREAM)
+
+    async def _drop(self, sub: JetStreamContext.PullSubscription | None) -> None:
+        if sub is not None:
+            try:
+                await sub.unsubscribe()
+            except (nats.errors.Error, OSError):
+                pass
+        return None
+
+    async def _jobs_waiting(self) -> bool:
+        js = await self.broker.jetstream()
+        info = await js.consumer_info(JOBS_STREAM, self.config.durable_name)
+        return bool(info.num_pending)
+
+    async def take(self, msg: Msg) -> None:
+        try:
+            received = read_job(msg.data, (msg.headers or {}).get("Nats-Msg-Id"))
+        except MalformedJob as exc:
+            # No redemption to fulfil or refund: drop it for good, loudly.
+            log.error("malformed job dropped", extra={"reason": str(exc), "stream_seq": msg.metadata.sequence.stream})
+            await msg.term()
+            return
+        try:
+            async with self.sessions.begin() as session:
+                taken = await fulfil_job(session, self.vault, received)
+        except Exception:  # noqa: BLE001 - any failure leaves the job un-acked for its next delivery
+            log.exception("job not fulfilled", extra={"redemption_id": received.job.redemption_id,
+                                                      "delivery": msg.metadata.num_delivered})
+            if msg.metadata.num_delivered >= self.max_deliveries:
+                await self._give_up(msg, received)
+            return
+        if taken is not Taken.FULFILLED:
+            log.info("duplicate job acked", extra={"redemption_id": received.job.redemption_id,
+                                                   "event_id": received.event_id, "kind": taken.value})
+        await msg.ack()
+
+    async def _give_up(self, msg: Msg, received: ReceivedJob) -> None:
+        """JetStream will not deliver this job again: report it FAILED so the redemption is refunded."""
+        try:
+            async with self.sessions.begin() as session:
+                await give_up_job(session, self.vault, received, "failed after every delivery attempt")
+        except Exception:  # noqa: BLE001
+            # Left to redemption-service's reconciler, which re-publishes jobs that get no result.
+            log.critical("job exhausted its deliveries and could not be failed",
+                         extra={"redemption_id": received.job.redemption_id}, exc_info=True)
+            return
+        await msg.ack()

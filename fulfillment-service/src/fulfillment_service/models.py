@@ -1,0 +1,102 @@
+"""fulfillment-service tables. Codes and PINs are stored only encrypted; a keyed hash de-duplicates them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+JOB_STATES = ("pending", "running", "waiting", "succeeded", "failed")
+
+# One row per redemption: its primary key is what makes a second delivery of the same job harmless.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("redemption_id", String(128), primary_key=True),
+    Column("item_id", String(128), nullable=False),
+    Column("strategy", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("job_event_id", String(128), nullable=False),
+    Column("payload", LargeBinary, nullable=False),          # the FulfillmentJob as received
+    Column("result_outcome", String(32)),                    # ResultOutcome name of the latest result
+    Column("result_data", Text, nullable=False, server_default=""),  # non-secret detail (failure code...)
+    Column("result_event_id", String(128)),
+    Column("result_sequence", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("state IN ('pending', 'running', 'waiting', 'succeeded', 'failed')", name="state_known"),
+    CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    Index("ix_jobs_listing", "tenant_id", "environment", "created_at", "redemption_id"),
+)
+
+code_pool = Table(
+    "code_pool",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("item_id", String(128), nullable=False),
+    Column("code_encrypted", LargeBinary, nullable=False),
+    Column("pin_encrypted", LargeBinary),
+    Column("code_hash", String(64), nullable=False),        # HMAC-SHA256 of the code, hex
+    Column("expires_at", DateTime(timezone=True)),
+    Column("assigned_to", String(128)),                      # the redemption that got this code
+    Column("assigned_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("tenant_id", "environment", "item_id", "code_hash", name="uq_code_pool_code"),
+    UniqueConstraint("tenant_id", "environment", "assigned_to", name="uq_code_pool_assigned_to"),
+    CheckConstraint("(assigned_to IS NULL) = (assigned_at IS NULL)", name="assignment_complete"),
+    Index("ix_code_pool_available", "tenant_id", "environment", "item_id", "id",
+          postgresql_where=text("assigned_to IS NULL")),
+)
+
+# Results waiting to be published. The payload is a FulfillmentResult, encrypted (it may carry a code and PIN).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("subject", String(200), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
+)
+
+# Job events already taken: a redelivery of the same event is acked without a second effect.
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -1,0 +1,98 @@
+"""Job rows and processed job events."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.scope import Scope
+from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from fulfillment_service.models import jobs, processed_events
+
+
+async def mark_event_processed(session: AsyncSession, event_id: str) -> bool:
+    """True the first time an event id is seen (in this transaction's outcome), False for a redelivery."""
+    inserted = await session.scalar(
+        insert(processed_events).values(event_id=event_id).on_conflict_do_nothing()
+        .returning(processed_events.c.event_id))
+    return inserted is not None
+
+
+async def open_job(session: AsyncSession, scope: Scope, redemption_id: str, item_id: str, strategy: str,
+                   event_id: str, payload: bytes) -> bool:
+    """Inserts the job as running; False when the redemption already has a job (a second job event)."""
+    inserted = await session.scalar(
+        insert(jobs).values(tenant_id=scope.tenant_id, environment=scope.environment, redemption_id=redemption_id,
+                            item_id=item_id, strategy=strategy, state="running", attempts=1,
+                            job_event_id=event_id, payload=payload)
+        .on_conflict_do_nothing().returning(jobs.c.redemption_id))
+    return inserted is not None
+
+
+def _this_job(scope: Scope, redemption_id: str):  # type: ignore[no-untyped-def]
+    return and_(jobs.c.tenant_id == scope.tenant_id, jobs.c.environment == scope.environment,
+                jobs.c.redemption_id == redemption_id)
+
+
+async def find_job(session: AsyncSession, scope: Scope, redemption_id: str) -> Row | None:
+    return (await session.execute(select(jobs).where(_this_job(scope, redemption_id)))).first()
+
+
+async def next_result_sequence(session: AsyncSession, scope: Scope, redemption_id: str) -> int:
+    return int(await session.scalar(
+        update(jobs).where(_this_job(scope, redemption_id))
+        .values(result_sequence=jobs.c.result_sequence + 1).returning(jobs.c.result_sequence)))
+
+
+async def settle_job(session: AsyncSession, scope: Scope, redemption_id: str, *, state: str, outcome: str,
+                     result_event_id: str, result_data: dict[str, object], last_error: str = "") -> None:
+    await session.execute(
+        update(jobs).where(_this_job(scope, redemption_id))
+        .values(state=state, result_outcome=outcome, result_event_id=result_event_id,
+                result_data=json.dumps(result_data, sort_keys=True), last_error=last_error,
+                next_attempt_at=None, updated_at=func.now()))
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    rows: list[Row]
+    next_page_token: str
+
+
+def _page_token(row: Row) -> str:
+    raw = json.dumps({"c": row.created_at.isoformat(), "r": row.redemption_id}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _read_page_token(token: str) -> tuple[datetime, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return datetime.fromisoformat(data["c"]), str(data["r"])
+    except (ValueError, KeyError, TypeError):
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not one this service issued") from None
+
+
+async def list_jobs(session: AsyncSession, scope: Scope, *, state: str | None, stuck_after: timedelta | None,
+                    page_size: int, page_token: str) -> JobPage:
+    """Newest first, keyset-paginated on (created_at, redemption_id)."""
+    query = select(jobs).where(jobs.c.tenant_id == scope.tenant_id, jobs.c.environment == scope.environment)
+    if state is not None:
+        query = query.where(jobs.c.state == state)
+    if stuck_after is not None:
+        query = query.where(jobs.c.state.in_(("pending", "running")),
+                            jobs.c.updated_at < func.now() - stuck_after)
+    if page_token:
+        created_at, redemption_id = _read_page_token(page_token)
+        query = query.where(or_(jobs.c.created_at < created_at,
+                                and_(jobs.c.created_at == created_at, jobs.c.redemption_id < redemption_id)))
+    rows = list((await session.execute(
+        query.order_by(jobs.c.created_at.desc(), jobs.c.redemption_id.desc()).limit(page_size + 1))).all())
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return JobPage(rows=rows, next_page_token=_page_token(rows[-1]) if more else "")

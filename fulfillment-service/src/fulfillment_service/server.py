@@ -1,0 +1,54 @@
+"""Bootstrap: migrations, the database engine, the gRPC server, and beside it the job consumer and the
+outbox relay (which wait for NATS on their own, so health answers while NATS is away)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
+from service_kit.db import create_engine, session_maker, upgrade_database
+from service_kit.grpc_server import serve
+
+from fulfillment_service.broker import Broker
+from fulfillment_service.config import Settings
+from fulfillment_service.grpc_api import FulfillmentApi
+from fulfillment_service.job_consumer import JobConsumer
+from fulfillment_service.outbox import OutboxRelay
+from fulfillment_service.vault import Vault
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
+    if settings.migrate_on_start:
+        await asyncio.to_thread(upgrade_database, MIGRATIONS, settings.database_url)
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    sessions = session_maker(engine)
+    vault = Vault(settings.code_encryption_key.get_secret_value())
+    broker = Broker(settings.nats_url, "fulfillment-service")
+    api = FulfillmentApi(sessions, vault, low_pool_threshold=settings.low_pool_threshold,
+                         stuck_after_seconds=settings.stuck_after_seconds)
+    consumer = JobConsumer(sessions, broker, vault, consumer_name=settings.consumer_name,
+                           ack_wait=settings.ack_wait_seconds, max_deliveries=settings.max_deliveries,
+                           fetch_batch=settings.fetch_batch)
+    relay = OutboxRelay(sessions, broker, vault, interval=settings.relay_interval_seconds)
+
+    def add_services(server):  # type: ignore[no-untyped-def]
+        fulfillment_pb2_grpc.add_FulfillmentServiceServicer_to_server(api, server)
+        return [fulfillment_pb2.DESCRIPTOR.services_by_name["FulfillmentService"].full_name]
+
+    async def stop() -> None:
+        await broker.close()
+        await engine.dispose()
+
+    await serve(
+        name="fulfillment-service",
+        host=settings.grpc_host,
+        port=settings.grpc_port,
+        add_services=add_services,
+        background=[consumer.run, relay.run],
+        on_stop=stop,
+        grace_seconds=settings.shutdown_grace_seconds,
+        ready=ready,
+    )

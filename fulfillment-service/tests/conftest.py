@@ -1,0 +1,134 @@
+"""Fixtures over the real PostgreSQL and NATS of local_runner's pytest plugin."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import grpc
+import nats.errors
+import pytest
+from cryptography.fernet import Fernet
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
+from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
+from service_kit.db import create_engine, session_maker, upgrade_database
+from service_kit.grpc_server import ServingInterceptor
+from service_kit.messaging import JOBS_SUBJECT, RESULTS_STREAM, STREAMS, connect, ensure_streams
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from fulfillment_service.broker import Broker
+from fulfillment_service.grpc_api import FulfillmentApi
+from fulfillment_service.job_consumer import JobConsumer
+from fulfillment_service.outbox import OutboxRelay
+from fulfillment_service.server import MIGRATIONS
+from fulfillment_service.vault import Vault
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def vault() -> Vault:
+    return Vault(Fernet.generate_key().decode())
+
+
+@pytest.fixture
+def database_url(new_database: Callable[[str], str]) -> str:
+    url = new_database("fulfillment")
+    upgrade_database(MIGRATIONS, url)
+    return url
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker]:
+    engine = create_engine(database_url, pool_size=4)
+    yield session_maker(engine)
+    await engine.dispose()
+
+
+@dataclass
+class Bus:
+    """The test's own NATS client: publishes jobs and reads results through a durable consumer of its own."""
+
+    nc: Client
+    js: JetStreamContext
+
+    async def publish_job(self, job: fulfillment_pb2.FulfillmentJob, msg_id: str | None = None) -> None:
+        await self.publish_raw(job.SerializeToString(), msg_id or job.event_id)
+
+    async def publish_raw(self, payload: bytes, msg_id: str) -> None:
+        await self.js.publish(JOBS_SUBJECT, payload, timeout=5, headers={"Nats-Msg-Id": msg_id})
+
+    async def results(self, wait: float = 1.0) -> list[tuple[str, fulfillment_pb2.FulfillmentResult]]:
+        """Every result currently on the stream (acked, so each is returned once), with its Nats-Msg-Id."""
+        sub = await self.js.pull_subscribe_bind(durable="test-results", stream=RESULTS_STREAM)
+        found = []
+        try:
+            while True:
+                try:
+                    msgs = await sub.fetch(50, timeout=wait)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    break
+                for m in msgs:
+                    found.append(((m.headers or {}).get("Nats-Msg-Id", ""),
+                                  fulfillment_pb2.FulfillmentResult.FromString(m.data)))
+                    await m.ack_sync()
+        finally:
+            await sub.unsubscribe()
+        return found
+
+
+@pytest.fixture
+async def bus(nats_server) -> AsyncIterator[Bus]:  # type: ignore[no-untyped-def]
+    nc = await connect(nats_server.url, "fulfillment-tests")
+    js = nc.jetstream(timeout=5)
+    await ensure_streams(js)
+    # A clean slate: no consumer or message of an earlier test survives into this one.
+    for stream in STREAMS:
+        for info in await js.consumers_info(stream):
+            await js.delete_consumer(stream, info.name)
+        await js.purge_stream(stream)
+    await js.add_consumer(RESULTS_STREAM, ConsumerConfig(durable_name="test-results", ack_wait=30))
+    yield Bus(nc, js)
+    await nc.close()
+
+
+@dataclass
+class Service:
+    stub: fulfillment_pb2_grpc.FulfillmentServiceStub
+    broker: Broker
+    consumer: JobConsumer
+    relay: OutboxRelay
+
+
+@pytest.fixture
+async def service(sessions: async_sessionmaker, vault: Vault, bus: Bus, nats_server  # type: ignore[no-untyped-def]
+                  ) -> AsyncIterator[Service]:
+    broker = Broker(nats_server.url, "fulfillment-service-test", max_backoff=0.5)
+    consumer = JobConsumer(sessions, broker, vault, consumer_name=f"fulfillment-worker-{next(_ids)}",
+                           ack_wait=5.0, max_deliveries=3, fetch_batch=16)
+    relay = OutboxRelay(sessions, broker, vault, interval=0.05)
+    api = FulfillmentApi(sessions, vault, low_pool_threshold=3, stuck_after_seconds=300)
+    server = grpc.aio.server(interceptors=[ServingInterceptor()])
+    fulfillment_pb2_grpc.add_FulfillmentServiceServicer_to_server(api, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(relay.run())]
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield Service(fulfillment_pb2_grpc.FulfillmentServiceStub(channel), broker, consumer, relay)
+    finally:
+        for t in tasks:
+            t.cancel()
+        # A task that ignores cancellation would hang the service on SIGTERM: bound the wait and say so.
+        _, stuck = await asyncio.wait(tasks, timeout=5)
+        results = [t.exception() if not t.cancelled() else None for t in tasks if t.done()]
+        await channel.close()
+        await server.stop(None)
+        await broker.close()
+    assert not stuck, f"background tasks ignored cancellation: {stuck!r}"
+    crashed = [r for r in results if r is not None]
+    assert not crashed, f"a background task crashed: {crashed!r}"
