@@ -1,0 +1,430 @@
+"""Seed 002: Game Loom's Marketplace. A back end holding the tenant's API key (`x-api-key`; the key decides the
+environment) acts for the player named by `{userKey}` in the path: browse gifts, read one, redeem one, read the
+player's redemption history. Errors are RFC 9457 ProblemDetails with the page's statuses (400 for business
+refusals, 401, 403, 404). The calls are the canonical API's, to the same services; nothing is decided here.
+
+The page does not show the browse, details and history paths or shapes: they are chosen here (see
+docs/dialects/marketplace.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
+from datetime import datetime
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic.alias_generators import to_camel
+from rewards.catalog.v1 import catalog_pb2
+from rewards.redemption.v1 import redemption_pb2
+from rewards.wallet.v1 import wallet_pb2
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.logs import request_id_var
+from service_kit.scope import Scope
+from starlette.responses import JSONResponse
+
+from gateway.auth import MAX_PLAYER_ID_LENGTH, Player, api_key_header, client_ip, verify_credential
+from gateway.dialects import Dialect
+from gateway.errors import PROBLEM_MEDIA_TYPE, RETRY_AFTER_DEFAULT
+from gateway.routes import REPLAYED_HEADER, IdempotencyKey, Services, next_cursor
+from gateway.schemas import CustomerInfo, ShippingAddress, timestamp
+from gateway.upstream import Upstreams
+
+PREFIX = "/api/v1/marketplace"
+# Game Loom's prices are in Saudi riyals and its delivery form has no country field.
+DEFAULT_DELIVERY_COUNTRY = "SA"
+FACE_VALUE_SCALE = 2  # face values are minor units (halalas, cents)
+
+# ---- errors: ProblemDetails with the page's statuses ---------------------------------------------------------
+
+STATUS: dict[ErrorCode, int] = {
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.PLAYER_INACTIVE: 403,
+    ErrorCode.ITEM_NOT_ELIGIBLE: 403,
+    ErrorCode.PLAYER_NOT_FOUND: 404,
+    ErrorCode.ITEM_NOT_FOUND: 404,
+    ErrorCode.REDEMPTION_NOT_FOUND: 404,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.IDEMPOTENCY_KEY_CONFLICT: 409,
+    ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: 409,
+    ErrorCode.ALREADY_EXISTS: 409,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INTERNAL: 500,
+    ErrorCode.UNAVAILABLE: 503,
+}  # every other code is a refusal of the request itself: 400
+
+TITLES: dict[ErrorCode, str] = {
+    ErrorCode.UNAUTHENTICATED: "Invalid or missing API key",
+    ErrorCode.PLAYER_NOT_FOUND: "User not found",
+    ErrorCode.PLAYER_INACTIVE: "User is not active",
+    ErrorCode.ITEM_NOT_FOUND: "Gift not found",
+    ErrorCode.ITEM_UNAVAILABLE: "Gift is not available",
+    ErrorCode.INVALID_POINT_TYPE: "Invalid point type",
+    ErrorCode.INVALID_ROUNDS_SELECTION: "Gift has several options",
+    ErrorCode.LIMIT_REACHED: "Redeem limit reached",
+    ErrorCode.REDEMPTION_ALREADY_EXISTS: "Redeem limit reached",
+    ErrorCode.ITEM_NOT_ELIGIBLE: "User is not targeted by this gift",
+    ErrorCode.OUT_OF_STOCK: "Gift is out of stock",
+    ErrorCode.INSUFFICIENT_BALANCE: "Insufficient points",
+    ErrorCode.CUSTOMER_INFO_REQUIRED: "Customer information required",
+    ErrorCode.SHIPPING_ADDRESS_REQUIRED: "Delivery information required",
+    ErrorCode.REDEMPTION_NOT_FOUND: "Redemption not found",
+    ErrorCode.VALIDATION_ERROR: "One or more validation errors occurred.",
+}
+
+# The `type` ASP.NET Core gives each status (Game Loom is an ASP.NET API): the RFC section of the status.
+TYPES: dict[int, str] = {
+    400: "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+    401: "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+    403: "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+    404: "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+    409: "https://tools.ietf.org/html/rfc9110#section-15.5.10",
+    429: "https://tools.ietf.org/html/rfc6585#section-4",
+    500: "https://tools.ietf.org/html/rfc9110#section-15.6.1",
+    503: "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+}
+
+# The path of the request being answered: ProblemDetails.instance. Set by the routes' handler before the body
+# is read or any dependency runs, so a malformed body or a bad key still has it.
+_instance: ContextVar[str | None] = ContextVar("marketplace_instance", default=None)
+
+
+class MarketplaceRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        answer = super().get_route_handler()
+
+        async def answer_with_instance(request: Request) -> Response:
+            _instance.set(request.url.path)
+            return await answer(request)
+
+        return answer_with_instance
+
+
+def status_of(code: ErrorCode) -> int:
+    return STATUS.get(code, 400)
+
+
+def problem_details(exc: DomainError) -> dict[str, Any]:
+    status = status_of(exc.code)
+    rid = request_id_var.get()
+    hidden = status >= 500 and exc.code is not ErrorCode.UNAVAILABLE
+    return {
+        "type": TYPES.get(status, TYPES[400]),
+        "title": TITLES.get(exc.code, HTTPStatus(status).phrase),
+        "status": status,
+        "detail": "An unexpected error occurred." if hidden else exc.message,
+        "instance": _instance.get(),
+        "code": exc.code.value,
+        "traceId": rid,
+        "requestId": rid,
+    }
+
+
+def render_error(exc: DomainError) -> Response:
+    headers: dict[str, str] = {}
+    if exc.code in RETRY_AFTER_DEFAULT:
+        headers["Retry-After"] = str(exc.metadata.get("retry_after") or RETRY_AFTER_DEFAULT[exc.code])
+    body = problem_details(exc)
+    return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+PROBLEM_DETAILS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code", "traceId", "requestId"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string", "nullable": True},
+        "code": {"type": "string"}, "traceId": {"type": "string"}, "requestId": {"type": "string"},
+    },
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_DETAILS_SCHEMA}}}
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("Refused: validation, gift unavailable, invalid point type, redeem limit, out of stock, "
+                  "insufficient points, customer or delivery information missing"),
+    401: _problem("Missing or invalid x-api-key"),
+    403: _problem("The user is not active, or not targeted by a private gift"),
+    404: _problem("Unknown user, gift or redemption"),
+    409: _problem("Idempotency-Key conflict or still in progress"),
+    503: _problem("A service is unavailable; retry"),
+}
+
+# ---- who is calling --------------------------------------------------------------------------------------------
+
+UserKey = Annotated[str, Path(alias="userKey", min_length=1, max_length=MAX_PLAYER_ID_LENGTH,
+                              description="the player id in the tenant's game")]
+
+
+async def acting_user(request: Request, user_key: UserKey,
+                      api_key: Annotated[str | None, Depends(api_key_header)]) -> Player:
+    """The player named in the path, for a back end holding the tenant's API key. No token: the player's
+    targeting claims (segments, country, level) are unknown, so private gifts are not offered to them."""
+    if not api_key:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "send the tenant's API key in the x-api-key header")
+    credential = await verify_credential(request.app.state.sessions, api_key=api_key)
+    return Player(Scope(credential.tenant_id, credential.environment), user_key, client_ip=client_ip(request),
+                  from_token=False, credential=credential)
+
+
+User = Annotated[Player, Depends(acting_user)]
+
+
+async def require_user(services: Upstreams, user: Player) -> None:
+    """An unknown user is a 404 on every route, as on redeem (where the saga checks it first)."""
+    await services.wallet.get_player(wallet_pb2.GetPlayerRequest(scope=user.scope.to_proto(),
+                                                                 player_id=user.player_id))
+
+
+# ---- shapes ------------------------------------------------------------------------------------------------------
+
+class MarketplaceModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+def face_value_in_units(face_value: int) -> Decimal | None:
+    """5000 halalas -> 50; exact (Decimal), and None when the gift has no face value."""
+    return Decimal(face_value).scaleb(-FACE_VALUE_SCALE) if face_value else None
+
+
+def json_number(value: Decimal | None) -> int | float | None:
+    # Whole amounts as integers, as on the page; a fraction is written from its exact decimal text.
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class PointOption(MarketplaceModel):
+    point_id: str
+    points: int = Field(description="the price in this point type (minor units when the point type has decimals)")
+
+
+class Gift(MarketplaceModel):
+    id: str
+    name: str
+    description: str
+    image_url: str | None
+    point_id: str | None = Field(description="the default point type: used when a redeem omits pointId")
+    points: int | None = Field(description="the price in pointId")
+    point_options: list[PointOption] = Field(description="every eligible point type and its price")
+    sar_value: Decimal | None = Field(description="the face value, in units of faceCurrency")
+    face_currency: str | None
+    stock: int | None = Field(description="left to redeem; null when unlimited")
+    max_redeem_per_user: int | None = Field(description="null: no limit")
+    user_redeemed_count: int | None = Field(default=None, description="gift details only")
+    collect_customer_info: bool = Field(description="true: redeem needs customerName and customerPhone")
+    delivery_required: bool = Field(description="true: redeem needs deliveryName, deliveryPhone, deliveryCity "
+                                                "and deliveryAddress")
+    status: str = Field(description="always Active: a user is shown only gifts they may redeem now")
+    start_date: datetime | None
+    expiry_date: datetime | None
+    redemption_message: str | None
+
+    @field_serializer("sar_value")
+    def _sar_value_as_number(self, value: Decimal | None) -> int | float | None:
+        return json_number(value)
+
+    @classmethod
+    def from_proto(cls, i: catalog_pb2.Item, redeemed_count: int | None = None) -> Gift:
+        first = i.prices[0] if i.prices else None
+        return cls(
+            id=i.id, name=i.name, description=i.description, image_url=i.image_url or None,
+            point_id=first.point_type if first else None, points=first.amount if first else None,
+            point_options=[PointOption(point_id=p.point_type, points=p.amount) for p in i.prices],
+            sar_value=face_value_in_units(i.face_value), face_currency=i.face_currency or None,
+            stock=None if i.unlimited_stock else i.stock, max_redeem_per_user=i.per_player_limit or None,
+            user_redeemed_count=redeemed_count, collect_customer_info=i.customer_info_required,
+            delivery_required=i.shipping_address_required, status="Active",
+            start_date=timestamp(i, "available_from"), expiry_date=timestamp(i, "available_until"),
+            redemption_message=i.redemption_message or None)
+
+
+class GiftPage(MarketplaceModel):
+    items: list[Gift]
+    page_size: int
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last page")
+
+
+ORDER_STATUS = {
+    redemption_pb2.REDEMPTION_STATUS_COMPLETED: "Completed",
+    redemption_pb2.REDEMPTION_STATUS_CANCELED: "Cancelled",
+    redemption_pb2.REDEMPTION_STATUS_FAILED: "Failed",
+}  # every other status (SUBMITTED, OPEN, AWAITING_*, PURCHASED) is still "Pending"
+DELIVERY_STATUS = {
+    redemption_pb2.DELIVERY_STATUS_PENDING: "Pending",
+    redemption_pb2.DELIVERY_STATUS_SHIPPED: "Shipped",
+    redemption_pb2.DELIVERY_STATUS_DELIVERED: "Delivered",
+}
+
+
+def redemption_value(f: redemption_pb2.Fulfillment) -> str | None:
+    """What the user received, as one string: a voucher code (with its PIN), or the bonus engine's reference."""
+    if f.code:
+        return f"{f.code} PIN {f.pin}" if f.pin else f.code
+    if f.financial_ref_id:
+        return str(f.financial_ref_id)
+    return None
+
+
+class GiftRedemption(MarketplaceModel):
+    """The redemption record, with exactly the page's fields."""
+
+    id: str
+    gift_id: str
+    user_id: str
+    gift_name: str
+    gift_image_url: str | None
+    points_spent: int
+    sar_value: Decimal | None
+    point_id: str
+    redemption_value: str | None
+    order_status: str = Field(description="Pending, Completed, Cancelled or Failed")
+    delivery_status: str | None = Field(description="Pending, Shipped, Delivered; null: nothing to deliver")
+    customer_name: str | None
+    customer_phone: str | None
+    delivery_name: str | None
+    delivery_phone: str | None
+    delivery_city: str | None
+    delivery_address: str | None
+    created_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    redemption_message: str | None
+
+    @field_serializer("sar_value")
+    def _sar_value_as_number(self, value: Decimal | None) -> int | float | None:
+        return json_number(value)
+
+    @classmethod
+    def from_proto(cls, r: redemption_pb2.Redemption) -> GiftRedemption:
+        customer = r.customer_info if r.HasField("customer_info") else None
+        address = r.shipping_address if r.HasField("shipping_address") else None
+        return cls(
+            id=r.id, gift_id=r.item_id, user_id=r.player_id, gift_name=r.item_name,
+            gift_image_url=r.item_image_url or None, points_spent=r.cost,
+            sar_value=face_value_in_units(r.face_value), point_id=r.point_type,
+            redemption_value=redemption_value(r.fulfillment),
+            order_status=ORDER_STATUS.get(r.status, "Pending"),
+            delivery_status=DELIVERY_STATUS.get(r.delivery_status),
+            customer_name=(customer.name or None) if customer else None,
+            customer_phone=(customer.phone or None) if customer else None,
+            delivery_name=(address.name or None) if address else None,
+            delivery_phone=(address.phone or None) if address else None,
+            delivery_city=(address.city or None) if address else None,
+            delivery_address=(address.line1 or None) if address else None,
+            created_at=timestamp(r, "created_at"), completed_at=timestamp(r, "completed_at"),
+            cancelled_at=timestamp(r, "canceled_at"), redemption_message=r.redemption_message or None)
+
+
+class RedemptionPage(MarketplaceModel):
+    items: list[GiftRedemption]
+    page_size: int
+    next_cursor: str | None = Field(description="pass as cursor for the next page; null on the last page")
+
+
+def _text(max_length: int) -> Any:
+    return Field(default=None, max_length=max_length)
+
+
+class RedeemGift(MarketplaceModel):
+    gift_id: str = Field(min_length=1, max_length=128)
+    point_id: str | None = Field(default=None, max_length=32,
+                                 description="omitted: the gift's first eligible point type")
+    customer_name: str | None = _text(200)
+    customer_phone: str | None = _text(40)
+    delivery_name: str | None = _text(200)
+    delivery_phone: str | None = _text(40)
+    delivery_city: str | None = _text(120)
+    delivery_address: str | None = _text(300)
+    delivery_country: str | None = Field(default=None, max_length=64,
+                                         description=f"not on the page; default {DEFAULT_DELIVERY_COUNTRY}")
+
+    def customer_info(self) -> CustomerInfo | None:
+        """Both fields, or none: a gift that collects customer info then refuses with CUSTOMER_INFO_REQUIRED."""
+        if not (self.customer_name and self.customer_phone):
+            return None
+        return CustomerInfo(name=self.customer_name, phone=self.customer_phone)
+
+    def shipping_address(self) -> ShippingAddress | None:
+        """All four delivery fields, or none: a gift that needs delivery then refuses (SHIPPING_ADDRESS_REQUIRED)."""
+        if not (self.delivery_name and self.delivery_phone and self.delivery_city and self.delivery_address):
+            return None
+        return ShippingAddress(name=self.delivery_name, phone=self.delivery_phone, city=self.delivery_city,
+                               line1=self.delivery_address, country=self.delivery_country or DEFAULT_DELIVERY_COUNTRY)
+
+    def to_proto(self) -> redemption_pb2.RedeemRequest:
+        request = redemption_pb2.RedeemRequest(item_id=self.gift_id, point_type=self.point_id or "",
+                                               trigger_source="MARKETPLACE")
+        customer, address = self.customer_info(), self.shipping_address()
+        if customer is not None:
+            request.customer_info.CopyFrom(customer.to_proto())
+        if address is not None:
+            request.shipping_address.CopyFrom(address.to_proto())
+        return request
+
+
+# ---- routes ------------------------------------------------------------------------------------------------------
+
+router = APIRouter(prefix=PREFIX, tags=["marketplace (seed 002)"], responses=PROBLEMS,
+                   route_class=MarketplaceRoute)
+
+PageSize = Annotated[int, Query(alias="pageSize", ge=1, le=100, description="items per page")]
+PageCursor = Annotated[str | None, Query(max_length=1000, description="nextCursor of the previous page")]
+GiftId = Annotated[str, Path(alias="giftId", min_length=1, max_length=128)]
+
+
+@router.get("/user/{userKey}/gifts", response_model=GiftPage)
+async def browse_gifts(user: User, services: Services, page_size: PageSize = 20,
+                       cursor: PageCursor = None) -> GiftPage:
+    """The gifts the user may redeem now (active, in their window, not targeted at others)."""
+    await require_user(services, user)
+    reply = await services.catalog.list_items(catalog_pb2.ListItemsRequest(
+        scope=user.scope.to_proto(), player=user.to_proto(), page_size=page_size, page_token=cursor or ""))
+    return GiftPage(items=[Gift.from_proto(i) for i in reply.items], page_size=page_size,
+                    next_cursor=next_cursor(reply.next_page_token))
+
+
+@router.get("/user/{userKey}/gifts/{giftId}", response_model=Gift)
+async def gift_details(user: User, gift_id: GiftId, services: Services) -> Gift:
+    """One gift, with collectCustomerInfo and deliveryRequired: what a redeem of it will need."""
+    await require_user(services, user)
+    reply = await services.catalog.get_item(catalog_pb2.GetItemRequest(
+        scope=user.scope.to_proto(), item_id=gift_id, player=user.to_proto()))
+    return Gift.from_proto(reply.item, redeemed_count=reply.player_redeemed_count)
+
+
+@router.post("/user/{userKey}/redeem", response_model=GiftRedemption, status_code=201)
+async def redeem_gift(body: RedeemGift, user: User, services: Services, response: Response,
+                      idempotency_key: IdempotencyKey = None) -> GiftRedemption:
+    """Checks, in order: user, gift, point type, redeem limit, targeting, (customer and delivery fields), stock,
+    points. A replay of an Idempotency-Key (optional, not on the page) answers the first record again."""
+    request = body.to_proto()
+    request.scope.CopyFrom(user.scope.to_proto())
+    request.player.CopyFrom(user.to_proto())
+    request.idempotency_key = idempotency_key or ""
+    reply = await services.redemption.redeem(request)
+    if reply.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
+    return GiftRedemption.from_proto(reply.redemption)
+
+
+@router.get("/user/{userKey}/redemptions", response_model=RedemptionPage)
+async def redemption_history(user: User, services: Services, page_size: PageSize = 20,
+                             cursor: PageCursor = None) -> RedemptionPage:
+    """The user's redemptions, newest first."""
+    await require_user(services, user)
+    reply = await services.redemption.list(redemption_pb2.ListRedemptionsRequest(
+        scope=user.scope.to_proto(), player_id=user.player_id, page_size=page_size, page_token=cursor or ""))
+    return RedemptionPage(items=[GiftRedemption.from_proto(r) for r in reply.redemptions], page_size=page_size,
+                          next_cursor=next_cursor(reply.next_page_token))
+
+
+DIALECT = Dialect(name="marketplace", prefix=PREFIX, router=router, render_error=render_error)
