@@ -73,7 +73,7 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
             json.loads(r.stdout)
 
         pids = _our_pids(run_dir)
-        assert len(pids) == 7  # postgres, nats and five services
+        assert len(pids) == 8  # postgres, nats, the five services and the demo partner
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(90)

@@ -4,6 +4,7 @@ Used by `python -m local_runner run` and by the e2e tests (on free ports in a te
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -30,7 +31,7 @@ DATABASES = ("gateway", "catalog", "wallet", "redemption", "fulfillment")
 class ServiceSpec:
     name: str                # folder and log name: "catalog-service"
     module: str              # python -m <module>
-    database: str
+    database: str | None     # its own database, if it has one
     port: int
     http: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -62,11 +63,19 @@ class Platform:
         h = self.s.host
         catalog = f"{h}:{self.s.catalog_port}"
         wallet = f"{h}:{self.s.wallet_port}"
+        signing = self._secret("webhook_signing_secret", lambda: secrets.token_urlsafe(32))
         return [
+            # The demo's bonus engine and voucher provider (what a tenant's own systems would be).
+            ServiceSpec("demo-partner", "local_runner.demo_partner", None, self.s.partner_port, http=True,
+                        extra_env={"PORT": str(self.s.partner_port), "HOST": h, "WEBHOOK_SIGNING_SECRET": signing}),
             ServiceSpec("catalog-service", "catalog_service", "catalog", self.s.catalog_port),
             ServiceSpec("wallet-service", "wallet_service", "wallet", self.s.wallet_port),
             ServiceSpec("fulfillment-service", "fulfillment_service", "fulfillment", self.s.fulfillment_port,
-                        extra_env={"NATS_URL": self.nats_url, "CODE_ENCRYPTION_KEY": self._code_key()}),
+                        extra_env={"NATS_URL": self.nats_url, "WEBHOOK_SIGNING_SECRET": signing,
+                                   "BONUS_ENGINE_URL": f"http://{h}:{self.s.partner_port}/bonus",
+                                   "CODE_ENCRYPTION_KEY": self._secret(
+                                       "code_encryption_key",
+                                       lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}),
             ServiceSpec("redemption-service", "redemption_service", "redemption", self.s.redemption_port,
                         extra_env={"NATS_URL": self.nats_url, "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet}),
             ServiceSpec("gateway", "gateway", "gateway", self.s.gateway_port, http=True,
@@ -79,18 +88,17 @@ class Platform:
     def spec(self, name: str) -> ServiceSpec:
         return next(s for s in self.specs() if s.name == name)
 
-    def _code_key(self) -> str:
-        """The key that encrypts voucher codes at rest, made once and kept with the data it protects."""
+    def _secret(self, name: str, make: Callable[[], str]) -> str:
+        """A secret made once and kept with the data it protects (the key that encrypts voucher codes at rest
+        must outlive the process, or the stored codes become unreadable)."""
         path = self.run_dir / "secrets.json"
         data = json.loads(path.read_text()) if path.exists() else {}
-        if "code_encryption_key" not in data:
-            import base64
-
-            data["code_encryption_key"] = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+        if name not in data:
+            data[name] = make()
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(data))
             path.chmod(0o600)
-        return str(data["code_encryption_key"])
+        return str(data[name])
 
     # ---- start --------------------------------------------------------------------------------------------
 
@@ -135,8 +143,9 @@ class Platform:
         env = dict(os.environ)
         for var in ("DATABASE_URL", "NATS_URL", "GRPC_PORT", "HTTP_PORT"):
             env.pop(var, None)
-        env.update({"DATABASE_URL": self.database_urls[spec.database], "GRPC_HOST": self.s.host,
-                    "GRPC_PORT": str(spec.port), "PYTHONUNBUFFERED": "1"})
+        env.update({"GRPC_HOST": self.s.host, "GRPC_PORT": str(spec.port), "PYTHONUNBUFFERED": "1"})
+        if spec.database:
+            env["DATABASE_URL"] = self.database_urls[spec.database]
         env.update(spec.extra_env)
         env.update(self.s.service_env)
         return env
@@ -222,13 +231,13 @@ class Platform:
         """Stops processes a previous run left behind (a kill -9 of the runner, a closed terminal)."""
         if not self.pids.exists():
             return
+        markers = {spec.name: f"-m {spec.module}" for spec in self.specs()}
         for pidfile in self.pids.glob("*.pid"):
             try:
                 proc = psutil.Process(int(pidfile.read_text().strip()))
                 cmdline = " ".join(proc.cmdline())
                 # Only our own processes: a pid may have been reused since.
-                marker = str(self.run_dir) if pidfile.stem in ("postgres", "nats") else \
-                    f"-m {pidfile.stem.replace('-', '_')}"
+                marker = markers.get(pidfile.stem, str(self.run_dir))
                 if marker in cmdline:
                     self.say(f"stopping a leftover {pidfile.stem} (pid {proc.pid}) from an earlier run")
                     proc.send_signal(signal.SIGINT if pidfile.stem == "postgres" else signal.SIGTERM)

@@ -26,6 +26,7 @@ class RunnerSettings:
     wallet_port: int = field(default_factory=lambda: _int("WALLET_PORT", 50052))
     redemption_port: int = field(default_factory=lambda: _int("REDEMPTION_PORT", 50053))
     fulfillment_port: int = field(default_factory=lambda: _int("FULFILLMENT_PORT", 50054))
+    partner_port: int = field(default_factory=lambda: _int("DEMO_PARTNER_PORT", 8010))
     postgres_port: int = field(default_factory=lambda: _int("POSTGRES_PORT", 55432))
     nats_port: int = field(default_factory=lambda: _int("NATS_PORT", 14222))
     nats_monitor_port: int = field(default_factory=lambda: _int("NATS_MONITOR_PORT", 18222))
