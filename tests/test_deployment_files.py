@@ -71,7 +71,8 @@ EXPECTED_ENV = {
                            "WALLET_ADDR": ADDRESSES["WALLET_ADDR"]},
     "gateway": {"HTTP_HOST": "0.0.0.0", **ADDRESSES},
 }
-SECRET_KEYS = {s.folder: ({"DATABASE_URL", "CODE_ENCRYPTION_KEY"} if s.folder == "fulfillment-service"
+SECRET_KEYS = {s.folder: ({"DATABASE_URL", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET"}
+                          if s.folder == "fulfillment-service"
                           else {"DATABASE_URL"}) for s in SERVICES}
 TEST_KEY = "dGVzdC1rZXktbm90LWZvci1yZWFsLWNvZGVzLTMyYnk="
 
@@ -90,7 +91,9 @@ def compose_binary() -> Path:
 
 
 def run_compose(compose_file: Path, *args: str, key: str | None = TEST_KEY) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "CODE_ENCRYPTION_KEY"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("COMPOSE_", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET"))}
+    env["WEBHOOK_SIGNING_SECRET"] = "test-signing-secret"
     if key is not None:
         env["CODE_ENCRYPTION_KEY"] = key
     return subprocess.run(
