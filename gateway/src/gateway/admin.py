@@ -26,8 +26,16 @@ Command = Callable[[AsyncSession, argparse.Namespace], Awaitable[dict[str, Any]]
 
 
 async def create_tenant(s: AsyncSession, a: argparse.Namespace) -> dict[str, Any]:
-    await repository.create_tenant(s, a.id, a.name or a.id)
-    return {"tenant_id": a.id, "name": a.name or a.id}
+    await repository.create_tenant(s, a.id, a.name or a.id, a.brand_id)
+    created: dict[str, Any] = {"tenant_id": a.id, "name": a.name or a.id}
+    if a.brand_id is not None:
+        created["brand_id"] = a.brand_id
+    return created
+
+
+async def set_brand_id(s: AsyncSession, a: argparse.Namespace) -> dict[str, Any]:
+    await repository.set_brand_id(s, a.tenant, a.brand_id)
+    return {"tenant_id": a.tenant, "brand_id": a.brand_id}
 
 
 async def list_tenants(s: AsyncSession, a: argparse.Namespace) -> dict[str, Any]:
@@ -89,6 +97,10 @@ def parser() -> argparse.ArgumentParser:
     c = command("create-tenant", create_tenant, "create a tenant")
     c.add_argument("--id", required=True)
     c.add_argument("--name", default="")
+    c.add_argument("--brand-id", type=int, default=None, help="the integer seed 001 clients name the tenant by")
+    c = command("set-brand-id", set_brand_id, "give a tenant its brand id (seed 001's /{brand_id} paths)")
+    c.add_argument("--tenant", required=True)
+    c.add_argument("--brand-id", type=int, required=True)
     command("list-tenants", list_tenants, "list tenants")
     for name, run, what in (("create-client", create_client, "an API client (client id and secret)"),
                             ("create-api-key", create_api_key, "an API key")):

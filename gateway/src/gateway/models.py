@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -33,6 +34,9 @@ tenants = Table(
     Column("id", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The integer seed 001's clients name the tenant by (/gateway/coins/redeem/{version}/{brand_id}); optional.
+    Column("brand_id", Integer, unique=True),
+    CheckConstraint("brand_id >= 0", name="brand_id_not_negative"),
 )
 
 api_clients = Table(

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import api_clients, api_keys, signing_keys, tenants
@@ -47,16 +48,57 @@ def _row(row: Any) -> dict[str, Any]:
 
 # ---- tenants -------------------------------------------------------------------------------------------------
 
-async def create_tenant(session: AsyncSession, tenant_id: str, name: str) -> None:
-    created = await session.scalar(
-        insert(tenants).values(id=tenant_id, name=name).on_conflict_do_nothing().returning(tenants.c.id))
+MAX_BRAND_ID = 2**31 - 1  # the column is a PostgreSQL integer
+
+
+def _require_brand_id(brand_id: int) -> None:
+    if not 0 <= brand_id <= MAX_BRAND_ID:
+        raise RefusedChange(f"brand id must be between 0 and {MAX_BRAND_ID}")
+
+
+def _brand_taken(exc: IntegrityError) -> bool:
+    return "uq_tenants_brand_id" in str(exc.orig)
+
+
+async def create_tenant(session: AsyncSession, tenant_id: str, name: str, brand_id: int | None = None) -> None:
+    if brand_id is not None:
+        _require_brand_id(brand_id)
+    try:
+        created = await session.scalar(
+            insert(tenants).values(id=tenant_id, name=name, brand_id=brand_id)
+            .on_conflict_do_nothing(index_elements=[tenants.c.id]).returning(tenants.c.id))
+    except IntegrityError as exc:
+        if _brand_taken(exc):
+            raise RefusedChange(f"brand id {brand_id} already belongs to another tenant") from None
+        raise
     if created is None:
         raise RefusedChange(f"tenant {tenant_id!r} already exists")
 
 
+async def set_brand_id(session: AsyncSession, tenant_id: str, brand_id: int) -> None:
+    """Gives a tenant its brand id (replacing any it had); harmless to repeat."""
+    _require_brand_id(brand_id)
+    try:
+        changed = await session.scalar(update(tenants).where(tenants.c.id == tenant_id).values(brand_id=brand_id)
+                                       .returning(tenants.c.id))
+    except IntegrityError as exc:
+        if _brand_taken(exc):
+            raise RefusedChange(f"brand id {brand_id} already belongs to another tenant") from None
+        raise
+    if changed is None:
+        raise RefusedChange(f"no tenant {tenant_id!r}")
+
+
+async def tenant_for_brand(session: AsyncSession, brand_id: int) -> str | None:
+    if not 0 <= brand_id <= MAX_BRAND_ID:
+        return None
+    found: str | None = await session.scalar(select(tenants.c.id).where(tenants.c.brand_id == brand_id))
+    return found
+
+
 async def list_tenants(session: AsyncSession) -> list[dict[str, Any]]:
-    rows = await session.execute(select(tenants.c.id.label("tenant_id"), tenants.c.name, tenants.c.created_at)
-                                 .order_by(tenants.c.id))
+    rows = await session.execute(select(tenants.c.id.label("tenant_id"), tenants.c.name, tenants.c.brand_id,
+                                        tenants.c.created_at).order_by(tenants.c.id))
     return [_row(r) for r in rows]
 
 

@@ -90,6 +90,9 @@ def seed(platform: Platform) -> dict[str, Any]:
                      "--name", "demo-operator", "--admin")
         demo = {"tenant_id": TENANT, "environment": ENVIRONMENT, "client_id": client["client_id"],
                 "client_secret": client["client_secret"], "api_key": key["api_key"]}
+    # Seed 001's clients name the tenant by an integer brand id in the path.
+    _admin(platform, "set-brand-id", "--tenant", TENANT, "--brand-id", "1")
+    demo["brand_id"] = 1
 
     h = platform.s.host
     with grpc.insecure_channel(f"{h}:{platform.s.wallet_port}") as ch:

@@ -1,0 +1,224 @@
+"""Seed 000, the gem store: `POST /store/redeem`. A trusted back end's client credentials plus the player's
+token; FastAPI-style errors (`{"detail": ...}`) with our stable code and the request id beside them.
+
+A thin translation over the canonical Redeem call: no business logic here. The mapping, and what was guessed, is
+in docs/dialects/gems-store.md."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from rewards.common.v1 import common_pb2
+from rewards.redemption.v1 import redemption_pb2
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.logs import request_id_var
+from service_kit.scope import Scope
+from starlette.responses import JSONResponse
+
+from gateway.auth import (
+    Player,
+    bearer,
+    client_id_header,
+    client_ip,
+    client_secret_header,
+    verify_credential,
+    verify_token,
+)
+from gateway.dialects import Dialect
+from gateway.routes import REPLAYED_HEADER, Services
+
+PREFIX = "/store"
+# The seed's addresses are Indian (pincode, +91 phones) and carry no country; ours need one.
+DEFAULT_COUNTRY = "IN"
+MAX_IDEMPOTENCY_KEY = 200   # what the redemption service keeps
+
+# ---- errors: the page's status codes -------------------------------------------------------------------------
+
+_STATUS: dict[ErrorCode, int] = {
+    # 400 Bad Request: the item cannot be redeemed as asked (the page lists no 404, so an unknown item is here too).
+    ErrorCode.ITEM_NOT_FOUND: 400, ErrorCode.ITEM_UNAVAILABLE: 400, ErrorCode.OUT_OF_STOCK: 400,
+    ErrorCode.LIMIT_REACHED: 400, ErrorCode.REDEMPTION_ALREADY_EXISTS: 400, ErrorCode.OUT_OF_CODES: 400,
+    ErrorCode.INVALID_POINT_TYPE: 400, ErrorCode.INVALID_ROUNDS_SELECTION: 400,
+    ErrorCode.GAME_NOT_AVAILABLE: 400, ErrorCode.SHIPPING_ADDRESS_REQUIRED: 400,
+    ErrorCode.CUSTOMER_INFO_REQUIRED: 400, ErrorCode.REDEMPTION_NOT_CANCELLABLE: 400,
+    ErrorCode.NOT_FOUND: 400, ErrorCode.REDEMPTION_NOT_FOUND: 400,
+    ErrorCode.UNAUTHENTICATED: 401,
+    # 402 Payment Required: not enough gems. A player the wallet has never seen has none.
+    ErrorCode.INSUFFICIENT_BALANCE: 402, ErrorCode.PLAYER_NOT_FOUND: 402,
+    ErrorCode.FORBIDDEN: 403, ErrorCode.ITEM_NOT_ELIGIBLE: 403, ErrorCode.PLAYER_INACTIVE: 403,
+    ErrorCode.IDEMPOTENCY_KEY_CONFLICT: 409, ErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
+    ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: 409, ErrorCode.ALREADY_EXISTS: 409,
+    ErrorCode.VALIDATION_ERROR: 422,
+    ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.INTERNAL: 500,
+    ErrorCode.UNAVAILABLE: 503,
+}
+_RETRY_AFTER = {ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS, ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE}
+# Metadata key carrying FastAPI's own list of field errors for a 422 (its `detail` is a list, not a string).
+FIELD_ERRORS = "gems_store.field_errors"
+
+
+def render_error(exc: DomainError) -> Response:
+    status = _STATUS.get(exc.code, 500)
+    detail: Any = exc.message if status < 500 or exc.code is ErrorCode.UNAVAILABLE else "Internal Server Error"
+    if exc.code is ErrorCode.VALIDATION_ERROR:
+        raw = exc.metadata.get(FIELD_ERRORS)
+        detail = json.loads(raw) if raw else [{"loc": ["body"], "msg": exc.message, "type": "value_error"}]
+    headers: dict[str, str] = {}
+    if exc.code in _RETRY_AFTER:
+        headers["Retry-After"] = str(exc.metadata.get("retry_after_seconds") or exc.metadata.get("retry_after")
+                                     or 1)
+    body = {"detail": detail, "code": exc.code.value if status < 500 or exc.code is ErrorCode.UNAVAILABLE
+            else ErrorCode.INTERNAL.value, "request_id": request_id_var.get()}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+class _FieldErrorsRoute(APIRoute):
+    """Keeps FastAPI's list of field errors for the 422 body (the app hands dialects a one-line summary)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def with_field_errors(request: Request) -> Response:
+            try:
+                return await original(request)
+            except RequestValidationError as exc:
+                errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                          for e in exc.errors()]
+                summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+                raise DomainError(ErrorCode.VALIDATION_ERROR, summary or "invalid request",
+                                  {FIELD_ERRORS: json.dumps(errors, default=str)}) from None
+
+        return with_field_errors
+
+
+# ---- schemas -------------------------------------------------------------------------------------------------
+
+class ShippingAddress(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(default="", max_length=200)
+    line1: str = Field(default="", max_length=300)
+    line2: str = Field(default="", max_length=300)
+    city: str = Field(default="", max_length=120)
+    state: str = Field(default="", max_length=120)
+    pincode: str = Field(default="", max_length=32)
+    phone: str = Field(default="", max_length=40)
+    country: str = Field(default="", max_length=64,
+                         description="not on the seed page: defaults to the token's country, else IN")
+
+    def to_proto(self, default_country: str) -> common_pb2.ShippingAddress:
+        return common_pb2.ShippingAddress(name=self.name, line1=self.line1, line2=self.line2, city=self.city,
+                                          state=self.state, postal_code=self.pincode, phone=self.phone,
+                                          country=self.country or default_country)
+
+
+class StoreRedeemRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    store_item_id: StrictInt | StrictStr = Field(description="the item id, as an integer or its text")
+    shipping_address: ShippingAddress | None = Field(
+        default=None, description="required when the item is shipped (physical) or sent to a provider (webhook)")
+
+    @field_validator("store_item_id")
+    @classmethod
+    def _sane_id(cls, v: int | str) -> int | str:
+        text = str(v)
+        if not text or len(text) > 128 or (isinstance(v, int) and v < 0):
+            raise ValueError("store_item_id must be a non-negative integer or a string of 1 to 128 characters")
+        return v
+
+
+class FulfillmentData(BaseModel):
+    code: str
+    pin: str | None
+
+
+class StoreRedemption(BaseModel):
+    id: int = Field(description="the redemption number")
+    status: Literal["pending", "fulfilled", "failed"]
+    gem_cost_at_time: int
+    fulfillment_data: FulfillmentData | None = Field(description="the code and PIN of a voucher; null otherwise")
+
+
+_STATUS_WORDS = {redemption_pb2.REDEMPTION_STATUS_COMPLETED: "fulfilled",
+                 redemption_pb2.REDEMPTION_STATUS_CANCELED: "failed",
+                 redemption_pb2.REDEMPTION_STATUS_FAILED: "failed"}
+
+
+def store_redemption(r: redemption_pb2.Redemption) -> StoreRedemption:
+    f = r.fulfillment
+    return StoreRedemption(id=r.number, status=_STATUS_WORDS.get(r.status, "pending"),  # type: ignore[arg-type]
+                           gem_cost_at_time=r.cost,
+                           fulfillment_data=FulfillmentData(code=f.code, pin=f.pin or None) if f.code else None)
+
+
+# ---- auth: the back end's credentials AND the player's token -------------------------------------------------
+
+async def store_player(
+    request: Request,
+    token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    client_id: Annotated[str | None, Depends(client_id_header)],
+    client_secret: Annotated[str | None, Depends(client_secret_header)],
+) -> Player:
+    if not (client_id and client_secret):
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "send the back end's x-client-id and x-client-secret")
+    credential = await verify_credential(request.app.state.sessions, client_id=client_id,
+                                         client_secret=client_secret)
+    if token is None or not token.credentials:
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "send the player's token as Authorization: Bearer <token>")
+    player = await verify_token(request.app.state.signing_keys, token.credentials, client_ip(request))
+    if player.scope != Scope(credential.tenant_id, credential.environment):
+        raise DomainError(ErrorCode.FORBIDDEN, "the player token belongs to another tenant or environment "
+                                               "than the client credentials")
+    return player
+
+
+StorePlayer = Annotated[Player, Depends(store_player)]
+
+
+# ---- the route -----------------------------------------------------------------------------------------------
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["detail", "code", "request_id"],
+        "properties": {"detail": {}, "code": {"type": "string"}, "request_id": {"type": "string"}}}}}}
+
+
+router = APIRouter(prefix=PREFIX, tags=["gems store (seed 000)"], route_class=_FieldErrorsRoute, responses={
+    400: _error("Bad Request: the item is unknown, unavailable, out of stock, or the limit is reached; "
+                "SHIPPING_ADDRESS_REQUIRED"),
+    401: _error("Unauthorized: client credentials or player token missing or invalid"),
+    402: _error("Payment Required: not enough gems (INSUFFICIENT_BALANCE)"),
+    403: _error("Forbidden: not eligible, or the token is another tenant's"),
+    409: _error("Conflict: the Idempotency-Key belongs to another player or another body, or is in progress"),
+    422: _error("Validation Error: detail is FastAPI's list of {loc, msg, type}"),
+})
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=MAX_IDEMPOTENCY_KEY,
+                                              description="one per purchase attempt, for safe retries")]
+
+
+@router.post("/redeem", response_model=StoreRedemption, summary="Redeem store item")
+async def redeem_store_item(body: StoreRedeemRequest, player: StorePlayer, services: Services,
+                            response: Response, idempotency_key: IdempotencyKey = None) -> StoreRedemption:
+    """Redeems a store item using gems. The same Idempotency-Key from the same player answers the previous
+    redemption; from another player, 409."""
+    redeem = redemption_pb2.RedeemRequest(scope=player.scope.to_proto(), player=player.to_proto(),
+                                          idempotency_key=idempotency_key or "", item_id=str(body.store_item_id))
+    if body.shipping_address is not None:
+        redeem.shipping_address.CopyFrom(body.shipping_address.to_proto(player.country or DEFAULT_COUNTRY))
+    reply = await services.redemption.redeem(redeem)
+    if reply.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
+    return store_redemption(reply.redemption)
+
+
+DIALECT = Dialect(name="gems-store", prefix=PREFIX, router=router, render_error=render_error)
