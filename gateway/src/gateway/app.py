@@ -27,7 +27,7 @@ from gateway.auth import SigningKeys
 from gateway.config import Settings
 from gateway.dialects import DIALECTS, dialect_for
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
-from gateway.routes import admin, auth, health, items, redemptions, wallet
+from gateway.routes import admin, auth, fulfillment, health, items, redemptions, wallet
 from gateway.upstream import Upstreams
 
 log = logging.getLogger("gateway")
@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for module in (health, auth, items, wallet, redemptions, admin):
+    for module in (health, auth, items, wallet, redemptions, admin, fulfillment):
         app.include_router(module.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)

@@ -13,7 +13,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
-from rewards.fulfillment.v1 import fulfillment_pb2_grpc
+from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode, from_rpc_error
@@ -178,6 +178,30 @@ class RedemptionClient(ServiceClient):
 class FulfillmentClient(ServiceClient):
     def __init__(self, target: str, timeout: float) -> None:
         super().__init__("fulfillment", target, fulfillment_pb2_grpc.FulfillmentServiceStub, timeout)
+
+    async def upload_codes(self, r: fulfillment_pb2.UploadCodesRequest) -> fulfillment_pb2.UploadCodesResponse:
+        # Not retried: a repeat would be harmless (duplicates are counted) but would misreport what was added.
+        return await self.call("UploadCodes", r)
+
+    async def get_code_pool(self, r: fulfillment_pb2.GetCodePoolRequest) -> fulfillment_pb2.GetCodePoolResponse:
+        return await self.call("GetCodePool", r, read=True)
+
+    async def list_jobs(self, r: fulfillment_pb2.ListJobsRequest) -> fulfillment_pb2.ListJobsResponse:
+        return await self.call("ListJobs", r, read=True)
+
+    async def retry_job(self, r: fulfillment_pb2.RetryJobRequest) -> fulfillment_pb2.RetryJobResponse:
+        return await self.call("RetryJob", r)
+
+    async def fail_job(self, r: fulfillment_pb2.FailJobRequest) -> fulfillment_pb2.FailJobResponse:
+        return await self.call("FailJob", r)
+
+    async def advance_job(self, r: fulfillment_pb2.AdvanceJobRequest) -> fulfillment_pb2.AdvanceJobResponse:
+        return await self.call("AdvanceJob", r)
+
+    async def provider_callback(self, r: fulfillment_pb2.ProviderCallbackRequest
+                                ) -> fulfillment_pb2.ProviderCallbackResponse:
+        # Never retried here: the provider retries its own callback.
+        return await self.call("ProviderCallback", r)
 
 
 class Upstreams:
