@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import grpc
+import httpx
 import nats.errors
 import pytest
 from cryptography.fernet import Fernet
@@ -24,10 +25,14 @@ from fulfillment_service.broker import Broker
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
 from fulfillment_service.outbox import OutboxRelay
+from fulfillment_service.provider_calls import ProviderClient
+from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.server import MIGRATIONS
 from fulfillment_service.vault import Vault
 
 _ids = itertools.count(1)
+SIGNING_SECRET = "test-signing-secret-0123456789"
+PROVIDER_TIMEOUT = 0.5
 
 
 @pytest.fixture
@@ -108,10 +113,16 @@ class Service:
 async def service(sessions: async_sessionmaker, vault: Vault, bus: Bus, nats_server  # type: ignore[no-untyped-def]
                   ) -> AsyncIterator[Service]:
     broker = Broker(nats_server.url, "fulfillment-service-test", max_backoff=0.5)
-    consumer = JobConsumer(sessions, broker, vault, consumer_name=f"fulfillment-worker-{next(_ids)}",
-                           ack_wait=5.0, max_deliveries=3, fetch_batch=16)
+    http = httpx.AsyncClient()
+    # Short waits: two calls per delivery, a second between deliveries, three deliveries.
+    client = ProviderClient(http, SIGNING_SECRET, timeout=PROVIDER_TIMEOUT, max_attempts=2, min_wait=0.01,
+                            max_wait=0.3)
+    provider = ProviderDelivery(sessions, vault, client, bonus_engine_url="")
+    consumer = JobConsumer(sessions, broker, vault, provider, consumer_name=f"fulfillment-worker-{next(_ids)}",
+                           ack_wait=1.0, max_deliveries=3, fetch_batch=16)
     relay = OutboxRelay(sessions, broker, vault, interval=0.05)
-    api = FulfillmentApi(sessions, vault, low_pool_threshold=3, stuck_after_seconds=300)
+    api = FulfillmentApi(sessions, vault, provider, callback_secret=SIGNING_SECRET, low_pool_threshold=3,
+                         stuck_after_seconds=300)
     server = grpc.aio.server(interceptors=[ServingInterceptor()])
     fulfillment_pb2_grpc.add_FulfillmentServiceServicer_to_server(api, server)
     port = server.add_insecure_port("127.0.0.1:0")
@@ -129,6 +140,7 @@ async def service(sessions: async_sessionmaker, vault: Vault, bus: Bus, nats_ser
         await channel.close()
         await server.stop(None)
         await broker.close()
+        await http.aclose()
     assert not stuck, f"background tasks ignored cancellation: {stuck!r}"
     crashed = [r for r in results if r is not None]
     assert not crashed, f"a background task crashed: {crashed!r}"

@@ -22,6 +22,14 @@ class Settings(ServiceSettings):
     fetch_batch: int = 16               # FETCH_BATCH: jobs fetched per pull
     relay_interval_seconds: float = 0.2  # RELAY_INTERVAL_SECONDS: outbox relay pause when it found nothing
     stuck_after_seconds: float = 300.0  # STUCK_AFTER_SECONDS: ListJobs(stuck_only) bound for pending/running
+    # WEBHOOK_SIGNING_SECRET, required: HMAC-SHA256 key signing calls to providers and bonus engines, and
+    # verifying providers' callbacks.
+    webhook_signing_secret: SecretStr
+    provider_timeout_seconds: float = 5.0     # PROVIDER_TIMEOUT_SECONDS: one HTTP call to a provider
+    provider_max_attempts: int = 4            # PROVIDER_MAX_ATTEMPTS: calls within one delivery of a job
+    provider_retry_min_wait_seconds: float = 0.5   # PROVIDER_RETRY_MIN_WAIT_SECONDS: first backoff step
+    provider_retry_max_wait_seconds: float = 10.0  # PROVIDER_RETRY_MAX_WAIT_SECONDS: backoff and Retry-After cap
+    bonus_engine_url: str = ""                # BONUS_ENGINE_URL: bonus engine when the item's config names none
 
     @field_validator("code_encryption_key")
     @classmethod
@@ -32,7 +40,14 @@ class Settings(ServiceSettings):
             raise ValueError("must be a Fernet key: urlsafe base64 of 32 bytes") from None
         return value
 
-    @field_validator("max_deliveries")
+    @field_validator("webhook_signing_secret")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    @field_validator("max_deliveries", "provider_max_attempts")
     @classmethod
     def _at_least_one(cls, value: int) -> int:
         if value < 1:

@@ -1,21 +1,18 @@
-"""The FulfillmentService servicer: proto <-> domain only. RetryJob, FailJob, AdvanceJob and ProviderCallback
-are not served yet (they come with the webhook, bonus, physical and manual strategies): they answer
-UNIMPLEMENTED. (The generated base class would raise NotImplementedError, which the kit's interceptor turns
-into INTERNAL, so they say it themselves.)"""
+"""The FulfillmentService servicer: proto <-> domain only."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import grpc
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from fulfillment_service import code_pool, repository
+from fulfillment_service import code_pool, job_controls, repository
 from fulfillment_service.code_pool import NewCode
+from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
 
 MAX_CODES_PER_UPLOAD = 10_000
@@ -58,7 +55,7 @@ def _job(row: Row) -> fulfillment_pb2.Job:
     job = fulfillment_pb2.Job(
         redemption_id=row.redemption_id, scope=Scope(row.tenant_id, row.environment).to_proto(),
         item_id=row.item_id, strategy=row.strategy, state=_STATE_VALUES[row.state], attempts=row.attempts,
-        last_error=row.last_error)
+        last_error=row.last_error, delivery_status=row.delivery_status, tracking_number=row.tracking_number)
     if row.next_attempt_at is not None:
         job.next_attempt_at.FromDatetime(row.next_attempt_at)
     job.created_at.FromDatetime(row.created_at)
@@ -67,10 +64,12 @@ def _job(row: Row) -> fulfillment_pb2.Job:
 
 
 class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
-    def __init__(self, sessions: async_sessionmaker, vault: Vault, *, low_pool_threshold: int,
-                 stuck_after_seconds: float) -> None:
+    def __init__(self, sessions: async_sessionmaker, vault: Vault, provider: ProviderDelivery, *,
+                 callback_secret: str, low_pool_threshold: int, stuck_after_seconds: float) -> None:
         self.sessions = sessions
         self.vault = vault
+        self.provider = provider
+        self._callback_secret = callback_secret.encode()
         self.low_pool_threshold = low_pool_threshold
         self.stuck_after = timedelta(seconds=stuck_after_seconds)
 
@@ -109,19 +108,27 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
         return fulfillment_pb2.ListJobsResponse(jobs=[_job(r) for r in page.rows],
                                                 next_page_token=page.next_page_token)
 
-
-    async def _not_served_yet(self, context: grpc.aio.ServicerContext, rpc: str) -> None:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED,
-                            f"{rpc} is not served yet: it comes with the webhook, bonus, physical and manual strategies")
+    async def _job_now(self, scope: Scope, redemption_id: str) -> fulfillment_pb2.Job:
+        return _job(await job_controls.current_job(self.sessions, scope, redemption_id))
 
     async def RetryJob(self, request, context):  # type: ignore[no-untyped-def]
-        await self._not_served_yet(context, "RetryJob")
+        scope = Scope.from_proto(request.scope)
+        await job_controls.retry_job(self.sessions, self.provider, scope, request.redemption_id)
+        return fulfillment_pb2.RetryJobResponse(job=await self._job_now(scope, request.redemption_id))
 
     async def FailJob(self, request, context):  # type: ignore[no-untyped-def]
-        await self._not_served_yet(context, "FailJob")
+        scope = Scope.from_proto(request.scope)
+        async with self.sessions.begin() as session:
+            await job_controls.fail_job(session, self.vault, scope, request.redemption_id, request.reason)
+        return fulfillment_pb2.FailJobResponse(job=await self._job_now(scope, request.redemption_id))
 
     async def AdvanceJob(self, request, context):  # type: ignore[no-untyped-def]
-        await self._not_served_yet(context, "AdvanceJob")
+        scope = Scope.from_proto(request.scope)
+        async with self.sessions.begin() as session:
+            await job_controls.advance_job(session, self.vault, scope, request.redemption_id, request)
+        return fulfillment_pb2.AdvanceJobResponse(job=await self._job_now(scope, request.redemption_id))
 
     async def ProviderCallback(self, request, context):  # type: ignore[no-untyped-def]
-        await self._not_served_yet(context, "ProviderCallback")
+        async with self.sessions.begin() as session:
+            scope, rid = await job_controls.accept_callback(session, self.vault, self._callback_secret, request)
+        return fulfillment_pb2.ProviderCallbackResponse(job=await self._job_now(scope, rid))

@@ -1,10 +1,13 @@
 """The durable pull consumer of fulfillment jobs: fetch a batch, fulfil each job in one transaction, ack only
-after the commit. An un-acked job comes back after the consumer's backoff, up to MAX_DELIVERIES times."""
+after the commit. An un-acked job comes back after the consumer's backoff, up to MAX_DELIVERIES times. A job
+whose provider could not be reached in this delivery is nak'ed with the same backoff."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -15,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from fulfillment_service.broker import Broker, keep_cancellation
 from fulfillment_service.fulfilment import MalformedJob, ReceivedJob, Taken, fulfil_job, give_up_job, read_job
+from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
 
 log = logging.getLogger("fulfillment_service.jobs")
@@ -25,9 +29,14 @@ FETCH_WAIT_SECONDS = 1.0
 STALL_CHECK_EVERY = 10
 
 
+def redelivery_delay(ack_wait: float, delivery: int) -> float:
+    """The wait before delivery number `delivery + 1`: the consumer's own backoff schedule."""
+    return ack_wait * 2 ** max(0, delivery - 1)
+
+
 def consumer_config(name: str, ack_wait: float, max_deliveries: int) -> ConsumerConfig:
     # Redeliveries wait longer each time; JetStream wants fewer backoff steps than deliveries.
-    backoff = [ack_wait * 2 ** i for i in range(max_deliveries - 1)] or None
+    backoff = [redelivery_delay(ack_wait, i + 1) for i in range(max_deliveries - 1)] or None
     return ConsumerConfig(
         name=name, durable_name=name, filter_subject=JOBS_SUBJECT, ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL, ack_wait=ack_wait, max_deliver=max_deliveries, backoff=backoff,
@@ -36,11 +45,13 @@ def consumer_config(name: str, ack_wait: float, max_deliveries: int) -> Consumer
 
 
 class JobConsumer:
-    def __init__(self, sessions: async_sessionmaker, broker: Broker, vault: Vault, *, consumer_name: str,
-                 ack_wait: float, max_deliveries: int, fetch_batch: int) -> None:
+    def __init__(self, sessions: async_sessionmaker, broker: Broker, vault: Vault, provider: ProviderDelivery, *,
+                 consumer_name: str, ack_wait: float, max_deliveries: int, fetch_batch: int) -> None:
         self.sessions = sessions
         self.broker = broker
         self.vault = vault
+        self.provider = provider
+        self.ack_wait = ack_wait
         self.config = consumer_config(consumer_name, ack_wait, max_deliveries)
         self.max_deliveries = max_deliveries
         self.fetch_batch = fetch_batch
@@ -101,19 +112,45 @@ class JobConsumer:
             log.error("malformed job dropped", extra={"reason": str(exc), "stream_seq": msg.metadata.sequence.stream})
             await msg.term()
             return
+        delivery = msg.metadata.num_delivered
+        final = delivery >= self.max_deliveries
         try:
             async with self.sessions.begin() as session:
-                taken = await fulfil_job(session, self.vault, received)
+                taken = await fulfil_job(session, self.vault, received,
+                                         bonus_engine_url=self.provider.bonus_engine_url)
+            if taken is Taken.CALL_PROVIDER:
+                async with self._still_working(msg):
+                    settled = await self.provider.deliver(received.scope, received.job, final=final,
+                                                          retry_delay=redelivery_delay(self.ack_wait, delivery))
+                if not settled:
+                    await msg.nak(delay=redelivery_delay(self.ack_wait, delivery))
+                    return
         except Exception:  # noqa: BLE001 - any failure leaves the job un-acked for its next delivery
             log.exception("job not fulfilled", extra={"redemption_id": received.job.redemption_id,
                                                       "delivery": msg.metadata.num_delivered})
-            if msg.metadata.num_delivered >= self.max_deliveries:
+            if final:
                 await self._give_up(msg, received)
             return
-        if taken is not Taken.FULFILLED:
+        if taken in (Taken.REDELIVERED, Taken.ALREADY_KNOWN):
             log.info("duplicate job acked", extra={"redemption_id": received.job.redemption_id,
                                                    "event_id": received.event_id, "kind": taken.value})
         await msg.ack()
+
+    @contextlib.asynccontextmanager
+    async def _still_working(self, msg: Msg) -> AsyncIterator[None]:
+        """Tells JetStream the job is in hand while a provider call (with its retries) outlasts ACK_WAIT."""
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(self.ack_wait / 2)
+                with contextlib.suppress(nats.errors.Error, OSError):
+                    await msg.in_progress()
+
+        beating = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            # Not awaited: awaiting it while this task is being cancelled could swallow that cancellation.
+            beating.cancel()
 
     async def _give_up(self, msg: Msg, received: ReceivedJob) -> None:
         """JetStream will not deliver this job again: report it FAILED so the redemption is refunded."""

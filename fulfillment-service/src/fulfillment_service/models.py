@@ -53,9 +53,16 @@ jobs = Table(
     Column("result_sequence", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # A shipment (physical): '' when the job ships nothing, then pending, shipped, delivered. The address is
+    # in the job as received (payload).
+    Column("delivery_status", String(16), nullable=False, server_default=""),
+    Column("tracking_number", String(128), nullable=False, server_default=""),
+    Column("provider_reference", String(256), nullable=False, server_default=""),
+    CheckConstraint("delivery_status IN ('', 'pending', 'shipped', 'delivered')", name="delivery_status_known"),
     CheckConstraint("state IN ('pending', 'running', 'waiting', 'succeeded', 'failed')", name="state_known"),
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index("ix_jobs_listing", "tenant_id", "environment", "created_at", "redemption_id"),
+    Index("ix_jobs_redemption_id", "redemption_id"),  # provider callbacks name only the redemption
 )
 
 code_pool = Table(

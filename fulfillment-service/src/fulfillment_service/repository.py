@@ -25,12 +25,13 @@ async def mark_event_processed(session: AsyncSession, event_id: str) -> bool:
 
 
 async def open_job(session: AsyncSession, scope: Scope, redemption_id: str, item_id: str, strategy: str,
-                   event_id: str, payload: bytes) -> bool:
-    """Inserts the job as running; False when the redemption already has a job (a second job event)."""
+                   event_id: str, payload: bytes, *, state: str = "running", attempts: int = 1,
+                   delivery_status: str = "") -> bool:
+    """Inserts the job; False when the redemption already has a job (a second job event)."""
     inserted = await session.scalar(
         insert(jobs).values(tenant_id=scope.tenant_id, environment=scope.environment, redemption_id=redemption_id,
-                            item_id=item_id, strategy=strategy, state="running", attempts=1,
-                            job_event_id=event_id, payload=payload)
+                            item_id=item_id, strategy=strategy, state=state, attempts=attempts,
+                            job_event_id=event_id, payload=payload, delivery_status=delivery_status)
         .on_conflict_do_nothing().returning(jobs.c.redemption_id))
     return inserted is not None
 
@@ -44,6 +45,41 @@ async def find_job(session: AsyncSession, scope: Scope, redemption_id: str) -> R
     return (await session.execute(select(jobs).where(_this_job(scope, redemption_id)))).first()
 
 
+async def lock_job(session: AsyncSession, scope: Scope, redemption_id: str) -> Row | None:
+    """The job, locked until the transaction ends: every move of a job (consumer, callback, operator) takes
+    this lock first, so two of them never both settle it."""
+    return (await session.execute(select(jobs).where(_this_job(scope, redemption_id)).with_for_update())).first()
+
+
+async def lock_jobs_of_redemption(session: AsyncSession, redemption_id: str) -> list[Row]:
+    """Provider callbacks name the redemption only (the provider knows no tenant)."""
+    return list((await session.execute(
+        select(jobs).where(jobs.c.redemption_id == redemption_id).with_for_update())).all())
+
+
+async def start_attempt(session: AsyncSession, scope: Scope, redemption_id: str, states: tuple[str, ...]) -> bool:
+    """Counts a provider call about to be made; False when the job has left `states` (it has an outcome)."""
+    started = await session.scalar(
+        update(jobs).where(_this_job(scope, redemption_id), jobs.c.state.in_(states))
+        .values(state="running", attempts=jobs.c.attempts + 1, next_attempt_at=None, updated_at=func.now())
+        .returning(jobs.c.redemption_id))
+    return started is not None
+
+
+async def postpone_job(session: AsyncSession, scope: Scope, redemption_id: str, error: str,
+                       delay_seconds: float) -> None:
+    """The provider could not be reached in this delivery: the job waits for the next one."""
+    await session.execute(
+        update(jobs).where(_this_job(scope, redemption_id), jobs.c.state.in_(("pending", "running")))
+        .values(state="pending", last_error=error[:2000], updated_at=func.now(),
+                next_attempt_at=func.now() + timedelta(seconds=delay_seconds)))
+
+
+async def update_job(session: AsyncSession, scope: Scope, redemption_id: str, **values: object) -> None:
+    await session.execute(update(jobs).where(_this_job(scope, redemption_id)).values(**values,
+                                                                                     updated_at=func.now()))
+
+
 async def next_result_sequence(session: AsyncSession, scope: Scope, redemption_id: str) -> int:
     return int(await session.scalar(
         update(jobs).where(_this_job(scope, redemption_id))
@@ -51,12 +87,13 @@ async def next_result_sequence(session: AsyncSession, scope: Scope, redemption_i
 
 
 async def settle_job(session: AsyncSession, scope: Scope, redemption_id: str, *, state: str, outcome: str,
-                     result_event_id: str, result_data: dict[str, object], last_error: str = "") -> None:
+                     result_event_id: str, result_data: dict[str, object], last_error: str = "",
+                     **more: object) -> None:
     await session.execute(
         update(jobs).where(_this_job(scope, redemption_id))
         .values(state=state, result_outcome=outcome, result_event_id=result_event_id,
                 result_data=json.dumps(result_data, sort_keys=True), last_error=last_error,
-                next_attempt_at=None, updated_at=func.now()))
+                next_attempt_at=None, updated_at=func.now(), **more))
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
+
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
@@ -15,6 +17,8 @@ from fulfillment_service.config import Settings
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
 from fulfillment_service.outbox import OutboxRelay
+from fulfillment_service.provider_calls import ProviderClient
+from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -27,9 +31,17 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
     sessions = session_maker(engine)
     vault = Vault(settings.code_encryption_key.get_secret_value())
     broker = Broker(settings.nats_url, "fulfillment-service")
-    api = FulfillmentApi(sessions, vault, low_pool_threshold=settings.low_pool_threshold,
+    secret = settings.webhook_signing_secret.get_secret_value()
+    http = httpx.AsyncClient(follow_redirects=False)
+    client = ProviderClient(http, secret, timeout=settings.provider_timeout_seconds,
+                            max_attempts=settings.provider_max_attempts,
+                            min_wait=settings.provider_retry_min_wait_seconds,
+                            max_wait=settings.provider_retry_max_wait_seconds)
+    provider = ProviderDelivery(sessions, vault, client, bonus_engine_url=settings.bonus_engine_url)
+    api = FulfillmentApi(sessions, vault, provider, callback_secret=secret,
+                         low_pool_threshold=settings.low_pool_threshold,
                          stuck_after_seconds=settings.stuck_after_seconds)
-    consumer = JobConsumer(sessions, broker, vault, consumer_name=settings.consumer_name,
+    consumer = JobConsumer(sessions, broker, vault, provider, consumer_name=settings.consumer_name,
                            ack_wait=settings.ack_wait_seconds, max_deliveries=settings.max_deliveries,
                            fetch_batch=settings.fetch_batch)
     relay = OutboxRelay(sessions, broker, vault, interval=settings.relay_interval_seconds)
@@ -40,6 +52,7 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
 
     async def stop() -> None:
         await broker.close()
+        await http.aclose()
         await engine.dispose()
 
     await serve(

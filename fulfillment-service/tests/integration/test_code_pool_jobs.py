@@ -132,16 +132,15 @@ async def test_an_expired_code_is_not_handed_out(service, bus, sessions):
     assert (pool.available, pool.assigned, pool.expired) == (0, 0, 1)
 
 
-async def test_a_strategy_not_served_yet_is_reported_failed_so_it_is_refunded(service, bus, sessions):
-    await bus.publish_job(make_job("r-hook", strategy="webhook"))
+async def test_an_unknown_strategy_is_reported_failed_so_it_is_refunded(service, bus, sessions):
+    await bus.publish_job(make_job("r-odd", strategy="carrier_pigeon"))
 
     await eventually(lambda: all_published(sessions), what="the result")
     [(_, result)] = await bus.results()
-    assert (result.redemption_id, result.outcome, result.failure_code) == ("r-hook", FAILED,
-                                                                            "STRATEGY_NOT_SUPPORTED")
+    assert (result.redemption_id, result.outcome, result.failure_code) == ("r-odd", FAILED, "INVALID_JOB")
     async with sessions() as session:
         job = (await session.execute(select(jobs))).one()
-    assert (job.state, job.last_error) == ("failed", "strategy not supported yet")
+    assert (job.state, job.last_error) == ("failed", "unknown strategy")
 
 
 async def test_a_malformed_job_is_terminated_without_a_result(service, bus, sessions):
@@ -229,10 +228,10 @@ async def test_list_jobs_filters_by_state_and_pages(service, bus, sessions):
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_operator_moves_of_later_strategies_answer_unimplemented(service):
+async def test_operator_moves_of_an_unknown_job_answer_not_found(service):
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await service.stub.RetryJob(fulfillment_pb2.RetryJobRequest(scope=SCOPE, redemption_id="r-1"), timeout=5)
-    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_the_relay_keeps_results_while_nats_is_down_and_drains_them_after(service, bus, sessions, vault,

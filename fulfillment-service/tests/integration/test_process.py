@@ -18,7 +18,8 @@ async def test_health_serves_without_nats_and_sigterm_stops_the_process(new_data
     port = free_port()
     env = {**os.environ, "DATABASE_URL": new_database("fulfillment_proc"), "GRPC_HOST": "127.0.0.1",
            "GRPC_PORT": str(port), "NATS_URL": f"nats://127.0.0.1:{free_port()}",  # nothing listens there
-           "CODE_ENCRYPTION_KEY": Fernet.generate_key().decode(), "SHUTDOWN_GRACE_SECONDS": "1"}
+           "CODE_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+           "WEBHOOK_SIGNING_SECRET": "process-test-signing-secret", "SHUTDOWN_GRACE_SECONDS": "1"}
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "fulfillment_service", env=env,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:

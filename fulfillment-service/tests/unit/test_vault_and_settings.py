@@ -64,9 +64,21 @@ def test_settings_name_a_missing_key(monkeypatch: pytest.MonkeyPatch, capsys: py
 def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@127.0.0.1/f")
     monkeypatch.setenv("CODE_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("WEBHOOK_SIGNING_SECRET", "a-long-enough-signing-secret")
     s = load_settings(Settings)
     assert (s.grpc_port, s.low_pool_threshold, s.consumer_name, s.max_deliveries, s.fetch_batch) == \
         (50054, 10, "fulfillment-worker", 5, 16)
+    assert (s.provider_timeout_seconds, s.provider_max_attempts, s.bonus_engine_url) == (5.0, 4, "")
+
+
+def test_settings_name_a_missing_signing_secret(monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x@127.0.0.1/f")
+    monkeypatch.setenv("CODE_ENCRYPTION_KEY", Fernet.generate_key().decode())
+    monkeypatch.delenv("WEBHOOK_SIGNING_SECRET", raising=False)
+    with pytest.raises(SystemExit):
+        load_settings(Settings)
+    assert "missing required setting WEBHOOK_SIGNING_SECRET" in capsys.readouterr().err
 
 
 def test_redeliveries_back_off_and_stay_within_the_delivery_bound() -> None:

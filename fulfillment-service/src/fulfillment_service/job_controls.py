@@ -1,0 +1,193 @@
+"""Operators' moves on jobs (retry, fail, advance) and providers' callbacks. Each takes the job's row lock,
+checks that the move is allowed, and writes the job change and its result (the job's next sequence) to the
+outbox in the same transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.scope import Scope
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from fulfillment_service import repository
+from fulfillment_service.fulfilment import MANUAL, PHYSICAL
+from fulfillment_service.provider_calls import signature_is_valid
+from fulfillment_service.provider_jobs import CALLED_STRATEGIES, WEBHOOK, ProviderDelivery
+from fulfillment_service.results import Outcome, publish_result, record_failure
+from fulfillment_service.vault import Vault
+
+log = logging.getLogger("fulfillment_service.job_controls")
+
+# Forward-only orders. A manual job's stage is its latest result ("" before any: the redemption is OPEN).
+MANUAL_STAGES = ("", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED")
+DELIVERY_STAGES = ("pending", "shipped", "delivered")
+SETTLED_STATES = ("succeeded", "failed")
+
+
+def outcome_name(outcome: int) -> str:
+    return fulfillment_pb2.ResultOutcome.Name(outcome).removeprefix("RESULT_OUTCOME_")
+
+
+async def _locked(session: AsyncSession, scope: Scope, redemption_id: str) -> Row:
+    if not redemption_id:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "redemption_id is required")
+    row = await repository.lock_job(session, scope, redemption_id)
+    if row is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no job for redemption {redemption_id}")
+    return row
+
+
+async def current_job(sessions: async_sessionmaker, scope: Scope, redemption_id: str) -> Row:
+    async with sessions() as session:
+        row = await repository.find_job(session, scope, redemption_id)
+    if row is None:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no job for redemption {redemption_id}")
+    return row
+
+
+async def retry_job(sessions: async_sessionmaker, provider: ProviderDelivery, scope: Scope,
+                    redemption_id: str) -> None:
+    """Calls the provider of a job that has no outcome yet (failing, stuck, or accepted and never called back)
+    now. A failed job is not re-run: its redemption was refunded."""
+    async with sessions.begin() as session:
+        row = await _locked(session, scope, redemption_id)
+        if row.state == "succeeded":
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "the job succeeded: there is nothing to retry")
+        if row.state == "failed":
+            raise DomainError(ErrorCode.VALIDATION_ERROR,
+                              "the job failed and its redemption was refunded: it cannot run again")
+        if row.strategy not in CALLED_STRATEGIES:
+            raise DomainError(ErrorCode.VALIDATION_ERROR,
+                              f"a {row.strategy} job calls no provider: move it with AdvanceJob or FailJob")
+        job = fulfillment_pb2.FulfillmentJob.FromString(row.payload)
+    log.info("job retried by an operator", extra={"redemption_id": redemption_id})
+    await provider.deliver(scope, job, final=False, retry_delay=0.0, states=("pending", "running", "waiting"))
+
+
+async def fail_job(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str, reason: str) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "reason is required")
+    row = await _locked(session, scope, redemption_id)
+    if row.state == "succeeded":
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "the job succeeded: it cannot be failed")
+    if row.state == "failed":
+        return  # failed already: the refund is on its way; failing twice is harmless
+    if row.delivery_status in ("shipped", "delivered"):
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "the goods were shipped: the job cannot be failed")
+    await record_failure(session, vault, scope, redemption_id, "FAILED_BY_OPERATOR", reason,
+                         f"failed by an operator: {reason}")
+
+
+async def advance_job(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str,
+                      request: fulfillment_pb2.AdvanceJobRequest) -> None:
+    target = outcome_name(request.outcome) if request.outcome in Outcome.values() else ""
+    row = await _locked(session, scope, redemption_id)
+    if row.strategy not in (PHYSICAL, MANUAL):
+        raise DomainError(ErrorCode.VALIDATION_ERROR,
+                          f"only physical and manual jobs are advanced by an operator, not {row.strategy}")
+    if row.state in SETTLED_STATES:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"the job has {row.state}: it cannot move")
+    if target == "FAILED":
+        reason = (request.note or "").strip()
+        if not reason:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "a failure needs a reason in note")
+        if row.delivery_status in ("shipped", "delivered"):
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "the goods were shipped: the job cannot be failed")
+        await record_failure(session, vault, scope, redemption_id, "FAILED_BY_OPERATOR", reason,
+                             f"failed by an operator: {reason}")
+        return
+    if row.strategy == PHYSICAL:
+        await _move_shipment(session, vault, scope, row, target, request)
+    else:
+        await _move_manual(session, vault, scope, row, target, request)
+
+
+async def _move_shipment(session: AsyncSession, vault: Vault, scope: Scope, row: Row, target: str,
+                         request: fulfillment_pb2.AdvanceJobRequest) -> None:
+    if target not in ("SHIPPED", "DELIVERED"):
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "a physical job moves to SHIPPED, DELIVERED or FAILED")
+    new_status = target.lower()
+    if DELIVERY_STAGES.index(new_status) <= DELIVERY_STAGES.index(row.delivery_status):
+        raise DomainError(ErrorCode.VALIDATION_ERROR,
+                          f"the shipment is {row.delivery_status}: it cannot move back or stay at {new_status}")
+    tracking = request.tracking_number.strip() or row.tracking_number
+    if target == "SHIPPED" and not tracking:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "tracking_number is required to ship")
+    if len(tracking) > 128:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "tracking_number is at most 128 characters")
+    outcome = Outcome.RESULT_OUTCOME_SHIPPED if target == "SHIPPED" else Outcome.RESULT_OUTCOME_DELIVERED
+    event_id = await publish_result(session, vault, scope, row.redemption_id, outcome, tracking_number=tracking)
+    # DELIVERED completes a physical redemption; the job is done with it.
+    await repository.settle_job(session, scope, row.redemption_id,
+                                state="succeeded" if target == "DELIVERED" else "waiting", outcome=target,
+                                result_event_id=event_id, result_data={"note": request.note.strip()},
+                                delivery_status=new_status, tracking_number=tracking)
+    log.info("shipment moved", extra={"redemption_id": row.redemption_id, "delivery_status": new_status})
+
+
+async def _move_manual(session: AsyncSession, vault: Vault, scope: Scope, row: Row, target: str,
+                       request: fulfillment_pb2.AdvanceJobRequest) -> None:
+    if target not in MANUAL_STAGES[1:]:
+        raise DomainError(ErrorCode.VALIDATION_ERROR,
+                          "a manual job moves to AWAITING_VENDOR, AWAITING_CUSTOMER, PURCHASED, COMPLETED or FAILED")
+    current = row.result_outcome or ""
+    if MANUAL_STAGES.index(target) <= MANUAL_STAGES.index(current):
+        raise DomainError(ErrorCode.VALIDATION_ERROR,
+                          f"the job is at {current or 'OPEN'}: it moves forward only, not to {target}")
+    event_id = await publish_result(session, vault, scope, row.redemption_id, request.outcome,
+                                    provider_reference=request.note.strip()[:256])
+    await repository.settle_job(session, scope, row.redemption_id,
+                                state="succeeded" if target == "COMPLETED" else "waiting", outcome=target,
+                                result_event_id=event_id, result_data={"note": request.note.strip()})
+    log.info("manual job moved", extra={"redemption_id": row.redemption_id, "stage": target})
+
+
+def _callback_body(body: bytes) -> dict[str, object]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "the callback body is not JSON") from None
+    if not isinstance(data, dict) or data.get("status") not in ("completed", "failed"):
+        raise DomainError(ErrorCode.VALIDATION_ERROR, 'the callback status must be "completed" or "failed"')
+    return data
+
+
+async def accept_callback(session: AsyncSession, vault: Vault, secret: bytes,
+                          request: fulfillment_pb2.ProviderCallbackRequest) -> tuple[Scope, str]:
+    """A provider's answer to a job it had accepted. Returns the job's scope and redemption id."""
+    if not signature_is_valid(secret, request.timestamp, request.body, request.signature):
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "bad or stale callback signature")
+    data = _callback_body(request.body)
+    rid = request.redemption_id
+    if not rid or data.get("redemption_id", rid) != rid:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "the callback names another redemption")
+    rows = [r for r in await repository.lock_jobs_of_redemption(session, rid) if r.strategy == WEBHOOK]
+    if not rows:
+        raise DomainError(ErrorCode.NOT_FOUND, f"no provider job for redemption {rid}")
+    if len(rows) > 1:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"redemption id {rid} is ambiguous across tenants")
+    row = rows[0]
+    scope = Scope(row.tenant_id, row.environment)
+    wanted = "succeeded" if data["status"] == "completed" else "failed"
+    if row.state in SETTLED_STATES:
+        if row.state != wanted:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, f"the job has {row.state} already")
+        return scope, rid  # the same news again: nothing changes
+    reference = str(data.get("reference") or row.provider_reference)[:256]
+    if data["status"] == "completed":
+        event_id = await publish_result(session, vault, scope, rid, Outcome.RESULT_OUTCOME_COMPLETED,
+                                        code=str(data.get("code") or ""), pin=str(data.get("pin") or ""),
+                                        provider_reference=reference)
+        await repository.settle_job(session, scope, rid, state="succeeded", outcome="COMPLETED",
+                                    result_event_id=event_id, result_data={"reference": reference},
+                                    provider_reference=reference)
+    else:
+        reason = str(data.get("reason") or "the provider could not deliver")[:2000]
+        await record_failure(session, vault, scope, rid, "PROVIDER_REJECTED", reason, reason)
+    log.info("provider called back", extra={"redemption_id": rid, "status": data["status"]})
+    return scope, rid

@@ -1,0 +1,210 @@
+"""Jobs delivered by a call to someone else: a provider (`webhook`) or the tenant's bonus engine (`bonus`,
+`free_rounds`).
+
+No transaction is open during the call: the attempt is recorded and committed, the provider is called (with
+the redemption id as Idempotency-Key, so a crash between the call and the commit is safe to retry), then the
+outcome and its result are written in one transaction, only if the job has no outcome yet (a callback or an
+operator may have settled it meanwhile)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit.scope import Scope
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from fulfillment_service import repository
+from fulfillment_service.provider_calls import ProviderAnswer, ProviderClient, ProviderUnreachable, valid_provider_url
+from fulfillment_service.results import Outcome, publish_result, record_failure
+from fulfillment_service.vault import Vault
+
+log = logging.getLogger("fulfillment_service.provider_jobs")
+
+WEBHOOK = "webhook"
+BONUS = "bonus"
+FREE_ROUNDS = "free_rounds"
+CALLED_STRATEGIES = frozenset({WEBHOOK, BONUS, FREE_ROUNDS})
+# A job in these states has no outcome yet: a delivery may call its provider.
+CALLABLE_STATES = ("pending", "running")
+
+
+class InvalidJob(ValueError):
+    """The job cannot be delivered as configured (no URL, no game...): it fails at once, and is refunded."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCall:
+    strategy: str
+    url: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the provider's answer means for the job."""
+
+    outcome: str                       # completed, accepted, failed
+    code: str = ""
+    pin: str = ""
+    reference: str = ""
+    financial_ref_id: int = 0
+    failure_code: str = ""
+    failure_message: str = ""
+
+
+def _config(job: fulfillment_pb2.FulfillmentJob) -> dict[str, Any]:
+    return MessageToDict(job.config) if job.HasField("config") else {}
+
+
+def _whole(value: Any, name: str) -> int:
+    """Struct numbers are doubles: accept only whole ones (money is integer minor units)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise InvalidJob(f"{name} must be a whole number")
+    return int(value)
+
+
+def _url(config: dict[str, Any], fallback: str) -> str:
+    url = str(config.get("url") or fallback or "")
+    if not url:
+        raise InvalidJob("no provider url: set the item's fulfillment_config url")
+    if not valid_provider_url(url):
+        raise InvalidJob("the provider url is not an http(s) url")
+    return url
+
+
+def provider_call_for(job: fulfillment_pb2.FulfillmentJob, bonus_engine_url: str) -> ProviderCall:
+    config = _config(job)
+    if job.strategy == WEBHOOK:
+        return ProviderCall(WEBHOOK, _url(config, ""), {
+            "redemption_id": job.redemption_id, "item_id": job.item_id, "variant_id": job.variant_id,
+            "rounds": job.rounds, "player_id": job.player_id,
+            "shipping_address": MessageToDict(job.shipping_address, preserving_proto_field_name=True)
+            if job.HasField("shipping_address") else None,
+            "customer_info": MessageToDict(job.customer_info, preserving_proto_field_name=True)
+            if job.HasField("customer_info") else None,
+            "face_value": job.face_value, "face_currency": job.face_currency,
+        })
+    url = _url(config, bonus_engine_url)
+    if job.strategy == BONUS:
+        amount = _whole(config["bonus_amount"], "bonus_amount") if "bonus_amount" in config else job.face_value
+        currency = str(config.get("currency") or job.face_currency)
+        if amount <= 0 or not currency:
+            raise InvalidJob("a bonus needs a positive amount and a currency")
+        return ProviderCall(BONUS, url, {"player_id": job.player_id, "redemption_id": job.redemption_id,
+                                         "kind": "bonus", "amount": amount, "currency": currency})
+    if job.strategy == FREE_ROUNDS:
+        game_id = config.get("game_id")
+        if game_id in (None, ""):
+            raise InvalidJob("free rounds need the item's fulfillment_config game_id")
+        if isinstance(game_id, float) and game_id == int(game_id):
+            game_id = int(game_id)
+        if job.rounds <= 0:
+            raise InvalidJob("free rounds need a positive number of rounds")
+        return ProviderCall(FREE_ROUNDS, url, {"player_id": job.player_id, "redemption_id": job.redemption_id,
+                                               "kind": "free_rounds", "rounds": job.rounds, "game_id": game_id})
+    raise InvalidJob(f"strategy {job.strategy!r} is not delivered by a provider call")
+
+
+def _text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    return "" if value is None else str(value)
+
+
+def read_answer(call: ProviderCall, answer: ProviderAnswer) -> Verdict:
+    """A 2xx we cannot read raises ProviderUnreachable: the provider may have acted, so the job is tried again
+    (same Idempotency-Key) rather than refunded."""
+    body = answer.body
+    if not answer.ok:
+        if call.strategy != WEBHOOK and body.get("code") == "GAME_NOT_AVAILABLE":
+            return Verdict("failed", failure_code="GAME_NOT_AVAILABLE",
+                           failure_message=_text(body, "message") or "the game is not available")
+        return Verdict("failed", failure_code="PROVIDER_REJECTED",
+                       failure_message=f"provider answered {answer.status_code}: "
+                                       f"{_text(body, 'message') or _text(body, 'code')}".rstrip(": "))
+    if call.strategy == WEBHOOK:
+        status = body.get("status")
+        if status == "completed":
+            return Verdict("completed", code=_text(body, "code"), pin=_text(body, "pin"),
+                           reference=_text(body, "reference"))
+        if status == "accepted":
+            return Verdict("accepted", reference=_text(body, "reference"))
+        if status == "failed":
+            return Verdict("failed", failure_code="PROVIDER_REJECTED",
+                           failure_message=_text(body, "reason") or "the provider refused the job")
+        raise ProviderUnreachable(f"provider answered {answer.status_code} without a known status")
+    reference_id = body.get("reference_id")
+    if isinstance(reference_id, bool) or not isinstance(reference_id, int):
+        raise ProviderUnreachable(f"bonus engine answered {answer.status_code} without an integer reference_id")
+    return Verdict("completed", financial_ref_id=reference_id)
+
+
+async def apply_verdict(session, vault: Vault, scope: Scope, redemption_id: str,  # type: ignore[no-untyped-def]
+                        verdict: Verdict) -> None:
+    if verdict.outcome == "completed":
+        event_id = await publish_result(
+            session, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_COMPLETED, code=verdict.code,
+            pin=verdict.pin, provider_reference=verdict.reference, financial_ref_id=verdict.financial_ref_id)
+        # Codes stay out of the job row (the outbox payload is sealed); references are not secret.
+        await repository.settle_job(
+            session, scope, redemption_id, state="succeeded", outcome="COMPLETED", result_event_id=event_id,
+            result_data={"reference": verdict.reference, "financial_ref_id": verdict.financial_ref_id},
+            provider_reference=verdict.reference)
+        log.info("provider delivered", extra={"redemption_id": redemption_id})
+    elif verdict.outcome == "accepted":
+        event_id = await publish_result(session, vault, scope, redemption_id,
+                                        Outcome.RESULT_OUTCOME_AWAITING_VENDOR, provider_reference=verdict.reference)
+        await repository.settle_job(session, scope, redemption_id, state="waiting", outcome="AWAITING_VENDOR",
+                                    result_event_id=event_id, result_data={"reference": verdict.reference},
+                                    provider_reference=verdict.reference)
+        log.info("provider accepted; awaiting its callback", extra={"redemption_id": redemption_id})
+    else:
+        await record_failure(session, vault, scope, redemption_id, verdict.failure_code, verdict.failure_message,
+                             verdict.failure_message)
+
+
+class ProviderDelivery:
+    def __init__(self, sessions: async_sessionmaker, vault: Vault, client: ProviderClient, *,
+                 bonus_engine_url: str) -> None:
+        self.sessions = sessions
+        self.vault = vault
+        self.client = client
+        self.bonus_engine_url = bonus_engine_url
+
+    async def deliver(self, scope: Scope, job: fulfillment_pb2.FulfillmentJob, *, final: bool,
+                      retry_delay: float, states: tuple[str, ...] = CALLABLE_STATES) -> bool:
+        """Calls the provider once (with its bounded retries) and records what came of it. True when the job
+        has an outcome; False when it should be tried again on a later delivery (never when `final`)."""
+        rid = job.redemption_id
+        try:
+            call = provider_call_for(job, self.bonus_engine_url)
+        except InvalidJob as exc:
+            async with self.sessions.begin() as session:
+                if await repository.lock_job(session, scope, rid) is not None:
+                    await record_failure(session, self.vault, scope, rid, "INVALID_JOB", str(exc), str(exc))
+            return True
+        async with self.sessions.begin() as session:
+            if not await repository.start_attempt(session, scope, rid, states):
+                return True  # settled already: never call the provider twice for an outcome we have
+        try:
+            verdict = read_answer(call, await self.client.post(call.url, call.payload, idempotency_key=rid))
+        except ProviderUnreachable as exc:
+            log.warning("provider unreachable", extra={"redemption_id": rid, "error": str(exc), "final": final})
+            async with self.sessions.begin() as session:
+                if final:
+                    job_row = await repository.lock_job(session, scope, rid)
+                    if job_row is not None and job_row.state in CALLABLE_STATES:
+                        await record_failure(session, self.vault, scope, rid, "PROVIDER_UNAVAILABLE",
+                                             "the provider could not be reached after every delivery attempt",
+                                             str(exc))
+                else:
+                    await repository.postpone_job(session, scope, rid, str(exc), retry_delay)
+            return final
+        async with self.sessions.begin() as session:
+            job_row = await repository.lock_job(session, scope, rid)
+            if job_row is not None and job_row.state in CALLABLE_STATES:
+                await apply_verdict(session, self.vault, scope, rid, verdict)
+        return True
