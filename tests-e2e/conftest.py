@@ -20,10 +20,12 @@ from local_runner.settings import RunnerSettings
 def _free_settings(run_dir: Path) -> RunnerSettings:
     return RunnerSettings(
         run_dir=run_dir, gateway_port=free_port(), catalog_port=free_port(), wallet_port=free_port(),
-        redemption_port=free_port(), fulfillment_port=free_port(), postgres_port=free_port(),
+        redemption_port=free_port(), fulfillment_port=free_port(), partner_port=free_port(),
+        postgres_port=free_port(),
         nats_port=free_port(), nats_monitor_port=free_port(), nats_url=None, database_urls={},
         start_timeout=120.0, seed_demo=True,
-        service_env={"LOG_LEVEL": "INFO", "SAGA_RECOVERY_INTERVAL_SECONDS": "2", "SAGA_STALE_SECONDS": "10"},
+        service_env={"LOG_LEVEL": "INFO", "SAGA_RECOVERY_INTERVAL_SECONDS": "2", "SAGA_STALE_SECONDS": "10",
+                     "RECONCILE_INTERVAL_SECONDS": "2", "RECONCILE_AFTER_SECONDS": "8"},
     )
 
 

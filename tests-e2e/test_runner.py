@@ -52,7 +52,7 @@ def _our_pids(run_dir: Path) -> list[int]:
 def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     ports = {name: free_port() for name in ("GATEWAY_PORT", "CATALOG_PORT", "WALLET_PORT", "REDEMPTION_PORT",
-                                            "FULFILLMENT_PORT", "POSTGRES_PORT", "NATS_PORT", "NATS_MONITOR_PORT")}
+                                            "FULFILLMENT_PORT", "DEMO_PARTNER_PORT", "POSTGRES_PORT", "NATS_PORT", "NATS_MONITOR_PORT")}
     runner = _start_runner(run_dir, ports)
     try:
         output = _read_until_ready(runner)

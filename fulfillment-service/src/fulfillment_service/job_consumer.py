@@ -13,7 +13,7 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT
+from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, ensure_streams
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from fulfillment_service.broker import Broker, keep_cancellation
@@ -87,6 +87,9 @@ class JobConsumer:
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         js = await self.broker.jetstream()
+        # A NATS that lost its store (a crash with the data folder gone) has no streams left: declare them again
+        # before the consumer, or we would subscribe again forever to nothing. Both are idempotent.
+        await ensure_streams(js)
         # Creates the durable consumer, or updates it to this config: safe at every start, from every replica.
         await js.add_consumer(JOBS_STREAM, self.config)
         return await js.pull_subscribe_bind(durable=self.config.durable_name, stream=JOBS_STREAM)

@@ -22,7 +22,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError
-from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT
+from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, ensure_streams
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -177,6 +177,9 @@ class FulfillmentResultConsumer:
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         js = await self.link.jetstream()
+        # A NATS that lost its store (a crash with the data folder gone) has no streams left: declare them again
+        # before the consumer, or we would subscribe again forever to nothing. Both are idempotent.
+        await ensure_streams(js)
         # Creates the durable consumer, or updates it to this config: safe at every start, from every replica.
         await js.add_consumer(RESULTS_STREAM, self.config)
         return await js.pull_subscribe_bind(durable=self.config.durable_name, stream=RESULTS_STREAM)

@@ -19,6 +19,7 @@ from rewards.common.v1 import common_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -39,6 +40,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 RETRY_AFTER_SECONDS = 1
 MAX_FULFILLMENT_WAIT_MS = 10_000
+FULFILLMENT_REREAD_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,8 @@ class Redemptions:
             accepted = await repository.accept_redemption(session, scope, key=key, fingerprint=fingerprint,
                                                           ttl=self.idempotency_ttl, first_step=steps[0].name,
                                                           values=values)
+        if accepted:
+            failpoint("redemption.after_claim")
         if not accepted:
             # A replay answers what is there now; it does not wait for fulfillment.
             return await self._first_result(scope, key, order.player_id, fingerprint), True
@@ -140,7 +144,12 @@ class Redemptions:
 
         async def left_open() -> None:
             while True:
-                await result_applied.wait()
+                # The bell rings when this process applies the result; another instance's consumer rings
+                # nothing here, so the database is read again at least every FULFILLMENT_REREAD_SECONDS.
+                try:
+                    await asyncio.wait_for(result_applied.wait(), FULFILLMENT_REREAD_SECONDS)
+                except TimeoutError:
+                    pass
                 result_applied.clear()
                 async with self.sessions() as session:
                     current = await repository.redemption_by_id(session, redemption_id)
@@ -151,7 +160,7 @@ class Redemptions:
             await asyncio.wait_for(left_open(), seconds)
         except TimeoutError:
             pass
-        # Read again in any case: another instance's consumer may have applied the result.
+        # Read again in any case: the result may have landed since the last read.
         async with self.sessions() as session:
             redemption = await repository.redemption_by_id(session, redemption_id)
         assert redemption is not None
@@ -281,6 +290,7 @@ class Redemptions:
         release, CANCELED. If this fails halfway, recovery finishes it forward."""
         scope = Scope(redemption.tenant_id, redemption.environment)
         await self.wallet.refund_points(scope, redemption.id, reason)
+        failpoint("redemption.mid_cancel")
         await self.catalog.release_stock(scope, redemption.id, reason)
         async with self.sessions.begin() as session:
             canceled = await repository.finish_cancel(session, redemption.id)

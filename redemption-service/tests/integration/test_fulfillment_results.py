@@ -160,8 +160,8 @@ async def test_redeem_without_a_result_answers_open_after_the_wait_and_a_replay_
     assert replayed and replay.status is Status.OPEN and time.monotonic() - started < 0.25
 
 
-async def test_a_result_applied_by_another_instance_is_seen_when_the_wait_ends(system) -> None:  # type: ignore[no-untyped-def]
-    """No bell rings in this process: the re-read at the end of the wait finds the result."""
+async def test_a_result_applied_by_another_instance_is_seen_during_the_wait(system) -> None:  # type: ignore[no-untyped-def]
+    """No bell rings in this process: the periodic re-read finds the result before the wait is over."""
 
     async def another_instance_applies_the_result() -> None:
         while not (rows := await system.sql("SELECT id FROM redemptions WHERE status = 'OPEN'")):
@@ -173,10 +173,10 @@ async def test_a_result_applied_by_another_instance_is_seen_when_the_wait_ends(s
 
     other = asyncio.create_task(another_instance_applies_the_result())
     started = time.monotonic()
-    redemption, _ = await system.redemptions.redeem(system.request(wait_for_fulfillment_ms=400))
+    redemption, _ = await system.redemptions.redeem(system.request(wait_for_fulfillment_ms=5000))
     await other
     assert redemption.status is Status.COMPLETED and redemption.fulfillment == {"code": "X-1", "pin": "1"}
-    assert time.monotonic() - started >= 0.4
+    assert time.monotonic() - started < 5.0
 
 
 async def _fulfil_with_codes(results) -> None:  # type: ignore[no-untyped-def]

@@ -11,6 +11,7 @@ from rewards.catalog.v1 import catalog_pb2
 from rewards.common.v1 import common_pb2
 from rewards.wallet.v1 import wallet_pb2
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 
 from redemption_service.clients import Catalog, Wallet
@@ -98,6 +99,7 @@ class RedeemSaga:
             variant_id=order.variant_id, rounds=order.rounds, point_type=order.point_type, player=order.player,
             has_shipping_address=order.shipping_address is not None,
             has_customer_info=order.customer_info is not None))
+        failpoint("redemption.after_reserve")
 
     async def release_stock(self, order: RedeemOrder) -> None:
         await self.catalog.release_stock(order.scope, order.redemption_id, "redemption failed")
@@ -108,9 +110,14 @@ class RedeemSaga:
         order.debit = await self.wallet.debit_points(
             order.scope, order.redemption_id, order.player_id, price.point_type, price.amount,
             f"Redeemed {order.reservation.item.name}")
+        failpoint("redemption.after_debit")
 
     async def refund_points(self, order: RedeemOrder) -> None:
         await self.wallet.refund_points(order.scope, order.redemption_id, "redemption failed")
+        # Compensations run in reverse: the refund landed, the stock is still held.
+        failpoint("redemption.mid_compensation")
 
     async def confirm(self, order: RedeemOrder) -> None:
+        failpoint("redemption.before_pivot")
         await self.confirmation.confirm(order, order.snapshot())
+        failpoint("redemption.after_pivot")

@@ -1,0 +1,91 @@
+"""Scenarios 1-3 of issue 6: oversell, double spend and idempotency under concurrency, through the gateway on the
+real processes. Each scenario's invariants are checked from the databases by the `ledger` fixture."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+
+async def _post_all(url: str, requests: list[tuple[dict[str, str], dict[str, Any]]]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=httpx.Limits(max_connections=64)) as client:
+        return await asyncio.gather(*(client.post("/v1/redemptions", headers=h, json=b) for h, b in requests))
+
+
+def _key() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+@pytest.mark.parametrize("stock", [0, 1, 5])
+@pytest.mark.parametrize("redeemers", [10, 30])
+def test_concurrent_redeems_never_oversell(platform, operator, ledger, rng, stock: int, redeemers: int) -> None:
+    item = ledger.item(stock=stock, price=rng.randint(1, 20))
+    players = [operator.new_player(gems=100) for _ in range(redeemers)]
+    rng.shuffle(players)
+    responses = asyncio.run(_post_all(platform.gateway_url, [({**h, **_key()}, {"offer": item}) for _, h in players]))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == min(stock, redeemers), statuses
+    assert all(r.json()["code"] == "OUT_OF_STOCK" for r in responses if r.status_code != 201)
+
+
+def test_one_player_cannot_spend_more_than_the_balance(platform, gateway, operator, ledger, rng) -> None:
+    price = rng.randint(5, 15)
+    affordable = rng.randint(2, 6)
+    item = ledger.item(stock=100, price=price)
+    player, auth = operator.new_player(gems=price * affordable + price - 1)
+    attempts = affordable * 3
+    responses = asyncio.run(_post_all(platform.gateway_url, [({**auth, **_key()}, {"offer": item}) for _ in range(attempts)]))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == affordable, statuses
+    assert all(r.json()["code"] == "INSUFFICIENT_POINTS" for r in responses if r.status_code != 201)
+    balances = gateway.get("/v1/wallet/balances", headers=auth).json()["balances"]
+    assert next(b["amount"] for b in balances if b["pointType"] == "gems") == price - 1
+
+
+def test_one_key_fifty_times_at_once_makes_one_redemption(platform, operator, databases, ledger, rng) -> None:
+    item = ledger.item(stock=10, price=rng.randint(1, 30))
+    player, auth = operator.new_player(gems=1_000)
+    headers = {**auth, "Idempotency-Key": f"storm-{rng.getrandbits(64):x}"}
+    responses = asyncio.run(_post_all(platform.gateway_url, [(headers, {"offer": item})] * 50))
+    ok = [r for r in responses if r.status_code in (200, 201)]
+    busy = [r for r in responses if r.status_code == 409]
+    assert len(ok) + len(busy) == 50, [r.text for r in responses if r.status_code not in (200, 201, 409)]
+    assert all(r.json()["code"] == "IDEMPOTENCY_KEY_IN_PROGRESS" for r in busy)
+    assert len({r.json()["id"] for r in ok}) == 1
+    made = databases.value("redemption", f"SELECT count(*) FROM redemptions WHERE player_id = '{player}'")
+    assert made == "1"
+
+
+def test_a_key_with_another_body_or_player_changes_nothing(gateway, operator, databases, ledger) -> None:
+    item, other_item = ledger.item(stock=10), ledger.item(stock=10)
+    player, auth = operator.new_player(gems=500)
+    stranger, stranger_auth = operator.new_player(gems=500)
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    first = gateway.post("/v1/redemptions", headers={**auth, **key}, json={"offer": item})
+    assert first.status_code == 201, first.text
+    again = gateway.post("/v1/redemptions", headers={**auth, **key}, json={"offer": item})
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    reused = gateway.post("/v1/redemptions", headers={**auth, **key}, json={"offer": other_item})
+    assert (reused.status_code, reused.json()["code"]) == (422, "IDEMPOTENCY_KEY_REUSED")
+    conflict = gateway.post("/v1/redemptions", headers={**stranger_auth, **key}, json={"offer": item})
+    assert (conflict.status_code, conflict.json()["code"]) == (409, "IDEMPOTENCY_KEY_CONFLICT")
+    assert databases.value("redemption", f"SELECT count(*) FROM redemptions WHERE player_id IN ('{player}', "
+                                         f"'{stranger}')") == "1"
+
+
+@pytest.mark.parametrize("key", ["k" * 201, "k" * 5_000, ""])
+def test_keys_too_long_or_empty_are_handled(gateway, operator, databases, ledger, key: str) -> None:
+    item = ledger.item(stock=10)
+    player, auth = operator.new_player(gems=100)
+    r = gateway.post("/v1/redemptions", headers={**auth, "Idempotency-Key": key}, json={"offer": item})
+    if key:
+        # Over the limit: refused as bad input, nothing made.
+        assert (r.status_code, r.json()["code"]) == (422, "VALIDATION_ERROR"), r.text
+        assert databases.value("redemption", f"SELECT count(*) FROM redemptions WHERE player_id = '{player}'") == "0"
+    else:
+        # An empty key is a request without one: accepted once, not replayed.
+        assert r.status_code in (201, 400, 422), r.text
