@@ -11,20 +11,12 @@ import random
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from service_kit.messaging import connect, ensure_streams
+from service_kit.messaging import connect, ensure_streams, keep_cancellation
 
 log = logging.getLogger("fulfillment_service.broker")
 
 JETSTREAM_TIMEOUT_SECONDS = 5.0
 
-
-def keep_cancellation() -> None:
-    """Call where a TimeoutError (or any error) is caught in a loop. On Python 3.11, asyncio.wait_for (used by
-    nats-py's fetch and request) can turn a cancellation that lands as it times out into TimeoutError; a loop
-    that swallows it would never stop, and the service would hang on SIGTERM."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 class Broker:

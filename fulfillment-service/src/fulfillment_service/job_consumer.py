@@ -11,22 +11,17 @@ from collections.abc import AsyncIterator
 
 import nats.errors
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, ensure_streams
+from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, DurableConsumer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from fulfillment_service.broker import Broker, keep_cancellation
+from fulfillment_service.broker import Broker
 from fulfillment_service.fulfilment import MalformedJob, ReceivedJob, Taken, fulfil_job, give_up_job, read_job
 from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
 
 log = logging.getLogger("fulfillment_service.jobs")
 
-FETCH_WAIT_SECONDS = 1.0
-# After this many empty fetches, ask the server whether jobs are waiting: a pull subscription can go deaf
-# after a server restart, and the cure is to subscribe again.
-STALL_CHECK_EVERY = 10
 
 
 def redelivery_delay(ack_wait: float, delivery: int) -> float:
@@ -57,55 +52,8 @@ class JobConsumer:
         self.fetch_batch = fetch_batch
 
     async def run(self) -> None:
-        sub: JetStreamContext.PullSubscription | None = None
-        empty_fetches = 0
-        while True:
-            keep_cancellation()
-            try:
-                if sub is None:
-                    sub = await self._subscribe()
-                    empty_fetches = 0
-                try:
-                    messages = await sub.fetch(self.fetch_batch, timeout=FETCH_WAIT_SECONDS)
-                except (nats.errors.TimeoutError, TimeoutError):
-                    keep_cancellation()
-                    messages = []
-                if not messages:
-                    empty_fetches += 1
-                    if empty_fetches % STALL_CHECK_EVERY == 0 and await self._jobs_waiting():
-                        log.warning("jobs waiting but none delivered; subscribing again")
-                        sub = await self._drop(sub)
-                    continue
-                empty_fetches = 0
-                for msg in messages:
-                    await self.take(msg)
-            except (nats.errors.Error, OSError) as exc:
-                keep_cancellation()
-                log.warning("job fetch failed; subscribing again", extra={"error": repr(exc)})
-                sub = await self._drop(sub)
-                await asyncio.sleep(1.0)
-
-    async def _subscribe(self) -> JetStreamContext.PullSubscription:
-        js = await self.broker.jetstream()
-        # A NATS that lost its store (a crash with the data folder gone) has no streams left: declare them again
-        # before the consumer, or we would subscribe again forever to nothing. Both are idempotent.
-        await ensure_streams(js)
-        # Creates the durable consumer, or updates it to this config: safe at every start, from every replica.
-        await js.add_consumer(JOBS_STREAM, self.config)
-        return await js.pull_subscribe_bind(durable=self.config.durable_name, stream=JOBS_STREAM)
-
-    async def _drop(self, sub: JetStreamContext.PullSubscription | None) -> None:
-        if sub is not None:
-            try:
-                await sub.unsubscribe()
-            except (nats.errors.Error, OSError):
-                pass
-        return None
-
-    async def _jobs_waiting(self) -> bool:
-        js = await self.broker.jetstream()
-        info = await js.consumer_info(JOBS_STREAM, self.config.durable_name)
-        return bool(info.num_pending)
+        await DurableConsumer(self.broker.jetstream, JOBS_STREAM, self.config, self.take, batch=self.fetch_batch,
+                              what="job").run()
 
     async def take(self, msg: Msg) -> None:
         try:

@@ -12,7 +12,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fulfillment_service.broker import Broker, keep_cancellation
+from fulfillment_service.broker import Broker
+from service_kit.messaging import keep_cancellation
 from fulfillment_service.models import outbox
 from fulfillment_service.vault import Vault
 

@@ -14,15 +14,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import nats.errors
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError
-from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, ensure_streams
+from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, DurableConsumer
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -34,10 +32,6 @@ from redemption_service.redemptions import Redemptions
 
 log = logging.getLogger(__name__)
 
-FETCH_WAIT_SECONDS = 1.0
-# After this many empty fetches, ask the server whether results are waiting: a pull subscription can go deaf
-# after a server restart, and the cure is to subscribe again.
-STALL_CHECK_EVERY = 10
 MAX_EVENT_ID_LENGTH = 64
 MAX_REDEMPTION_ID_LENGTH = 36
 DEFAULT_FAILURE_CODE = "FULFILLMENT_FAILED"
@@ -150,52 +144,8 @@ class FulfillmentResultConsumer:
         self._compensations: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
-        sub: JetStreamContext.PullSubscription | None = None
-        empty_fetches = 0
-        while True:
-            try:
-                if sub is None:
-                    sub = await self._subscribe()
-                    empty_fetches = 0
-                try:
-                    messages = await sub.fetch(self.fetch_batch, timeout=FETCH_WAIT_SECONDS)
-                except (nats.errors.TimeoutError, TimeoutError):
-                    messages = []
-                if not messages:
-                    empty_fetches += 1
-                    if empty_fetches % STALL_CHECK_EVERY == 0 and await self._results_waiting():
-                        log.warning("results waiting but none delivered; subscribing again")
-                        sub = await self._drop(sub)
-                    continue
-                empty_fetches = 0
-                for msg in messages:
-                    await self.take(msg)
-            except (nats.errors.Error, OSError) as exc:
-                log.warning("result fetch failed; subscribing again", extra={"error": repr(exc)})
-                sub = await self._drop(sub)
-                await asyncio.sleep(1.0)
-
-    async def _subscribe(self) -> JetStreamContext.PullSubscription:
-        js = await self.link.jetstream()
-        # A NATS that lost its store (a crash with the data folder gone) has no streams left: declare them again
-        # before the consumer, or we would subscribe again forever to nothing. Both are idempotent.
-        await ensure_streams(js)
-        # Creates the durable consumer, or updates it to this config: safe at every start, from every replica.
-        await js.add_consumer(RESULTS_STREAM, self.config)
-        return await js.pull_subscribe_bind(durable=self.config.durable_name, stream=RESULTS_STREAM)
-
-    async def _drop(self, sub: JetStreamContext.PullSubscription | None) -> None:
-        if sub is not None:
-            try:
-                await sub.unsubscribe()
-            except (nats.errors.Error, OSError):
-                pass
-        return None
-
-    async def _results_waiting(self) -> bool:
-        js = await self.link.jetstream()
-        info = await js.consumer_info(RESULTS_STREAM, self.config.durable_name)
-        return bool(info.num_pending)
+        await DurableConsumer(self.link.jetstream, RESULTS_STREAM, self.config, self.take, batch=self.fetch_batch,
+                              what="result").run()
 
     async def take(self, msg: Msg) -> None:
         try:

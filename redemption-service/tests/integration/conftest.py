@@ -296,7 +296,7 @@ class Results:
         js = await self.link.jetstream()
         await js.publish(RESULTS_SUBJECT, payload, timeout=3)
 
-    async def settled(self, timeout: float = 5.0) -> None:
+    async def settled(self, timeout: float = 30.0) -> None:
         """Every result published so far is acked (or terminated) and every refund under way has finished."""
         js = await self.link.jetstream()
         give_up_at = asyncio.get_running_loop().time() + timeout

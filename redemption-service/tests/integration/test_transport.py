@@ -109,7 +109,7 @@ async def test_the_service_serves_while_nats_is_unreachable(migrated_database: s
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             health = health_pb2_grpc.HealthStub(channel)
-            answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=15, wait_for_ready=True)
+            answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=60, wait_for_ready=True)
             assert answer.status == health_pb2.HealthCheckResponse.SERVING
             stub = redemption_pb2_grpc.RedemptionServiceStub(channel)
             with pytest.raises(grpc.aio.AioRpcError) as missing:

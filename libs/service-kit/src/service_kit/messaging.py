@@ -7,12 +7,16 @@ drop duplicates inside its window and consumers use to stay idempotent.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 import nats
+import nats.errors
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 log = logging.getLogger("service_kit.messaging")
@@ -69,3 +73,85 @@ async def ensure_streams(js: JetStreamContext) -> None:
         except NotFoundError:
             await js.add_stream(config)
             log.info("stream created", extra={"stream": name})
+
+
+def keep_cancellation() -> None:
+    """Call where a TimeoutError (or any error) is caught in a loop. On Python 3.11, asyncio.wait_for (used by
+    nats-py's fetch and request) can turn a cancellation that lands as it times out into TimeoutError; a loop
+    that swallows it would never stop, and the service would hang on SIGTERM."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+# How long one fetch waits for messages, and after how many empty fetches in a row the consumer asks the server
+# whether messages are waiting: a pull subscription can stop receiving after a server restart (nats-py), and the
+# cure is to subscribe again.
+FETCH_WAIT_SECONDS = 1.0
+STALL_CHECK_EVERY = 10
+
+
+class DurableConsumer:
+    """A durable pull consumer that keeps receiving: declares the streams and the consumer (idempotent), fetches
+    in batches, hands each message to `take` (which acks), and subscribes again after an error, after a NATS
+    restart that left the subscription deaf, or after a NATS that lost its store."""
+
+    def __init__(self, jetstream: Callable[[], Awaitable[JetStreamContext]], stream: str, config: ConsumerConfig,
+                 take: Callable[[Msg], Awaitable[None]], *, batch: int, what: str) -> None:
+        self.jetstream = jetstream
+        self.stream = stream
+        self.config = config
+        self.take = take
+        self.batch = batch
+        self.what = what
+
+    async def run(self) -> None:
+        sub: JetStreamContext.PullSubscription | None = None
+        empty_fetches = 0
+        while True:
+            keep_cancellation()
+            try:
+                if sub is None:
+                    sub = await self._subscribe()
+                    empty_fetches = 0
+                try:
+                    messages = await sub.fetch(self.batch, timeout=FETCH_WAIT_SECONDS)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    keep_cancellation()
+                    messages = []
+                if not messages:
+                    empty_fetches += 1
+                    if empty_fetches % STALL_CHECK_EVERY == 0 and await self._messages_waiting():
+                        log.warning(f"{self.what}s waiting but none delivered; subscribing again")
+                        sub = await self._drop(sub)
+                    continue
+                empty_fetches = 0
+                for msg in messages:
+                    await self.take(msg)
+            except (nats.errors.Error, OSError) as exc:
+                keep_cancellation()
+                log.warning(f"{self.what} fetch failed; subscribing again", extra={"error": repr(exc)})
+                sub = await self._drop(sub)
+                await asyncio.sleep(1.0)
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        js = await self.jetstream()
+        # A NATS that lost its store (a crash with the data folder gone) has no streams left: declare them again
+        # before the consumer, or we would subscribe again forever to nothing. Both are idempotent.
+        await ensure_streams(js)
+        # Creates the durable consumer, or updates it to this config: safe at every start, from every replica.
+        await js.add_consumer(self.stream, self.config)
+        return await js.pull_subscribe_bind(durable=self.config.durable_name, stream=self.stream)
+
+    async def _drop(self, sub: JetStreamContext.PullSubscription | None) -> None:
+        if sub is not None:
+            try:
+                await sub.unsubscribe()
+            except (nats.errors.Error, OSError):
+                pass
+        return None
+
+    async def _messages_waiting(self) -> bool:
+        js = await self.jetstream()
+        info = await js.consumer_info(self.stream, self.config.durable_name)
+        return bool(info.num_pending)
