@@ -25,7 +25,9 @@ def _free_settings(run_dir: Path) -> RunnerSettings:
         nats_port=free_port(), nats_monitor_port=free_port(), nats_url=None, database_urls={},
         start_timeout=120.0, seed_demo=True,
         service_env={"LOG_LEVEL": "INFO", "SAGA_RECOVERY_INTERVAL_SECONDS": "2", "SAGA_STALE_SECONDS": "10",
-                     "RECONCILE_INTERVAL_SECONDS": "2", "RECONCILE_AFTER_SECONDS": "8"},
+                     "RECONCILE_INTERVAL_SECONDS": "2", "RECONCILE_AFTER_SECONDS": "8",
+                     # fulfillment: a provider that is down is tried again within seconds, not half a minute
+                     "ACK_WAIT_SECONDS": "3", "PROVIDER_MAX_ATTEMPTS": "2"},
     )
 
 

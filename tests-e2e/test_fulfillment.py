@@ -222,3 +222,34 @@ def test_fulfillment_killed_mid_stream(platform, gateway, operator, databases) -
         platform.restart_service("fulfillment-service")
     paid = [(h, r.json()["id"]) for (_, h), r in zip(players, responses)]
     _assert_each_paid_redemption_got_one_code(gateway, operator, databases, item, paid)
+
+
+def test_provider_down_then_up(platform, gateway, operator) -> None:
+    import subprocess
+    import sys
+
+    from local_runner.infra import free_port, stop_process, wait_for_port
+
+    port = free_port()
+    item = operator.create_item(fulfillmentStrategy="webhook",
+                                fulfillmentConfig={"url": f"http://127.0.0.1:{port}/vouchers"})
+    _, auth = operator.new_player(gems=100)
+    rid = gateway.post("/v1/redemptions", headers={**auth, **_key()}, json={"offer": item["id"]}).json()["id"]
+
+    def failed_attempts() -> Any:
+        jobs = operator.http.get("/v1/admin/fulfillment/jobs", params={"limit": 100}).json()["jobs"]
+        job = next((j for j in jobs if j["redemptionId"] == rid), None)
+        return job if job and job["attempts"] >= 1 and job["lastError"] else None
+
+    job = eventually(failed_attempts, what="a failed provider attempt")
+    assert "unreachable" in job["lastError"] and _redemption(gateway, auth, rid)["status"] == "OPEN"
+
+    env = dict(platform.service_env(platform.spec("demo-partner")), PORT=str(port))
+    provider = subprocess.Popen([sys.executable, "-m", "local_runner.demo_partner"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port("127.0.0.1", port, 30, "the provider", provider)
+        done = _settled(gateway, auth, rid, timeout=90)
+        assert done["fulfillment"]["code"].startswith("DEMO-")
+    finally:
+        stop_process(provider)
