@@ -4,9 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
-PROJECTS := protos libs/service-kit catalog-service wallet-service redemption-service fulfillment-service gateway local-runner
+PROJECTS := protos libs/service-kit catalog-service wallet-service redemption-service fulfillment-service gateway local-runner bench
 
-.PHONY: install run test reset protos lint clean
+.PHONY: install run test bench reset protos lint clean soak
 
 $(STAMP): requirements-dev.txt $(foreach p,$(PROJECTS),$(p)/pyproject.toml)
 	@echo "==> creating $(VENV) and installing dependencies"
@@ -23,7 +23,13 @@ run: install  ## start the whole platform with demo data (Ctrl-C stops it)
 test: install  ## every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)
 	@$(PY) -m pytest
 
-reset: install  ## stop nothing, forget everything: deletes .run/ (data, logs, demo credentials)
+soak: install  ## long randomized soak: traffic, kills and NATS outages, then every invariant (MINUTES=10 SEED=42)
+	@$(PY) -m local_runner.soak --minutes $(or $(MINUTES),10) $(if $(SEED),--seed $(SEED))
+
+bench: install  ## measure the whole redemption against this machine's limit (QUICK=1: about a minute); figures in bench-results/
+	@$(PY) -m rewards_bench $(if $(QUICK),--quick) --out bench-results
+
+reset: install  ## stop what an earlier run left behind, then delete .run/ (data, logs, demo credentials)
 	@$(PY) -m local_runner reset
 
 protos: install  ## regenerate the Python code of protos/ after editing a .proto

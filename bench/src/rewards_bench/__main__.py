@@ -1,0 +1,61 @@
+"""python -m rewards_bench [--quick] [--out bench-results/]
+
+Starts the whole platform as `make run` does (embedded PostgreSQL and NATS, the five services, the demo tenant), on
+free ports in a temporary folder, loads it phase by phase, prints a table of the figures with issue 7's targets
+beside the ratios, writes bench.json and bench.png to --out, and stops everything it started. A benchmark, not a
+test: it asserts nothing about the figures. --quick runs every phase with small numbers (the smoke test's setting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from rewards_bench.benchmark import FULL, LEVELS, QUICK, Benchmark
+from rewards_bench.report import ratios, table, write
+from rewards_bench.store import start_platform
+
+
+def _say(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rewards_bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small numbers: every phase in a few seconds")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for bench.json, bench.png")
+    args = parser.parse_args(argv)
+
+    began = time.monotonic()
+    platform = start_platform(say=_say)
+    succeeded = False
+    try:
+        _say(f"platform up in {time.monotonic() - began:.1f}s (logs in {platform.logs})")
+        bench = Benchmark(platform, QUICK if args.quick else FULL, _say)
+        results = asyncio.run(bench.run())
+        results["meta"].update({"quick": args.quick, "levels": list(LEVELS)})
+        results["ratios"] = ratios(results)
+        json_path, png_path = write(results, args.out)
+        print(table(results), flush=True)
+        _say(f"wrote {json_path} and {png_path}")
+        succeeded = True
+        return 0
+    except Exception as exc:
+        _say(f"failed: {exc!r}")
+        for name in platform.exited():
+            _say(f"{name} exited\n{platform.log_tail(name)}")
+        raise
+    finally:
+        platform.stop()
+        if succeeded:  # the data (a million ledger rows) goes; after a failure the logs stay to be read
+            shutil.rmtree(platform.run_dir, ignore_errors=True)
+        _say(f"stopped; {time.monotonic() - began:.0f}s in all")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

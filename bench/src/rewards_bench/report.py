@@ -1,0 +1,153 @@
+"""The figures of a run: the ratios against issue 7's targets, the printed table, the JSON and the chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: the chart is a file
+import matplotlib.pyplot as plt  # noqa: E402
+
+RSS_TARGET_MB = 150.0
+
+
+def _level(levels: list[dict[str, Any]], concurrency: int) -> dict[str, Any] | None:
+    return next((lv for lv in levels if lv["concurrency"] == concurrency), None)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return round(a / b, 3)
+
+
+def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each ratio with its target (None: reported, no target) and whether it is met."""
+    redeem, hot, lim = results["redeem"]["levels"], results["hot_item"]["levels"], results["limit"]["levels"]
+    hop = results["hop"]
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, target: str | None, met: bool | None) -> None:
+        out.append({"name": name, "value": value, "target": target, "met": met})
+
+    e64, l64 = _level(redeem, 64), _level(lim, 64)
+    v = _ratio(e64 and e64["throughput"], l64 and l64["throughput"])
+    add("end-to-end redeem / limit, throughput at c=64", v, ">= 0.35", None if v is None else v >= 0.35)
+    e16 = _level(redeem, 16)
+    v = _ratio(e16 and e16["p99_ms"], e16 and e16["p50_ms"])
+    add("end-to-end redeem p99 / p50 at c=16", v, "<= 10", None if v is None else v <= 10)
+    hot_c = max(lv["concurrency"] for lv in hot)
+    h, sp = _level(hot, hot_c), _level(redeem, hot_c)
+    v = _ratio(h and h["throughput"], sp and sp["throughput"])
+    add(f"hot item / spread, throughput at c={hot_c}", v, ">= 0.5", None if v is None else v >= 0.5)
+    n1, r1 = _level(hop["noop_route"], 1), _level(hop["one_rpc_route"], 1)
+    v = _ratio(r1 and r1["p50_ms"], n1 and n1["p50_ms"])
+    add("hop: one-RPC route / no-op route, p50 latency at c=1", v, None, None)
+    if r1 and n1:
+        add("hop: added latency of one gateway -> gRPC call, ms at c=1",
+            round(r1["p50_ms"] - n1["p50_ms"], 2), None, None)
+    n16, r16 = _level(hop["noop_route"], 16), _level(hop["one_rpc_route"], 16)
+    add("hop: one-RPC route / no-op route, throughput at c=16",
+        _ratio(r16 and r16["throughput"], n16 and n16["throughput"]), None, None)
+    reads = results["reads"]
+    for path in reads["paths"]:
+        small, large = _level(reads["small"]["figures"][path], 1), _level(reads["large"]["figures"][path], 1)
+        v = _ratio(large and large["p50_ms"], small and small["p50_ms"])
+        add(f"read {path}: p50 at {reads['large']['ledger_rows']:,} / at {reads['small']['ledger_rows']:,} "
+            "ledger rows", v, "<= 1.2", None if v is None else v <= 1.2)
+    for name, mb in results["resources"]["rss_mb"].items():
+        if name.endswith("service") or name == "gateway":
+            add(f"resident memory of {name}, MB", mb, f"< {RSS_TARGET_MB:.0f}", mb < RSS_TARGET_MB)
+    return out
+
+
+def _rows(title: str, levels: list[dict[str, Any]]) -> list[str]:
+    lines = [f"{title}", f"  {'c':>4} {'req':>6} {'fail':>5} {'req/s':>9} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}"]
+    for lv in levels:
+        lines.append(f"  {lv['concurrency']:>4} {lv['requests']:>6} {lv['failed']:>5} {lv['throughput']:>9.1f} "
+                     f"{lv['p50_ms']:>9.2f} {lv['p95_ms']:>9.2f} {lv['p99_ms']:>9.2f}")
+    return lines
+
+
+def table(results: dict[str, Any]) -> str:
+    lines: list[str] = [f"rewards benchmark, {results['meta']['started_at']} on {results['meta']['cpus']} CPUs "
+                        f"({'quick' if results['meta'].get('quick') else 'full'})", ""]
+    lines += _rows(f"end-to-end redeem through the gateway, spread over {results['redeem']['items']} code-pool items, "
+                   f"{results['redeem']['players']} players", results["redeem"]["levels"])
+    with_code = [f"c={lv['concurrency']}: {int(lv['extra'].get('answered_with_code', 0))}/{lv['ok']}"
+                 for lv in results["redeem"]["levels"]]
+    lines.append("  answered COMPLETED with the code: " + ", ".join(with_code))
+    lines += _rows("hot item: every request on one item", results["hot_item"]["levels"])
+    with_code = [f"c={lv['concurrency']}: {int(lv['extra'].get('answered_with_code', 0))}/{lv['ok']}"
+                 for lv in results["hot_item"]["levels"]]
+    lines.append("  answered COMPLETED with the code: " + ", ".join(with_code))
+    for part in ("redeem", "hot_item"):
+        for lv in results[part]["levels"]:
+            refused = {k: int(v) for k, v in lv["extra"].items() if k.startswith("status_")}
+            if refused:
+                lines.append(f"  {part} c={lv['concurrency']} refused: {refused}")
+    lines += _rows("the limit: one redemption's database work as one asyncpg transaction", results["limit"]["levels"])
+    lines += _rows(f"hop: no-op route {results['hop']['routes']['noop_route']}", results["hop"]["noop_route"])
+    lines += _rows(f"hop: one trivial RPC {results['hop']['routes']['one_rpc_route']} (player with no account)",
+                   results["hop"]["one_rpc_route"])
+    reads = results["reads"]
+    for label in ("small", "large"):
+        part = reads[label]
+        for path, levels in part["figures"].items():
+            lines += _rows(f"read {path} {reads['paths'][path]} with {part['ledger_rows']:,} ledger rows, "
+                           f"{part['redemptions']:,} redemptions", levels)
+    res = results["resources"]
+    lines.append(f"resources over the redeem phases ({res['redemptions_measured']} redemptions)")
+    lines.append(f"  {'process':<22} {'CPU ms/redemption':>18} {'RSS MB':>8}")
+    for name, cpu in res["cpu_ms_per_redemption"].items():
+        rss = res["rss_mb"].get(name)
+        lines.append(f"  {name:<22} {cpu:>18.2f} {'' if rss is None else f'{rss:>8.1f}'}")
+    lines.append("")
+    lines.append("ratios (issue 7 targets, reported, not asserted)")
+    for r in results["ratios"]:
+        verdict = "" if r["met"] is None else ("met" if r["met"] else "NOT met")
+        value = "n/a" if r["value"] is None else f"{r['value']}"
+        lines.append(f"  {r['name']:<72} {value:>10}  target {r['target'] or '-':<7} {verdict}")
+    return "\n".join(lines)
+
+
+def chart(results: dict[str, Any], path: Path) -> None:
+    fig, (ax_rate, ax_lat) = plt.subplots(1, 2, figsize=(13, 5))
+    series = {"redeem, spread": results["redeem"]["levels"], "redeem, hot item": results["hot_item"]["levels"],
+              "limit (asyncpg)": results["limit"]["levels"], "no-op route": results["hop"]["noop_route"],
+              "one-RPC route": results["hop"]["one_rpc_route"]}
+    for label, levels in series.items():
+        cs = [lv["concurrency"] for lv in levels]
+        line, = ax_rate.plot(cs, [lv["throughput"] for lv in levels], marker="o", label=label)
+        ax_lat.plot(cs, [lv["p50_ms"] for lv in levels], marker="o", color=line.get_color(), label=f"{label} p50")
+        ax_lat.plot(cs, [lv["p99_ms"] for lv in levels], marker="x", linestyle="--", color=line.get_color(),
+                    label=f"{label} p99")
+    for ax in (ax_rate, ax_lat):
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(results["meta"]["levels"]))
+        ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.set_xlabel("concurrency (requests in flight)")
+        ax.grid(True, alpha=0.3)
+    ax_rate.set_yscale("log")
+    ax_rate.set_ylabel("throughput, requests/s")
+    ax_rate.set_title("throughput against concurrency")
+    ax_lat.set_yscale("log")
+    ax_lat.set_ylabel("latency, ms")
+    ax_lat.set_title("latency against concurrency")
+    ax_rate.legend(fontsize=8)
+    ax_lat.legend(fontsize=7, ncol=2)
+    fig.suptitle(f"rewards benchmark, {results['meta']['started_at']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = out / "bench.json", out / "bench.png"
+    json_path.write_text(json.dumps(results, indent=2) + "\n")
+    chart(results, png_path)
+    return json_path, png_path

@@ -1,0 +1,47 @@
+"""The benchmark keeps working: a quick run starts the platform, goes through every phase and writes its figures.
+A benchmark is not a test, so nothing here looks at a timing: only that each section is there and sane."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+SECTIONS = ("meta", "redeem", "hot_item", "limit", "hop", "reads", "resources", "ratios")
+
+
+def test_quick_run_writes_every_section_and_the_chart(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    run = subprocess.run([sys.executable, "-m", "rewards_bench", "--quick", "--out", str(out)],
+                         capture_output=True, text=True, timeout=280)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    results = json.loads((out / "bench.json").read_text())
+    assert set(SECTIONS) <= set(results), sorted(results)
+    for section in ("redeem", "limit"):
+        assert [lv["concurrency"] for lv in results[section]["levels"]] == [1, 16, 64]
+    # Every redemption was answered (201) and, code-pool items being fast, with its code.
+    for level in results["redeem"]["levels"] + results["hot_item"]["levels"]:
+        assert level["failed"] == 0 and level["ok"] == level["requests"] > 0, level
+    assert all(lv["failed"] == 0 for lv in results["limit"]["levels"])
+    assert all(lv["failed"] == 0 for lv in results["hop"]["noop_route"] + results["hop"]["one_rpc_route"])
+    reads = results["reads"]
+    assert reads["large"]["ledger_rows"] > reads["small"]["ledger_rows"] >= 1_000
+    assert reads["large"]["redemptions"] > reads["small"]["redemptions"]
+    for label in ("small", "large"):
+        for path, levels in reads[label]["figures"].items():
+            assert all(lv["failed"] == 0 for lv in levels), (label, path, levels)
+    resources = results["resources"]
+    for service in ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service"):
+        assert resources["cpu_ms_per_redemption"][service] > 0
+        assert resources["rss_mb"][service] > 0
+    assert {r["name"] for r in results["ratios"]} >= {"end-to-end redeem / limit, throughput at c=64",
+                                                      "end-to-end redeem p99 / p50 at c=16"}
+    png = (out / "bench.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert "ratios (issue 7 targets" in run.stdout
