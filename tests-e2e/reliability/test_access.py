@@ -17,7 +17,7 @@ import pytest
 def _admin(platform, *args: str) -> dict[str, Any]:
     env = platform.service_env(platform.spec("gateway"))
     r = subprocess.run([sys.executable, "-m", "gateway.admin", *args], env=env, capture_output=True, text=True,
-                       timeout=60)
+                       timeout=60, check=False)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -65,7 +65,12 @@ def test_no_read_or_change_across_tenants_players_or_environments(platform, gate
     assert gateway.get(f"/v1/admin/items/{item}", headers=auth).status_code == 403
     # Nothing moved: one redemption, still the owner's.
     assert databases.value("redemption", f"SELECT player_id FROM redemptions WHERE id = '{rid}'") == player
-    assert databases.value("redemption", f"SELECT count(*) FROM redemptions WHERE item_id = '{item}'") == "1"
+    # (The rival's guess may leave a FAILED, uncharged redemption in its own tenant; never one in ours.)
+    tenant = operator.demo["tenant_id"]
+    assert databases.value("redemption", f"SELECT count(*) FROM redemptions WHERE item_id = '{item}' "
+                                         f"AND tenant_id = '{tenant}'") == "1"
+    assert databases.value("redemption", f"SELECT count(*) FROM redemptions WHERE item_id = '{item}' "
+                                         f"AND status NOT IN ('FAILED') AND tenant_id <> '{tenant}'") == "0"
 
 
 def test_forged_tokens_are_refused(gateway, operator, databases, ledger) -> None:
@@ -79,8 +84,11 @@ def test_forged_tokens_are_refused(gateway, operator, databases, ledger) -> None
     alg_none = ".".join([_b64({**_unb64(header), "alg": "none"}), payload, ""])
     other_env = ".".join([header, _b64({**claims, "env": "live"}), signature])
     expired = operator.token(player, ttl_seconds=1)
-    time.sleep(2.1)
-    for forged in (tampered, bad_signature, alg_none, other_env, expired, "not-a-token"):
+    # The gateway allows 5 s of clock leeway (auth.CLOCK_LEEWAY_SECONDS) past `exp`.
+    expired_at = time.monotonic() + 1 + 5 + 0.5
+    for forged in (tampered, bad_signature, alg_none, other_env, "not-a-token", expired):
+        if forged == expired:
+            time.sleep(max(0.0, expired_at - time.monotonic()))
         headers = {"Authorization": f"Bearer {forged}"}
         r = gateway.post("/v1/redemptions", headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
                          json={"offer": item})

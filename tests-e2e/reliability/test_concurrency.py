@@ -36,7 +36,7 @@ def test_one_player_cannot_spend_more_than_the_balance(platform, gateway, operat
     price = rng.randint(5, 15)
     affordable = rng.randint(2, 6)
     item = ledger.item(stock=100, price=price)
-    player, auth = operator.new_player(gems=price * affordable + price - 1)
+    _, auth = operator.new_player(gems=price * affordable + price - 1)
     attempts = affordable * 3
     responses = asyncio.run(_post_all(platform.gateway_url, [({**auth, **_key()}, {"offer": item}) for _ in range(attempts)]))
     statuses = [r.status_code for r in responses]

@@ -19,6 +19,22 @@ FAST_RECOVERY = {"SAGA_STALE_SECONDS": "3", "SAGA_RECOVERY_INTERVAL_SECONDS": "0
                  "RECONCILE_AFTER_SECONDS": "5", "RECONCILE_INTERVAL_SECONDS": "1", "RESULTS_ACK_WAIT_SECONDS": "3"}
 
 
+def _cancel(gateway, auth: dict[str, str], item: str) -> threading.Thread:
+    """Redeems (the process has not reached its failpoint yet), then cancels from a thread."""
+    r = gateway.post("/v1/redemptions", headers={**auth, "Idempotency-Key": uuid.uuid4().hex}, json={"offer": item})
+    assert r.status_code == 201, r.text
+
+    def send() -> None:
+        with httpx.Client(base_url=str(gateway.base_url), timeout=60.0) as client:
+            try:
+                client.post(f"/v1/redemptions/{r.json()['id']}/cancel", headers=auth, json={})
+            except httpx.HTTPError:
+                pass
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    return sender
+
+
 @pytest.fixture(scope="module", autouse=True)
 def fast_recovery(platform, restart) -> Iterator[None]:
     restart(platform, REDEMPTION, FAST_RECOVERY)
@@ -61,8 +77,8 @@ def test_redemption_killed_at_each_saga_step_loses_nothing(platform, gateway, op
     expected: dict[str, str] = {}
     for point in points:
         if point == "redemption.mid_cancel":
-            # A manual item is refused by fulfillment: the redemption is canceled and refunded; the process dies
-            # between the refund and the release.
+            # A manual item waits for an operator; the player cancels it: the process dies between the refund
+            # and the release.
             item, gems = ledger.item(stock=2, price=30, strategy="manual"), 100
         elif point == "redemption.mid_compensation":
             # Too poor: the debit is refused, the refund (registered before the debit) runs, then the process
@@ -73,7 +89,10 @@ def test_redemption_killed_at_each_saga_step_loses_nothing(platform, gateway, op
         expected[item] = SAGA_POINTS[point]
         _, auth = operator.new_player(gems=gems)
         restart(platform, REDEMPTION, {**FAST_RECOVERY, "FAILPOINTS": point})
-        sender = _redeem(gateway, auth, item)
+        if point == "redemption.mid_cancel":
+            sender = _cancel(gateway, auth, item)
+        else:
+            sender = _redeem(gateway, auth, item)
         print(f"[reliability] {point}: item {item}")
         killed(platform, REDEMPTION, within=60.0)
         sender.join(60)

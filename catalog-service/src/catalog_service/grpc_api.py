@@ -8,6 +8,7 @@ from google.protobuf import json_format
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -258,6 +259,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
             player=required_player(request.player), variant_id=request.variant_id, rounds=request.rounds,
             point_type=request.point_type, has_shipping_address=request.has_shipping_address,
             has_customer_info=request.has_customer_info)
+        failpoint("catalog.after_reserve_commit")
         return catalog_pb2.ReserveStockResponse(
             saga_id=reservation.saga_id, item=item_proto(reservation.item),
             already_reserved=reservation.already_reserved,
@@ -267,4 +269,5 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
         scope = scope_of(request.scope)
         released = await stock.release_stock(self.sessions, scope, saga_id=require_saga_id(request.saga_id),
                                               reason=optional_text(request.reason, "reason", MAX_REASON))
+        failpoint("catalog.after_release_commit")
         return catalog_pb2.ReleaseStockResponse(released=released)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import grpc
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.failpoints import failpoint, stall_point
 from service_kit.scope import Scope
 
 from wallet_service.domain import Account, EntryKind, LedgerEntry, PlayerStatus, PointType, require_scope
@@ -97,11 +98,15 @@ class WalletApi(wallet_pb2_grpc.WalletServiceServicer):
         result = await self.wallet.debit_points(_scope(request), request.saga_id,
                                                 request.player_id, request.point_type, request.amount,
                                                 request.description)
+        # Committed, not yet answered: a crash or a late answer here is the caller's hardest case.
+        failpoint("wallet.after_debit_commit")
+        await stall_point("wallet.slow_debit")
         return wallet_pb2.DebitPointsResponse(entry=_entry(result.entry), replayed=result.replayed)
 
     async def RefundPoints(self, request: wallet_pb2.RefundPointsRequest,
                            context: grpc.aio.ServicerContext) -> wallet_pb2.RefundPointsResponse:
         refund = await self.wallet.refund_debit(_scope(request), request.saga_id, request.reason)
+        failpoint("wallet.after_refund_commit")
         response = wallet_pb2.RefundPointsResponse(refunded=refund.refunded, replayed=refund.replayed)
         if refund.entry is not None:
             response.entry.CopyFrom(_entry(refund.entry))

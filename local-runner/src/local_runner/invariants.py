@@ -1,0 +1,185 @@
+"""The invariants of issue 6, read straight from each service's database (the APIs are not trusted): used by
+the reliability tests (tests-e2e/reliability) and by the soak (`python -m local_runner.soak`).
+
+Each check raises AssertionError naming what broke; `eventually` polls a check within a stated bound."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# After the faults stop, every redemption must settle within this (stale sagas are recovered after
+# SAGA_STALE_SECONDS, re-published jobs after RECONCILE_AFTER_SECONDS; the crash scenarios shorten both).
+SETTLE_SECONDS = 45.0
+PAID = ("OPEN", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED")
+# Documented waiting states: a vendor, a customer or a shipment decides when they end.
+WAITING = ("AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED")
+TERMINAL = ("COMPLETED", "CANCELED", "FAILED")
+
+
+def eventually(check: Callable[[], Any], within: float, what: str, every: float = 0.25) -> Any:
+    """check() once it stops raising AssertionError; fails with its last message after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return check()
+        except AssertionError as exc:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what}: not true after {within:.0f}s: {exc}") from exc
+        time.sleep(every)
+
+
+def _in(values: list[str]) -> str:
+    return "(" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + ")" if values else "(NULL)"
+
+
+@dataclass
+class Ledger:
+    """The items the reliability scenarios created, with their initial stock, and the invariants over them."""
+
+    databases: Any
+    operator: Any
+    initial_stock: dict[str, int] = field(default_factory=dict)
+    say: Callable[[str], None] = lambda m: print(f"[reliability] {m}")
+
+    # ---- setup ---------------------------------------------------------------------------------------------
+
+    def item(self, stock: int, price: int = 10, codes: int | None = None, strategy: str = "code_pool",
+             **fields: Any) -> str:
+        """An item with `stock` units; a code pool gets `codes` codes (default: one per unit)."""
+        created = self.operator.create_item(stock=stock, prices=[{"pointType": "gems", "amount": price}],
+                                            fulfillmentStrategy=strategy, **fields)
+        item_id = str(created["id"])
+        self.initial_stock[item_id] = stock
+        if strategy == "code_pool" and (codes if codes is not None else stock) > 0:
+            n = codes if codes is not None else stock
+            r = self.operator.http.post(f"/v1/admin/items/{item_id}/codes", json={
+                "codes": [{"code": f"{item_id}-{uuid.uuid4().hex[:12]}"} for _ in range(n)]})
+            assert r.status_code in (200, 201), r.text
+        return item_id
+
+    # ---- reading -------------------------------------------------------------------------------------------
+
+    def redemptions(self) -> list[dict[str, str]]:
+        rows = self.databases.rows("redemption", f"""
+            SELECT r.id, r.item_id, r.status, COALESCE(s.state, ''), r.fulfillment_strategy
+            FROM redemptions r LEFT JOIN sagas s ON s.id = r.id
+            WHERE r.item_id IN {_in(list(self.initial_stock))}""")
+        return [dict(zip(("id", "item", "status", "saga", "strategy"), row)) for row in rows]
+
+    def _ledger_counts(self, ids: list[str]) -> dict[tuple[str, str], int]:
+        rows = self.databases.rows("wallet", f"""
+            SELECT reference, kind, count(*) FROM ledger_entries
+            WHERE kind IN ('debit', 'refund') AND reference IN {_in(ids)} GROUP BY reference, kind""")
+        return {(ref, kind): int(n) for ref, kind, n in rows}
+
+    # ---- the invariants ------------------------------------------------------------------------------------
+
+    def assert_conserved(self) -> None:
+        """Every balance equals its ledger and is not negative; per tenant and environment, what was granted
+        (and adjusted) equals the balances plus what was spent net of refunds."""
+        broken = self.databases.rows("wallet", """
+            SELECT a.tenant_id, a.environment, a.player_id, a.point_type, a.balance, COALESCE(SUM(l.amount), 0)
+            FROM accounts a LEFT JOIN ledger_entries l USING (tenant_id, environment, player_id, point_type)
+            GROUP BY a.tenant_id, a.environment, a.player_id, a.point_type, a.balance
+            HAVING a.balance <> COALESCE(SUM(l.amount), 0) OR a.balance < 0""")
+        assert not broken, f"balances that differ from their ledger: {broken}"
+        broken = self.databases.rows("wallet", """
+            WITH l AS (SELECT tenant_id, environment,
+                         COALESCE(SUM(amount) FILTER (WHERE kind IN ('grant', 'adjustment')), 0) AS granted,
+                         COALESCE(-SUM(amount) FILTER (WHERE kind IN ('debit', 'refund')), 0) AS spent_net
+                       FROM ledger_entries GROUP BY tenant_id, environment),
+                 b AS (SELECT tenant_id, environment, SUM(balance) AS balances FROM accounts
+                       GROUP BY tenant_id, environment)
+            SELECT l.tenant_id, l.environment, l.granted, b.balances, l.spent_net
+            FROM l JOIN b USING (tenant_id, environment)
+            WHERE l.granted <> b.balances + l.spent_net""")
+        assert not broken, f"points created or lost (tenant, env, granted, balances, spent net): {broken}"
+
+    def assert_terminated(self) -> None:
+        """Every redemption is COMPLETED, CANCELED, FAILED or in a documented waiting state (AWAITING_*,
+        PURCHASED, or OPEN with its fulfillment job waiting), with its saga settled."""
+        redemptions = self.redemptions()
+        # OPEN whose fulfillment job waits for an operator or a provider (manual, webhook): a waiting state too.
+        open_ids = [r["id"] for r in redemptions if r["status"] == "OPEN"]
+        waiting_jobs = {rid for (rid,) in self.databases.rows("fulfillment", f"""
+            SELECT redemption_id FROM jobs WHERE state = 'waiting' AND redemption_id IN {_in(open_ids)}""")}
+        stuck = [r for r in redemptions
+                 if (r["status"] not in TERMINAL + WAITING and r["id"] not in waiting_jobs)
+                 or r["saga"] not in ("confirmed", "failed", "canceled", "")
+                 or (r["status"] in WAITING and r["saga"] != "confirmed")]
+        assert not stuck, f"redemptions not settled: {stuck[:10]} ({len(stuck)} in all)"
+
+    def assert_charged_once(self) -> None:
+        """Paid: one debit, no refund. Canceled: one debit and exactly one refund. Failed: nothing kept."""
+        redemptions = self.redemptions()
+        counts = self._ledger_counts([r["id"] for r in redemptions])
+        wrong = []
+        for r in redemptions:
+            debits, refunds = counts.get((r["id"], "debit"), 0), counts.get((r["id"], "refund"), 0)
+            expected = {"CANCELED": [(1, 1)], "FAILED": [(0, 0), (1, 1)]}.get(r["status"], [(1, 0)])
+            if (debits, refunds) not in expected:
+                wrong.append((r["id"], r["status"], f"debits={debits}", f"refunds={refunds}"))
+        assert not wrong, f"redemptions charged wrongly: {wrong[:10]} ({len(wrong)} in all)"
+
+    def assert_stock_kept(self) -> None:
+        """Initial stock = stock left + units held by paid redemptions; a reservation is held exactly when its
+        redemption is paid (released when it failed or was canceled)."""
+        items = list(self.initial_stock)
+        left = {i: int(s) for i, s in self.databases.rows("catalog", f"""
+            SELECT id, stock FROM items WHERE id IN {_in(items)} AND stock IS NOT NULL""")}
+        held: dict[str, str] = {}
+        counted: dict[str, int] = {}
+        for saga, item, state, stock_counted in self.databases.rows("catalog", f"""
+                SELECT saga_id, item_id, state, stock_counted FROM reservations WHERE item_id IN {_in(items)}"""):
+            held[saga] = state
+            if state == "held" and stock_counted == "t":
+                counted[item] = counted.get(item, 0) + 1
+        wrong_stock = [(i, s, left.get(i), counted.get(i, 0)) for i, s in self.initial_stock.items()
+                       if s != left.get(i, -1) + counted.get(i, 0)]
+        assert not wrong_stock, f"stock created or lost (item, initial, left, held): {wrong_stock}"
+        mismatched = [(r["id"], r["status"], held.get(r["id"])) for r in self.redemptions()
+                      if (r["status"] in PAID) != (held.get(r["id"]) == "held")]
+        assert not mismatched, f"reservations that disagree with their redemption: {mismatched[:10]}"
+
+    def assert_codes_once(self) -> None:
+        """Each pool code is assigned at most once, each completed code-pool redemption has exactly one, and no
+        code went to a redemption that was never paid."""
+        twice = self.databases.rows("fulfillment", """
+            SELECT tenant_id, environment, assigned_to, count(*) FROM code_pool WHERE assigned_to IS NOT NULL
+            GROUP BY tenant_id, environment, assigned_to HAVING count(*) > 1""")
+        assert not twice, f"redemptions holding several codes: {twice}"
+        completed = [r["id"] for r in self.redemptions() if r["status"] == "COMPLETED" and r["strategy"] == "code_pool"]
+        codes = dict(self.databases.rows("fulfillment", f"""
+            SELECT assigned_to, count(*) FROM code_pool WHERE assigned_to IN {_in(completed)} GROUP BY assigned_to"""))
+        missing = [r for r in completed if codes.get(r) != "1"]
+        assert not missing, f"completed code-pool redemptions without exactly one code: {missing[:10]}"
+        given_back = self.databases.rows("fulfillment", f"""
+            SELECT c.assigned_to FROM code_pool c WHERE c.item_id IN {_in(list(self.initial_stock))}
+            AND c.assigned_to IS NOT NULL""")
+        statuses = {r["id"]: r["status"] for r in self.redemptions()}
+        # CANCELED: the documented race of a cancel with a completion (the refund stands, the code is spent).
+        extra = [a for (a,) in given_back if statuses.get(a) not in ("COMPLETED", "OPEN", "CANCELED")]
+        assert not extra, f"codes assigned to redemptions never paid: {extra[:10]}"
+
+    def codes_spent_on_canceled(self) -> int:
+        """Codes assigned to redemptions canceled meanwhile (the cancel/completion race; reported by the soak)."""
+        canceled = [r["id"] for r in self.redemptions() if r["status"] == "CANCELED"]
+        return int(self.databases.rows("fulfillment", f"""
+            SELECT count(*) FROM code_pool WHERE assigned_to IN {_in(canceled)}""")[0][0])
+
+    def assert_all(self, within: float = SETTLE_SECONDS) -> None:
+        """Termination within the bound, then every other invariant."""
+        started = time.monotonic()
+        eventually(self.assert_terminated, within, "termination")
+        self.assert_conserved()
+        self.assert_charged_once()
+        self.assert_stock_kept()
+        self.assert_codes_once()
+        self.say(f"invariants hold ({len(self.redemptions())} redemptions, settled in "
+              f"{time.monotonic() - started:.1f}s)")
+
+
