@@ -19,18 +19,24 @@ def test_generated_requests_get_no_5xx_and_schema_conformant_answers(platform, o
     assert operations, "the gateway publishes no operations"
     for operation in operations:
         headers = {"x-api-key": operator.demo["api_key"]} if "/admin/" in operation.path else auth
-
-        # The scenario's seed drives generation: SEED=... replays the same requests.
-        @seed(rng.randrange(2**32))
-        @settings(max_examples=3, deadline=None, database=None, phases=[Phase.generate],
-                  suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
-        def probe(case, operation=operation, headers=headers) -> None:
-            response = case.call(base_url=platform.gateway_url, headers=headers, timeout=20)
-            for check in (not_a_server_error, response_schema_conformance):
-                try:
-                    case.validate_response(response, checks=(check,))
-                except Exception as exc:  # noqa: BLE001 - collect every operation's failures, then fail once
-                    failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:300]}")
-        probe()
+        probe_for(operation, headers, platform.gateway_url, rng.randrange(2**32), failures)()
     assert not failures, "\n".join(failures[:20])
+
+
+def probe_for(operation, headers: dict[str, str], base_url: str, example_seed: int, failures: list[str]):  # type: ignore[no-untyped-def]
+    """A hypothesis test of one operation (hypothesis refuses @given on a function with default arguments, so the
+    operation and headers are bound here). The scenario's seed drives generation: SEED=... replays the requests."""
+
+    @seed(example_seed)
+    @settings(max_examples=3, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy())
+    def probe(case) -> None:  # type: ignore[no-untyped-def]
+        response = case.call(base_url=base_url, headers=headers, timeout=20)
+        for check in (not_a_server_error, response_schema_conformance):
+            try:
+                case.validate_response(response, checks=(check,))
+            except Exception as exc:  # noqa: BLE001 - collect every operation's failures, then fail once
+                failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:300]}")
+
+    return probe

@@ -21,6 +21,12 @@ from gateway.errors import public_code
 ID_FIELD = Field(min_length=1, max_length=128)
 
 
+# Bounds of integer inputs: every one ends in a fixed-size proto field (int64, int32), so a larger number would
+# be a crash, not a refusal. Amounts stop at the wallet's own limit.
+MAX_MINOR_UNITS = 10**15
+MAX_COUNT = 1_000_000
+
+
 class ApiModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
@@ -84,7 +90,7 @@ STRATEGY_VALUES = {v: k for k, v in STRATEGY_NAMES.items()}
 
 class Price(ApiModel):
     point_type: str = Field(min_length=1, max_length=32)
-    amount: int = Field(ge=0, description="minor units")
+    amount: int = Field(ge=0, le=MAX_MINOR_UNITS, description="minor units")
 
     def to_proto(self) -> catalog_pb2.Price:
         return catalog_pb2.Price(point_type=self.point_type, amount=self.amount)
@@ -97,7 +103,7 @@ def _prices(prices: Any) -> list[Price]:
 class Variant(ApiModel):
     id: str = Field(default="", max_length=128)
     name: str = Field(default="", max_length=200)
-    rounds: int = Field(default=0, ge=0)
+    rounds: int = Field(default=0, ge=0, le=MAX_COUNT)
     prices: list[Price] = Field(default_factory=list, max_length=20)
 
     @classmethod
@@ -113,7 +119,7 @@ class Targeting(ApiModel):
     private: bool = False
     segments: list[str] = Field(default_factory=list, max_length=100)
     countries: list[str] = Field(default_factory=list, max_length=300)
-    min_level: int = Field(default=0, ge=0)
+    min_level: int = Field(default=0, ge=0, le=MAX_COUNT)
 
     def to_proto(self) -> catalog_pb2.Targeting:
         return catalog_pb2.Targeting(private=self.private, segments=self.segments, countries=self.countries,
@@ -220,14 +226,14 @@ class ItemChanges(ApiModel):
     prices: list[Price] | None = Field(default=None, min_length=1, max_length=20)
     variants: list[Variant] | None = Field(default=None, max_length=100)
     unlimited_stock: bool | None = None
-    per_player_limit: int | None = Field(default=None, ge=0)
+    per_player_limit: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     targeting: Targeting | None = None
     fulfillment_strategy: StrategyName | None = None
     fulfillment_config: dict[str, Any] | None = None
     shipping_address_required: bool | None = None
     customer_info_required: bool | None = None
     redemption_message: str | None = Field(default=None, max_length=2000)
-    face_value: int | None = Field(default=None, ge=0)
+    face_value: int | None = Field(default=None, ge=0, le=MAX_MINOR_UNITS)
     face_currency: str | None = Field(default=None, max_length=8)
 
     @field_validator("status", mode="before")
@@ -277,12 +283,13 @@ class NewItem(ItemChanges):
     name: str = Field(min_length=1, max_length=200)  # type: ignore[assignment]
     status: ItemStatusName = "ACTIVE"  # type: ignore[assignment]
     prices: list[Price] = Field(min_length=1, max_length=20)  # type: ignore[assignment]
-    stock: int = Field(default=0, ge=0)
+    stock: int = Field(default=0, ge=0, le=MAX_MINOR_UNITS)
     fulfillment_strategy: StrategyName = "manual"  # type: ignore[assignment]
 
 
 class StockAdjustment(ApiModel):
-    delta: int = Field(description="added to stock; the result may not go below zero")
+    delta: int = Field(ge=-MAX_MINOR_UNITS, le=MAX_MINOR_UNITS,
+                       description="added to stock; the result may not go below zero")
     reason: str = Field(default="", max_length=500)
 
     @field_validator("delta")
@@ -348,13 +355,13 @@ class PointsMovement(ApiModel):
 
 class Grant(ApiModel):
     point_type: str = Field(min_length=1, max_length=32)
-    amount: int = Field(gt=0, description="minor units")
+    amount: int = Field(gt=0, le=MAX_MINOR_UNITS, description="minor units")
     description: str = Field(default="", max_length=500)
 
 
 class Adjustment(ApiModel):
     point_type: str = Field(min_length=1, max_length=32)
-    amount: int = Field(description="signed minor units, not zero")
+    amount: int = Field(ge=-MAX_MINOR_UNITS, le=MAX_MINOR_UNITS, description="signed minor units, not zero")
     description: str = Field(default="", max_length=500)
 
     @field_validator("amount")
@@ -585,8 +592,8 @@ class TokenRequest(BaseModel):
     player_id: str = Field(min_length=1, max_length=128, validation_alias=AliasChoices("player_id", "playerId"))
     segments: list[str] | None = Field(default=None, max_length=100)
     country: str | None = Field(default=None, max_length=8)
-    level: int | None = Field(default=None, ge=0)
-    ttl_seconds: int | None = Field(default=None, ge=1, validation_alias=AliasChoices("ttl_seconds", "ttlSeconds"))
+    level: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    ttl_seconds: int | None = Field(default=None, ge=1, le=10**9, validation_alias=AliasChoices("ttl_seconds", "ttlSeconds"))
     client_id: str | None = Field(default=None, max_length=128)
     client_secret: str | None = Field(default=None, max_length=256)
 

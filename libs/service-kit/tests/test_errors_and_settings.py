@@ -95,3 +95,33 @@ def test_missing_setting_is_named(monkeypatch, capsys) -> None:
     with pytest.raises(SystemExit):
         load_settings(Needs)
     assert "missing required setting DATABASE_URL" in capsys.readouterr().err
+
+
+def test_nul_characters_are_found_at_any_depth() -> None:
+    from google.protobuf import struct_pb2
+    from rewards.common.v1 import common_pb2
+    from rewards.redemption.v1 import redemption_pb2
+    from service_kit.grpc_server import nul_field
+
+    clean = redemption_pb2.RedeemRequest(item_id="12", comment="fine", player=common_pb2.PlayerContext(segments=["a"]))
+    assert nul_field(clean) is None
+    assert nul_field(redemption_pb2.RedeemRequest(comment="a\x00b")) == "comment"
+    assert nul_field(redemption_pb2.RedeemRequest(player=common_pb2.PlayerContext(segments=["ok", "x\x00"]))) \
+        == "player.segments"
+    assert nul_field(redemption_pb2.RedeemRequest(
+        shipping_address=common_pb2.ShippingAddress(city="\x00"))) == "shipping_address.city"
+    details = struct_pb2.Struct()
+    details.update({"page": {"tags": ["ok", "bad\x00"]}})
+    assert nul_field(redemption_pb2.RedeemRequest(trigger_details=details)) is not None
+    keyed = struct_pb2.Struct()
+    keyed.update({"k\x00": 1})
+    assert nul_field(redemption_pb2.RedeemRequest(trigger_details=keyed)) == "trigger_details.fields"
+
+
+async def test_a_nul_character_is_refused_before_the_handler(stub) -> None:
+    calls = len(seen_request_ids)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.Check(health_pb2.HealthCheckRequest(service="x\x00"), timeout=2)
+    err = from_rpc_error(caught.value)
+    assert err is not None and err.code is ErrorCode.VALIDATION_ERROR and "service" in err.message
+    assert len(seen_request_ids) == calls

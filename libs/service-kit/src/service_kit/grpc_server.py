@@ -15,7 +15,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from service_kit.errors import DomainError
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var
 
 log = logging.getLogger("service_kit.grpc")
@@ -42,6 +45,9 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
             failure: DomainError | None = None
             try:
                 try:
+                    bad = nul_field(request) if isinstance(request, Message) else None
+                    if bad is not None:
+                        raise DomainError(ErrorCode.VALIDATION_ERROR, f"{bad} must not contain NUL characters")
                     response = await inner(request, context)
                 except DomainError as exc:
                     failure = exc
@@ -71,6 +77,31 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+def nul_field(message: Message, path: str = "") -> str | None:
+    """The first string field (at any depth, Struct values and map keys included) holding a NUL character.
+    PostgreSQL text and jsonb cannot hold NUL, so no service can store such a value: it is refused as bad input
+    here, once for every service, instead of failing in the database as an internal error."""
+    for field, value in message.ListFields():
+        name = path + field.name
+        repeated = field.is_repeated
+        if field.type == FieldDescriptor.TYPE_STRING:
+            if any("\x00" in v for v in (value if repeated else (value,))):
+                return name
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            if field.message_type.GetOptions().map_entry:
+                entries = list(value.items())
+                if any("\x00" in x for entry in entries for x in entry if isinstance(x, str)):
+                    return name
+                children = [v for _, v in entries if isinstance(v, Message)]
+            else:
+                children = list(value) if repeated else [value]
+            for child in children:
+                found = nul_field(child, name + ".")
+                if found:
+                    return found
+    return None
 
 
 BackgroundTask = Callable[[], Awaitable[None]]
