@@ -91,14 +91,22 @@ async def bus(nats_server) -> AsyncIterator[Bus]:  # type: ignore[no-untyped-def
     nc = await connect(nats_server.url, "fulfillment-tests")
     js = nc.jetstream(timeout=5)
     await ensure_streams(js)
-    # A clean slate: no consumer or message of an earlier test survives into this one.
+    await clear_streams(js)  # no consumer or message of an earlier test survives into this one
+    await js.add_consumer(RESULTS_STREAM, ConsumerConfig(durable_name="test-results", ack_wait=30))
+    try:
+        yield Bus(nc, js)
+    finally:
+        # Nor into the next suite on this session's NATS: the streams are work queues, where a consumer left
+        # behind would keep another service's tests from creating theirs.
+        await clear_streams(js)
+        await nc.close()
+
+
+async def clear_streams(js: JetStreamContext) -> None:
     for stream in STREAMS:
         for info in await js.consumers_info(stream):
             await js.delete_consumer(stream, info.name)
         await js.purge_stream(stream)
-    await js.add_consumer(RESULTS_STREAM, ConsumerConfig(durable_name="test-results", ack_wait=30))
-    yield Bus(nc, js)
-    await nc.close()
 
 
 @dataclass

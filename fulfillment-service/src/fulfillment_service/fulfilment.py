@@ -86,6 +86,9 @@ async def fulfil_job(session: AsyncSession, vault: Vault, received: ReceivedJob,
         # Someone is asking again (a reconciler that saw no result): send the recorded result once more.
         if existing.result_event_id is not None:
             await outbox.publish_again(session, existing.result_event_id)
+        elif existing.strategy in (MANUAL, PHYSICAL) and existing.state == "waiting":
+            # Taken before ACCEPTED existed, so never acknowledged: acknowledge it now, or it is asked forever.
+            await _accept_for_operator(session, vault, scope, job.redemption_id)
         return Taken.ALREADY_KNOWN
 
     rid = job.redemption_id
@@ -103,12 +106,12 @@ async def fulfil_job(session: AsyncSession, vault: Vault, received: ReceivedJob,
             await record_failure(session, vault, scope, rid, "SHIPPING_ADDRESS_REQUIRED",
                                  "a physical item needs a shipping address", "no shipping address")
         else:
-            # The shipment: pending until an operator ships it (AdvanceJob). Nothing to publish until then.
-            await repository.update_job(session, scope, rid, state="waiting")
+            # The shipment: pending until an operator ships it (AdvanceJob).
+            await _accept_for_operator(session, vault, scope, rid)  # its delivery_status is pending from open_job
             log.info("shipment created", extra={"redemption_id": rid, "item_id": job.item_id})
     elif job.strategy == MANUAL:
         # An operator books it with the vendor and moves it on (AdvanceJob); the redemption stays OPEN.
-        await repository.update_job(session, scope, rid, state="waiting")
+        await _accept_for_operator(session, vault, scope, rid)
     else:
         await record_failure(session, vault, scope, rid, "INVALID_JOB", f"unknown strategy {job.strategy!r}",
                              "unknown strategy")
@@ -128,6 +131,14 @@ async def give_up_job(session: AsyncSession, vault: Vault, received: ReceivedJob
     await record_failure(session, vault, scope, job.redemption_id, "FULFILLMENT_ERROR",
                          "fulfillment failed after every delivery attempt", error)
     return True
+
+
+async def _accept_for_operator(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str) -> None:
+    """The job waits for an operator. An ACCEPTED result says so, or redemption-service, seeing no result, would
+    send the job again and again; it is the job's recorded result until the operator moves it."""
+    event_id = await publish_result(session, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_ACCEPTED)
+    await repository.settle_job(session, scope, redemption_id, state="waiting", outcome="ACCEPTED",
+                                result_event_id=event_id, result_data={})
 
 
 async def _deliver_code(session: AsyncSession, vault: Vault, scope: Scope,

@@ -22,8 +22,10 @@ from fulfillment_service.vault import Vault
 
 log = logging.getLogger("fulfillment_service.job_controls")
 
-# Forward-only orders. A manual job's stage is its latest result ("" before any: the redemption is OPEN).
-MANUAL_STAGES = ("", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED")
+# Forward-only orders. A manual job's stage is its latest result: ACCEPTED once taken (the redemption is OPEN;
+# "" only for a job taken before ACCEPTED existed). An operator moves it to one of MANUAL_TARGETS.
+MANUAL_STAGES = ("", "ACCEPTED", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED")
+MANUAL_TARGETS = MANUAL_STAGES[2:]
 DELIVERY_STAGES = ("pending", "shipped", "delivered")
 SETTLED_STATES = ("succeeded", "failed")
 
@@ -132,13 +134,14 @@ async def _move_shipment(session: AsyncSession, vault: Vault, scope: Scope, row:
 
 async def _move_manual(session: AsyncSession, vault: Vault, scope: Scope, row: Row, target: str,
                        request: fulfillment_pb2.AdvanceJobRequest) -> None:
-    if target not in MANUAL_STAGES[1:]:
+    if target not in MANUAL_TARGETS:
         raise DomainError(ErrorCode.VALIDATION_ERROR,
                           "a manual job moves to AWAITING_VENDOR, AWAITING_CUSTOMER, PURCHASED, COMPLETED or FAILED")
     current = row.result_outcome or ""
     if MANUAL_STAGES.index(target) <= MANUAL_STAGES.index(current):
         raise DomainError(ErrorCode.VALIDATION_ERROR,
-                          f"the job is at {current or 'OPEN'}: it moves forward only, not to {target}")
+                          f"the job is at {current if current not in ('', 'ACCEPTED') else 'OPEN'}: "
+                          f"it moves forward only, not to {target}")
     event_id = await publish_result(session, vault, scope, row.redemption_id, request.outcome,
                                     provider_reference=request.note.strip()[:256])
     await repository.settle_job(session, scope, row.redemption_id,

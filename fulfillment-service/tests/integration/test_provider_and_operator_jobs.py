@@ -17,12 +17,15 @@ from google.protobuf.struct_pb2 import Struct
 from local_runner.infra import free_port
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit.messaging import RESULTS_SUBJECT
+from service_kit.scope import Scope
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from fulfillment_service import repository
 from fulfillment_service.models import jobs, outbox
 from fulfillment_service.provider_calls import signature_for, signature_is_valid
 
@@ -253,16 +256,31 @@ async def test_bonus_and_free_rounds_call_the_bonus_engine(service, bus, session
     assert (invalid.outcome, invalid.failure_code) == (O.RESULT_OUTCOME_FAILED, "INVALID_JOB")
 
 
+async def only_accepted(bus, sessions, sent: O.FulfillmentJob) -> None:  # type: ignore[no-untyped-def]
+    """A job that waits for an operator publishes exactly one result, ACCEPTED on the results subject, and
+    nothing more until the operator moves it (a redelivery of the job adds nothing)."""
+    rid = sent.redemption_id
+    [accepted] = await results_for(bus, sessions, 1)
+    assert (accepted.redemption_id, accepted.outcome, accepted.sequence) == (rid, O.RESULT_OUTCOME_ACCEPTED, 1)
+    async with sessions() as session:
+        rows = (await session.execute(select(outbox.c.event_id, outbox.c.subject))).all()
+    assert [tuple(r) for r in rows] == [(accepted.event_id, RESULTS_SUBJECT)]
+    row = await job_row(sessions, rid)
+    assert (row.state, row.result_event_id) == ("waiting", accepted.event_id)
+    await bus.publish_job(sent, msg_id=f"again-{rid}")  # the same job event delivered once more
+    assert await bus.results(wait=0.5) == []
+
+
 def advance(rid: str, outcome: int, **kw) -> O.AdvanceJobRequest:  # type: ignore[no-untyped-def]
     return O.AdvanceJobRequest(scope=SCOPE, redemption_id=rid, outcome=outcome, **kw)
 
 
 async def test_a_physical_job_ships_then_delivers(service, bus, sessions):
-    await bus.publish_job(job("r-ph", "physical", shipping_address=ADDRESS))
-    await eventually(lambda: all_jobs(sessions), what="the shipment")
-    assert await bus.results(wait=0.3) == []
+    shipment = job("r-ph", "physical", shipping_address=ADDRESS)
+    await bus.publish_job(shipment)
+    await only_accepted(bus, sessions, shipment)
     row = await job_row(sessions, "r-ph")
-    assert (row.state, row.delivery_status) == ("waiting", "pending")
+    assert (row.state, row.delivery_status, row.result_outcome) == ("waiting", "pending", "ACCEPTED")
 
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await service.stub.AdvanceJob(advance("r-ph", O.RESULT_OUTCOME_SHIPPED), timeout=5)
@@ -274,15 +292,19 @@ async def test_a_physical_job_ships_then_delivers(service, bus, sessions):
     assert (delivered.job.state, delivered.job.delivery_status) == (O.JOB_STATE_SUCCEEDED, "delivered")
     results = await results_for(bus, sessions, 2)
     assert [(r.outcome, r.sequence, r.tracking_number) for r in results] == \
-        [(O.RESULT_OUTCOME_SHIPPED, 1, "TRK1"), (O.RESULT_OUTCOME_DELIVERED, 2, "TRK1")]
+        [(O.RESULT_OUTCOME_SHIPPED, 2, "TRK1"), (O.RESULT_OUTCOME_DELIVERED, 3, "TRK1")]
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await service.stub.FailJob(O.FailJobRequest(scope=SCOPE, redemption_id="r-ph", reason="x"), timeout=5)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def test_a_manual_job_moves_forward_only_and_can_be_failed(service, bus, sessions):
-    await bus.publish_job(job("r-m", "manual"))
-    await eventually(lambda: all_jobs(sessions), what="the manual job")
+    booking = job("r-m", "manual")
+    await bus.publish_job(booking)
+    await only_accepted(bus, sessions, booking)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:  # ACCEPTED is the service's word, not an operator's move
+        await service.stub.AdvanceJob(advance("r-m", O.RESULT_OUTCOME_ACCEPTED), timeout=5)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     await service.stub.AdvanceJob(advance("r-m", O.RESULT_OUTCOME_AWAITING_CUSTOMER), timeout=5)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await service.stub.AdvanceJob(advance("r-m", O.RESULT_OUTCOME_AWAITING_VENDOR), timeout=5)
@@ -299,10 +321,22 @@ async def test_a_manual_job_moves_forward_only_and_can_be_failed(service, bus, s
     assert failed.job.state == O.JOB_STATE_FAILED
     results = await results_for(bus, sessions, 3)
     assert [(r.outcome, r.sequence) for r in results] == [
-        (O.RESULT_OUTCOME_AWAITING_CUSTOMER, 1), (O.RESULT_OUTCOME_PURCHASED, 2), (O.RESULT_OUTCOME_FAILED, 3)]
+        (O.RESULT_OUTCOME_AWAITING_CUSTOMER, 2), (O.RESULT_OUTCOME_PURCHASED, 3), (O.RESULT_OUTCOME_FAILED, 4)]
     assert results[-1].failure_message == "sold out"
     with pytest.raises(grpc.aio.AioRpcError):
         await service.stub.RetryJob(O.RetryJobRequest(scope=SCOPE, redemption_id="r-m"), timeout=5)
+
+
+async def test_a_manual_job_taken_before_accepted_existed_is_acknowledged_when_asked_again(service, bus, sessions):
+    legacy = job("r-old", "manual")
+    async with sessions.begin() as session:  # as the service left it then: waiting, no result at all
+        await repository.mark_event_processed(session, legacy.event_id)
+        await repository.open_job(session, Scope("acme", "live"), "r-old", "it-1", "manual", legacy.event_id,
+                                  legacy.SerializeToString(), state="waiting")
+    asked_again = job("r-old", "manual")
+    asked_again.event_id = "job-r-old-reconciled"  # redemption-service's reconciler re-publishes under a new id
+    await bus.publish_job(asked_again)
+    await only_accepted(bus, sessions, asked_again)
 
 
 async def test_retry_job_calls_a_waiting_provider_now_and_refuses_a_succeeded_job(service, bus, sessions, provider):

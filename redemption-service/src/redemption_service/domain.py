@@ -48,10 +48,12 @@ class Outcome(enum.StrEnum):
     PURCHASED = "PURCHASED"
     SHIPPED = "SHIPPED"
     DELIVERED = "DELIVERED"
+    ACCEPTED = "ACCEPTED"          # the job is taken and waits (an operator, a provider): no status changes
 
 
 class ResultPlan(enum.Enum):
     APPLY = "apply"                # record the result: a new status and/or delivery status, fulfillment data
+    ACKNOWLEDGE = "acknowledge"    # record only that fulfillment took the job (and the result's sequence)
     COMPENSATE = "compensate"      # a permanent failure: cancel with a refund
     STALE = "stale"                # a newer result was applied already
     FINISHED = "finished"          # the redemption has ended (or its cancel is under way): nothing moves it
@@ -140,6 +142,7 @@ class Redemption:
     result_sequence: int = 0                  # the newest fulfillment result applied
     result_applied_at: datetime | None = None
     job_published_at: datetime | None = None  # the last time its job was handed to the outbox or published
+    job_acknowledged_at: datetime | None = None  # the first result applied: fulfillment has the job
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -180,6 +183,8 @@ class Redemption:
             return self._goods_move(DeliveryStatus(outcome.value))
         if self.status is Status.COMPLETED:
             return ResultMove(ResultPlan.FINISHED, reason="the redemption is completed")
+        if outcome is Outcome.ACCEPTED:
+            return ResultMove(ResultPlan.ACKNOWLEDGE)
         if outcome is Outcome.FAILED:
             if self.delivery_status in (DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED):
                 return ResultMove(ResultPlan.CONFLICT, reason="a failure after the goods were shipped")

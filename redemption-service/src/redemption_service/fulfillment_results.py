@@ -98,7 +98,8 @@ class Applied:
 
     @property
     def changed(self) -> bool:
-        return self.kind in (ResultPlan.APPLY.value, ResultPlan.COMPENSATE.value) and self.redemption is not None
+        return self.kind in (ResultPlan.APPLY.value, ResultPlan.ACKNOWLEDGE.value, ResultPlan.COMPENSATE.value) \
+            and self.redemption is not None
 
 
 async def apply_result(session: AsyncSession, received: ReceivedResult) -> Applied:
@@ -115,6 +116,10 @@ async def apply_result(session: AsyncSession, received: ReceivedResult) -> Appli
         await repository.apply_fulfillment_result(session, redemption.id, sequence=received.sequence)
         requested = await repository.request_cancel(session, redemption.id, message, failure_code=code)
         return Applied(move.plan.value, requested)
+    if move.plan is ResultPlan.ACKNOWLEDGE:
+        # The status stays; the sequence still moves, so an older result arriving later is stale.
+        acknowledged = await repository.apply_fulfillment_result(session, redemption.id, sequence=received.sequence)
+        return Applied(move.plan.value, acknowledged)
     if move.plan is ResultPlan.APPLY:
         updated = await repository.apply_fulfillment_result(
             session, redemption.id, sequence=received.sequence, status=move.status,
@@ -189,6 +194,8 @@ class FulfillmentResultConsumer:
             log.info("fulfillment failed; refunding", extra=about)
         elif applied.kind == ResultPlan.APPLY.value:
             log.info("fulfillment result applied", extra=about)
+        elif applied.kind == ResultPlan.ACKNOWLEDGE.value:
+            log.info("fulfillment took the job; it waits", extra=about)
         else:
             log.info("fulfillment result ignored", extra={**about, "kind": applied.kind, "reason": applied.reason})
 

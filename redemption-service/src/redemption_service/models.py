@@ -80,6 +80,9 @@ redemptions = Table(
     Column("result_applied_at", DateTime(timezone=True), nullable=True),
     # The last time the fulfillment job was handed to the outbox or published: the reconciler's clock.
     Column("job_published_at", DateTime(timezone=True), nullable=True),
+    # When fulfillment first answered for the job (any result, ACCEPTED included); the reconciler asks only
+    # about OPEN redemptions whose job was never acknowledged.
+    Column("job_acknowledged_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("status IN ('" + "', '".join(STATUSES) + "')", name="status_known"),
     CheckConstraint("delivery_status IN ('', 'PENDING', 'SHIPPED', 'DELIVERED')", name="delivery_status_known"),
     CheckConstraint("cost >= 0", name="cost_not_negative"),

@@ -1,10 +1,11 @@
 """PostgreSQL is the source of truth, the stream only delivers: JetStream acknowledges a publish before it is on
-disk, so a job (or its result) can be lost. The reconciler re-publishes the job of every OPEN redemption that got no
-result within a bound, under a new event id (JetStream's duplicate window would drop the old one);
-fulfillment-service is idempotent on the redemption id and answers a known job with its recorded result.
+disk, so a job (or its result) can be lost. The reconciler re-publishes the job of every OPEN redemption that
+fulfillment never acknowledged (no result at all within a bound: an ACCEPTED result acknowledges a job that waits for
+an operator) under a new event id (JetStream's duplicate window would drop the old one); fulfillment-service is
+idempotent on the redemption id and answers a known job with its recorded result.
 
 The backlog report tells operators, while it is not zero, what waits: outbox rows not yet on NATS and OPEN
-redemptions older than the bound."""
+redemptions older than the bound whose job was never acknowledged."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ BACKLOG_REPORT_SECONDS = 30.0
 
 
 async def republish_stale_jobs(sessions: async_sessionmaker, after_seconds: float, batch: int = 100) -> int:
-    """One round: a new outbox row for each OPEN redemption whose job went out more than after_seconds ago with
-    no result since. Returns how many jobs it re-published."""
+    """One round: a new outbox row for each OPEN redemption whose job went out more than after_seconds ago and
+    was never acknowledged. Returns how many jobs it re-published."""
     total = 0
     while True:
         async with sessions.begin() as session:

@@ -264,8 +264,10 @@ async def apply_fulfillment_result(session: AsyncSession, redemption_id: str, *,
                                    status: Status | None = None, delivery_status: DeliveryStatus | None = None,
                                    fulfillment: dict[str, Any] | None = None) -> Redemption | None:
     """Records the result with this sequence: the new status and delivery status when given, fulfillment data
-    merged over what is there. None when a result as new or newer was applied meanwhile."""
-    values: dict[str, Any] = {"result_sequence": sequence, "result_applied_at": func.now(), "updated_at": func.now()}
+    merged over what is there. Any applied result tells that fulfillment has the job (job_acknowledged_at, kept
+    from the first). None when a result as new or newer was applied meanwhile."""
+    values: dict[str, Any] = {"result_sequence": sequence, "result_applied_at": func.now(), "updated_at": func.now(),
+                              "job_acknowledged_at": func.coalesce(redemptions.c.job_acknowledged_at, func.now())}
     if status is not None:
         values["status"] = status
         if status is Status.COMPLETED:
@@ -285,13 +287,14 @@ async def apply_fulfillment_result(session: AsyncSession, redemption_id: str, *,
 # --- reconciling jobs that got no result ----------------------------------------------------------------------
 
 async def claim_jobs_without_result(session: AsyncSession, after_seconds: float, limit: int) -> list[Redemption]:
-    """OPEN redemptions whose job went out more than after_seconds ago with no result since, and no job still
-    waiting in the outbox; their clock is reset here, so each is claimed at most once per after_seconds. SKIP
+    """OPEN redemptions whose job went out more than after_seconds ago and was never acknowledged by fulfillment
+    (no result at all: an ACCEPTED job waits for an operator, asking again would only be acked as a duplicate),
+    and no job still waiting in the outbox; their clock is reset here, so each is claimed at most once per after_seconds. SKIP
     LOCKED keeps two instances apart; a row claimed meanwhile fails the re-checked clock condition."""
     waiting_in_outbox = exists().where(outbox.c.redemption_id == redemptions.c.id, outbox.c.published_at.is_(None))
     rows = (await session.execute(
         select(redemptions)
-        .where(redemptions.c.status == Status.OPEN, redemptions.c.result_applied_at.is_(None),
+        .where(redemptions.c.status == Status.OPEN, redemptions.c.job_acknowledged_at.is_(None),
                redemptions.c.cancel_requested_at.is_(None),
                redemptions.c.job_published_at < func.now() - timedelta(seconds=after_seconds),
                ~waiting_in_outbox)
@@ -307,7 +310,7 @@ async def claim_jobs_without_result(session: AsyncSession, after_seconds: float,
 class Backlog:
     unpublished: int                       # outbox rows not yet on NATS
     oldest_unpublished_seconds: float      # age of the oldest of them (0 when none)
-    open_overdue: int                      # OPEN redemptions older than the reconcile bound
+    open_overdue: int                      # OPEN redemptions older than the reconcile bound, job unacknowledged
 
 
 async def backlog(session: AsyncSession, overdue_seconds: float) -> Backlog:
@@ -316,6 +319,6 @@ async def backlog(session: AsyncSession, overdue_seconds: float) -> Backlog:
         .where(outbox.c.published_at.is_(None)))).one()
     overdue = await session.scalar(
         select(func.count()).select_from(redemptions)
-        .where(redemptions.c.status == Status.OPEN,
+        .where(redemptions.c.status == Status.OPEN, redemptions.c.job_acknowledged_at.is_(None),
                redemptions.c.created_at < func.now() - timedelta(seconds=overdue_seconds)))
     return Backlog(int(unpublished), float(oldest), int(overdue or 0))

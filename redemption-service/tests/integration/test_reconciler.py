@@ -1,6 +1,7 @@
-"""PostgreSQL is the source of truth: the reconciler re-publishes the job of an OPEN redemption that got no result,
-under a new event id, at most once per bound and once across instances; the backlog is reported; a refund for a
-failed fulfillment that the process did not finish is finished by recovery."""
+"""PostgreSQL is the source of truth: the reconciler re-publishes the job of an OPEN redemption that fulfillment never
+acknowledged (no result, not even ACCEPTED), under a new event id, at most once per bound and once across
+instances; the backlog is reported; a refund for a failed fulfillment that the process did not finish is finished
+by recovery."""
 
 from __future__ import annotations
 
@@ -68,6 +69,45 @@ async def test_a_stale_open_job_is_republished_with_a_new_event_id_once_per_boun
     assert await republish_stale_jobs(system.sessions, AFTER) == 0, "not twice within the bound"
     await published_long_ago(system, opened.id)
     assert await republish_stale_jobs(system.sessions, AFTER) == 1, "and again after it"
+
+
+async def apply(system, result: f.FulfillmentResult):  # type: ignore[no-untyped-def]
+    async with system.sessions.begin() as session:
+        return await apply_result(session, read_result(result.SerializeToString()))
+
+
+async def test_an_accepted_job_keeps_its_redemption_open_and_is_not_asked_about_again(system) -> None:  # type: ignore[no-untyped-def]
+    waiting, _ = await system.redemptions.redeem(system.request(key="waits-for-an-operator"))
+    silent, _ = await system.redemptions.redeem(system.request(key="never-answered"))
+    for rid in (waiting.id, silent.id):
+        await published_long_ago(system, rid)
+    applied = await apply(system, system.result(waiting.id, f.RESULT_OUTCOME_ACCEPTED, 1))
+    assert applied.kind == "acknowledge"
+    row = await system.status(waiting.id)
+    assert (row.status, row.result_sequence, row.fulfillment) == ("OPEN", 1, None)
+    assert row.job_acknowledged_at is not None
+    assert (await system.status(silent.id)).job_acknowledged_at is None
+
+    assert await republish_stale_jobs(system.sessions, AFTER) == 1
+    assert len(await jobs_of(system, waiting.id)) == 1, "an acknowledged job waits; it is not sent again"
+    assert len(await jobs_of(system, silent.id)) == 2, "a job never acknowledged is sent again"
+
+    await system.sql("UPDATE redemptions SET created_at = now() - interval '90 seconds'")
+    assert (await report_backlog(system.sessions, AFTER)).open_overdue == 1, "only the unacknowledged one"
+
+
+async def test_an_accepted_after_a_later_result_changes_nothing(system) -> None:  # type: ignore[no-untyped-def]
+    opened, _ = await system.redemptions.redeem(system.request())
+    await apply(system, system.result(opened.id, f.RESULT_OUTCOME_AWAITING_VENDOR, 2, provider_reference="pv-1"))
+    before = await system.status(opened.id)
+    assert (before.status, before.result_sequence) == ("AWAITING_VENDOR", 2)
+    assert before.job_acknowledged_at is not None, "any applied result acknowledges the job"
+    late = await apply(system, system.result(opened.id, f.RESULT_OUTCOME_ACCEPTED, 1))
+    assert late.kind == "stale"
+    after = await system.status(opened.id)
+    assert (after.status, after.result_sequence, after.fulfillment, after.updated_at,
+            after.job_acknowledged_at) == ("AWAITING_VENDOR", 2, {"provider_reference": "pv-1"}, before.updated_at,
+                                           before.job_acknowledged_at)
 
 
 async def test_two_reconcilers_republish_each_stale_job_once(system) -> None:  # type: ignore[no-untyped-def]

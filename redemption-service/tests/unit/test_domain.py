@@ -84,6 +84,11 @@ def test_transitions_go_forward_only() -> None:
     (Status.CANCELED, "", Outcome.FAILED, ResultPlan.FINISHED, None, None),
     (Status.FAILED, "", Outcome.COMPLETED, ResultPlan.CONFLICT, None, None),
     (Status.SUBMITTED, "", Outcome.COMPLETED, ResultPlan.CONFLICT, None, None),
+    (Status.OPEN, "", Outcome.ACCEPTED, ResultPlan.ACKNOWLEDGE, None, None),
+    (Status.OPEN, "PENDING", Outcome.ACCEPTED, ResultPlan.ACKNOWLEDGE, None, None),
+    (Status.AWAITING_VENDOR, "", Outcome.ACCEPTED, ResultPlan.ACKNOWLEDGE, None, None),
+    (Status.COMPLETED, "", Outcome.ACCEPTED, ResultPlan.FINISHED, None, None),
+    (Status.CANCELED, "", Outcome.ACCEPTED, ResultPlan.FINISHED, None, None),
 ])
 def test_what_a_fulfillment_result_does(status: Status, delivery: str, outcome: Outcome, plan: ResultPlan,
                                         to_status: Status | None, to_delivery: str | None) -> None:
@@ -94,6 +99,8 @@ def test_what_a_fulfillment_result_does(status: Status, delivery: str, outcome: 
 def test_an_older_result_never_overwrites_a_newer_one() -> None:
     assert redemption(Status.OPEN, sequence=3).fulfillment_result(Outcome.COMPLETED, 3).plan is ResultPlan.STALE
     assert redemption(Status.OPEN, sequence=3).fulfillment_result(Outcome.FAILED, 2).plan is ResultPlan.STALE
+    later = redemption(Status.AWAITING_VENDOR, sequence=2)
+    assert later.fulfillment_result(Outcome.ACCEPTED, 1).plan is ResultPlan.STALE
 
 
 def test_a_result_during_a_cancel_moves_nothing() -> None:

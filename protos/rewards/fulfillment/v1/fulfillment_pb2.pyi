@@ -22,6 +22,7 @@ class ResultOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RESULT_OUTCOME_PURCHASED: _ClassVar[ResultOutcome]
     RESULT_OUTCOME_SHIPPED: _ClassVar[ResultOutcome]
     RESULT_OUTCOME_DELIVERED: _ClassVar[ResultOutcome]
+    RESULT_OUTCOME_ACCEPTED: _ClassVar[ResultOutcome]
 
 class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -39,6 +40,7 @@ RESULT_OUTCOME_AWAITING_CUSTOMER: ResultOutcome
 RESULT_OUTCOME_PURCHASED: ResultOutcome
 RESULT_OUTCOME_SHIPPED: ResultOutcome
 RESULT_OUTCOME_DELIVERED: ResultOutcome
+RESULT_OUTCOME_ACCEPTED: ResultOutcome
 JOB_STATE_UNSPECIFIED: JobState
 JOB_STATE_PENDING: JobState
 JOB_STATE_RUNNING: JobState
