@@ -3,6 +3,7 @@ on free ports in a temporary folder, seeded with the demo tenant once per sessio
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ def _free_settings(run_dir: Path) -> RunnerSettings:
 
 
 @pytest.fixture(scope="session")
-def platform() -> Iterator[Platform]:
+def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
     run_dir = Path(tempfile.mkdtemp(prefix="rewards-e2e-"))
     p = Platform(_free_settings(run_dir), say=lambda m: print(f"[e2e] {m}"))
     try:
@@ -44,6 +45,11 @@ def platform() -> Iterator[Platform]:
         raise
     finally:
         p.stop()
+        # The services' logs are what a failure needs: keep them then, and only then.
+        if request.session.testsfailed:
+            print(f"[e2e] logs kept in {run_dir / 'logs'}")
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
