@@ -21,7 +21,7 @@ from service_kit.grpc_server import ServingInterceptor
 from service_kit.messaging import JOBS_SUBJECT, RESULTS_STREAM, STREAMS, connect, ensure_streams
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from fulfillment_service.broker import Broker
+from service_kit.messaging import JetStreamLink
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
 from fulfillment_service.outbox import OutboxRelay
@@ -112,7 +112,7 @@ async def clear_streams(js: JetStreamContext) -> None:
 @dataclass
 class Service:
     stub: fulfillment_pb2_grpc.FulfillmentServiceStub
-    broker: Broker
+    broker: JetStreamLink
     consumer: JobConsumer
     relay: OutboxRelay
 
@@ -120,7 +120,7 @@ class Service:
 @pytest.fixture
 async def service(sessions: async_sessionmaker, vault: Vault, bus: Bus, nats_server  # type: ignore[no-untyped-def]
                   ) -> AsyncIterator[Service]:
-    broker = Broker(nats_server.url, "fulfillment-service-test", max_backoff=0.5)
+    broker = JetStreamLink(nats_server.url, "fulfillment-service-test", max_backoff=0.5)
     http = httpx.AsyncClient()
     # Short waits: two calls per delivery, a second between deliveries, three deliveries.
     client = ProviderClient(http, SIGNING_SECRET, timeout=PROVIDER_TIMEOUT, max_attempts=2, min_wait=0.01,

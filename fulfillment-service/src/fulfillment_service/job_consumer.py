@@ -15,7 +15,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, DurableConsumer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from fulfillment_service.broker import Broker
+from service_kit.messaging import JetStreamLink
 from fulfillment_service.fulfilment import MalformedJob, ReceivedJob, Taken, fulfil_job, give_up_job, read_job
 from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
@@ -40,7 +40,7 @@ def consumer_config(name: str, ack_wait: float, max_deliveries: int) -> Consumer
 
 
 class JobConsumer:
-    def __init__(self, sessions: async_sessionmaker, broker: Broker, vault: Vault, provider: ProviderDelivery, *,
+    def __init__(self, sessions: async_sessionmaker, broker: JetStreamLink, vault: Vault, provider: ProviderDelivery, *,
                  consumer_name: str, ack_wait: float, max_deliveries: int, fetch_batch: int) -> None:
         self.sessions = sessions
         self.broker = broker

@@ -12,8 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fulfillment_service.broker import Broker
-from service_kit.messaging import keep_cancellation
+from service_kit.messaging import JetStreamLink, keep_cancellation
 from fulfillment_service.models import outbox
 from fulfillment_service.vault import Vault
 
@@ -35,7 +34,7 @@ async def publish_again(session: AsyncSession, event_id: str) -> None:
 
 
 class OutboxRelay:
-    def __init__(self, sessions: async_sessionmaker, broker: Broker, vault: Vault, *, interval: float,
+    def __init__(self, sessions: async_sessionmaker, broker: JetStreamLink, vault: Vault, *, interval: float,
                  batch: int = 100) -> None:
         self.sessions = sessions
         self.broker = broker

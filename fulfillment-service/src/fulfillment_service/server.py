@@ -12,7 +12,7 @@ from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
 
-from fulfillment_service.broker import Broker
+from service_kit.messaging import JetStreamLink
 from fulfillment_service.config import Settings
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
@@ -30,7 +30,7 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_maker(engine)
     vault = Vault(settings.code_encryption_key.get_secret_value())
-    broker = Broker(settings.nats_url, "fulfillment-service")
+    broker = JetStreamLink(settings.nats_url, "fulfillment-service")
     secret = settings.webhook_signing_secret.get_secret_value()
     http = httpx.AsyncClient(follow_redirects=False)
     client = ProviderClient(http, secret, timeout=settings.provider_timeout_seconds,

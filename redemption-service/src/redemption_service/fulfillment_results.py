@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from redemption_service import repository
 from redemption_service.domain import Outcome, Redemption, ResultPlan
 from redemption_service.fulfillment_waits import FulfillmentWaits
-from redemption_service.messaging import NatsLink
+from service_kit.messaging import JetStreamLink
 from redemption_service.redemptions import Redemptions
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ def consumer_config(name: str, ack_wait: float, max_deliveries: int) -> Consumer
 
 
 class FulfillmentResultConsumer:
-    def __init__(self, sessions: async_sessionmaker, link: NatsLink, redemptions: Redemptions,
+    def __init__(self, sessions: async_sessionmaker, link: JetStreamLink, redemptions: Redemptions,
                  waits: FulfillmentWaits, *, consumer_name: str, fetch_batch: int, ack_wait: float,
                  max_deliveries: int) -> None:
         self.sessions = sessions

@@ -19,7 +19,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from redemption_service.domain import Redemption
-from redemption_service.messaging import NatsLink
+from service_kit.messaging import JetStreamLink
 from redemption_service.models import outbox, redemptions
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ async def add_fulfillment_job(session: AsyncSession, job: fulfillment_pb2.Fulfil
                                                 payload=job.SerializeToString(), redemption_id=job.redemption_id))
 
 
-async def publish_pending(sessions: async_sessionmaker, link: NatsLink, batch: int = 100) -> int:
+async def publish_pending(sessions: async_sessionmaker, link: JetStreamLink, batch: int = 100) -> int:
     """Publishes the oldest unpublished events and marks them; stops at the first failure (kept for the next
     round). Rows are locked SKIP LOCKED so two instances never publish the same batch concurrently."""
     js = await link.jetstream()
@@ -87,7 +87,7 @@ async def publish_pending(sessions: async_sessionmaker, link: NatsLink, batch: i
     return len(published)
 
 
-async def relay_outbox(sessions: async_sessionmaker, link: NatsLink, poll_seconds: float,
+async def relay_outbox(sessions: async_sessionmaker, link: JetStreamLink, poll_seconds: float,
                        jobs_written: asyncio.Event | None = None) -> None:
     """Publishes every poll_seconds, or at once when jobs_written is set (a redeem waiting for a fast result
     should not wait for the next poll as well)."""

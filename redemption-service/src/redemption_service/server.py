@@ -18,7 +18,7 @@ from redemption_service.fulfillment_results import FulfillmentResultConsumer
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.grpc_api import RedemptionApi
 from redemption_service.idempotency import keep_pruning_keys
-from redemption_service.messaging import NatsLink
+from service_kit.messaging import JetStreamLink
 from redemption_service.outbox import relay_outbox
 from redemption_service.reconciler import keep_reconciling, keep_reporting_backlog
 from redemption_service.redemptions import Redemptions
@@ -42,7 +42,7 @@ async def main(settings: Settings) -> None:
                               idempotency_wait_seconds=settings.idempotency_wait_seconds,
                               fulfillment_waits=waits, fulfillment_wait_ms=settings.fulfillment_wait_ms,
                               job_written=jobs_written.set)
-    nats = NatsLink(settings.nats_url)
+    nats = JetStreamLink(settings.nats_url, "redemption-service")
     results = FulfillmentResultConsumer(sessions, nats, redemptions, waits,
                                         consumer_name=settings.results_consumer,
                                         fetch_batch=settings.fetch_batch,

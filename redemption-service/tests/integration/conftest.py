@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from redemption_service.clients import CatalogClient, WalletClient
 from redemption_service.db import migrate
 from redemption_service.fulfillment_results import FulfillmentResultConsumer
-from redemption_service.messaging import NatsLink
+from service_kit.messaging import JetStreamLink
 from redemption_service.redemptions import Redemptions
 
 TENANT = "acme"
@@ -283,7 +283,7 @@ class Results:
     """The results consumer running against the session's NATS, and a way to play fulfillment-service."""
 
     consumer: FulfillmentResultConsumer
-    link: NatsLink
+    link: JetStreamLink
 
     async def publish(self, result: fulfillment_pb2.FulfillmentResult, *, msg_id: bool = True) -> None:
         """msg_id=False stores the message again even inside JetStream's duplicate window, as a redelivery or a
@@ -314,7 +314,7 @@ class Results:
 
 @pytest.fixture
 async def results(system: System, nats_server: Nats) -> AsyncIterator[Results]:
-    link = NatsLink(nats_server.url, "redemption-test")
+    link = JetStreamLink(nats_server.url, "redemption-test")
     consumer = FulfillmentResultConsumer(system.sessions, link, system.redemptions,
                                          system.redemptions.fulfillment_waits, consumer_name=RESULTS_CONSUMER,
                                          fetch_batch=32, ack_wait=5.0, max_deliveries=3)

@@ -13,7 +13,7 @@ from rewards.fulfillment.v1 import fulfillment_pb2 as f
 from service_kit.errors import DomainError, ErrorCode
 
 from redemption_service.fulfillment_results import apply_result, read_result
-from redemption_service.messaging import NatsLink
+from service_kit.messaging import JetStreamLink
 from redemption_service.outbox import publish_pending
 from redemption_service.reconciler import report_backlog, republish_stale_jobs
 from redemption_service.saga.recovery import recover_stale_sagas
@@ -58,7 +58,7 @@ async def test_a_stale_open_job_is_republished_with_a_new_event_id_once_per_boun
     assert len(await jobs_of(system, answered.id)) == 1, "a redemption with a result is not asked again"
 
     assert await republish_stale_jobs(system.sessions, AFTER) == 0, "its new job is still in the outbox"
-    link = NatsLink(nats_server.url, "redemption-test")
+    link = JetStreamLink(nats_server.url, "redemption-test")
     try:
         assert await publish_pending(system.sessions, link) == 1
     finally:

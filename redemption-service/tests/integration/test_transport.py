@@ -20,7 +20,7 @@ from service_kit.grpc_server import ServingInterceptor
 from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT
 
 from redemption_service.grpc_api import RedemptionApi
-from redemption_service.messaging import NatsLink
+from service_kit.messaging import JetStreamLink
 from redemption_service.outbox import publish_pending
 
 
@@ -85,7 +85,7 @@ async def test_a_redeem_whose_caller_gave_up_still_finishes(system, stub) -> Non
 
 async def test_the_relay_publishes_each_job_once_with_its_event_id(system, nats_server) -> None:  # type: ignore[no-untyped-def]
     redemption, _ = await system.redemptions.redeem(system.request())
-    link = NatsLink(nats_server.url, "redemption-test")
+    link = JetStreamLink(nats_server.url, "redemption-test")
     try:
         assert await publish_pending(system.sessions, link) == 1
         assert await publish_pending(system.sessions, link) == 0

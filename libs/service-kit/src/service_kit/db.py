@@ -7,6 +7,16 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 
+# Constraint and index names every service's tables get, so hand-written migrations can name them predictably.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
 def to_async_url(url: str) -> str:
     """postgresql://... (as operators write it) -> postgresql+asyncpg://..."""
     for prefix in ("postgresql://", "postgres://"):
