@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from google.protobuf import json_format
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
+from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
@@ -170,6 +171,7 @@ def _offer_fields(offer: Offer | None) -> dict:  # type: ignore[type-arg]
 class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(self, sessions: async_sessionmaker) -> None:
         self.sessions = sessions
+        self.reads = autocommit_sessions(sessions)   # reads need no common snapshot: no BEGIN, no ROLLBACK
 
     async def CreateItem(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
@@ -214,7 +216,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
         scope = scope_of(request.scope)
         item_id = require_id(request.item_id)
         player = player_of(request.player)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             item = await repository.load_item(session, scope, item_id)
             if player is None:
                 visible = item is not None and item.status is not ItemStatus.DELETED
@@ -229,7 +231,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
         scope = scope_of(request.scope)
         size = page_size_of(request.page_size)
         after_id = decode_page_token(request.page_token)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             page = await repository.list_items(session, scope, player=player_of(request.player),
                                                now=datetime.now(UTC), after_id=after_id, limit=size + 1)
         token = encode_page_token(page[size - 1].id) if len(page) > size else ""
@@ -239,7 +241,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
         scope = scope_of(request.scope)
         item_id = require_id(request.item_id)
         player = required_player(request.player)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             result = await stock.check_eligibility(
                 session, scope, item_id=item_id, player=player, variant_id=request.variant_id,
                 rounds=request.rounds, point_type=request.point_type,

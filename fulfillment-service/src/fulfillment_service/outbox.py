@@ -1,16 +1,22 @@
 """The results outbox: rows written in the fulfilment's own transaction, then published by the relay with
-the event id as Nats-Msg-Id and marked only after JetStream's PubAck. Payloads are sealed (they carry codes)."""
+the event id as Nats-Msg-Id and marked only after JetStream's PubAck. Payloads are sealed (they carry codes).
+
+The relay is woken by every commit that wrote a row (a redeem waits for a code-pool result: a poll interval
+would be added to its latency); its interval is only the fallback for rows written by another instance."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 import nats.errors
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from service_kit.messaging import JetStreamLink, keep_cancellation
 from fulfillment_service.models import outbox
@@ -22,15 +28,38 @@ PUBLISH_TIMEOUT_SECONDS = 2.0
 BACKLOG_REPORT_SECONDS = 30.0
 
 
+WRITTEN = "outbox_written"   # a session's info flag: this transaction wrote an outbox row
+
+
 async def add_event(session: AsyncSession, vault: Vault, event_id: str, subject: str, payload: bytes) -> None:
     await session.execute(outbox.insert().values(event_id=event_id, subject=subject,
                                                  payload=vault.seal_bytes(payload)))
+    session.info[WRITTEN] = True
+
+
+def _session_class_waking(wake: Callable[[], None]) -> type[Session]:
+    """A Session class that calls `wake` after each commit of a transaction that wrote an outbox row."""
+
+    class OutboxSession(Session):
+        pass
+
+    @event.listens_for(OutboxSession, "after_commit")
+    def _committed(session: Session) -> None:
+        if session.info.pop(WRITTEN, False):
+            wake()
+
+    @event.listens_for(OutboxSession, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.pop(WRITTEN, None)
+
+    return OutboxSession
 
 
 async def publish_again(session: AsyncSession, event_id: str) -> None:
     """Queues an already published event once more (same id: JetStream drops it inside its duplicate window,
     and consumers are idempotent on it outside)."""
     await session.execute(update(outbox).where(outbox.c.event_id == event_id).values(published_at=None))
+    session.info[WRITTEN] = True
 
 
 class OutboxRelay:
@@ -41,6 +70,8 @@ class OutboxRelay:
         self.vault = vault
         self.interval = interval
         self.batch = batch
+        self._written = asyncio.Event()
+        sessions.configure(sync_session_class=_session_class_waking(self._written.set))
 
     async def run(self) -> None:
         await self.broker.jetstream()
@@ -59,7 +90,9 @@ class OutboxRelay:
                 log.warning("outbox relay round failed", extra={"error": repr(exc)})
                 await asyncio.sleep(1.0)
             if published < self.batch:
-                await asyncio.sleep(self.interval)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._written.wait(), self.interval)
+                self._written.clear()
 
     async def publish_pending(self) -> int:
         """One round: claims up to `batch` unpublished rows, publishes them in order, marks each after its
@@ -73,6 +106,7 @@ class OutboxRelay:
                 select(outbox.c.event_id, outbox.c.subject, outbox.c.payload)
                 .where(outbox.c.published_at.is_(None)).order_by(outbox.c.created_at, outbox.c.event_id)
                 .limit(self.batch).with_for_update(skip_locked=True))).all()
+            sent: list[str] = []
             for row in rows:
                 try:
                     ack = await js.publish(row.subject, self.vault.unseal_bytes(row.payload),
@@ -85,11 +119,14 @@ class OutboxRelay:
                     log.warning("outbox publish failed; will retry", extra={"event_id": row.event_id,
                                                                            "error": repr(exc)})
                     break
-                await session.execute(update(outbox).where(outbox.c.event_id == row.event_id).values(
-                    published_at=func.now(), attempts=outbox.c.attempts + 1, last_error=""))
-                published += 1
+                sent.append(row.event_id)
                 if ack.duplicate:
                     log.info("result already on the stream", extra={"event_id": row.event_id})
+            if sent:
+                # One statement for the round, not one per row.
+                await session.execute(update(outbox).where(outbox.c.event_id.in_(sent)).values(
+                    published_at=func.now(), attempts=outbox.c.attempts + 1, last_error=""))
+            published = len(sent)
         return published
 
     async def report_backlog(self) -> None:

@@ -113,18 +113,26 @@ async def list_redemptions(session: AsyncSession, scope: Scope, *, player_id: st
 
 # --- the saga log -------------------------------------------------------------------------------------------
 
+# One statement, so the journal costs one round trip: touch the saga only while it is still running, mark the
+# steps started before this one done, record this one started.
+_START_STEP = text("""
+    WITH running AS (
+        UPDATE sagas SET step = :name, updated_at = now()
+        WHERE id = :saga_id AND state = 'running' RETURNING id),
+    finished AS (
+        UPDATE saga_steps SET state = 'done', updated_at = now()
+        WHERE saga_id = :saga_id AND state = 'started' AND name <> :name AND EXISTS (SELECT FROM running)),
+    started AS (
+        INSERT INTO saga_steps (saga_id, name, position, state) SELECT id, :name, :position, 'started' FROM running
+        ON CONFLICT (saga_id, name) DO UPDATE SET state = 'started', updated_at = now())
+    SELECT id FROM running""")
+
+
 async def start_step(session: AsyncSession, saga_id: str, position: int, name: str) -> bool:
-    """Records the step as started (and touches the saga), only while the saga is still running."""
-    touched = await session.scalar(
-        update(sagas).where(sagas.c.id == saga_id, sagas.c.state == SagaState.RUNNING)
-        .values(step=name, updated_at=func.now()).returning(sagas.c.id))
-    if touched is None:
-        return False
-    await session.execute(
-        insert(saga_steps).values(saga_id=saga_id, name=name, position=position, state="started")
-        .on_conflict_do_update(index_elements=["saga_id", "name"],
-                               set_={"state": "started", "updated_at": func.now()}))
-    return True
+    """Records the step as started (the steps before it done, the saga touched), only while the saga is still
+    running."""
+    touched = await session.scalar(_START_STEP, {"saga_id": saga_id, "name": name, "position": position})
+    return touched is not None
 
 
 async def set_step_state(session: AsyncSession, saga_id: str, name: str, state: str) -> None:
@@ -150,11 +158,20 @@ async def mark_failed(session: AsyncSession, saga_id: str, code: str, message: s
         .values(status=Status.FAILED, failure_code=code, failure_message=message[:2000], updated_at=func.now()))
 
 
+# The saga confirmed, only while it is still running, and its steps done, in one statement.
+_CONFIRM_SAGA = text("""
+    WITH owned AS (
+        UPDATE sagas SET state = 'confirmed', step = 'confirm', updated_at = now()
+        WHERE id = :saga_id AND state = 'running' RETURNING id),
+    finished AS (
+        UPDATE saga_steps SET state = 'done', updated_at = now()
+        WHERE saga_id = :saga_id AND state = 'started' AND EXISTS (SELECT FROM owned))
+    SELECT id FROM owned""")
+
+
 async def confirm_redemption(session: AsyncSession, saga_id: str, snapshot: Snapshot) -> Redemption | None:
     """The pivot's state change; None when the saga is no longer running (a recovery claimed it)."""
-    owned = await session.scalar(
-        update(sagas).where(sagas.c.id == saga_id, sagas.c.state == SagaState.RUNNING)
-        .values(state=SagaState.CONFIRMED, step="confirm", updated_at=func.now()).returning(sagas.c.id))
+    owned = await session.scalar(_CONFIRM_SAGA, {"saga_id": saga_id})
     if owned is None:
         return None
     row = (await session.execute(

@@ -5,9 +5,10 @@ boundaries are the caller's (wallet.py)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -183,20 +184,60 @@ async def entries_page(session: AsyncSession, scope: Scope, player_id: str, poin
 
 # --- sagas --------------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class DebitChecks:
+    """What a debit must know before it takes anything, read in one statement."""
+
+    previous: LedgerEntry | None     # the saga's debit, when it was already written
+    tombstoned: bool                 # the saga was refunded before any debit
+    player_status: PlayerStatus | None
+    scale: int | None                # of the point type; None when the scope has no such type
+
+
+async def debit_checks(session: AsyncSession, scope: Scope, saga_id: str, player_id: str,
+                       point_type: str) -> DebitChecks:
+    key = (ledger_entries.c.tenant_id == scope.tenant_id) & (ledger_entries.c.environment == scope.environment)
+    previous = (select(*_ENTRY_COLUMNS).select_from(_ENTRY_SOURCE)
+                .where(key, ledger_entries.c.kind == EntryKind.DEBIT.value, ledger_entries.c.reference == saga_id)
+                .subquery())
+    in_scope = {"tenant_id": scope.tenant_id, "environment": scope.environment}
+    tombstoned = select(saga_tombstones.c.saga_id).filter_by(**in_scope, saga_id=saga_id).exists()
+    status = select(players.c.status).filter_by(**in_scope, player_id=player_id).scalar_subquery()
+    scale = select(point_types.c.scale).filter_by(**in_scope, code=point_type).scalar_subquery()
+    row = (await session.execute(
+        select(previous, tombstoned.label("tombstoned"), status.label("player_status"), scale.label("type_scale"))
+        .select_from(select(literal(1)).subquery().outerjoin(previous, literal(True))))).one()
+    return DebitChecks(
+        previous=None if row.id is None else _entry(row, row.scale), tombstoned=row.tombstoned,
+        player_status=None if row.player_status is None else PlayerStatus(row.player_status),
+        scale=None if row.type_scale is None else int(row.type_scale))
+
+
+async def take_and_record(session: AsyncSession, scope: Scope, *, player_id: str, point_type: str, kind: EntryKind,
+                          amount: int, reference: str, description: str, scale: int) -> LedgerEntry | None:
+    """Takes amount (> 0) from the account when its balance covers it and appends the ledger row that explains
+    it, in one statement; None when the balance does not cover it (or there is no account)."""
+    taken = (update(accounts)
+             .where(*_account_key(scope, player_id, point_type), accounts.c.balance >= amount)
+             .values(balance=accounts.c.balance - amount, updated_at=func.now())
+             .returning(accounts.c.balance).cte("taken"))
+    row = (await session.execute(
+        insert(ledger_entries)
+        .from_select(["tenant_id", "environment", "player_id", "point_type", "kind", "amount", "balance_after",
+                      "reference", "description"],
+                     select(literal(scope.tenant_id), literal(scope.environment), literal(player_id),
+                            literal(point_type), literal(kind.value), literal(-amount), taken.c.balance,
+                            literal(reference), literal(description)))
+        .returning(*ledger_entries.c))).first()
+    return None if row is None else _entry(row, scale)
+
+
 async def lock_saga(session: AsyncSession, scope: Scope, saga_id: str) -> None:
     """Serialises the debit and the refund of one saga until the transaction ends: without it, a refund that
     finds no debit and a debit that finds no tombstone could both commit, and the player would pay for a
     saga that was already given up."""
     key = json.dumps(["wallet-saga", scope.tenant_id, scope.environment, saga_id])
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
-
-
-async def is_tombstoned(session: AsyncSession, scope: Scope, saga_id: str) -> bool:
-    found = await session.scalar(
-        select(saga_tombstones.c.saga_id).where(saga_tombstones.c.tenant_id == scope.tenant_id,
-                                                saga_tombstones.c.environment == scope.environment,
-                                                saga_tombstones.c.saga_id == saga_id))
-    return found is not None
 
 
 async def bury_saga(session: AsyncSession, scope: Scope, saga_id: str, reason: str) -> None:

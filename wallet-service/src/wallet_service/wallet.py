@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
 from wallet_service import repository
@@ -56,6 +57,7 @@ def _same_movement(previous: LedgerEntry, player_id: str, point_type: str, amoun
 class Wallet:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
+        self.reads = autocommit_sessions(sessions)   # reads need no common snapshot: no BEGIN, no ROLLBACK
 
     # --- point types and players ----------------------------------------------------------------------------
 
@@ -72,7 +74,7 @@ class Wallet:
         return stored
 
     async def list_point_types(self, scope: Scope) -> list[PointType]:
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return await repository.list_point_types(session, scope)
 
     async def upsert_player(self, scope: Scope, player_id: str, status: PlayerStatus | None) -> PlayerStatus:
@@ -82,7 +84,7 @@ class Wallet:
 
     async def get_player(self, scope: Scope, player_id: str) -> Player:
         require_text(player_id, "player_id", MAX_PLAYER_ID)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             status = await repository.player_status(session, scope, player_id)
             if status is None:
                 raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id!r}")
@@ -163,29 +165,30 @@ class Wallet:
         require_positive_amount(amount)
         optional_text(description, "description", MAX_DESCRIPTION)
         try:
+            # The hot path of every redemption: three statements (lock, checks, take-and-record) between
+            # BEGIN and COMMIT. The checks are read after the lock, so a refund of this saga is seen.
             async with self.sessions.begin() as session:
                 await repository.lock_saga(session, scope, saga_id)
-                previous = await repository.movement(session, scope, EntryKind.DEBIT, saga_id)
-                if previous is not None:
-                    return Movement(_same_movement(previous, player_id, point_type, -amount, "saga_id"),
+                checks = await repository.debit_checks(session, scope, saga_id, player_id, point_type)
+                if checks.previous is not None:
+                    return Movement(_same_movement(checks.previous, player_id, point_type, -amount, "saga_id"),
                                     replayed=True)
-                if await repository.is_tombstoned(session, scope, saga_id):
+                if checks.tombstoned:
                     raise DomainError(ErrorCode.VALIDATION_ERROR,
                                       f"saga already compensated: saga {saga_id!r} was refunded before this debit")
-                status = await repository.player_status(session, scope, player_id)
-                if status is None:
+                if checks.player_status is None:
                     raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id!r}")
-                if status is not PlayerStatus.ACTIVE:
-                    raise DomainError(ErrorCode.PLAYER_INACTIVE, f"player {player_id!r} is {status.value}")
-                scale = await _require_point_type(session, scope, point_type)
-                balance = await repository.take_from_account(session, scope, player_id, point_type, amount)
-                if balance is None:
+                if checks.player_status is not PlayerStatus.ACTIVE:
+                    raise DomainError(ErrorCode.PLAYER_INACTIVE,
+                                      f"player {player_id!r} is {checks.player_status.value}")
+                if checks.scale is None:
+                    raise DomainError(ErrorCode.INVALID_POINT_TYPE, f"unknown point type {point_type!r}")
+                entry = await repository.take_and_record(
+                    session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.DEBIT,
+                    amount=amount, reference=saga_id, description=description, scale=checks.scale)
+                if entry is None:
                     raise DomainError(ErrorCode.INSUFFICIENT_BALANCE,
                                       f"the {point_type} balance does not cover {amount}")
-                entry = await repository.append_entry(
-                    session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.DEBIT,
-                    amount=-amount, balance_after=balance, reference=saga_id, description=description,
-                    scale=scale)
                 return Movement(entry, replayed=False)
         except IntegrityError as exc:
             if not repository.is_duplicate_movement(exc):
@@ -222,7 +225,7 @@ class Wallet:
 
     async def _winner(self, scope: Scope, kind: EntryKind, reference: str) -> LedgerEntry:
         """The entry of the transaction that beat ours to the unique constraint (committed, hence visible)."""
-        async with self.sessions() as session:
+        async with self.reads() as session:
             entry = await repository.movement(session, scope, kind, reference)
         if entry is None:
             raise RuntimeError(f"{kind.value} {reference!r} lost a unique race but no winning row is visible")
@@ -232,7 +235,7 @@ class Wallet:
 
     async def balances(self, scope: Scope, player_id: str) -> list[Account]:
         require_text(player_id, "player_id", MAX_PLAYER_ID)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             return await repository.balances(session, scope, player_id)
 
     async def transactions(self, scope: Scope, player_id: str, point_type: str, page_size: int,
@@ -244,7 +247,7 @@ class Wallet:
             require_point_type_code(point_type)
         limit = page_size_of(page_size)
         before_id = decode_page_token(page_token, player_id, point_type)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             if point_type:
                 await _require_point_type(session, scope, point_type)
             rows = await repository.entries_page(session, scope, player_id, point_type, before_id, limit + 1)

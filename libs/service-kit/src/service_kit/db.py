@@ -26,11 +26,14 @@ def to_async_url(url: str) -> str:
 
 
 def create_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 10_000) -> AsyncEngine:
+    # No pre-ping: on asyncpg it is three round trips (begin, select, rollback) at every checkout, the largest
+    # single cost of a redemption in the profile. A connection that died with its server fails one statement;
+    # SQLAlchemy then sees the disconnect and discards every pooled connection older than it.
     return create_async_engine(
         to_async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_recycle=1800,
         pool_timeout=10,
         connect_args={
             "timeout": 10,
@@ -45,6 +48,13 @@ def create_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 
 
 def session_maker(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def autocommit_sessions(sessions: async_sessionmaker) -> async_sessionmaker:
+    """Sessions on the same pool whose statements each commit on their own: no BEGIN and no ROLLBACK, two round
+    trips fewer. For reads that need no common snapshot, and for writes of a single statement."""
+    engine: AsyncEngine = sessions.kw["bind"]
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
 
 
 def upgrade_database(migrations_dir: Path, url: str) -> None:

@@ -3,7 +3,8 @@
 Each step's compensation is registered (and journaled) before the step is called, because a call that failed or
 timed out may still have landed. On any failure, the registered compensations run in reverse, shielded from
 cancellation, each retried a few times; every compensation must therefore be safe when its step never landed and
-safe twice. The journal persists each step before the next starts, so a restarted service can recover the saga.
+safe twice. The journal persists each compensable step before it is called, so a restarted service can recover
+the saga; a step without a compensation (a read, the pivot, which checks ownership itself) is not journaled.
 """
 
 from __future__ import annotations
@@ -28,10 +29,8 @@ class Step(Generic[C]):
 
 class SagaJournal(Protocol):
     async def step_started(self, saga_id: str, position: int, name: str) -> None:
-        """Persists that the step is about to be called. Raises when the saga is no longer this runner's
-        (a recovery took it over), so the step is not called."""
-
-    async def step_done(self, saga_id: str, name: str) -> None: ...
+        """Persists that a compensable step is about to be called (and that the steps before it are done).
+        Raises when the saga is no longer this runner's (a recovery took it over), so the step is not called."""
 
     async def begin_compensation(self, saga_id: str) -> bool:
         """Claims the unwinding. False when the saga passed its pivot or another runner owns it."""
@@ -64,11 +63,10 @@ class SagaRunner:
         registered: list[Step[C]] = []
         for position, step in enumerate(steps):
             try:
-                await self.journal.step_started(saga_id, position, step.name)
                 if step.compensation is not None:
+                    await self.journal.step_started(saga_id, position, step.name)
                     registered.append(step)
                 await step.action(context)
-                await self.journal.step_done(saga_id, step.name)
             except BaseException as exc:  # noqa: BLE001 - cancellation must unwind too, then propagate
                 failure = await self._unwind_shielded(saga_id, registered, context, exc)
                 if isinstance(exc, asyncio.CancelledError):
