@@ -68,7 +68,7 @@ EXPECTED_ENV = {
     "wallet-service": {},
     "fulfillment-service": {"NATS_URL": "nats://nats:4222"},
     "redemption-service": {"NATS_URL": "nats://nats:4222", "CATALOG_ADDR": ADDRESSES["CATALOG_ADDR"],
-                           "WALLET_ADDR": ADDRESSES["WALLET_ADDR"]},
+                           "WALLET_ADDR": ADDRESSES["WALLET_ADDR"], "FULFILLMENT_ADDR": ADDRESSES["FULFILLMENT_ADDR"]},
     "gateway": {"HTTP_HOST": "0.0.0.0", **ADDRESSES},
 }
 SECRET_KEYS = {s.folder: ({"DATABASE_URL", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET"}

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import random
+import threading
+import uuid
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from local_runner.invariants import Ledger, eventually
 
@@ -62,3 +65,23 @@ def restart() -> Callable[..., None]:
 @pytest.fixture(scope="session")
 def killed() -> Callable[..., None]:
     return wait_dead
+
+
+def redeem_in_background(gateway, auth: dict[str, str], item: str) -> threading.Thread:  # type: ignore[no-untyped-def]
+    """Sends one redeem from a thread, for an answer that may wait on a process being killed: the databases
+    judge the outcome, not the answer."""
+    def send() -> None:
+        with httpx.Client(base_url=str(gateway.base_url), timeout=60.0) as client:
+            try:
+                client.post("/v1/redemptions", headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+                            json={"offer": item})
+            except httpx.HTTPError:
+                pass
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    return sender
+
+
+@pytest.fixture(scope="session")
+def redeem_later() -> Callable[..., threading.Thread]:
+    return redeem_in_background

@@ -42,20 +42,6 @@ def fast_recovery(platform, restart) -> Iterator[None]:
     restart(platform, REDEMPTION)
 
 
-def _redeem(gateway, auth: dict[str, str], item: str) -> threading.Thread:
-    """Sends one redeem from a thread: its answer may wait on a dead service; the invariants judge the outcome."""
-    def send() -> None:
-        with httpx.Client(base_url=str(gateway.base_url), timeout=60.0) as client:
-            try:
-                client.post("/v1/redemptions", headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
-                            json={"offer": item})
-            except httpx.HTTPError:
-                pass
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    return sender
-
-
 # Each point and the status its redemption must end in: before the pivot it fails with nothing charged; after it,
 # it is fulfilled; a crash while compensating or canceling is finished by recovery.
 SAGA_POINTS = {
@@ -70,7 +56,7 @@ SAGA_POINTS = {
 
 
 def test_redemption_killed_at_each_saga_step_loses_nothing(platform, gateway, operator, ledger, restart, killed,
-                                                            rng) -> None:
+                                                            rng, redeem_later) -> None:
     """One restart per point: the process started with the next failpoint also recovers the previous crash."""
     points = list(SAGA_POINTS)
     rng.shuffle(points)
@@ -92,7 +78,7 @@ def test_redemption_killed_at_each_saga_step_loses_nothing(platform, gateway, op
         if point == "redemption.mid_cancel":
             sender = _cancel(gateway, auth, item)
         else:
-            sender = _redeem(gateway, auth, item)
+            sender = redeem_later(gateway, auth, item)
         print(f"[reliability] {point}: item {item}")
         killed(platform, REDEMPTION, within=60.0)
         sender.join(60)
@@ -109,14 +95,14 @@ def test_redemption_killed_at_each_saga_step_loses_nothing(platform, gateway, op
     ("catalog-service", "catalog.after_release_commit"),
 ])
 def test_dependency_killed_after_commit_before_answer(platform, gateway, operator, ledger, restart, killed,
-                                                      service: str, point: str) -> None:
+                                                      redeem_later, service: str, point: str) -> None:
     """The call landed but its answer never came; the saga's retries and compensations fail while the service is
     down (a refund that fails several times), and recovery finishes once it is back."""
     item = ledger.item(stock=2, price=30)
     # A refund runs only on a failure: make the debit refused so the compensations run.
     _, auth = operator.new_player(gems=10 if point.endswith(("refund_commit", "release_commit")) else 100)
     restart(platform, service, {"FAILPOINTS": point})
-    sender = _redeem(gateway, auth, item)
+    sender = redeem_later(gateway, auth, item)
     killed(platform, service)
     restart(platform, service)
     sender.join(60)

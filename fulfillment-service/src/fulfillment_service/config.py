@@ -17,6 +17,8 @@ class Settings(ServiceSettings):
     code_encryption_key: SecretStr
     low_pool_threshold: int = 10        # LOW_POOL_THRESHOLD: GetCodePool flags a pool below this as low
     consumer_name: str = "fulfillment-worker"  # CONSUMER_NAME: the durable pull consumer on the jobs subject
+    # DEAD_LETTERS_CONSUMER: the durable consumer of the jobs' max-deliveries advisories (the dead-letter path)
+    dead_letters_consumer: str = "fulfillment-dead-letters"
     ack_wait_seconds: float = 30.0      # ACK_WAIT_SECONDS: first redelivery delay of an un-acked job
     max_deliveries: int = 5             # MAX_DELIVERIES: deliveries of one job before JetStream gives up
     fetch_batch: int = 16               # FETCH_BATCH: jobs fetched per pull

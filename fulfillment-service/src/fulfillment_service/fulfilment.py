@@ -13,6 +13,7 @@ from google.protobuf.message import DecodeError
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError
 from service_kit.scope import Scope
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillment_service import code_pool, outbox, repository
@@ -27,6 +28,7 @@ log = logging.getLogger("fulfillment_service.fulfilment")
 CODE_POOL = "code_pool"
 PHYSICAL = "physical"
 MANUAL = "manual"
+VOIDED = "voided"
 
 
 class MalformedJob(ValueError):
@@ -46,6 +48,7 @@ class Taken(enum.Enum):
     REDELIVERED = "redelivered"          # the same event again: nothing to do
     ALREADY_KNOWN = "already_known"      # another event for a redemption that already has a job
     CALL_PROVIDER = "call_provider"      # the job is open and its provider is to be called now
+    VOIDED = "voided"                    # its redemption was canceled first: acked with no effect
 
 
 def read_job(payload: bytes, header_event_id: str | None) -> ReceivedJob:
@@ -78,6 +81,8 @@ async def fulfil_job(session: AsyncSession, vault: Vault, received: ReceivedJob,
         existing = await repository.lock_job(session, scope, job.redemption_id)
         if existing is None:
             return Taken.REDELIVERED
+        if existing.state == VOIDED:
+            return await _voided(session, received, existing, first_time)
         if existing.strategy in CALLED_STRATEGIES and existing.state in CALLABLE_STATES:
             # The provider has not answered yet (an earlier delivery failed or crashed): call it again.
             return Taken.CALL_PROVIDER
@@ -131,6 +136,22 @@ async def give_up_job(session: AsyncSession, vault: Vault, received: ReceivedJob
     await record_failure(session, vault, scope, job.redemption_id, "FULFILLMENT_ERROR",
                          "fulfillment failed after every delivery attempt", error)
     return True
+
+
+async def _voided(session: AsyncSession, received: ReceivedJob, existing: Row, first_time: bool) -> Taken:
+    """The redemption was canceled before this job could be delivered: no code, no call, no shipment. A job
+    asked for again (a reconciler: the cancel may not have reached the redemption) gets the recorded FAILED
+    result once more, which cancels the redemption with its refund if it is still open."""
+    job = received.job
+    if not existing.job_event_id:
+        # A tombstone: keep what the job was, for operators reading the job list.
+        await repository.update_job(session, received.scope, job.redemption_id, item_id=job.item_id,
+                                    strategy=job.strategy, job_event_id=received.event_id, payload=received.payload)
+    if first_time and existing.result_event_id is not None:
+        await outbox.publish_again(session, existing.result_event_id)
+    log.info("job voided before delivery; acked with no effect",
+             extra={"redemption_id": job.redemption_id, "event_id": received.event_id})
+    return Taken.VOIDED
 
 
 async def _accept_for_operator(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str) -> None:

@@ -26,8 +26,14 @@ _STATE_NAMES = {
     fulfillment_pb2.JOB_STATE_WAITING: "waiting",
     fulfillment_pb2.JOB_STATE_SUCCEEDED: "succeeded",
     fulfillment_pb2.JOB_STATE_FAILED: "failed",
+    fulfillment_pb2.JOB_STATE_VOIDED: "voided",
 }
 _STATE_VALUES = {v: k for k, v in _STATE_NAMES.items()}
+_VOID_OUTCOMES = {
+    job_controls.VoidOutcome.VOIDED: fulfillment_pb2.VOID_OUTCOME_VOIDED,
+    job_controls.VoidOutcome.DELIVERED: fulfillment_pb2.VOID_OUTCOME_DELIVERED,
+    job_controls.VoidOutcome.IN_PROGRESS: fulfillment_pb2.VOID_OUTCOME_IN_PROGRESS,
+}
 
 
 def _codes_from(request: fulfillment_pb2.UploadCodesRequest) -> list[NewCode]:
@@ -132,3 +138,9 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
         async with self.sessions.begin() as session:
             scope, rid = await job_controls.accept_callback(session, self.vault, self._callback_secret, request)
         return fulfillment_pb2.ProviderCallbackResponse(job=await self._job_now(scope, rid))
+
+    async def VoidJob(self, request, context):  # type: ignore[no-untyped-def]
+        scope = Scope.from_proto(request.scope)
+        async with self.sessions.begin() as session:
+            void = await job_controls.void_job(session, self.vault, scope, request.redemption_id, request.reason)
+        return fulfillment_pb2.VoidJobResponse(outcome=_VOID_OUTCOMES[void.outcome], message=void.message)

@@ -15,6 +15,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, DurableConsumer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from service_kit.failpoints import failpoint
 from service_kit.messaging import JetStreamLink
 from fulfillment_service.fulfilment import MalformedJob, ReceivedJob, Taken, fulfil_job, give_up_job, read_job
 from fulfillment_service.provider_jobs import ProviderDelivery
@@ -56,6 +57,8 @@ class JobConsumer:
                               what="job").run()
 
     async def take(self, msg: Msg) -> None:
+        # A job that kills the process on every delivery: only the dead-letter path can refund it.
+        failpoint("fulfillment.before_job")
         try:
             received = read_job(msg.data, (msg.headers or {}).get("Nats-Msg-Id"))
         except MalformedJob as exc:
@@ -85,6 +88,8 @@ class JobConsumer:
         if taken in (Taken.REDELIVERED, Taken.ALREADY_KNOWN):
             log.info("duplicate job acked", extra={"redemption_id": received.job.redemption_id,
                                                    "event_id": received.event_id, "kind": taken.value})
+        # The effect is committed, the ack not sent: the redelivery must find the effect and add nothing.
+        failpoint("fulfillment.after_commit")
         await msg.ack()
 
     @contextlib.asynccontextmanager

@@ -1,11 +1,15 @@
-"""Operators' moves on jobs (retry, fail, advance) and providers' callbacks. Each takes the job's row lock,
-checks that the move is allowed, and writes the job change and its result (the job's next sequence) to the
-outbox in the same transaction."""
+"""Operators' moves on jobs (retry, fail, advance), providers' callbacks, and voids (a redemption canceled before
+delivery). Each takes the job's row lock, checks that the move is allowed, and writes the job change and its
+result (the job's next sequence) to the outbox in the same transaction.
+
+A voided job is final: no delivery, callback or operator move changes it."""
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
+from dataclasses import dataclass
 
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError, ErrorCode
@@ -14,7 +18,7 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fulfillment_service import repository
-from fulfillment_service.fulfilment import MANUAL, PHYSICAL
+from fulfillment_service.fulfilment import MANUAL, PHYSICAL, VOIDED
 from fulfillment_service.provider_calls import signature_is_valid
 from fulfillment_service.provider_jobs import CALLED_STRATEGIES, WEBHOOK, ProviderDelivery
 from fulfillment_service.results import Outcome, publish_result, record_failure
@@ -28,6 +32,9 @@ MANUAL_STAGES = ("", "ACCEPTED", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHA
 MANUAL_TARGETS = MANUAL_STAGES[2:]
 DELIVERY_STAGES = ("pending", "shipped", "delivered")
 SETTLED_STATES = ("succeeded", "failed")
+CANCELED_ON_REQUEST = "CANCELED_ON_REQUEST"
+DEFAULT_VOID_REASON = "canceled on request"
+_VOIDED_MOVE = "the job was voided (its redemption was canceled): it cannot move"
 
 
 def outcome_name(outcome: int) -> str:
@@ -62,6 +69,8 @@ async def retry_job(sessions: async_sessionmaker, provider: ProviderDelivery, sc
         if row.state == "failed":
             raise DomainError(ErrorCode.VALIDATION_ERROR,
                               "the job failed and its redemption was refunded: it cannot run again")
+        if row.state == VOIDED:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, _VOIDED_MOVE)
         if row.strategy not in CALLED_STRATEGIES:
             raise DomainError(ErrorCode.VALIDATION_ERROR,
                               f"a {row.strategy} job calls no provider: move it with AdvanceJob or FailJob")
@@ -77,8 +86,8 @@ async def fail_job(session: AsyncSession, vault: Vault, scope: Scope, redemption
     row = await _locked(session, scope, redemption_id)
     if row.state == "succeeded":
         raise DomainError(ErrorCode.VALIDATION_ERROR, "the job succeeded: it cannot be failed")
-    if row.state == "failed":
-        return  # failed already: the refund is on its way; failing twice is harmless
+    if row.state in ("failed", VOIDED):
+        return  # failed or voided already: the refund is on its way; failing again is harmless
     if row.delivery_status in ("shipped", "delivered"):
         raise DomainError(ErrorCode.VALIDATION_ERROR, "the goods were shipped: the job cannot be failed")
     await record_failure(session, vault, scope, redemption_id, "FAILED_BY_OPERATOR", reason,
@@ -92,6 +101,8 @@ async def advance_job(session: AsyncSession, vault: Vault, scope: Scope, redempt
     if row.strategy not in (PHYSICAL, MANUAL):
         raise DomainError(ErrorCode.VALIDATION_ERROR,
                           f"only physical and manual jobs are advanced by an operator, not {row.strategy}")
+    if row.state == VOIDED:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, _VOIDED_MOVE)
     if row.state in SETTLED_STATES:
         raise DomainError(ErrorCode.VALIDATION_ERROR, f"the job has {row.state}: it cannot move")
     if target == "FAILED":
@@ -176,6 +187,12 @@ async def accept_callback(session: AsyncSession, vault: Vault, secret: bytes,
         raise DomainError(ErrorCode.VALIDATION_ERROR, f"redemption id {rid} is ambiguous across tenants")
     row = rows[0]
     scope = Scope(row.tenant_id, row.environment)
+    if row.state == VOIDED:
+        # Canceled (and refunded) before the provider's answer: the answer changes nothing. Accepted, so the
+        # provider stops calling back.
+        log.warning("provider called back for a voided job; ignored",
+                    extra={"redemption_id": rid, "status": data["status"]})
+        return scope, rid
     wanted = "succeeded" if data["status"] == "completed" else "failed"
     if row.state in SETTLED_STATES:
         if row.state != wanted:
@@ -194,3 +211,55 @@ async def accept_callback(session: AsyncSession, vault: Vault, secret: bytes,
         await record_failure(session, vault, scope, rid, "PROVIDER_REJECTED", reason, reason)
     log.info("provider called back", extra={"redemption_id": rid, "status": data["status"]})
     return scope, rid
+
+
+class VoidOutcome(enum.Enum):
+    VOIDED = "voided"              # nothing will be delivered: the cancel may go ahead
+    DELIVERED = "delivered"        # the job has an outcome (or its goods were shipped): too late
+    IN_PROGRESS = "in_progress"    # a provider call is in flight and may deliver: too late for now
+
+
+@dataclass(frozen=True, slots=True)
+class Void:
+    outcome: VoidOutcome
+    message: str = ""
+
+
+async def void_job(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str, reason: str) -> Void:
+    """Decides, on the job's row, between a cancel and a delivery. A job that has not arrived gets a voided
+    tombstone; one that waits (pending, or for an operator or a callback) is voided. Either way a FAILED result
+    (CANCELED_ON_REQUEST) is recorded: if the redemption's own cancel is never persisted (a crash), that result
+    cancels it with its refund. Idempotent: voiding twice, or a job that failed, answers VOIDED again."""
+    if not redemption_id:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "redemption_id is required")
+    if len(redemption_id) > 128:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "redemption_id is longer than 128 characters")
+    reason = reason.strip()[:1000] or DEFAULT_VOID_REASON
+    if not await repository.open_voided_job(session, scope, redemption_id):
+        row = await repository.lock_job(session, scope, redemption_id)
+        if row is None:  # an insert that conflicted, then a row gone: jobs are never deleted
+            raise DomainError(ErrorCode.INTERNAL, f"the job of redemption {redemption_id} vanished")
+        refusal = _void_refusal(row)
+        if refusal is not None:
+            log.info("void refused", extra={"redemption_id": redemption_id, "state": row.state,
+                                            "outcome": refusal.outcome.value})
+            return refusal
+        if row.state in ("failed", VOIDED):
+            return Void(VoidOutcome.VOIDED)
+    event_id = await publish_result(session, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_FAILED,
+                                    failure_code=CANCELED_ON_REQUEST, failure_message=reason)
+    await repository.settle_job(session, scope, redemption_id, state=VOIDED, outcome="FAILED",
+                                result_event_id=event_id,
+                                result_data={"failure_code": CANCELED_ON_REQUEST, "failure_message": reason})
+    log.info("job voided", extra={"redemption_id": redemption_id})
+    return Void(VoidOutcome.VOIDED)
+
+
+def _void_refusal(row: Row) -> Void | None:
+    if row.state == "succeeded":
+        return Void(VoidOutcome.DELIVERED, "the item was delivered already")
+    if row.delivery_status in ("shipped", "delivered"):
+        return Void(VoidOutcome.DELIVERED, f"the goods are already {row.delivery_status}")
+    if row.state == "running":
+        return Void(VoidOutcome.IN_PROGRESS, "the item is being delivered right now; try again shortly")
+    return None

@@ -23,7 +23,8 @@ from service_kit.db import NAMING_CONVENTION
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-JOB_STATES = ("pending", "running", "waiting", "succeeded", "failed")
+# voided: the redemption was canceled before delivery (a tombstone when the job had not arrived yet).
+JOB_STATES = ("pending", "running", "waiting", "succeeded", "failed", "voided")
 
 # One row per redemption: its primary key is what makes a second delivery of the same job harmless.
 jobs = Table(
@@ -52,7 +53,8 @@ jobs = Table(
     Column("tracking_number", String(128), nullable=False, server_default=""),
     Column("provider_reference", String(256), nullable=False, server_default=""),
     CheckConstraint("delivery_status IN ('', 'pending', 'shipped', 'delivered')", name="delivery_status_known"),
-    CheckConstraint("state IN ('pending', 'running', 'waiting', 'succeeded', 'failed')", name="state_known"),
+    CheckConstraint("state IN ('pending', 'running', 'waiting', 'succeeded', 'failed', 'voided')",
+                    name="state_known"),
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index("ix_jobs_listing", "tenant_id", "environment", "created_at", "redemption_id"),
     Index("ix_jobs_redemption_id", "redemption_id"),  # provider callbacks name only the redemption

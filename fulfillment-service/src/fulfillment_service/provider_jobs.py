@@ -14,6 +14,7 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -190,7 +191,11 @@ class ProviderDelivery:
             if not await repository.start_attempt(session, scope, rid, states):
                 return True  # settled already: never call the provider twice for an outcome we have
         try:
-            verdict = read_answer(call, await self.client.post(call.url, call.payload, idempotency_key=rid))
+            answer = await self.client.post(call.url, call.payload, idempotency_key=rid)
+            # The provider acted and answered, nothing is recorded: the next delivery calls it again with the
+            # same Idempotency-Key.
+            failpoint("fulfillment.after_provider_answer")
+            verdict = read_answer(call, answer)
         except ProviderUnreachable as exc:
             log.warning("provider unreachable", extra={"redemption_id": rid, "error": str(exc), "final": final})
             async with self.sessions.begin() as session:

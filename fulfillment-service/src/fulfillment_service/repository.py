@@ -36,6 +36,14 @@ async def open_job(session: AsyncSession, scope: Scope, redemption_id: str, item
     return inserted is not None
 
 
+async def open_voided_job(session: AsyncSession, scope: Scope, redemption_id: str) -> bool:
+    """A tombstone for a job that has not arrived: its redemption was canceled first. The job, when it comes,
+    finds this row (the primary key) and is acked with no effect. False when the redemption has a job already;
+    an insert racing an uncommitted one waits for it, so the job row decides between the two."""
+    return await open_job(session, scope, redemption_id, item_id="", strategy="", event_id="", payload=b"",
+                          state="voided", attempts=0)
+
+
 def _this_job(scope: Scope, redemption_id: str):  # type: ignore[no-untyped-def]
     return and_(jobs.c.tenant_id == scope.tenant_id, jobs.c.environment == scope.environment,
                 jobs.c.redemption_id == redemption_id)

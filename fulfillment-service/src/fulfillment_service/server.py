@@ -1,5 +1,6 @@
-"""Bootstrap: migrations, the database engine, the gRPC server, and beside it the job consumer and the
-outbox relay (which wait for NATS on their own, so health answers while NATS is away)."""
+"""Bootstrap: migrations, the database engine, the gRPC server, and beside it the job consumer (started after
+the dead letters waiting at start are settled), the dead-letter consumer and the outbox relay (which wait for NATS
+on their own, so health answers while NATS is away)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import asyncio
 from pathlib import Path
 
 import httpx
-
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
-
 from service_kit.messaging import JetStreamLink
+
 from fulfillment_service.config import Settings
+from fulfillment_service.dead_letters import DeadLetters
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
 from fulfillment_service.outbox import OutboxRelay
@@ -45,6 +46,14 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
                            ack_wait=settings.ack_wait_seconds, max_deliveries=settings.max_deliveries,
                            fetch_batch=settings.fetch_batch)
     relay = OutboxRelay(sessions, broker, vault, interval=settings.relay_interval_seconds)
+    dead_letters = DeadLetters(sessions, broker, vault, consumer_name=settings.dead_letters_consumer,
+                               ack_wait=settings.ack_wait_seconds, fetch_batch=settings.fetch_batch)
+
+    async def take_jobs() -> None:
+        # Dead letters first: a job that killed the process on every delivery is failed (and refunded) before the
+        # next copy of it can kill the process again.
+        await dead_letters.settle_waiting()
+        await asyncio.gather(dead_letters.run(), consumer.run())
 
     def add_services(server):  # type: ignore[no-untyped-def]
         fulfillment_pb2_grpc.add_FulfillmentServiceServicer_to_server(api, server)
@@ -60,7 +69,7 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
         host=settings.grpc_host,
         port=settings.grpc_port,
         add_services=add_services,
-        background=[consumer.run, relay.run],
+        background=[take_jobs, relay.run],
         on_stop=stop,
         grace_seconds=settings.shutdown_grace_seconds,
         ready=ready,

@@ -2,18 +2,36 @@
 voucher provider (webhook items). A real HTTP service on its own port that checks the platform's signature
 (HMAC-SHA256 over "timestamp.body" with the shared secret) and answers once per Idempotency-Key.
 
+For the reliability tests it also misbehaves on request (a webhook item names the route as its url):
+- POST /faults/flaky/vouchers?times=N      500 for the first N calls of a key, then the normal answer
+- POST /faults/throttled/vouchers?times=N&retry_after=S   429 with Retry-After: S, N times, then the answer
+- POST /faults/slow/vouchers?times=N&delay=S   the voucher is issued (the effect happens), but the first N calls
+  answer only after S seconds (longer than the platform's timeout: a timeout after success)
+- POST /faults/down/vouchers               500 every time (a poison job)
+- connection resets: a raw TCP server on a second port (GET /faults says which) issues the voucher, then closes
+  the socket with a TCP reset instead of answering, for the first N calls of a key (`/vouchers?times=N`)
+- GET /faults/deliveries/{key}             {"calls": n, "effects": n} for that Idempotency-Key; an effect is the
+  first successful handling (the voucher or bonus issued), so a key must never have more than one.
+
 python -m local_runner.demo_partner   (PORT, WEBHOOK_SIGNING_SECRET from the environment)
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
 import json
 import os
 import secrets
+import socket
+import struct
 import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
@@ -23,11 +41,15 @@ from starlette.routing import Route
 
 UNAVAILABLE_GAMES = {"retired-game"}
 MAX_SKEW_SECONDS = 300
+FAULT_KINDS = ("flaky", "throttled", "slow", "down")
+# A raw request head larger than this is refused (the reset server reads it whole).
+MAX_HEAD_BYTES = 64 * 1024
+READ_TIMEOUT_SECONDS = 10.0
 
 
-def _verified(secret: bytes, request: Request, body: bytes) -> bool:
-    timestamp = request.headers.get("x-timestamp", "")
-    signature = request.headers.get("x-signature", "")
+def _verified(secret: bytes, headers: Mapping[str, str], body: bytes) -> bool:
+    timestamp = headers.get("x-timestamp", "")
+    signature = headers.get("x-signature", "")
     try:
         fresh = abs(time.time() - float(timestamp)) <= MAX_SKEW_SECONDS
     except ValueError:
@@ -36,54 +58,181 @@ def _verified(secret: bytes, request: Request, body: bytes) -> bool:
     return fresh and hmac.compare_digest(expected, signature.removeprefix("sha256="))
 
 
-def create_app(secret: str) -> Starlette:
+@dataclass
+class Deliveries:
+    """What the partner did per Idempotency-Key: the calls it received, its effects, and the answer it keeps."""
+
+    answered: dict[str, tuple[int, dict]] = field(default_factory=dict)
+    calls: Counter[str] = field(default_factory=Counter)
+    effects: Counter[str] = field(default_factory=Counter)
+    references: itertools.count = field(default_factory=lambda: itertools.count(70_001))
+
+    def remember(self, key: str, status: int, payload: dict) -> tuple[int, dict]:
+        """The first answer of a key is the one it keeps; a 2xx first answer is the key's effect."""
+        if key not in self.answered:
+            self.answered[key] = (status, payload)
+            if 200 <= status < 300:
+                self.effects[key] += 1
+        return self.answered[key]
+
+    def voucher(self, key: str, job: dict) -> tuple[int, dict]:
+        if key in self.answered:
+            return self.answered[key]
+        code = f"DEMO-{secrets.token_hex(4).upper()}"
+        return self.remember(key, 200, {"status": "completed", "code": code,
+                                        "pin": f"{secrets.randbelow(10_000):04d}",
+                                        "reference": f"v-{job.get('redemption_id', '')}"})
+
+    def bonus(self, key: str, job: dict) -> tuple[int, dict]:
+        if key in self.answered:
+            return self.answered[key]
+        if job.get("kind") == "free_rounds" and job.get("game_id") in UNAVAILABLE_GAMES:
+            return self.remember(key, 422, {"code": "GAME_NOT_AVAILABLE", "message": "game not available"})
+        return self.remember(key, 200, {"reference_id": next(self.references)})
+
+
+def _number(query: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        return max(0.0, float(query.get(name, default)))
+    except ValueError:
+        return default
+
+
+def create_app(secret: str, deliveries: Deliveries | None = None, reset_port: int = 0) -> Starlette:
     key = secret.encode()
-    answered: dict[str, tuple[int, dict]] = {}
-    references = itertools.count(70_001)
+    book = deliveries if deliveries is not None else Deliveries()
 
-    async def signed(request: Request) -> tuple[dict | None, JSONResponse | None]:
+    async def signed(request: Request) -> tuple[str, dict | None, JSONResponse | None]:
+        """The Idempotency-Key and the job of a correctly signed call (counted), or the refusal."""
         body = await request.body()
-        if not _verified(key, request, body):
-            return None, JSONResponse({"error": "bad signature"}, status_code=401)
+        if not _verified(key, request.headers, body):
+            return "", None, JSONResponse({"error": "bad signature"}, status_code=401)
         idem = request.headers.get("idempotency-key", "")
-        if idem in answered:
-            status, payload = answered[idem]
-            return None, JSONResponse(payload, status_code=status)
-        return json.loads(body or b"{}"), None
-
-    def remember(request: Request, status: int, payload: dict) -> JSONResponse:
-        answered[request.headers.get("idempotency-key", "")] = (status, payload)
-        return JSONResponse(payload, status_code=status)
+        book.calls[idem] += 1
+        try:
+            job = json.loads(body or b"{}")
+        except ValueError:
+            return idem, None, JSONResponse({"error": "not JSON"}, status_code=400)
+        return idem, job if isinstance(job, dict) else {}, None
 
     async def bonus(request: Request) -> JSONResponse:
-        job, early = await signed(request)
-        if early is not None:
-            return early
-        if job.get("kind") == "free_rounds" and job.get("game_id") in UNAVAILABLE_GAMES:
-            return remember(request, 422, {"code": "GAME_NOT_AVAILABLE", "message": "game not available"})
-        return remember(request, 200, {"reference_id": next(references)})
+        idem, job, refused = await signed(request)
+        if refused is not None:
+            return refused
+        status, payload = book.bonus(idem, job)
+        return JSONResponse(payload, status_code=status)
 
     async def vouchers(request: Request) -> JSONResponse:
-        job, early = await signed(request)
-        if early is not None:
-            return early
-        code = f"DEMO-{secrets.token_hex(4).upper()}"
-        return remember(request, 200, {"status": "completed", "code": code, "pin": f"{secrets.randbelow(10_000):04d}",
-                                       "reference": f"v-{job.get('redemption_id', '')}"})
+        idem, job, refused = await signed(request)
+        if refused is not None:
+            return refused
+        status, payload = book.voucher(idem, job)
+        return JSONResponse(payload, status_code=status)
+
+    async def faulty_vouchers(request: Request) -> JSONResponse:
+        kind = request.path_params["kind"]
+        if kind not in FAULT_KINDS:
+            return JSONResponse({"error": f"unknown fault {kind!r}"}, status_code=404)
+        idem, job, refused = await signed(request)
+        if refused is not None:
+            return refused
+        times = _number(request.query_params, "times", 2)
+        early = book.calls[idem] <= times
+        if kind == "down" or (kind == "flaky" and early):
+            return JSONResponse({"code": "UNAVAILABLE", "message": "try again"}, status_code=500)
+        if kind == "throttled" and early:
+            retry_after = _number(request.query_params, "retry_after", 1)
+            return JSONResponse({"code": "RATE_LIMITED", "message": "slow down"}, status_code=429,
+                                headers={"Retry-After": f"{retry_after:g}"})
+        status, payload = book.voucher(idem, job)
+        if kind == "slow" and early:
+            # Issued and kept, but answered after the caller gave up.
+            await asyncio.sleep(_number(request.query_params, "delay", 3))
+        return JSONResponse(payload, status_code=status)
+
+    async def faults(_: Request) -> JSONResponse:
+        return JSONResponse({"kinds": list(FAULT_KINDS), "reset_port": reset_port})
+
+    async def delivered(request: Request) -> JSONResponse:
+        idem = request.path_params["key"]
+        return JSONResponse({"calls": book.calls[idem], "effects": book.effects[idem]})
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    return Starlette(routes=[Route("/bonus", bonus, methods=["POST"]), Route("/vouchers", vouchers, methods=["POST"]),
-                             Route("/healthz", healthz)])
+    return Starlette(routes=[
+        Route("/bonus", bonus, methods=["POST"]), Route("/vouchers", vouchers, methods=["POST"]),
+        Route("/faults", faults), Route("/faults/deliveries/{key}", delivered),
+        Route("/faults/{kind}/vouchers", faulty_vouchers, methods=["POST"]),
+        Route("/healthz", healthz)])
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Closes the connection with a TCP reset (SO_LINGER 0), not a clean close."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def _http_answer(status: int, payload: dict) -> bytes:
+    body = json.dumps(payload).encode()
+    reason = {200: "OK", 401: "Unauthorized", 400: "Bad Request", 422: "Unprocessable Entity"}.get(status, "Error")
+    return (f"HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n").encode() + body
+
+
+async def start_reset_server(secret: str, deliveries: Deliveries, host: str, port: int = 0) -> asyncio.Server:
+    """The voucher provider whose connection resets: starlette cannot drop a socket, so a minimal HTTP/1.1 server.
+    The first `times` calls of a key issue the voucher, then reset the connection instead of answering."""
+    key = secret.encode()
+
+    async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT_SECONDS)
+            if len(head) > MAX_HEAD_BYTES:
+                raise ValueError("request head too large")
+            request_line, *lines = head.decode("latin-1").split("\r\n")
+            _, target, _ = request_line.split(" ", 2)
+            headers = {name.strip().lower(): value.strip()
+                       for name, _, value in (line.partition(":") for line in lines if ":" in line)}
+            body = await asyncio.wait_for(reader.readexactly(int(headers.get("content-length", "0"))),
+                                          READ_TIMEOUT_SECONDS)
+            if not _verified(key, headers, body):
+                writer.write(_http_answer(401, {"error": "bad signature"}))
+            else:
+                idem = headers.get("idempotency-key", "")
+                deliveries.calls[idem] += 1
+                query = {name: values[-1] for name, values in parse_qs(urlsplit(target).query).items()}
+                job = json.loads(body or b"{}")
+                status, payload = deliveries.voucher(idem, job if isinstance(job, dict) else {})
+                if deliveries.calls[idem] <= _number(query, "times", 1):
+                    _reset(writer)
+                    return
+                writer.write(_http_answer(status, payload))
+            await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ValueError, OSError):
+            pass  # a broken request: nothing to answer
+        writer.close()
+
+    return await asyncio.start_server(on_connection, host, port, limit=MAX_HEAD_BYTES)
+
+
+async def serve(secret: str, host: str, port: int) -> None:
+    deliveries = Deliveries()
+    resets = await start_reset_server(secret, deliveries, host)
+    reset_port = resets.sockets[0].getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(secret, deliveries, reset_port), host=host, port=port,
+                                           access_log=False, log_level="warning"))
+    async with resets:
+        await server.serve()
 
 
 def main() -> None:
     secret = os.environ.get("WEBHOOK_SIGNING_SECRET")
     if not secret:
         raise SystemExit("configuration error: missing required setting WEBHOOK_SIGNING_SECRET")
-    uvicorn.run(create_app(secret), host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "8010")),
-                access_log=False, log_level="warning")
+    asyncio.run(serve(secret, os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8010"))))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Typed clients of catalog-service and wallet-service. Every call has a deadline; every call here is keyed by the
+"""Typed clients of catalog-service, wallet-service and fulfillment-service. Every call has a deadline; every call here is keyed by the
 saga id or is a read, so each is retried on transient failures. A refusal comes back as the service's DomainError;
 a transport failure or an unexpected status as DomainError(UNAVAILABLE)."""
 
@@ -9,6 +9,7 @@ from typing import Protocol, TypeVar
 
 import grpc
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode, from_rpc_error
 from service_kit.grpc_client import call_idempotent, call_metadata
@@ -39,6 +40,10 @@ class Wallet(Protocol):
                            description: str) -> wallet_pb2.LedgerEntry: ...
 
     async def refund_points(self, scope: Scope, saga_id: str, reason: str) -> bool: ...
+
+
+class Fulfillment(Protocol):
+    async def void_job(self, scope: Scope, redemption_id: str, reason: str) -> fulfillment_pb2.VoidJobResponse: ...
 
 
 async def _call(service: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -103,3 +108,15 @@ class WalletClient:
             request, timeout=self._timeout, metadata=call_metadata()))
         return response.refunded
 
+
+
+class FulfillmentClient:
+    def __init__(self, channel: grpc.aio.Channel, timeout_seconds: float) -> None:
+        self._stub = fulfillment_pb2_grpc.FulfillmentServiceStub(channel)
+        self._timeout = timeout_seconds
+
+    async def void_job(self, scope: Scope, redemption_id: str, reason: str) -> fulfillment_pb2.VoidJobResponse:
+        """Voiding is idempotent on the redemption id, so it is retried like the others."""
+        request = fulfillment_pb2.VoidJobRequest(scope=scope.to_proto(), redemption_id=redemption_id, reason=reason)
+        return await _call("fulfillment", lambda: self._stub.VoidJob(
+            request, timeout=self._timeout, metadata=call_metadata()))

@@ -8,11 +8,12 @@ class Settings(ServiceSettings):
     nats_url: str = "nats://127.0.0.1:4222"      # NATS_URL
     catalog_addr: str = "127.0.0.1:50051"        # CATALOG_ADDR
     wallet_addr: str = "127.0.0.1:50052"         # WALLET_ADDR
+    fulfillment_addr: str = "127.0.0.1:50054"    # FULFILLMENT_ADDR: a cancel voids the job there first
     grpc_host: str = "0.0.0.0"                   # GRPC_HOST
     grpc_port: int = 50053                       # GRPC_PORT
     db_pool_size: int = 10                       # DB_POOL_SIZE
     migrate_on_start: bool = True                # MIGRATE_ON_START: apply Alembic migrations before serving
-    call_timeout_seconds: float = 3.0            # CALL_TIMEOUT_SECONDS: deadline of each call to catalog/wallet
+    call_timeout_seconds: float = 3.0            # CALL_TIMEOUT_SECONDS: deadline of each call to catalog/wallet/fulfillment
     idempotency_ttl_hours: float = 24.0          # IDEMPOTENCY_TTL_HOURS: how long a key replays its first result
     idempotency_wait_seconds: float = 5.0        # IDEMPOTENCY_WAIT_SECONDS: a concurrent duplicate waits this long
     saga_recovery_interval_seconds: float = 10.0  # SAGA_RECOVERY_INTERVAL_SECONDS

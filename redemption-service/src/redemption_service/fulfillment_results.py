@@ -20,6 +20,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError
+from service_kit.failpoints import failpoint
 from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, DurableConsumer
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -176,6 +177,8 @@ class FulfillmentResultConsumer:
             else:
                 await msg.nak(delay=min(2.0 ** delivered, 30.0))
             return
+        # The result is applied and committed, the ack not sent: its redelivery must change nothing.
+        failpoint("redemption.after_result_commit")
         self._report(applied, about)
         if applied.kind == ResultPlan.COMPENSATE.value and applied.redemption is not None:
             self._start_compensation(applied.redemption)

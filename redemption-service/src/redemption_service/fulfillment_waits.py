@@ -27,5 +27,6 @@ class FulfillmentWaits:
         if bell is not None:
             bell.set()
 
-    def __len__(self) -> int:
+    def waiting(self) -> int:
+        """How many Redeem calls are waiting now (not __len__: an empty registry must not be falsy)."""
         return len(self._bells)

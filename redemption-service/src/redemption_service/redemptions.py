@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from google.protobuf.json_format import MessageToDict
 from rewards.catalog.v1 import catalog_pb2
 from rewards.common.v1 import common_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
 from service_kit.errors import DomainError, ErrorCode
@@ -24,7 +25,7 @@ from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from redemption_service import repository
-from redemption_service.clients import Catalog, Wallet
+from redemption_service.clients import Catalog, Fulfillment, Wallet
 from redemption_service.domain import CancelPlan, Redemption, Status
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.idempotency import DEFAULT_TRIGGER_SOURCE, key_or_generated, request_fingerprint
@@ -66,7 +67,7 @@ class Page:
 
 
 class Redemptions:
-    def __init__(self, sessions: async_sessionmaker, catalog: Catalog, wallet: Wallet, *,
+    def __init__(self, sessions: async_sessionmaker, catalog: Catalog, wallet: Wallet, fulfillment: Fulfillment, *,
                  idempotency_ttl: timedelta, idempotency_wait_seconds: float,
                  fulfillment_waits: FulfillmentWaits | None = None, fulfillment_wait_ms: int = 0,
                  job_written: Callable[[], None] | None = None) -> None:
@@ -75,9 +76,11 @@ class Redemptions:
         self.sessions = sessions
         self.catalog = catalog
         self.wallet = wallet
+        self.fulfillment = fulfillment
         self.idempotency_ttl = idempotency_ttl
         self.idempotency_wait_seconds = idempotency_wait_seconds
-        self.fulfillment_waits = fulfillment_waits or FulfillmentWaits()
+        # Not `or`: an empty FulfillmentWaits is falsy, and a second one would never hear the consumer's bell.
+        self.fulfillment_waits = fulfillment_waits if fulfillment_waits is not None else FulfillmentWaits()
         self.fulfillment_wait_ms = fulfillment_wait_ms
         self.job_written = job_written
         saga_log = SagaLog(sessions)
@@ -278,12 +281,40 @@ class Redemptions:
             redemption = await self.get(request.scope, request.redemption_id, request.player_id)
             if redemption.cancel() is CancelPlan.UNCHANGED:
                 return redemption
-            async with self.sessions.begin() as session:
-                requested = await repository.request_cancel(session, redemption.id, reason)
-            if requested is not None:
-                return await self._to_completion(self.refund_and_release(requested, reason))
+            canceled = await self._to_completion(self._void_then_cancel(redemption, reason))
+            if canceled is not None:
+                return canceled
         raise DomainError(ErrorCode.UNAVAILABLE, "the redemption is changing; try again",
                           {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
+
+    async def _void_then_cancel(self, redemption: Redemption, reason: str) -> Redemption | None:
+        """Fulfillment decides first, on its job row, that the job will never be delivered; only then is the
+        cancel persisted and refunded. None when the redemption moved meanwhile."""
+        if redemption.cancel_requested_at is None:
+            # A cancel already under way (a failed fulfillment, an earlier cancel) voided or failed its job.
+            await self._void_job(redemption, reason)
+            # A crash here leaves the redemption OPEN with its job voided: fulfillment has recorded a FAILED
+            # result (CANCELED_ON_REQUEST) for it, which cancels and refunds it through the results consumer.
+            failpoint("redemption.after_void")
+        async with self.sessions.begin() as session:
+            requested = await repository.request_cancel(session, redemption.id, reason)
+        if requested is None:
+            return None
+        return await self.refund_and_release(requested, reason)
+
+    async def _void_job(self, redemption: Redemption, reason: str) -> None:
+        """Refuses the cancel (changing nothing) unless fulfillment voided the job: a code assigned, goods
+        shipped or a provider call in flight means the item is, or may be, delivered; its result will come."""
+        scope = Scope(redemption.tenant_id, redemption.environment)
+        answer = await self.fulfillment.void_job(scope, redemption.id, reason)
+        if answer.outcome == fulfillment_pb2.VOID_OUTCOME_VOIDED:
+            return
+        if answer.outcome == fulfillment_pb2.VOID_OUTCOME_IN_PROGRESS:
+            raise DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE,
+                              answer.message or "the item is being delivered right now; try again shortly",
+                              {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
+        raise DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE,
+                          answer.message or "the item was delivered already")
 
     async def refund_and_release(self, redemption: Redemption, reason: str) -> Redemption:
         """Finishes a persisted cancel request (a player's, an operator's, or a failed fulfillment's): refund,

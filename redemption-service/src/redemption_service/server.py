@@ -1,6 +1,6 @@
-"""Bootstrap: migrations, the database, clients of catalog and wallet, NATS (never blocking serving), the gRPC
-server and the background tasks (outbox relay, fulfillment results, reconciler, backlog report, saga recovery,
-idempotency key pruning)."""
+"""Bootstrap: migrations, the database, clients of catalog, wallet and fulfillment, NATS (never blocking
+serving), the gRPC server and the background tasks (outbox relay, fulfillment results, reconciler, backlog report,
+saga recovery, idempotency key pruning)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import serve
 
-from redemption_service.clients import CatalogClient, WalletClient
+from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
 from redemption_service.config import Settings
 from redemption_service.db import migrate, open_database
 from redemption_service.fulfillment_results import FulfillmentResultConsumer
@@ -35,9 +35,11 @@ async def main(settings: Settings) -> None:
     wallet_channel = open_channel(settings.wallet_addr)
     catalog = CatalogClient(catalog_channel, settings.call_timeout_seconds)
     wallet = WalletClient(wallet_channel, settings.call_timeout_seconds)
+    fulfillment_channel = open_channel(settings.fulfillment_addr)
+    fulfillment = FulfillmentClient(fulfillment_channel, settings.call_timeout_seconds)
     jobs_written = asyncio.Event()
     waits = FulfillmentWaits()
-    redemptions = Redemptions(sessions, catalog, wallet,
+    redemptions = Redemptions(sessions, catalog, wallet, fulfillment,
                               idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
                               idempotency_wait_seconds=settings.idempotency_wait_seconds,
                               fulfillment_waits=waits, fulfillment_wait_ms=settings.fulfillment_wait_ms,
@@ -83,6 +85,7 @@ async def main(settings: Settings) -> None:
         await nats.close()
         await catalog_channel.close()
         await wallet_channel.close()
+        await fulfillment_channel.close()
         await engine.dispose()
 
     await serve(

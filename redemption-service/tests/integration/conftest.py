@@ -1,5 +1,5 @@
-"""A redemption-service on a real PostgreSQL, talking over real gRPC to fake catalog and wallet servers started
-in-process on free ports (they implement just the RPCs the service uses, with the contracts' semantics:
+"""A redemption-service on a real PostgreSQL, talking over real gRPC to fake catalog, wallet and fulfillment
+servers started in-process on free ports (they implement just the RPCs the service uses, with the contracts' semantics:
 reservations and debits idempotent on the saga id, releases and refunds harmless when nothing landed); and, for
 fulfillment results, its results consumer on the session's real NATS."""
 
@@ -18,7 +18,7 @@ from nats.js.errors import NotFoundError
 from local_runner.infra import Nats, Postgres
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
-from rewards.fulfillment.v1 import fulfillment_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.db import create_engine, session_maker
@@ -29,9 +29,10 @@ from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from redemption_service.clients import CatalogClient, WalletClient
+from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
 from redemption_service.db import migrate
 from redemption_service.fulfillment_results import FulfillmentResultConsumer
+from redemption_service.fulfillment_waits import FulfillmentWaits
 from service_kit.messaging import JetStreamLink
 from redemption_service.redemptions import Redemptions
 
@@ -156,6 +157,28 @@ class FakeWallet(wallet_pb2_grpc.WalletServiceServicer):
         return wallet_pb2.RefundPointsResponse(refunded=True)
 
 
+@dataclass
+class FakeFulfillment(fulfillment_pb2_grpc.FulfillmentServiceServicer):
+    """VoidJob with the contract's semantics, answered from a script: `refusals` maps a redemption to the outcome
+    fulfillment would answer (its job delivered, its provider call in flight); `down` answers UNAVAILABLE."""
+
+    voids: list[tuple[str, str]] = field(default_factory=list)    # (redemption id, reason) per call
+    voided: set[str] = field(default_factory=set)
+    refusals: dict[str, int] = field(default_factory=dict)
+    down: bool = False
+
+    async def VoidJob(self, request, context):  # type: ignore[no-untyped-def]
+        self.voids.append((request.redemption_id, request.reason))
+        if self.down:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "fulfillment is down")
+        refused = self.refusals.get(request.redemption_id)
+        if refused is not None:
+            return fulfillment_pb2.VoidJobResponse(outcome=refused, message="the item was delivered already"
+                                                   if refused == fulfillment_pb2.VOID_OUTCOME_DELIVERED else "")
+        self.voided.add(request.redemption_id)
+        return fulfillment_pb2.VoidJobResponse(outcome=fulfillment_pb2.VOID_OUTCOME_VOIDED)
+
+
 async def start_server(register: Callable[[grpc.aio.Server], None]) -> tuple[grpc.aio.Server, str]:
     server = grpc.aio.server(interceptors=[ServingInterceptor()])
     register(server)
@@ -173,6 +196,8 @@ class System:
     engine: AsyncEngine
     catalog_client: CatalogClient
     wallet_client: WalletClient
+    fulfillment: FakeFulfillment
+    waits: FulfillmentWaits          # given to Redemptions and to the results consumer, as server.py does
 
     async def sql(self, statement: str, **params: object) -> list:  # type: ignore[type-arg]
         async with self.engine.begin() as conn:
@@ -231,7 +256,7 @@ SystemFactory = Callable[..., Awaitable[System]]
 
 @pytest.fixture
 async def make_system(database_url: str, postgres: Postgres) -> AsyncIterator[SystemFactory]:
-    started: list[tuple[grpc.aio.Server, grpc.aio.Server, grpc.aio.Channel, grpc.aio.Channel, AsyncEngine]] = []
+    started: list[tuple[list[grpc.aio.Server], list[grpc.aio.Channel], AsyncEngine]] = []
 
     async def make(*, call_timeout: float = 2.0, wait_seconds: float = 5.0) -> System:
         catalog = FakeCatalog(items={"voucher": FakeItem("voucher", 150),
@@ -244,26 +269,35 @@ async def make_system(database_url: str, postgres: Postgres) -> AsyncIterator[Sy
             lambda s: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(catalog, s))
         wallet_server, wallet_addr = await start_server(
             lambda s: wallet_pb2_grpc.add_WalletServiceServicer_to_server(wallet, s))
+        fulfillment = FakeFulfillment()
+        fulfillment_server, fulfillment_addr = await start_server(
+            lambda s: fulfillment_pb2_grpc.add_FulfillmentServiceServicer_to_server(fulfillment, s))
         catalog_channel, wallet_channel = open_channel(catalog_addr), open_channel(wallet_addr)
+        fulfillment_channel = open_channel(fulfillment_addr)
         engine = create_engine(database_url, pool_size=5)
-        started.append((catalog_server, wallet_server, catalog_channel, wallet_channel, engine))
+        started.append(([catalog_server, wallet_server, fulfillment_server],
+                        [catalog_channel, wallet_channel, fulfillment_channel], engine))
         sessions = session_maker(engine)
         catalog_client = CatalogClient(catalog_channel, call_timeout)
         wallet_client = WalletClient(wallet_channel, call_timeout)
-        redemptions = Redemptions(sessions, catalog_client, wallet_client, idempotency_ttl=timedelta(hours=24),
-                                  idempotency_wait_seconds=wait_seconds)
-        return System(redemptions, catalog, wallet, sessions, engine, catalog_client, wallet_client)
+        waits = FulfillmentWaits()
+        redemptions = Redemptions(sessions, catalog_client, wallet_client,
+                                  FulfillmentClient(fulfillment_channel, call_timeout),
+                                  idempotency_ttl=timedelta(hours=24), idempotency_wait_seconds=wait_seconds,
+                                  fulfillment_waits=waits)
+        return System(redemptions, catalog, wallet, sessions, engine, catalog_client, wallet_client, fulfillment,
+                      waits)
 
     yield make
     database = database_url.rsplit("/", 1)[1]
     # A session left idle in a transaction would hold locks: none may outlive the test.
     leftover = postgres.psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' "
                              "AND state LIKE 'idle in transaction%'")
-    for catalog_server, wallet_server, catalog_channel, wallet_channel, engine in started:
-        await catalog_channel.close()
-        await wallet_channel.close()
-        await catalog_server.stop(0)
-        await wallet_server.stop(0)
+    for servers, channels, engine in started:
+        for channel in channels:
+            await channel.close()
+        for server in servers:
+            await server.stop(0)
         await engine.dispose()
     assert leftover.strip() == "0", f"sessions left idle in transaction: {leftover}"
 
@@ -316,7 +350,7 @@ class Results:
 async def results(system: System, nats_server: Nats) -> AsyncIterator[Results]:
     link = JetStreamLink(nats_server.url, "redemption-test")
     consumer = FulfillmentResultConsumer(system.sessions, link, system.redemptions,
-                                         system.redemptions.fulfillment_waits, consumer_name=RESULTS_CONSUMER,
+                                         system.waits, consumer_name=RESULTS_CONSUMER,
                                          fetch_batch=32, ack_wait=5.0, max_deliveries=3)
     task = asyncio.create_task(consumer.run())
     try:

@@ -15,6 +15,7 @@ from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, RESULTS_STREAM
 
 from redemption_service.domain import Status
 from redemption_service.fulfillment_results import apply_result, read_result
+from redemption_service import redemptions as redemptions_module
 from redemption_service.grpc_api import redemption_to_proto
 from redemption_service.outbox import relay_outbox
 
@@ -126,7 +127,9 @@ async def test_physical_goods_ship_then_deliver_which_completes(system, results)
 
 
 async def test_redeem_answers_completed_with_the_code_when_the_result_comes_within_the_wait(
-        system, results) -> None:
+        system, results, monkeypatch) -> None:
+    # No periodic re-read within the wait: only the consumer's bell can wake the Redeem call.
+    monkeypatch.setattr(redemptions_module, "FULFILLMENT_REREAD_SECONDS", 60.0)
     jobs_written = asyncio.Event()
     system.redemptions.job_written = jobs_written.set
     relay = asyncio.create_task(relay_outbox(system.sessions, results.link, poll_seconds=5.0,
@@ -145,6 +148,7 @@ async def test_redeem_answers_completed_with_the_code_when_the_result_comes_with
     assert answer.status == redemption_pb2.REDEMPTION_STATUS_COMPLETED
     assert (answer.fulfillment.code, answer.fulfillment.pin) == (f"CODE-{redemption.id[:8]}", "0000")
     assert elapsed < 3.0, "answered when the result came, not after the whole wait (nor the relay's poll)"
+    assert system.waits.waiting() == 0, "the bell is taken down after the call"
 
 
 async def test_redeem_without_a_result_answers_open_after_the_wait_and_a_replay_does_not_wait(system) -> None:  # type: ignore[no-untyped-def]

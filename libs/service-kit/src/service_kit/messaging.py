@@ -1,6 +1,7 @@
 """NATS JetStream: the connection, and the streams every service declares idempotently at start.
 
-Two streams: jobs (redemption -> fulfillment) and results (fulfillment -> redemption). Each subject has one
+Two streams: jobs (redemption -> fulfillment) and results (fulfillment -> redemption), and a third that keeps the
+server's max-deliveries advisories of the jobs (the dead letters, read by fulfillment-service). Each subject has one
 durable pull consumer. Events are protobuf; the event id travels as Nats-Msg-Id, which JetStream uses to
 drop duplicates inside its window and consumers use to stay idempotent.
 """
@@ -27,10 +28,22 @@ JOBS_SUBJECT = "rewards.fulfillment.requested"
 RESULTS_STREAM = "FULFILLMENT_RESULTS"
 RESULTS_SUBJECT = "rewards.fulfillment.result"
 DUPLICATE_WINDOW_SECONDS = 120.0
+# The dead letters of the jobs stream: the server's advisory, for any consumer of FULFILLMENT_JOBS, that a job reached
+# its max deliveries. Kept in a stream so that a job whose last delivery never ran its give-up code (the process died
+# on every delivery) is still failed, and so refunded, by fulfillment-service. The job itself stays in the jobs stream
+# (a work queue keeps a message that reached its max deliveries); the advisory carries its stream sequence.
+DEAD_LETTERS_STREAM = "FULFILLMENT_DEAD_LETTERS"
+
+
+def max_deliveries_subject(stream: str, consumer: str = "*") -> str:
+    """The subject of the server's max-deliveries advisories for `consumer` (default: every consumer) of `stream`."""
+    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{consumer}"
+
 
 STREAMS = {
     JOBS_STREAM: [JOBS_SUBJECT],
     RESULTS_STREAM: [RESULTS_SUBJECT],
+    DEAD_LETTERS_STREAM: [max_deliveries_subject(JOBS_STREAM)],
 }
 
 

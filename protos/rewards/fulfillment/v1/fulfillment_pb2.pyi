@@ -32,6 +32,14 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_WAITING: _ClassVar[JobState]
     JOB_STATE_SUCCEEDED: _ClassVar[JobState]
     JOB_STATE_FAILED: _ClassVar[JobState]
+    JOB_STATE_VOIDED: _ClassVar[JobState]
+
+class VoidOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOID_OUTCOME_UNSPECIFIED: _ClassVar[VoidOutcome]
+    VOID_OUTCOME_VOIDED: _ClassVar[VoidOutcome]
+    VOID_OUTCOME_DELIVERED: _ClassVar[VoidOutcome]
+    VOID_OUTCOME_IN_PROGRESS: _ClassVar[VoidOutcome]
 RESULT_OUTCOME_UNSPECIFIED: ResultOutcome
 RESULT_OUTCOME_COMPLETED: ResultOutcome
 RESULT_OUTCOME_FAILED: ResultOutcome
@@ -47,6 +55,11 @@ JOB_STATE_RUNNING: JobState
 JOB_STATE_WAITING: JobState
 JOB_STATE_SUCCEEDED: JobState
 JOB_STATE_FAILED: JobState
+JOB_STATE_VOIDED: JobState
+VOID_OUTCOME_UNSPECIFIED: VoidOutcome
+VOID_OUTCOME_VOIDED: VoidOutcome
+VOID_OUTCOME_DELIVERED: VoidOutcome
+VOID_OUTCOME_IN_PROGRESS: VoidOutcome
 
 class FulfillmentJob(_message.Message):
     __slots__ = ("event_id", "redemption_id", "scope", "player_id", "item_id", "variant_id", "rounds", "strategy", "config", "shipping_address", "customer_info", "point_type", "cost", "face_value", "face_currency", "requested_at")
@@ -285,3 +298,21 @@ class ProviderCallbackResponse(_message.Message):
     JOB_FIELD_NUMBER: _ClassVar[int]
     job: Job
     def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ...) -> None: ...
+
+class VoidJobRequest(_message.Message):
+    __slots__ = ("scope", "redemption_id", "reason")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.Scope
+    redemption_id: str
+    reason: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., redemption_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class VoidJobResponse(_message.Message):
+    __slots__ = ("outcome", "message")
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    outcome: VoidOutcome
+    message: str
+    def __init__(self, outcome: _Optional[_Union[VoidOutcome, str]] = ..., message: _Optional[str] = ...) -> None: ...

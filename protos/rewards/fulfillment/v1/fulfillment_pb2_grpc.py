@@ -69,6 +69,11 @@ class FulfillmentServiceStub:
                 request_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.ProviderCallbackRequest.SerializeToString,
                 response_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.ProviderCallbackResponse.FromString,
                 _registered_method=True)
+        self.VoidJob = channel.unary_unary(
+                '/rewards.fulfillment.v1.FulfillmentService/VoidJob',
+                request_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobRequest.SerializeToString,
+                response_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobResponse.FromString,
+                _registered_method=True)
 
 
 class FulfillmentServiceServicer:
@@ -119,6 +124,14 @@ class FulfillmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VoidJob(self, request, context):
+        """Called by redemption-service before it persists a cancel: decides, on the job's row, that the job will
+        never be delivered, or answers that it was (or may be, a provider call in flight). Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FulfillmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -156,6 +169,11 @@ def add_FulfillmentServiceServicer_to_server(servicer, server):
                     servicer.ProviderCallback,
                     request_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.ProviderCallbackRequest.FromString,
                     response_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.ProviderCallbackResponse.SerializeToString,
+            ),
+            'VoidJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.VoidJob,
+                    request_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobRequest.FromString,
+                    response_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -347,6 +365,33 @@ class FulfillmentService:
             '/rewards.fulfillment.v1.FulfillmentService/ProviderCallback',
             rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.ProviderCallbackRequest.SerializeToString,
             rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.ProviderCallbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VoidJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.fulfillment.v1.FulfillmentService/VoidJob',
+            rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobRequest.SerializeToString,
+            rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,94 @@
+"""A cancel of a paid redemption asks fulfillment to void its job before anything is persisted: a refused void
+(delivered, in flight) or an unreachable fulfillment-service changes nothing; a crash after the void is healed
+by the FAILED result fulfillment recorded with it."""
+
+from __future__ import annotations
+
+import pytest
+from rewards.fulfillment.v1 import fulfillment_pb2
+from rewards.redemption.v1 import redemption_pb2
+from service_kit.errors import DomainError, ErrorCode
+
+from redemption_service import redemptions as redemptions_module
+from redemption_service import repository
+from redemption_service.domain import Status
+
+
+def cancel_request(system, redemption_id: str) -> redemption_pb2.CancelRedemptionRequest:  # type: ignore[no-untyped-def]
+    return redemption_pb2.CancelRedemptionRequest(scope=system.scope(), redemption_id=redemption_id,
+                                                  reason="changed my mind")
+
+
+async def assert_unchanged(system, redemption_id: str) -> None:  # type: ignore[no-untyped-def]
+    row = await system.status(redemption_id)
+    assert (row.status, row.cancel_requested_at) == (Status.OPEN, None)
+    saga = (await system.sql("SELECT state FROM sagas WHERE id = :id", id=redemption_id))[0]
+    assert saga.state == "confirmed"
+    assert "RefundPoints" not in system.wallet.calls and "ReleaseStock" not in system.catalog.calls
+    assert system.wallet.balances["p1"] == 850 and system.catalog.items["voucher"].stock == 99
+
+
+async def test_a_cancel_voids_the_job_then_refunds_and_a_second_cancel_asks_nothing(system) -> None:  # type: ignore[no-untyped-def]
+    opened, _ = await system.redemptions.redeem(system.request())
+    canceled = await system.redemptions.cancel(cancel_request(system, opened.id))
+    assert canceled.status is Status.CANCELED
+    assert system.fulfillment.voids == [(opened.id, "changed my mind")]
+    assert system.wallet.balances["p1"] == 1000 and system.catalog.items["voucher"].stock == 100
+    again = await system.redemptions.cancel(cancel_request(system, opened.id))
+    assert again.status is Status.CANCELED and len(system.fulfillment.voids) == 1
+
+
+@pytest.mark.parametrize("outcome, retry_after", [(fulfillment_pb2.VOID_OUTCOME_DELIVERED, False),
+                                                  (fulfillment_pb2.VOID_OUTCOME_IN_PROGRESS, True)])
+async def test_a_refused_void_refuses_the_cancel_and_changes_nothing(system, outcome, retry_after) -> None:  # type: ignore[no-untyped-def]
+    opened, _ = await system.redemptions.redeem(system.request())
+    system.fulfillment.refusals[opened.id] = outcome
+    with pytest.raises(DomainError) as refused:
+        await system.redemptions.cancel(cancel_request(system, opened.id))
+    assert refused.value.code is ErrorCode.REDEMPTION_NOT_CANCELLABLE and refused.value.message
+    assert ("retry_after_seconds" in refused.value.metadata) is retry_after
+    await assert_unchanged(system, opened.id)
+
+
+async def test_fulfillment_down_answers_unavailable_after_retries_and_changes_nothing(system) -> None:  # type: ignore[no-untyped-def]
+    opened, _ = await system.redemptions.redeem(system.request())
+    system.fulfillment.down = True
+    with pytest.raises(DomainError) as down:
+        await system.redemptions.cancel(cancel_request(system, opened.id))
+    assert down.value.code is ErrorCode.UNAVAILABLE
+    assert len(system.fulfillment.voids) == 3, "the void is idempotent: it is retried"
+    await assert_unchanged(system, opened.id)
+
+
+async def test_a_crash_after_the_void_is_healed_by_the_failed_result_fulfillment_recorded(  # type: ignore[no-untyped-def]
+        system, results, monkeypatch) -> None:
+    opened, _ = await system.redemptions.redeem(system.request())
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise ConnectionResetError("the process died before the cancel was persisted")
+
+    monkeypatch.setattr(redemptions_module.repository, "request_cancel", crash)
+    with pytest.raises(ConnectionResetError):
+        await system.redemptions.cancel(cancel_request(system, opened.id))
+    monkeypatch.undo()
+    assert opened.id in system.fulfillment.voided
+    await assert_unchanged(system, opened.id)
+
+    # What fulfillment-service recorded with the void (and sends again when the reconciler re-publishes the job).
+    await results.publish(system.result(opened.id, fulfillment_pb2.RESULT_OUTCOME_FAILED, 1,
+                                        failure_code="CANCELED_ON_REQUEST", failure_message="changed my mind"))
+    await results.settled()
+    row = await system.status(opened.id)
+    assert (row.status, row.failure_code, row.cancel_reason) == \
+        (Status.CANCELED, "CANCELED_ON_REQUEST", "changed my mind")
+    assert system.wallet.balances["p1"] == 1000 and system.catalog.items["voucher"].stock == 100
+
+
+async def test_a_cancel_under_way_finishes_without_asking_fulfillment_again(system) -> None:  # type: ignore[no-untyped-def]
+    opened, _ = await system.redemptions.redeem(system.request())
+    async with system.sessions.begin() as session:  # a failed fulfillment persisted its cancel, then the refund died
+        await repository.request_cancel(session, opened.id, "out of codes", failure_code="OUT_OF_CODES")
+    system.fulfillment.down = True
+    canceled = await system.redemptions.cancel(cancel_request(system, opened.id))
+    assert canceled.status is Status.CANCELED and system.fulfillment.voids == []
+    assert system.wallet.balances["p1"] == 1000
