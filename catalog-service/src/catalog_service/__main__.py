@@ -1,7 +1,6 @@
 """python -m catalog_service: apply migrations, then serve gRPC until SIGTERM."""
 
-import asyncio
-
+from service_kit.grpc_server import run_main
 from service_kit.logs import configure_logging
 from service_kit.settings import load_settings
 
@@ -12,7 +11,7 @@ from catalog_service.server import main
 def run() -> None:
     settings = load_settings(Settings)
     configure_logging("catalog-service", settings.log_level)
-    asyncio.run(main(settings))
+    run_main(main(settings))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import binascii
 import json
 import logging
@@ -19,6 +20,7 @@ from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
+from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
@@ -74,6 +76,7 @@ class Redemptions:
         """fulfillment_wait_ms: how long Redeem waits for a fast result when the request does not say (0: not
         at all); job_written: told when a pivot put a job in the outbox, so the relay publishes it at once."""
         self.sessions = sessions
+        self.reads = autocommit_sessions(sessions)   # reads need no common snapshot: no BEGIN, no ROLLBACK
         self.catalog = catalog
         self.wallet = wallet
         self.fulfillment = fulfillment
@@ -130,7 +133,7 @@ class Redemptions:
             return await self._first_result(scope, key, order.player_id, fingerprint), True
         with self.fulfillment_waits.expecting(order.redemption_id) as result_applied:
             await self._to_completion(self._run_saga(order))
-            async with self.sessions() as session:
+            async with self.reads() as session:
                 redemption = await repository.redemption_by_id(session, order.redemption_id)
             assert redemption is not None
             if redemption.status is Status.OPEN:
@@ -143,31 +146,21 @@ class Redemptions:
 
     async def _await_fulfillment(self, redemption_id: str, result_applied: asyncio.Event,
                                  seconds: float) -> Redemption:
-        """The redemption once it left OPEN (a fast strategy completed it), or as it is after `seconds`."""
-
-        async def left_open() -> None:
-            while True:
-                # The bell rings when this process applies the result; another instance's consumer rings
-                # nothing here, so the database is read again at least every FULFILLMENT_REREAD_SECONDS.
-                try:
-                    await asyncio.wait_for(result_applied.wait(), FULFILLMENT_REREAD_SECONDS)
-                except TimeoutError:
-                    pass
-                result_applied.clear()
-                async with self.sessions() as session:
-                    current = await repository.redemption_by_id(session, redemption_id)
-                if current is None or current.status is not Status.OPEN:
-                    return
-
-        try:
-            await asyncio.wait_for(left_open(), seconds)
-        except TimeoutError:
-            pass
-        # Read again in any case: the result may have landed since the last read.
-        async with self.sessions() as session:
-            redemption = await repository.redemption_by_id(session, redemption_id)
-        assert redemption is not None
-        return redemption
+        """The redemption once it left OPEN (a fast strategy completed it), or as it is after `seconds`. The bell
+        rings when this process applies the result; another instance's consumer rings nothing here, so the
+        database is read again at least every FULFILLMENT_REREAD_SECONDS."""
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + seconds
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(result_applied.wait(),
+                                       max(0.0, min(FULFILLMENT_REREAD_SECONDS, give_up_at - loop.time())))
+            result_applied.clear()
+            async with self.reads() as session:
+                current = await repository.redemption_by_id(session, redemption_id)
+            assert current is not None
+            if current.status is not Status.OPEN or loop.time() >= give_up_at:
+                return current
 
     async def _run_saga(self, order: RedeemOrder) -> None:
         try:
@@ -183,7 +176,7 @@ class Redemptions:
         give_up_at = loop.time() + self.idempotency_wait_seconds
         pause = 0.02
         while True:
-            async with self.sessions() as session:
+            async with self.reads() as session:
                 record = await repository.find_idempotency_record(session, scope, key)
                 redemption = (await repository.redemption_by_id(session, record.redemption_id)
                               if record is not None else None)
@@ -251,7 +244,7 @@ class Redemptions:
     async def get(self, scope_proto: common_pb2.Scope, reference: str, player_id: str) -> Redemption:
         scope = Scope.from_proto(scope_proto)
         _require(reference, "redemption_id", 64)
-        async with self.sessions() as session:
+        async with self.reads() as session:
             redemption = await repository.find_redemption(session, scope, reference)
         if redemption is None or (player_id and redemption.player_id != player_id):
             raise DomainError(ErrorCode.REDEMPTION_NOT_FOUND, f"no redemption {reference!r}")
@@ -266,7 +259,7 @@ class Redemptions:
         if request.status != redemption_pb2.REDEMPTION_STATUS_UNSPECIFIED:
             status = Status(redemption_pb2.RedemptionStatus.Name(request.status).removeprefix("REDEMPTION_STATUS_"))
         before = _decode_page_token(request.page_token) if request.page_token else None
-        async with self.sessions() as session:
+        async with self.reads() as session:
             rows = await repository.list_redemptions(session, scope, player_id=request.player_id, status=status,
                                                      limit=size + 1, before=before)
         page, more = rows[:size], len(rows) > size

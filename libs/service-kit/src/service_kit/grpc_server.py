@@ -8,9 +8,11 @@ import logging
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from typing import Any
 
 import grpc
+import uvloop
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
@@ -25,6 +27,12 @@ log = logging.getLogger("service_kit.grpc")
 
 REQUEST_ID_KEY = "x-request-id"
 _QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+
+
+def run_main(main: Coroutine[Any, Any, None]) -> None:
+    """Runs a service's main coroutine to its end on uvloop: libuv's socket writes and reads cost less than the
+    standard loop's, and a redemption is mostly round trips to PostgreSQL, NATS and the other services."""
+    uvloop.run(main)
 
 
 class ServingInterceptor(grpc.aio.ServerInterceptor):
