@@ -1,0 +1,83 @@
+"""Every statement of the redemption's hot paths reads its tables through an index (service_kit.query_plans), as
+the service issues them: a redeem to OPEN, its replay and one that compensates, fulfillment results through the
+real consumer, reads and pages, the outbox relay, the reconciler, saga recovery and the idempotency-key pruning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rewards.fulfillment.v1 import fulfillment_pb2 as f
+from rewards.redemption.v1 import redemption_pb2
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.query_plans import Statement, captured_statements, tables_read_without_index
+from service_kit.scope import Scope
+
+from redemption_service import repository
+from redemption_service.domain import Status
+from redemption_service.outbox import publish_pending
+from redemption_service.reconciler import report_backlog, republish_stale_jobs
+from redemption_service.saga.recovery import recover_stale_sagas
+
+AFTER = 60.0
+
+
+async def test_the_hot_statements_use_indexes(system, results) -> None:  # type: ignore[no-untyped-def]
+    statements: list[Statement] = []
+    with captured_statements(system.engine) as seen:
+        opened, replayed = await system.redemptions.redeem(system.request(key="k1"))
+        again, replay = await system.redemptions.redeem(system.request(key="k1"))
+        delivered, _ = await system.redemptions.redeem(system.request(key="k2", player="p2"))
+        undeliverable, _ = await system.redemptions.redeem(system.request(key="k3"))
+        assert (opened.status, replayed, again.id, replay) == (Status.OPEN, False, opened.id, True)
+        system.wallet.balances["p2"] = 0      # a debit refused after the reservation: the saga compensates
+        with pytest.raises(DomainError) as refused_debit:
+            await system.redemptions.redeem(system.request(key="k4", player="p2"))
+        assert refused_debit.value.code is ErrorCode.INSUFFICIENT_BALANCE
+
+        assert await publish_pending(system.sessions, results.link) == 3
+        await results.publish(system.result(delivered.id, f.RESULT_OUTCOME_COMPLETED, 1, code="CODE-1"))
+        await results.publish(system.result(undeliverable.id, f.RESULT_OUTCOME_FAILED, 1,
+                                            failure_code="OUT_OF_CODES"))
+        await results.settled()
+    statements += seen
+    assert (await system.status(delivered.id)).status == "COMPLETED"
+    assert (await system.status(undeliverable.id)).status == "CANCELED"
+
+    with captured_statements(system.engine) as seen:
+        scope = system.scope()
+        assert (await system.redemptions.get(scope, opened.id, "p1")).id == opened.id
+        assert (await system.redemptions.get(scope, str(opened.number), "")).id == opened.id
+        for player in ("", "p1"):
+            first = await system.redemptions.list(redemption_pb2.ListRedemptionsRequest(
+                scope=scope, player_id=player, page_size=1))
+            assert first.next_page_token
+            second = await system.redemptions.list(redemption_pb2.ListRedemptionsRequest(
+                scope=scope, player_id=player, page_size=1, page_token=first.next_page_token))
+            assert second.redemptions and second.redemptions[0].id != first.redemptions[0].id
+        by_status = await system.redemptions.list(redemption_pb2.ListRedemptionsRequest(
+            scope=scope, status=redemption_pb2.REDEMPTION_STATUS_OPEN))
+        assert [r.id for r in by_status.redemptions] == [opened.id]
+    statements += seen
+
+    # The background rounds, each with something to do: a job out long ago and never answered, a saga a crash
+    # left behind, an expired idempotency key.
+    await system.sql("UPDATE redemptions SET job_published_at = now() - interval '2 minutes' WHERE id = :id",
+                     id=opened.id)
+    async with system.sessions.begin() as session:
+        assert await repository.accept_redemption(
+            session, Scope("acme", "live"), key="crashed", fingerprint="f", ttl=timedelta(hours=1),
+            first_step="check_player", values={"id": "stale-saga", "player_id": "p1", "item_id": "voucher"})
+    await system.sql("UPDATE sagas SET updated_at = now() - interval '1 hour' WHERE id = 'stale-saga'")
+    await system.sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 hour' WHERE key = 'k3'")
+    with captured_statements(system.engine) as seen:
+        assert await republish_stale_jobs(system.sessions, AFTER) == 1
+        assert (await report_backlog(system.sessions, AFTER)).unpublished == 1
+        assert await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client,
+                                         stale_seconds=30) == 1
+        async with system.sessions.begin() as session:
+            assert await repository.prune_idempotency_keys(session) == 1
+    statements += seen
+
+    assert len(statements) >= 55, [s.sql for s in statements]
+    assert await tables_read_without_index(system.engine, statements) == []
