@@ -43,7 +43,9 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 RETRY_AFTER_SECONDS = 1
 MAX_FULFILLMENT_WAIT_MS = 10_000
-FULFILLMENT_REREAD_SECONDS = 0.25
+# The bell wakes a waiting Redeem when this process applies its result; this re-read only finds results that
+# another instance applied, so it can be slow (every waiting call reads once per period).
+FULFILLMENT_REREAD_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)

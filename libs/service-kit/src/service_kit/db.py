@@ -29,10 +29,12 @@ def create_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 
     # No pre-ping: on asyncpg it is three round trips (begin, select, rollback) at every checkout, the largest
     # single cost of a redemption in the profile. A connection that died with its server fails one statement;
     # SQLAlchemy then sees the disconnect and discards every pooled connection older than it.
+    # No overflow: under load, overflow connections were opened and closed call after call (a PostgreSQL backend
+    # started each time); a call waits for one of pool_size connections instead, up to pool_timeout.
     return create_async_engine(
         to_async_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         pool_recycle=1800,
         pool_timeout=10,
         connect_args={
