@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import grpc
 import pytest
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
+from local_runner.pytest_plugin import wait_until
 from sqlalchemy import func, select, text
 
 from fulfillment_service.fulfilment import fulfil_job, read_job
@@ -19,12 +19,6 @@ FAILED = fulfillment_pb2.RESULT_OUTCOME_FAILED
 SCOPE = common_pb2.Scope(tenant_id="acme", environment=common_pb2.ENVIRONMENT_LIVE)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def make_job(redemption_id: str, *, event_id: str | None = None, item_id: str = "amazon-10",
@@ -63,7 +57,7 @@ async def test_a_job_with_a_code_in_the_pool_yields_one_completed_result(service
 
     await bus.publish_job(make_job("r-1"))
 
-    await eventually(lambda: all_published(sessions), what="the result to be published")
+    await wait_until(lambda: all_published(sessions), what="the result to be published")
     results = await bus.results()
     assert len(results) == 1
     msg_id, result = results[0]
@@ -83,13 +77,13 @@ async def test_the_same_job_delivered_again_assigns_no_second_code(service, bus,
     job = make_job("r-dup", event_id="evt-1")
 
     await bus.publish_job(job)
-    await eventually(lambda: all_published(sessions), what="the first result")
+    await wait_until(lambda: all_published(sessions), what="the first result")
     # The same event again (published past JetStream's duplicate window: another message id), then the
     # same redemption under a new event id (a reconciler re-publishing it).
     await bus.publish_job(job, msg_id="evt-1-republished")
     await bus.publish_job(make_job("r-dup", event_id="evt-2"))
-    await eventually(lambda: _processed(sessions, "evt-2"), what="the second event to be taken")
-    await eventually(lambda: all_published(sessions), what="the outbox to drain")
+    await wait_until(lambda: _processed(sessions, "evt-2"), what="the second event to be taken")
+    await wait_until(lambda: all_published(sessions), what="the outbox to drain")
 
     results = await bus.results()
     assert [r.redemption_id for _, r in results] == ["r-dup"]
@@ -108,7 +102,7 @@ async def _processed(sessions, event_id: str) -> bool:  # type: ignore[no-untype
 async def test_an_empty_pool_yields_failed_out_of_codes(service, bus, sessions):
     await bus.publish_job(make_job("r-empty"))
 
-    await eventually(lambda: all_published(sessions), what="the result")
+    await wait_until(lambda: all_published(sessions), what="the result")
     [(_, result)] = await bus.results()
     assert (result.redemption_id, result.outcome, result.failure_code, result.code) == \
         ("r-empty", FAILED, "OUT_OF_CODES", "")
@@ -124,7 +118,7 @@ async def test_an_expired_code_is_not_handed_out(service, bus, sessions):
 
     await bus.publish_job(make_job("r-late"))
 
-    await eventually(lambda: all_published(sessions), what="the result")
+    await wait_until(lambda: all_published(sessions), what="the result")
     [(_, result)] = await bus.results()
     assert (result.outcome, result.failure_code) == (FAILED, "OUT_OF_CODES")
     pool = await service.stub.GetCodePool(fulfillment_pb2.GetCodePoolRequest(scope=SCOPE, item_id="amazon-10"),
@@ -135,7 +129,7 @@ async def test_an_expired_code_is_not_handed_out(service, bus, sessions):
 async def test_an_unknown_strategy_is_reported_failed_so_it_is_refunded(service, bus, sessions):
     await bus.publish_job(make_job("r-odd", strategy="carrier_pigeon"))
 
-    await eventually(lambda: all_published(sessions), what="the result")
+    await wait_until(lambda: all_published(sessions), what="the result")
     [(_, result)] = await bus.results()
     assert (result.redemption_id, result.outcome, result.failure_code) == ("r-odd", FAILED, "INVALID_JOB")
     async with sessions() as session:
@@ -149,7 +143,7 @@ async def test_a_malformed_job_is_terminated_without_a_result(service, bus, sess
     await bus.publish_job(make_job("", event_id="no-redemption"))
     await bus.publish_job(make_job("r-ok"))
 
-    await eventually(lambda: all_published(sessions), what="the valid job's result")
+    await wait_until(lambda: all_published(sessions), what="the valid job's result")
     results = await bus.results()
     assert [r.redemption_id for _, r in results] == ["r-ok"]
     info = await bus.js.consumer_info("FULFILLMENT_JOBS", service.consumer.config.durable_name)
@@ -159,7 +153,7 @@ async def test_a_malformed_job_is_terminated_without_a_result(service, bus, sess
 async def test_codes_and_pins_are_stored_encrypted(service, bus, sessions, database_url):
     await upload(service.stub, ("PLAIN-SECRET-7788", "PIN-4455"))
     await bus.publish_job(make_job("r-secret"))
-    await eventually(lambda: all_published(sessions), what="the result")
+    await wait_until(lambda: all_published(sessions), what="the result")
     [(_, result)] = await bus.results()
     assert result.code == "PLAIN-SECRET-7788"
 
@@ -205,7 +199,7 @@ async def test_list_jobs_filters_by_state_and_pages(service, bus, sessions):
     await upload(service.stub, ("AMZN-AAAA-1111", "1"))
     for n, rid in enumerate(("r-a", "r-b", "r-c"), start=1):  # the first gets the only code; the others fail
         await bus.publish_job(make_job(rid))
-        await eventually(lambda: settled(sessions, n), what=f"the result of {rid}")  # noqa: B023
+        await wait_until(lambda: settled(sessions, n), what=f"the result of {rid}")  # noqa: B023
 
     failed = await service.stub.ListJobs(fulfillment_pb2.ListJobsRequest(
         scope=SCOPE, state=fulfillment_pb2.JOB_STATE_FAILED), timeout=5)
@@ -250,7 +244,7 @@ async def test_the_relay_keeps_results_while_nats_is_down_and_drains_them_after(
     finally:
         nats_server.start()
 
-    await eventually(lambda: all_published(sessions), timeout=20, what="the outbox to drain after NATS returned")
+    await wait_until(lambda: all_published(sessions), timeout=20, what="the outbox to drain after NATS returned")
     results = await bus.results()
     assert sorted((r.redemption_id, r.code) for _, r in results) == [("r-x", "AMZN-AAAA-1111"),
                                                                     ("r-y", "AMZN-BBBB-2222")]

@@ -19,6 +19,7 @@ from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.messaging import RESULTS_SUBJECT
 from service_kit.scope import Scope
+from local_runner.pytest_plugin import wait_until
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,12 +37,6 @@ O = fulfillment_pb2
 ADDRESS = common_pb2.ShippingAddress(name="Ann", line1="1 Main St", city="Oslo", postal_code="0150", country="NO")
 
 
-async def eventually(check, timeout: float = 10.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def all_published(sessions) -> bool:  # type: ignore[no-untyped-def]
@@ -122,7 +117,7 @@ async def results_for(bus, sessions, n: int) -> list[O.FulfillmentResult]:  # ty
             found.extend(r for _, r in await bus.results(wait=0.2))
         return len(found) >= n
 
-    await eventually(enough, timeout=15, what=f"{n} results")
+    await wait_until(enough, timeout=15, what=f"{n} results")
     found.extend(r for _, r in await bus.results(wait=0.3))  # and no more than n
     assert len(found) == n, found
     return sorted(found, key=lambda r: r.sequence)
@@ -210,7 +205,7 @@ async def test_a_provider_down_then_up_is_called_again_on_a_later_delivery(servi
         row = await job_row(sessions, "r-down") if await all_jobs(sessions) else None
         return row is not None and row.state == "pending" and row.attempts >= 1 and bool(row.last_error)
 
-    await eventually(postponed, what="the job to wait for its next delivery")
+    await wait_until(postponed, what="the job to wait for its next delivery")
     row = await job_row(sessions, "r-down")
     assert row.next_attempt_at is not None
     server, task = await serve(down)

@@ -6,8 +6,7 @@ code pool's stats."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from google.protobuf.struct_pb2 import Struct
@@ -17,6 +16,7 @@ from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.db import create_engine
 from service_kit.query_plans import captured_statements, tables_read_without_index
 from service_kit.scope import Scope
+from local_runner.pytest_plugin import wait_until
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,12 +26,6 @@ from fulfillment_service.models import outbox
 SCOPE = common_pb2.Scope(tenant_id="acme", environment=common_pb2.ENVIRONMENT_LIVE)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def make_job(redemption_id: str, strategy: str, **config: str) -> fulfillment_pb2.FulfillmentJob:
@@ -72,7 +66,7 @@ async def test_the_hot_statements_use_indexes(service, bus, sessions, vault,  # 
     with captured_statements(engine) as statements:
         # Taken by the consumer off the stream; the relay claims the result and marks it published.
         await bus.publish_job(code_job)
-        await eventually(lambda: results_published(1), what="the code's result to be published")
+        await wait_until(lambda: results_published(1), what="the code's result to be published")
         async with sessions.begin() as session:  # the same job delivered again, as the consumer takes it
             assert await fulfil_job(session, vault, read_job(code_job.SerializeToString(), None)) \
                 is Taken.REDELIVERED
@@ -93,7 +87,7 @@ async def test_the_hot_statements_use_indexes(service, bus, sessions, vault,  # 
             scope=SCOPE, redemption_id="r-never-arrived"), timeout=5)
         pool = await service.stub.GetCodePool(fulfillment_pb2.GetCodePoolRequest(scope=SCOPE, item_id="amazon-10"),
                                               timeout=5)
-        await eventually(lambda: results_published(3), what="the voids' results to be published")
+        await wait_until(lambda: results_published(3), what="the voids' results to be published")
         await service.relay.report_backlog()
 
     # The paths ran as intended, so the statements captured are theirs.

@@ -3,14 +3,16 @@
 Loaded automatically (entry point pytest11) wherever the local runner is installed:
 - `postgres`: the session's server; `new_database("prefix")` gives a fresh, empty database URL.
 - `nats_server`: the session's NATS with JetStream (a function may stop and start it; it is restarted).
+And `wait_until(check)`, for async tests that wait for something a background task does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,15 @@ import pytest
 from local_runner.infra import Nats, Postgres, free_port
 
 _counter = itertools.count(1)
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0, what: str = "condition") -> None:
+    """Returns once `await check()` is true; fails naming `what` after `timeout` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture(scope="session")
