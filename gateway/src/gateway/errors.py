@@ -62,9 +62,20 @@ BY_STATUS: dict[int, str] = {400: "VALIDATION_ERROR", 401: "UNAUTHENTICATED", 40
                              415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR", 429: "RATE_LIMITED",
                              500: "INTERNAL", 503: "UNAVAILABLE"}
 
-# Codes a client should come back for later; the service may say when in ErrorInfo metadata "retry_after".
+# Codes a client should come back for later, and when by default.
 RETRY_AFTER_DEFAULT = {ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: "1", ErrorCode.RATE_LIMITED: "1",
                        ErrorCode.UNAVAILABLE: "1"}
+
+
+def retry_after_headers(exc: DomainError) -> dict[str, str]:
+    """A Retry-After header when the service gave a hint in ErrorInfo metadata ("retry_after_seconds"; any code,
+    e.g. a cancel refused while the item is being delivered) or the code always means "later"."""
+    hint = exc.metadata.get("retry_after_seconds") or exc.metadata.get("retry_after")
+    if hint:
+        return {"Retry-After": str(hint)}
+    if exc.code in RETRY_AFTER_DEFAULT:
+        return {"Retry-After": RETRY_AFTER_DEFAULT[exc.code]}
+    return {}
 
 
 def public_code(code: str) -> str:
@@ -100,9 +111,7 @@ def problem_response(status: int, code: str, detail: str, title: str | None = No
 
 def domain_error_response(exc: DomainError) -> JSONResponse:
     public = CANONICAL.get(exc.code, CANONICAL[ErrorCode.INTERNAL])
-    headers: dict[str, str] = {}
-    if exc.code in RETRY_AFTER_DEFAULT:
-        headers["Retry-After"] = str(exc.metadata.get("retry_after") or RETRY_AFTER_DEFAULT[exc.code])
+    headers = retry_after_headers(exc)
     detail = exc.message if public.status < 500 or exc.code is ErrorCode.UNAVAILABLE else public.title
     return problem_response(public.status, public.code, detail, public.title, headers)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from service_kit.errors import ErrorCode
+from service_kit.errors import DomainError, ErrorCode
 
 from gateway.app import request_id_from
-from gateway.errors import CANONICAL, public_code
+from gateway.errors import CANONICAL, public_code, retry_after_headers
 from gateway.schemas import display_amount
 
 
@@ -31,3 +31,11 @@ def test_the_canonical_words_of_seed_003():
     assert public_code("SOMETHING_NEW") == "SOMETHING_NEW"
     assert set(CANONICAL) == set(ErrorCode)
     assert all(400 <= e.status < 600 for e in CANONICAL.values())
+
+
+def test_retry_after_comes_from_the_service_hint_for_any_code_else_the_default_of_later_codes() -> None:
+    being_delivered = DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE, "being delivered",
+                                  {"retry_after_seconds": "2"})
+    assert retry_after_headers(being_delivered) == {"Retry-After": "2"}
+    assert retry_after_headers(DomainError(ErrorCode.UNAVAILABLE, "down")) == {"Retry-After": "1"}
+    assert retry_after_headers(DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE, "delivered")) == {}

@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from gateway import repository
 from gateway.auth import Player, auth_token_header, bearer, verify_token
 from gateway.dialects import Dialect
+from gateway.errors import retry_after_headers
 from gateway.routes import Services
 from gateway.schemas import dict_to_struct, display_amount
 
@@ -45,7 +46,6 @@ _FAIL_STATUS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.RATE_LIMITED: (429, "Too many requests"),
 }
 _ERROR_STATUS = {ErrorCode.INTERNAL: 500, ErrorCode.UNAVAILABLE: 503}
-_RETRY_AFTER = {ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS, ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE}
 
 
 def fail_response(status: int, code: str, message: str, envelope_message: str = FAIL_MESSAGE,
@@ -56,10 +56,7 @@ def fail_response(status: int, code: str, message: str, envelope_message: str = 
 
 
 def render_error(exc: DomainError) -> Response:
-    headers: dict[str, str] = {}
-    if exc.code in _RETRY_AFTER:
-        headers["Retry-After"] = str(exc.metadata.get("retry_after_seconds") or exc.metadata.get("retry_after")
-                                     or 1)
+    headers = retry_after_headers(exc)
     if exc.code in _ERROR_STATUS:
         return JSONResponse({"status": "error", "data": None, "message": ERROR_MESSAGE,
                              "request_id": request_id_var.get()},

@@ -32,6 +32,7 @@ from gateway.auth import (
     verify_token,
 )
 from gateway.dialects import Dialect
+from gateway.errors import retry_after_headers
 from gateway.routes import REPLAYED_HEADER, Services
 
 PREFIX = "/store"
@@ -60,7 +61,6 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500,
     ErrorCode.UNAVAILABLE: 503,
 }
-_RETRY_AFTER = {ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS, ErrorCode.RATE_LIMITED, ErrorCode.UNAVAILABLE}
 # Metadata key carrying FastAPI's own list of field errors for a 422 (its `detail` is a list, not a string).
 FIELD_ERRORS = "gems_store.field_errors"
 
@@ -71,10 +71,7 @@ def render_error(exc: DomainError) -> Response:
     if exc.code is ErrorCode.VALIDATION_ERROR:
         raw = exc.metadata.get(FIELD_ERRORS)
         detail = json.loads(raw) if raw else [{"loc": ["body"], "msg": exc.message, "type": "value_error"}]
-    headers: dict[str, str] = {}
-    if exc.code in _RETRY_AFTER:
-        headers["Retry-After"] = str(exc.metadata.get("retry_after_seconds") or exc.metadata.get("retry_after")
-                                     or 1)
+    headers = retry_after_headers(exc)
     body = {"detail": detail, "code": exc.code.value if status < 500 or exc.code is ErrorCode.UNAVAILABLE
             else ErrorCode.INTERNAL.value, "request_id": request_id_var.get()}
     return JSONResponse(body, status_code=status, headers=headers)

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 
 from gateway.auth import MAX_PLAYER_ID_LENGTH, Player, api_key_header, client_ip, verify_credential
 from gateway.dialects import Dialect
-from gateway.errors import PROBLEM_MEDIA_TYPE, RETRY_AFTER_DEFAULT
+from gateway.errors import PROBLEM_MEDIA_TYPE, retry_after_headers
 from gateway.routes import REPLAYED_HEADER, IdempotencyKey, Services, next_cursor
 from gateway.schemas import CustomerInfo, ShippingAddress, timestamp
 from gateway.upstream import Upstreams
@@ -126,9 +126,7 @@ def problem_details(exc: DomainError) -> dict[str, Any]:
 
 
 def render_error(exc: DomainError) -> Response:
-    headers: dict[str, str] = {}
-    if exc.code in RETRY_AFTER_DEFAULT:
-        headers["Retry-After"] = str(exc.metadata.get("retry_after") or RETRY_AFTER_DEFAULT[exc.code])
+    headers = retry_after_headers(exc)
     body = problem_details(exc)
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
