@@ -10,14 +10,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
 
 import nats.errors
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
 
+from service_kit.db import note_outbox_write, wake_after_outbox_commits
 from service_kit.messaging import JetStreamLink, keep_cancellation
 from fulfillment_service.models import outbox
 from fulfillment_service.vault import Vault
@@ -28,38 +27,17 @@ PUBLISH_TIMEOUT_SECONDS = 2.0
 BACKLOG_REPORT_SECONDS = 30.0
 
 
-WRITTEN = "outbox_written"   # a session's info flag: this transaction wrote an outbox row
-
-
 async def add_event(session: AsyncSession, vault: Vault, event_id: str, subject: str, payload: bytes) -> None:
     await session.execute(outbox.insert().values(event_id=event_id, subject=subject,
                                                  payload=vault.seal_bytes(payload)))
-    session.info[WRITTEN] = True
-
-
-def _session_class_waking(wake: Callable[[], None]) -> type[Session]:
-    """A Session class that calls `wake` after each commit of a transaction that wrote an outbox row."""
-
-    class OutboxSession(Session):
-        pass
-
-    @event.listens_for(OutboxSession, "after_commit")
-    def _committed(session: Session) -> None:
-        if session.info.pop(WRITTEN, False):
-            wake()
-
-    @event.listens_for(OutboxSession, "after_rollback")
-    def _rolled_back(session: Session) -> None:
-        session.info.pop(WRITTEN, None)
-
-    return OutboxSession
+    note_outbox_write(session)
 
 
 async def publish_again(session: AsyncSession, event_id: str) -> None:
     """Queues an already published event once more (same id: JetStream drops it inside its duplicate window,
     and consumers are idempotent on it outside)."""
     await session.execute(update(outbox).where(outbox.c.event_id == event_id).values(published_at=None))
-    session.info[WRITTEN] = True
+    note_outbox_write(session)
 
 
 class OutboxRelay:
@@ -71,7 +49,7 @@ class OutboxRelay:
         self.interval = interval
         self.batch = batch
         self._written = asyncio.Event()
-        sessions.configure(sync_session_class=_session_class_waking(self._written.set))
+        wake_after_outbox_commits(sessions, self._written.set)
 
     async def run(self) -> None:
         await self.broker.jetstream()

@@ -13,6 +13,7 @@ from datetime import datetime
 from google.protobuf.struct_pb2 import Struct
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit.db import note_outbox_write, wake_after_outbox_commits
 from service_kit.messaging import JOBS_SUBJECT
 from service_kit.scope import Scope
 from sqlalchemy import func, insert, select, update
@@ -56,6 +57,7 @@ def fulfillment_job(redemption: Redemption, requested_at: datetime) -> fulfillme
 async def add_fulfillment_job(session: AsyncSession, job: fulfillment_pb2.FulfillmentJob) -> None:
     await session.execute(insert(outbox).values(event_id=job.event_id, subject=JOBS_SUBJECT,
                                                 payload=job.SerializeToString(), redemption_id=job.redemption_id))
+    note_outbox_write(session)
 
 
 async def publish_pending(sessions: async_sessionmaker, link: JetStreamLink, batch: int = 100) -> int:
@@ -87,11 +89,11 @@ async def publish_pending(sessions: async_sessionmaker, link: JetStreamLink, bat
     return len(published)
 
 
-async def relay_outbox(sessions: async_sessionmaker, link: JetStreamLink, poll_seconds: float,
-                       jobs_written: asyncio.Event | None = None) -> None:
-    """Publishes every poll_seconds, or at once when jobs_written is set (a redeem waiting for a fast result
-    should not wait for the next poll as well)."""
-    jobs_written = jobs_written or asyncio.Event()
+async def relay_outbox(sessions: async_sessionmaker, link: JetStreamLink, poll_seconds: float) -> None:
+    """Publishes at once after each commit that wrote a job (a pivot, a reconciler's re-publish), and every
+    poll_seconds for rows another instance wrote."""
+    jobs_written = asyncio.Event()
+    wake_after_outbox_commits(sessions, jobs_written.set)
     while True:
         try:
             if await publish_pending(sessions, link):

@@ -42,12 +42,10 @@ async def republish_stale_jobs(sessions: async_sessionmaker, after_seconds: floa
     return total
 
 
-async def keep_reconciling(sessions: async_sessionmaker, after_seconds: float, interval_seconds: float,
-                           job_written: asyncio.Event | None = None) -> None:
+async def keep_reconciling(sessions: async_sessionmaker, after_seconds: float, interval_seconds: float) -> None:
     while True:
         try:
-            if await republish_stale_jobs(sessions, after_seconds) and job_written is not None:
-                job_written.set()
+            await republish_stale_jobs(sessions, after_seconds)
         except Exception:
             log.exception("reconcile round failed")
         await asyncio.sleep(interval_seconds)

@@ -9,7 +9,7 @@ import binascii
 import json
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -73,10 +73,9 @@ class Page:
 class Redemptions:
     def __init__(self, sessions: async_sessionmaker, catalog: Catalog, wallet: Wallet, fulfillment: Fulfillment, *,
                  idempotency_ttl: timedelta, idempotency_wait_seconds: float,
-                 fulfillment_waits: FulfillmentWaits | None = None, fulfillment_wait_ms: int = 0,
-                 job_written: Callable[[], None] | None = None) -> None:
+                 fulfillment_waits: FulfillmentWaits | None = None, fulfillment_wait_ms: int = 0) -> None:
         """fulfillment_wait_ms: how long Redeem waits for a fast result when the request does not say (0: not
-        at all); job_written: told when a pivot put a job in the outbox, so the relay publishes it at once."""
+        at all)."""
         self.sessions = sessions
         self.reads = autocommit_sessions(sessions)   # reads need no common snapshot: no BEGIN, no ROLLBACK
         self.catalog = catalog
@@ -87,7 +86,6 @@ class Redemptions:
         # Not `or`: an empty FulfillmentWaits is falsy, and a second one would never hear the consumer's bell.
         self.fulfillment_waits = fulfillment_waits if fulfillment_waits is not None else FulfillmentWaits()
         self.fulfillment_wait_ms = fulfillment_wait_ms
-        self.job_written = job_written
         saga_log = SagaLog(sessions)
         self.saga = RedeemSaga(catalog, wallet, saga_log)
         self.runner = SagaRunner(saga_log)
@@ -139,8 +137,6 @@ class Redemptions:
                 redemption = await repository.redemption_by_id(session, order.redemption_id)
             assert redemption is not None
             if redemption.status is Status.OPEN:
-                if self.job_written is not None:
-                    self.job_written()
                 wait_ms = min(request.wait_for_fulfillment_ms or self.fulfillment_wait_ms, MAX_FULFILLMENT_WAIT_MS)
                 if wait_ms > 0:
                     redemption = await self._await_fulfillment(order.redemption_id, result_applied, wait_ms / 1000)

@@ -37,13 +37,11 @@ async def main(settings: Settings) -> None:
     wallet = WalletClient(wallet_channel, settings.call_timeout_seconds)
     fulfillment_channel = open_channel(settings.fulfillment_addr)
     fulfillment = FulfillmentClient(fulfillment_channel, settings.call_timeout_seconds)
-    jobs_written = asyncio.Event()
     waits = FulfillmentWaits()
     redemptions = Redemptions(sessions, catalog, wallet, fulfillment,
                               idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
                               idempotency_wait_seconds=settings.idempotency_wait_seconds,
-                              fulfillment_waits=waits, fulfillment_wait_ms=settings.fulfillment_wait_ms,
-                              job_written=jobs_written.set)
+                              fulfillment_waits=waits, fulfillment_wait_ms=settings.fulfillment_wait_ms)
     nats = JetStreamLink(settings.nats_url, "redemption-service")
     results = FulfillmentResultConsumer(sessions, nats, redemptions, waits,
                                         consumer_name=settings.results_consumer,
@@ -57,14 +55,13 @@ async def main(settings: Settings) -> None:
         return [redemption_pb2.DESCRIPTOR.services_by_name["RedemptionService"].full_name]
 
     async def outbox_relay() -> None:
-        await relay_outbox(sessions, nats, settings.outbox_poll_seconds, jobs_written)
+        await relay_outbox(sessions, nats, settings.outbox_poll_seconds)
 
     async def fulfillment_results() -> None:
         await results.run()
 
     async def reconciler() -> None:
-        await keep_reconciling(sessions, settings.reconcile_after_seconds, settings.reconcile_interval_seconds,
-                               jobs_written)
+        await keep_reconciling(sessions, settings.reconcile_after_seconds, settings.reconcile_interval_seconds)
 
     async def backlog_report() -> None:
         await keep_reporting_backlog(sessions, settings.reconcile_after_seconds)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 
 # Constraint and index names every service's tables get, so hand-written migrations can name them predictably.
@@ -68,3 +71,32 @@ def upgrade_database(migrations_dir: Path, url: str) -> None:
     cfg.set_main_option("script_location", str(migrations_dir))
     cfg.set_main_option("sqlalchemy.url", to_async_url(url).replace("%", "%%"))
     command.upgrade(cfg, "head")
+
+
+# An outbox relay publishes as soon as a transaction that wrote an outbox row commits, not at its next poll: a
+# redeem waiting for a fast result would otherwise wait for two polls (the job's and the result's).
+_OUTBOX_WRITTEN = "outbox_written"
+
+
+def note_outbox_write(session: AsyncSession) -> None:
+    """Marks the session's transaction as one that wrote an outbox row (see wake_after_outbox_commits)."""
+    session.info[_OUTBOX_WRITTEN] = True
+
+
+def wake_after_outbox_commits(sessions: async_sessionmaker, wake: Callable[[], None]) -> None:
+    """Sessions made by `sessions` from now on call `wake` after each commit of a transaction that wrote an
+    outbox row. Called once, by the service's relay."""
+
+    class OutboxSession(Session):
+        pass
+
+    @event.listens_for(OutboxSession, "after_commit")
+    def _committed(session: Session) -> None:
+        if session.info.pop(_OUTBOX_WRITTEN, False):
+            wake()
+
+    @event.listens_for(OutboxSession, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.pop(_OUTBOX_WRITTEN, None)
+
+    sessions.configure(sync_session_class=OutboxSession)
