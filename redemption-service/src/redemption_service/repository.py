@@ -3,6 +3,7 @@ expected one), so a saga, a recovery and a cancel racing on one redemption canno
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,9 +91,17 @@ async def redemption_by_id(session: AsyncSession, redemption_id: str) -> Redempt
     return _redemption(row) if row else None
 
 
+_NUMBER = re.compile(r"[0-9]{1,19}")
+_BIGINT_MAX = 2**63 - 1
+
+
 async def find_redemption(session: AsyncSession, scope: Scope, reference: str) -> Redemption | None:
-    """By the string id, or by the integer number written as text."""
-    by = redemptions.c.number == int(reference) if reference.isdigit() else redemptions.c.id == reference
+    """By the string id, or by the integer number written as text (ASCII digits within a bigint)."""
+    number = int(reference) if _NUMBER.fullmatch(reference) else None
+    if number is not None and number <= _BIGINT_MAX:
+        by = redemptions.c.number == number
+    else:
+        by = redemptions.c.id == reference
     row = (await session.execute(select(redemptions).where(_in_scope(scope), by))).first()
     return _redemption(row) if row else None
 

@@ -23,7 +23,11 @@ async def test_get_by_id_or_number_scoped_to_tenant_and_player(system) -> None: 
     assert by_id == by_number == redemption
     for scope, reference, player in [(system.scope(), redemption.id, "p2"),
                                      (system.scope("other"), redemption.id, ""),
-                                     (system.scope(), "999999", "")]:
+                                     (system.scope(), "999999", ""),
+                                     # beyond a bigint, and digits int() refuses: not found, not a database error
+                                     (system.scope(), "9" * 30, ""),
+                                     (system.scope(), "\u00b2", ""),
+                                     (system.scope(), "\u0661\u0662", "")]:
         with pytest.raises(DomainError) as missing:
             await system.redemptions.get(scope, reference, player)
         assert missing.value.code is ErrorCode.REDEMPTION_NOT_FOUND

@@ -73,7 +73,7 @@ def _too_large(detail: str) -> HTTPException:
 async def bounded_body(request: Request, limit: int) -> bytes:
     """The body, refused with 413 as soon as it is known to be longer than limit (never buffered past it)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise _too_large(f"the body is larger than {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
