@@ -4,11 +4,11 @@ Amounts are integers in minor units; `display` fields are the same amount as a d
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
-from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 from rewards.catalog.v1 import catalog_pb2
 from rewards.common.v1 import common_pb2
@@ -50,6 +50,19 @@ def timestamp(message: Message, name: str) -> datetime | None:
 
 def set_timestamp(target: timestamp_pb2.Timestamp, value: datetime) -> None:
     target.FromDatetime(value)
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The instant in UTC (a naive one is read as UTC). A valid ISO date such as 0001-01-01T00:00:00+02:00 falls
+    outside what a datetime or a protobuf Timestamp can hold once in UTC: that is bad input, answered 422."""
+    try:
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    except OverflowError:
+        raise ValueError("out of range: an instant must fall between the years 0001 and 9999 in UTC") from None
+
+
+Instant = Annotated[datetime, AfterValidator(_in_utc)]              # a request's instant; naive means UTC
+AwareInstant = Annotated[AwareDatetime, AfterValidator(_in_utc)]    # a request's instant that must name its zone
 
 
 def _plain(value: Any) -> Any:
@@ -221,8 +234,8 @@ class ItemChanges(ApiModel):
     description: str | None = Field(default=None, max_length=5000)
     image_url: str | None = Field(default=None, max_length=2000)
     status: ItemStatusName | None = None
-    available_from: datetime | None = None
-    available_until: datetime | None = None
+    available_from: Instant | None = None
+    available_until: Instant | None = None
     prices: list[Price] | None = Field(default=None, min_length=1, max_length=20)
     variants: list[Variant] | None = Field(default=None, max_length=100)
     unlimited_stock: bool | None = None
@@ -629,7 +642,7 @@ class CodeInput(ApiModel):
 
     code: str = Field(min_length=1, max_length=MAX_CODE_LENGTH)
     pin: str | None = Field(default=None, max_length=MAX_CODE_LENGTH)
-    expires_at: AwareDatetime | None = Field(default=None, description="with a timezone, e.g. 2027-01-31T23:59:59Z")
+    expires_at: AwareInstant | None = Field(default=None, description="with a timezone, e.g. 2027-01-31T23:59:59Z")
 
     def to_proto(self) -> fulfillment_pb2.CodeInput:
         code = fulfillment_pb2.CodeInput(code=self.code, pin=self.pin or "")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+from pydantic import ValidationError
 from service_kit.errors import DomainError, ErrorCode
 
 from gateway.app import request_id_from
 from gateway.errors import CANONICAL, public_code, retry_after_headers
-from gateway.schemas import display_amount
+from gateway.schemas import CodeInput, ItemChanges, display_amount
 
 
 def test_display_amount_is_exact():
@@ -39,3 +41,21 @@ def test_retry_after_comes_from_the_service_hint_for_any_code_else_the_default_o
     assert retry_after_headers(being_delivered) == {"Retry-After": "2"}
     assert retry_after_headers(DomainError(ErrorCode.UNAVAILABLE, "down")) == {"Retry-After": "1"}
     assert retry_after_headers(DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE, "delivered")) == {}
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:04:00+02:00", "9999-12-31T23:00:00-05:00"])
+def test_an_instant_that_leaves_years_1_to_9999_in_utc_is_refused_as_input_not_a_500(instant: str) -> None:
+    """Found by schemathesis: a valid ISO date whose UTC value no datetime can hold overflowed in to_proto."""
+    with pytest.raises(ValidationError, match="between the years 0001 and 9999"):
+        CodeInput.model_validate({"code": "A", "expiresAt": instant})
+    with pytest.raises(ValidationError, match="between the years 0001 and 9999"):
+        ItemChanges.model_validate({"availableUntil": instant})
+
+
+def test_instants_are_sent_in_utc_and_a_naive_availability_is_read_as_utc() -> None:
+    code = CodeInput.model_validate({"code": "A", "expiresAt": "2027-01-31T23:59:59+02:00"}).to_proto()
+    assert code.expires_at.ToJsonString() == "2027-01-31T21:59:59Z"
+    item, mask = ItemChanges.model_validate({"availableFrom": "2027-01-31T10:00:00"}).to_proto(only_sent=True)
+    assert mask == ["available_from"] and item.available_from.ToJsonString() == "2027-01-31T10:00:00Z"
+    with pytest.raises(ValidationError):
+        CodeInput.model_validate({"code": "A", "expiresAt": "2027-01-31T23:59:59"})  # a code's expiry needs a zone
