@@ -9,6 +9,7 @@ import os
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 
@@ -30,15 +31,18 @@ def probe_for(operation, headers: dict[str, str], base_url: str, example_seed: i
     operation and headers are bound here). The scenario's seed drives generation: SEED=... replays the requests."""
 
     @seed(example_seed)
-    @settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES") or 3), deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES") or 3), deadline=None, database=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def probe(case) -> None:  # type: ignore[no-untyped-def]
         response = case.call(base_url=base_url, headers=headers, timeout=20)
         for check in (not_a_server_error, response_schema_conformance):
             try:
                 case.validate_response(response, checks=(check,))
-            except Exception as exc:  # noqa: BLE001 - collect every operation's failures, then fail once
-                failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:300]}")
+            # A FailureGroup is a BaseExceptionGroup, which `except Exception` does not catch.
+            except (Exception, FailureGroup) as exc:  # noqa: BLE001 - collect every operation's failures, then fail once
+                found = exc.exceptions if isinstance(exc, FailureGroup) else [exc]
+                failures.append(f"{operation.method.upper()} {operation.path}: {'; '.join(map(str, found))[:300]}"
+                                f"\n    replay: {case.as_curl_command()}")
 
     return probe
