@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import os
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+EXAMPLES = int(os.environ.get("HOSTILE_EXAMPLES") or 3)  # per operation; a hunt takes about 1 s per example
 
+
+@pytest.mark.timeout(max(300, 2 * EXAMPLES))  # a long hunt outlives the suite's 300 s per test
 def test_generated_requests_get_no_5xx_and_schema_conformant_answers(platform, operator, ledger, rng) -> None:
     ledger.item(stock=3)
     _, auth = operator.new_player(gems=100)
@@ -31,7 +35,7 @@ def probe_for(operation, headers: dict[str, str], base_url: str, example_seed: i
     operation and headers are bound here). The scenario's seed drives generation: SEED=... replays the requests."""
 
     @seed(example_seed)
-    @settings(max_examples=int(os.environ.get("HOSTILE_EXAMPLES") or 3), deadline=None, database=None,
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def probe(case) -> None:  # type: ignore[no-untyped-def]
