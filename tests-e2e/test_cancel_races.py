@@ -2,7 +2,11 @@
 decides between the two on its job row (VoidJob), so each redemption ends either COMPLETED with exactly one code
 (the cancel refused) or CANCELED and refunded with no code; the pool, the stock and the balances agree, read
 straight from each service's database. And a cancel while fulfillment-service is down answers 503 and changes
-nothing."""
+nothing.
+
+Who wins a live race depends on the machine's timing (a fast fulfillment wins them all), so the racing test also
+holds jobs back in the outbox (NATS stopped): a cancel sent then must win, with a tombstone that voids the job when
+it arrives; the rest race the backlog's burst once NATS is back."""
 
 from __future__ import annotations
 
@@ -13,9 +17,10 @@ import uuid
 from typing import Any
 
 import httpx
-from local_runner.invariants import Ledger
+from local_runner.invariants import Ledger, eventually
 
-N = 30
+N = 30     # players in the live race
+HELD = 8   # players whose jobs are held in the outbox: half cancel while held, half as NATS comes back
 PRICE = 10
 SETTLE_SECONDS = 60.0
 
@@ -53,6 +58,17 @@ async def _race(url: str, item_id: str, players: list[dict[str, str]]) -> list[t
         return await asyncio.gather(*(one(auth) for auth in players))
 
 
+async def _redeem_all(url: str, item_id: str, players: list[dict[str, str]]) -> list[httpx.Response]:
+    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
+        return await asyncio.gather(*(
+            client.post("/v1/redemptions", headers={**auth, **_key()}, json={"offer": item_id}) for auth in players))
+
+
+async def _cancel_all(url: str, players: list[dict[str, str]]) -> list[int]:
+    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
+        return list(await asyncio.gather(*(_cancel_as_soon_as_it_exists(client, auth) for auth in players)))
+
+
 def _settled(gateway: httpx.Client, auth: dict[str, str], rid: str) -> dict[str, Any]:
     give_up_at = time.monotonic() + SETTLE_SECONDS
     while True:
@@ -63,12 +79,47 @@ def _settled(gateway: httpx.Client, auth: dict[str, str], rid: str) -> dict[str,
         time.sleep(0.05)
 
 
-def test_cancels_racing_code_pool_fulfillment_never_spend_a_code(platform, gateway, operator, databases) -> None:
-    ledger = Ledger(databases, operator)
-    item = ledger.item(stock=N, price=PRICE)  # one code per unit
-    players = [operator.new_player(gems=100) for _ in range(N)]
+def _sql_list(ids: list[str] | dict[str, Any]) -> str:
+    return ", ".join(f"'{rid}'" for rid in ids)
 
-    outcomes = asyncio.run(_race(platform.gateway_url, item, [auth for _, auth in players]))
+
+def _jobs_arrived(databases: Any, redemption_ids: list[str] | dict[str, Any]) -> int:
+    """How many of these redemptions' jobs fulfillment has received; a voided tombstone has no job event until
+    its job comes."""
+    return int(databases.value("fulfillment", f"""SELECT count(*) FROM jobs WHERE job_event_id <> ''
+                                                  AND redemption_id IN ({_sql_list(redemption_ids)})"""))
+
+
+def test_cancels_racing_code_pool_fulfillment_never_spend_a_code(platform, gateway, operator, databases) -> None:
+    assert platform.nats is not None
+    ledger = Ledger(databases, operator)
+    item = ledger.item(stock=N + HELD, price=PRICE)  # one code per unit
+    players = [operator.new_player(gems=100) for _ in range(N + HELD)]
+    auths = [auth for _, auth in players]
+
+    # The live race: each cancel is sent the moment its redemption is listed; either side may win.
+    outcomes = asyncio.run(_race(platform.gateway_url, item, auths[:N]))
+    raced = {r.json()["id"] for r, _ in outcomes if r.status_code == 201}
+
+    # Jobs held in the outbox: a cancel sent now reaches fulfillment before its job does, so it wins, and the
+    # job that arrives later finds a voided tombstone. The other half are cancelled once the backlog is flowing.
+    held, late = auths[N:N + HELD // 2], auths[N + HELD // 2:]
+    platform.nats.stop()
+    try:
+        waiting = asyncio.run(_redeem_all(platform.gateway_url, item, held + late))
+        assert all(r.status_code == 201 and r.json()["status"] == "OPEN" for r in waiting), [r.text for r in waiting]
+        held_cancels = asyncio.run(_cancel_all(platform.gateway_url, held))
+        assert held_cancels == [200] * len(held), held_cancels
+    finally:
+        platform.nats.start()
+    held_ids = [r.json()["id"] for r in waiting]
+
+    def backlog_flowing() -> None:
+        assert _jobs_arrived(databases, held_ids), "no held job arrived yet"
+
+    eventually(backlog_flowing, within=SETTLE_SECONDS, what="the held jobs delivered once NATS is back", every=0.01)
+    late_cancels = asyncio.run(_cancel_all(platform.gateway_url, late))
+    outcomes += list(zip(waiting, held_cancels + late_cancels))
 
     assert all(r.status_code == 201 for r, _ in outcomes), [r.text for r, _ in outcomes if r.status_code != 201]
     assert all(c in (200, 409) for _, c in outcomes), [c for _, c in outcomes]
@@ -79,8 +130,13 @@ def test_cancels_racing_code_pool_fulfillment_never_spend_a_code(platform, gatew
         assert (cancel_status, status) in ((200, "CANCELED"), (409, "COMPLETED")), (cancel_status, status)
     canceled = {rid for rid, body in final.items() if body["status"] == "CANCELED"}
     completed = {rid for rid, body in final.items() if body["status"] == "COMPLETED"}
-    print(f"\n[cancel races] {len(canceled)} canceled, {len(completed)} completed")
-    assert canceled, "no cancel won a race: the test did not race"
+
+    def every_job_arrived() -> None:
+        assert _jobs_arrived(databases, final) == len(final), "some jobs have not reached fulfillment"
+
+    eventually(every_job_arrived, within=SETTLE_SECONDS, what="every job delivered to fulfillment, held ones too")
+    print(f"\n[cancel races] live: {len(canceled & raced)} canceled, {len(completed & raced)} completed; "
+          f"held then released: {len(canceled - raced)} canceled, {len(completed - raced)} completed")
 
     codes = {rid: int(n) for rid, n in databases.rows("fulfillment", f"""
         SELECT assigned_to, count(*) FROM code_pool WHERE item_id = '{item}' AND assigned_to IS NOT NULL
@@ -91,10 +147,9 @@ def test_cancels_racing_code_pool_fulfillment_never_spend_a_code(platform, gatew
     assert set(codes) <= completed
     available = int(databases.value("fulfillment", f"""
         SELECT count(*) FROM code_pool WHERE item_id = '{item}' AND assigned_to IS NULL"""))
-    assert available == N - len(completed)
+    assert available == N + HELD - len(completed)
     voided = {rid for (rid,) in databases.rows("fulfillment", f"""
-        SELECT redemption_id FROM jobs WHERE state = 'voided' AND redemption_id IN
-        ({', '.join(f"'{rid}'" for rid in final)})""")}
+        SELECT redemption_id FROM jobs WHERE state = 'voided' AND redemption_id IN ({_sql_list(final)})""")}
     assert voided == canceled, "every canceled redemption's job was voided, and no other"
 
     ledger.assert_stock_kept()
