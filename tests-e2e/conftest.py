@@ -3,10 +3,11 @@ on free ports in a temporary folder, seeded with the demo tenant once per sessio
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,20 @@ def demo(platform: Platform) -> dict[str, Any]:
 def gateway(platform: Platform) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=platform.gateway_url, timeout=20.0) as client:
         yield client
+
+
+Redeems = list[tuple[dict[str, str], dict[str, Any]]]  # (headers, body) of each POST /v1/redemptions
+
+
+@pytest.fixture
+def redeem_at_once(platform: Platform) -> Callable[[Redeems], list[httpx.Response]]:
+    """Sends every redeem at the same moment, as many clients would, and answers their responses in order."""
+    async def send(requests: Redeems) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=60.0) as client:
+            return list(await asyncio.gather(*(client.post("/v1/redemptions", headers=h, json=b)
+                                               for h, b in requests)))
+
+    return lambda requests: asyncio.run(send(requests))
 
 
 class Operator:

@@ -58,12 +58,6 @@ async def _race(url: str, item_id: str, players: list[dict[str, str]]) -> list[t
         return await asyncio.gather(*(one(auth) for auth in players))
 
 
-async def _redeem_all(url: str, item_id: str, players: list[dict[str, str]]) -> list[httpx.Response]:
-    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
-        return await asyncio.gather(*(
-            client.post("/v1/redemptions", headers={**auth, **_key()}, json={"offer": item_id}) for auth in players))
-
-
 async def _cancel_all(url: str, players: list[dict[str, str]]) -> list[int]:
     async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
         return list(await asyncio.gather(*(_cancel_as_soon_as_it_exists(client, auth) for auth in players)))
@@ -90,7 +84,8 @@ def _jobs_arrived(databases: Any, redemption_ids: list[str] | dict[str, Any]) ->
                                                   AND redemption_id IN ({_sql_list(redemption_ids)})"""))
 
 
-def test_cancels_racing_code_pool_fulfillment_never_spend_a_code(platform, gateway, operator, databases) -> None:
+def test_cancels_racing_code_pool_fulfillment_never_spend_a_code(platform, gateway, operator, databases,
+                                                                 redeem_at_once) -> None:
     assert platform.nats is not None
     ledger = Ledger(databases, operator)
     item = ledger.item(stock=N + HELD, price=PRICE)  # one code per unit
@@ -106,7 +101,7 @@ def test_cancels_racing_code_pool_fulfillment_never_spend_a_code(platform, gatew
     held, late = auths[N:N + HELD // 2], auths[N + HELD // 2:]
     platform.nats.stop()
     try:
-        waiting = asyncio.run(_redeem_all(platform.gateway_url, item, held + late))
+        waiting = redeem_at_once([({**auth, **_key()}, {"offer": item}) for auth in held + late])
         assert all(r.status_code == 201 and r.json()["status"] == "OPEN" for r in waiting), [r.text for r in waiting]
         held_cancels = asyncio.run(_cancel_all(platform.gateway_url, held))
         assert held_cancels == [200] * len(held), held_cancels

@@ -5,7 +5,6 @@ redemption ends fulfilled exactly once, or refunded."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import signal
 import time
@@ -158,11 +157,6 @@ def test_manual_experience_moves_forward_only(gateway, operator) -> None:
     _settled(gateway, auth, rid)
 
 
-async def _redeem_many(url: str, requests: list[tuple[dict[str, str], dict[str, Any]]]) -> list[httpx.Response]:
-    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
-        return await asyncio.gather(*(client.post("/v1/redemptions", headers=h, json=b) for h, b in requests))
-
-
 def _pool_item(operator, n: int) -> dict[str, Any]:
     item = operator.create_item(fulfillmentStrategy="code_pool", stock=n)
     _codes(operator, item["id"], n)
@@ -178,15 +172,14 @@ def _assert_each_paid_redemption_got_one_code(gateway, operator, databases, item
     databases.assert_wallet_conserved()
 
 
-def test_nats_stopped_mid_traffic(platform, gateway, operator, databases) -> None:
+def test_nats_stopped_mid_traffic(platform, gateway, operator, databases, redeem_at_once) -> None:
     item = _pool_item(operator, 20)
     players = [operator.new_player(gems=100) for _ in range(20)]
-    first = asyncio.run(_redeem_many(platform.gateway_url, [({**h, **_key()}, {"offer": item["id"]}) for _, h in players[:10]]))
+    first = redeem_at_once([({**h, **_key()}, {"offer": item["id"]}) for _, h in players[:10]])
     assert platform.nats is not None
     platform.nats.stop()
     try:
-        during = asyncio.run(_redeem_many(platform.gateway_url,
-                                          [({**h, **_key()}, {"offer": item["id"]}) for _, h in players[10:]]))
+        during = redeem_at_once([({**h, **_key()}, {"offer": item["id"]}) for _, h in players[10:]])
     finally:
         platform.nats.start()
     responses = first + during
@@ -195,15 +188,14 @@ def test_nats_stopped_mid_traffic(platform, gateway, operator, databases) -> Non
     _assert_each_paid_redemption_got_one_code(gateway, operator, databases, item, paid)
 
 
-def test_nats_killed_and_its_store_wiped(platform, gateway, operator, databases) -> None:
+def test_nats_killed_and_its_store_wiped(platform, gateway, operator, databases, redeem_at_once) -> None:
     item = _pool_item(operator, 6)
     players = [operator.new_player(gems=100) for _ in range(6)]
     assert platform.nats is not None
     platform.nats.stop(sig=signal.SIGKILL)
     shutil.rmtree(platform.nats.store_dir)
     try:
-        responses = asyncio.run(_redeem_many(platform.gateway_url,
-                                             [({**h, **_key()}, {"offer": item["id"]}) for _, h in players]))
+        responses = redeem_at_once([({**h, **_key()}, {"offer": item["id"]}) for _, h in players])
     finally:
         platform.nats.start()
     assert all(r.status_code == 201 for r in responses)
@@ -211,13 +203,12 @@ def test_nats_killed_and_its_store_wiped(platform, gateway, operator, databases)
     _assert_each_paid_redemption_got_one_code(gateway, operator, databases, item, paid)
 
 
-def test_fulfillment_killed_mid_stream(platform, gateway, operator, databases) -> None:
+def test_fulfillment_killed_mid_stream(platform, gateway, operator, databases, redeem_at_once) -> None:
     item = _pool_item(operator, 12)
     players = [operator.new_player(gems=100) for _ in range(12)]
     platform.kill_service("fulfillment-service", signal.SIGKILL)
     try:
-        responses = asyncio.run(_redeem_many(platform.gateway_url,
-                                             [({**h, **_key()}, {"offer": item["id"]}) for _, h in players]))
+        responses = redeem_at_once([({**h, **_key()}, {"offer": item["id"]}) for _, h in players])
     finally:
         platform.restart_service("fulfillment-service")
     paid = [(h, r.json()["id"]) for (_, h), r in zip(players, responses)]

@@ -3,17 +3,9 @@ real processes. Each scenario's invariants are checked from the databases by the
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from typing import Any
 
-import httpx
 import pytest
-
-
-async def _post_all(url: str, requests: list[tuple[dict[str, str], dict[str, Any]]]) -> list[httpx.Response]:
-    async with httpx.AsyncClient(base_url=url, timeout=60.0, limits=httpx.Limits(max_connections=64)) as client:
-        return await asyncio.gather(*(client.post("/v1/redemptions", headers=h, json=b) for h, b in requests))
 
 
 def _key() -> dict[str, str]:
@@ -22,23 +14,23 @@ def _key() -> dict[str, str]:
 
 @pytest.mark.parametrize("stock", [0, 1, 5])
 @pytest.mark.parametrize("redeemers", [10, 30])
-def test_concurrent_redeems_never_oversell(platform, operator, ledger, rng, stock: int, redeemers: int) -> None:
+def test_concurrent_redeems_never_oversell(operator, ledger, rng, stock: int, redeemers: int, redeem_at_once) -> None:
     item = ledger.item(stock=stock, price=rng.randint(1, 20))
     players = [operator.new_player(gems=100) for _ in range(redeemers)]
     rng.shuffle(players)
-    responses = asyncio.run(_post_all(platform.gateway_url, [({**h, **_key()}, {"offer": item}) for _, h in players]))
+    responses = redeem_at_once([({**h, **_key()}, {"offer": item}) for _, h in players])
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) == min(stock, redeemers), statuses
     assert all(r.json()["code"] == "OUT_OF_STOCK" for r in responses if r.status_code != 201)
 
 
-def test_one_player_cannot_spend_more_than_the_balance(platform, gateway, operator, ledger, rng) -> None:
+def test_one_player_cannot_spend_more_than_the_balance(gateway, operator, ledger, rng, redeem_at_once) -> None:
     price = rng.randint(5, 15)
     affordable = rng.randint(2, 6)
     item = ledger.item(stock=100, price=price)
     _, auth = operator.new_player(gems=price * affordable + price - 1)
     attempts = affordable * 3
-    responses = asyncio.run(_post_all(platform.gateway_url, [({**auth, **_key()}, {"offer": item}) for _ in range(attempts)]))
+    responses = redeem_at_once([({**auth, **_key()}, {"offer": item}) for _ in range(attempts)])
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) == affordable, statuses
     assert all(r.json()["code"] == "INSUFFICIENT_POINTS" for r in responses if r.status_code != 201)
@@ -46,11 +38,11 @@ def test_one_player_cannot_spend_more_than_the_balance(platform, gateway, operat
     assert next(b["amount"] for b in balances if b["pointType"] == "gems") == price - 1
 
 
-def test_one_key_fifty_times_at_once_makes_one_redemption(platform, operator, databases, ledger, rng) -> None:
+def test_one_key_fifty_times_at_once_makes_one_redemption(operator, databases, ledger, rng, redeem_at_once) -> None:
     item = ledger.item(stock=10, price=rng.randint(1, 30))
     player, auth = operator.new_player(gems=1_000)
     headers = {**auth, "Idempotency-Key": f"storm-{rng.getrandbits(64):x}"}
-    responses = asyncio.run(_post_all(platform.gateway_url, [(headers, {"offer": item})] * 50))
+    responses = redeem_at_once([(headers, {"offer": item})] * 50)
     ok = [r for r in responses if r.status_code in (200, 201)]
     busy = [r for r in responses if r.status_code == 409]
     assert len(ok) + len(busy) == 50, [r.text for r in responses if r.status_code not in (200, 201, 409)]

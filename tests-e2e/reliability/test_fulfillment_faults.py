@@ -15,7 +15,6 @@ settles in seconds."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -253,15 +252,7 @@ def test_job_killing_every_delivery_is_dead_lettered_and_refunded(platform, gate
 # ---- 8. provider faults ---------------------------------------------------------------------------------------
 
 
-async def _redeem_all(url: str, orders: list[tuple[dict[str, str], str]]) -> list[int]:
-    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
-        responses = await asyncio.gather(*(
-            client.post("/v1/redemptions", headers={**auth, "Idempotency-Key": uuid.uuid4().hex}, json={"offer": item})
-            for auth, item in orders), return_exceptions=True)
-    return [r.status_code if isinstance(r, httpx.Response) else 0 for r in responses]
-
-
-def test_provider_faults_leave_exactly_one_effect(platform, operator, ledger, fulfillment, partner, rng) -> None:
+def test_provider_faults_leave_exactly_one_effect(operator, ledger, fulfillment, partner, rng, redeem_at_once) -> None:
     fulfillment.ensure(FAST)
     # Fewer failing calls than the attempts of every delivery: each one ends COMPLETED. Some need a second
     # delivery (more failures than attempts in one).
@@ -276,7 +267,8 @@ def test_provider_faults_leave_exactly_one_effect(platform, operator, ledger, fu
     items = {kind: ledger.item(stock=3, price=rng.randint(5, 20), strategy="webhook", fulfillmentConfig={"url": url})
              for kind, url in routes.items()}
     orders = [(operator.new_player(gems=100)[1], item) for item in items.values() for _ in range(rng.randint(1, 2))]
-    statuses = asyncio.run(_redeem_all(platform.gateway_url, orders))
+    statuses = [r.status_code for r in redeem_at_once(
+        [({**auth, "Idempotency-Key": uuid.uuid4().hex}, {"offer": item}) for auth, item in orders])]
     assert all(s == 201 for s in statuses), statuses
     ledger.assert_all(within=60)
     done = ledger.redemptions()

@@ -4,29 +4,26 @@ exactly one debit, refunded once)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
+from collections.abc import Callable
 
 import httpx
 
 
-async def _redeem_many(url: str, auths: list[dict[str, str]], item: str) -> list[int]:
-    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
-        responses = await asyncio.gather(*(
-            client.post("/v1/redemptions", headers={**a, "Idempotency-Key": uuid.uuid4().hex}, json={"offer": item})
-            for a in auths), return_exceptions=True)
-    return [r.status_code if isinstance(r, httpx.Response) else 0 for r in responses]
+def _statuses(redeem_at_once: Callable[..., list[httpx.Response]], auths: list[dict[str, str]], item: str) -> list[int]:
+    requests = [({**a, "Idempotency-Key": uuid.uuid4().hex}, {"offer": item}) for a in auths]
+    return [r.status_code for r in redeem_at_once(requests)]
 
 
-def test_nats_outage_during_traffic_delays_but_loses_nothing(platform, operator, ledger, rng) -> None:
+def test_nats_outage_during_traffic_delays_but_loses_nothing(platform, operator, ledger, rng, redeem_at_once) -> None:
     assert platform.nats is not None
     item = ledger.item(stock=20, price=rng.randint(1, 10))
     auths = [operator.new_player(gems=100)[1] for _ in range(rng.randint(6, 12))]
-    before = asyncio.run(_redeem_many(platform.gateway_url, auths[:3], item))
+    before = _statuses(redeem_at_once, auths[:3], item)
     platform.nats.stop()
     try:
-        during = asyncio.run(_redeem_many(platform.gateway_url, auths[3:], item))
+        during = _statuses(redeem_at_once, auths[3:], item)
         # Paid while NATS is down: accepted (OPEN), the job waits in the outbox.
         assert all(s == 201 for s in during), during
         time.sleep(rng.uniform(1.0, 3.0))
