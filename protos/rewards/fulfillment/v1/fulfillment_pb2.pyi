@@ -316,3 +316,15 @@ class VoidJobResponse(_message.Message):
     outcome: VoidOutcome
     message: str
     def __init__(self, outcome: _Optional[_Union[VoidOutcome, str]] = ..., message: _Optional[str] = ...) -> None: ...
+
+class FulfilNowRequest(_message.Message):
+    __slots__ = ("job",)
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job: FulfillmentJob
+    def __init__(self, job: _Optional[_Union[FulfillmentJob, _Mapping]] = ...) -> None: ...
+
+class FulfilNowResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: FulfillmentResult
+    def __init__(self, result: _Optional[_Union[FulfillmentResult, _Mapping]] = ...) -> None: ...

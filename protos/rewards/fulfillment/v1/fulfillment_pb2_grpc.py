@@ -74,6 +74,11 @@ class FulfillmentServiceStub:
                 request_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobRequest.SerializeToString,
                 response_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobResponse.FromString,
                 _registered_method=True)
+        self.FulfilNow = channel.unary_unary(
+                '/rewards.fulfillment.v1.FulfillmentService/FulfilNow',
+                request_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.FulfilNowRequest.SerializeToString,
+                response_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.FulfilNowResponse.FromString,
+                _registered_method=True)
 
 
 class FulfillmentServiceServicer:
@@ -132,6 +137,16 @@ class FulfillmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FulfilNow(self, request, context):
+        """Called by redemption-service within Redeem for a code-pool job: opens the job and assigns its code at once
+        (keyed by the redemption id, as a job event would) and answers the job's result. Idempotent: a repeat, or
+        a job that a job event opened first, answers the recorded result. The outbox and JetStream stay the durable
+        path when this call fails, times out or a process dies: the job event finds the job and sends its result.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FulfillmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -174,6 +189,11 @@ def add_FulfillmentServiceServicer_to_server(servicer, server):
                     servicer.VoidJob,
                     request_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobRequest.FromString,
                     response_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobResponse.SerializeToString,
+            ),
+            'FulfilNow': grpc.unary_unary_rpc_method_handler(
+                    servicer.FulfilNow,
+                    request_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.FulfilNowRequest.FromString,
+                    response_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.FulfilNowResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -392,6 +412,33 @@ class FulfillmentService:
             '/rewards.fulfillment.v1.FulfillmentService/VoidJob',
             rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobRequest.SerializeToString,
             rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.VoidJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FulfilNow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.fulfillment.v1.FulfillmentService/FulfilNow',
+            rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.FulfilNowRequest.SerializeToString,
+            rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.FulfilNowResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,189 @@
+"""The hot path's database access: SQL text constants run as asyncpg prepared statements on pooled connections.
+
+Measured here, a statement built per call through a SQLAlchemy AsyncSession costs ~0.73 ms of client CPU, an
+asyncpg prepared statement ~0.065 ms. asyncpg prepares each distinct SQL text once per connection and keeps it in
+the connection's statement cache, so a module-level constant is parsed and planned once, then only bound and
+executed. SQLAlchemy keeps the tables, the Alembic migrations and the cold admin paths.
+
+Every call counts its round trips to PostgreSQL (a statement is one; a transaction adds its BEGIN and its COMMIT
+or ROLLBACK), so a test can hold a budget per operation:
+
+    with pool.counting() as trips:
+        await wallet.debit_points(...)
+    assert trips.count <= 3, trips.statements
+
+A lost connection, a server shutting down or restarting, a statement timeout, a full server and a serialization
+failure are the database being unavailable, not a bug: they are raised as DomainError(UNAVAILABLE) with a retry
+hint, so callers see a transient 503 and nothing half-done (a failed statement or transaction changed nothing).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from service_kit.errors import DomainError, ErrorCode
+
+Record = asyncpg.Record
+
+# What a transient database failure looks like from asyncpg (see the module's docstring).
+_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,          # 08xxx, ConnectionDoesNotExistError: the connection is gone
+    asyncpg.exceptions.OperatorInterventionError,  # 57xxx: shutdown, cannot connect now, statement timeout
+    asyncpg.exceptions.InsufficientResourcesError,  # 53xxx: too many connections, out of memory or disk
+    asyncpg.exceptions.TransactionRollbackError,  # 40xxx: serialization failure, deadlock
+    OSError,                                  # refused, reset
+    TimeoutError,                             # no pooled connection free in time, or a command timeout
+)
+RETRY_AFTER_SECONDS = "1"
+
+
+def _unavailable(exc: BaseException) -> DomainError:
+    return DomainError(ErrorCode.UNAVAILABLE, f"the database is unavailable ({type(exc).__name__}); try again",
+                       {"retry_after_seconds": RETRY_AFTER_SECONDS})
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "closed" in str(exc)   # "connection is closed": its server went away
+    return isinstance(exc, _UNAVAILABLE)
+
+
+@dataclass
+class RoundTrips:
+    """The round trips counted while a `counting()` block ran: their number and the SQL of each."""
+
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+def to_dsn(url: str) -> str:
+    """postgresql+asyncpg://... (SQLAlchemy's spelling) -> postgresql://... (asyncpg's)."""
+    for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return url
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # json and jsonb as Python values, as SQLAlchemy's JSONB columns give them.
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+class _Counted:
+    """The statement methods, each counted as one round trip and with transient failures made UNAVAILABLE."""
+
+    _pool_of_counts: PgPool
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        raise NotImplementedError
+
+    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+        return await self._run("fetch", sql, args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
+        return await self._run("fetchrow", sql, args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._run("fetchval", sql, args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        return await self._run("execute", sql, args)
+
+
+class Transaction(_Counted):
+    """Statements on one connection inside BEGIN ... COMMIT (ROLLBACK when the block raises)."""
+
+    def __init__(self, pool: PgPool, conn: asyncpg.Connection) -> None:
+        self._pool_of_counts = pool
+        self.connection = conn
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        self._pool_of_counts._count(sql)
+        try:
+            return await getattr(self.connection, method)(sql, *args)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise _unavailable(exc) from exc
+            raise
+
+
+class PgPool(_Counted):
+    """A service's pool of asyncpg connections. Statements on the pool itself run in autocommit, each on any
+    free connection: a single statement (a CTE may write several tables) is atomic on its own."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._pool_of_counts = self
+        self._counters: list[RoundTrips] = []
+
+    @classmethod
+    async def open(cls, url: str, *, size: int = 10, statement_timeout_ms: int = 10_000,
+                   connect_timeout_seconds: float = 10.0) -> PgPool:
+        """Connects lazily beyond the first connection; up to `size` connections. Every call waits at most
+        connect_timeout_seconds for a free connection, and every statement runs at most statement_timeout_ms."""
+        pool = await asyncpg.create_pool(
+            to_dsn(url), min_size=1, max_size=size, init=_init_connection, timeout=connect_timeout_seconds,
+            command_timeout=statement_timeout_ms / 1000 + 5, max_inactive_connection_lifetime=300,
+            server_settings={"statement_timeout": str(statement_timeout_ms),
+                             "idle_in_transaction_session_timeout": "60000"})
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    @property
+    def size(self) -> int:
+        return self._pool.get_max_size()
+
+    def _count(self, sql: str) -> None:
+        for counter in self._counters:
+            counter.statements.append(" ".join(sql.split())[:200])
+
+    @contextmanager
+    def counting(self) -> Iterator[RoundTrips]:
+        """Counts every round trip made through this pool while the block runs (for tests)."""
+        counter = RoundTrips()
+        self._counters.append(counter)
+        try:
+            yield counter
+        finally:
+            self._counters.remove(counter)
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        self._count(sql)
+        try:
+            async with self._pool.acquire() as conn:
+                return await getattr(conn, method)(sql, *args)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise _unavailable(exc) from exc
+            raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """BEGIN, the block's statements on one connection, then COMMIT; ROLLBACK if the block raises (a
+        DomainError raised to refuse a request undoes what the transaction wrote)."""
+        try:
+            async with self._pool.acquire() as conn:
+                self._count("BEGIN")
+                async with conn.transaction():
+                    try:
+                        yield Transaction(self, conn)
+                    finally:
+                        self._count("COMMIT")   # or ROLLBACK: one round trip either way
+        except DomainError:
+            raise
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise _unavailable(exc) from exc
+            raise
