@@ -54,3 +54,11 @@ async def test_a_statement_timeout_is_unavailable(postgres: Postgres) -> None:
         assert refused.value.code is ErrorCode.UNAVAILABLE
     finally:
         await pool.close()
+
+
+async def test_plans_of_the_counted_calls_name_the_tables_read_without_an_index(pool: PgPool) -> None:
+    with pool.counting() as trips:
+        await pool.fetch("SELECT * FROM kit_pgpool_t WHERE id = $1", 1)
+        await pool.fetch("SELECT * FROM kit_pgpool_t WHERE doc IS NULL")
+    scans = await pool.tables_read_without_index(trips.calls)
+    assert scans == [("kit_pgpool_t", "SELECT * FROM kit_pgpool_t WHERE doc IS NULL")]

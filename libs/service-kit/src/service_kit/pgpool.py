@@ -56,9 +56,11 @@ def is_unavailable(exc: BaseException) -> bool:
 
 @dataclass
 class RoundTrips:
-    """The round trips counted while a `counting()` block ran: their number and the SQL of each."""
+    """The round trips counted while a `counting()` block ran: their number, the SQL of each (shortened, for a
+    failing assertion's message), and each call whole with its arguments (for query plan checks)."""
 
     statements: list[str] = field(default_factory=list)
+    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -108,7 +110,7 @@ class Transaction(_Counted):
         self.connection = conn
 
     async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
-        self._pool_of_counts._count(sql)
+        self._pool_of_counts._count(sql, args)
         try:
             return await getattr(self.connection, method)(sql, *args)
         except Exception as exc:
@@ -141,13 +143,31 @@ class PgPool(_Counted):
     async def close(self) -> None:
         await self._pool.close()
 
+    async def tables_read_without_index(self, calls: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, str]]:
+        """(table, sql) for each table a call's plan reads with a sequential scan although sequential scans are
+        disabled: no index can answer it (for tests; see service_kit.query_plans)."""
+        found: list[tuple[str, str]] = []
+        async with self._pool.acquire() as conn:
+            await conn.execute("SET enable_seqscan = off")
+            try:
+                for sql, args in calls:
+                    if not sql.lstrip().upper().startswith(("SELECT", "WITH", "UPDATE", "DELETE", "INSERT")):
+                        continue
+                    plan = await conn.fetchval("EXPLAIN (FORMAT JSON) " + sql, *args)
+                    document = plan if isinstance(plan, list) else json.loads(plan)
+                    found.extend((table, sql) for table in _seq_scans(document[0]["Plan"]))
+            finally:
+                await conn.execute("RESET enable_seqscan")
+        return found
+
     @property
     def size(self) -> int:
         return self._pool.get_max_size()
 
-    def _count(self, sql: str) -> None:
+    def _count(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         for counter in self._counters:
             counter.statements.append(" ".join(sql.split())[:200])
+            counter.calls.append((sql, args))
 
     @contextmanager
     def counting(self) -> Iterator[RoundTrips]:
@@ -160,7 +180,7 @@ class PgPool(_Counted):
             self._counters.remove(counter)
 
     async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
-        self._count(sql)
+        self._count(sql, args)
         try:
             async with self._pool.acquire() as conn:
                 return await getattr(conn, method)(sql, *args)
@@ -187,3 +207,10 @@ class PgPool(_Counted):
             if is_unavailable(exc):
                 raise _unavailable(exc) from exc
             raise
+
+
+def _seq_scans(plan: dict[str, Any]) -> Iterator[str]:
+    if plan.get("Node Type") == "Seq Scan":
+        yield plan["Relation Name"]
+    for child in plan.get("Plans", ()):
+        yield from _seq_scans(child)
