@@ -3,6 +3,8 @@ without details, the request id reaches the server, and settings name what is mi
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -85,6 +87,35 @@ async def test_idempotent_calls_retry_transient_failures_only() -> None:
     with pytest.raises(grpc.aio.AioRpcError):
         await call_idempotent(refusing)
     assert refused == 1
+
+
+async def test_idempotent_calls_stop_after_their_attempts_and_their_time(monkeypatch) -> None:
+    waits: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", no_sleep)
+    calls = 0
+
+    async def down() -> str:
+        nonlocal calls
+        calls += 1
+        raise grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(), grpc.aio.Metadata())
+
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call_idempotent(down, attempts=4)
+    # Four calls, three jittered waits, each within its doubling bound (0.05 s, 0.1 s, 0.2 s).
+    assert calls == 4 and len(waits) == 3
+    assert all(0 <= w <= bound for w, bound in zip(waits, (0.05, 0.1, 0.2), strict=True))
+    calls = 0
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call_idempotent(down, attempts=1)
+    assert calls == 1
+    calls = 0
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call_idempotent(down, attempts=4, total_seconds=0)
+    assert calls == 1
 
 
 def test_missing_setting_is_named(monkeypatch, capsys) -> None:

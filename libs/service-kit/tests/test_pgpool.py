@@ -62,3 +62,13 @@ async def test_plans_of_the_counted_calls_name_the_tables_read_without_an_index(
         await pool.fetch("SELECT * FROM kit_pgpool_t WHERE doc IS NULL")
     scans = await pool.tables_read_without_index(trips.calls)
     assert scans == [("kit_pgpool_t", "SELECT * FROM kit_pgpool_t WHERE doc IS NULL")]
+
+
+async def test_a_statement_on_the_pool_is_one_round_trip_on_the_wire(pool: PgPool) -> None:
+    """No reset query when the connection goes back to the pool: what is counted is what is sent."""
+    sent: list[str] = []
+    async with pool._pool.acquire() as conn:
+        conn.add_query_logger(lambda record: sent.append(record.query))
+    for _ in range(3):
+        await pool.fetchval("SELECT 1")
+    assert sent == ["SELECT 1"] * 3 or len(sent) <= 3, sent

@@ -106,3 +106,18 @@ saga_tombstones = Table(
     Column("reason", String(500), nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# One row per saga that reached the wallet, written by whichever of its debit ('debited', in the statement that
+# takes the points) and its refund ('given_up', beside the tombstone) settles it first. The two meet on this
+# primary key, which sees rows committed after a statement began and waits for rows still in flight: one
+# statement per debit, no advisory lock (migration 0003).
+saga_outcomes = Table(
+    "saga_outcomes",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("saga_id", String(200), primary_key=True),
+    Column("outcome", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("outcome IN ('debited', 'given_up')", name="outcome_known"),
+)

@@ -1,4 +1,4 @@
-"""Bootstrap: migrations, the database engine, the gRPC server."""
+"""Bootstrap: migrations, the database pool (hot path) and engine (admin paths), the gRPC server."""
 
 from __future__ import annotations
 
@@ -8,29 +8,37 @@ from pathlib import Path
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
+from service_kit.pgpool import PgPool
 
 from wallet_service.config import Settings
 from wallet_service.grpc_api import WalletApi
 from wallet_service.wallet import Wallet
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The SQLAlchemy engine serves only the cold admin paths (point types, players, grants, adjustments); the hot
+# path and the reads run on the PgPool, which gets DB_POOL_SIZE connections.
+ADMIN_POOL_SIZE = 2
 
 
 async def main(settings: Settings) -> None:
     if settings.migrate_on_start:
         await asyncio.to_thread(upgrade_database, MIGRATIONS, settings.database_url)
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    api = WalletApi(Wallet(session_maker(engine)))
+    pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
+    engine = create_engine(settings.database_url, pool_size=ADMIN_POOL_SIZE)
+    api = WalletApi(Wallet(pool, session_maker(engine)))
 
     def add_services(server):  # type: ignore[no-untyped-def]
         wallet_pb2_grpc.add_WalletServiceServicer_to_server(api, server)
         return [wallet_pb2.DESCRIPTOR.services_by_name["WalletService"].full_name]
 
-    await serve(
-        name="wallet-service",
-        host=settings.grpc_host,
-        port=settings.grpc_port,
-        add_services=add_services,
-        on_stop=engine.dispose,
-        grace_seconds=settings.shutdown_grace_seconds,
-    )
+    try:
+        await serve(
+            name="wallet-service",
+            host=settings.grpc_host,
+            port=settings.grpc_port,
+            add_services=add_services,
+            grace_seconds=settings.shutdown_grace_seconds,
+        )
+    finally:   # after the calls in flight finished (serve returns once they did, or the grace period ran out)
+        await pool.close()
+        await engine.dispose()

@@ -2,15 +2,19 @@
 
 Idempotency rests on the ledger's unique (scope, kind, reference): a repeat finds the first entry and replays it;
 a concurrent duplicate that loses the race on the unique constraint rolls back and replays the winner's entry.
+A saga's debit and refund also meet on saga_outcomes' primary key (see repository.DEBIT), which is what lets a
+debit be one statement: no advisory lock, no BEGIN and no COMMIT.
 """
 
 from __future__ import annotations
 
+import asyncpg
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from wallet_service import repository
 from wallet_service.domain import (
@@ -54,8 +58,17 @@ def _same_movement(previous: LedgerEntry, player_id: str, point_type: str, amoun
     return previous
 
 
+def _already_compensated(saga_id: str) -> DomainError:
+    return DomainError(ErrorCode.VALIDATION_ERROR,
+                       f"saga already compensated: saga {saga_id!r} was refunded before this debit")
+
+
 class Wallet:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """pool: the hot path (debits, refunds, the reads of every page view), SQL text constants in autocommit.
+    sessions: the cold admin paths (point types, players, grants, adjustments), SQLAlchemy on a small pool."""
+
+    def __init__(self, pool: PgPool, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.pool = pool
         self.sessions = sessions
         self.reads = autocommit_sessions(sessions)   # reads need no common snapshot: no BEGIN, no ROLLBACK
 
@@ -84,11 +97,10 @@ class Wallet:
 
     async def get_player(self, scope: Scope, player_id: str) -> Player:
         require_text(player_id, "player_id", MAX_PLAYER_ID)
-        async with self.reads() as session:
-            status = await repository.player_status(session, scope, player_id)
-            if status is None:
-                raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id!r}")
-            return Player(player_id, status, await repository.balances(session, scope, player_id))
+        found = await repository.player_with_balances(self.pool, scope, player_id)
+        if found is None:
+            raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id!r}")
+        return Player(player_id, *found)
 
     # --- movements ------------------------------------------------------------------------------------------
 
@@ -158,70 +170,86 @@ class Wallet:
 
     async def debit_points(self, scope: Scope, saga_id: str, player_id: str, point_type: str, amount: int,
                            description: str) -> Movement:
-        """The saga's charge, idempotent on saga_id; refused when the saga was already compensated."""
+        """The saga's charge, idempotent on saga_id; refused when the saga was already compensated, the player
+        is unknown or not active (the saga no longer asks GetPlayer first), or the balance does not cover it.
+
+        The hot path of every redemption: one statement in autocommit (repository.DEBIT), one round trip. The
+        replays and refusals that a concurrent call may explain read the saga once more."""
         require_text(saga_id, "saga_id", MAX_REFERENCE)
         require_text(player_id, "player_id", MAX_PLAYER_ID)
         require_point_type_code(point_type)
         require_positive_amount(amount)
         optional_text(description, "description", MAX_DESCRIPTION)
         try:
-            # The hot path of every redemption: three statements (lock, checks, take-and-record) between
-            # BEGIN and COMMIT. The checks are read after the lock, so a refund of this saga is seen.
-            async with self.sessions.begin() as session:
-                await repository.lock_saga(session, scope, saga_id)
-                checks = await repository.debit_checks(session, scope, saga_id, player_id, point_type)
-                if checks.previous is not None:
-                    return Movement(_same_movement(checks.previous, player_id, point_type, -amount, "saga_id"),
-                                    replayed=True)
-                if checks.tombstoned:
-                    raise DomainError(ErrorCode.VALIDATION_ERROR,
-                                      f"saga already compensated: saga {saga_id!r} was refunded before this debit")
-                if checks.player_status is None:
-                    raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id!r}")
-                if checks.player_status is not PlayerStatus.ACTIVE:
-                    raise DomainError(ErrorCode.PLAYER_INACTIVE,
-                                      f"player {player_id!r} is {checks.player_status.value}")
-                if checks.scale is None:
-                    raise DomainError(ErrorCode.INVALID_POINT_TYPE, f"unknown point type {point_type!r}")
-                entry = await repository.take_and_record(
-                    session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.DEBIT,
-                    amount=amount, reference=saga_id, description=description, scale=checks.scale)
-                if entry is None:
-                    raise DomainError(ErrorCode.INSUFFICIENT_BALANCE,
-                                      f"the {point_type} balance does not cover {amount}")
-                return Movement(entry, replayed=False)
-        except IntegrityError as exc:
-            if not repository.is_duplicate_movement(exc):
+            seen = await repository.debit(self.pool, scope, saga_id, player_id, point_type, amount, description)
+        except asyncpg.UniqueViolationError as exc:
+            if not repository.lost_a_race(exc):
                 raise
-        winner = await self._winner(scope, EntryKind.DEBIT, saga_id)
-        return Movement(_same_movement(winner, player_id, point_type, -amount, "saga_id"), replayed=True)
+            # A duplicate (or this saga's refund) committed after the statement began: it wrote nothing.
+            return await self._settled_debit(scope, saga_id, player_id, point_type, amount)
+        if seen.entry_id is not None:
+            assert seen.balance_after is not None and seen.scale is not None
+            return Movement(LedgerEntry(id=seen.entry_id, player_id=player_id, point_type=point_type,
+                                        kind=EntryKind.DEBIT, amount=-amount, balance_after=seen.balance_after,
+                                        reference=saga_id, description=description, created_at=seen.created_at,
+                                        scale=seen.scale), replayed=False)
+        if seen.settled is not None:
+            return await self._settled_debit(scope, saga_id, player_id, point_type, amount)
+        if seen.player_status is None:
+            raise DomainError(ErrorCode.PLAYER_NOT_FOUND, f"no player {player_id!r}")
+        if seen.player_status is not PlayerStatus.ACTIVE:
+            raise DomainError(ErrorCode.PLAYER_INACTIVE, f"player {player_id!r} is {seen.player_status.value}")
+        if seen.scale is None:
+            raise DomainError(ErrorCode.INVALID_POINT_TYPE, f"unknown point type {point_type!r}")
+        # The balance did not cover it, as the statement saw it after waiting for the account's row lock: a
+        # duplicate of this saga that held the lock may have taken the points, so the saga is read again.
+        return await self._settled_debit(scope, saga_id, player_id, point_type, amount,
+                                         unsettled=DomainError(ErrorCode.INSUFFICIENT_BALANCE,
+                                                               f"the {point_type} balance does not cover {amount}"))
+
+    async def _settled_debit(self, scope: Scope, saga_id: str, player_id: str, point_type: str, amount: int,
+                             unsettled: DomainError | None = None) -> Movement:
+        """The answer for a saga settled before this call: a replay of its debit, or its refusal."""
+        outcome, debit = await repository.saga_settlement(self.pool, scope, saga_id)
+        if outcome == "given_up":
+            raise _already_compensated(saga_id)
+        if debit is not None:
+            return Movement(_same_movement(debit, player_id, point_type, -amount, "saga_id"), replayed=True)
+        if unsettled is not None:
+            raise unsettled
+        raise RuntimeError(f"debit of saga {saga_id!r} lost a unique race but no settled saga is visible")
 
     async def refund_debit(self, scope: Scope, saga_id: str, reason: str) -> Refund:
         """The saga's compensation: gives back exactly what its debit took, once. With no debit, nothing moves,
-        and the saga is marked so that a debit arriving later is refused. Player status does not matter."""
+        and the saga is marked so that a debit arriving later is refused. Player status does not matter.
+        One statement (repository.REFUND); a replay, or a debit that landed meanwhile, costs one more."""
         require_text(saga_id, "saga_id", MAX_REFERENCE)
         optional_text(reason, "reason", MAX_DESCRIPTION)
-        try:
-            async with self.sessions.begin() as session:
-                await repository.lock_saga(session, scope, saga_id)
-                previous = await repository.movement(session, scope, EntryKind.REFUND, saga_id)
-                if previous is not None:
-                    return Refund(previous, replayed=True)
-                debit = await repository.movement(session, scope, EntryKind.DEBIT, saga_id)
-                if debit is None:
-                    await repository.bury_saga(session, scope, saga_id, reason)
+        description = reason or f"refund of saga {saga_id}"
+        # Twice at most: a second pass runs only after a debit in flight committed, which it then sees.
+        for _ in range(2):
+            try:
+                done = await repository.refund(self.pool, scope, saga_id, description, reason)
+            except asyncpg.UniqueViolationError as exc:
+                if not repository.lost_a_race(exc):
+                    raise
+                break   # a concurrent refund of the saga committed first: replay it
+            if done.entry is not None:
+                return Refund(done.entry, replayed=False)
+            if done.given_up:
+                return Refund(None, replayed=False)
+            if done.refunded:
+                break
+            if not done.debited:
+                # The saga was settled when the 'given_up' insert ran: given up before (a harmless repeat), or
+                # debited by a call in flight that has now committed.
+                outcome, _ = await repository.saga_settlement(self.pool, scope, saga_id)
+                if outcome == "given_up":
                     return Refund(None, replayed=False)
-                balance = await repository.credit_account(session, scope, debit.player_id, debit.point_type,
-                                                          -debit.amount)
-                entry = await repository.append_entry(
-                    session, scope, player_id=debit.player_id, point_type=debit.point_type, kind=EntryKind.REFUND,
-                    amount=-debit.amount, balance_after=balance, reference=saga_id,
-                    description=reason or f"refund of saga {saga_id}", scale=debit.scale)
-                return Refund(entry, replayed=False)
-        except IntegrityError as exc:
-            if not repository.is_duplicate_movement(exc):
-                raise
-        return Refund(await self._winner(scope, EntryKind.REFUND, saga_id), replayed=True)
+        previous = await repository.movement_now(self.pool, scope, EntryKind.REFUND, saga_id)
+        if previous is None:
+            raise RuntimeError(f"refund of saga {saga_id!r} lost a unique race but no winning row is visible")
+        return Refund(previous, replayed=True)
 
     async def _winner(self, scope: Scope, kind: EntryKind, reference: str) -> LedgerEntry:
         """The entry of the transaction that beat ours to the unique constraint (committed, hence visible)."""
@@ -235,8 +263,7 @@ class Wallet:
 
     async def balances(self, scope: Scope, player_id: str) -> list[Account]:
         require_text(player_id, "player_id", MAX_PLAYER_ID)
-        async with self.reads() as session:
-            return await repository.balances(session, scope, player_id)
+        return await repository.balances(self.pool, scope, player_id)
 
     async def transactions(self, scope: Scope, player_id: str, point_type: str, page_size: int,
                            page_token: str) -> TransactionPage:
@@ -247,10 +274,9 @@ class Wallet:
             require_point_type_code(point_type)
         limit = page_size_of(page_size)
         before_id = decode_page_token(page_token, player_id, point_type)
-        async with self.reads() as session:
-            if point_type:
-                await _require_point_type(session, scope, point_type)
-            rows = await repository.entries_page(session, scope, player_id, point_type, before_id, limit + 1)
+        rows = await repository.entries_page(self.pool, scope, player_id, point_type, before_id, limit + 1)
+        if rows is None:
+            raise DomainError(ErrorCode.INVALID_POINT_TYPE, f"unknown point type {point_type!r}")
         page = rows[:limit]
         next_token = encode_page_token(page[-1].id, player_id, point_type) if len(rows) > limit else ""
         return TransactionPage(page, next_token)

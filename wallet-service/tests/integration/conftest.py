@@ -1,5 +1,6 @@
-"""A real wallet-service in-process: PostgreSQL (migrated once per session), a grpc.aio server on a free port
-with the kit's interceptor, and a stub calling it through a real channel. Each test gets its own tenant, so
+"""A real wallet-service in-process: PostgreSQL (migrated once per session), the service's PgPool (hot path) and
+SQLAlchemy engine (admin paths, and the tests' own queries), a grpc.aio server on a free port with the kit's
+interceptor, and a stub calling it through a real channel. Each test gets its own tenant, so
 tests share the database without seeing each other's rows."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.errors import DomainError, from_rpc_error
 from service_kit.grpc_server import ServingInterceptor
+from service_kit.pgpool import PgPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -41,9 +43,16 @@ async def engine(wallet_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def stub(engine: AsyncEngine) -> AsyncIterator[wallet_pb2_grpc.WalletServiceStub]:
+async def pool(wallet_url: str) -> AsyncIterator[PgPool]:
+    pool = await PgPool.open(wallet_url, size=10)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def stub(pool: PgPool, engine: AsyncEngine) -> AsyncIterator[wallet_pb2_grpc.WalletServiceStub]:
     server = grpc.aio.server(interceptors=[ServingInterceptor()])
-    wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletApi(Wallet(session_maker(engine))), server)
+    wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletApi(Wallet(pool, session_maker(engine))), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
@@ -104,10 +113,12 @@ async def refused(call) -> DomainError:  # type: ignore[no-untyped-def]
 class WalletCalls:
     """Short spellings of the calls the tests make, all through the real channel, all with a deadline."""
 
-    def __init__(self, stub: wallet_pb2_grpc.WalletServiceStub, scope: common_pb2.Scope, engine: AsyncEngine) -> None:
+    def __init__(self, stub: wallet_pb2_grpc.WalletServiceStub, scope: common_pb2.Scope, engine: AsyncEngine,
+                 pool: PgPool) -> None:
         self.stub = stub
         self.scope = scope
         self.engine = engine
+        self.pool = pool
 
     async def define(self, code: str = "gems", scale: int = 0, name: str = "") -> wallet_pb2.PointType:
         response = await self.stub.DefinePointType(
@@ -167,5 +178,6 @@ class WalletCalls:
 
 
 @pytest.fixture
-def w(stub: wallet_pb2_grpc.WalletServiceStub, scope: common_pb2.Scope, engine: AsyncEngine) -> WalletCalls:
-    return WalletCalls(stub, scope, engine)
+def w(stub: wallet_pb2_grpc.WalletServiceStub, scope: common_pb2.Scope, engine: AsyncEngine,
+      pool: PgPool) -> WalletCalls:
+    return WalletCalls(stub, scope, engine, pool)

@@ -195,3 +195,44 @@ async def test_refund_validation(w: Any) -> None:
     assert (await w.refused(w.refund("s" * 201))).code == ErrorCode.VALIDATION_ERROR
     assert (await w.refused(w.refund("s", "r" * 501))).code == ErrorCode.VALIDATION_ERROR
     assert await w.rows("SELECT count(*) FROM saga_tombstones WHERE tenant_id = :tenant") == [(0,)]
+
+
+async def test_debit_of_an_unknown_player_is_refused_and_charges_nothing(w: Any) -> None:
+    """The saga no longer asks GetPlayer first: DebitPoints itself refuses a player it does not know."""
+    await w.define("gems")
+    await w.grant("p1", 100)
+    error = await w.refused(w.debit("saga-ghost", "ghost", 10))
+    assert error.code == ErrorCode.PLAYER_NOT_FOUND
+    assert await w.rows("SELECT count(*) FROM ledger_entries WHERE tenant_id = :tenant AND kind = 'debit'") == [(0,)]
+    assert await w.rows("SELECT count(*) FROM saga_outcomes WHERE tenant_id = :tenant") == [(0,)]
+    assert await w.rows("SELECT count(*) FROM players WHERE tenant_id = :tenant AND player_id = 'ghost'") == [(0,)]
+    # the refusal left the saga free: once the player exists and holds points, the same saga charges once
+    await w.grant("ghost", 10)
+    assert (await w.debit("saga-ghost", "ghost", 10)).entry.balance_after == 0
+    await w.books_balance()
+
+
+async def test_debit_of_a_suspended_player_is_refused_and_charges_nothing(w: Any) -> None:
+    await w.define("gems")
+    await w.grant("frozen", 100)
+    await w.set_status("frozen", wallet_pb2.PLAYER_STATUS_SUSPENDED)
+    error = await w.refused(w.debit("saga-frozen", "frozen", 10))
+    assert error.code == ErrorCode.PLAYER_INACTIVE
+    assert await w.stored_balance("frozen") == 100
+    assert await w.rows("SELECT count(*) FROM ledger_entries WHERE tenant_id = :tenant AND kind = 'debit'") == [(0,)]
+    assert await w.rows("SELECT count(*) FROM saga_outcomes WHERE tenant_id = :tenant") == [(0,)]
+    await w.set_status("frozen", wallet_pb2.PLAYER_STATUS_ACTIVE)
+    assert (await w.debit("saga-frozen", "frozen", 10)).entry.balance_after == 90
+    await w.books_balance()
+
+
+async def test_concurrent_duplicates_of_a_debit_of_most_of_the_balance_replay_not_refuse(w: Any) -> None:
+    """A duplicate that waited on the account's row lock sees a balance the winner already took: it must answer
+    the winner's entry, not INSUFFICIENT_BALANCE."""
+    await w.define("gems")
+    await w.grant("p1", 100)
+    results = await asyncio.gather(*(w.debit("saga-big", "p1", 80) for _ in range(10)))
+    assert len({r.entry.id for r in results}) == 1
+    assert sum(not r.replayed for r in results) == 1
+    assert await w.stored_balance("p1") == 20
+    await w.books_balance()

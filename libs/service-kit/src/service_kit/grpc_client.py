@@ -3,7 +3,10 @@ and retries (with backoff and jitter) only for calls the caller declares idempot
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -26,6 +29,9 @@ T = TypeVar("T")
 # the server did nothing: only calls that are safe to repeat are retried.
 TRANSIENT_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
                              grpc.StatusCode.RESOURCE_EXHAUSTED})
+# The jittered wait before a retry: up to RETRY_WAIT_FIRST before the second attempt, doubling, at most RETRY_WAIT_MAX.
+RETRY_WAIT_FIRST = 0.05
+RETRY_WAIT_MAX = 1.0
 
 
 def open_channel(target: str) -> grpc.aio.Channel:
@@ -60,14 +66,25 @@ async def call_idempotent(
 ) -> T:
     """Runs call() again on transient failures: bounded attempts and total time, exponential jittered waits.
     Only for calls whose repetition is harmless (keyed by a saga id or idempotency key, or reads)."""
+    # The first attempt runs outside tenacity: its retry state, made for every call, cost ~16 us of CPU per call
+    # (as much as a third of a cached read's own Python work in the gateway), and almost every call succeeds at
+    # once. A retry then runs as before: attempt n+1 after a wait drawn from 0..min(1 s, 0.05 s * 2**(n-1)),
+    # within `attempts` attempts and `total_seconds` from the first one.
+    started = time.monotonic()
+    try:
+        return await call()
+    except grpc.aio.AioRpcError as exc:
+        if attempts <= 1 or not _is_transient(exc) or time.monotonic() - started >= total_seconds:
+            raise
+    await asyncio.sleep(random.uniform(0, min(RETRY_WAIT_MAX, RETRY_WAIT_FIRST)))
     async for attempt in AsyncRetrying(
         retry=retry_if_exception(_is_transient),
-        wait=wait_random_exponential(multiplier=0.05, max=1.0),
-        stop=stop_after_attempt(attempts) | stop_after_delay(total_seconds),
+        # tenacity numbers these attempts from 1, one behind the calls: the same waits need twice the multiplier.
+        wait=wait_random_exponential(multiplier=2 * RETRY_WAIT_FIRST, max=RETRY_WAIT_MAX),
+        stop=stop_after_attempt(attempts - 1) | stop_after_delay(total_seconds - (time.monotonic() - started)),
         reraise=True,
     ):
         with attempt:
-            if attempt.retry_state.attempt_number > 1:
-                log.info("retrying call", extra={"attempt": attempt.retry_state.attempt_number})
+            log.info("retrying call", extra={"attempt": attempt.retry_state.attempt_number + 1})
             return await call()
     raise AssertionError("unreachable")
