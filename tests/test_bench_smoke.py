@@ -12,7 +12,8 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-SECTIONS = ("meta", "redeem", "hot_item", "limit", "hop", "reads", "resources", "ratios")
+SECTIONS = ("meta", "redeem", "hot_item", "limit", "hop", "reads", "resources", "round_trips", "ratios")
+SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service")
 
 
 def test_quick_run_writes_every_section_and_the_chart(tmp_path: Path) -> None:
@@ -37,11 +38,33 @@ def test_quick_run_writes_every_section_and_the_chart(tmp_path: Path) -> None:
         for path, levels in reads[label]["figures"].items():
             assert all(lv["failed"] == 0 for lv in levels), (label, path, levels)
     resources = results["resources"]
-    for service in ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service"):
+    for service in SERVICES:
         assert resources["cpu_ms_per_redemption"][service] > 0
         assert resources["rss_mb"][service] > 0
-    assert {r["name"] for r in results["ratios"]} >= {"end-to-end redeem / limit, throughput at c=64",
-                                                      "end-to-end redeem p99 / p50 at c=16"}
+        assert resources["idle_cpu_ms_per_s"][service] >= 0
+    assert resources["cpu_ms_per_redemption_platform"] > 0
+    assert resources["idle_seconds"] > 0 and "idle_cpu_ms_per_s_platform" in resources
+    # The loader is recorded; wrk, or the Python loader with the reason it was used.
+    loader = results["meta"]["loader"]
+    assert loader["name"] == "wrk" or (loader["name"] == "python" and loader["why"]), loader
+    # The limit is the best of a sweep of pool sizes, and the c=64 level is that pool's.
+    sweep = results["limit"]["pool_sweep"]
+    assert [int(lv["extra"]["pool_size"]) for lv in sweep["levels"]] == [4, 8, 16, 32, 64]
+    assert all(lv["failed"] == 0 for lv in sweep["levels"])
+    assert results["limit"]["levels"][-1]["extra"]["pool_size"] == sweep["best_pool"]
+    trips = results["round_trips"]
+    assert trips["redemptions"] > 0 and trips["total_per_redemption"] > 0
+    assert set(trips["per_redemption"]) == set(SERVICES) and set(trips["by_kind"]) == set(SERVICES)
+    names = {r["name"] for r in results["ratios"]}
+    assert names >= {"end-to-end redeem / limit, throughput at c=64", "end-to-end redeem p99 / p50 at c=16",
+                     "code-pool redeems answered COMPLETED with their code at c=64, %",
+                     "end-to-end redeem p50 at c=1, ms",
+                     "CPU per redemption, all processes but the load generator, ms",
+                     "hop: added latency of one gateway -> gRPC call, ms at c=1 (p50)",
+                     "SQL round trips per redemption, all services"}, sorted(names)
+    assert any(n.startswith("CPU of the idle platform") for n in names)
+    for path in reads["paths"]:
+        assert any(n.startswith(f"read {path} / no-op route, throughput at c=16") for n in names), path
     png = (out / "bench.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert "ratios (issue 7 targets" in run.stdout

@@ -1,9 +1,11 @@
-"""python -m rewards_bench [--quick] [--out bench-results/]
+"""python -m rewards_bench [--quick] [--out bench-results/] [--loader auto|wrk|python]
 
 Starts the whole platform as `make run` does (embedded PostgreSQL and NATS, the five services, the demo tenant), on
 free ports in a temporary folder, loads it phase by phase, prints a table of the figures with issue 7's targets
 beside the ratios, writes bench.json and bench.png to --out, and stops everything it started. A benchmark, not a
 test: it asserts nothing about the figures. --quick runs every phase with small numbers (the smoke test's setting).
+The load comes from wrk (installed with apt-get when missing); where it cannot be had, from the Python loader, with a
+warning, and bench.json records which.
 """
 
 from __future__ import annotations
@@ -14,14 +16,30 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from rewards_bench.benchmark import FULL, LEVELS, QUICK, Benchmark
 from rewards_bench.report import ratios, table, write
 from rewards_bench.store import start_platform
+from rewards_bench.wrk import find_or_install, version
 
 
 def _say(message: str) -> None:
     print(f"[bench] {message}", flush=True)
+
+
+def _loader(choice: str) -> tuple[str | None, dict[str, Any]]:
+    """wrk's binary (or None) and what bench.json records of the loader."""
+    if choice == "python":
+        return None, {"name": "python", "why": "asked for (--loader python)"}
+    binary, how = find_or_install(_say)
+    if binary is None:
+        if choice == "wrk":
+            raise SystemExit(f"[bench] --loader wrk: {how}")
+        _say(f"WARNING: {how}; falling back to the Python loader (httpx), whose own CPU competes with the "
+             "platform's far more than wrk's")
+        return None, {"name": "python", "why": how}
+    return binary, {"name": "wrk", "binary": binary, "version": version(binary), "how": how, "threads": 1}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,14 +47,17 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small numbers: every phase in a few seconds")
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for bench.json, bench.png")
+    parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
+                        help="auto: wrk, installed when missing, else the Python loader")
     args = parser.parse_args(argv)
 
     began = time.monotonic()
+    wrk, loader = _loader(args.loader)
     platform = start_platform(say=_say)
     succeeded = False
     try:
         _say(f"platform up in {time.monotonic() - began:.1f}s (logs in {platform.logs})")
-        bench = Benchmark(platform, QUICK if args.quick else FULL, _say)
+        bench = Benchmark(platform, QUICK if args.quick else FULL, _say, wrk=wrk, loader=loader)
         results = asyncio.run(bench.run())
         results["meta"].update({"quick": args.quick, "levels": list(LEVELS)})
         results["ratios"] = ratios(results)

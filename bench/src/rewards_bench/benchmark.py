@@ -11,23 +11,23 @@ import platform as host
 import ssl
 import time
 import uuid
-from dataclasses import dataclass
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
-import psutil
 from local_runner.platform import Platform
 
-from rewards_bench import history, limit
+from rewards_bench import history, limit, resources, round_trips
 from rewards_bench.load import Level, run_level
 from rewards_bench.store import Store, prepare_store
+from rewards_bench.wrk import Wrk
 
 LEVELS = (1, 16, 64)
 # Made once: every httpx client would otherwise build its own SSL context (milliseconds of CPU each), unused here.
 TLS = ssl.create_default_context()
-SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service")
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class Sizes:
     redeem: dict[int, int]          # requests per concurrency level, spread over the items
     hot: dict[int, int]             # requests per concurrency level, all on one item
     limit: dict[int, int]
+    limit_pools: tuple[int, ...]    # asyncpg pool sizes tried at the highest limit level
     hop: dict[int, int]
     reads: dict[int, int]
     spread_items: int
@@ -43,51 +44,34 @@ class Sizes:
     large_ledger_players: int
     large_redemption_players: int   # x history.REDEMPTIONS_PER_PLAYER redemptions
     warmup: int
+    idle_seconds: float             # CPU of the platform at rest
+    trips_redemptions: int          # the round-trip phase, at c=1
+    trips_background_seconds: float
 
 
 # A code-pool redemption waits for its code (up to FULFILLMENT_WAIT_MS): at concurrency 1 that is seconds each.
 FULL = Sizes(redeem={1: 30, 16: 320, 64: 640}, hot={16: 320, 64: 640}, limit={1: 1000, 16: 4000, 64: 4000},
-             hop={1: 1000, 16: 2000, 64: 3000}, reads={1: 200, 16: 600}, spread_items=32, players=250,
-             small_ledger_players=10, large_ledger_players=10_000, large_redemption_players=2_000, warmup=16)
+             limit_pools=(4, 8, 16, 32, 64), hop={1: 2000, 16: 5000, 64: 5000}, reads={1: 300, 16: 1000},
+             spread_items=32, players=250, small_ledger_players=10, large_ledger_players=10_000,
+             large_redemption_players=2_000, warmup=16, idle_seconds=30.0, trips_redemptions=50,
+             trips_background_seconds=5.0)
 QUICK = Sizes(redeem={1: 2, 16: 16, 64: 64}, hot={16: 16}, limit={1: 50, 16: 200, 64: 200},
-              hop={1: 20, 16: 32, 64: 64}, reads={1: 5, 16: 16}, spread_items=4, players=32,
-              small_ledger_players=10, large_ledger_players=200, large_redemption_players=40, warmup=0)
-
-
-def _processes(platform: Platform) -> dict[str, psutil.Process]:
-    procs = {name: psutil.Process(platform.procs[name].pid) for name in SERVICES}
-    if platform.postgres is not None and platform.postgres.proc is not None:
-        procs["postgres"] = psutil.Process(platform.postgres.proc.pid)
-    if platform.nats is not None and platform.nats.proc is not None:
-        procs["nats"] = psutil.Process(platform.nats.proc.pid)
-    # The load generator shares the machine's CPUs with the platform: what it takes is shown beside the rest.
-    procs["load generator"] = psutil.Process()
-    return procs
-
-
-def _cpu_seconds(proc: psutil.Process, name: str) -> float:
-    """CPU of the process; for PostgreSQL, of the postmaster and every backend alive now (the pools' connections
-    live through the whole run, so their backends are counted before and after)."""
-    members = [proc] + (proc.children(recursive=True) if name == "postgres" else [])
-    total = 0.0
-    for p in members:
-        try:
-            t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
-
-
-def _rss_mb(proc: psutil.Process) -> float:
-    return round(proc.memory_info().rss / 2**20, 1)
+              limit_pools=(4, 8, 16, 32, 64), hop={1: 20, 16: 32, 64: 64}, reads={1: 5, 16: 16}, spread_items=4,
+              players=32, small_ledger_players=10, large_ledger_players=200, large_redemption_players=40, warmup=0,
+              idle_seconds=5.0, trips_redemptions=10, trips_background_seconds=2.0)
+WARMUP_CONCURRENCY = 8
 
 
 class Benchmark:
-    def __init__(self, platform: Platform, sizes: Sizes, say: Callable[[str], None]) -> None:
+    def __init__(self, platform: Platform, sizes: Sizes, say: Callable[[str], None], *, wrk: str | None,
+                 loader: dict[str, Any]) -> None:
+        """`wrk`: the load generator's binary, or None for the Python loader; `loader`: what to record of it."""
         self.platform = platform
         self.sizes = sizes
         self.say = say
+        self.wrk_binary = wrk
+        self.wrk: Wrk | None = None
+        self.loader = loader
         self.store: Store | None = None
         self.results: dict[str, Any] = {}
 
@@ -95,19 +79,23 @@ class Benchmark:
 
     async def run(self) -> dict[str, Any]:
         s = self.sizes
-        spread_total = sum(s.redeem.values()) + s.warmup
+        spread_total = sum(s.redeem.values()) + s.warmup + s.trips_redemptions
         per_item = math.ceil(spread_total / s.spread_items) + 8
-        hot_total = sum(s.hot.values()) + s.warmup
+        hot_total = sum(s.hot.values()) + s.warmup + 8
         started = time.perf_counter()
         self.say(f"preparing the store: {s.spread_items} items, {s.players} players, "
                  f"{per_item * s.spread_items + hot_total} codes")
         self.store = await prepare_store(self.platform, spread_items=s.spread_items, codes_per_spread_item=per_item,
                                          hot_codes=hot_total, players=s.players, gems_per_player=1_000_000)
+        if self.wrk_binary:
+            self.wrk = Wrk(self.wrk_binary, self.store.gateway_url, self.platform.run_dir / "wrk")
         self.results["meta"] = self.meta()
         phases = {
             "reads (small)": lambda: self.reads_phase("small", ledger_players=s.small_ledger_players,
                                                       redemption_players=s.small_ledger_players),
             "redeem": self.redeem_phase,
+            "round trips": self.round_trips_phase,
+            "idle": self.idle_phase,
             "hop": self.hop_phase,
             "limit": self.limit_phase,
             "reads (large)": lambda: self.reads_phase("large", ledger_players=s.large_ledger_players,
@@ -126,7 +114,10 @@ class Benchmark:
     def meta(self) -> dict[str, Any]:
         return {"host": host.node(), "cpus": os.cpu_count(), "python": host.python_version(),
                 "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "sizes": self.sizes.__dict__,
+                "loader": self.loader,
                 "note": "one run on one machine; the load generator shares its CPUs with the platform"}
+
+    # ---- the two loaders ----------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def clients(self, concurrency: int) -> AsyncIterator[list[httpx.AsyncClient]]:
@@ -138,76 +129,142 @@ class Benchmark:
                 base_url=self.store.gateway_url, timeout=30.0, verify=TLS,
                 limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))) for _ in range(concurrency)]
 
-    async def redeem_levels(self, items: list[str], levels: dict[int, int], label: str) -> list[Level]:
+    async def get_level(self, path: str, headers: dict[str, str], concurrency: int, requests: int) -> Level:
+        if self.wrk is not None:
+            return await self.wrk.level(concurrency, requests, path=path, headers=headers)
+        async with self.clients(concurrency) as http:
+            async def get(worker: int, _: int) -> bool:
+                return (await http[worker].get(path, headers=headers)).status_code == 200
+
+            return await run_level(get, concurrency, requests)
+
+    async def redeem_level(self, items: list[str], concurrency: int, requests: int) -> Level:
+        """Redeems spread over the items and the players, each with its own idempotency key; the level's extra
+        counts the answers by status and those COMPLETED with their code (`answered_with_code`)."""
         store = self.store
         assert store is not None
+        if self.wrk is not None:
+            return await self.wrk.level(concurrency, requests, method="POST", path="/v1/redemptions",
+                                        tokens=[store.tokens[p] for p in store.players], items=items)
+        answered_with_code = 0
+        refusals: collections.Counter[int] = collections.Counter()
+        async with self.clients(concurrency) as http:
+            async def redeem(worker: int, number: int) -> bool:
+                nonlocal answered_with_code
+                player = store.players[number % len(store.players)]
+                r = await http[worker].post("/v1/redemptions", json={"offer": items[number % len(items)]},
+                                            headers={**store.bearer(player), "Idempotency-Key": uuid.uuid4().hex})
+                if r.status_code != 201:
+                    refusals[r.status_code] += 1
+                    return False
+                body = r.json()
+                if body.get("status") == "COMPLETED" and (body.get("fulfillment") or {}).get("code"):
+                    answered_with_code += 1
+                return True
+
+            level = await run_level(redeem, concurrency, requests)
+        level.extra["answered_with_code"] = answered_with_code
+        level.extra.update({f"status_{code}": n for code, n in refusals.items()})
+        return level
+
+    async def redeem_levels(self, items: list[str], levels: dict[int, int], label: str) -> list[Level]:
         out: list[Level] = []
         for concurrency, requests in levels.items():
-            answered_with_code = 0
-            refusals: collections.Counter[int] = collections.Counter()
-
-            async with self.clients(concurrency) as http:
-                async def redeem(worker: int, number: int) -> bool:
-                    nonlocal answered_with_code
-                    player = store.players[number % len(store.players)]
-                    r = await http[worker].post("/v1/redemptions", json={"offer": items[number % len(items)]},
-                                        headers={**store.bearer(player), "Idempotency-Key": uuid.uuid4().hex})
-                    if r.status_code != 201:
-                        refusals[r.status_code] += 1
-                        return False
-                    body = r.json()
-                    if body.get("status") == "COMPLETED" and (body.get("fulfillment") or {}).get("code"):
-                        answered_with_code += 1
-                    return True
-
-                level = await run_level(redeem, concurrency, requests)
-            level.extra["answered_with_code"] = answered_with_code
-            level.extra.update({f"status_{code}": n for code, n in refusals.items()})
+            level = await self.redeem_level(items, concurrency, requests)
             # Redemptions answered OPEN (the wait for their code ran out) are still being fulfilled: the next level
             # starts once they are done, so it does not pay for this one's backlog.
             level.extra["drain_seconds"] = await self.drain()
+            refused = {k: int(v) for k, v in level.extra.items() if k.startswith("status_")}
             self.say(f"{label} c={concurrency}: {level.throughput}/s p50 {level.p50_ms} ms p99 {level.p99_ms} ms "
-                     f"({level.failed} failed {dict(refusals)}, {answered_with_code} with their code; "
-                     f"drained in {level.extra['drain_seconds']}s)")
+                     f"({level.failed} failed {refused}, {int(level.extra.get('answered_with_code', 0))} with "
+                     f"their code; drained in {level.extra['drain_seconds']}s)")
             out.append(level)
         return out
 
+    async def redemptions_made(self) -> int:
+        conn = await asyncpg.connect(self.platform.database_urls["redemption"], timeout=10, command_timeout=60)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM redemptions"))
+        finally:
+            await conn.close()
+
     async def drain(self, bound: float = 180.0) -> float:
+        """Waits until no redemption is SUBMITTED or OPEN and none was added in the last quarter second."""
         began = time.perf_counter()
         conn = await asyncpg.connect(self.platform.database_urls["redemption"], timeout=10, command_timeout=10)
         try:
+            last = -1
             while time.perf_counter() - began < bound:
-                if not await conn.fetchval("SELECT count(*) FROM redemptions WHERE status IN ('SUBMITTED', 'OPEN')"):
+                pending, made = await conn.fetchrow(
+                    "SELECT count(*) FILTER (WHERE status IN ('SUBMITTED', 'OPEN')), count(*) FROM redemptions")
+                if not pending and made == last:
                     break
+                last = made
                 await asyncio.sleep(0.25)
         finally:
             await conn.close()
         return round(time.perf_counter() - began, 1)
+
+    # ---- the phases ---------------------------------------------------------------------------------------
 
     async def redeem_phase(self) -> None:
         store = self.store
         assert store is not None
         # Warm-ups open the pools and channels of every service before anything is counted.
         if self.sizes.warmup:
-            await self.redeem_levels(store.spread_items, {8: self.sizes.warmup}, "warm-up")
-        procs = _processes(self.platform)
-        cpu_before = {n: _cpu_seconds(p, n) for n, p in procs.items()}
+            await self.redeem_levels(store.spread_items, {WARMUP_CONCURRENCY: self.sizes.warmup}, "warm-up")
+        procs = resources.processes(self.platform)
+        cpu_before, made_before = resources.cpu_snapshot(procs), await self.redemptions_made()
         spread = await self.redeem_levels(store.spread_items, self.sizes.redeem, "redeem (spread)")
         if self.sizes.warmup:
-            await self.redeem_levels([store.hot_item], {8: self.sizes.warmup}, "warm-up (hot)")
+            await self.redeem_levels([store.hot_item], {WARMUP_CONCURRENCY: self.sizes.warmup}, "warm-up (hot)")
         hot = await self.redeem_levels([store.hot_item], self.sizes.hot, "redeem (hot item)")
-        cpu_after = {n: _cpu_seconds(p, n) for n, p in procs.items()}
-        redeemed = sum(level.ok for level in spread + hot) or 1
+        cpu_after, made_after = resources.cpu_snapshot(procs), await self.redemptions_made()
+        # Counted in redemption's database, not in the answers: the hot warm-up's redemptions are in the window too.
+        redeemed = max(made_after - made_before, 1)
+        per_process = {n: round((cpu_after[n] - cpu_before[n]) / redeemed * 1000, 2) for n in procs}
         self.results["redeem"] = {"items": len(store.spread_items), "players": len(store.players),
                                   "levels": [level.as_dict() for level in spread]}
         self.results["hot_item"] = {"levels": [level.as_dict() for level in hot]}
         self.results["resources"] = {
             "redemptions_measured": redeemed,
-            "cpu_ms_per_redemption": {n: round((cpu_after[n] - cpu_before[n]) / redeemed * 1000, 2) for n in procs},
-            "rss_mb": {n: _rss_mb(p) for n, p in procs.items() if n not in ("postgres", "load generator")},
+            "answered_in_levels": sum(level.requests for level in spread + hot),
+            "cpu_ms_per_redemption": per_process,
+            "cpu_ms_per_redemption_platform": round(sum(v for n, v in per_process.items()
+                                                        if n != resources.LOAD_GENERATOR), 2),
+            "rss_mb": {n: resources.rss_mb(p) for n, p in procs.items()
+                       if n not in ("postgres", resources.LOAD_GENERATOR)},
             "note": "postgres: the postmaster and the backends alive before and after; load generator: this "
-                    "process (httpx clients), which shares the CPUs with the platform",
+                    "process and the wrk processes it ran, which share the CPUs with the platform; redemptions "
+                    "counted in redemption's database",
         }
+
+    async def round_trips_phase(self) -> None:
+        store = self.store
+        assert store is not None and self.platform.postgres is not None
+        databases = {urlsplit(url).path.lstrip("/"): ("gateway" if db == "gateway" else f"{db}-service")
+                     for db, url in self.platform.database_urls.items()}
+
+        async def redeem() -> int:
+            before = await self.redemptions_made()
+            await self.redeem_levels(store.spread_items, {1: self.sizes.trips_redemptions}, "round trips")
+            return await self.redemptions_made() - before
+
+        trips = await round_trips.measure(admin_url=self.platform.postgres.url(), log=self.platform.postgres.log_path,
+                                          databases=databases, redeem=redeem,
+                                          background_seconds=self.sizes.trips_background_seconds)
+        self.say(f"round trips per redemption: {trips['total_per_redemption']} "
+                 + ", ".join(f"{k} {v}" for k, v in trips["per_redemption"].items()))
+        self.results["round_trips"] = trips
+
+    async def idle_phase(self) -> None:
+        await asyncio.sleep(1.0)  # the last level's relays and acknowledgements settle
+        idle = await resources.idle_cpu(self.platform, self.sizes.idle_seconds)
+        platform_total = round(sum(v for n, v in idle.items() if n != resources.LOAD_GENERATOR), 2)
+        self.say(f"idle CPU over {self.sizes.idle_seconds:.0f}s: {platform_total} ms/s "
+                 + ", ".join(f"{k} {v}" for k, v in idle.items()))
+        self.results["resources"].update({"idle_seconds": self.sizes.idle_seconds, "idle_cpu_ms_per_s": idle,
+                                          "idle_cpu_ms_per_s_platform": platform_total})
 
     async def hop_phase(self) -> None:
         store = self.store
@@ -222,12 +279,8 @@ class Benchmark:
         for name, (path, headers) in routes.items():
             levels: list[Level] = []
             for concurrency, requests in self.sizes.hop.items():
-                async with self.clients(concurrency) as http:
-                    async def get(worker: int, _: int) -> bool:
-                        return (await http[worker].get(path, headers=headers)).status_code == 200
-
-                    await run_level(get, concurrency, min(requests, 2 * concurrency))
-                    level = await run_level(get, concurrency, requests)
+                await self.get_level(path, headers, concurrency, min(requests, 2 * concurrency))
+                level = await self.get_level(path, headers, concurrency, requests)
                 self.say(f"hop {name} c={concurrency}: {level.throughput}/s p50 {level.p50_ms} ms")
                 levels.append(level)
             hop[name] = [level.as_dict() for level in levels]
@@ -237,14 +290,28 @@ class Benchmark:
         assert self.platform.postgres is not None
         url = self.platform.postgres.ensure_database("bench_limit")
         s = self.sizes
-        total = sum(s.limit.values()) * 2
+        top = max(s.limit)
+        total = (sum(s.limit.values()) + s.limit[top] * len(s.limit_pools)) * 2
         await limit.prepare(url, players=s.players, items=s.spread_items, stock=total)
-        levels = await limit.measure(url, s.limit, players=s.players, items=s.spread_items)
-        for level in levels:
-            self.say(f"limit c={level.concurrency}: {level.throughput}/s p50 {level.p50_ms} ms")
+        swept = await limit.sweep(url, top, s.limit[top], s.limit_pools, players=s.players, items=s.spread_items)
+        best = max(swept, key=lambda lv: lv.throughput)
+        best_pool = int(best.extra["pool_size"])
+        self.say(f"limit pool sweep at c={top}: " + ", ".join(
+            f"pool {int(lv.extra['pool_size'])} {lv.throughput}/s" for lv in swept) + f"; the limit: pool {best_pool}")
+        levels: list[Level] = []
+        for concurrency, requests in s.limit.items():
+            # The best pool's own sweep level is the limit at the top concurrency: no second, noisier measure.
+            level = best if concurrency == top else await limit.measure_level(
+                url, concurrency, requests, pool_size=min(concurrency, best_pool), players=s.players,
+                items=s.spread_items)
+            self.say(f"limit c={concurrency} (pool {int(level.extra['pool_size'])}): {level.throughput}/s "
+                     f"p50 {level.p50_ms} ms")
+            levels.append(level)
         self.results["limit"] = {"database": "bench_limit (scratch, same PostgreSQL)",
                                  "transaction": ["debit with balance check", "stock decrement", "ledger insert",
                                                  "redemption insert", "outbox insert"],
+                                 "pool_sweep": {"concurrency": top,
+                                                "levels": [lv.as_dict() for lv in swept], "best_pool": best_pool},
                                  "levels": [level.as_dict() for level in levels]}
 
     async def reads_phase(self, label: str, *, ledger_players: int, redemption_players: int) -> None:
@@ -274,13 +341,8 @@ class Benchmark:
         for name, path in paths.items():
             levels: list[Level] = []
             for concurrency, requests in self.sizes.reads.items():
-                async with self.clients(concurrency) as http:
-                    async def get(worker: int, _: int) -> bool:
-                        return (await http[worker].get(path, headers=reader)).status_code == 200
-
-                    await run_level(get, concurrency, max(2 * concurrency, 20))
-                    level = await run_level(get, concurrency, requests)
-                levels.append(level)
+                await self.get_level(path, reader, concurrency, max(2 * concurrency, 20))
+                levels.append(await self.get_level(path, reader, concurrency, requests))
             self.say(f"read {name} ({label}): " + ", ".join(
                 f"c={lv.concurrency} {lv.throughput}/s p50 {lv.p50_ms} ms" for lv in levels))
             figures[name] = [level.as_dict() for level in levels]

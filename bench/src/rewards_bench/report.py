@@ -24,72 +24,120 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3)
 
 
+def _at_most(v: float | None, bound: float) -> bool | None:
+    return None if v is None else v <= bound
+
+
+def _at_least(v: float | None, bound: float) -> bool | None:
+    return None if v is None else v >= bound
+
+
 def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Each ratio with its target (None: reported, no target) and whether it is met."""
     redeem, hot, lim = results["redeem"]["levels"], results["hot_item"]["levels"], results["limit"]["levels"]
-    hop = results["hop"]
+    hop, res = results["hop"], results["resources"]
     out: list[dict[str, Any]] = []
 
     def add(name: str, value: float | None, target: str | None, met: bool | None) -> None:
         out.append({"name": name, "value": value, "target": target, "met": met})
 
+    # -- issue 7's table
     e64, l64 = _level(redeem, 64), _level(lim, 64)
     v = _ratio(e64 and e64["throughput"], l64 and l64["throughput"])
-    add("end-to-end redeem / limit, throughput at c=64", v, ">= 0.35", None if v is None else v >= 0.35)
+    add("end-to-end redeem / limit, throughput at c=64", v, ">= 0.35", _at_least(v, 0.35))
+    v = (round(100 * e64["extra"].get("answered_with_code", 0) / e64["requests"], 1)
+         if e64 and e64["requests"] else None)
+    add("code-pool redeems answered COMPLETED with their code at c=64, %", v, ">= 99", _at_least(v, 99))
+    e1 = _level(redeem, 1)
+    v = e1 and e1["p50_ms"]
+    add("end-to-end redeem p50 at c=1, ms", v, "<= 15", _at_most(v, 15))
+    v = res["cpu_ms_per_redemption_platform"]
+    add("CPU per redemption, all processes but the load generator, ms", v, "<= 10", _at_most(v, 10))
+    for name, cpu in res["cpu_ms_per_redemption"].items():
+        if name != "load generator":
+            add(f"  CPU per redemption of {name}, ms", cpu, None, None)
+    n1, r1 = _level(hop["noop_route"], 1), _level(hop["one_rpc_route"], 1)
+    v = round(r1["p50_ms"] - n1["p50_ms"], 2) if r1 and n1 else None
+    add("hop: added latency of one gateway -> gRPC call, ms at c=1 (p50)", v, "<= 1", _at_most(v, 1))
+    reads = results["reads"]
+    n16 = _level(hop["noop_route"], 16)
+    for path in reads["paths"]:
+        large = _level(reads["large"]["figures"][path], 16)
+        v = _ratio(large and large["throughput"], n16 and n16["throughput"])
+        add(f"read {path} / no-op route, throughput at c=16 ({reads['large']['ledger_rows']:,} ledger rows)", v,
+            ">= 0.5", _at_least(v, 0.5))
+    v = res.get("idle_cpu_ms_per_s_platform")
+    add(f"CPU of the idle platform over {res.get('idle_seconds', 0):.0f}s, ms per second", v, "<= 5",
+        _at_most(v, 5))
+    trips = results.get("round_trips")
+    if trips:
+        add("SQL round trips per redemption, all services", trips["total_per_redemption"], None, None)
+        for service, n in trips["per_redemption"].items():
+            add(f"  SQL round trips per redemption of {service}", n, None, None)
+    # -- the figures issue 7 asked for before
     e16 = _level(redeem, 16)
     v = _ratio(e16 and e16["p99_ms"], e16 and e16["p50_ms"])
-    add("end-to-end redeem p99 / p50 at c=16", v, "<= 10", None if v is None else v <= 10)
+    add("end-to-end redeem p99 / p50 at c=16", v, "<= 10", _at_most(v, 10))
     hot_c = max(lv["concurrency"] for lv in hot)
     h, sp = _level(hot, hot_c), _level(redeem, hot_c)
     v = _ratio(h and h["throughput"], sp and sp["throughput"])
-    add(f"hot item / spread, throughput at c={hot_c}", v, ">= 0.5", None if v is None else v >= 0.5)
-    n1, r1 = _level(hop["noop_route"], 1), _level(hop["one_rpc_route"], 1)
-    v = _ratio(r1 and r1["p50_ms"], n1 and n1["p50_ms"])
-    add("hop: one-RPC route / no-op route, p50 latency at c=1", v, None, None)
-    if r1 and n1:
-        add("hop: added latency of one gateway -> gRPC call, ms at c=1",
-            round(r1["p50_ms"] - n1["p50_ms"], 2), None, None)
-    n16, r16 = _level(hop["noop_route"], 16), _level(hop["one_rpc_route"], 16)
+    add(f"hot item / spread, throughput at c={hot_c}", v, ">= 0.5", _at_least(v, 0.5))
+    add("hop: one-RPC route / no-op route, p50 latency at c=1", _ratio(r1 and r1["p50_ms"], n1 and n1["p50_ms"]),
+        None, None)
+    r16 = _level(hop["one_rpc_route"], 16)
     add("hop: one-RPC route / no-op route, throughput at c=16",
         _ratio(r16 and r16["throughput"], n16 and n16["throughput"]), None, None)
-    reads = results["reads"]
     for path in reads["paths"]:
         small, large = _level(reads["small"]["figures"][path], 1), _level(reads["large"]["figures"][path], 1)
         v = _ratio(large and large["p50_ms"], small and small["p50_ms"])
         add(f"read {path}: p50 at {reads['large']['ledger_rows']:,} / at {reads['small']['ledger_rows']:,} "
-            "ledger rows", v, "<= 1.2", None if v is None else v <= 1.2)
-    for name, mb in results["resources"]["rss_mb"].items():
+            "ledger rows", v, "<= 1.2", _at_most(v, 1.2))
+    for name, mb in res["rss_mb"].items():
         if name.endswith("service") or name == "gateway":
             add(f"resident memory of {name}, MB", mb, f"< {RSS_TARGET_MB:.0f}", mb < RSS_TARGET_MB)
     return out
 
 
-def _rows(title: str, levels: list[dict[str, Any]]) -> list[str]:
-    lines = [f"{title}", f"  {'c':>4} {'req':>6} {'fail':>5} {'req/s':>9} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}"]
+def _rows(title: str, levels: list[dict[str, Any]], note: str = "") -> list[str]:
+    lines = [f"{title}", f"  {'c':>4} {'req':>6} {'fail':>5} {'req/s':>9} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}"
+             + (f"  {note}" if note else "")]
     for lv in levels:
+        extra = f"  {int(lv['extra'][note])}" if note and note in lv["extra"] else ""
         lines.append(f"  {lv['concurrency']:>4} {lv['requests']:>6} {lv['failed']:>5} {lv['throughput']:>9.1f} "
-                     f"{lv['p50_ms']:>9.2f} {lv['p95_ms']:>9.2f} {lv['p99_ms']:>9.2f}")
+                     f"{lv['p50_ms']:>9.2f} {lv['p95_ms']:>9.2f} {lv['p99_ms']:>9.2f}{extra}")
     return lines
 
 
+def _loader_line(meta: dict[str, Any]) -> str:
+    loader = meta.get("loader") or {}
+    if loader.get("name") == "wrk":
+        return f"load generator: {loader.get('version', 'wrk')}, one thread, a Lua script per level"
+    return f"load generator: Python (httpx), because {loader.get('why', '?')}"
+
+
 def table(results: dict[str, Any]) -> str:
-    lines: list[str] = [f"rewards benchmark, {results['meta']['started_at']} on {results['meta']['cpus']} CPUs "
-                        f"({'quick' if results['meta'].get('quick') else 'full'})", ""]
+    meta = results["meta"]
+    lines: list[str] = [f"rewards benchmark, {meta['started_at']} on {meta['cpus']} CPUs "
+                        f"({'quick' if meta.get('quick') else 'full'})", _loader_line(meta), ""]
     lines += _rows(f"end-to-end redeem through the gateway, spread over {results['redeem']['items']} code-pool items, "
                    f"{results['redeem']['players']} players", results["redeem"]["levels"])
-    with_code = [f"c={lv['concurrency']}: {int(lv['extra'].get('answered_with_code', 0))}/{lv['ok']}"
+    with_code = [f"c={lv['concurrency']}: {int(lv['extra'].get('answered_with_code', 0))}/{lv['requests']}"
                  for lv in results["redeem"]["levels"]]
     lines.append("  answered COMPLETED with the code: " + ", ".join(with_code))
     lines += _rows("hot item: every request on one item", results["hot_item"]["levels"])
-    with_code = [f"c={lv['concurrency']}: {int(lv['extra'].get('answered_with_code', 0))}/{lv['ok']}"
+    with_code = [f"c={lv['concurrency']}: {int(lv['extra'].get('answered_with_code', 0))}/{lv['requests']}"
                  for lv in results["hot_item"]["levels"]]
     lines.append("  answered COMPLETED with the code: " + ", ".join(with_code))
     for part in ("redeem", "hot_item"):
         for lv in results[part]["levels"]:
-            refused = {k: int(v) for k, v in lv["extra"].items() if k.startswith("status_")}
+            refused = {k: int(v) for k, v in lv["extra"].items() if k.startswith("status_") or k == "socket_errors"}
             if refused:
-                lines.append(f"  {part} c={lv['concurrency']} refused: {refused}")
-    lines += _rows("the limit: one redemption's database work as one asyncpg transaction", results["limit"]["levels"])
+                lines.append(f"  {part} c={lv['concurrency']} failed: {refused}")
+    sweep = results["limit"]["pool_sweep"]
+    lines += _rows(f"the limit's asyncpg pool, swept at c={sweep['concurrency']} (best: {sweep['best_pool']})",
+                   sweep["levels"], "pool_size")
+    lines += _rows("the limit: one redemption's database work as one asyncpg transaction", results["limit"]["levels"],
+                   "pool_size")
     lines += _rows(f"hop: no-op route {results['hop']['routes']['noop_route']}", results["hop"]["noop_route"])
     lines += _rows(f"hop: one trivial RPC {results['hop']['routes']['one_rpc_route']} (player with no account)",
                    results["hop"]["one_rpc_route"])
@@ -100,17 +148,30 @@ def table(results: dict[str, Any]) -> str:
             lines += _rows(f"read {path} {reads['paths'][path]} with {part['ledger_rows']:,} ledger rows, "
                            f"{part['redemptions']:,} redemptions", levels)
     res = results["resources"]
-    lines.append(f"resources over the redeem phases ({res['redemptions_measured']} redemptions)")
-    lines.append(f"  {'process':<22} {'CPU ms/redemption':>18} {'RSS MB':>8}")
+    lines.append(f"resources over the redeem phases ({res['redemptions_measured']} redemptions), and at rest "
+                 f"({res.get('idle_seconds', 0):.0f}s, no traffic)")
+    lines.append(f"  {'process':<26} {'CPU ms/redemption':>18} {'RSS MB':>8} {'idle CPU ms/s':>14}")
+    idle = res.get("idle_cpu_ms_per_s", {})
     for name, cpu in res["cpu_ms_per_redemption"].items():
-        rss = res["rss_mb"].get(name)
-        lines.append(f"  {name:<22} {cpu:>18.2f} {'' if rss is None else f'{rss:>8.1f}'}")
+        rss, at_rest = res["rss_mb"].get(name), idle.get(name)
+        lines.append(f"  {name:<26} {cpu:>18.2f} {'' if rss is None else f'{rss:.1f}':>8} "
+                     f"{'' if at_rest is None else f'{at_rest:.2f}':>14}")
+    lines.append(f"  {'all but the load generator':<26} {res['cpu_ms_per_redemption_platform']:>18.2f} {'':>8} "
+                 f"{res.get('idle_cpu_ms_per_s_platform', 0):>14.2f}")
+    trips = results.get("round_trips")
+    if trips:
+        lines.append(f"SQL round trips per redemption ({trips['redemptions']} redemptions at c=1, PostgreSQL's "
+                     "statement log; statements at rest taken off)")
+        for service, n in trips["per_redemption"].items():
+            kinds = ", ".join(f"{k} {v}" for k, v in trips["by_kind"].get(service, {}).items())
+            lines.append(f"  {service:<26} {n:>6.2f}   {kinds}")
+        lines.append(f"  {'all services':<26} {trips['total_per_redemption']:>6.2f}")
     lines.append("")
     lines.append("ratios (issue 7 targets, reported, not asserted)")
     for r in results["ratios"]:
         verdict = "" if r["met"] is None else ("met" if r["met"] else "NOT met")
         value = "n/a" if r["value"] is None else f"{r['value']}"
-        lines.append(f"  {r['name']:<72} {value:>10}  target {r['target'] or '-':<7} {verdict}")
+        lines.append(f"  {r['name']:<84} {value:>10}  target {r['target'] or '-':<7} {verdict}")
     return "\n".join(lines)
 
 

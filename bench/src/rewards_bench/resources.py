@@ -1,0 +1,58 @@
+"""CPU and memory of the platform's processes (psutil): across a phase, per redemption, and at rest."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import psutil
+from local_runner.platform import Platform
+
+SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service")
+LOAD_GENERATOR = "load generator"
+
+
+def processes(platform: Platform) -> dict[str, psutil.Process]:
+    procs = {name: psutil.Process(platform.procs[name].pid) for name in SERVICES}
+    if platform.postgres is not None and platform.postgres.proc is not None:
+        procs["postgres"] = psutil.Process(platform.postgres.proc.pid)
+    if platform.nats is not None and platform.nats.proc is not None:
+        procs["nats"] = psutil.Process(platform.nats.proc.pid)
+    # The load generator shares the machine's CPUs with the platform: what it takes is shown beside the rest.
+    procs[LOAD_GENERATOR] = psutil.Process()
+    return procs
+
+
+def cpu_seconds(proc: psutil.Process, name: str) -> float:
+    """CPU of the process; for PostgreSQL, of the postmaster and every backend alive now (the pools' connections
+    live through the whole run, so their backends are counted before and after); for the load generator, this
+    process and the wrk processes it ran and waited for (psutil's children_user/children_system)."""
+    members = [proc] + (proc.children(recursive=True) if name == "postgres" else [])
+    total = 0.0
+    for p in members:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+            if name == LOAD_GENERATOR:
+                total += t.children_user + t.children_system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def cpu_snapshot(procs: dict[str, psutil.Process]) -> dict[str, float]:
+    return {name: cpu_seconds(p, name) for name, p in procs.items()}
+
+
+def rss_mb(proc: psutil.Process) -> float:
+    return round(proc.memory_info().rss / 2**20, 1)
+
+
+async def idle_cpu(platform: Platform, seconds: float) -> dict[str, float]:
+    """CPU ms per second of each process over `seconds` with no traffic: what the platform's timers, pollers and
+    relays cost at rest."""
+    procs = processes(platform)
+    before, began = cpu_snapshot(procs), time.perf_counter()
+    await asyncio.sleep(seconds)
+    after, elapsed = cpu_snapshot(procs), time.perf_counter() - began
+    return {name: round((after[name] - before[name]) * 1000 / elapsed, 2) for name in procs}
