@@ -147,3 +147,26 @@ class Databases:
 @pytest.fixture(scope="session")
 def databases(platform: Platform) -> Databases:
     return Databases(platform)
+
+
+def restart_with(platform, name: str, env: dict[str, str] | None = None) -> None:
+    """Restarts one service (SIGKILL if it still runs) with extra settings, e.g. FAILPOINTS."""
+    proc = platform.procs.get(name)
+    if proc is not None:
+        if proc.poll() is None:
+            platform.kill_service(name)
+        else:
+            platform.procs.pop(name)
+    # The runner applies its own service_env last: swap it for this one start.
+    shared = platform.s.service_env
+    platform.s.service_env = {**shared, **(env or {})}
+    try:
+        platform.start_service(platform.spec(name))
+    finally:
+        platform.s.service_env = shared
+    platform.wait_healthy([name])
+
+
+@pytest.fixture(scope="session")
+def restart() -> Callable[..., None]:
+    return restart_with

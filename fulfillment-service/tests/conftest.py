@@ -19,6 +19,7 @@ from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import ServingInterceptor
 from service_kit.messaging import JOBS_SUBJECT, RESULTS_STREAM, STREAMS, connect, ensure_streams
+from service_kit.pgpool import PgPool
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from service_kit.messaging import JetStreamLink
@@ -52,6 +53,14 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker]:
     engine = create_engine(database_url, pool_size=4)
     yield session_maker(engine)
     await engine.dispose()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[PgPool]:
+    """The service's hot-path pool (server.py opens it beside the engine)."""
+    pool = await PgPool.open(database_url, size=4)
+    yield pool
+    await pool.close()
 
 
 @dataclass
@@ -115,21 +124,23 @@ class Service:
     broker: JetStreamLink
     consumer: JobConsumer
     relay: OutboxRelay
+    api: FulfillmentApi
 
 
 @pytest.fixture
-async def service(sessions: async_sessionmaker, vault: Vault, bus: Bus, nats_server  # type: ignore[no-untyped-def]
-                  ) -> AsyncIterator[Service]:
+async def service(sessions: async_sessionmaker, pool: PgPool, vault: Vault, bus: Bus,  # type: ignore[no-untyped-def]
+                  nats_server) -> AsyncIterator[Service]:
     broker = JetStreamLink(nats_server.url, "fulfillment-service-test", max_backoff=0.5)
     http = httpx.AsyncClient()
     # Short waits: two calls per delivery, a second between deliveries, three deliveries.
     client = ProviderClient(http, SIGNING_SECRET, timeout=PROVIDER_TIMEOUT, max_attempts=2, min_wait=0.01,
                             max_wait=0.3)
     provider = ProviderDelivery(sessions, vault, client, bonus_engine_url="")
-    consumer = JobConsumer(sessions, broker, vault, provider, consumer_name=f"fulfillment-worker-{next(_ids)}",
-                           ack_wait=1.0, max_deliveries=3, fetch_batch=16)
-    relay = OutboxRelay(sessions, broker, vault, interval=0.05)
-    api = FulfillmentApi(sessions, vault, provider, callback_secret=SIGNING_SECRET, low_pool_threshold=3,
+    relay = OutboxRelay(pool, sessions, broker, vault, interval=0.05)
+    consumer = JobConsumer(sessions, pool, broker, vault, provider,
+                           consumer_name=f"fulfillment-worker-{next(_ids)}", ack_wait=1.0, max_deliveries=3,
+                           fetch_batch=16, outbox_written=relay.wake)
+    api = FulfillmentApi(sessions, pool, vault, provider, callback_secret=SIGNING_SECRET, low_pool_threshold=3,
                          stuck_after_seconds=300)
     server = grpc.aio.server(interceptors=[ServingInterceptor()])
     fulfillment_pb2_grpc.add_FulfillmentServiceServicer_to_server(api, server)
@@ -138,7 +149,7 @@ async def service(sessions: async_sessionmaker, vault: Vault, bus: Bus, nats_ser
     tasks = [asyncio.create_task(consumer.run()), asyncio.create_task(relay.run())]
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
     try:
-        yield Service(fulfillment_pb2_grpc.FulfillmentServiceStub(channel), broker, consumer, relay)
+        yield Service(fulfillment_pb2_grpc.FulfillmentServiceStub(channel), broker, consumer, relay, api)
     finally:
         for t in tasks:
             t.cancel()

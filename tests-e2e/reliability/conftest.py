@@ -1,6 +1,6 @@
 """The reliability scenarios' shared tools: a printed seed, the `ledger` whose invariants (local_runner.invariants,
 read straight from each service's database, polled "eventually" within a bound) are checked after every scenario,
-and restarts of one service with failpoints."""
+and the wait for a failpoint's kill (restarts with settings are in tests-e2e/conftest.py)."""
 
 from __future__ import annotations
 
@@ -31,35 +31,12 @@ def ledger(databases, operator) -> Iterator[Ledger]:
     kept.assert_all()
 
 
-def restart_with(platform, name: str, env: dict[str, str] | None = None) -> None:
-    """Restarts one service (SIGKILL if it still runs) with extra settings, e.g. FAILPOINTS."""
-    proc = platform.procs.get(name)
-    if proc is not None:
-        if proc.poll() is None:
-            platform.kill_service(name)
-        else:
-            platform.procs.pop(name)
-    # The runner applies its own service_env last: swap it for this one start.
-    shared = platform.s.service_env
-    platform.s.service_env = {**shared, **(env or {})}
-    try:
-        platform.start_service(platform.spec(name))
-    finally:
-        platform.s.service_env = shared
-    platform.wait_healthy([name])
-
-
 def wait_dead(platform, name: str, within: float = 30.0) -> None:
     """Until the failpoint has killed the service."""
     def dead() -> None:
         assert platform.procs[name].poll() is not None, f"{name} still running"
     eventually(dead, within, f"{name} killed by its failpoint")
     assert platform.procs[name].returncode == -9, platform.log_tail(name)
-
-
-@pytest.fixture(scope="session")
-def restart() -> Callable[..., None]:
-    return restart_with
 
 
 @pytest.fixture(scope="session")

@@ -30,8 +30,10 @@ MAX_DELIVERIES = 3
 FAST = {"ACK_WAIT_SECONDS": "1", "MAX_DELIVERIES": str(MAX_DELIVERIES), "PROVIDER_TIMEOUT_SECONDS": "1",
         "PROVIDER_MAX_ATTEMPTS": "3", "PROVIDER_RETRY_MIN_WAIT_SECONDS": "0.1",
         "PROVIDER_RETRY_MAX_WAIT_SECONDS": "1", "MIGRATE_ON_START": "false"}
+# Code-pool jobs through JetStream only, as when Redeem's inline call failed: the consumer's own crash points.
+NO_INLINE = {"INLINE_FULFILMENT_STRATEGIES": "", "MIGRATE_ON_START": "false"}
 # An applied result whose ack was lost comes back after this (default 30 s).
-FAST_RESULTS = {"RESULTS_ACK_WAIT_SECONDS": "2", "MIGRATE_ON_START": "false"}
+FAST_RESULTS = {"RESULTS_ACK_WAIT_SECONDS": "2", **NO_INLINE}
 
 
 class FulfillmentRuns:
@@ -115,8 +117,15 @@ def _results_applied(databases, rid: str) -> int:  # type: ignore[no-untyped-def
 # ---- 6. duplicate delivery ------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def jobs_over_jetstream_only(platform, restart) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    restart(platform, REDEMPTION, NO_INLINE)
+    yield
+    restart(platform, REDEMPTION, {"MIGRATE_ON_START": "false"})
+
+
 def test_code_job_killed_after_its_commit_assigns_one_code(platform, gateway, operator, databases, ledger,
-                                                           fulfillment, killed, rng) -> None:
+                                                           fulfillment, killed, rng, jobs_over_jetstream_only) -> None:
     item = ledger.item(stock=2, price=rng.randint(5, 20))
     _, auth = operator.new_player(gems=100)
     fulfillment.start({**FAST, "FAILPOINTS": "fulfillment.after_commit"})

@@ -1,12 +1,14 @@
-"""Code pools: upload (sealed, de-duplicated by fingerprint), take one atomically, count and sample."""
+"""Code pools: upload (sealed, de-duplicated by fingerprint), claim one for a redemption atomically (the job row
+opened in the same statement), count and sample."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from service_kit.pgpool import Transaction
 from service_kit.scope import Scope
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,21 +69,66 @@ async def add_codes(session: AsyncSession, vault: Vault, scope: Scope, item_id: 
     return added, len(rows) - added
 
 
-async def take_code(session: AsyncSession, vault: Vault, scope: Scope, item_id: str,
-                    redemption_id: str) -> AssignedCode | None:
-    """Assigns one unused, unexpired code to the redemption in one statement; None when the pool is empty.
-    SKIP LOCKED lets concurrent workers take different codes instead of queueing on the same row."""
-    pick = (select(code_pool.c.id)
-            .where(_in_pool(scope, item_id), code_pool.c.assigned_to.is_(None), _usable)
-            .order_by(code_pool.c.id).limit(1).with_for_update(skip_locked=True).scalar_subquery())
-    row = (await session.execute(
-        update(code_pool).where(code_pool.c.id == pick)
-        .values(assigned_to=redemption_id, assigned_at=func.now())
-        .returning(code_pool.c.id, code_pool.c.code_encrypted, code_pool.c.pin_encrypted))).first()
+# The claim of a code-pool job, one round trip: records the job event (only when the caller says so: $2), opens
+# the job row and assigns one unused, unexpired code to it. The job row's primary key decides between every
+# claimant of a redemption (job events, FulfilNow, a void's tombstone): an insert racing an uncommitted one waits
+# for it, and only the one that inserted assigns a code. SKIP LOCKED lets concurrent claims of different
+# redemptions take different codes instead of queueing on the same row. No code is looked for when the job
+# names no item ($6 = ''), or when it was not opened here.
+#   $1 event id, $2 record the event in processed_events, $3 tenant, $4 environment, $5 redemption, $6 item,
+#   $7 the job as received
+CLAIM_CODE = """
+WITH event AS (
+    INSERT INTO processed_events (event_id)
+    SELECT $1::varchar WHERE $2::boolean
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+), opened AS (
+    INSERT INTO jobs (tenant_id, environment, redemption_id, item_id, strategy, state, attempts, job_event_id,
+                      payload)
+    SELECT $3::varchar, $4::varchar, $5::varchar, $6::varchar, 'code_pool', 'running', 1, $1::varchar, $7::bytea
+    WHERE NOT $2::boolean OR EXISTS (SELECT FROM event)
+    ON CONFLICT DO NOTHING
+    RETURNING redemption_id
+), code AS (
+    UPDATE code_pool SET assigned_to = $5::varchar, assigned_at = now()
+    WHERE id = (
+        SELECT id FROM code_pool
+        WHERE tenant_id = $3::varchar AND environment = $4::varchar AND item_id = $6::varchar
+          AND assigned_to IS NULL AND (expires_at IS NULL OR expires_at > now())
+          AND $6::varchar <> '' AND EXISTS (SELECT FROM opened)
+        ORDER BY id LIMIT 1
+        FOR UPDATE SKIP LOCKED)
+    RETURNING id, code_encrypted, pin_encrypted
+)
+SELECT NOT $2::boolean OR EXISTS (SELECT FROM event) AS first_time,
+       EXISTS (SELECT FROM opened) AS opened,
+       code.id AS code_id, code.code_encrypted, code.pin_encrypted
+FROM (SELECT) AS one LEFT JOIN code ON true
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    first_time: bool               # the job event was not seen before (always True when it is not recorded)
+    opened: bool                   # this claim opened the job: it alone may assign a code and record a result
+    assigned: AssignedCode | None  # the code it assigned; None when the pool is empty or the job names no item
+
+
+async def claim_code(tx: Transaction, vault: Vault, scope: Scope, redemption_id: str, item_id: str,
+                     event_id: str, payload: bytes, *, record_event: bool) -> Claim:
+    """Opens the code-pool job of a redemption and assigns its code, in the caller's transaction (its result
+    must be recorded in the same one, or a crash would leave a code assigned and no result)."""
+    row = await tx.fetchrow(CLAIM_CODE, event_id, record_event, scope.tenant_id, scope.environment, redemption_id,
+                            item_id, payload)
     if row is None:
-        return None
-    pin = vault.unseal(row.pin_encrypted) if row.pin_encrypted is not None else ""
-    return AssignedCode(code_id=row.id, code=vault.unseal(row.code_encrypted), pin=pin)
+        raise RuntimeError("the code claim answered no row")  # it always answers one: FROM (SELECT) LEFT JOIN
+    assigned = None
+    if row["code_id"] is not None:
+        pin = row["pin_encrypted"]
+        assigned = AssignedCode(code_id=row["code_id"], code=vault.unseal(row["code_encrypted"]),
+                                pin=vault.unseal(pin) if pin is not None else "")
+    return Claim(first_time=row["first_time"], opened=row["opened"], assigned=assigned)
 
 
 async def pool_status(session: AsyncSession, vault: Vault, scope: Scope, item_id: str, low_threshold: int,

@@ -22,7 +22,9 @@ class Settings(ServiceSettings):
     ack_wait_seconds: float = 30.0      # ACK_WAIT_SECONDS: first redelivery delay of an un-acked job
     max_deliveries: int = 5             # MAX_DELIVERIES: deliveries of one job before JetStream gives up
     fetch_batch: int = 16               # FETCH_BATCH: jobs fetched per pull
-    relay_interval_seconds: float = 0.2  # RELAY_INTERVAL_SECONDS: outbox relay pause when it found nothing
+    # RELAY_INTERVAL_SECONDS: the outbox relay's fallback poll (rows of another replica, a failed publish); this
+    # process's commits wake it at once
+    relay_interval_seconds: float = 5.0
     stuck_after_seconds: float = 300.0  # STUCK_AFTER_SECONDS: ListJobs(stuck_only) bound for pending/running
     # WEBHOOK_SIGNING_SECRET, required: HMAC-SHA256 key signing calls to providers and bonus engines, and
     # verifying providers' callbacks.

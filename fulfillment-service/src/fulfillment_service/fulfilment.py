@@ -1,27 +1,46 @@
 """Taking one job: the job row, the effect and the result's outbox row in one transaction, so a job is
 fulfilled once however often it is delivered, and every redemption that cannot be delivered is reported
 FAILED (and so refunded by redemption-service). Jobs delivered by a provider call only open here; the call
-itself runs after this transaction (provider_jobs)."""
+itself runs after this transaction (provider_jobs).
+
+A code-pool job is the hot path, on PgPool (SQL text, code_pool.CLAIM_CODE then results.RECORD_FIRST_RESULT:
+BEGIN, two statements, COMMIT, where SQLAlchemy took eight round trips). It is claimed the same way by a job event
+(the consumer) and by FulfilNow, redemption-service's call within Redeem, keyed by the redemption id: whichever
+opens the job row assigns the code, the other finds the job and its recorded result. FulfilNow does not record
+the job's event id: the same event arriving later over JetStream (redemption-service's durable path, when the
+call failed or its answer was never applied) is taken as a first-time event for a known job, and re-queues the
+recorded result, so the redemption completes with the same code."""
 
 from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError
+from service_kit.failpoints import failpoint
+from service_kit.pgpool import PgPool, Record, Transaction
 from service_kit.scope import Scope
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fulfillment_service import code_pool, outbox, repository
+from fulfillment_service.code_pool import Claim
 from fulfillment_service.provider_jobs import CALLABLE_STATES, CALLED_STRATEGIES, InvalidJob, provider_call_for
-from fulfillment_service.results import Outcome, publish_result, record_failure, result_event_id
+from fulfillment_service.results import (
+    Outcome,
+    publish_result,
+    record_failure,
+    record_first_result,
+    result_event_id,
+)
 from fulfillment_service.vault import Vault
 
-__all__ = ["MalformedJob", "ReceivedJob", "Taken", "fulfil_job", "give_up_job", "read_job", "result_event_id"]
+__all__ = ["MalformedJob", "ReceivedJob", "Taken", "fulfil_job", "fulfil_now", "give_up_job", "read_job",
+           "received_now", "result_event_id", "take_code_pool_job"]
 
 log = logging.getLogger("fulfillment_service.fulfilment")
 
@@ -51,11 +70,27 @@ class Taken(enum.Enum):
     VOIDED = "voided"                    # its redemption was canceled first: acked with no effect
 
 
+# The job row's key columns (models.jobs): FulfilNow refuses what they cannot hold.
+MAX_ID_LENGTH = 128
+
+
 def read_job(payload: bytes, header_event_id: str | None) -> ReceivedJob:
     try:
         job = fulfillment_pb2.FulfillmentJob.FromString(payload)
     except DecodeError as exc:
         raise MalformedJob(f"not a FulfillmentJob: {exc}") from None
+    return _received(job, payload, header_event_id)
+
+
+def received_now(job: fulfillment_pb2.FulfillmentJob) -> ReceivedJob:
+    """The job of a FulfilNow call, checked as a job event is. Raises MalformedJob."""
+    for name in ("event_id", "redemption_id", "item_id"):
+        if len(getattr(job, name)) > MAX_ID_LENGTH:
+            raise MalformedJob(f"{name} is longer than {MAX_ID_LENGTH} characters")
+    return _received(job, job.SerializeToString(), None)
+
+
+def _received(job: fulfillment_pb2.FulfillmentJob, payload: bytes, header_event_id: str | None) -> ReceivedJob:
     if not job.redemption_id:
         raise MalformedJob("redemption_id is empty")
     try:
@@ -68,8 +103,120 @@ def read_job(payload: bytes, header_event_id: str | None) -> ReceivedJob:
     return ReceivedJob(event_id=event_id, scope=scope, job=job, payload=payload)
 
 
-async def fulfil_job(session: AsyncSession, vault: Vault, received: ReceivedJob, *,
+def _nothing() -> None:
+    pass
+
+
+# What may have written an unpublished row (a result, or a result queued again): the relay is woken for them.
+_MAY_QUEUE = (Taken.FULFILLED, Taken.ALREADY_KNOWN, Taken.VOIDED)
+
+
+async def fulfil_job(sessions: async_sessionmaker, pool: PgPool, vault: Vault, received: ReceivedJob, *,
+                     bonus_engine_url: str = "", outbox_written: Callable[[], None] = _nothing) -> Taken:
+    """Takes one job event in one transaction: a code-pool job on PgPool (after its commit, `outbox_written`
+    wakes the relay), the other strategies in a SQLAlchemy session (whose commit wakes it)."""
+    if received.job.strategy == CODE_POOL:
+        async with pool.transaction() as tx:
+            taken = await take_code_pool_job(tx, vault, received)
+        if taken in _MAY_QUEUE:
+            outbox_written()
+        return taken
+    async with sessions.begin() as session:
+        return await _take_job(session, vault, received, bonus_engine_url=bonus_engine_url)
+
+
+async def take_code_pool_job(tx: Transaction, vault: Vault, received: ReceivedJob) -> Taken:
+    """A code-pool job event, in the caller's transaction. The same moves as _take_job, on the job row the claim
+    found: opened here (assign and record), voided (acked with no effect), redelivered, or known (its recorded
+    result queued again: a job that FulfilNow settled, or a reconciler asking)."""
+    job, scope = received.job, received.scope
+    claim = await code_pool.claim_code(tx, vault, scope, job.redemption_id, job.item_id, received.event_id,
+                                       received.payload, record_event=True)
+    if claim.opened:
+        await _settle_claim(tx, vault, received, claim, published=False)
+        return Taken.FULFILLED
+    existing = await repository.lock_job_with_result(tx, scope, job.redemption_id)
+    if existing is None:
+        return Taken.REDELIVERED
+    if existing["state"] == VOIDED:
+        if not existing["job_event_id"]:
+            await repository.name_tombstone(tx, scope, job.redemption_id, item_id=job.item_id,
+                                            strategy=job.strategy, job_event_id=received.event_id,
+                                            payload=received.payload)
+        if claim.first_time and existing["result_event_id"] is not None:
+            await outbox.queue_again(tx, existing["result_event_id"])
+        log.info("job voided before delivery; acked with no effect",
+                 extra={"redemption_id": job.redemption_id, "event_id": received.event_id})
+        return Taken.VOIDED
+    if existing["strategy"] in CALLED_STRATEGIES and existing["state"] in CALLABLE_STATES:
+        return Taken.CALL_PROVIDER
+    if not claim.first_time:
+        return Taken.REDELIVERED
+    if existing["result_event_id"] is not None:
+        await outbox.queue_again(tx, existing["result_event_id"])
+    return Taken.ALREADY_KNOWN
+
+
+async def fulfil_now(pool: PgPool, vault: Vault, received: ReceivedJob) -> fulfillment_pb2.FulfillmentResult | None:
+    """FulfilNow: the code-pool job claimed at once (BEGIN, claim, record, COMMIT), its result recorded as already
+    published (the caller applies it from the answer; a job event re-queues it) and answered. A job already
+    opened answers its recorded result; None (nothing changed) for a voided job, a job of another strategy, or
+    one without a result."""
+    job, scope = received.job, received.scope
+    if job.strategy != CODE_POOL:
+        return None
+    async with pool.transaction() as tx:
+        claim = await code_pool.claim_code(tx, vault, scope, job.redemption_id, job.item_id, received.event_id,
+                                           received.payload, record_event=False)
+        if claim.opened:
+            result = await _settle_claim(tx, vault, received, claim, published=True)
+        else:
+            result = _recorded_result(vault, await repository.lock_job_with_result(tx, scope, job.redemption_id))
+    if claim.opened:
+        # Committed, not answered: the caller sees a failed call, and the job event brings the same result.
+        failpoint("fulfillment.fulfil_now_after_commit")
+    return result
+
+
+def _recorded_result(vault: Vault, row: Record | None) -> fulfillment_pb2.FulfillmentResult | None:
+    if row is None or row["state"] == VOIDED or row["strategy"] != CODE_POOL or row["result_payload"] is None:
+        return None
+    return fulfillment_pb2.FulfillmentResult.FromString(vault.unseal_bytes(row["result_payload"]))
+
+
+async def _settle_claim(tx: Transaction, vault: Vault, received: ReceivedJob, claim: Claim, *,
+                        published: bool) -> fulfillment_pb2.FulfillmentResult:
+    """The first result of a job this claim opened: COMPLETED with the assigned code, or FAILED."""
+    job, scope, rid = received.job, received.scope, received.job.redemption_id
+    if not job.item_id:
+        return await _record_claim_failure(tx, vault, scope, rid, "INVALID_JOB", "the job names no item",
+                                           "item_id is empty", published=published)
+    assigned = claim.assigned
+    if assigned is None:
+        log.warning("code pool empty", extra={"item_id": job.item_id, "redemption_id": rid})
+        return await _record_claim_failure(tx, vault, scope, rid, "OUT_OF_CODES", "no code left for this item",
+                                           "code pool empty", published=published)
+    result = await record_first_result(tx, vault, scope, rid, Outcome.RESULT_OUTCOME_COMPLETED, state="succeeded",
+                                       result_data={"code_id": assigned.code_id}, published=published,
+                                       code=assigned.code, pin=assigned.pin)
+    log.info("code assigned", extra={"item_id": job.item_id, "redemption_id": rid, "code_id": assigned.code_id})
+    return result
+
+
+async def _record_claim_failure(tx: Transaction, vault: Vault, scope: Scope, redemption_id: str,
+                                failure_code: str, failure_message: str, last_error: str, *,
+                                published: bool) -> fulfillment_pb2.FulfillmentResult:
+    result = await record_first_result(
+        tx, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_FAILED, state="failed", last_error=last_error,
+        result_data={"failure_code": failure_code, "failure_message": failure_message}, published=published,
+        failure_code=failure_code, failure_message=failure_message)
+    log.warning("job failed", extra={"redemption_id": redemption_id, "failure_code": failure_code})
+    return result
+
+
+async def _take_job(session: AsyncSession, vault: Vault, received: ReceivedJob, *,
                     bonus_engine_url: str = "") -> Taken:
+    """A job event of any strategy but code_pool, in a SQLAlchemy transaction."""
     job, scope = received.job, received.scope
     first_time = await repository.mark_event_processed(session, received.event_id)
     called = job.strategy in CALLED_STRATEGIES
@@ -97,9 +244,7 @@ async def fulfil_job(session: AsyncSession, vault: Vault, received: ReceivedJob,
         return Taken.ALREADY_KNOWN
 
     rid = job.redemption_id
-    if job.strategy == CODE_POOL:
-        await _deliver_code(session, vault, scope, job)
-    elif called:
+    if called:
         try:
             provider_call_for(job, bonus_engine_url)
         except InvalidJob as exc:
@@ -160,23 +305,3 @@ async def _accept_for_operator(session: AsyncSession, vault: Vault, scope: Scope
     event_id = await publish_result(session, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_ACCEPTED)
     await repository.settle_job(session, scope, redemption_id, state="waiting", outcome="ACCEPTED",
                                 result_event_id=event_id, result_data={})
-
-
-async def _deliver_code(session: AsyncSession, vault: Vault, scope: Scope,
-                        job: fulfillment_pb2.FulfillmentJob) -> None:
-    if not job.item_id:
-        await record_failure(session, vault, scope, job.redemption_id, "INVALID_JOB",
-                             "the job names no item", "item_id is empty")
-        return
-    assigned = await code_pool.take_code(session, vault, scope, job.item_id, job.redemption_id)
-    if assigned is None:
-        log.warning("code pool empty", extra={"item_id": job.item_id, "redemption_id": job.redemption_id})
-        await record_failure(session, vault, scope, job.redemption_id, "OUT_OF_CODES",
-                             "no code left for this item", "code pool empty")
-        return
-    event_id = await publish_result(session, vault, scope, job.redemption_id, Outcome.RESULT_OUTCOME_COMPLETED,
-                                    code=assigned.code, pin=assigned.pin)
-    await repository.settle_job(session, scope, job.redemption_id, state="succeeded", outcome="COMPLETED",
-                                result_event_id=event_id, result_data={"code_id": assigned.code_id})
-    log.info("code assigned", extra={"item_id": job.item_id, "redemption_id": job.redemption_id,
-                                     "code_id": assigned.code_id})

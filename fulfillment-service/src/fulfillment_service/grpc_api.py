@@ -6,12 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from fulfillment_service import code_pool, job_controls, repository
 from fulfillment_service.code_pool import NewCode
+from fulfillment_service.fulfilment import MalformedJob, fulfil_now, received_now
 from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
 
@@ -70,9 +72,10 @@ def _job(row: Row) -> fulfillment_pb2.Job:
 
 
 class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
-    def __init__(self, sessions: async_sessionmaker, vault: Vault, provider: ProviderDelivery, *,
+    def __init__(self, sessions: async_sessionmaker, pool: PgPool, vault: Vault, provider: ProviderDelivery, *,
                  callback_secret: str, low_pool_threshold: int, stuck_after_seconds: float) -> None:
         self.sessions = sessions
+        self.pool = pool
         self.vault = vault
         self.provider = provider
         self._callback_secret = callback_secret.encode()
@@ -144,3 +147,15 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
         async with self.sessions.begin() as session:
             void = await job_controls.void_job(session, self.vault, scope, request.redemption_id, request.reason)
         return fulfillment_pb2.VoidJobResponse(outcome=_VOID_OUTCOMES[void.outcome], message=void.message)
+
+    async def FulfilNow(self, request, context):  # type: ignore[no-untyped-def]
+        if not request.HasField("job"):
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "job is required")
+        try:
+            received = received_now(request.job)
+        except MalformedJob as exc:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, f"job: {exc}") from None
+        result = await fulfil_now(self.pool, self.vault, received)
+        if result is None:
+            return fulfillment_pb2.FulfilNowResponse()
+        return fulfillment_pb2.FulfilNowResponse(result=result)

@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, DurableConsumer
+from service_kit.pgpool import PgPool
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from service_kit.failpoints import failpoint
@@ -41,9 +42,12 @@ def consumer_config(name: str, ack_wait: float, max_deliveries: int) -> Consumer
 
 
 class JobConsumer:
-    def __init__(self, sessions: async_sessionmaker, broker: JetStreamLink, vault: Vault, provider: ProviderDelivery, *,
-                 consumer_name: str, ack_wait: float, max_deliveries: int, fetch_batch: int) -> None:
+    def __init__(self, sessions: async_sessionmaker, pool: PgPool, broker: JetStreamLink, vault: Vault,
+                 provider: ProviderDelivery, *, consumer_name: str, ack_wait: float, max_deliveries: int,
+                 fetch_batch: int, outbox_written: Callable[[], None]) -> None:
         self.sessions = sessions
+        self.pool = pool
+        self.outbox_written = outbox_written  # wakes the relay after a PgPool commit wrote a result
         self.broker = broker
         self.vault = vault
         self.provider = provider
@@ -69,9 +73,9 @@ class JobConsumer:
         delivery = msg.metadata.num_delivered
         final = delivery >= self.max_deliveries
         try:
-            async with self.sessions.begin() as session:
-                taken = await fulfil_job(session, self.vault, received,
-                                         bonus_engine_url=self.provider.bonus_engine_url)
+            taken = await fulfil_job(self.sessions, self.pool, self.vault, received,
+                                     bonus_engine_url=self.provider.bonus_engine_url,
+                                     outbox_written=self.outbox_written)
             if taken is Taken.CALL_PROVIDER:
                 async with self._still_working(msg):
                     settled = await self.provider.deliver(received.scope, received.job, final=final,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.pgpool import Record, Transaction
 from service_kit.scope import Scope
 from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -57,6 +58,32 @@ async def lock_job(session: AsyncSession, scope: Scope, redemption_id: str) -> R
     """The job, locked until the transaction ends: every move of a job (consumer, callback, operator) takes
     this lock first, so two of them never both settle it."""
     return (await session.execute(select(jobs).where(_this_job(scope, redemption_id)).with_for_update())).first()
+
+
+# The hot path's reads and writes of a job row (SQL text run by PgPool). The job, locked like lock_job, with its
+# latest result's sealed payload (a repeat of FulfilNow answers it; a job event re-queues it).
+LOCK_JOB_WITH_RESULT = """
+SELECT j.state, j.strategy, j.job_event_id, j.result_event_id, o.payload AS result_payload
+FROM jobs j LEFT JOIN outbox o ON o.event_id = j.result_event_id
+WHERE j.tenant_id = $1 AND j.environment = $2 AND j.redemption_id = $3
+FOR UPDATE OF j
+"""
+
+# A tombstone (a void before the job arrived) keeps what the job was, for operators reading the job list.
+NAME_TOMBSTONE = """
+UPDATE jobs SET item_id = $4, strategy = $5, job_event_id = $6, payload = $7, updated_at = now()
+WHERE tenant_id = $1 AND environment = $2 AND redemption_id = $3
+"""
+
+
+async def lock_job_with_result(tx: Transaction, scope: Scope, redemption_id: str) -> Record | None:
+    return await tx.fetchrow(LOCK_JOB_WITH_RESULT, scope.tenant_id, scope.environment, redemption_id)
+
+
+async def name_tombstone(tx: Transaction, scope: Scope, redemption_id: str, *, item_id: str, strategy: str,
+                         job_event_id: str, payload: bytes) -> None:
+    await tx.execute(NAME_TOMBSTONE, scope.tenant_id, scope.environment, redemption_id, item_id, strategy,
+                     job_event_id, payload)
 
 
 async def lock_jobs_of_redemption(session: AsyncSession, redemption_id: str) -> list[Row]:

@@ -12,6 +12,7 @@ from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
 from service_kit.messaging import JetStreamLink
+from service_kit.pgpool import PgPool
 
 from fulfillment_service.config import Settings
 from fulfillment_service.dead_letters import DeadLetters
@@ -30,6 +31,9 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
         await asyncio.to_thread(upgrade_database, MIGRATIONS, settings.database_url)
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessions = session_maker(engine)
+    # The hot path (FulfilNow, code-pool jobs, the relay) on asyncpg prepared statements; SQLAlchemy keeps the
+    # admin calls and the other strategies.
+    pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
     vault = Vault(settings.code_encryption_key.get_secret_value())
     broker = JetStreamLink(settings.nats_url, "fulfillment-service")
     secret = settings.webhook_signing_secret.get_secret_value()
@@ -39,13 +43,13 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
                             min_wait=settings.provider_retry_min_wait_seconds,
                             max_wait=settings.provider_retry_max_wait_seconds)
     provider = ProviderDelivery(sessions, vault, client, bonus_engine_url=settings.bonus_engine_url)
-    api = FulfillmentApi(sessions, vault, provider, callback_secret=secret,
+    relay = OutboxRelay(pool, sessions, broker, vault, interval=settings.relay_interval_seconds)
+    api = FulfillmentApi(sessions, pool, vault, provider, callback_secret=secret,
                          low_pool_threshold=settings.low_pool_threshold,
                          stuck_after_seconds=settings.stuck_after_seconds)
-    consumer = JobConsumer(sessions, broker, vault, provider, consumer_name=settings.consumer_name,
+    consumer = JobConsumer(sessions, pool, broker, vault, provider, consumer_name=settings.consumer_name,
                            ack_wait=settings.ack_wait_seconds, max_deliveries=settings.max_deliveries,
-                           fetch_batch=settings.fetch_batch)
-    relay = OutboxRelay(sessions, broker, vault, interval=settings.relay_interval_seconds)
+                           fetch_batch=settings.fetch_batch, outbox_written=relay.wake)
     dead_letters = DeadLetters(sessions, broker, vault, consumer_name=settings.dead_letters_consumer,
                                ack_wait=settings.ack_wait_seconds, fetch_batch=settings.fetch_batch)
 
@@ -62,6 +66,7 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
     async def stop() -> None:
         await broker.close()
         await http.aclose()
+        await pool.close()
         await engine.dispose()
 
     await serve(

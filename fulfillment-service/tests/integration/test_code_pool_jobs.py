@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import grpc
 import pytest
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from local_runner.pytest_plugin import wait_until
+from service_kit.messaging import JetStreamLink
+from service_kit.query_plans import captured_statements
+from service_kit.scope import Scope
 from sqlalchemy import func, select, text
 
-from fulfillment_service.fulfilment import fulfil_job, read_job
+from fulfillment_service.code_pool import CLAIM_CODE, NewCode, add_codes
+from fulfillment_service.fulfilment import Taken, fulfil_job, read_job
+from fulfillment_service.job_controls import void_job
+from fulfillment_service.outbox import OutboxRelay
+from fulfillment_service.repository import LOCK_JOB_WITH_RESULT
+from fulfillment_service.results import RECORD_FIRST_RESULT
 from fulfillment_service.models import code_pool, jobs, outbox, processed_events
 
 COMPLETED = fulfillment_pb2.RESULT_OUTCOME_COMPLETED
@@ -228,16 +237,16 @@ async def test_operator_moves_of_an_unknown_job_answer_not_found(service):
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_the_relay_keeps_results_while_nats_is_down_and_drains_them_after(service, bus, sessions, vault,
-                                                                              nats_server):
+async def test_the_relay_keeps_results_while_nats_is_down_and_drains_them_after(service, bus, sessions, pool,
+                                                                              vault, nats_server):
     await upload(service.stub, ("AMZN-AAAA-1111", "1"), ("AMZN-BBBB-2222", "2"))
     await service.broker.jetstream()  # the relay is connected before NATS goes away
     nats_server.stop()
     try:
         # Jobs fulfilled while NATS is away (as by a worker that fetched them just before).
         for rid in ("r-x", "r-y"):
-            async with sessions.begin() as session:
-                await fulfil_job(session, vault, read_job(make_job(rid).SerializeToString(), None))
+            await fulfil_job(sessions, pool, vault, read_job(make_job(rid).SerializeToString(), None),
+                             outbox_written=service.relay.wake)
         await asyncio.sleep(1.0)  # several relay rounds
         unpublished = select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
         assert await count(sessions, unpublished) == 2
@@ -248,3 +257,50 @@ async def test_the_relay_keeps_results_while_nats_is_down_and_drains_them_after(
     results = await bus.results()
     assert sorted((r.redemption_id, r.code) for _, r in results) == [("r-x", "AMZN-AAAA-1111"),
                                                                     ("r-y", "AMZN-BBBB-2222")]
+
+
+async def test_the_relay_is_woken_by_commits_and_does_not_wait_for_its_interval(sessions, pool, vault, bus,
+                                                                               nats_server):
+    # A relay whose fallback poll would come only after the test: what it publishes, a commit woke it for.
+    broker = JetStreamLink(nats_server.url, "fulfillment-relay-wake-test", max_backoff=0.5)
+    relay = OutboxRelay(pool, sessions, broker, vault, interval=60)
+    running = asyncio.create_task(relay.run())
+    try:
+        await broker.jetstream()
+        await asyncio.sleep(0.3)  # its first round is over: it waits
+        async with sessions.begin() as session:
+            await add_codes(session, vault, Scope("acme", "live"), "amazon-10", [NewCode("AMZN-AAAA-1111", "1", None)])
+
+        # A code-pool job (PgPool: woken explicitly after the commit), then a void (a SQLAlchemy session: woken by
+        # the kit's wake-on-commit).
+        await fulfil_job(sessions, pool, vault, read_job(make_job("r-woken").SerializeToString(), None),
+                         outbox_written=relay.wake)
+        await wait_until(lambda: all_published(sessions), timeout=5, what="the code's result, woken by its commit")
+        async with sessions.begin() as session:
+            await void_job(session, vault, Scope("acme", "live"), "r-void", "changed my mind")
+        await wait_until(lambda: all_published(sessions), timeout=5, what="the void's result, woken by its commit")
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await broker.close()
+    results = await bus.results()
+    assert sorted((r.redemption_id, r.outcome) for _, r in results) == [("r-void", FAILED), ("r-woken", COMPLETED)]
+
+
+async def test_a_code_pool_job_event_costs_four_round_trips_first_and_again(sessions, pool, vault):
+    async with sessions.begin() as session:
+        await add_codes(session, vault, Scope("acme", "live"), "amazon-10", [NewCode("AMZN-AAAA-1111", "1", None)])
+    job = read_job(make_job("r-trips").SerializeToString(), None)
+    engine = sessions.kw["bind"]
+
+    with pool.counting() as first, captured_statements(engine) as orm_statements:
+        assert await fulfil_job(sessions, pool, vault, job) is Taken.FULFILLED
+    with pool.counting() as again:
+        assert await fulfil_job(sessions, pool, vault, job) is Taken.REDELIVERED
+
+    # SQLAlchemy took eight: BEGIN, the event, the job, the code, the sequence, the outbox row, the job's result,
+    # COMMIT.
+    assert [sql for sql, _ in first.calls] == ["BEGIN", CLAIM_CODE, RECORD_FIRST_RESULT, "COMMIT"]
+    assert [sql for sql, _ in again.calls] == ["BEGIN", CLAIM_CODE, LOCK_JOB_WITH_RESULT, "COMMIT"]
+    assert orm_statements == []

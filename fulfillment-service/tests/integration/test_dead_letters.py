@@ -111,13 +111,12 @@ async def test_a_job_that_died_on_every_delivery_is_failed_once(dead_letters, bu
         assert (await session.execute(select(jobs.c.state))).scalar_one() == "failed"
 
 
-async def test_a_job_fulfilled_before_it_died_keeps_its_result(dead_letters, bus, sessions, vault) -> None:
+async def test_a_job_fulfilled_before_it_died_keeps_its_result(dead_letters, bus, sessions, pool, vault) -> None:
     async with sessions.begin() as session:
         await add_codes(session, vault, Scope("acme", "live"), "amazon-10", [NewCode("AMZN-AAAA-1111", "1234", None)])
     job = make_job("r-done")
     # The effect committed on a delivery whose ack never went out (killed after the commit, every time).
-    async with sessions.begin() as session:
-        await fulfil_job(session, vault, read_job(job.SerializeToString(), None))
+    await fulfil_job(sessions, pool, vault, read_job(job.SerializeToString(), None))
     await deliver_until_exhausted(bus, job)
 
     await settle(dead_letters, 1)

@@ -1,8 +1,9 @@
-"""Every statement of fulfillment's hot paths reads its tables through an index (service_kit.query_plans), as
-the service issues them: a code-pool job taken by the consumer (code assigned, result in the outbox) and
-delivered again, the relay's rounds (claim unpublished rows, mark them published, the backlog report), a
-provider job's attempt bookkeeping, a page of jobs and the next, voids (a waiting job and a tombstone), and the
-code pool's stats."""
+"""Every statement of fulfillment's hot paths reads its tables through an index (service_kit.query_plans for the
+SQLAlchemy engine, PgPool.tables_read_without_index for the SQL text), as the service issues them: a code-pool job
+taken by the consumer (code assigned, result in the outbox) and delivered again, FulfilNow (a first claim, a
+repeat), the relay's rounds (claim unpublished rows, mark them published, the backlog report), a provider job's
+attempt bookkeeping, a page of jobs and the next, voids (a waiting job and a tombstone), and the code pool's
+stats."""
 
 from __future__ import annotations
 
@@ -20,8 +21,12 @@ from local_runner.pytest_plugin import wait_until
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from fulfillment_service.code_pool import CLAIM_CODE
 from fulfillment_service.fulfilment import Taken, fulfil_job, read_job
 from fulfillment_service.models import outbox
+from fulfillment_service.outbox import BACKLOG, CLAIM_UNPUBLISHED, MARK_PUBLISHED, QUEUE_AGAIN
+from fulfillment_service.repository import LOCK_JOB_WITH_RESULT, NAME_TOMBSTONE
+from fulfillment_service.results import RECORD_FIRST_RESULT
 
 SCOPE = common_pb2.Scope(tenant_id="acme", environment=common_pb2.ENVIRONMENT_LIVE)
 
@@ -46,7 +51,7 @@ async def watcher(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def test_the_hot_statements_use_indexes(service, bus, sessions, vault,  # type: ignore[no-untyped-def]
+async def test_the_hot_statements_use_indexes(service, bus, sessions, pool, vault,  # type: ignore[no-untyped-def]
                                               watcher: AsyncEngine) -> None:
     engine = sessions.kw["bind"]
 
@@ -63,17 +68,16 @@ async def test_the_hot_statements_use_indexes(service, bus, sessions, vault,  # 
     # Nothing listens on this port: the provider call fails fast and the job waits for its next delivery.
     webhook = make_job("r-web", "webhook", url=f"http://127.0.0.1:{free_port()}/deliver")
 
-    with captured_statements(engine) as statements:
+    with captured_statements(engine) as statements, pool.counting() as trips:
         # Taken by the consumer off the stream; the relay claims the result and marks it published.
         await bus.publish_job(code_job)
         await wait_until(lambda: results_published(1), what="the code's result to be published")
-        async with sessions.begin() as session:  # the same job delivered again, as the consumer takes it
-            assert await fulfil_job(session, vault, read_job(code_job.SerializeToString(), None)) \
-                is Taken.REDELIVERED
+        # the same job delivered again, as the consumer takes it
+        assert await fulfil_job(sessions, pool, vault, read_job(code_job.SerializeToString(), None)) \
+            is Taken.REDELIVERED
         # A provider job: opened, then an attempt counted and postponed (the consumer's path, without NATS).
-        async with sessions.begin() as session:
-            assert await fulfil_job(session, vault, read_job(webhook.SerializeToString(), None)) \
-                is Taken.CALL_PROVIDER
+        assert await fulfil_job(sessions, pool, vault, read_job(webhook.SerializeToString(), None)) \
+            is Taken.CALL_PROVIDER
         assert not await service.consumer.provider.deliver(Scope.from_proto(SCOPE), webhook, final=False,
                                                            retry_delay=60)
         first = await service.stub.ListJobs(fulfillment_pb2.ListJobsRequest(scope=SCOPE, page_size=1), timeout=5)
@@ -85,15 +89,28 @@ async def test_the_hot_statements_use_indexes(service, bus, sessions, vault,  # 
             scope=SCOPE, redemption_id="r-web", reason="player canceled"), timeout=5)
         tombstone = await service.stub.VoidJob(fulfillment_pb2.VoidJobRequest(
             scope=SCOPE, redemption_id="r-never-arrived"), timeout=5)
-        pool = await service.stub.GetCodePool(fulfillment_pb2.GetCodePoolRequest(scope=SCOPE, item_id="amazon-10"),
-                                              timeout=5)
+        stats = await service.stub.GetCodePool(fulfillment_pb2.GetCodePoolRequest(scope=SCOPE, item_id="amazon-10"),
+                                               timeout=5)
         await wait_until(lambda: results_published(3), what="the voids' results to be published")
+        # The job of the tombstone arrives: named, its FAILED result queued again, no code.
+        late = read_job(make_job("r-never-arrived", "code_pool").SerializeToString(), None)
+        assert await fulfil_job(sessions, pool, vault, late, outbox_written=service.relay.wake) is Taken.VOIDED
+        await wait_until(lambda: results_published(3), what="the void's result to be published again")
+        # FulfilNow: a first claim (the last code), then its repeat.
+        now = fulfillment_pb2.FulfilNowRequest(job=make_job("r-now", "code_pool"))
+        first_now = await service.stub.FulfilNow(now, timeout=5)
+        again_now = await service.stub.FulfilNow(now, timeout=5)
         await service.relay.report_backlog()
 
     # The paths ran as intended, so the statements captured are theirs.
     assert [j.redemption_id for j in (*first.jobs, *second.jobs)] == ["r-web", "r-code"]
     assert [j.redemption_id for j in pending.jobs] == ["r-web"]
     assert voided.outcome == tombstone.outcome == fulfillment_pb2.VOID_OUTCOME_VOIDED
-    assert (pool.available, pool.assigned) == (1, 1)
-    assert len(statements) >= 25, [s.sql for s in statements]
+    assert (stats.available, stats.assigned) == (1, 1)
+    assert first_now.result.code == again_now.result.code == "AMZN-BBBB-2222"
+    assert len(statements) >= 15, [s.sql for s in statements]
     assert await tables_read_without_index(engine, statements) == []
+    sql_text = {sql for sql, _ in trips.calls}
+    assert {CLAIM_CODE, RECORD_FIRST_RESULT, LOCK_JOB_WITH_RESULT, NAME_TOMBSTONE, QUEUE_AGAIN, CLAIM_UNPUBLISHED,
+            MARK_PUBLISHED, BACKLOG} <= sql_text, trips.statements
+    assert await pool.tables_read_without_index(trips.calls) == []

@@ -15,13 +15,14 @@ from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2 as O
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
+from service_kit.pgpool import PgPool
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from fulfillment_service import code_pool as pool
 from fulfillment_service import job_controls, repository
 from fulfillment_service.code_pool import NewCode
-from fulfillment_service.fulfilment import ReceivedJob, Taken, fulfil_job, give_up_job, read_job
+from fulfillment_service.fulfilment import ReceivedJob, Taken, fulfil_job, give_up_job, read_job, take_code_pool_job
 from fulfillment_service.job_controls import CANCELED_ON_REQUEST, VoidOutcome, void_job
 from fulfillment_service.models import code_pool, jobs, outbox
 from fulfillment_service.provider_calls import signature_for
@@ -44,9 +45,12 @@ async def stock_codes(sessions: async_sessionmaker, vault: Vault, n: int) -> Non
         await pool.add_codes(session, vault, SCOPE, ITEM, [NewCode(f"CODE-{i:04d}", "", None) for i in range(n)])
 
 
-async def fulfil(sessions: async_sessionmaker, vault: Vault, job: ReceivedJob) -> Taken:
-    async with sessions.begin() as session:
-        return await fulfil_job(session, vault, job)
+@pytest.fixture
+def fulfil(sessions: async_sessionmaker, pool: PgPool):  # type: ignore[no-untyped-def]
+    """A job event taken as the consumer takes it."""
+    async def take(sessions: async_sessionmaker, vault: Vault, job: ReceivedJob) -> Taken:
+        return await fulfil_job(sessions, pool, vault, job)
+    return take
 
 
 async def void(sessions: async_sessionmaker, vault: Vault, rid: str, reason: str = "changed my mind"
@@ -73,7 +77,7 @@ async def results_of(sessions: async_sessionmaker, vault: Vault, rid: str) -> li
     return sorted((r for r in found if r.redemption_id == rid), key=lambda r: r.sequence)
 
 
-async def test_a_void_before_the_job_leaves_a_tombstone_and_the_job_spends_no_code(sessions, vault):
+async def test_a_void_before_the_job_leaves_a_tombstone_and_the_job_spends_no_code(sessions, vault, fulfil):
     await stock_codes(sessions, vault, 2)
 
     first = await void(sessions, vault, "r-1", "changed my mind")
@@ -104,7 +108,7 @@ async def test_a_void_before_the_job_leaves_a_tombstone_and_the_job_spends_no_co
     assert len(await results_of(sessions, vault, "r-1")) == 1
 
 
-async def test_a_void_after_the_code_was_assigned_is_refused_and_changes_nothing(sessions, vault):
+async def test_a_void_after_the_code_was_assigned_is_refused_and_changes_nothing(sessions, vault, fulfil):
     await stock_codes(sessions, vault, 1)
     assert await fulfil(sessions, vault, received("r-2")) is Taken.FULFILLED
     refused = await void(sessions, vault, "r-2")
@@ -114,10 +118,10 @@ async def test_a_void_after_the_code_was_assigned_is_refused_and_changes_nothing
     assert await assigned_to(sessions, "r-2") == 1
 
 
-async def test_a_void_waits_for_a_code_assignment_in_progress_and_is_refused(sessions, vault):
+async def test_a_void_waits_for_a_code_assignment_in_progress_and_is_refused(sessions, pool, vault):
     await stock_codes(sessions, vault, 1)
-    async with sessions.begin() as session:
-        assert await fulfil_job(session, vault, received("r-3")) is Taken.FULFILLED
+    async with pool.transaction() as tx:
+        assert await take_code_pool_job(tx, vault, received("r-3")) is Taken.FULFILLED
         voiding = asyncio.create_task(void(sessions, vault, "r-3"))
         await asyncio.sleep(0.3)
         assert not voiding.done(), "the void must wait on the job row the assignment holds"
@@ -125,7 +129,7 @@ async def test_a_void_waits_for_a_code_assignment_in_progress_and_is_refused(ses
     assert await assigned_to(sessions, "r-3") == 1
 
 
-async def test_a_job_arriving_during_a_void_waits_and_assigns_no_code(sessions, vault):
+async def test_a_job_arriving_during_a_void_waits_and_assigns_no_code(sessions, vault, fulfil):
     await stock_codes(sessions, vault, 1)
     async with sessions.begin() as session:
         assert (await void_job(session, vault, SCOPE, "r-4", "")).outcome is VoidOutcome.VOIDED
@@ -138,7 +142,7 @@ async def test_a_job_arriving_during_a_void_waits_and_assigns_no_code(sessions, 
     assert failed.failure_message == "canceled on request"
 
 
-async def test_concurrent_voids_and_deliveries_exactly_one_wins_each_time(sessions, vault):
+async def test_concurrent_voids_and_deliveries_exactly_one_wins_each_time(sessions, vault, fulfil):
     n = 30
     await stock_codes(sessions, vault, n)
     outcomes = []
@@ -176,7 +180,7 @@ async def test_concurrent_voids_and_deliveries_exactly_one_wins_each_time(sessio
     assert assigned == sum(1 for _, _, v in outcomes if v is VoidOutcome.DELIVERED)
 
 
-async def test_a_waiting_manual_job_is_voided_and_no_operator_move_changes_it(sessions, vault):
+async def test_a_waiting_manual_job_is_voided_and_no_operator_move_changes_it(sessions, vault, fulfil):
     assert await fulfil(sessions, vault, received("r-m", "manual")) is Taken.FULFILLED
     assert (await job_row(sessions, "r-m")).state == "waiting"
     assert (await void(sessions, vault, "r-m")).outcome is VoidOutcome.VOIDED
@@ -192,7 +196,7 @@ async def test_a_waiting_manual_job_is_voided_and_no_operator_move_changes_it(se
         [(O.RESULT_OUTCOME_ACCEPTED, 1), (O.RESULT_OUTCOME_FAILED, 2)]
 
 
-async def test_a_shipped_job_and_a_job_whose_provider_is_being_called_are_not_voided(sessions, vault):
+async def test_a_shipped_job_and_a_job_whose_provider_is_being_called_are_not_voided(sessions, vault, fulfil):
     address = common_pb2.ShippingAddress(line1="1 Main St", city="Oslo", country="NO")
     assert await fulfil(sessions, vault, received("r-ph", "physical", shipping_address=address)) is Taken.FULFILLED
     async with sessions.begin() as session:
@@ -214,7 +218,7 @@ async def test_a_shipped_job_and_a_job_whose_provider_is_being_called_are_not_vo
     assert await results_of(sessions, vault, "r-wh") == []
 
 
-async def test_a_pending_provider_job_is_voided_and_never_called(service, sessions, vault):
+async def test_a_pending_provider_job_is_voided_and_never_called(service, sessions, vault, fulfil):
     webhook = O.FulfillmentJob(event_id="job-r-p", redemption_id="r-p", scope=SCOPE_PROTO, player_id="p1",
                                item_id=ITEM, strategy="webhook")
     webhook.config.update({"url": "http://127.0.0.1:9/deliver"})  # nothing listens: a call would be seen
@@ -227,7 +231,7 @@ async def test_a_pending_provider_job_is_voided_and_never_called(service, sessio
     assert (row.state, row.attempts, row.last_error) == ("voided", 0, "")
 
 
-async def test_a_provider_callback_for_a_voided_job_changes_nothing(service, sessions, vault):
+async def test_a_provider_callback_for_a_voided_job_changes_nothing(service, sessions, vault, fulfil):
     webhook = O.FulfillmentJob(event_id="job-r-cb", redemption_id="r-cb", scope=SCOPE_PROTO, player_id="p1",
                                item_id=ITEM, strategy="webhook")
     webhook.config.update({"url": "http://127.0.0.1:9/deliver"})
@@ -249,7 +253,7 @@ async def test_a_provider_callback_for_a_voided_job_changes_nothing(service, ses
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_void_job_rpc_answers_each_outcome_and_refuses_bad_input(service, sessions, vault):
+async def test_void_job_rpc_answers_each_outcome_and_refuses_bad_input(service, sessions, vault, fulfil):
     await stock_codes(sessions, vault, 1)
     await fulfil(sessions, vault, received("r-done"))
     voided = await service.stub.VoidJob(O.VoidJobRequest(scope=SCOPE_PROTO, redemption_id="r-new", reason="x"),

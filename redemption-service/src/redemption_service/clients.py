@@ -5,6 +5,7 @@ a transport failure or an unexpected status as DomainError(UNAVAILABLE)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+import logging
 from typing import Protocol, TypeVar
 
 import grpc
@@ -16,6 +17,8 @@ from service_kit.grpc_client import call_idempotent, call_metadata
 from service_kit.scope import Scope
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 _PASSED_THROUGH_AS_UNAVAILABLE = frozenset({ErrorCode.INTERNAL, ErrorCode.UNAVAILABLE})
 # Retries stop well before a stale saga would be recovered (SAGA_STALE_SECONDS, 30 s by default).
@@ -44,6 +47,9 @@ class Wallet(Protocol):
 
 class Fulfillment(Protocol):
     async def void_job(self, scope: Scope, redemption_id: str, reason: str) -> fulfillment_pb2.VoidJobResponse: ...
+
+    async def fulfil_now(self, job: fulfillment_pb2.FulfillmentJob,
+                         timeout_seconds: float) -> fulfillment_pb2.FulfillmentResult | None: ...
 
 
 async def _call(service: str, call: Callable[[], Awaitable[T]]) -> T:
@@ -120,3 +126,17 @@ class FulfillmentClient:
         request = fulfillment_pb2.VoidJobRequest(scope=scope.to_proto(), redemption_id=redemption_id, reason=reason)
         return await _call("fulfillment", lambda: self._stub.VoidJob(
             request, timeout=self._timeout, metadata=call_metadata()))
+
+    async def fulfil_now(self, job: fulfillment_pb2.FulfillmentJob,
+                         timeout_seconds: float) -> fulfillment_pb2.FulfillmentResult | None:
+        """The job's result at once, or None: no result yet (voided, in progress), or any failure of the call.
+        One attempt with a short deadline, no retry: the job is in the outbox, and its durable path (JetStream)
+        finishes what this call could not."""
+        request = fulfillment_pb2.FulfilNowRequest(job=job)
+        try:
+            response = await self._stub.FulfilNow(request, timeout=timeout_seconds, metadata=call_metadata())
+        except grpc.aio.AioRpcError as exc:
+            log.warning("inline fulfilment failed; the job goes the durable way",
+                        extra={"redemption_id": job.redemption_id, "grpc_code": exc.code().name})
+            return None
+        return response.result if response.HasField("result") else None

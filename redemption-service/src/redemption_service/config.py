@@ -18,11 +18,13 @@ class Settings(ServiceSettings):
     idempotency_wait_seconds: float = 5.0        # IDEMPOTENCY_WAIT_SECONDS: a concurrent duplicate waits this long
     saga_recovery_interval_seconds: float = 10.0  # SAGA_RECOVERY_INTERVAL_SECONDS
     saga_stale_seconds: float = 30.0             # SAGA_STALE_SECONDS: an unfinished saga untouched this long is recovered
-    outbox_poll_seconds: float = 0.5             # OUTBOX_POLL_SECONDS: how often the relay looks for unpublished events
+    outbox_poll_seconds: float = 5.0             # OUTBOX_POLL_SECONDS: how often the relay looks for events it was not woken for
     results_consumer: str = "redemption-results"  # RESULTS_CONSUMER: durable pull consumer on the results subject
     fetch_batch: int = 32                        # FETCH_BATCH: results fetched per pull
     results_ack_wait_seconds: float = 30.0       # RESULTS_ACK_WAIT_SECONDS: an un-acked result comes back after this
     results_max_deliveries: int = 10             # RESULTS_MAX_DELIVERIES: then it is dropped; the reconciler asks again
     fulfillment_wait_ms: int = 2000              # FULFILLMENT_WAIT_MS: Redeem waits this long for a fast result
+    inline_fulfilment_timeout_seconds: float = 2.0  # INLINE_FULFILMENT_TIMEOUT_SECONDS: deadline of Redeem's direct code-pool fulfilment
+    inline_fulfilment_strategies: str = "code_pool"  # INLINE_FULFILMENT_STRATEGIES: comma-separated; empty: all jobs over JetStream
     reconcile_interval_seconds: float = 15.0     # RECONCILE_INTERVAL_SECONDS: how often the reconciler runs
     reconcile_after_seconds: float = 60.0        # RECONCILE_AFTER_SECONDS: an OPEN job without a result this long is re-published

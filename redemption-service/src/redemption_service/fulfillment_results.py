@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import DecodeError
@@ -29,7 +29,9 @@ from redemption_service import repository
 from redemption_service.domain import Outcome, Redemption, ResultPlan
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from service_kit.messaging import JetStreamLink
-from redemption_service.redemptions import Redemptions
+
+if TYPE_CHECKING:
+    from redemption_service.redemptions import Redemptions
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,11 @@ def read_result(data: bytes, header_event_id: str | None = None) -> ReceivedResu
         result = fulfillment_pb2.FulfillmentResult.FromString(data)
     except DecodeError as exc:
         raise MalformedResult(f"not a FulfillmentResult: {exc}") from None
+    return received_result(result, header_event_id)
+
+
+def received_result(result: fulfillment_pb2.FulfillmentResult, header_event_id: str | None = None) -> ReceivedResult:
+    """A result as fulfillment-service sent it (over NATS, or in a FulfilNow answer), checked."""
     event_id = result.event_id or header_event_id or ""
     if not event_id or len(event_id) > MAX_EVENT_ID_LENGTH:
         raise MalformedResult("event_id is empty or too long")

@@ -137,6 +137,8 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("published_at", DateTime(timezone=True), nullable=True),
     Column("redemption_id", String(36), nullable=True),
+    # Not published before this: a code-pool job waits while Redeem fulfils it inline (migration 0004).
+    Column("available_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
     Index("ix_outbox_unpublished_redemption", "redemption_id", postgresql_where=text("published_at IS NULL")),
 )

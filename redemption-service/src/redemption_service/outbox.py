@@ -9,8 +9,8 @@ import asyncio
 import logging
 import uuid
 from datetime import datetime
+from typing import Any
 
-from google.protobuf.struct_pb2 import Struct
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.db import note_outbox_write, wake_after_outbox_commits
@@ -29,27 +29,31 @@ PUBLISH_TIMEOUT_SECONDS = 3.0
 
 
 def fulfillment_job(redemption: Redemption, requested_at: datetime) -> fulfillment_pb2.FulfillmentJob:
+    """The job of a confirmed redemption, with a new event id (the reconciler asks again under a new one)."""
+    r = redemption
+    return new_fulfillment_job(
+        redemption_id=r.id, scope=Scope(r.tenant_id, r.environment), player_id=r.player_id, item_id=r.item_id,
+        variant_id=r.variant_id, rounds=r.rounds, strategy=r.fulfillment_strategy, point_type=r.point_type,
+        cost=r.cost, face_value=r.face_value, face_currency=r.face_currency, config=r.fulfillment_config,
+        shipping_address=common_pb2.ShippingAddress(**r.shipping_address) if r.shipping_address else None,
+        customer_info=common_pb2.CustomerInfo(**r.customer_info) if r.customer_info else None,
+        requested_at=requested_at)
+
+
+def new_fulfillment_job(*, redemption_id: str, scope: Scope, player_id: str, item_id: str, variant_id: str,
+                        rounds: int, strategy: str, point_type: str, cost: int, face_value: int, face_currency: str,
+                        config: dict[str, Any], shipping_address: common_pb2.ShippingAddress | None,
+                        customer_info: common_pb2.CustomerInfo | None,
+                        requested_at: datetime) -> fulfillment_pb2.FulfillmentJob:
     job = fulfillment_pb2.FulfillmentJob(
-        event_id=str(uuid.uuid4()),
-        redemption_id=redemption.id,
-        scope=Scope(redemption.tenant_id, redemption.environment).to_proto(),
-        player_id=redemption.player_id,
-        item_id=redemption.item_id,
-        variant_id=redemption.variant_id,
-        rounds=redemption.rounds,
-        strategy=redemption.fulfillment_strategy,
-        point_type=redemption.point_type,
-        cost=redemption.cost,
-        face_value=redemption.face_value,
-        face_currency=redemption.face_currency,
-    )
-    config = Struct()
-    config.update(redemption.fulfillment_config)
-    job.config.CopyFrom(config)
-    if redemption.shipping_address is not None:
-        job.shipping_address.CopyFrom(common_pb2.ShippingAddress(**redemption.shipping_address))
-    if redemption.customer_info is not None:
-        job.customer_info.CopyFrom(common_pb2.CustomerInfo(**redemption.customer_info))
+        event_id=str(uuid.uuid4()), redemption_id=redemption_id, scope=scope.to_proto(), player_id=player_id,
+        item_id=item_id, variant_id=variant_id, rounds=rounds, strategy=strategy, point_type=point_type, cost=cost,
+        face_value=face_value, face_currency=face_currency)
+    job.config.update(config)
+    if shipping_address is not None:
+        job.shipping_address.CopyFrom(shipping_address)
+    if customer_info is not None:
+        job.customer_info.CopyFrom(customer_info)
     job.requested_at.FromDatetime(requested_at)
     return job
 
@@ -68,7 +72,8 @@ async def publish_pending(sessions: async_sessionmaker, link: JetStreamLink, bat
     async with sessions.begin() as session:
         rows = (await session.execute(
             select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
-            .where(outbox.c.published_at.is_(None)).order_by(outbox.c.id).limit(batch)
+            .where(outbox.c.published_at.is_(None), outbox.c.available_at <= func.now())
+            .order_by(outbox.c.id).limit(batch)
             .with_for_update(skip_locked=True))).all()
         for row in rows:
             try:
@@ -89,10 +94,11 @@ async def publish_pending(sessions: async_sessionmaker, link: JetStreamLink, bat
     return len(published)
 
 
-async def relay_outbox(sessions: async_sessionmaker, link: JetStreamLink, poll_seconds: float) -> None:
-    """Publishes at once after each commit that wrote a job (a pivot, a reconciler's re-publish), and every
-    poll_seconds for rows another instance wrote."""
-    jobs_written = asyncio.Event()
+async def relay_outbox(sessions: async_sessionmaker, link: JetStreamLink, poll_seconds: float,
+                       jobs_written: asyncio.Event) -> None:
+    """Publishes at once after each commit that wrote a job (a reconciler's re-publish through a session, or
+    whoever sets `jobs_written`: a pivot whose inline fulfilment failed), and every poll_seconds for the rest:
+    rows another instance wrote, and jobs whose inline fulfilment was cut short by a crash (after their grace)."""
     wake_after_outbox_commits(sessions, jobs_written.set)
     while True:
         try:

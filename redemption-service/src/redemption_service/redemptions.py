@@ -9,7 +9,7 @@ import binascii
 import json
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -20,15 +20,16 @@ from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
-from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
+from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from redemption_service import repository
 from redemption_service.clients import Catalog, Fulfillment, Wallet
-from redemption_service.domain import CancelPlan, Redemption, Status
+from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPlan, Status
+from redemption_service.fulfillment_results import MalformedResult, apply_result, received_result
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.idempotency import DEFAULT_TRIGGER_SOURCE, key_or_generated, request_fingerprint
 from redemption_service.saga.engine import SagaFailed, SagaRunner
@@ -46,6 +47,12 @@ MAX_FULFILLMENT_WAIT_MS = 10_000
 # The bell wakes a waiting Redeem when this process applies its result; this re-read only finds results that
 # another instance applied, so it can be slow (every waiting call reads once per period).
 FULFILLMENT_REREAD_SECONDS = 1.0
+# Strategies whose job Redeem fulfils inline by default (INLINE_FULFILMENT_STRATEGIES), by a direct call to
+# fulfillment-service (the code and PIN in the answer); the others go through the outbox and JetStream only.
+INLINE_STRATEGIES = frozenset({"code_pool"})
+INLINE_TIMEOUT_SECONDS = 2.0
+# A job fulfilled inline waits this much longer than the inline call's deadline before the relay may publish it.
+INLINE_GRACE_MARGIN_SECONDS = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +78,17 @@ class Page:
 
 
 class Redemptions:
-    def __init__(self, sessions: async_sessionmaker, catalog: Catalog, wallet: Wallet, fulfillment: Fulfillment, *,
-                 idempotency_ttl: timedelta, idempotency_wait_seconds: float,
-                 fulfillment_waits: FulfillmentWaits | None = None, fulfillment_wait_ms: int = 0) -> None:
+    def __init__(self, sessions: async_sessionmaker, pool: PgPool, catalog: Catalog, wallet: Wallet,
+                 fulfillment: Fulfillment, *, idempotency_ttl: timedelta, idempotency_wait_seconds: float,
+                 fulfillment_waits: FulfillmentWaits | None = None, fulfillment_wait_ms: int = 0,
+                 inline_timeout_seconds: float = INLINE_TIMEOUT_SECONDS,
+                 inline_strategies: frozenset[str] = INLINE_STRATEGIES,
+                 wake_relay: Callable[[], None] = lambda: None) -> None:
         """fulfillment_wait_ms: how long Redeem waits for a fast result when the request does not say (0: not
-        at all)."""
+        at all). inline_timeout_seconds: the deadline of the inline fulfilment of a code-pool job. wake_relay:
+        tells the outbox relay a job may be published now (an inline fulfilment failed)."""
         self.sessions = sessions
-        self.reads = autocommit_sessions(sessions)   # reads need no common snapshot: no BEGIN, no ROLLBACK
+        self.pool = pool          # the hot path: accept, pivot, inline completion and the reads
         self.catalog = catalog
         self.wallet = wallet
         self.fulfillment = fulfillment
@@ -86,7 +97,11 @@ class Redemptions:
         # Not `or`: an empty FulfillmentWaits is falsy, and a second one would never hear the consumer's bell.
         self.fulfillment_waits = fulfillment_waits if fulfillment_waits is not None else FulfillmentWaits()
         self.fulfillment_wait_ms = fulfillment_wait_ms
-        saga_log = SagaLog(sessions)
+        self.inline_timeout_seconds = inline_timeout_seconds
+        self.inline_strategies = inline_strategies
+        self.wake_relay = wake_relay
+        saga_log = SagaLog(sessions, pool, inline_strategies=inline_strategies,
+                           inline_grace_seconds=inline_timeout_seconds + INLINE_GRACE_MARGIN_SECONDS)
         self.saga = RedeemSaga(catalog, wallet, saga_log)
         self.runner = SagaRunner(saga_log)
         self._detached: set[asyncio.Task[Any]] = set()
@@ -121,26 +136,71 @@ class Redemptions:
             "trigger_source": request.trigger_source or DEFAULT_TRIGGER_SOURCE,
             "trigger_details": _present(request, "trigger_details"),
         }
-        steps = self.saga.steps()
-        async with self.sessions.begin() as session:
-            accepted = await repository.accept_redemption(session, scope, key=key, fingerprint=fingerprint,
-                                                          ttl=self.idempotency_ttl, first_step=steps[0].name,
-                                                          values=values)
-        if accepted:
-            failpoint("redemption.after_claim")
+        accepted = await repository.accept(self.pool, scope, key=key, fingerprint=fingerprint,
+                                           ttl=self.idempotency_ttl, values=values)
         if not accepted:
             # A replay answers what is there now; it does not wait for fulfillment.
             return await self._first_result(scope, key, order.player_id, fingerprint), True
+        failpoint("redemption.after_claim")
         with self.fulfillment_waits.expecting(order.redemption_id) as result_applied:
-            await self._to_completion(self._run_saga(order))
-            async with self.reads() as session:
-                redemption = await repository.redemption_by_id(session, order.redemption_id)
-            assert redemption is not None
+            redemption = await self._to_completion(self._run_saga(order))
             if redemption.status is Status.OPEN:
                 wait_ms = min(request.wait_for_fulfillment_ms or self.fulfillment_wait_ms, MAX_FULFILLMENT_WAIT_MS)
                 if wait_ms > 0:
                     redemption = await self._await_fulfillment(order.redemption_id, result_applied, wait_ms / 1000)
         return _outcome(redemption), False
+
+    async def _run_saga(self, order: RedeemOrder) -> Redemption:
+        """The saga, then the inline fulfilment of a code-pool job; the redemption as they left it."""
+        try:
+            await self.runner.run(order.redemption_id, self.saga.steps(), order)
+        except SagaFailed as failure:
+            log.info("redemption failed", extra={"redemption_id": order.redemption_id,
+                                                 "cause": repr(failure.cause), "compensated": failure.compensated,
+                                                 "settled": failure.settled})
+            failed = await repository.fetch_redemption(self.pool, order.redemption_id)
+            assert failed is not None
+            return failed
+        assert order.confirmed is not None and order.job is not None
+        if order.confirmed.fulfillment_strategy in self.inline_strategies:
+            return await self._fulfil_inline(order.confirmed, order.job)
+        self.wake_relay()   # the job may go out now
+        return order.confirmed
+
+    async def _fulfil_inline(self, redemption: Redemption, job: fulfillment_pb2.FulfillmentJob) -> Redemption:
+        """Asks fulfillment-service for the code at once, and completes the redemption with it. When the call
+        fails, the job goes out through the outbox now; a crash here leaves it to go after its grace period. Either
+        way fulfillment-service answers the job event with the result it recorded: one code per redemption."""
+        result = await self.fulfillment.fulfil_now(job, self.inline_timeout_seconds)
+        if result is None:
+            await repository.release_job(self.pool, redemption.id)
+            self.wake_relay()
+            return redemption
+        # The code is assigned and recorded in fulfillment-service; its result is not applied here yet.
+        failpoint("redemption.inline_before_apply")
+        try:
+            received = received_result(result)
+        except MalformedResult as exc:
+            log.error("inline fulfilment answered a malformed result; the job goes the durable way",
+                      extra={"redemption_id": redemption.id, "reason": str(exc)})
+            await repository.release_job(self.pool, redemption.id)
+            self.wake_relay()
+            return redemption
+        if received.outcome is Outcome.COMPLETED and received.redemption_id == redemption.id:
+            completed = await repository.complete_inline(self.pool, redemption.id, event_id=received.event_id,
+                                                         sequence=received.sequence,
+                                                         fulfillment=received.fulfillment())
+            if completed is not None:
+                return completed
+        # A failure (no code left), or the redemption moved meanwhile: the general way, as a result from NATS.
+        async with self.sessions.begin() as session:
+            applied = await apply_result(session, received)
+        await repository.job_done(self.pool, redemption.id)
+        if applied.kind == ResultPlan.COMPENSATE.value and applied.redemption is not None:
+            return await self.refund_and_release(applied.redemption, applied.redemption.cancel_reason)
+        current = await repository.fetch_redemption(self.pool, redemption.id)
+        assert current is not None
+        return current
 
     async def _await_fulfillment(self, redemption_id: str, result_applied: asyncio.Event,
                                  seconds: float) -> Redemption:
@@ -154,19 +214,10 @@ class Redemptions:
                 await asyncio.wait_for(result_applied.wait(),
                                        max(0.0, min(FULFILLMENT_REREAD_SECONDS, give_up_at - loop.time())))
             result_applied.clear()
-            async with self.reads() as session:
-                current = await repository.redemption_by_id(session, redemption_id)
+            current = await repository.fetch_redemption(self.pool, redemption_id)
             assert current is not None
             if current.status is not Status.OPEN or loop.time() >= give_up_at:
                 return current
-
-    async def _run_saga(self, order: RedeemOrder) -> None:
-        try:
-            await self.runner.run(order.redemption_id, self.saga.steps(), order)
-        except SagaFailed as failure:
-            log.info("redemption failed", extra={"redemption_id": order.redemption_id,
-                                                 "cause": repr(failure.cause), "compensated": failure.compensated,
-                                                 "settled": failure.settled})
 
     async def _first_result(self, scope: Scope, key: str, player_id: str, fingerprint: str) -> Redemption:
         """The result of the request that claimed the key; waits a bounded time while its saga is running."""
@@ -174,10 +225,7 @@ class Redemptions:
         give_up_at = loop.time() + self.idempotency_wait_seconds
         pause = 0.02
         while True:
-            async with self.reads() as session:
-                record = await repository.find_idempotency_record(session, scope, key)
-                redemption = (await repository.redemption_by_id(session, record.redemption_id)
-                              if record is not None else None)
+            record, redemption = await repository.fetch_key_and_redemption(self.pool, scope, key)
             if record is not None:
                 if record.player_id != player_id:
                     raise DomainError(ErrorCode.IDEMPOTENCY_KEY_CONFLICT,
@@ -242,8 +290,7 @@ class Redemptions:
     async def get(self, scope_proto: common_pb2.Scope, reference: str, player_id: str) -> Redemption:
         scope = Scope.from_proto(scope_proto)
         _require(reference, "redemption_id", 64)
-        async with self.reads() as session:
-            redemption = await repository.find_redemption(session, scope, reference)
+        redemption = await repository.fetch_by_reference(self.pool, scope, reference)
         if redemption is None or (player_id and redemption.player_id != player_id):
             raise DomainError(ErrorCode.REDEMPTION_NOT_FOUND, f"no redemption {reference!r}")
         return redemption
@@ -257,9 +304,8 @@ class Redemptions:
         if request.status != redemption_pb2.REDEMPTION_STATUS_UNSPECIFIED:
             status = Status(redemption_pb2.RedemptionStatus.Name(request.status).removeprefix("REDEMPTION_STATUS_"))
         before = _decode_page_token(request.page_token) if request.page_token else None
-        async with self.reads() as session:
-            rows = await repository.list_redemptions(session, scope, player_id=request.player_id, status=status,
-                                                     limit=size + 1, before=before)
+        rows = await repository.fetch_page(self.pool, scope, player_id=request.player_id, status=status,
+                                           limit=size + 1, before=before)
         page, more = rows[:size], len(rows) > size
         return Page(page, _encode_page_token(page[-1]) if more else "")
 
@@ -316,7 +362,7 @@ class Redemptions:
         await self.catalog.release_stock(scope, redemption.id, reason)
         async with self.sessions.begin() as session:
             canceled = await repository.finish_cancel(session, redemption.id)
-            return canceled or await repository.redemption_by_id(session, redemption.id) or redemption
+        return canceled or await repository.fetch_redemption(self.pool, redemption.id) or redemption
 
 
 def _outcome(redemption: Redemption) -> Redemption:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from sqlalchemy import and_, delete, exists, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -21,7 +22,7 @@ from redemption_service.domain import (
     Snapshot,
     Status,
 )
-from redemption_service.models import idempotency_keys, outbox, processed_events, redemptions, saga_steps, sagas
+from redemption_service.models import idempotency_keys, outbox, processed_events, redemptions, sagas
 
 _UNFINISHED = (SagaState.RUNNING, SagaState.COMPENSATING, SagaState.CANCELING)
 
@@ -43,37 +44,6 @@ class IdempotencyRecord:
     redemption_id: str
 
 
-async def accept_redemption(session: AsyncSession, scope: Scope, *, key: str, fingerprint: str, ttl: timedelta,
-                            first_step: str, values: dict[str, Any]) -> bool:
-    """Claims the idempotency key and stores the redemption as SUBMITTED with its saga; False when the key was
-    taken (a concurrent duplicate blocks here until the first commits, then sees the conflict)."""
-    claimed = await session.scalar(
-        insert(idempotency_keys)
-        .values(tenant_id=scope.tenant_id, environment=scope.environment, key=key,
-                player_id=values["player_id"], fingerprint=fingerprint, redemption_id=values["id"],
-                expires_at=func.now() + ttl)
-        .on_conflict_do_nothing(index_elements=["tenant_id", "environment", "key"])
-        .returning(idempotency_keys.c.key))
-    if claimed is None:
-        return False
-    await session.execute(redemptions.insert().values(
-        tenant_id=scope.tenant_id, environment=scope.environment, idempotency_key=key, status=Status.SUBMITTED,
-        **values))
-    await session.execute(sagas.insert().values(id=values["id"], tenant_id=scope.tenant_id,
-                                                environment=scope.environment, state=SagaState.RUNNING,
-                                                step=first_step))
-    return True
-
-
-async def find_idempotency_record(session: AsyncSession, scope: Scope, key: str) -> IdempotencyRecord | None:
-    row = (await session.execute(
-        select(idempotency_keys.c.player_id, idempotency_keys.c.fingerprint, idempotency_keys.c.redemption_id)
-        .where(idempotency_keys.c.tenant_id == scope.tenant_id,
-               idempotency_keys.c.environment == scope.environment,
-               idempotency_keys.c.key == key))).first()
-    return IdempotencyRecord(row.player_id, row.fingerprint, row.redemption_id) if row else None
-
-
 async def prune_idempotency_keys(session: AsyncSession, batch: int = 1000) -> int:
     expired = (select(idempotency_keys.c.tenant_id, idempotency_keys.c.environment, idempotency_keys.c.key)
                .where(idempotency_keys.c.expires_at < func.now()).limit(batch))
@@ -84,69 +54,15 @@ async def prune_idempotency_keys(session: AsyncSession, batch: int = 1000) -> in
     return result.rowcount or 0
 
 
-# --- reads --------------------------------------------------------------------------------------------------
-
-async def redemption_by_id(session: AsyncSession, redemption_id: str) -> Redemption | None:
-    row = (await session.execute(select(redemptions).where(redemptions.c.id == redemption_id))).first()
-    return _redemption(row) if row else None
-
-
+# A redemption named by its number: ASCII digits within a bigint (anything else is an id).
 _NUMBER = re.compile(r"[0-9]{1,19}")
 _BIGINT_MAX = 2**63 - 1
 
 
-async def find_redemption(session: AsyncSession, scope: Scope, reference: str) -> Redemption | None:
-    """By the string id, or by the integer number written as text (ASCII digits within a bigint)."""
-    number = int(reference) if _NUMBER.fullmatch(reference) else None
-    if number is not None and number <= _BIGINT_MAX:
-        by = redemptions.c.number == number
-    else:
-        by = redemptions.c.id == reference
-    row = (await session.execute(select(redemptions).where(_in_scope(scope), by))).first()
-    return _redemption(row) if row else None
-
-
-async def list_redemptions(session: AsyncSession, scope: Scope, *, player_id: str, status: Status | None,
-                           limit: int, before: tuple[datetime, int] | None) -> list[Redemption]:
-    """Newest first, keyed by (created_at, number): rows that arrive later sort before the cursor."""
-    query = select(redemptions).where(_in_scope(scope))
-    if player_id:
-        query = query.where(redemptions.c.player_id == player_id)
-    if status is not None:
-        query = query.where(redemptions.c.status == status)
-    if before is not None:
-        query = query.where(tuple_(redemptions.c.created_at, redemptions.c.number) < tuple_(*before))
-    query = query.order_by(redemptions.c.created_at.desc(), redemptions.c.number.desc()).limit(limit)
-    return [_redemption(row) for row in await session.execute(query)]
-
-
 # --- the saga log -------------------------------------------------------------------------------------------
 
-# One statement, so the journal costs one round trip: touch the saga only while it is still running, mark the
-# steps started before this one done, record this one started.
-_START_STEP = text("""
-    WITH running AS (
-        UPDATE sagas SET step = :name, updated_at = now()
-        WHERE id = :saga_id AND state = 'running' RETURNING id),
-    finished AS (
-        UPDATE saga_steps SET state = 'done', updated_at = now()
-        WHERE saga_id = :saga_id AND state = 'started' AND name <> :name AND EXISTS (SELECT FROM running)),
-    started AS (
-        INSERT INTO saga_steps (saga_id, name, position, state) SELECT id, :name, :position, 'started' FROM running
-        ON CONFLICT (saga_id, name) DO UPDATE SET state = 'started', updated_at = now())
-    SELECT id FROM running""")
-
-
-async def start_step(session: AsyncSession, saga_id: str, position: int, name: str) -> bool:
-    """Records the step as started (the steps before it done, the saga touched), only while the saga is still
-    running."""
-    touched = await session.scalar(_START_STEP, {"saga_id": saga_id, "name": name, "position": position})
-    return touched is not None
-
-
-async def set_step_state(session: AsyncSession, saga_id: str, name: str, state: str) -> None:
-    await session.execute(update(saga_steps).where(saga_steps.c.saga_id == saga_id, saga_steps.c.name == name)
-                          .values(state=state, updated_at=func.now()))
+async def touch_saga(session: AsyncSession, saga_id: str) -> None:
+    """The saga's runner is alive (it is unwinding): recovery leaves it alone for another stale period."""
     await session.execute(update(sagas).where(sagas.c.id == saga_id).values(updated_at=func.now()))
 
 
@@ -165,36 +81,6 @@ async def mark_failed(session: AsyncSession, saga_id: str, code: str, message: s
     await session.execute(
         update(redemptions).where(redemptions.c.id == saga_id, redemptions.c.status == Status.SUBMITTED)
         .values(status=Status.FAILED, failure_code=code, failure_message=message[:2000], updated_at=func.now()))
-
-
-# The saga confirmed, only while it is still running, and its steps done, in one statement.
-_CONFIRM_SAGA = text("""
-    WITH owned AS (
-        UPDATE sagas SET state = 'confirmed', step = 'confirm', updated_at = now()
-        WHERE id = :saga_id AND state = 'running' RETURNING id),
-    finished AS (
-        UPDATE saga_steps SET state = 'done', updated_at = now()
-        WHERE saga_id = :saga_id AND state = 'started' AND EXISTS (SELECT FROM owned))
-    SELECT id FROM owned""")
-
-
-async def confirm_redemption(session: AsyncSession, saga_id: str, snapshot: Snapshot) -> Redemption | None:
-    """The pivot's state change; None when the saga is no longer running (a recovery claimed it)."""
-    owned = await session.scalar(_CONFIRM_SAGA, {"saga_id": saga_id})
-    if owned is None:
-        return None
-    row = (await session.execute(
-        update(redemptions).where(redemptions.c.id == saga_id, redemptions.c.status == Status.SUBMITTED)
-        .values(status=Status.OPEN, updated_at=func.now(), job_published_at=func.now(),
-                item_name=snapshot.item_name, item_image_url=snapshot.item_image_url,
-                variant_id=snapshot.variant_id, rounds=snapshot.rounds, point_type=snapshot.point_type,
-                cost=snapshot.cost, point_scale=snapshot.point_scale, face_value=snapshot.face_value,
-                face_currency=snapshot.face_currency, fulfillment_strategy=snapshot.fulfillment_strategy,
-                fulfillment_config=snapshot.fulfillment_config, redemption_message=snapshot.redemption_message,
-                debit_transaction_id=snapshot.debit_transaction_id, balance_after=snapshot.balance_after,
-                delivery_status=snapshot.delivery_status)
-        .returning(redemptions))).first()
-    return _redemption(row) if row else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,3 +234,176 @@ async def backlog(session: AsyncSession, overdue_seconds: float) -> Backlog:
         .where(redemptions.c.status == Status.OPEN, redemptions.c.job_acknowledged_at.is_(None),
                redemptions.c.created_at < func.now() - timedelta(seconds=overdue_seconds)))
     return Backlog(int(unpublished), float(oldest), int(overdue or 0))
+
+
+# --- the hot path: SQL text constants, run as prepared statements on the PgPool ------------------------------
+# One round trip per step: a redemption accepted, confirmed and completed inline costs three statements here.
+
+_ACCEPT = """
+    WITH claimed AS (
+        INSERT INTO idempotency_keys (tenant_id, environment, key, player_id, fingerprint, redemption_id, expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
+        ON CONFLICT (tenant_id, environment, key) DO NOTHING
+        RETURNING redemption_id),
+    accepted AS (
+        INSERT INTO redemptions (id, tenant_id, environment, idempotency_key, status, player_id, item_id, variant_id,
+                                 rounds, point_type, shipping_address, customer_info, comment, trigger_source,
+                                 trigger_details)
+        SELECT redemption_id, $1, $2, $3, 'SUBMITTED', $4, $8, $9, $10, $11, $12, $13, $14, $15, $16 FROM claimed
+        RETURNING id),
+    saga AS (
+        INSERT INTO sagas (id, tenant_id, environment, state, step) SELECT id, $1, $2, 'running', '' FROM accepted)
+    SELECT count(*) FROM accepted"""
+
+
+async def accept(pool: PgPool, scope: Scope, *, key: str, fingerprint: str, ttl: timedelta,
+                 values: dict[str, Any]) -> bool:
+    """Claims the idempotency key and stores the redemption as SUBMITTED with its saga, in one statement; False
+    when the key was taken (a concurrent duplicate waits on the first's row, then sees the conflict)."""
+    v = values
+    return bool(await pool.fetchval(
+        _ACCEPT, scope.tenant_id, scope.environment, key, v["player_id"], fingerprint, v["id"],
+        ttl.total_seconds(), v["item_id"], v["variant_id"], v["rounds"], v["point_type"], v["shipping_address"],
+        v["customer_info"], v["comment"], v["trigger_source"], v["trigger_details"]))
+
+
+_CONFIRM = """
+    WITH owned AS (
+        UPDATE sagas SET state = 'confirmed', step = 'confirm', updated_at = now()
+        WHERE id = $1 AND state = 'running' RETURNING id),
+    confirmed AS (
+        UPDATE redemptions SET status = 'OPEN', updated_at = now(), job_published_at = now(),
+            item_name = $2, item_image_url = $3, variant_id = $4, rounds = $5, point_type = $6, cost = $7,
+            point_scale = $8, face_value = $9, face_currency = $10, fulfillment_strategy = $11,
+            fulfillment_config = $12, redemption_message = $13, debit_transaction_id = $14, balance_after = $15,
+            delivery_status = $16
+        WHERE id = (SELECT id FROM owned) AND status = 'SUBMITTED'
+        RETURNING *),
+    job AS (
+        INSERT INTO outbox (event_id, subject, payload, redemption_id, available_at)
+        SELECT $17, $18, $19, id, now() + make_interval(secs => $20) FROM confirmed)
+    SELECT * FROM confirmed"""
+
+
+async def confirm(pool: PgPool, saga_id: str, snapshot: Snapshot, *, job_event_id: str, job_subject: str,
+                  job_payload: bytes, job_delay_seconds: float) -> Redemption | None:
+    """The pivot in one statement: the saga confirmed (only while it is still running: None when a recovery
+    claimed it), the redemption OPEN with its snapshot, and the fulfillment job in the outbox, published no
+    sooner than job_delay_seconds from now."""
+    s = snapshot
+    row = await pool.fetchrow(
+        _CONFIRM, saga_id, s.item_name, s.item_image_url, s.variant_id, s.rounds, s.point_type, s.cost,
+        s.point_scale, s.face_value, s.face_currency, s.fulfillment_strategy, s.fulfillment_config,
+        s.redemption_message, s.debit_transaction_id, s.balance_after, s.delivery_status.value,
+        job_event_id, job_subject, job_payload, job_delay_seconds)
+    return Redemption(**row) if row is not None else None
+
+
+_COMPLETE_INLINE = """
+    WITH completed AS (
+        UPDATE redemptions SET status = 'COMPLETED', completed_at = now(), updated_at = now(),
+            result_sequence = $3, result_applied_at = now(),
+            job_acknowledged_at = coalesce(job_acknowledged_at, now()),
+            fulfillment = coalesce(fulfillment, '{}'::jsonb) || $4::jsonb
+        WHERE id = $1 AND status = 'OPEN' AND cancel_requested_at IS NULL AND result_sequence < $3
+        RETURNING *),
+    recorded AS (
+        INSERT INTO processed_events (event_id, redemption_id, outcome, sequence)
+        SELECT $2, id, 'COMPLETED', $3 FROM completed ON CONFLICT (event_id) DO NOTHING),
+    done AS (
+        UPDATE outbox SET published_at = now()
+        WHERE redemption_id = (SELECT id FROM completed) AND published_at IS NULL)
+    SELECT * FROM completed"""
+
+
+async def complete_inline(pool: PgPool, redemption_id: str, *, event_id: str, sequence: int,
+                          fulfillment: dict[str, Any]) -> Redemption | None:
+    """An OPEN redemption completed with the result its Redeem call got from fulfillment-service, in one
+    statement: the result's event recorded (its copy over JetStream, if fulfillment ever sends one, is then a
+    duplicate) and the job's outbox row marked as done (it will not be published). None when the redemption is
+    no longer plainly OPEN (a cancel, or a result applied first): the caller applies the result the general way."""
+    row = await pool.fetchrow(_COMPLETE_INLINE, redemption_id, event_id, sequence, fulfillment)
+    return Redemption(**row) if row is not None else None
+
+
+_RELEASE_JOB = "UPDATE outbox SET available_at = now() WHERE redemption_id = $1 AND published_at IS NULL"
+
+
+async def release_job(pool: PgPool, redemption_id: str) -> None:
+    """The inline call failed: the job's outbox row may be published now, not after its grace period."""
+    await pool.execute(_RELEASE_JOB, redemption_id)
+
+
+_JOB_DONE = "UPDATE outbox SET published_at = now() WHERE redemption_id = $1 AND published_at IS NULL"
+
+
+async def job_done(pool: PgPool, redemption_id: str) -> None:
+    """fulfillment-service answered the job inline (with its recorded result): it need not be published."""
+    await pool.execute(_JOB_DONE, redemption_id)
+
+
+_BY_ID = "SELECT * FROM redemptions WHERE id = $1"
+_BY_REFERENCE_ID = "SELECT * FROM redemptions WHERE tenant_id = $1 AND environment = $2 AND id = $3"
+_BY_REFERENCE_NUMBER = "SELECT * FROM redemptions WHERE tenant_id = $1 AND environment = $2 AND number = $3"
+
+
+async def fetch_redemption(pool: PgPool, redemption_id: str) -> Redemption | None:
+    row = await pool.fetchrow(_BY_ID, redemption_id)
+    return Redemption(**row) if row is not None else None
+
+
+async def fetch_by_reference(pool: PgPool, scope: Scope, reference: str) -> Redemption | None:
+    """By the string id, or by the integer number written as text (ASCII digits within a bigint)."""
+    number = int(reference) if _NUMBER.fullmatch(reference) else None
+    if number is not None and number <= _BIGINT_MAX:
+        row = await pool.fetchrow(_BY_REFERENCE_NUMBER, scope.tenant_id, scope.environment, number)
+    else:
+        row = await pool.fetchrow(_BY_REFERENCE_ID, scope.tenant_id, scope.environment, reference)
+    return Redemption(**row) if row is not None else None
+
+
+_KEY_AND_REDEMPTION = """
+    SELECT k.player_id AS key_player_id, k.fingerprint AS key_fingerprint, r.*
+    FROM idempotency_keys k LEFT JOIN redemptions r ON r.id = k.redemption_id
+    WHERE k.tenant_id = $1 AND k.environment = $2 AND k.key = $3"""
+
+
+async def fetch_key_and_redemption(pool: PgPool, scope: Scope,
+                                   key: str) -> tuple[IdempotencyRecord | None, Redemption | None]:
+    """The idempotency record of a key and the redemption it claimed, in one statement."""
+    row = await pool.fetchrow(_KEY_AND_REDEMPTION, scope.tenant_id, scope.environment, key)
+    if row is None:
+        return None, None
+    fields = dict(row)
+    record = IdempotencyRecord(fields.pop("key_player_id"), fields.pop("key_fingerprint"), row["id"] or "")
+    return record, (Redemption(**fields) if fields["id"] is not None else None)
+
+
+def _list_statement(by_player: bool, by_status: bool, after_cursor: bool) -> str:
+    """One constant per combination of filters, so each is prepared once and reads through its index. The
+    parameters: scope, limit, then those of the filters present, in this order."""
+    where, n = ["tenant_id = $1", "environment = $2"], 3
+    for present, condition in ((by_player, "player_id = ${}"), (by_status, "status = ${}")):
+        if present:
+            n += 1
+            where.append(condition.format(n))
+    if after_cursor:
+        where.append(f"(created_at, number) < (${n + 1}, ${n + 2})")
+    return f"SELECT * FROM redemptions WHERE {' AND '.join(where)} ORDER BY created_at DESC, number DESC LIMIT $3"
+
+
+_LIST = {(p, s, c): _list_statement(p, s, c) for p in (False, True) for s in (False, True) for c in (False, True)}
+
+
+async def fetch_page(pool: PgPool, scope: Scope, *, player_id: str, status: Status | None, limit: int,
+                     before: tuple[datetime, int] | None) -> list[Redemption]:
+    """Newest first, keyed by (created_at, number): rows that arrive later sort before the cursor."""
+    args: list[Any] = [scope.tenant_id, scope.environment, limit]
+    if player_id:
+        args.append(player_id)
+    if status is not None:
+        args.append(status.value)
+    if before is not None:
+        args.extend(before)
+    rows = await pool.fetch(_LIST[(bool(player_id), status is not None, before is not None)], *args)
+    return [Redemption(**row) for row in rows]

@@ -10,6 +10,7 @@ from datetime import timedelta
 from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import serve
+from service_kit.pgpool import PgPool
 
 from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
 from redemption_service.config import Settings
@@ -25,12 +26,17 @@ from redemption_service.redemptions import Redemptions
 from redemption_service.saga.recovery import keep_recovering
 
 PRUNE_INTERVAL_SECONDS = 600.0
+# The SQLAlchemy engine serves the cold paths only (cancels, results from NATS, recovery, the reconciler); the
+# hot path runs on the PgPool, sized by DB_POOL_SIZE.
+COLD_PATH_POOL_SIZE = 4
 
 
 async def main(settings: Settings) -> None:
     if settings.migrate_on_start:
         await asyncio.to_thread(migrate, settings.database_url)
-    engine, sessions = open_database(settings.database_url, settings.db_pool_size)
+    engine, sessions = open_database(settings.database_url, COLD_PATH_POOL_SIZE)
+    pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
+    jobs_written = asyncio.Event()
     catalog_channel = open_channel(settings.catalog_addr)
     wallet_channel = open_channel(settings.wallet_addr)
     catalog = CatalogClient(catalog_channel, settings.call_timeout_seconds)
@@ -38,10 +44,14 @@ async def main(settings: Settings) -> None:
     fulfillment_channel = open_channel(settings.fulfillment_addr)
     fulfillment = FulfillmentClient(fulfillment_channel, settings.call_timeout_seconds)
     waits = FulfillmentWaits()
-    redemptions = Redemptions(sessions, catalog, wallet, fulfillment,
+    redemptions = Redemptions(sessions, pool, catalog, wallet, fulfillment,
                               idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
                               idempotency_wait_seconds=settings.idempotency_wait_seconds,
-                              fulfillment_waits=waits, fulfillment_wait_ms=settings.fulfillment_wait_ms)
+                              fulfillment_waits=waits, fulfillment_wait_ms=settings.fulfillment_wait_ms,
+                              inline_timeout_seconds=settings.inline_fulfilment_timeout_seconds,
+                              inline_strategies=frozenset(
+                                  s.strip() for s in settings.inline_fulfilment_strategies.split(",") if s.strip()),
+                              wake_relay=jobs_written.set)
     nats = JetStreamLink(settings.nats_url, "redemption-service")
     results = FulfillmentResultConsumer(sessions, nats, redemptions, waits,
                                         consumer_name=settings.results_consumer,
@@ -55,7 +65,7 @@ async def main(settings: Settings) -> None:
         return [redemption_pb2.DESCRIPTOR.services_by_name["RedemptionService"].full_name]
 
     async def outbox_relay() -> None:
-        await relay_outbox(sessions, nats, settings.outbox_poll_seconds)
+        await relay_outbox(sessions, nats, settings.outbox_poll_seconds, jobs_written)
 
     async def fulfillment_results() -> None:
         await results.run()
@@ -84,6 +94,7 @@ async def main(settings: Settings) -> None:
         await wallet_channel.close()
         await fulfillment_channel.close()
         await engine.dispose()
+        await pool.close()
 
     await serve(
         name="redemption-service",

@@ -25,6 +25,7 @@ from service_kit.db import create_engine, session_maker
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import ServingInterceptor
+from service_kit.pgpool import PgPool
 from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -131,6 +132,8 @@ class FakeWallet(wallet_pb2_grpc.WalletServiceServicer):
         self.calls.append("DebitPoints")
         replayed = request.saga_id in self.debits
         if not replayed:
+            if self.player(request.player_id) != wallet_pb2.PLAYER_STATUS_ACTIVE:
+                raise DomainError(ErrorCode.PLAYER_INACTIVE, "the player may not redeem")
             if self.balances.get(request.player_id, 0) < request.amount:
                 raise DomainError(ErrorCode.INSUFFICIENT_BALANCE, "not enough gems")
             self.balances[request.player_id] -= request.amount
@@ -160,12 +163,40 @@ class FakeWallet(wallet_pb2_grpc.WalletServiceServicer):
 @dataclass
 class FakeFulfillment(fulfillment_pb2_grpc.FulfillmentServiceServicer):
     """VoidJob with the contract's semantics, answered from a script: `refusals` maps a redemption to the outcome
-    fulfillment would answer (its job delivered, its provider call in flight); `down` answers UNAVAILABLE."""
+    fulfillment would answer (its job delivered, its provider call in flight); `down` answers UNAVAILABLE.
+    FulfilNow hands out `codes` in order, one per redemption and the same one again on a repeat; with no codes
+    set it answers no result (as for a job it cannot settle at once), and `pool_empty` answers OUT_OF_CODES."""
 
     voids: list[tuple[str, str]] = field(default_factory=list)    # (redemption id, reason) per call
     voided: set[str] = field(default_factory=set)
     refusals: dict[str, int] = field(default_factory=dict)
     down: bool = False
+    codes: list[str] = field(default_factory=list)
+    pool_empty: bool = False
+    inline_delay_seconds: float = 0.0    # the code is assigned, then the answer takes this long
+    inline_jobs: list[fulfillment_pb2.FulfillmentJob] = field(default_factory=list)
+    inline_results: dict[str, fulfillment_pb2.FulfillmentResult] = field(default_factory=dict)
+
+    async def FulfilNow(self, request, context):  # type: ignore[no-untyped-def]
+        job = request.job
+        self.inline_jobs.append(job)
+        if self.down:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "fulfillment is down")
+        result = self.inline_results.get(job.redemption_id)
+        if result is None and (self.codes or self.pool_empty):
+            result = fulfillment_pb2.FulfillmentResult(
+                event_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"result/{job.redemption_id}/1")),
+                redemption_id=job.redemption_id, scope=job.scope, sequence=1)
+            if self.pool_empty:
+                result.outcome, result.failure_code = fulfillment_pb2.RESULT_OUTCOME_FAILED, "OUT_OF_CODES"
+                result.failure_message = "no code left for this item"
+            else:
+                result.outcome, result.code, result.pin = fulfillment_pb2.RESULT_OUTCOME_COMPLETED, self.codes.pop(0), "1234"
+            self.inline_results[job.redemption_id] = result
+        if self.inline_delay_seconds:
+            await asyncio.sleep(self.inline_delay_seconds)
+        return fulfillment_pb2.FulfilNowResponse(result=result) if result is not None \
+            else fulfillment_pb2.FulfilNowResponse()
 
     async def VoidJob(self, request, context):  # type: ignore[no-untyped-def]
         self.voids.append((request.redemption_id, request.reason))
@@ -190,6 +221,7 @@ async def start_server(register: Callable[[grpc.aio.Server], None]) -> tuple[grp
 @dataclass
 class System:
     redemptions: Redemptions
+    pool: PgPool
     catalog: FakeCatalog
     wallet: FakeWallet
     sessions: async_sessionmaker
@@ -198,6 +230,7 @@ class System:
     wallet_client: WalletClient
     fulfillment: FakeFulfillment
     waits: FulfillmentWaits          # given to Redemptions and to the results consumer, as server.py does
+    jobs_written: asyncio.Event      # Redemptions wakes the outbox relay with it, as server.py does
 
     async def sql(self, statement: str, **params: object) -> list:  # type: ignore[type-arg]
         async with self.engine.begin() as conn:
@@ -214,6 +247,13 @@ class System:
         return redemption_pb2.RedeemRequest(scope=System.scope(tenant),
                                             player=common_pb2.PlayerContext(player_id=player),
                                             idempotency_key=key, item_id=item, **fields)  # type: ignore[arg-type]
+
+    @staticmethod
+    def accepted_values(redemption_id: str, player: str = "p1") -> dict[str, object]:
+        """What an accepted redeem of the voucher stores (repository.accept), as a crash would leave it."""
+        return {"id": redemption_id, "player_id": player, "item_id": "voucher", "variant_id": "", "rounds": 0,
+                "point_type": "", "shipping_address": None, "customer_info": None, "comment": "",
+                "trigger_source": "MANUAL", "trigger_details": None}
 
     @staticmethod
     def result(redemption_id: str, outcome: int, sequence: int, event_id: str | None = None,
@@ -256,7 +296,7 @@ SystemFactory = Callable[..., Awaitable[System]]
 
 @pytest.fixture
 async def make_system(database_url: str, postgres: Postgres) -> AsyncIterator[SystemFactory]:
-    started: list[tuple[list[grpc.aio.Server], list[grpc.aio.Channel], AsyncEngine]] = []
+    started: list[tuple[list[grpc.aio.Server], list[grpc.aio.Channel], AsyncEngine, PgPool]] = []
 
     async def make(*, call_timeout: float = 2.0, wait_seconds: float = 5.0) -> System:
         catalog = FakeCatalog(items={"voucher": FakeItem("voucher", 150),
@@ -275,30 +315,33 @@ async def make_system(database_url: str, postgres: Postgres) -> AsyncIterator[Sy
         catalog_channel, wallet_channel = open_channel(catalog_addr), open_channel(wallet_addr)
         fulfillment_channel = open_channel(fulfillment_addr)
         engine = create_engine(database_url, pool_size=5)
+        pool = await PgPool.open(database_url, size=5)
         started.append(([catalog_server, wallet_server, fulfillment_server],
-                        [catalog_channel, wallet_channel, fulfillment_channel], engine))
+                        [catalog_channel, wallet_channel, fulfillment_channel], engine, pool))
         sessions = session_maker(engine)
         catalog_client = CatalogClient(catalog_channel, call_timeout)
         wallet_client = WalletClient(wallet_channel, call_timeout)
         waits = FulfillmentWaits()
-        redemptions = Redemptions(sessions, catalog_client, wallet_client,
+        jobs_written = asyncio.Event()
+        redemptions = Redemptions(sessions, pool, catalog_client, wallet_client,
                                   FulfillmentClient(fulfillment_channel, call_timeout),
                                   idempotency_ttl=timedelta(hours=24), idempotency_wait_seconds=wait_seconds,
-                                  fulfillment_waits=waits)
-        return System(redemptions, catalog, wallet, sessions, engine, catalog_client, wallet_client, fulfillment,
-                      waits)
+                                  fulfillment_waits=waits, wake_relay=jobs_written.set)
+        return System(redemptions, pool, catalog, wallet, sessions, engine, catalog_client, wallet_client, fulfillment,
+                      waits, jobs_written)
 
     yield make
     database = database_url.rsplit("/", 1)[1]
     # A session left idle in a transaction would hold locks: none may outlive the test.
     leftover = postgres.psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' "
                              "AND state LIKE 'idle in transaction%'")
-    for servers, channels, engine in started:
+    for servers, channels, engine, pool in started:
         for channel in channels:
             await channel.close()
         for server in servers:
             await server.stop(0)
         await engine.dispose()
+        await pool.close()
     assert leftover.strip() == "0", f"sessions left idle in transaction: {leftover}"
 
 

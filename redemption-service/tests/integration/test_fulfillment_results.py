@@ -131,7 +131,8 @@ async def test_redeem_answers_completed_with_the_code_when_the_result_comes_with
     # No periodic re-read within the wait: only the consumer's bell can wake the Redeem call.
     monkeypatch.setattr(redemptions_module, "FULFILLMENT_REREAD_SECONDS", 60.0)
     # A 5 s poll: only the wake on the pivot's commit can publish the job in time.
-    relay = asyncio.create_task(relay_outbox(system.sessions, results.link, poll_seconds=5.0))
+    relay = asyncio.create_task(relay_outbox(system.sessions, results.link, poll_seconds=5.0,
+                                             jobs_written=system.jobs_written))
     fulfillment = asyncio.create_task(_fulfil_with_codes(results))
     try:
         started = time.monotonic()

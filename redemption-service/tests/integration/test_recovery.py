@@ -12,17 +12,15 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
 
 from redemption_service import repository
-from redemption_service.domain import Status
+from redemption_service.domain import DeliveryStatus, Snapshot, Status
 from redemption_service.idempotency import request_fingerprint
 from redemption_service.saga.recovery import recover_stale_sagas
 
 
 async def accept(system, redemption_id: str, key: str) -> None:  # type: ignore[no-untyped-def]
     """A saga as a crash leaves it: SUBMITTED, the reservation and the debit landed, nothing more."""
-    async with system.sessions.begin() as session:
-        assert await repository.accept_redemption(
-            session, Scope("acme", "live"), key=key, fingerprint="f", ttl=timedelta(hours=1),
-            first_step="check_player", values={"id": redemption_id, "player_id": "p1", "item_id": "voucher"})
+    assert await repository.accept(system.pool, Scope("acme", "live"), key=key, fingerprint="f",
+                                   ttl=timedelta(hours=1), values=system.accepted_values(redemption_id))
     system.catalog.items["voucher"].stock -= 1
     system.catalog.reservations[redemption_id] = "voucher"
     system.wallet.balances["p1"] -= 150
@@ -78,19 +76,20 @@ async def test_a_runner_that_lost_its_saga_to_recovery_cannot_pass_the_pivot(sys
     async with system.sessions.begin() as session:
         claimed = await repository.claim_stale_sagas(session, 30, 10)
     assert [s.id for s in claimed] == ["slow-saga"]
+    snapshot = Snapshot("Item", "", "", 0, "gems", 150, 0, 0, "", "code_pool", {}, "", 1, 850, DeliveryStatus.NONE)
+    assert await repository.confirm(system.pool, "slow-saga", snapshot, job_event_id="e", job_subject="s",
+                                    job_payload=b"", job_delay_seconds=0) is None
+    assert (await system.sql("SELECT count(*) AS n FROM outbox"))[0].n == 0, "no job for a saga taken over"
     async with system.sessions.begin() as session:
-        assert not await repository.start_step(session, "slow-saga", 2, "debit_points")
         assert not await repository.begin_compensation(session, "slow-saga")
 
 
 async def test_a_replay_waits_out_a_crashed_saga_then_answers_its_failure(make_system) -> None:  # type: ignore[no-untyped-def]
     system = await make_system(wait_seconds=0.1)
     request = system.request(key="crashed")
-    async with system.sessions.begin() as session:
-        await repository.accept_redemption(
-            session, Scope("acme", "live"), key="crashed", fingerprint=request_fingerprint(request),
-            ttl=timedelta(hours=1), first_step="check_player",
-            values={"id": "crashed-saga", "player_id": "p1", "item_id": "voucher"})
+    await repository.accept(system.pool, Scope("acme", "live"), key="crashed",
+                            fingerprint=request_fingerprint(request), ttl=timedelta(hours=1),
+                            values=system.accepted_values("crashed-saga"))
     with pytest.raises(DomainError) as busy:
         await system.redemptions.redeem(request)
     assert busy.value.code is ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS

@@ -55,22 +55,17 @@ class FakeCatalog:
 
 
 class FakeWallet:
-    def __init__(self, calls: list[str], *, player_error: Exception | None = None,
-                 player_status: int = wallet_pb2.PLAYER_STATUS_ACTIVE, balance: int = 1000,
+    def __init__(self, calls: list[str], *, player_error: Exception | None = None, balance: int = 1000,
                  debit_times_out_after_commit: bool = False, debit_blocks: asyncio.Event | None = None) -> None:
         self.calls = calls
         self.player_error = player_error
-        self.player_status = player_status
         self.balance = balance
         self.debit_times_out_after_commit = debit_times_out_after_commit
         self.debit_blocks = debit_blocks
         self.debits: dict[str, int] = {}
 
     async def get_player(self, scope: Scope, player_id: str) -> wallet_pb2.GetPlayerResponse:
-        self.calls.append("get_player")
-        if self.player_error:
-            raise self.player_error
-        return wallet_pb2.GetPlayerResponse(player_id=player_id, status=self.player_status)
+        raise AssertionError("not part of the saga: the debit checks the player")
 
     async def get_balances(self, scope: Scope, player_id: str) -> list[wallet_pb2.Account]:
         raise AssertionError("not part of the saga")
@@ -78,6 +73,8 @@ class FakeWallet:
     async def debit_points(self, scope: Scope, saga_id: str, player_id: str, point_type: str, amount: int,
                            description: str) -> wallet_pb2.LedgerEntry:
         self.calls.append("debit_points")
+        if self.player_error:
+            raise self.player_error
         if self.debit_blocks is not None:
             await self.debit_blocks.wait()
         if self.balance < amount:
@@ -126,7 +123,7 @@ class FakeConfirmation:
         self.error = error
         self.snapshot: Snapshot | None = None
 
-    async def confirm(self, order: RedeemOrder, snapshot: Snapshot) -> None:
+    async def confirm(self, order: RedeemOrder, snapshot: Snapshot) -> None:  # type: ignore[override]
         self.calls.append("confirm")
         if self.error:
             raise self.error
@@ -163,7 +160,7 @@ class World:
 async def test_every_step_runs_then_the_pivot_confirms_with_the_snapshot() -> None:
     world = World()
     assert await world.run() is None
-    assert world.calls == ["get_player", "reserve_stock", "debit_points", "confirm"]
+    assert world.calls == ["reserve_stock", "debit_points", "confirm"]
     snapshot = world.confirmation.snapshot
     assert snapshot is not None
     assert (snapshot.item_name, snapshot.cost, snapshot.point_type, snapshot.fulfillment_strategy) == \
@@ -174,28 +171,24 @@ async def test_every_step_runs_then_the_pivot_confirms_with_the_snapshot() -> No
     assert world.journal.events == [("started", "reserve_stock"), ("started", "debit_points")]
 
 
-async def test_player_check_fails_nothing_to_compensate() -> None:
-    world = World(player_error=DomainError(ErrorCode.PLAYER_NOT_FOUND, "no such player"))
+@pytest.mark.parametrize("code", [ErrorCode.PLAYER_NOT_FOUND, ErrorCode.PLAYER_INACTIVE])
+async def test_a_player_the_debit_refuses_gets_the_stock_released(code: ErrorCode) -> None:
+    """No separate player check: the debit refuses an unknown or inactive player, charging nothing."""
+    world = World(player_error=DomainError(code, "the player may not redeem"))
     failure = await world.run()
     assert failure is not None and failure.settled
-    assert isinstance(failure.cause, DomainError) and failure.cause.code is ErrorCode.PLAYER_NOT_FOUND
-    assert world.calls == ["get_player"]
-    assert failure.compensated == []
+    assert isinstance(failure.cause, DomainError) and failure.cause.code is code
+    assert world.calls == ["reserve_stock", "debit_points", "refund_points", "release_stock"]
+    assert failure.compensated == ["debit_points", "reserve_stock"]
+    assert world.wallet.balance == 1000 and not world.catalog.reserved
     assert world.journal.failure is failure.cause
-
-
-async def test_inactive_player_is_refused() -> None:
-    world = World(player_status=wallet_pb2.PLAYER_STATUS_SUSPENDED)
-    failure = await world.run()
-    assert failure is not None and failure.cause.code is ErrorCode.PLAYER_INACTIVE  # type: ignore[attr-defined]
-    assert world.calls == ["get_player"]
 
 
 async def test_reserve_fails_its_release_runs_because_it_was_registered_first() -> None:
     world = World(reserve_error=DomainError(ErrorCode.OUT_OF_STOCK, "sold out"))
     failure = await world.run()
     assert failure is not None and failure.cause.code is ErrorCode.OUT_OF_STOCK  # type: ignore[attr-defined]
-    assert world.calls == ["get_player", "reserve_stock", "release_stock"]
+    assert world.calls == ["reserve_stock", "release_stock"]
     assert failure.compensated == ["reserve_stock"]
 
 
@@ -203,7 +196,7 @@ async def test_insufficient_balance_refunds_nothing_charged_and_releases_the_sto
     world = World(balance=100)
     failure = await world.run()
     assert failure is not None and failure.cause.code is ErrorCode.INSUFFICIENT_BALANCE  # type: ignore[attr-defined]
-    assert world.calls == ["get_player", "reserve_stock", "debit_points", "refund_points", "release_stock"]
+    assert world.calls == ["reserve_stock", "debit_points", "refund_points", "release_stock"]
     assert failure.compensated == ["debit_points", "reserve_stock"]
     assert world.wallet.balance == 100 and not world.catalog.reserved
 
@@ -212,7 +205,7 @@ async def test_debit_that_timed_out_after_committing_is_refunded() -> None:
     world = World(debit_times_out_after_commit=True)
     failure = await world.run()
     assert failure is not None and failure.cause.code is ErrorCode.UNAVAILABLE  # type: ignore[attr-defined]
-    assert world.calls == ["get_player", "reserve_stock", "debit_points", "refund_points", "release_stock"]
+    assert world.calls == ["reserve_stock", "debit_points", "refund_points", "release_stock"]
     assert world.wallet.balance == 1000, "the debit that landed was given back"
     assert not world.catalog.reserved
 
@@ -221,7 +214,7 @@ async def test_pivot_write_fails_refund_then_release() -> None:
     world = World(confirm_error=ConnectionError("database went away"))
     failure = await world.run()
     assert failure is not None and failure.settled
-    assert world.calls == ["get_player", "reserve_stock", "debit_points", "confirm", "refund_points",
+    assert world.calls == ["reserve_stock", "debit_points", "confirm", "refund_points",
                            "release_stock"]
     assert world.wallet.balance == 1000 and not world.catalog.reserved
     assert world.journal.events[-4:] == [("compensating", ""), ("compensated", "debit_points"),
@@ -232,7 +225,7 @@ async def test_a_compensation_that_fails_once_is_retried_and_the_saga_settles() 
     world = World(balance=10, release_failures=1)
     failure = await world.run()
     assert failure is not None and failure.settled
-    assert world.calls == ["get_player", "reserve_stock", "debit_points", "refund_points", "release_stock",
+    assert world.calls == ["reserve_stock", "debit_points", "refund_points", "release_stock",
                            "release_stock"]
     assert failure.compensated == ["debit_points", "reserve_stock"]
     assert ("failed", "") in world.journal.events
@@ -251,14 +244,14 @@ async def test_no_compensation_when_the_saga_is_not_ours_to_unwind() -> None:
     world = World(journal=MemoryJournal(may_compensate=False), confirm_error=RuntimeError("taken over"))
     failure = await world.run()
     assert failure is not None and not failure.settled
-    assert world.calls == ["get_player", "reserve_stock", "debit_points", "confirm"]
+    assert world.calls == ["reserve_stock", "debit_points", "confirm"]
 
 
 async def test_a_step_is_not_called_when_its_start_cannot_be_recorded() -> None:
     world = World(journal=MemoryJournal(taken_over_at="debit_points"))
     failure = await world.run()
     assert failure is not None
-    assert world.calls == ["get_player", "reserve_stock", "release_stock"], "no debit without its journal entry"
+    assert world.calls == ["reserve_stock", "release_stock"], "no debit without its journal entry"
 
 
 async def test_cancellation_mid_debit_still_unwinds_then_propagates() -> None:
@@ -270,5 +263,5 @@ async def test_cancellation_mid_debit_still_unwinds_then_propagates() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert world.calls == ["get_player", "reserve_stock", "debit_points", "refund_points", "release_stock"]
+    assert world.calls == ["reserve_stock", "debit_points", "refund_points", "release_stock"]
     assert world.journal.events[-1] == ("failed", "")

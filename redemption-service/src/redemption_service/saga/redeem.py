@@ -1,5 +1,6 @@
-"""The redeem saga: check the player, reserve stock, debit points, then the pivot (OPEN and the fulfillment job
-in the outbox, in one transaction). Before the pivot every failure is compensated; after it, only forward."""
+"""The redeem saga: reserve stock, debit points (wallet refuses an unknown or inactive player there), then the
+pivot (OPEN and the fulfillment job in the outbox, in one statement). Before the pivot every failure is
+compensated; after it, only forward."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from typing import Protocol
 from google.protobuf.json_format import MessageToDict
 from rewards.catalog.v1 import catalog_pb2
 from rewards.common.v1 import common_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.wallet.v1 import wallet_pb2
-from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 
 from redemption_service.clients import Catalog, Wallet
-from redemption_service.domain import DeliveryStatus, Snapshot
+from redemption_service.domain import DeliveryStatus, Redemption, Snapshot
 from redemption_service.saga.engine import Step
 
 
@@ -34,6 +35,8 @@ class RedeemOrder:
     customer_info: common_pb2.CustomerInfo | None
     reservation: catalog_pb2.ReserveStockResponse | None = None
     debit: wallet_pb2.LedgerEntry | None = None
+    confirmed: Redemption | None = None      # the redemption as the pivot left it (OPEN)
+    job: fulfillment_pb2.FulfillmentJob | None = None   # the job the pivot wrote to the outbox
 
     @property
     def player_id(self) -> str:
@@ -70,8 +73,8 @@ def fulfillment_strategy_name(strategy: int) -> str:
 
 
 class Confirmation(Protocol):
-    async def confirm(self, order: RedeemOrder, snapshot: Snapshot) -> None:
-        """The pivot: status OPEN with the snapshot, and the fulfillment job in the outbox, in one transaction."""
+    async def confirm(self, order: RedeemOrder, snapshot: Snapshot) -> Redemption:
+        """The pivot: status OPEN with the snapshot, and the fulfillment job in the outbox, in one statement."""
 
 
 class RedeemSaga:
@@ -82,16 +85,10 @@ class RedeemSaga:
 
     def steps(self) -> list[Step[RedeemOrder]]:
         return [
-            Step("check_player", self.check_player),
             Step("reserve_stock", self.reserve_stock, compensation=self.release_stock),
             Step("debit_points", self.debit_points, compensation=self.refund_points),
             Step("confirm", self.confirm),  # the pivot
         ]
-
-    async def check_player(self, order: RedeemOrder) -> None:
-        player = await self.wallet.get_player(order.scope, order.player_id)
-        if player.status != wallet_pb2.PLAYER_STATUS_ACTIVE:
-            raise DomainError(ErrorCode.PLAYER_INACTIVE, "the player may not redeem")
 
     async def reserve_stock(self, order: RedeemOrder) -> None:
         order.reservation = await self.catalog.reserve_stock(catalog_pb2.ReserveStockRequest(
@@ -119,5 +116,5 @@ class RedeemSaga:
 
     async def confirm(self, order: RedeemOrder) -> None:
         failpoint("redemption.before_pivot")
-        await self.confirmation.confirm(order, order.snapshot())
+        order.confirmed = await self.confirmation.confirm(order, order.snapshot())
         failpoint("redemption.after_pivot")
