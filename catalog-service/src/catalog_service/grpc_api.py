@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 from google.protobuf import json_format
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
-from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
+from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from catalog_service import repository, stock
+from catalog_service.definitions import ItemDefinitions
 from catalog_service.domain import (
     MAX_IDEMPOTENCY_KEY,
     MAX_REASON,
@@ -169,9 +170,12 @@ def _offer_fields(offer: Offer | None) -> dict:  # type: ignore[type-arg]
 
 
 class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    """The hot path (reads, ReserveStock, ReleaseStock) runs on `pool`; the operators' writes on `sessions`."""
+
+    def __init__(self, sessions: async_sessionmaker, pool: PgPool) -> None:
         self.sessions = sessions
-        self.reads = autocommit_sessions(sessions)   # reads need no common snapshot: no BEGIN, no ROLLBACK
+        self.pool = pool
+        self.definitions = ItemDefinitions()
 
     async def CreateItem(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
@@ -195,6 +199,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
             updated = validate_item(apply_update(current, patch, list(request.update_mask),
                                                  request.item.unlimited_stock))
             saved = await repository.replace_item(session, scope, updated, stock_changed=updated.stock != current.stock)
+        self.definitions.forget(scope, item_id)
         return catalog_pb2.UpdateItemResponse(item=item_proto(saved))
 
     async def ArchiveItem(self, request, context):  # type: ignore[no-untyped-def]
@@ -202,6 +207,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
         item_id = require_id(request.item_id)
         async with self.sessions.begin() as session:
             item = await repository.archive_item(session, scope, item_id)
+        self.definitions.forget(scope, item_id)
         return catalog_pb2.ArchiveItemResponse(item=item_proto(item))
 
     async def AdjustStock(self, request, context):  # type: ignore[no-untyped-def]
@@ -210,30 +216,30 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
             self.sessions, scope, item_id=require_id(request.item_id), delta=require_stock_delta(request.delta),
             idempotency_key=require_text(request.idempotency_key, "idempotency_key", MAX_IDEMPOTENCY_KEY),
             reason=optional_text(request.reason, "reason", MAX_REASON))
+        self.definitions.forget(scope, item.id)
         return catalog_pb2.AdjustStockResponse(item=item_proto(item))
 
     async def GetItem(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
         item_id = require_id(request.item_id)
         player = player_of(request.player)
-        async with self.reads() as session:
-            item = await repository.load_item(session, scope, item_id)
-            if player is None:
-                visible = item is not None and item.status is not ItemStatus.DELETED
-            else:
-                visible = item is not None and visible_to(item, player, datetime.now(UTC))
-            if item is None or not visible:
-                raise DomainError(ErrorCode.ITEM_NOT_FOUND, f"no item {item_id!r}")
-            count = await repository.redeemed_count(session, scope, item_id, player.player_id) if player else 0
-        return catalog_pb2.GetItemResponse(item=item_proto(item), player_redeemed_count=count)
+        stored = await repository.item_for_player(self.pool, scope, item_id, player.player_id if player else "")
+        item = stored.item if stored is not None else None
+        if player is None:
+            visible = item is not None and item.status is not ItemStatus.DELETED
+        else:
+            visible = item is not None and visible_to(item, player, datetime.now(UTC))
+        if stored is None or not visible:
+            raise DomainError(ErrorCode.ITEM_NOT_FOUND, f"no item {item_id!r}")
+        self.definitions.remember(scope, stored.item, stored.revision)
+        return catalog_pb2.GetItemResponse(item=item_proto(stored.item), player_redeemed_count=stored.redeemed_count)
 
     async def ListItems(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
         size = page_size_of(request.page_size)
         after_id = decode_page_token(request.page_token)
-        async with self.reads() as session:
-            page = await repository.list_items(session, scope, player=player_of(request.player),
-                                               now=datetime.now(UTC), after_id=after_id, limit=size + 1)
+        page = await repository.list_items(self.pool, scope, player=player_of(request.player),
+                                           now=datetime.now(UTC), after_id=after_id, limit=size + 1)
         token = encode_page_token(page[size - 1].id) if len(page) > size else ""
         return catalog_pb2.ListItemsResponse(items=[item_proto(i) for i in page[:size]], next_page_token=token)
 
@@ -241,12 +247,11 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
         scope = scope_of(request.scope)
         item_id = require_id(request.item_id)
         player = required_player(request.player)
-        async with self.reads() as session:
-            result = await stock.check_eligibility(
-                session, scope, item_id=item_id, player=player, variant_id=request.variant_id,
-                rounds=request.rounds, point_type=request.point_type,
-                has_shipping_address=request.has_shipping_address, has_customer_info=request.has_customer_info,
-                skip_required_fields=request.skip_required_fields)
+        result = await stock.check_eligibility(
+            self.pool, self.definitions, scope, item_id=item_id, player=player, variant_id=request.variant_id,
+            rounds=request.rounds, point_type=request.point_type,
+            has_shipping_address=request.has_shipping_address, has_customer_info=request.has_customer_info,
+            skip_required_fields=request.skip_required_fields)
         response = catalog_pb2.CheckEligibilityResponse(eligible=result.eligible, reason=result.reason,
                                                         remaining_allowance=result.remaining_allowance,
                                                         **_offer_fields(result.offer))
@@ -257,10 +262,10 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
     async def ReserveStock(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
         reservation = await stock.reserve_stock(
-            self.sessions, scope, saga_id=require_saga_id(request.saga_id), item_id=require_id(request.item_id),
-            player=required_player(request.player), variant_id=request.variant_id, rounds=request.rounds,
-            point_type=request.point_type, has_shipping_address=request.has_shipping_address,
-            has_customer_info=request.has_customer_info)
+            self.pool, self.definitions, scope, saga_id=require_saga_id(request.saga_id),
+            item_id=require_id(request.item_id), player=required_player(request.player),
+            variant_id=request.variant_id, rounds=request.rounds, point_type=request.point_type,
+            has_shipping_address=request.has_shipping_address, has_customer_info=request.has_customer_info)
         failpoint("catalog.after_reserve_commit")
         return catalog_pb2.ReserveStockResponse(
             saga_id=reservation.saga_id, item=item_proto(reservation.item),
@@ -269,7 +274,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
 
     async def ReleaseStock(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
-        released = await stock.release_stock(self.sessions, scope, saga_id=require_saga_id(request.saga_id),
+        released = await stock.release_stock(self.pool, scope, saga_id=require_saga_id(request.saga_id),
                                               reason=optional_text(request.reason, "reason", MAX_REASON))
         failpoint("catalog.after_release_commit")
         return catalog_pb2.ReleaseStockResponse(released=released)

@@ -55,6 +55,9 @@ items = Table(
     Column("face_currency", String(8), nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Bumped by every change of the definition (fields, prices, variants, status, stock adjustments), in the
+    # statement that makes it: what a cached definition is checked against (definitions.py).
+    Column("revision", BigInteger, nullable=False, server_default="1"),
     CheckConstraint("status IN ('draft', 'active', 'inactive', 'deleted')", name="status_known"),
     CheckConstraint("stock >= 0", name="stock_not_negative"),
     CheckConstraint("per_player_limit >= 0", name="limit_not_negative"),
@@ -145,7 +148,9 @@ reservations = Table(
     Column("price", BigInteger),
     Column("stock_counted", Boolean, nullable=False, server_default="false"),
     Column("state", String(16), nullable=False),
-    Column("snapshot", JSONB),  # item, variant and price as reserved: what a retry answers
+    # The item's definition (its stock left out: a retry answers today's), variant and price as reserved: what
+    # a retry answers.
+    Column("snapshot", JSONB),
     Column("release_reason", String(500), nullable=False, server_default=""),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("released_at", DateTime(timezone=True)),

@@ -1,4 +1,4 @@
-"""Bootstrap: migrations, the database engine, the gRPC server."""
+"""Bootstrap: migrations, the database pools, the gRPC server."""
 
 from __future__ import annotations
 
@@ -9,28 +9,38 @@ import grpc
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
+from service_kit.pgpool import PgPool
 
 from catalog_service.config import Settings
 from catalog_service.grpc_api import CatalogApi
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+# The SQLAlchemy engine serves only the operators' writes (create, update, archive, adjust stock), seldom and one
+# at a time: two connections; the hot path has the PgPool's DB_POOL_SIZE.
+ADMIN_POOL_SIZE = 2
+
 
 async def main(settings: Settings) -> None:
     if settings.migrate_on_start:
         await asyncio.to_thread(upgrade_database, MIGRATIONS, settings.database_url)
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    api = CatalogApi(session_maker(engine))
+    engine = create_engine(settings.database_url, pool_size=ADMIN_POOL_SIZE)
+    pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
+    api = CatalogApi(session_maker(engine), pool)
 
     def add_services(server: grpc.aio.Server) -> list[str]:
         catalog_pb2_grpc.add_CatalogServiceServicer_to_server(api, server)
         return [catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name]
+
+    async def close() -> None:
+        await pool.close()
+        await engine.dispose()
 
     await serve(
         name="catalog-service",
         host=settings.grpc_host,
         port=settings.grpc_port,
         add_services=add_services,
-        on_stop=engine.dispose,
+        on_stop=close,
         grace_seconds=settings.shutdown_grace_seconds,
     )

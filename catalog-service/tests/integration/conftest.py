@@ -20,11 +20,12 @@ from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.errors import DomainError, ErrorCode, from_rpc_error
 from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import ServingInterceptor
+from service_kit.pgpool import PgPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog_service.grpc_api import CatalogApi
-from catalog_service.server import MIGRATIONS
+from catalog_service.server import ADMIN_POOL_SIZE, MIGRATIONS
 
 DEADLINE = 10.0
 _tenants = itertools.count(1)
@@ -42,6 +43,8 @@ class Catalog:
     stub: catalog_pb2_grpc.CatalogServiceStub
     scope: common_pb2.Scope
     engine: AsyncEngine
+    pool: PgPool
+    api: CatalogApi
 
     async def call(self, method: str, **fields: Any) -> Any:
         request_type = getattr(catalog_pb2, f"{method}Request")
@@ -91,16 +94,19 @@ class Catalog:
 
 @pytest.fixture
 async def catalog(catalog_database: str) -> AsyncIterator[Catalog]:
-    engine = create_engine(catalog_database, pool_size=10)
+    # Built as server.main builds it: a small engine for the operators' writes, the PgPool for the hot path.
+    engine = create_engine(catalog_database, pool_size=ADMIN_POOL_SIZE)
+    pool = await PgPool.open(catalog_database, size=10)
+    api = CatalogApi(session_maker(engine), pool)
     server = grpc.aio.server(interceptors=[ServingInterceptor()])
-    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogApi(session_maker(engine)), server)
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(api, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     channel = open_channel(f"127.0.0.1:{port}")
     scope = common_pb2.Scope(tenant_id=f"tenant-{next(_tenants)}-{uuid.uuid4().hex[:6]}",
                              environment=common_pb2.ENVIRONMENT_LIVE)
     try:
-        yield Catalog(catalog_pb2_grpc.CatalogServiceStub(channel), scope, engine)
+        yield Catalog(catalog_pb2_grpc.CatalogServiceStub(channel), scope, engine, pool, api)
         async with engine.connect() as connection:
             # A transaction left open by a cancelled or crashed call would hold locks: none may remain.
             stuck = await connection.scalar(text(
@@ -110,4 +116,5 @@ async def catalog(catalog_database: str) -> AsyncIterator[Catalog]:
     finally:
         await channel.close()
         await server.stop(0)
+        await pool.close()
         await engine.dispose()
