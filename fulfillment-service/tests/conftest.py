@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from service_kit.messaging import JetStreamLink
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
-from fulfillment_service.outbox import OutboxRelay
+from fulfillment_service.outbox import results_relay
+from service_kit.outbox_relay import OutboxRelay
 from fulfillment_service.provider_calls import ProviderClient
 from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.server import MIGRATIONS
@@ -136,7 +137,7 @@ async def service(sessions: async_sessionmaker, pool: PgPool, vault: Vault, bus:
     client = ProviderClient(http, SIGNING_SECRET, timeout=PROVIDER_TIMEOUT, max_attempts=2, min_wait=0.01,
                             max_wait=0.3)
     provider = ProviderDelivery(sessions, vault, client, bonus_engine_url="")
-    relay = OutboxRelay(pool, sessions, broker, vault, interval=0.05)
+    relay = results_relay(pool, sessions, broker, vault, interval=0.05)
     consumer = JobConsumer(sessions, pool, broker, vault, provider,
                            consumer_name=f"fulfillment-worker-{next(_ids)}", ack_wait=1.0, max_deliveries=3,
                            fetch_batch=16, outbox_written=relay.wake)

@@ -18,7 +18,7 @@ from fulfillment_service.config import Settings
 from fulfillment_service.dead_letters import DeadLetters
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
-from fulfillment_service.outbox import OutboxRelay
+from fulfillment_service.outbox import results_relay
 from fulfillment_service.provider_calls import ProviderClient
 from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
@@ -43,7 +43,7 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
                             min_wait=settings.provider_retry_min_wait_seconds,
                             max_wait=settings.provider_retry_max_wait_seconds)
     provider = ProviderDelivery(sessions, vault, client, bonus_engine_url=settings.bonus_engine_url)
-    relay = OutboxRelay(pool, sessions, broker, vault, interval=settings.relay_interval_seconds)
+    relay = results_relay(pool, sessions, broker, vault, interval=settings.relay_interval_seconds)
     api = FulfillmentApi(sessions, pool, vault, provider, callback_secret=secret,
                          low_pool_threshold=settings.low_pool_threshold,
                          stuck_after_seconds=settings.stuck_after_seconds)

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from fulfillment_service.code_pool import CLAIM_CODE, NewCode, add_codes
 from fulfillment_service.fulfilment import Taken, fulfil_job, read_job
 from fulfillment_service.job_controls import void_job
-from fulfillment_service.outbox import OutboxRelay
+from fulfillment_service.outbox import results_relay
 from fulfillment_service.repository import LOCK_JOB_WITH_RESULT
 from fulfillment_service.results import RECORD_FIRST_RESULT
 from fulfillment_service.models import code_pool, jobs, outbox, processed_events
@@ -263,7 +263,7 @@ async def test_the_relay_is_woken_by_commits_and_does_not_wait_for_its_interval(
                                                                                nats_server):
     # A relay whose fallback poll would come only after the test: what it publishes, a commit woke it for.
     broker = JetStreamLink(nats_server.url, "fulfillment-relay-wake-test", max_backoff=0.5)
-    relay = OutboxRelay(pool, sessions, broker, vault, interval=60)
+    relay = results_relay(pool, sessions, broker, vault, interval=60)
     running = asyncio.create_task(relay.run())
     try:
         await broker.jetstream()

@@ -1,12 +1,10 @@
-"""The outbox: the fulfillment job is written in the pivot's transaction (and again by the reconciler, with a new
-event id, when no result came), then published to JetStream by the relay and marked. The event id is the
+"""The outbox: the fulfillment job is written in the pivot's statement (and again by the reconciler, with a new
+event id, when no result came), then published to JetStream by the kit's relay and marked. The event id is the
 Nats-Msg-Id, so a row published twice is dropped by JetStream (inside its window) and by fulfillment-service
 (always); fulfillment-service is also idempotent on the redemption id, so a re-published job is harmless."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -14,18 +12,15 @@ from typing import Any
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.db import note_outbox_write, wake_after_outbox_commits
-from service_kit.messaging import JOBS_SUBJECT
+from service_kit.messaging import JOBS_SUBJECT, JetStreamLink
+from service_kit.outbox_relay import OutboxRelay, RelayStatements
+from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from redemption_service.domain import Redemption
-from service_kit.messaging import JetStreamLink
-from redemption_service.models import outbox, redemptions
-
-log = logging.getLogger(__name__)
-
-PUBLISH_TIMEOUT_SECONDS = 3.0
+from redemption_service.models import outbox
 
 
 def fulfillment_job(redemption: Redemption, requested_at: datetime) -> fulfillment_pb2.FulfillmentJob:
@@ -64,50 +59,32 @@ async def add_fulfillment_job(session: AsyncSession, job: fulfillment_pb2.Fulfil
     note_outbox_write(session)
 
 
-async def publish_pending(sessions: async_sessionmaker, link: JetStreamLink, batch: int = 100) -> int:
-    """Publishes the oldest unpublished events and marks them; stops at the first failure (kept for the next
-    round). Rows are locked SKIP LOCKED so two instances never publish the same batch concurrently."""
-    js = await link.jetstream()
-    published: list[int] = []
-    async with sessions.begin() as session:
-        rows = (await session.execute(
-            select(outbox.c.id, outbox.c.event_id, outbox.c.subject, outbox.c.payload)
-            .where(outbox.c.published_at.is_(None), outbox.c.available_at <= func.now())
-            .order_by(outbox.c.id).limit(batch)
-            .with_for_update(skip_locked=True))).all()
-        for row in rows:
-            try:
-                await js.publish(row.subject, row.payload, timeout=PUBLISH_TIMEOUT_SECONDS,
-                                 headers={"Nats-Msg-Id": row.event_id})
-            except Exception as exc:  # noqa: BLE001 - any publish failure is retried next round
-                log.warning("publish failed", extra={"event_id": row.event_id, "error": repr(exc)})
-                break
-            published.append(row.id)
-        if published:
-            await session.execute(update(outbox).where(outbox.c.id.in_(published))
-                                  .values(published_at=func.now()))
-            # The reconciler's clock starts when the job is really out, not when it was queued.
-            await session.execute(
-                update(redemptions)
-                .where(redemptions.c.id.in_(select(outbox.c.redemption_id).where(outbox.c.id.in_(published))))
-                .values(job_published_at=func.now()))
-    return len(published)
+# The relay's statements (PgPool). Only rows whose time has come: a code-pool job waits its grace period while
+# Redeem fulfils it inline. Marking a round also starts the reconciler's clock of each job's redemption, when the
+# job is really out rather than when it was queued.
+CLAIM_DUE = """
+SELECT event_id, subject, payload FROM outbox
+WHERE published_at IS NULL AND available_at <= now()
+ORDER BY id
+LIMIT $1
+FOR UPDATE SKIP LOCKED
+"""
+MARK_PUBLISHED = """
+WITH published AS (
+    UPDATE outbox SET published_at = now() WHERE event_id = ANY($1::varchar[]) RETURNING redemption_id)
+UPDATE redemptions SET job_published_at = now() WHERE id IN (SELECT redemption_id FROM published)
+"""
+BACKLOG = """
+SELECT count(*) AS backlog, extract(epoch FROM now() - min(created_at)) AS oldest
+FROM outbox WHERE published_at IS NULL
+"""
 
 
-async def relay_outbox(sessions: async_sessionmaker, link: JetStreamLink, poll_seconds: float,
-                       jobs_written: asyncio.Event) -> None:
-    """Publishes at once after each commit that wrote a job (a reconciler's re-publish through a session, or
-    whoever sets `jobs_written`: a pivot whose inline fulfilment failed), and every poll_seconds for the rest:
-    rows another instance wrote, and jobs whose inline fulfilment was cut short by a crash (after their grace)."""
-    wake_after_outbox_commits(sessions, jobs_written.set)
-    while True:
-        try:
-            if await publish_pending(sessions, link):
-                continue
-        except Exception:
-            log.exception("outbox relay round failed")
-        try:
-            await asyncio.wait_for(jobs_written.wait(), poll_seconds)
-        except TimeoutError:
-            pass
-        jobs_written.clear()
+def jobs_relay(pool: PgPool, sessions: async_sessionmaker, link: JetStreamLink, poll_seconds: float) -> OutboxRelay:
+    """The kit's relay over this outbox: woken by every SQLAlchemy commit that wrote a job (the reconciler) and by
+    Redeem through its `wake()` (a pivot whose job may go out now), and every poll_seconds for the rest: rows
+    another instance wrote, and jobs whose inline call a crash cut short (after their grace)."""
+    relay = OutboxRelay(pool, link, RelayStatements(claim=CLAIM_DUE, mark_published=MARK_PUBLISHED, backlog=BACKLOG),
+                        interval=poll_seconds)
+    wake_after_outbox_commits(sessions, relay.wake)
+    return relay

@@ -20,7 +20,7 @@ from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.grpc_api import RedemptionApi
 from redemption_service.idempotency import keep_pruning_keys
 from service_kit.messaging import JetStreamLink
-from redemption_service.outbox import relay_outbox
+from redemption_service.outbox import jobs_relay
 from redemption_service.reconciler import keep_reconciling, keep_reporting_backlog
 from redemption_service.redemptions import Redemptions
 from redemption_service.saga.recovery import keep_recovering
@@ -36,7 +36,6 @@ async def main(settings: Settings) -> None:
         await asyncio.to_thread(migrate, settings.database_url)
     engine, sessions = open_database(settings.database_url, COLD_PATH_POOL_SIZE)
     pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
-    jobs_written = asyncio.Event()
     catalog_channel = open_channel(settings.catalog_addr)
     wallet_channel = open_channel(settings.wallet_addr)
     catalog = CatalogClient(catalog_channel, settings.call_timeout_seconds)
@@ -44,6 +43,8 @@ async def main(settings: Settings) -> None:
     fulfillment_channel = open_channel(settings.fulfillment_addr)
     fulfillment = FulfillmentClient(fulfillment_channel, settings.call_timeout_seconds)
     waits = FulfillmentWaits()
+    nats = JetStreamLink(settings.nats_url, "redemption-service")
+    relay = jobs_relay(pool, sessions, nats, settings.outbox_poll_seconds)
     redemptions = Redemptions(sessions, pool, catalog, wallet, fulfillment,
                               idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
                               idempotency_wait_seconds=settings.idempotency_wait_seconds,
@@ -51,8 +52,7 @@ async def main(settings: Settings) -> None:
                               inline_timeout_seconds=settings.inline_fulfilment_timeout_seconds,
                               inline_strategies=frozenset(
                                   s.strip() for s in settings.inline_fulfilment_strategies.split(",") if s.strip()),
-                              wake_relay=jobs_written.set)
-    nats = JetStreamLink(settings.nats_url, "redemption-service")
+                              wake_relay=relay.wake)
     results = FulfillmentResultConsumer(sessions, nats, redemptions, waits,
                                         consumer_name=settings.results_consumer,
                                         fetch_batch=settings.fetch_batch,
@@ -65,7 +65,7 @@ async def main(settings: Settings) -> None:
         return [redemption_pb2.DESCRIPTOR.services_by_name["RedemptionService"].full_name]
 
     async def outbox_relay() -> None:
-        await relay_outbox(sessions, nats, settings.outbox_poll_seconds, jobs_written)
+        await relay.run()
 
     async def fulfillment_results() -> None:
         await results.run()

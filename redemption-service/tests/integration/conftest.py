@@ -34,6 +34,8 @@ from redemption_service.clients import CatalogClient, FulfillmentClient, WalletC
 from redemption_service.db import migrate
 from redemption_service.fulfillment_results import FulfillmentResultConsumer
 from redemption_service.fulfillment_waits import FulfillmentWaits
+from redemption_service.outbox import jobs_relay
+from service_kit.outbox_relay import OutboxRelay
 from service_kit.messaging import JetStreamLink
 from redemption_service.redemptions import Redemptions
 
@@ -247,6 +249,17 @@ class System:
         return redemption_pb2.RedeemRequest(scope=System.scope(tenant),
                                             player=common_pb2.PlayerContext(player_id=player),
                                             idempotency_key=key, item_id=item, **fields)  # type: ignore[arg-type]
+
+    def relay(self, link: JetStreamLink, poll_seconds: float = 5.0) -> OutboxRelay:
+        """The outbox relay as server.py builds it, woken by this system's Redeem calls too."""
+        relay = jobs_relay(self.pool, self.sessions, link, poll_seconds)
+        self.redemptions.wake_relay = relay.wake
+        return relay
+
+    async def publish_jobs(self, link: JetStreamLink) -> int:
+        """One round of the outbox relay (connected first): how many jobs it published."""
+        await link.jetstream()
+        return await self.relay(link).publish_pending()
 
     @staticmethod
     def accepted_values(redemption_id: str, player: str = "p1") -> dict[str, object]:

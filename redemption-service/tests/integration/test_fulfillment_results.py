@@ -17,7 +17,6 @@ from redemption_service.domain import Status
 from redemption_service.fulfillment_results import apply_result, read_result
 from redemption_service import redemptions as redemptions_module
 from redemption_service.grpc_api import redemption_to_proto
-from redemption_service.outbox import relay_outbox
 
 
 async def open_redemption(system, key: str = "k1", **fields: object) -> str:  # type: ignore[no-untyped-def]
@@ -131,8 +130,7 @@ async def test_redeem_answers_completed_with_the_code_when_the_result_comes_with
     # No periodic re-read within the wait: only the consumer's bell can wake the Redeem call.
     monkeypatch.setattr(redemptions_module, "FULFILLMENT_REREAD_SECONDS", 60.0)
     # A 5 s poll: only the wake on the pivot's commit can publish the job in time.
-    relay = asyncio.create_task(relay_outbox(system.sessions, results.link, poll_seconds=5.0,
-                                             jobs_written=system.jobs_written))
+    relay = asyncio.create_task(system.relay(results.link, poll_seconds=5.0).run())
     fulfillment = asyncio.create_task(_fulfil_with_codes(results))
     try:
         started = time.monotonic()

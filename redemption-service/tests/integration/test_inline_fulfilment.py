@@ -9,7 +9,6 @@ import asyncio
 from service_kit.query_plans import captured_statements
 
 from redemption_service.domain import Status
-from redemption_service.outbox import publish_pending
 
 # Accept, the pivot and the inline completion: one statement each. The budget is 10; the count is exact
 # so that a statement added to the hot path fails here and is weighed.
@@ -58,7 +57,7 @@ async def test_fulfillment_unreachable_sends_the_job_the_durable_way_at_once(sys
     redemption, _ = await system.redemptions.redeem(system.request())
     assert redemption.status is Status.OPEN, "paid and confirmed; the code comes through JetStream"
     assert system.jobs_written.is_set(), "the relay was woken for the job"
-    assert await publish_pending(system.sessions, results.link) == 1, "the job may be published now"
+    assert await system.publish_jobs(results.link) == 1, "the job may be published now"
     await results.settled()
 
 
@@ -70,7 +69,7 @@ async def test_an_inline_answer_that_misses_its_deadline_leaves_the_code_to_the_
     system.fulfillment.inline_delay_seconds = 1.0
     redemption, _ = await system.redemptions.redeem(system.request())
     assert redemption.status is Status.OPEN
-    assert await publish_pending(system.sessions, results.link) == 1
+    assert await system.publish_jobs(results.link) == 1
     recorded = system.fulfillment.inline_results[redemption.id]
     await results.publish(recorded)      # what fulfillment-service sends on the job event
     await system.eventually(lambda: _completed_with(system, redemption.id, "CODE-LATE"))
@@ -83,9 +82,9 @@ async def test_a_job_whose_inline_call_was_cut_short_waits_its_grace_then_goes_o
     redemption, _ = await system.redemptions.redeem(system.request())
     await system.sql("UPDATE outbox SET published_at = NULL, available_at = now() + interval '1 hour'")
     await system.sql("UPDATE redemptions SET status = 'OPEN' WHERE id = :id", id=redemption.id)
-    assert await publish_pending(system.sessions, results.link) == 0, "within its grace period"
+    assert await system.publish_jobs(results.link) == 0, "within its grace period"
     await system.sql("UPDATE outbox SET available_at = now() - interval '1 second'")
-    assert await publish_pending(system.sessions, results.link) == 1
+    assert await system.publish_jobs(results.link) == 1
     await results.settled()
 
 

@@ -15,7 +15,6 @@ from service_kit.scope import Scope
 
 from redemption_service import repository
 from redemption_service.domain import Status
-from redemption_service.outbox import publish_pending
 from redemption_service.reconciler import report_backlog, republish_stale_jobs
 from redemption_service.saga.recovery import recover_stale_sagas
 
@@ -36,7 +35,7 @@ async def test_the_hot_statements_use_indexes(system, results) -> None:  # type:
             await system.redemptions.redeem(system.request(key="k4", player="p2"))
         assert refused_debit.value.code is ErrorCode.INSUFFICIENT_BALANCE
 
-        assert await publish_pending(system.sessions, results.link) == 3
+        assert await system.publish_jobs(results.link) == 3
         await results.publish(system.result(delivered.id, f.RESULT_OUTCOME_COMPLETED, 1, code="CODE-1"))
         await results.publish(system.result(undeliverable.id, f.RESULT_OUTCOME_FAILED, 1,
                                             failure_code="OUT_OF_CODES"))

@@ -14,7 +14,6 @@ from service_kit.errors import DomainError, ErrorCode
 
 from redemption_service.fulfillment_results import apply_result, read_result
 from service_kit.messaging import JetStreamLink
-from redemption_service.outbox import publish_pending
 from redemption_service.reconciler import report_backlog, republish_stale_jobs
 from redemption_service.saga.recovery import recover_stale_sagas
 
@@ -60,7 +59,7 @@ async def test_a_stale_open_job_is_republished_with_a_new_event_id_once_per_boun
     assert await republish_stale_jobs(system.sessions, AFTER) == 0, "its new job is still in the outbox"
     link = JetStreamLink(nats_server.url, "redemption-test")
     try:
-        assert await publish_pending(system.sessions, link) == 1
+        assert await system.publish_jobs(link) == 1
     finally:
         await link.close()
     row = (await system.sql("SELECT job_published_at > now() - interval '5 seconds' AS recent FROM redemptions "

@@ -21,7 +21,6 @@ from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT
 
 from redemption_service.grpc_api import RedemptionApi
 from service_kit.messaging import JetStreamLink
-from redemption_service.outbox import publish_pending
 
 
 @pytest.fixture
@@ -87,8 +86,8 @@ async def test_the_relay_publishes_each_job_once_with_its_event_id(system, nats_
     redemption, _ = await system.redemptions.redeem(system.request())
     link = JetStreamLink(nats_server.url, "redemption-test")
     try:
-        assert await publish_pending(system.sessions, link) == 1
-        assert await publish_pending(system.sessions, link) == 0
+        assert await system.publish_jobs(link) == 1
+        assert await system.publish_jobs(link) == 0
         js = await link.jetstream()
         message = await js.get_last_msg(JOBS_STREAM, JOBS_SUBJECT)
         job = fulfillment_pb2.FulfillmentJob.FromString(message.data)

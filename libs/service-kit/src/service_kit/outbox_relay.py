@@ -1,0 +1,117 @@
+"""The outbox relay every publishing service runs: rows written in the same transaction as the state change they
+report are published to JetStream with their event id as Nats-Msg-Id, and marked only after the PubAck.
+
+Each service gives its own statements (its outbox table and what a publish also stamps) and, where payloads are
+sealed, how to open them. The relay is woken by `wake()` after a commit that wrote a row that may go out now
+(SQLAlchemy sessions call it through `service_kit.db.wake_after_outbox_commits`; PgPool writers call it after
+their commit), so a row goes out at once; `interval` is only the fallback for rows it was not woken for (written
+by another replica, left by a failed publish, or held back until a time). Idle, a round costs three round trips
+(BEGIN, the claim, COMMIT) once per interval. Two replicas never publish the same row in one round: each claims
+its rows FOR UPDATE SKIP LOCKED."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import asyncpg
+import nats.errors
+
+from service_kit.errors import DomainError
+from service_kit.messaging import JetStreamLink, keep_cancellation
+from service_kit.pgpool import PgPool
+
+log = logging.getLogger("service_kit.outbox")
+
+PUBLISH_TIMEOUT_SECONDS = 2.0
+BACKLOG_REPORT_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class RelayStatements:
+    """claim: $1 the batch size -> rows (event_id, subject, payload), oldest first, FOR UPDATE SKIP LOCKED.
+    mark_published: $1 the event ids published in the round. note_failure: $1 event id, $2 the error ('' to
+    skip). backlog: -> (backlog, oldest) over the rows not yet published."""
+
+    claim: str
+    mark_published: str
+    backlog: str
+    note_failure: str = ""
+
+
+class OutboxRelay:
+    def __init__(self, pool: PgPool, broker: JetStreamLink, statements: RelayStatements, *, interval: float,
+                 batch: int = 100, open_payload: Callable[[bytes], bytes] = bytes) -> None:
+        self.pool = pool
+        self.broker = broker
+        self.sql = statements
+        self.interval = interval
+        self.batch = batch
+        self.open_payload = open_payload
+        self._written = asyncio.Event()
+
+    def wake(self) -> None:
+        """A commit wrote a row that may be published now: publish it rather than at the next interval."""
+        self._written.set()
+
+    async def run(self) -> None:
+        await self.broker.jetstream()
+        last_report = time.monotonic()
+        while True:
+            keep_cancellation()
+            # Cleared before the round, not after the wait: a commit during the round (or between a timed-out
+            # wait and the clear) would otherwise be forgotten until the next interval.
+            self._written.clear()
+            published = 0
+            try:
+                published = await self.publish_pending()
+                if time.monotonic() - last_report >= BACKLOG_REPORT_SECONDS:
+                    last_report = time.monotonic()
+                    await self.report_backlog()
+            except (DomainError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                keep_cancellation()
+                # The database is the source of truth: wait for it rather than take the service down.
+                log.warning("outbox relay round failed", extra={"error": repr(exc)})
+                await asyncio.sleep(1.0)
+            if published < self.batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._written.wait(), self.interval)
+
+    async def publish_pending(self) -> int:
+        """One round: claims up to `batch` rows, publishes them in order, marks those published. Stops at the
+        first NATS failure and leaves the rest for the next round."""
+        if not self.broker.is_connected:
+            return 0
+        js = await self.broker.jetstream()
+        async with self.pool.transaction() as tx:
+            rows = await tx.fetch(self.sql.claim, self.batch)
+            sent: list[str] = []
+            for row in rows:
+                event_id = row["event_id"]
+                try:
+                    ack = await js.publish(row["subject"], self.open_payload(row["payload"]),
+                                           timeout=PUBLISH_TIMEOUT_SECONDS, headers={"Nats-Msg-Id": event_id})
+                except (nats.errors.Error, TimeoutError) as exc:
+                    keep_cancellation()
+                    if self.sql.note_failure:
+                        await tx.execute(self.sql.note_failure, event_id, repr(exc)[:500])
+                    log.warning("outbox publish failed; will retry", extra={"event_id": event_id,
+                                                                           "error": repr(exc)})
+                    break
+                sent.append(event_id)
+                if ack.duplicate:
+                    log.info("event already on the stream", extra={"event_id": event_id})
+            if sent:
+                # One statement for the round, not one per row.
+                await tx.execute(self.sql.mark_published, sent)
+        return len(sent)
+
+    async def report_backlog(self) -> None:
+        row = await self.pool.fetchrow(self.sql.backlog)
+        if row is not None and row["backlog"]:
+            log.warning("outbox backlog", extra={"backlog": row["backlog"],
+                                                 "oldest_age_seconds": round(float(row["oldest"] or 0), 1)})
