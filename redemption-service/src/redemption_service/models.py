@@ -102,17 +102,6 @@ sagas = Table(
           postgresql_where=text("state IN ('running', 'compensating', 'canceling')")),
 )
 
-saga_steps = Table(
-    "saga_steps",
-    metadata,
-    Column("saga_id", String(36), ForeignKey("sagas.id"), primary_key=True),
-    Column("name", String(32), primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("state", String(16), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    CheckConstraint("state IN ('started', 'done', 'compensated')", name="state_known"),
-)
-
 idempotency_keys = Table(
     "idempotency_keys",
     metadata,

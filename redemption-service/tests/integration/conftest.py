@@ -299,7 +299,7 @@ def migrated_database(postgres: Postgres) -> str:
 
 @pytest.fixture
 def database_url(migrated_database: str, postgres: Postgres) -> str:
-    postgres.psql("TRUNCATE processed_events, outbox, idempotency_keys, saga_steps, sagas, redemptions RESTART IDENTITY",
+    postgres.psql("TRUNCATE processed_events, outbox, idempotency_keys, sagas, redemptions RESTART IDENTITY",
                   database="redemption_it")
     return migrated_database
 
