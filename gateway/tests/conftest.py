@@ -125,7 +125,8 @@ def gateway_database(postgres: Postgres) -> str:
 def settings_for(database_url: str, address: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(database_url=database_url, catalog_addr=address, wallet_addr=address,
                                   redemption_addr=address, fulfillment_addr=address, migrate_on_start=False,
-                                  signing_key_cache_seconds=0, upstream_timeout_seconds=2, db_pool_size=2)
+                                  signing_key_cache_seconds=0, credential_cache_seconds=0,
+                                  upstream_timeout_seconds=2, db_pool_size=2)
     values.update(overrides)
     return Settings(**values)
 

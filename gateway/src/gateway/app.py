@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import repository
-from gateway.auth import SigningKeys
+from gateway.auth import Credentials, SigningKeys
 from gateway.config import Settings
 from gateway.dialects import DIALECTS, dialect_for
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
@@ -122,6 +122,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.signing_keys = SigningKeys(sessions, settings.signing_key_cache_seconds)
+    app.state.credentials = Credentials(sessions, settings.credential_cache_seconds)
     app.state.upstreams = Upstreams(settings)
     log.info("gateway ready", extra={"catalog": settings.catalog_addr, "wallet": settings.wallet_addr,
                                      "redemption": settings.redemption_addr,

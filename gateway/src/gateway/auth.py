@@ -28,6 +28,10 @@ CLOCK_LEEWAY_SECONDS = 5
 MAX_PLAYER_ID_LENGTH = 128
 # An unknown kid reloads the keys at most this often, so random kids cannot hammer the database.
 UNKNOWN_KID_RELOAD_SECONDS = 1.0
+# Tokens verified once and remembered (see SigningKeys.remembered), at most this many; the oldest go first.
+VERIFIED_TOKENS_KEPT = 10_000
+# Back-end credentials and brands remembered (see Credentials), at most this many.
+CREDENTIALS_KEPT = 10_000
 
 
 def _unauthenticated(message: str) -> DomainError:
@@ -46,6 +50,7 @@ class SigningKeys:
         self._secrets: dict[str, str] = {}
         self._loaded_at = -math.inf
         self._lock = asyncio.Lock()
+        self._verified: dict[str, VerifiedToken] = {}
 
     async def _load(self, older_than: float) -> None:
         async with self._lock:
@@ -73,6 +78,42 @@ class SigningKeys:
         if kid not in self._secrets:
             await self._load(min(UNKNOWN_KID_RELOAD_SECONDS, self.cache_seconds))
         return self._secrets.get(kid)
+
+    # A player sends the same token on every call of its life (15 minutes by default), and PyJWT's decode (two
+    # base64 and JSON parses, the HMAC, the claim checks) was ~12% of the gateway's busy time on a one-call read.
+    # So a token that verified is remembered, and on its next use only what can change is checked again: that it
+    # has not expired, and that the key that verified it still verifies (a retired key's tokens stop at once).
+    # A token that failed is never remembered: random tokens cannot fill the memory, and errors read as before.
+
+    async def remembered(self, token: str) -> VerifiedToken | None:
+        verified = self._verified.get(token)
+        if verified is None:
+            return None
+        await self._current()
+        if (self._secrets.get(verified.kid) != verified.secret
+                or verified.expires_at <= time.time() - CLOCK_LEEWAY_SECONDS):
+            self._verified.pop(token, None)  # the full check says why it is refused now
+            return None
+        return verified
+
+    def remember(self, token: str, verified: VerifiedToken) -> None:
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            del self._verified[next(iter(self._verified))]  # the oldest (dicts keep insertion order)
+        self._verified[token] = verified
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """What a token that verified says, and what it was verified with."""
+
+    kid: str
+    secret: str
+    expires_at: int          # the exp claim
+    scope: Scope
+    player_id: str
+    segments: tuple[str, ...]
+    country: str
+    level: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +151,9 @@ async def issue_token(keys: SigningKeys, credential: Credential, player_id: str,
 
 
 async def verify_token(keys: SigningKeys, token: str, client_ip: str = "") -> Player:
+    known = await keys.remembered(token)
+    if known is not None:
+        return Player(known.scope, known.player_id, known.segments, known.country, known.level, client_ip)
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -136,7 +180,9 @@ async def verify_token(keys: SigningKeys, token: str, client_ip: str = "") -> Pl
             or not isinstance(segs, list) or not all(isinstance(s, str) for s in segs)
             or not isinstance(ctry, str) or not isinstance(lvl, int) or isinstance(lvl, bool)):
         raise _unauthenticated("invalid token claims")
-    return Player(Scope(tid, env), sub, tuple(segs), ctry, lvl, client_ip)
+    verified = VerifiedToken(kid, secret, int(claims["exp"]), Scope(tid, env), sub, tuple(segs), ctry, lvl)
+    keys.remember(token, verified)
+    return Player(verified.scope, sub, verified.segments, ctry, lvl, client_ip)
 
 
 # ---- credentials ---------------------------------------------------------------------------------------------
@@ -149,18 +195,74 @@ client_secret_header = APIKeyHeader(name="x-client-secret", auto_error=False,
                                     description="A back end's client secret")
 
 
-async def verify_credential(sessions: async_sessionmaker, *, api_key: str | None = None,
-                            client_id: str | None = None, client_secret: str | None = None) -> Credential:
-    async with sessions() as session:
+class Credentials:
+    """Back ends' credentials and the brands' tenants, read from the database and remembered for cache_seconds.
+
+    A back end sends its credential on every call (the marketplace's x-api-key, the gem store's client id and
+    secret) and the coins gateway names its brand on every call: that database read (an AsyncSession statement)
+    cost the marketplace's gift list ~2 ms of the gateway's ~5 ms of CPU per call. So what was found is remembered
+    briefly: a revocation (or a brand moved) takes effect within
+    cache_seconds, as a retired signing key does. Only what was found is remembered, so wrong secrets and unknown
+    brands keep reaching the database and cannot fill the memory; the entries are bounded, the oldest go first.
+    cache_seconds 0 remembers nothing."""
+
+    def __init__(self, sessions: async_sessionmaker, cache_seconds: float) -> None:
+        self.sessions = sessions
+        self.cache_seconds = cache_seconds
+        self._found: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+    def _recall(self, key: tuple[str, ...]) -> Any:
+        entry = self._found.get(key)
+        if entry is None:
+            return None
+        if time.monotonic() >= entry[0]:
+            self._found.pop(key, None)
+            return None
+        return entry[1]
+
+    def _keep(self, key: tuple[str, ...], value: Any) -> None:
+        if self.cache_seconds <= 0:
+            return
+        if len(self._found) >= CREDENTIALS_KEPT:
+            del self._found[next(iter(self._found))]  # the oldest (dicts keep insertion order)
+        self._found[key] = (time.monotonic() + self.cache_seconds, value)
+
+    async def verify(self, *, api_key: str | None = None, client_id: str | None = None,
+                     client_secret: str | None = None) -> Credential:
+        # Keyed by the secret's hash: the plain secret is not kept any longer than the request that carried it.
         if api_key:
-            found = await repository.verify_api_key(session, api_key)
+            key: tuple[str, ...] = ("api_key", repository.hash_secret(api_key))
         elif client_id and client_secret:
-            found = await repository.verify_client(session, client_id, client_secret)
+            key = ("client", client_id, repository.hash_secret(client_secret))
         else:
             raise _unauthenticated("send x-api-key, or x-client-id and x-client-secret")
-    if found is None:
-        raise _unauthenticated("invalid or revoked credentials")
-    return found
+        found: Credential | None = self._recall(key)
+        if found is None:
+            async with self.sessions() as session:
+                if api_key:
+                    found = await repository.verify_api_key(session, api_key)
+                else:
+                    assert client_id and client_secret
+                    found = await repository.verify_client(session, client_id, client_secret)
+            if found is None:
+                raise _unauthenticated("invalid or revoked credentials")
+            self._keep(key, found)
+        return found
+
+    async def tenant_for_brand(self, brand_id: int) -> str | None:
+        key = ("brand", str(brand_id))
+        tenant_id: str | None = self._recall(key)
+        if tenant_id is None:
+            async with self.sessions() as session:
+                tenant_id = await repository.tenant_for_brand(session, brand_id)
+            if tenant_id is not None:
+                self._keep(key, tenant_id)
+        return tenant_id
+
+
+async def verify_credential(credentials: Credentials, *, api_key: str | None = None,
+                            client_id: str | None = None, client_secret: str | None = None) -> Credential:
+    return await credentials.verify(api_key=api_key, client_id=client_id, client_secret=client_secret)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +295,7 @@ def client_ip(request: Request) -> str:
 
 
 async def _credential(request: Request, p: Presented) -> Credential:
-    return await verify_credential(request.app.state.sessions, api_key=p.api_key, client_id=p.client_id,
+    return await verify_credential(request.app.state.credentials, api_key=p.api_key, client_id=p.client_id,
                                    client_secret=p.client_secret)
 
 

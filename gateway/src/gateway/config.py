@@ -16,6 +16,7 @@ class Settings(ServiceSettings):
     token_ttl_seconds: int = 900                # TOKEN_TTL_SECONDS: default lifetime of a player token
     token_max_ttl_seconds: int = 86400          # TOKEN_MAX_TTL_SECONDS: the longest a caller may ask for
     signing_key_cache_seconds: float = 10.0     # SIGNING_KEY_CACHE_SECONDS: how long verification keys are cached
+    credential_cache_seconds: float = 10.0      # CREDENTIAL_CACHE_SECONDS: how long a found credential or brand is kept
     access_log: bool = False                    # ACCESS_LOG: uvicorn's access log (costs throughput)
     migrate_on_start: bool = True               # MIGRATE_ON_START
     db_pool_size: int = 5                       # DB_POOL_SIZE

@@ -7,6 +7,8 @@ import hashlib
 import json
 import time
 import uuid
+from datetime import datetime
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -15,8 +17,10 @@ from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
 from sqlalchemy import select
 
-from gateway import repository
+from gateway import auth, repository
 from gateway.models import api_clients, api_keys
+
+from ..conftest import open_gateway, settings_for
 
 BALANCES = "/v1/wallet/balances"
 
@@ -220,3 +224,56 @@ async def test_a_back_end_names_the_player_with_external_user_id(gateway, fake_s
     missing = await gw.client.get(BALANCES, headers=key)
     assert missing.status_code == 422 and missing.json()["code"] == "VALIDATION_ERROR"
     assert fake_services.requests("Redeem")[0].item_id == "i1"
+
+
+def _clocks_at(monkeypatch, wall: float | None = None, monotonic: float | None = None) -> None:
+    """Moves the gateway's clocks (its own, and PyJWT's) forward."""
+    monkeypatch.setattr(auth, "time", SimpleNamespace(time=(lambda: wall) if wall else time.time,
+                                                      monotonic=(lambda: monotonic) if monotonic else time.monotonic))
+    if wall:
+        class Later(datetime):
+            @classmethod
+            def now(cls, tz=None):  # type: ignore[override]
+                return datetime.fromtimestamp(wall, tz)
+
+        monkeypatch.setattr(jwt.api_jwt, "datetime", Later)
+
+
+async def test_a_verified_token_is_remembered_and_still_expires(gateway, fake_services, monkeypatch):
+    gw = gateway
+    _serve_balances(fake_services)
+    kid, secret = await _active_key(gw)
+    token = jwt.encode(_claims(gw), secret, algorithm="HS256", headers={"kid": kid})
+    decoded = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: decoded.append(1) or real_decode(*a, **k))
+    assert await _balances_status(gw, token) == 200
+    assert await _balances_status(gw, token) == 200
+    assert len(decoded) == 1  # the second call was not decoded again
+    _clocks_at(monkeypatch, wall=time.time() + 300 + auth.CLOCK_LEEWAY_SECONDS + 1)
+    reply = await gw.client.get(BALANCES, headers={"Authorization": f"Bearer {token}"})
+    assert reply.status_code == 401 and reply.json()["detail"] == "token expired"
+    assert len(fake_services.requests("GetBalances")) == 2
+
+
+async def test_a_found_credential_is_remembered_for_the_cache_seconds_only(gateway_database, fake_services,
+                                                                          monkeypatch):
+    settings = settings_for(gateway_database, fake_services.address, credential_cache_seconds=60)
+    async for gw in open_gateway(settings):
+        _serve_balances(fake_services)
+
+        async def status(headers: dict[str, str], gw=gw) -> int:
+            return (await gw.client.get(BALANCES, params={"externalUserID": "p1"}, headers=headers)).status_code
+
+        as_key = {"x-api-key": gw.player_key}
+        as_client = {"x-client-id": gw.client_id, "x-client-secret": gw.client_secret}
+        assert await status(as_key) == 200 and await status(as_client) == 200
+        async with gw.app.state.sessions.begin() as session:
+            await repository.revoke_api_key(session, gw.player_key.split(".")[0])
+            await repository.revoke_client(session, gw.client_id)
+        # Within the cache seconds the revocation is not seen yet; a wrong secret never passes for a right one.
+        assert await status(as_key) == 200 and await status(as_client) == 200
+        assert await status({"x-api-key": gw.player_key[:-1] + "A"}) == 401
+        assert await status({**as_client, "x-client-secret": gw.client_secret + "x"}) == 401
+        _clocks_at(monkeypatch, monotonic=time.monotonic() + 61)
+        assert await status(as_key) == 401 and await status(as_client) == 401

@@ -180,8 +180,7 @@ async def brand_player(
     if not token:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "send the player's token in x-auth-token")
     player = await verify_token(request.app.state.signing_keys, token, caller_ip(request))
-    async with request.app.state.sessions() as session:
-        tenant_id = await repository.tenant_for_brand(session, brand_id)
+    tenant_id = await request.app.state.credentials.tenant_for_brand(brand_id)
     if tenant_id is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no brand {brand_id}", {DIALECT_CODE: "BRAND_NOT_FOUND"})
     if player.scope.tenant_id != tenant_id:

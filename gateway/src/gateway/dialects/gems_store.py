@@ -167,7 +167,7 @@ async def store_player(
 ) -> Player:
     if not (client_id and client_secret):
         raise DomainError(ErrorCode.UNAUTHENTICATED, "send the back end's x-client-id and x-client-secret")
-    credential = await verify_credential(request.app.state.sessions, client_id=client_id,
+    credential = await verify_credential(request.app.state.credentials, client_id=client_id,
                                          client_secret=client_secret)
     if token is None or not token.credentials:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "send the player's token as Authorization: Bearer <token>")

@@ -168,7 +168,7 @@ async def acting_user(request: Request, user_key: UserKey,
     targeting claims (segments, country, level) are unknown, so private gifts are not offered to them."""
     if not api_key:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "send the tenant's API key in the x-api-key header")
-    credential = await verify_credential(request.app.state.sessions, api_key=api_key)
+    credential = await verify_credential(request.app.state.credentials, api_key=api_key)
     return Player(Scope(credential.tenant_id, credential.environment), user_key, client_ip=client_ip(request),
                   from_token=False, credential=credential)
 

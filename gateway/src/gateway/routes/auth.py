@@ -21,12 +21,12 @@ async def mint_token(request: Request, body: TokenRequest,
     """A back end with client credentials (x-client-id + x-client-secret headers, or client_id/client_secret in
     the body) or an API key mints a short-lived token for one of its players."""
     settings: Settings = request.app.state.settings
-    sessions = request.app.state.sessions
+    credentials = request.app.state.credentials
     if given.has_credential:
-        credential = await verify_credential(sessions, api_key=given.api_key, client_id=given.client_id,
+        credential = await verify_credential(credentials, api_key=given.api_key, client_id=given.client_id,
                                              client_secret=given.client_secret)
     elif body.client_id or body.client_secret:
-        credential = await verify_credential(sessions, client_id=body.client_id, client_secret=body.client_secret)
+        credential = await verify_credential(credentials, client_id=body.client_id, client_secret=body.client_secret)
     else:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "client credentials are required")
     ttl = body.ttl_seconds or settings.token_ttl_seconds
