@@ -223,7 +223,7 @@ def _start_as_a_supervisor(platform, env: dict[str, str]) -> None:  # type: igno
 
 
 def test_job_killing_every_delivery_is_dead_lettered_and_refunded(platform, gateway, operator, databases, ledger,
-                                                                  fulfillment, rng) -> None:
+                                                                  fulfillment, rng, jobs_over_jetstream_only) -> None:
     item = ledger.item(stock=2, price=rng.randint(5, 20))
     _, auth = operator.new_player(gems=100)
     # Two deliveries: fewer restarts (a second each on this machine), the same path.

@@ -65,7 +65,13 @@ class FakeWallet:
         self.debits: dict[str, int] = {}
 
     async def get_player(self, scope: Scope, player_id: str) -> wallet_pb2.GetPlayerResponse:
-        raise AssertionError("not part of the saga: the debit checks the player")
+        """Asked only when a reservation was refused: the player's refusal comes first."""
+        self.calls.append("get_player")
+        if isinstance(self.player_error, DomainError) and self.player_error.code is ErrorCode.PLAYER_INACTIVE:
+            return wallet_pb2.GetPlayerResponse(player_id=player_id, status=wallet_pb2.PLAYER_STATUS_SUSPENDED)
+        if self.player_error:
+            raise self.player_error
+        return wallet_pb2.GetPlayerResponse(player_id=player_id, status=wallet_pb2.PLAYER_STATUS_ACTIVE)
 
     async def get_balances(self, scope: Scope, player_id: str) -> list[wallet_pb2.Account]:
         raise AssertionError("not part of the saga")
@@ -188,8 +194,24 @@ async def test_reserve_fails_its_release_runs_because_it_was_registered_first() 
     world = World(reserve_error=DomainError(ErrorCode.OUT_OF_STOCK, "sold out"))
     failure = await world.run()
     assert failure is not None and failure.cause.code is ErrorCode.OUT_OF_STOCK  # type: ignore[attr-defined]
-    assert world.calls == ["reserve_stock", "release_stock"]
+    assert world.calls == ["reserve_stock", "get_player", "release_stock"]
     assert failure.compensated == ["reserve_stock"]
+
+
+@pytest.mark.parametrize("code", [ErrorCode.PLAYER_NOT_FOUND, ErrorCode.PLAYER_INACTIVE])
+async def test_a_refused_reservation_answers_the_players_refusal_first(code: ErrorCode) -> None:
+    world = World(reserve_error=DomainError(ErrorCode.ITEM_NOT_FOUND, "no such item"),
+                  player_error=DomainError(code, "the player may not redeem"))
+    failure = await world.run()
+    assert failure is not None and failure.cause.code is code  # type: ignore[attr-defined]
+    assert world.calls == ["reserve_stock", "get_player", "release_stock"]
+
+
+async def test_a_refused_reservation_keeps_its_refusal_when_the_wallet_is_unavailable() -> None:
+    world = World(reserve_error=DomainError(ErrorCode.OUT_OF_STOCK, "sold out"),
+                  player_error=DomainError(ErrorCode.UNAVAILABLE, "wallet failed"))
+    failure = await world.run()
+    assert failure is not None and failure.cause.code is ErrorCode.OUT_OF_STOCK  # type: ignore[attr-defined]
 
 
 async def test_insufficient_balance_refunds_nothing_charged_and_releases_the_stock() -> None:

@@ -12,6 +12,7 @@ from rewards.catalog.v1 import catalog_pb2
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.wallet.v1 import wallet_pb2
+from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 
@@ -91,12 +92,29 @@ class RedeemSaga:
         ]
 
     async def reserve_stock(self, order: RedeemOrder) -> None:
-        order.reservation = await self.catalog.reserve_stock(catalog_pb2.ReserveStockRequest(
-            scope=order.scope.to_proto(), saga_id=order.redemption_id, item_id=order.item_id,
-            variant_id=order.variant_id, rounds=order.rounds, point_type=order.point_type, player=order.player,
-            has_shipping_address=order.shipping_address is not None,
-            has_customer_info=order.customer_info is not None))
+        try:
+            order.reservation = await self.catalog.reserve_stock(catalog_pb2.ReserveStockRequest(
+                scope=order.scope.to_proto(), saga_id=order.redemption_id, item_id=order.item_id,
+                variant_id=order.variant_id, rounds=order.rounds, point_type=order.point_type, player=order.player,
+                has_shipping_address=order.shipping_address is not None,
+                has_customer_info=order.customer_info is not None))
+        except DomainError as refusal:
+            if refusal.code is not ErrorCode.UNAVAILABLE:
+                await self.refuse_player_first(order)
+            raise
         failpoint("redemption.after_reserve")
+
+    async def refuse_player_first(self, order: RedeemOrder) -> None:
+        """The player's refusal comes before the item's (the seed pages check the user first). The debit checks
+        the player on the way that succeeds; only a refused reservation asks the wallet here."""
+        try:
+            player = await self.wallet.get_player(order.scope, order.player_id)
+        except DomainError as refusal:
+            if refusal.code is ErrorCode.PLAYER_NOT_FOUND:
+                raise
+            return   # the wallet is unavailable: the item's refusal stands
+        if player.status != wallet_pb2.PLAYER_STATUS_ACTIVE:
+            raise DomainError(ErrorCode.PLAYER_INACTIVE, "the player may not redeem")
 
     async def release_stock(self, order: RedeemOrder) -> None:
         await self.catalog.release_stock(order.scope, order.redemption_id, "redemption failed")
