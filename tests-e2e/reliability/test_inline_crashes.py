@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from local_runner.invariants import eventually
 
 FULFILLMENT = "fulfillment-service"
@@ -42,47 +43,38 @@ def _only_redemption(ledger) -> str:  # type: ignore[no-untyped-def]
     return eventually(one, 30, "the redemption is stored")
 
 
-def test_fulfillment_killed_after_claiming_the_code_before_answering(platform, databases, gateway, operator, ledger,
-                                                                     restart, killed, redeem_later) -> None:
+# Each crash point and the service it kills.
+CRASH_POINTS = {
+    # The code was claimed and committed; the inline call fails, so the job goes out through JetStream at once
+    # and fulfillment, once back, answers it with the result it recorded.
+    "fulfillment.fulfil_now_after_commit": FULFILLMENT,
+    # Paid and confirmed, the answer's code never applied: after its grace period the job's outbox row is
+    # published, and fulfillment answers the job event with the recorded result, the same code.
+    "redemption.inline_before_apply": REDEMPTION,
+}
+
+
+@pytest.mark.parametrize("point", sorted(CRASH_POINTS))
+def test_killed_on_the_inline_path_completes_with_one_code(platform, databases, gateway, operator, ledger, restart,
+                                                            killed, redeem_later, point: str) -> None:
+    service = CRASH_POINTS[point]
     item = ledger.item(stock=2, price=20)
     _, auth = operator.new_player(gems=100)
-    restart(platform, FULFILLMENT, {**QUICK, "FAILPOINTS": "fulfillment.fulfil_now_after_commit"})
+    restart(platform, service, {**QUICK, "FAILPOINTS": point})
     try:
         sender = redeem_later(gateway, auth, item)
-        killed(platform, FULFILLMENT)
+        killed(platform, service, within=60.0)
         rid = _only_redemption(ledger)
         assert _codes_of(databases, rid) == 1, "the code was claimed and committed before the kill"
-        restart(platform, FULFILLMENT, QUICK)
+        if service == REDEMPTION:
+            assert _status(databases, rid) == "OPEN", "paid and confirmed; the answer's code never applied"
+        restart(platform, service, QUICK)
         sender.join(60)
-        # The inline call failed: the job went out through JetStream, and fulfillment answered it with the
-        # result it had recorded.
         _until_completed(databases, rid, "completed the durable way")
         ledger.assert_all()
         assert _codes_of(databases, rid) == 1
     finally:
-        restart(platform, FULFILLMENT, {"MIGRATE_ON_START": "false"})
-
-
-def test_redemption_killed_after_the_inline_answer_before_completing(platform, databases, gateway, operator, ledger,
-                                                                     restart, killed, redeem_later) -> None:
-    item = ledger.item(stock=2, price=20)
-    _, auth = operator.new_player(gems=100)
-    restart(platform, REDEMPTION, {**QUICK, "FAILPOINTS": "redemption.inline_before_apply"})
-    try:
-        sender = redeem_later(gateway, auth, item)
-        killed(platform, REDEMPTION, within=60.0)
-        rid = _only_redemption(ledger)
-        assert _status(databases, rid) == "OPEN", "paid and confirmed; the answer's code was never applied"
-        assert _codes_of(databases, rid) == 1
-        restart(platform, REDEMPTION, QUICK)
-        sender.join(60)
-        # After its grace period the job's outbox row is published; fulfillment answers the job event with the
-        # recorded result: the same code.
-        _until_completed(databases, rid, "completed the durable way")
-        ledger.assert_all()
-        assert _codes_of(databases, rid) == 1
-    finally:
-        restart(platform, REDEMPTION, {"MIGRATE_ON_START": "false"})
+        restart(platform, service, {"MIGRATE_ON_START": "false"})
 
 
 def test_fulfillment_unreachable_answers_pending_then_completes_when_it_is_back(platform, databases, gateway,
