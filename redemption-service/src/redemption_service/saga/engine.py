@@ -3,8 +3,9 @@
 Each step's compensation is registered (and journaled) before the step is called, because a call that failed or
 timed out may still have landed. On any failure, the registered compensations run in reverse, shielded from
 cancellation, each retried a few times; every compensation must therefore be safe when its step never landed and
-safe twice. The journal persists each compensable step before it is called, so a restarted service can recover
-the saga; a step without a compensation (a read, the pivot, which checks ownership itself) is not journaled.
+safe twice. The journal is told of each compensable step before it is called (step_started) and may refuse it
+when the saga is no longer this runner's; the redeem saga's journal writes nothing there, since its recovery
+compensates every compensable step of the definition (see saga/journal.py).
 """
 
 from __future__ import annotations
