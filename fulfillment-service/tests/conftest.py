@@ -12,25 +12,23 @@ import httpx
 import nats.errors
 import pytest
 from cryptography.fernet import Fernet
+from fulfillment_service.grpc_api import FulfillmentApi
+from fulfillment_service.job_consumer import JobConsumer
+from fulfillment_service.outbox import results_relay
+from fulfillment_service.provider_calls import ProviderClient
+from fulfillment_service.provider_jobs import ProviderDelivery
+from fulfillment_service.server import MIGRATIONS
+from fulfillment_service.vault import Vault
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import ServingInterceptor
-from service_kit.messaging import JOBS_SUBJECT, RESULTS_STREAM, STREAMS, connect, ensure_streams
+from service_kit.messaging import JOBS_SUBJECT, RESULTS_STREAM, STREAMS, JetStreamLink, connect, ensure_streams
+from service_kit.outbox_relay import OutboxRelay
 from service_kit.pgpool import PgPool
 from sqlalchemy.ext.asyncio import async_sessionmaker
-
-from service_kit.messaging import JetStreamLink
-from fulfillment_service.grpc_api import FulfillmentApi
-from fulfillment_service.job_consumer import JobConsumer
-from fulfillment_service.outbox import results_relay
-from service_kit.outbox_relay import OutboxRelay
-from fulfillment_service.provider_calls import ProviderClient
-from fulfillment_service.provider_jobs import ProviderDelivery
-from fulfillment_service.server import MIGRATIONS
-from fulfillment_service.vault import Vault
 
 _ids = itertools.count(1)
 SIGNING_SECRET = "test-signing-secret-0123456789"

@@ -21,6 +21,8 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+from gateway.app import MIGRATIONS, create_app
+from gateway.config import Settings
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from local_runner.infra import Postgres, free_port
@@ -32,8 +34,6 @@ from service_kit.db import upgrade_database
 from service_kit.grpc_server import ServingInterceptor
 
 from gateway import repository
-from gateway.app import MIGRATIONS, create_app
-from gateway.config import Settings
 
 Handler = Callable[[Any], Awaitable[Any]]
 

@@ -4,6 +4,7 @@ and does not depend on the server's locale."""
 
 from __future__ import annotations
 
+from service_kit.db import NAMING_CONVENTION
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -19,7 +20,6 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from service_kit.db import NAMING_CONVENTION
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

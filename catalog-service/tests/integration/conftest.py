@@ -14,6 +14,8 @@ from typing import Any
 
 import grpc
 import pytest
+from catalog_service.grpc_api import CatalogApi
+from catalog_service.server import ADMIN_POOL_SIZE, MIGRATIONS
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
 from service_kit.db import create_engine, session_maker, upgrade_database
@@ -23,9 +25,6 @@ from service_kit.grpc_server import ServingInterceptor
 from service_kit.pgpool import PgPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from catalog_service.grpc_api import CatalogApi
-from catalog_service.server import ADMIN_POOL_SIZE, MIGRATIONS
 
 DEADLINE = 10.0
 _tenants = itertools.count(1)

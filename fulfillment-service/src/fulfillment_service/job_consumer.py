@@ -12,12 +12,11 @@ from collections.abc import AsyncIterator, Callable
 import nats.errors
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, DurableConsumer
+from service_kit.failpoints import failpoint
+from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, DurableConsumer, JetStreamLink
 from service_kit.pgpool import PgPool
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from service_kit.failpoints import failpoint
-from service_kit.messaging import JetStreamLink
 from fulfillment_service.fulfilment import MalformedJob, ReceivedJob, Taken, fulfil_job, give_up_job, read_job
 from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault

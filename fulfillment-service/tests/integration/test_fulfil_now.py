@@ -11,6 +11,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+from fulfillment_service.code_pool import CLAIM_CODE
+from fulfillment_service.fulfilment import ReceivedJob, Taken, fulfil_job, fulfil_now, read_job, received_now
+from fulfillment_service.grpc_api import FulfillmentApi
+from fulfillment_service.models import code_pool, jobs, outbox, processed_events
+from fulfillment_service.results import RECORD_FIRST_RESULT, result_event_id
 from local_runner.pytest_plugin import wait_until
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2 as O
@@ -19,12 +24,6 @@ from service_kit.query_plans import captured_statements
 from service_kit.scope import Scope
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
-
-from fulfillment_service.code_pool import CLAIM_CODE
-from fulfillment_service.fulfilment import ReceivedJob, Taken, fulfil_job, fulfil_now, read_job, received_now
-from fulfillment_service.grpc_api import FulfillmentApi
-from fulfillment_service.models import code_pool, jobs, outbox, processed_events
-from fulfillment_service.results import RECORD_FIRST_RESULT, result_event_id
 
 SCOPE_PROTO = common_pb2.Scope(tenant_id="acme", environment=common_pb2.ENVIRONMENT_LIVE)
 SCOPE = Scope.from_proto(SCOPE_PROTO)

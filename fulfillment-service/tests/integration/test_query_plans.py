@@ -10,23 +10,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from google.protobuf.struct_pb2 import Struct
-from local_runner.infra import free_port
-from rewards.common.v1 import common_pb2
-from rewards.fulfillment.v1 import fulfillment_pb2
-from service_kit.db import create_engine
-from service_kit.query_plans import captured_statements, tables_read_without_index
-from service_kit.scope import Scope
-from local_runner.pytest_plugin import wait_until
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from fulfillment_service.code_pool import CLAIM_CODE
 from fulfillment_service.fulfilment import Taken, fulfil_job, read_job
 from fulfillment_service.models import outbox
 from fulfillment_service.outbox import BACKLOG, CLAIM_UNPUBLISHED, MARK_PUBLISHED, QUEUE_AGAIN
 from fulfillment_service.repository import LOCK_JOB_WITH_RESULT, NAME_TOMBSTONE
 from fulfillment_service.results import RECORD_FIRST_RESULT
+from google.protobuf.struct_pb2 import Struct
+from local_runner.infra import free_port
+from local_runner.pytest_plugin import wait_until
+from rewards.common.v1 import common_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit.db import create_engine
+from service_kit.query_plans import captured_statements, tables_read_without_index
+from service_kit.scope import Scope
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 SCOPE = common_pb2.Scope(tenant_id="acme", environment=common_pb2.ENVIRONMENT_LIVE)
 

@@ -11,14 +11,6 @@ import time
 
 import grpc
 import pytest
-from rewards.common.v1 import common_pb2
-from rewards.fulfillment.v1 import fulfillment_pb2 as O
-from service_kit.errors import DomainError, ErrorCode
-from service_kit.scope import Scope
-from service_kit.pgpool import PgPool
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from fulfillment_service import code_pool as pool
 from fulfillment_service import job_controls, repository
 from fulfillment_service.code_pool import NewCode
@@ -27,6 +19,13 @@ from fulfillment_service.job_controls import CANCELED_ON_REQUEST, VoidOutcome, v
 from fulfillment_service.models import code_pool, jobs, outbox
 from fulfillment_service.provider_calls import signature_for
 from fulfillment_service.vault import Vault
+from rewards.common.v1 import common_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2 as O
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.pgpool import PgPool
+from service_kit.scope import Scope
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 SIGNING_SECRET = "test-signing-secret-0123456789"  # the service fixture's (conftest)
 SCOPE_PROTO = common_pb2.Scope(tenant_id="acme", environment=common_pb2.ENVIRONMENT_LIVE)

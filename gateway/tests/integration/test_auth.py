@@ -12,13 +12,13 @@ from types import SimpleNamespace
 
 import jwt
 import pytest
+from gateway.models import api_clients, api_keys
 from rewards.common.v1 import common_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
 from sqlalchemy import select
 
 from gateway import auth, repository
-from gateway.models import api_clients, api_keys
 
 from ..conftest import open_gateway, settings_for
 

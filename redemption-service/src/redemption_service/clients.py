@@ -4,8 +4,8 @@ a transport failure or an unexpected status as DomainError(UNAVAILABLE)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import grpc

@@ -21,14 +21,13 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError
 from service_kit.failpoints import failpoint
-from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, DurableConsumer
+from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, DurableConsumer, JetStreamLink
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from redemption_service import repository
 from redemption_service.domain import Outcome, Redemption, ResultPlan
 from redemption_service.fulfillment_waits import FulfillmentWaits
-from service_kit.messaging import JetStreamLink
 
 if TYPE_CHECKING:
     from redemption_service.redemptions import Redemptions

@@ -3,6 +3,7 @@ same transaction as its OPEN status."""
 
 from __future__ import annotations
 
+from service_kit.db import NAMING_CONVENTION
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -21,7 +22,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from service_kit.db import NAMING_CONVENTION
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import binascii
+import contextlib
 import json
 import logging
 import uuid
@@ -173,9 +173,7 @@ class Redemptions:
         way fulfillment-service answers the job event with the result it recorded: one code per redemption."""
         result = await self.fulfillment.fulfil_now(job, self.inline_timeout_seconds)
         if result is None:
-            await repository.release_job(self.pool, redemption.id)
-            self.wake_relay()
-            return redemption
+            return await self._send_job_now(redemption)
         # The code is assigned and recorded in fulfillment-service; its result is not applied here yet.
         failpoint("redemption.inline_before_apply")
         try:
@@ -183,9 +181,7 @@ class Redemptions:
         except MalformedResult as exc:
             log.error("inline fulfilment answered a malformed result; the job goes the durable way",
                       extra={"redemption_id": redemption.id, "reason": str(exc)})
-            await repository.release_job(self.pool, redemption.id)
-            self.wake_relay()
-            return redemption
+            return await self._send_job_now(redemption)
         if received.outcome is Outcome.COMPLETED and received.redemption_id == redemption.id:
             completed = await repository.complete_inline(self.pool, redemption.id, event_id=received.event_id,
                                                          sequence=received.sequence,
@@ -201,6 +197,12 @@ class Redemptions:
         current = await repository.fetch_redemption(self.pool, redemption.id)
         assert current is not None
         return current
+
+    async def _send_job_now(self, redemption: Redemption) -> Redemption:
+        """The inline fulfilment gave no result: the job's outbox row may go out now, not after its grace."""
+        await repository.release_job(self.pool, redemption.id)
+        self.wake_relay()
+        return redemption
 
     async def _await_fulfillment(self, redemption_id: str, result_applied: asyncio.Event,
                                  seconds: float) -> Redemption:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import serve
+from service_kit.messaging import JetStreamLink
 from service_kit.pgpool import PgPool
 
 from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
@@ -19,7 +20,6 @@ from redemption_service.fulfillment_results import FulfillmentResultConsumer
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.grpc_api import RedemptionApi
 from redemption_service.idempotency import keep_pruning_keys
-from service_kit.messaging import JetStreamLink
 from redemption_service.outbox import jobs_relay
 from redemption_service.reconciler import keep_reconciling, keep_reporting_backlog
 from redemption_service.redemptions import Redemptions

@@ -14,8 +14,14 @@ from typing import Any
 
 import grpc
 import pytest
-from nats.js.errors import NotFoundError
 from local_runner.infra import Nats, Postgres
+from nats.js.errors import NotFoundError
+from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
+from redemption_service.db import migrate
+from redemption_service.fulfillment_results import FulfillmentResultConsumer
+from redemption_service.fulfillment_waits import FulfillmentWaits
+from redemption_service.outbox import jobs_relay
+from redemption_service.redemptions import Redemptions
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
@@ -25,19 +31,11 @@ from service_kit.db import create_engine, session_maker
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import ServingInterceptor
+from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, JetStreamLink
+from service_kit.outbox_relay import OutboxRelay
 from service_kit.pgpool import PgPool
-from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-
-from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
-from redemption_service.db import migrate
-from redemption_service.fulfillment_results import FulfillmentResultConsumer
-from redemption_service.fulfillment_waits import FulfillmentWaits
-from redemption_service.outbox import jobs_relay
-from service_kit.outbox_relay import OutboxRelay
-from service_kit.messaging import JetStreamLink
-from redemption_service.redemptions import Redemptions
 
 TENANT = "acme"
 

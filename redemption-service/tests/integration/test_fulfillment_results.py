@@ -9,14 +9,13 @@ import logging
 import time
 
 import pytest
+from redemption_service import redemptions as redemptions_module
+from redemption_service.domain import Status
+from redemption_service.fulfillment_results import apply_result, read_result
+from redemption_service.grpc_api import redemption_to_proto
 from rewards.fulfillment.v1 import fulfillment_pb2 as f
 from rewards.redemption.v1 import redemption_pb2
 from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, RESULTS_STREAM
-
-from redemption_service.domain import Status
-from redemption_service.fulfillment_results import apply_result, read_result
-from redemption_service import redemptions as redemptions_module
-from redemption_service.grpc_api import redemption_to_proto
 
 
 async def open_redemption(system, key: str = "k1", **fields: object) -> str:  # type: ignore[no-untyped-def]

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from service_kit.query_plans import captured_statements
-
 from redemption_service.domain import Status
+from service_kit.query_plans import captured_statements
 
 # Accept, the pivot and the inline completion: one statement each. The budget is 10; the count is exact
 # so that a statement added to the hot path fails here and is weighed.

@@ -7,16 +7,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from redemption_service import repository
+from redemption_service.domain import Status
+from redemption_service.reconciler import report_backlog, republish_stale_jobs
+from redemption_service.saga.recovery import recover_stale_sagas
 from rewards.fulfillment.v1 import fulfillment_pb2 as f
 from rewards.redemption.v1 import redemption_pb2
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.query_plans import Statement, captured_statements, tables_read_without_index
 from service_kit.scope import Scope
-
-from redemption_service import repository
-from redemption_service.domain import Status
-from redemption_service.reconciler import report_backlog, republish_stale_jobs
-from redemption_service.saga.recovery import recover_stale_sagas
 
 AFTER = 60.0
 

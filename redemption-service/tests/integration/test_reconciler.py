@@ -9,13 +9,12 @@ import asyncio
 import logging
 
 import pytest
-from rewards.fulfillment.v1 import fulfillment_pb2 as f
-from service_kit.errors import DomainError, ErrorCode
-
 from redemption_service.fulfillment_results import apply_result, read_result
-from service_kit.messaging import JetStreamLink
 from redemption_service.reconciler import report_backlog, republish_stale_jobs
 from redemption_service.saga.recovery import recover_stale_sagas
+from rewards.fulfillment.v1 import fulfillment_pb2 as f
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.messaging import JetStreamLink
 
 AFTER = 60.0
 

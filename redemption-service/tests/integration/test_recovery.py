@@ -7,14 +7,13 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from rewards.redemption.v1 import redemption_pb2
-from service_kit.errors import DomainError, ErrorCode
-from service_kit.scope import Scope
-
 from redemption_service import repository
 from redemption_service.domain import DeliveryStatus, Snapshot, Status
 from redemption_service.idempotency import request_fingerprint
 from redemption_service.saga.recovery import recover_stale_sagas
+from rewards.redemption.v1 import redemption_pb2
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.scope import Scope
 
 
 async def accept(system, redemption_id: str, key: str) -> None:  # type: ignore[no-untyped-def]

@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from redemption_service.domain import DeliveryStatus, Status
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.messaging import JOBS_SUBJECT
-
-from redemption_service.domain import DeliveryStatus, Status
 
 
 async def test_redeem_opens_with_a_snapshot_and_a_fulfillment_job(system) -> None:  # type: ignore[no-untyped-def]

@@ -12,15 +12,13 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from local_runner.infra import free_port
+from redemption_service.grpc_api import RedemptionApi
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from service_kit.errors import ErrorCode, from_rpc_error
 from service_kit.grpc_server import ServingInterceptor
-from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT
-
-from redemption_service.grpc_api import RedemptionApi
-from service_kit.messaging import JetStreamLink
+from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, JetStreamLink
 
 
 @pytest.fixture

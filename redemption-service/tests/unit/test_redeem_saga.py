@@ -6,15 +6,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from redemption_service.domain import DeliveryStatus, Snapshot
+from redemption_service.saga.engine import SagaFailed, SagaRunner
+from redemption_service.saga.redeem import RedeemOrder, RedeemSaga
 from rewards.catalog.v1 import catalog_pb2
 from rewards.common.v1 import common_pb2
 from rewards.wallet.v1 import wallet_pb2
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
-
-from redemption_service.domain import DeliveryStatus, Snapshot
-from redemption_service.saga.engine import SagaFailed, SagaRunner
-from redemption_service.saga.redeem import RedeemOrder, RedeemSaga
 
 SCOPE = Scope("t1", "live")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service_kit.db import NAMING_CONVENTION
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -17,7 +18,6 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from service_kit.db import NAMING_CONVENTION
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from service_kit.pgpool import PgPool, Record
+from service_kit.scope import Scope
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service_kit.pgpool import PgPool, Record
-from service_kit.scope import Scope
 from wallet_service.domain import Account, EntryKind, LedgerEntry, PlayerStatus, PointType
 from wallet_service.models import accounts, ledger_entries, players, point_types
 

@@ -9,13 +9,13 @@ debit be one statement: no advisory lock, no BEGIN and no COMMIT.
 from __future__ import annotations
 
 import asyncpg
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from wallet_service import repository
 from wallet_service.domain import (
     MAX_DESCRIPTION,

@@ -19,7 +19,6 @@ from service_kit.grpc_server import ServingInterceptor
 from service_kit.pgpool import PgPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
 from wallet_service.grpc_api import WalletApi
 from wallet_service.server import MIGRATIONS
 from wallet_service.wallet import Wallet

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 
 from service_kit.query_plans import Statement, captured_statements, tables_read_without_index
-
 from wallet_service import repository
 
 

@@ -11,7 +11,6 @@ import pytest
 from service_kit.db import create_engine, upgrade_database
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
-
 from wallet_service.server import MIGRATIONS
 
 
