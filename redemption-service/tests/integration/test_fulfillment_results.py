@@ -15,7 +15,7 @@ from redemption_service.fulfillment_results import apply_result, read_result
 from redemption_service.grpc_api import redemption_to_proto
 from rewards.fulfillment.v1 import fulfillment_pb2 as f
 from rewards.redemption.v1 import redemption_pb2
-from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, RESULTS_STREAM
+from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, RESULTS_STREAM, keep_cancellation
 
 
 async def open_redemption(system, key: str = "k1", **fields: object) -> str:  # type: ignore[no-untyped-def]
@@ -180,10 +180,13 @@ async def test_a_result_applied_by_another_instance_is_seen_during_the_wait(syst
 
 
 async def _fulfil_with_codes(results) -> None:  # type: ignore[no-untyped-def]
-    """Plays fulfillment-service for a code pool: takes each new job off the jobs stream, answers COMPLETED."""
+    """Plays fulfillment-service for a code pool: takes each new job off the jobs stream, answers COMPLETED.
+    keep_cancellation() each round: Python 3.11's wait_for inside nats-py can swallow the test's cancel when a
+    request completes as it lands, and this loop would then never end (a CI run hung here for 300 s)."""
     js = await results.link.jetstream()
     seen = (await js.stream_info(JOBS_STREAM)).state.last_seq
     while True:
+        keep_cancellation()
         try:
             message = await js.get_last_msg(JOBS_STREAM, JOBS_SUBJECT)
         except Exception:  # noqa: BLE001 - nothing on the subject yet
