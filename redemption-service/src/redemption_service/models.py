@@ -113,6 +113,9 @@ idempotency_keys = Table(
     Column("redemption_id", String(36), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    # Set when the key's redemption FAILED with nothing charged: the next request with this key, player and body
+    # claims the key again for a new attempt (migration 0006).
+    Column("released_at", DateTime(timezone=True), nullable=True),
     Index("ix_idempotency_keys_expires_at", "expires_at"),
 )
 

@@ -74,13 +74,26 @@ async def begin_compensation(session: AsyncSession, saga_id: str) -> bool:
 
 
 async def mark_failed(session: AsyncSession, saga_id: str, code: str, message: str) -> None:
+    """Every compensation has run (the stock released, any debit refunded or refused by its tombstone): the
+    redemption ends FAILED with nothing charged, and in the same statement its key is released, so a retry with
+    the same key is processed afresh rather than answered this failure. Only the key still naming this attempt,
+    and only on the SUBMITTED -> FAILED move (a second recovery of the saga releases nothing)."""
     await session.execute(
         update(sagas).where(sagas.c.id == saga_id,
                             sagas.c.state.in_([SagaState.RUNNING, SagaState.COMPENSATING]))
         .values(state=SagaState.FAILED, updated_at=func.now()))
-    await session.execute(
+    failed = (
         update(redemptions).where(redemptions.c.id == saga_id, redemptions.c.status == Status.SUBMITTED)
-        .values(status=Status.FAILED, failure_code=code, failure_message=message[:2000], updated_at=func.now()))
+        .values(status=Status.FAILED, failure_code=code, failure_message=message[:2000], updated_at=func.now())
+        .returning(redemptions.c.id, redemptions.c.tenant_id, redemptions.c.environment,
+                   redemptions.c.idempotency_key)
+        .cte("failed"))
+    key = idempotency_keys.c
+    await session.execute(
+        update(idempotency_keys).add_cte(failed)
+        .where(key.tenant_id == failed.c.tenant_id, key.environment == failed.c.environment,
+               key.key == failed.c.idempotency_key, key.redemption_id == failed.c.id)
+        .values(released_at=func.now()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +256,10 @@ _ACCEPT = """
     WITH claimed AS (
         INSERT INTO idempotency_keys (tenant_id, environment, key, player_id, fingerprint, redemption_id, expires_at)
         VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))
-        ON CONFLICT (tenant_id, environment, key) DO NOTHING
+        ON CONFLICT (tenant_id, environment, key) DO UPDATE
+            SET redemption_id = EXCLUDED.redemption_id, expires_at = EXCLUDED.expires_at, released_at = NULL
+            WHERE idempotency_keys.released_at IS NOT NULL AND idempotency_keys.player_id = EXCLUDED.player_id
+              AND idempotency_keys.fingerprint = EXCLUDED.fingerprint
         RETURNING redemption_id),
     accepted AS (
         INSERT INTO redemptions (id, tenant_id, environment, idempotency_key, status, player_id, item_id, variant_id,
@@ -259,7 +275,13 @@ _ACCEPT = """
 async def accept(pool: PgPool, scope: Scope, *, key: str, fingerprint: str, ttl: timedelta,
                  values: dict[str, Any]) -> bool:
     """Claims the idempotency key and stores the redemption as SUBMITTED with its saga, in one statement; False
-    when the key was taken (a concurrent duplicate waits on the first's row, then sees the conflict)."""
+    when the key was taken (a concurrent duplicate waits on the first's row, then sees the conflict).
+
+    A key released by a FAILED attempt (mark_failed) is claimed again by the same player with the same body: the
+    key then names this new attempt, the failed one stays in the history. Concurrent retries after a failure
+    still make one attempt: under READ COMMITTED the second waits for the first's row lock, re-checks the WHERE on
+    the row the first wrote (released_at NULL again) and claims nothing. Another player or another body never
+    takes a released key over; they get the conflict or the reuse error, as for a key that is held."""
     v = values
     return bool(await pool.fetchval(
         _ACCEPT, scope.tenant_id, scope.environment, key, v["player_id"], fingerprint, v["id"],
@@ -370,7 +392,8 @@ _KEY_AND_REDEMPTION = """
 
 async def fetch_key_and_redemption(pool: PgPool, scope: Scope,
                                    key: str) -> tuple[IdempotencyRecord | None, Redemption | None]:
-    """The idempotency record of a key and the redemption it claimed, in one statement."""
+    """The idempotency record of a key and the redemption it claimed, in one statement: the newest attempt, when
+    a FAILED one released the key and a retry claimed it again."""
     row = await pool.fetchrow(_KEY_AND_REDEMPTION, scope.tenant_id, scope.environment, key)
     if row is None:
         return None, None

@@ -16,9 +16,9 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
 
 
-async def accept(system, redemption_id: str, key: str) -> None:  # type: ignore[no-untyped-def]
+async def accept(system, redemption_id: str, key: str, fingerprint: str = "f") -> None:  # type: ignore[no-untyped-def]
     """A saga as a crash leaves it: SUBMITTED, the reservation and the debit landed, nothing more."""
-    assert await repository.accept(system.pool, Scope("acme", "live"), key=key, fingerprint="f",
+    assert await repository.accept(system.pool, Scope("acme", "live"), key=key, fingerprint=fingerprint,
                                    ttl=timedelta(hours=1), values=system.accepted_values(redemption_id))
     system.catalog.items["voucher"].stock -= 1
     system.catalog.reservations[redemption_id] = "voucher"
@@ -83,21 +83,23 @@ async def test_a_runner_that_lost_its_saga_to_recovery_cannot_pass_the_pivot(sys
         assert not await repository.begin_compensation(session, "slow-saga")
 
 
-async def test_a_replay_waits_out_a_crashed_saga_then_answers_its_failure(make_system) -> None:  # type: ignore[no-untyped-def]
+async def test_a_retry_waits_out_a_crashed_saga_then_is_processed_afresh(make_system) -> None:  # type: ignore[no-untyped-def]
+    """While the crashed saga is unsettled the key is held (409 in progress, no saga of the retry's own); once
+    recovery refunded it and marked it FAILED, the key is released and the same request is charged once."""
     system = await make_system(wait_seconds=0.1)
     request = system.request(key="crashed")
-    await repository.accept(system.pool, Scope("acme", "live"), key="crashed",
-                            fingerprint=request_fingerprint(request), ttl=timedelta(hours=1),
-                            values=system.accepted_values("crashed-saga"))
+    await accept(system, "crashed-saga", "crashed", fingerprint=request_fingerprint(request))
     with pytest.raises(DomainError) as busy:
         await system.redemptions.redeem(request)
     assert busy.value.code is ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
+    assert system.wallet.calls.count("DebitPoints") == 0, "the retry ran no saga of its own"
     await age(system, "crashed-saga")
     await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client, stale_seconds=30)
-    with pytest.raises(DomainError) as failed:
-        await system.redemptions.redeem(request)
-    assert failed.value.code is ErrorCode.UNAVAILABLE
-    assert system.wallet.calls.count("DebitPoints") == 0, "the replay ran no saga of its own"
+    assert await status_of(system, "crashed-saga") == ("FAILED", "UNAVAILABLE", "failed")
+    redemption, replayed = await system.redemptions.redeem(request)
+    assert not replayed and redemption.status is Status.OPEN
+    assert system.wallet.calls.count("DebitPoints") == 1 and system.wallet.balances["p1"] == 850
+    assert "crashed-saga" in system.wallet.refunded
 
 
 async def test_a_cancel_under_way_is_finished_forward(system) -> None:  # type: ignore[no-untyped-def]
