@@ -222,7 +222,9 @@ class Redemptions:
                 return current
 
     async def _first_result(self, scope: Scope, key: str, player_id: str, fingerprint: str) -> Redemption:
-        """The result of the request that claimed the key; waits a bounded time while its saga is running."""
+        """The result of the request that claimed the key; waits a bounded time while its saga is running. A FAILED
+        result is answered here only to a request that came while it ran: the failure released the key, so the
+        next request with it is claimed afresh by accept (see repository.accept)."""
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self.idempotency_wait_seconds
         pause = 0.02
