@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from service_kit.errors import DomainError, ErrorCode
-
 from wallet_service.domain import (
     MAX_AMOUNT,
     decode_page_token,
