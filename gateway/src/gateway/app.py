@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from service_kit.db import create_engine, session_maker, upgrade_database
+from service_kit.db import create_engine, database_unavailable, is_database_unavailable, session_maker, upgrade_database
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var
 from service_kit.settings import load_settings
@@ -46,7 +46,7 @@ def request_id_from(value: str | None) -> str:
 
 class RequestIdMiddleware:
     """Binds the request id for logs and upstream metadata, echoes it on every response, and turns a crash into
-    a problem+json 500 that still carries it."""
+    a problem+json 500 that still carries it (the gateway's own database being unavailable into a 503)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -69,11 +69,19 @@ class RequestIdMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as exc:
+            dialect = dialect_for(scope.get("path", ""))
+            if is_database_unavailable(exc) and not started:
+                # The gateway's own database (credentials, signing keys) is down, restarting or full: not a
+                # bug, a 503 with Retry-After in the dialect's shape, like any service being unavailable.
+                log.warning("database unavailable", extra={"path": scope.get("path"), "error": repr(exc)})
+                unavailable = database_unavailable(exc)
+                answer = dialect.render_error(unavailable) if dialect else domain_error_response(unavailable)
+                await answer(scope, receive, send_with_id)
+                return
             log.exception("unhandled error", extra={"method": scope.get("method"), "path": scope.get("path")})
             if started:
                 raise
-            dialect = dialect_for(scope.get("path", ""))
             crash = dialect.render_error(DomainError(ErrorCode.INTERNAL, "internal error")) if dialect else \
                 problem_response(500, "INTERNAL", "internal error")
             await crash(scope, receive, send_with_id)

@@ -1,5 +1,6 @@
 """The gRPC server every service runs: grpc.aio, standard health and reflection, JSON logs with the caller's
-request id, DomainError -> rich status, background tasks, and a graceful stop on SIGTERM or SIGINT."""
+request id, DomainError -> rich status (and the database being unavailable -> UNAVAILABLE), background tasks, and
+a graceful stop on SIGTERM or SIGINT."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from typing import Any
 
 import grpc
 import uvloop
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
-
+from service_kit.db import database_unavailable, is_database_unavailable
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var
 
@@ -36,7 +37,8 @@ def run_main(main: Coroutine[Any, Any, None]) -> None:
 
 
 class ServingInterceptor(grpc.aio.ServerInterceptor):
-    """Binds the request id for logs, logs each call, and maps DomainError (and crashes) to a status."""
+    """Binds the request id for logs, logs each call, and maps DomainError, the database being unavailable
+    (SQLAlchemy's and asyncpg's own errors, see service_kit.db) and crashes to a status."""
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = await continuation(handler_call_details)
@@ -64,10 +66,13 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
                 except NotImplementedError:
                     # The generated base servicer's answer for an RPC a service does not offer.
                     await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
-                except Exception:
-                    log.exception("unhandled error", extra={"method": method})
-                    failure = None
-                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                except Exception as exc:
+                    if not is_database_unavailable(exc):
+                        log.exception("unhandled error", extra={"method": method})
+                        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                    # Not a bug: the caller may come back (the gateway answers 503 with Retry-After).
+                    log.warning("database unavailable", extra={"method": method, "error": repr(exc)})
+                    failure = database_unavailable(exc)
                 if failure is not None:
                     if not quiet:
                         log.info("call refused", extra={"method": method, "code": failure.code.value,

@@ -12,9 +12,11 @@ or ROLLBACK), so a test can hold a budget per operation:
         await wallet.debit_points(...)
     assert trips.count <= 3, trips.statements
 
-A lost connection, a server shutting down or restarting, a statement timeout, a full server and a serialization
-failure are the database being unavailable, not a bug: they are raised as DomainError(UNAVAILABLE) with a retry
-hint, so callers see a transient 503 and nothing half-done (a failed statement or transaction changed nothing).
+A lost connection, a server shutting down or restarting, a statement timeout, a full server, a full pool and a
+serialization failure are the database being unavailable, not a bug: they are raised as DomainError(UNAVAILABLE)
+with a retry hint (service_kit.db.is_database_unavailable decides), so callers see a transient 503 and nothing
+half-done (a failed statement or transaction changed nothing). A connection its server closed is replaced when it
+is next taken from the pool, at no round trip for a live one.
 """
 
 from __future__ import annotations
@@ -27,31 +29,16 @@ from typing import Any
 
 import asyncpg
 
-from service_kit.errors import DomainError, ErrorCode
+from service_kit.db import POOL_CHECKOUT_TIMEOUT_SECONDS, database_unavailable, is_database_unavailable
+from service_kit.errors import DomainError
 
 Record = asyncpg.Record
 
-# What a transient database failure looks like from asyncpg (see the module's docstring).
-_UNAVAILABLE = (
-    asyncpg.PostgresConnectionError,          # 08xxx, ConnectionDoesNotExistError: the connection is gone
-    asyncpg.exceptions.OperatorInterventionError,  # 57xxx: shutdown, cannot connect now, statement timeout
-    asyncpg.exceptions.InsufficientResourcesError,  # 53xxx: too many connections, out of memory or disk
-    asyncpg.exceptions.TransactionRollbackError,  # 40xxx: serialization failure, deadlock
-    OSError,                                  # refused, reset
-    TimeoutError,                             # no pooled connection free in time, or a command timeout
-)
-RETRY_AFTER_SECONDS = "1"
 
-
-def _unavailable(exc: BaseException) -> DomainError:
-    return DomainError(ErrorCode.UNAVAILABLE, f"the database is unavailable ({type(exc).__name__}); try again",
-                       {"retry_after_seconds": RETRY_AFTER_SECONDS})
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, asyncpg.InterfaceError):
-        return "closed" in str(exc)   # "connection is closed": its server went away
-    return isinstance(exc, _UNAVAILABLE)
+def _is_unavailable(exc: BaseException) -> bool:
+    # Only the database is reached from inside the pool, so every OSError here is its: a Unix socket that a
+    # stopped server removed is FileNotFoundError, which elsewhere would be a bug.
+    return isinstance(exc, OSError) or is_database_unavailable(exc)
 
 
 @dataclass
@@ -123,8 +110,8 @@ class Transaction(_Counted):
         try:
             return await getattr(self.connection, method)(sql, *args)
         except Exception as exc:
-            if is_unavailable(exc):
-                raise _unavailable(exc) from exc
+            if _is_unavailable(exc):
+                raise database_unavailable(exc) from exc
             raise
 
 
@@ -132,23 +119,27 @@ class PgPool(_Counted):
     """A service's pool of asyncpg connections. Statements on the pool itself run in autocommit, each on any
     free connection: a single statement (a CTE may write several tables) is atomic on its own."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, checkout_timeout_seconds: float = POOL_CHECKOUT_TIMEOUT_SECONDS) -> None:
         self._pool = pool
+        self._checkout_timeout = checkout_timeout_seconds
         self._pool_of_counts = self
         self._counters: list[RoundTrips] = []
 
     @classmethod
     async def open(cls, url: str, *, size: int = 10, statement_timeout_ms: int = 10_000,
-                   connect_timeout_seconds: float = 10.0) -> PgPool:
-        """Connects lazily beyond the first connection; up to `size` connections. Every call waits at most
-        connect_timeout_seconds for a free connection, and every statement runs at most statement_timeout_ms."""
+                   connect_timeout_seconds: float = 10.0,
+                   checkout_timeout_seconds: float = POOL_CHECKOUT_TIMEOUT_SECONDS) -> PgPool:
+        """Connects lazily beyond the first connection (within connect_timeout_seconds at open); up to `size`
+        connections. Every call waits at most checkout_timeout_seconds for a connection (a free one, or a new
+        one connecting) and is refused as UNAVAILABLE after that; every statement runs at most
+        statement_timeout_ms."""
         pool = await asyncpg.create_pool(
             to_dsn(url), min_size=1, max_size=size, init=_init_connection, reset=_reset_connection,
             timeout=connect_timeout_seconds,
             command_timeout=statement_timeout_ms / 1000 + 5, max_inactive_connection_lifetime=300,
             server_settings={"statement_timeout": str(statement_timeout_ms),
                              "idle_in_transaction_session_timeout": "60000"})
-        return cls(pool)
+        return cls(pool, checkout_timeout_seconds)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -192,11 +183,11 @@ class PgPool(_Counted):
     async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         self._count(sql, args)
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire(timeout=self._checkout_timeout) as conn:
                 return await getattr(conn, method)(sql, *args)
         except Exception as exc:
-            if is_unavailable(exc):
-                raise _unavailable(exc) from exc
+            if _is_unavailable(exc):
+                raise database_unavailable(exc) from exc
             raise
 
     @asynccontextmanager
@@ -204,7 +195,7 @@ class PgPool(_Counted):
         """BEGIN, the block's statements on one connection, then COMMIT; ROLLBACK if the block raises (a
         DomainError raised to refuse a request undoes what the transaction wrote)."""
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire(timeout=self._checkout_timeout) as conn:
                 self._count("BEGIN")
                 async with conn.transaction():
                     try:
@@ -214,8 +205,8 @@ class PgPool(_Counted):
         except DomainError:
             raise
         except Exception as exc:
-            if is_unavailable(exc):
-                raise _unavailable(exc) from exc
+            if _is_unavailable(exc):
+                raise database_unavailable(exc) from exc
             raise
 
 
