@@ -332,8 +332,9 @@ def is_available(item: Item, now: datetime) -> bool:
 
 
 def targets(targeting: Targeting, player: Player) -> bool:
-    if not targeting.private:
-        return True
+    """Every rule the item carries, whether or not it is marked `private` (that flag only says "targeted" to
+    the clients that show it: an admin who set a country list meant it). A rule the caller gave no data for (no
+    country, no level, no segments) is not met: unknown is not eligible."""
     if targeting.segments and not set(targeting.segments) & set(player.segments):
         return False
     if targeting.countries and player.country.upper() not in targeting.countries:

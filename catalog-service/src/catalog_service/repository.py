@@ -76,10 +76,9 @@ SELECT {_ITEM}
  WHERE i.tenant_id = $1 AND i.environment = $2 AND i.id > $3 AND i.status = 'active'
    AND (i.available_from IS NULL OR i.available_from <= $5)
    AND (i.available_until IS NULL OR i.available_until > $5)
-   AND (NOT i.targeting_private OR (
-            (cardinality(i.target_segments) = 0 OR i.target_segments && $6::varchar[])
-        AND (cardinality(i.target_countries) = 0 OR i.target_countries @> ARRAY[$7::varchar])
-        AND i.target_min_level <= $8))
+   AND (cardinality(i.target_segments) = 0 OR i.target_segments && $6::varchar[])
+   AND (cardinality(i.target_countries) = 0 OR i.target_countries @> ARRAY[$7::varchar])
+   AND i.target_min_level <= $8
  ORDER BY i.id
  LIMIT $4"""
 

@@ -129,6 +129,34 @@ async def test_targeting_by_segment_country_and_level(catalog: Any) -> None:
     assert (await catalog.reserve("s-fits", "vip-se", fits)).item.id == "vip-se"
 
 
+async def test_a_public_item_with_a_country_list_is_refused_to_a_player_from_elsewhere(catalog: Any) -> None:
+    """Issue 12, item 5: a French player redeemed a Germany-only item because it was not marked private."""
+    await catalog.create(id="de-only", targeting=catalog_pb2.Targeting(private=False, countries=["DE"]))
+    french, german, unknown = (catalog.player("fr", country="FR"), catalog.player("de", country="de"),
+                               catalog.player("nowhere"))
+    for who in (french, unknown):
+        await catalog.refused(catalog.reserve(f"s-{who.player_id}", "de-only", who), ErrorCode.ITEM_NOT_ELIGIBLE)
+        assert (await catalog.check("de-only", who)).reason == ErrorCode.ITEM_NOT_ELIGIBLE.value
+        await catalog.refused(catalog.get("de-only", who), ErrorCode.ITEM_NOT_FOUND)
+        assert [i.id for i in (await catalog.call("ListItems", player=who)).items] == []
+    assert [i.id for i in (await catalog.call("ListItems", player=german)).items] == ["de-only"]
+    assert (await catalog.reserve("s-de", "de-only", german)).item.id == "de-only"
+
+
+async def test_a_public_item_with_a_minimum_level_is_refused_below_it(catalog: Any) -> None:
+    await catalog.create(id="lvl5", targeting=catalog_pb2.Targeting(min_level=5))
+    await catalog.create(id="gold", targeting=catalog_pb2.Targeting(segments=["gold"]))
+    low, high = catalog.player("low", level=4), catalog.player("high", level=5, segments=["gold"])
+    await catalog.refused(catalog.reserve("s-low", "lvl5", low), ErrorCode.ITEM_NOT_ELIGIBLE)
+    await catalog.refused(catalog.reserve("s-low-gold", "gold", low), ErrorCode.ITEM_NOT_ELIGIBLE)
+    # No level given (a back end acting for a player sends none) is level 0: below any minimum.
+    await catalog.refused(catalog.reserve("s-none", "lvl5", catalog.player("none")), ErrorCode.ITEM_NOT_ELIGIBLE)
+    assert [i.id for i in (await catalog.call("ListItems", player=low)).items] == []
+    assert [i.id for i in (await catalog.call("ListItems", player=high)).items] == ["gold", "lvl5"]
+    assert (await catalog.reserve("s-high", "lvl5", high)).item.id == "lvl5"
+    assert (await catalog.reserve("s-high-gold", "gold", high)).item.id == "gold"
+
+
 async def test_variants_by_rounds_or_id_with_their_own_prices(catalog: Any) -> None:
     await catalog.create(
         id="frb", prices=[Price(point_type="coins", amount=100), Price(point_type="gems", amount=5)],

@@ -61,6 +61,20 @@ def test_visibility_follows_status_window_and_targeting() -> None:
     assert not visible_to(item(targeting=Targeting(True, min_level=4)), player, NOW)
 
 
+def test_every_targeting_rule_applies_whether_or_not_the_item_is_private() -> None:
+    french, german = Player("fr", country="FR", level=9), Player("de", country="de", level=9)
+    for private in (False, True):
+        germany_only = item(targeting=Targeting(private, countries=("DE",)))
+        assert not visible_to(germany_only, french, NOW) and visible_to(germany_only, german, NOW)
+        assert not visible_to(germany_only, Player("unknown"), NOW)  # no country given: not eligible
+        assert not visible_to(item(targeting=Targeting(private, min_level=10)), german, NOW)
+        assert not visible_to(item(targeting=Targeting(private, segments=("vip",))), german, NOW)
+        with pytest.raises(DomainError) as refused:
+            choose_offer(germany_only, player=french, redeemed_count=0, now=NOW)
+        assert refused.value.code is ErrorCode.ITEM_NOT_ELIGIBLE
+    assert visible_to(item(targeting=Targeting(True)), french, NOW)  # private with no rule: everyone
+
+
 def test_the_first_price_is_the_default_and_a_sole_variant_is_chosen() -> None:
     offer = choose_offer(item(prices=(Price("gems", 5), Price("coins", 100)), variants=(Variant("v", rounds=20),)),
                          player=Player("p"), redeemed_count=0, now=NOW)
