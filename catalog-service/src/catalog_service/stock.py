@@ -7,8 +7,8 @@ statement takes its locks in the order its CTEs depend on each other, so each st
 
 Reserve and release are the saga's hot path: SQL text constants on the PgPool (service_kit.pgpool), measured at
 ~0.065 ms of client CPU a statement against ~0.73 ms for one built per call through SQLAlchemy. A reservation is
-decided in memory on the item's cached definition (definitions.py) and then written by one statement inside
-BEGIN .. COMMIT: three round trips, where reading the item, its children and the count first took eleven.
+decided in memory on the item's cached definition (definitions.py) and then written by one statement on its own
+(autocommit): one round trip, where reading the item, its children and the count first took eleven.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import asyncpg
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
@@ -43,8 +44,9 @@ from catalog_service.models import items, stock_adjustments
 # The reservation, in the lock order: the saga's row (a saga reserved before, or released, conflicts: nothing more
 # is written), then the player's count below the limit ($11, 0 for none), then a unit of the item's stock, only
 # while the item is still at the revision it was decided on ($12), active, and has stock (or none is counted).
-# Each step runs only after the one before it succeeded; a step that takes nothing leaves the ones before it to
-# the transaction's ROLLBACK.
+# Each step runs only after the one before it succeeded. A step that takes nothing after the reservation was held
+# makes the statement raise (reservation_not_taken(), SQLSTATE RW001, migration 0003), which undoes the rows the
+# steps before it wrote: the statement runs on its own, one round trip, with no BEGIN and COMMIT around it.
 _RESERVE = """
 WITH held AS (
     INSERT INTO reservations (tenant_id, environment, saga_id, item_id, variant_id, player_id, point_type, price,
@@ -65,7 +67,10 @@ WITH held AS (
        AND EXISTS (SELECT FROM counted)
     RETURNING stock
 )
-SELECT EXISTS (SELECT FROM held) AS held, EXISTS (SELECT FROM taken) AS taken, (SELECT stock FROM taken) AS stock"""
+SELECT EXISTS (SELECT FROM held) AS held, (SELECT stock FROM taken) AS stock,
+       CASE WHEN EXISTS (SELECT FROM held) AND NOT EXISTS (SELECT FROM taken) THEN reservation_not_taken() END
+         AS refused"""
+_NOT_TAKEN_SQLSTATE = "RW001"
 
 # A saga's reservation, for a retry's answer, with the item's stock of today.
 _REPLAY = """
@@ -185,16 +190,18 @@ async def reserve_stock(pool: PgPool, definitions: ItemDefinitions, scope: Scope
 async def _take(pool: PgPool, scope: Scope, saga_id: str, player: Player, definition: Definition,
                 offer: Offer) -> Reservation:
     item = definition.item
-    async with pool.transaction() as tx:
-        row = await tx.fetchrow(
+    try:
+        row = await pool.fetchrow(
             _RESERVE, scope.tenant_id, scope.environment, saga_id, item.id,
             offer.variant.id if offer.variant else None, player.player_id, offer.price.point_type,
             offer.price.amount, definition.stock_counted, definition.snapshot(offer), item.per_player_limit,
             definition.revision)
-        if not row["held"]:
-            raise _Claimed()
-        if not row["taken"]:
-            raise _NotTaken()   # rolls back the reservation row and the count written above
+    except asyncpg.PostgresError as exc:
+        if exc.sqlstate == _NOT_TAKEN_SQLSTATE:
+            raise _NotTaken() from None   # the statement undid the reservation row and the count it wrote
+        raise
+    if not row["held"]:
+        raise _Claimed()
     return Reservation(saga_id, replace(item, stock=row["stock"]), offer.variant, offer.price,
                        already_reserved=False)
 

@@ -261,6 +261,11 @@ async def test_sixty_concurrent_reserves_on_stock_ten_sell_exactly_ten(catalog: 
     assert outcomes.count("reserved") == 10
     assert outcomes.count(ErrorCode.OUT_OF_STOCK.value) == 50
     assert await catalog.stock_of("12") == 0
+    # Each refused reservation's statement undid the rows it wrote before it found no stock: no held reservation
+    # and no count is left behind for the fifty.
+    tenant = catalog.scope.tenant_id
+    assert await catalog.pool.fetchval("SELECT count(*) FROM reservations WHERE tenant_id = $1", tenant) == 10
+    assert await catalog.pool.fetchval("SELECT sum(count) FROM player_counts WHERE tenant_id = $1", tenant) == 10
 
 
 async def test_ten_concurrent_reserves_by_one_player_respect_a_limit_of_two(catalog: Any) -> None:
@@ -279,6 +284,8 @@ async def test_ten_concurrent_reserves_by_one_player_respect_a_limit_of_two(cata
     assert outcomes.count("reserved") == 2
     assert outcomes.count(ErrorCode.LIMIT_REACHED.value) == 8
     assert await catalog.stock_of("12") == 98
+    assert await catalog.pool.fetchval("SELECT count(*) FROM reservations WHERE tenant_id = $1",
+                                       catalog.scope.tenant_id) == 2
     assert (await catalog.get("12", p)).player_redeemed_count == 2
 
 

@@ -12,13 +12,13 @@ from service_kit.errors import ErrorCode
 from service_kit.query_plans import captured_statements
 from sqlalchemy import text
 
-RESERVE = 3        # BEGIN, the reservation's one statement, COMMIT
-COLD_RESERVE = 4   # the first reservation of an item this process has not read: its definition first
+RESERVE = 1        # the reservation's one statement, in autocommit (it undoes itself when it takes nothing)
+COLD_RESERVE = 2   # the first reservation of an item this process has not read: its definition first
 RELEASE = 1        # one statement, in autocommit
 READ = 1           # GetItem, ListItems, CheckEligibility: one statement each
 
 
-async def test_a_code_pool_reservation_takes_three_round_trips_and_a_release_one(catalog: Any) -> None:
+async def test_a_code_pool_reservation_takes_one_round_trip_and_a_release_one(catalog: Any) -> None:
     item = await catalog.create(stock=100, per_player_limit=3,
                                 fulfillment_strategy=catalog_pb2.FULFILLMENT_STRATEGY_CODE_POOL)
     player = catalog.player("p1")
@@ -32,7 +32,7 @@ async def test_a_code_pool_reservation_takes_three_round_trips_and_a_release_one
     assert not first.already_reserved and not reserved.already_reserved and reserved.item.stock == 98
     assert cold.count <= COLD_RESERVE, cold.statements
     assert trips.count <= RESERVE, trips.statements
-    assert trips.statements[0] == "BEGIN" and trips.statements[-1] == "COMMIT", trips.statements
+    assert "BEGIN" not in trips.statements and "COMMIT" not in trips.statements, trips.statements
     assert releasing.count <= RELEASE, releasing.statements
     assert engine_statements == [], [s.sql for s in engine_statements]
 
