@@ -18,10 +18,11 @@ FAIL_MESSAGE = "Validation error while claiming coins"
 
 
 def a_redemption(**fields) -> redemption_pb2.Redemption:
-    values = dict(id="rd_1", number=5, player_id="p1", item_id="507f1f77bcf86cd799439011", point_type="coins",
-                  cost=10_000, point_scale=2, status=redemption_pb2.REDEMPTION_STATUS_COMPLETED,
-                  fulfillment=redemption_pb2.Fulfillment(financial_ref_id=78910), debit_transaction_id=123456,
-                  balance_after=15_050)
+    values = {"id": "rd_1", "number": 5, "player_id": "p1", "item_id": "507f1f77bcf86cd799439011",
+              "point_type": "coins", "cost": 10_000, "point_scale": 2,
+              "status": redemption_pb2.REDEMPTION_STATUS_COMPLETED,
+              "fulfillment": redemption_pb2.Fulfillment(financial_ref_id=78910), "debit_transaction_id": 123456,
+              "balance_after": 15_050}
     values.update(fields)
     return redemption_pb2.Redemption(**values)
 
@@ -66,8 +67,9 @@ async def test_the_pages_request_body_and_success_envelope(gateway, fake_service
     assert (sent.item_id, sent.rounds, sent.trigger_source, sent.comment, sent.idempotency_key) == (
         "507f1f77bcf86cd799439011", 20, "PLAYER_SHOP", "Weekend promotion claim", "unique-idempotency-key-123")
     assert json_format.MessageToDict(sent.trigger_details) == {"source_page": "shop_ui", "campaign": "weekend_promo"}
-    assert sent.player.client_ip == "198.51.100.9"
-    assert fake_services.calls[-1].metadata.get("x-client-ip") == "198.51.100.9"
+    # The X-Forwarded-For came from a peer that is not a trusted proxy (TRUSTED_PROXIES is empty): ignored.
+    assert sent.player.client_ip == "203.0.113.7"
+    assert fake_services.calls[-1].metadata.get("x-client-ip") == "203.0.113.7"
 
 
 async def test_defaults_the_socket_peer_and_a_pending_bonus(gateway, fake_services, brand):

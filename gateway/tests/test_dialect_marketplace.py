@@ -65,7 +65,7 @@ async def test_incomplete_customer_or_delivery_fields_are_not_sent(gateway, fake
 
 
 @pytest.mark.parametrize("code,status", [
-    (ErrorCode.PLAYER_NOT_FOUND, 404), (ErrorCode.ITEM_NOT_FOUND, 404), (ErrorCode.PLAYER_INACTIVE, 403),
+    (ErrorCode.PLAYER_NOT_FOUND, 403), (ErrorCode.ITEM_NOT_FOUND, 404), (ErrorCode.PLAYER_INACTIVE, 403),
     (ErrorCode.ITEM_NOT_ELIGIBLE, 403), (ErrorCode.ITEM_UNAVAILABLE, 400), (ErrorCode.INVALID_POINT_TYPE, 400),
     (ErrorCode.LIMIT_REACHED, 400), (ErrorCode.REDEMPTION_ALREADY_EXISTS, 400), (ErrorCode.OUT_OF_STOCK, 400),
     (ErrorCode.INSUFFICIENT_BALANCE, 400), (ErrorCode.CUSTOMER_INFO_REQUIRED, 400),
@@ -112,3 +112,67 @@ async def test_browse_checks_the_user_then_lists_with_no_claims(gateway, fake_se
     assert reply.json()["nextCursor"] == "t2"
     listed = fake_services.requests("ListItems")[0]
     assert (listed.page_size, listed.player.player_id, list(listed.player.segments)) == (5, "u-1", [])
+
+
+async def test_an_unknown_user_is_403_on_every_route_as_the_page_lists(gateway, fake_services):
+    # The page's redeem answers 201, 400 or 403; its first check is that the user exists and is active.
+    unknown = DomainError(ErrorCode.PLAYER_NOT_FOUND, "no player 'u-1'")
+    fake_services.on("GetPlayer", unknown)
+    fake_services.on("Redeem", unknown)
+    headers = {"x-api-key": gateway.player_key}
+    replies = [await gateway.client.post(f"{BASE}/redeem", json={"giftId": "g-1"}, headers=headers),
+               await gateway.client.get(f"{BASE}/gifts", headers=headers),
+               await gateway.client.get(f"{BASE}/gifts/g-1", headers=headers),
+               await gateway.client.get(f"{BASE}/redemptions", headers=headers)]
+    for reply in replies:
+        assert reply.status_code == 403, reply.text
+        body = reply.json()
+        assert (body["status"], body["code"], body["title"]) == (403, "PLAYER_NOT_FOUND", "User not found")
+        assert body["type"] == "https://tools.ietf.org/html/rfc9110#section-15.5.4"
+        assert body["instance"] == reply.request.url.path
+
+
+def a_delivery(status: int, delivery: int = redemption_pb2.DELIVERY_STATUS_PENDING):
+    def answer(request: redemption_pb2.RedeemRequest) -> redemption_pb2.RedeemResponse:
+        reply = a_redemption(request)
+        reply.redemption.status = status
+        reply.redemption.delivery_status = delivery
+        reply.redemption.ClearField("completed_at")
+        reply.redemption.ClearField("fulfillment")
+        return reply
+    return answer
+
+
+@pytest.mark.parametrize("status,delivery,order_status", [
+    # Something to deliver: the order completes when the points are taken; deliveryStatus follows the shipment.
+    (redemption_pb2.REDEMPTION_STATUS_OPEN, redemption_pb2.DELIVERY_STATUS_PENDING, "Completed"),
+    (redemption_pb2.REDEMPTION_STATUS_AWAITING_VENDOR, redemption_pb2.DELIVERY_STATUS_PENDING, "Completed"),
+    (redemption_pb2.REDEMPTION_STATUS_PURCHASED, redemption_pb2.DELIVERY_STATUS_SHIPPED, "Completed"),
+    (redemption_pb2.REDEMPTION_STATUS_SUBMITTED, redemption_pb2.DELIVERY_STATUS_PENDING, "Pending"),  # not charged
+    (redemption_pb2.REDEMPTION_STATUS_CANCELED, redemption_pb2.DELIVERY_STATUS_PENDING, "Cancelled"),
+    # Nothing to deliver: pending until the voucher or bonus is there.
+    (redemption_pb2.REDEMPTION_STATUS_OPEN, redemption_pb2.DELIVERY_STATUS_UNSPECIFIED, "Pending"),
+    (redemption_pb2.REDEMPTION_STATUS_AWAITING_VENDOR, redemption_pb2.DELIVERY_STATUS_UNSPECIFIED, "Pending"),
+])
+async def test_an_order_with_delivery_is_completed_once_paid(gateway, fake_services, status, delivery,
+                                                             order_status):
+    fake_services.on("Redeem", a_delivery(status, delivery))
+
+    reply = await gateway.client.post(f"{BASE}/redeem", json=PAGE_BODY, headers={"x-api-key": gateway.player_key})
+
+    assert reply.status_code == 201, reply.text
+    record = reply.json()
+    assert record["orderStatus"] == order_status
+    # The page's example: Completed, with completedAt, while the delivery is still Pending.
+    assert record["completedAt"] == ("2026-03-22T16:00:00Z" if order_status == "Completed" else None)
+
+
+async def test_the_pages_example_of_a_gift_with_delivery(gateway, fake_services):
+    fake_services.on("Redeem", a_delivery(redemption_pb2.REDEMPTION_STATUS_OPEN))
+
+    reply = await gateway.client.post(f"{BASE}/redeem", json=PAGE_BODY, headers={"x-api-key": gateway.player_key})
+
+    record = reply.json()
+    assert (record["orderStatus"], record["deliveryStatus"], record["redemptionValue"]) == (
+        "Completed", "Pending", None)
+    assert record["cancelledAt"] is None and record["completedAt"] is not None

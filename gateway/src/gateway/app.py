@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import repository
 from gateway.auth import Credentials, SigningKeys
+from gateway.body_limit import BodyLimitMiddleware
 from gateway.config import Settings
 from gateway.dialects import DIALECTS, dialect_for
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
@@ -151,6 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings or load_settings(Settings)
+    # Added first, so it runs inside RequestIdMiddleware: a 413 carries the request id too.
+    app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.max_body_bytes,
+                       larger={fulfillment.UPLOAD_CODES_PATH: app.state.settings.max_upload_body_bytes})
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -20,6 +20,7 @@ from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway import repository
+from gateway.client_ip import client_ip
 from gateway.repository import Credential
 
 ALGORITHM = "HS256"
@@ -288,10 +289,6 @@ async def presented(
 ) -> Presented:
     token = bearer_token.credentials if bearer_token is not None else auth_token
     return Presented(token or None, api_key, client_id, client_secret)
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client is not None else ""
 
 
 async def _credential(request: Request, p: Presented) -> Credential:

@@ -1,6 +1,9 @@
 """gateway settings, from the environment."""
 
+from pydantic import field_validator
 from service_kit.settings import ServiceSettings
+
+from gateway.client_ip import TrustedProxies
 
 
 class Settings(ServiceSettings):
@@ -17,6 +20,17 @@ class Settings(ServiceSettings):
     token_max_ttl_seconds: int = 86400          # TOKEN_MAX_TTL_SECONDS: the longest a caller may ask for
     signing_key_cache_seconds: float = 10.0     # SIGNING_KEY_CACHE_SECONDS: how long verification keys are cached
     credential_cache_seconds: float = 10.0      # CREDENTIAL_CACHE_SECONDS: how long a found credential or brand is kept
+    max_body_bytes: int = 65536                 # MAX_BODY_BYTES: the largest request body (else 413)
+    max_upload_body_bytes: int = 2097152        # MAX_UPLOAD_BODY_BYTES: the same, for an upload of voucher codes
+    # TRUSTED_PROXIES: comma-separated addresses/CIDRs of our own proxies; only a peer among them has its
+    # X-Forwarded-For read (gateway/client_ip.py). Empty: the socket peer is the client.
+    trusted_proxies: str = ""
     access_log: bool = False                    # ACCESS_LOG: uvicorn's access log (costs throughput)
     migrate_on_start: bool = True               # MIGRATE_ON_START
     db_pool_size: int = 5                       # DB_POOL_SIZE
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        TrustedProxies.parse(value)  # raises ValueError naming the bad entry
+        return value

@@ -109,6 +109,21 @@ def problem_response(status: int, code: str, detail: str, title: str | None = No
                         media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A request refused before any route ran, for a reason no service names (a body too large): every API
+    renders it in its own shape, with this status and code."""
+
+    status: int
+    code: str
+    detail: str
+    path: str
+
+
+def refusal_response(refusal: Refusal) -> JSONResponse:
+    return problem_response(refusal.status, refusal.code, refusal.detail)
+
+
 def domain_error_response(exc: DomainError) -> JSONResponse:
     public = CANONICAL.get(exc.code, CANONICAL[ErrorCode.INTERNAL])
     headers = retry_after_headers(exc)
@@ -138,6 +153,7 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _problem("The credential may not do this (FORBIDDEN, ITEM_NOT_ELIGIBLE, PLAYER_INACTIVE)"),
     404: _problem("Not found (ITEM_NOT_FOUND, REDEMPTION_NOT_FOUND, PLAYER_NOT_FOUND)"),
     409: _problem("Conflicts with the current state (OUT_OF_STOCK, LIMIT_REACHED, IDEMPOTENCY_KEY_CONFLICT...)"),
+    413: _problem("The body is larger than MAX_BODY_BYTES, 64 KiB by default (PAYLOAD_TOO_LARGE)"),
     422: _problem("Invalid request (VALIDATION_ERROR and the domain's 422 codes)"),
     503: _problem("A service is unavailable (UNAVAILABLE)"),
 }

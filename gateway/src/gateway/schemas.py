@@ -76,6 +76,50 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# A free-form object of a request (triggerDetails, fulfillmentConfig) travels as a protobuf Struct, which refuses
+# to decode past ~100 levels (a 500) and holds numbers as doubles; it is stored and listed again, a hundred to a
+# page under gRPC's 4 MB. So it is bounded here, all levels together.
+FREE_FORM_MAX_DEPTH = 16
+FREE_FORM_MAX_ITEMS = 1_000          # keys and list elements
+FREE_FORM_MAX_KEY_LENGTH = 256
+FREE_FORM_MAX_STRING_LENGTH = 4_096
+FREE_FORM_MAX_TEXT = 16_384          # characters of every key and string
+MAX_EXACT_NUMBER = 2**53             # the largest integer a double holds exactly
+
+
+def _bounded_free_form(value: dict[str, Any]) -> dict[str, Any]:
+    """Walks the object without recursion (a hostile one may be deep) and refuses at the first bound passed."""
+    items = text = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > FREE_FORM_MAX_DEPTH:
+            raise ValueError(f"nested deeper than {FREE_FORM_MAX_DEPTH} levels")
+        children = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in children:
+            items += 1
+            if isinstance(key, str):
+                if len(key) > FREE_FORM_MAX_KEY_LENGTH:
+                    raise ValueError(f"a key is longer than {FREE_FORM_MAX_KEY_LENGTH} characters")
+                text += len(key)
+            if isinstance(child, str):
+                if len(child) > FREE_FORM_MAX_STRING_LENGTH:
+                    raise ValueError(f"a string is longer than {FREE_FORM_MAX_STRING_LENGTH} characters")
+                text += len(child)
+            elif isinstance(child, (dict, list)):
+                pending.append((child, depth + 1))
+            elif isinstance(child, (int, float)) and not abs(child) <= MAX_EXACT_NUMBER:  # NaN compares false
+                raise ValueError("numbers must be finite and at most 2^53 in size (send larger ones as strings)")
+        if items > FREE_FORM_MAX_ITEMS:
+            raise ValueError(f"more than {FREE_FORM_MAX_ITEMS} keys and list elements")
+        if text > FREE_FORM_MAX_TEXT:
+            raise ValueError(f"more than {FREE_FORM_MAX_TEXT} characters of keys and strings")
+    return value
+
+
+FreeFormObject = Annotated[dict[str, Any], AfterValidator(_bounded_free_form)]
+
+
 def struct_to_dict(message: Message, name: str) -> dict[str, Any] | None:
     if not message.HasField(name):
         return None
@@ -242,7 +286,7 @@ class ItemChanges(ApiModel):
     per_player_limit: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     targeting: Targeting | None = None
     fulfillment_strategy: StrategyName | None = None
-    fulfillment_config: dict[str, Any] | None = None
+    fulfillment_config: FreeFormObject | None = None
     shipping_address_required: bool | None = None
     customer_info_required: bool | None = None
     redemption_message: str | None = Field(default=None, max_length=2000)
@@ -459,7 +503,7 @@ class NewRedemption(_Selection):
     customer_info: CustomerInfo | None = None
     comment: str = Field(default="", max_length=2000)
     trigger_source: str = Field(default="", max_length=64)
-    trigger_details: dict[str, Any] | None = None
+    trigger_details: FreeFormObject | None = None
 
 
 class QuoteRequest(_Selection):

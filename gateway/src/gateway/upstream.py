@@ -34,11 +34,21 @@ _BY_STATUS = {grpc.StatusCode.INVALID_ARGUMENT: ErrorCode.VALIDATION_ERROR,
 _ENV_NAMES = {common_pb2.ENVIRONMENT_LIVE: "live", common_pb2.ENVIRONMENT_SANDBOX: "sandbox"}
 
 
+# How gRPC words a message over its size limit (the sender's or the receiver's), a RESOURCE_EXHAUSTED.
+_MESSAGE_TOO_LARGE = "message larger than max"
+
+
 def to_domain_error(exc: grpc.aio.AioRpcError, service: str) -> DomainError:
     found = from_rpc_error(exc)
     if found is not None:
         return found
     code = exc.code()
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and _MESSAGE_TOO_LARGE in (exc.details() or "").lower():
+        # The same request fails the same way every time: a refusal of its size, never "try again". Logged: the
+        # gateway's own bounds (body size, free-form objects) should have stopped it first.
+        log.warning("upstream message too large", extra={"service": service, "details": exc.details()})
+        return DomainError(ErrorCode.VALIDATION_ERROR, f"the request, or its answer, is larger than the {service} "
+                                                       "service accepts")
     if code in _UNREACHABLE:
         return DomainError(ErrorCode.UNAVAILABLE, f"{service} is unavailable ({code.name}); try again")
     if code in _BY_STATUS:

@@ -2,8 +2,9 @@
 the same upstream gRPC calls as the canonical API, with no business logic of its own.
 
 A dialect module defines DIALECT: its path prefix, its router, and how it renders an error (its status codes,
-its words, its body shape). The app mounts every router in DIALECTS, and its error handlers render any error
-raised under a dialect's prefix with that dialect's renderer instead of canonical problem+json.
+its words, its body shape) and a refusal made before any route ran (a body too large). The app mounts every router
+in DIALECTS, and its error handlers render any error raised under a dialect's prefix with that dialect's renderer
+instead of canonical problem+json.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from fastapi import APIRouter
 from service_kit.errors import DomainError
 from starlette.responses import Response
 
+from gateway.errors import Refusal
+
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
@@ -22,6 +25,7 @@ class Dialect:
     prefix: str                                  # every route of the dialect starts with it
     router: APIRouter
     render_error: Callable[[DomainError], Response]
+    render_refusal: Callable[[Refusal], Response]
 
 
 def _all() -> list[Dialect]:

@@ -20,10 +20,11 @@ from starlette.responses import JSONResponse, Response
 
 from gateway import repository
 from gateway.auth import Player, auth_token_header, bearer, verify_token
+from gateway.client_ip import client_ip
 from gateway.dialects import Dialect
-from gateway.errors import retry_after_headers
+from gateway.errors import Refusal, retry_after_headers
 from gateway.routes import Services
-from gateway.schemas import dict_to_struct, display_amount
+from gateway.schemas import FreeFormObject, dict_to_struct, display_amount
 
 PREFIX = "/gateway/coins"
 DEFAULT_TRIGGER_SOURCE = "MANUAL"
@@ -66,6 +67,10 @@ def render_error(exc: DomainError) -> Response:
     return fail_response(status, code, exc.message, envelope_message, headers)
 
 
+def render_refusal(refusal: Refusal) -> Response:
+    return fail_response(refusal.status, refusal.code, refusal.detail)
+
+
 # ---- schemas -------------------------------------------------------------------------------------------------
 
 class ShippingAddress(BaseModel):
@@ -93,7 +98,7 @@ class RedeemPointsRequest(BaseModel):
     rounds: int | None = Field(default=None, ge=0, le=1_000_000,
                                description="the free-rounds tier, for items with several")
     trigger_source: str | None = Field(default=DEFAULT_TRIGGER_SOURCE, max_length=64)
-    trigger_details: dict[str, Any] | None = None
+    trigger_details: FreeFormObject | None = None
     comment: str | None = Field(default=None, max_length=1000)
     uuid: str | None = Field(default=None, min_length=1, max_length=200,
                              description="idempotency key: a repeat answers the first response, already_processed")
@@ -161,15 +166,6 @@ Version = Annotated[str, Path(min_length=1, max_length=32, description="the API 
 BrandId = Annotated[int, Path(ge=0, le=MAX_BRAND_ID, description="the brand: which tenant's store")]
 
 
-def caller_ip(request: Request) -> str:
-    """The first hop of X-Forwarded-For when a proxy set it, else the socket peer."""
-    forwarded = request.headers.get("x-forwarded-for", "")
-    first = forwarded.split(",")[0].strip()
-    if first:
-        return first[:64]
-    return request.client.host if request.client is not None else ""
-
-
 async def brand_player(
     request: Request,
     brand_id: BrandId,
@@ -179,7 +175,7 @@ async def brand_player(
     token = auth_token or (bearer_token.credentials if bearer_token is not None else None)
     if not token:
         raise DomainError(ErrorCode.UNAUTHENTICATED, "send the player's token in x-auth-token")
-    player = await verify_token(request.app.state.signing_keys, token, caller_ip(request))
+    player = await verify_token(request.app.state.signing_keys, token, client_ip(request))
     tenant_id = await request.app.state.credentials.tenant_for_brand(brand_id)
     if tenant_id is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no brand {brand_id}", {DIALECT_CODE: "BRAND_NOT_FOUND"})
@@ -201,6 +197,7 @@ router = APIRouter(prefix=PREFIX, tags=["coins gateway (seed 001)"], responses={
     401: _doc(ClaimFail, "fail: no player token, or an invalid one (UNAUTHENTICATED)"),
     403: _doc(ClaimFail, "fail: the token is another brand's player (FORBIDDEN)"),
     404: _doc(ClaimFail, "fail: unknown brand (BRAND_NOT_FOUND)"),
+    413: _doc(ClaimFail, "fail: the body is larger than MAX_BODY_BYTES (PAYLOAD_TOO_LARGE)"),
     422: _doc(ClaimFail, "fail: INSUFFICIENT_BALANCE, ITEM_NOT_FOUND, ITEM_NOT_ELIGIBLE, INVALID_ROUNDS_SELECTION, "
                          "GAME_NOT_AVAILABLE, VALIDATION_ERROR and the platform's other codes"),
     500: _doc(ClaimError, "error: Failed to claim coins"),
@@ -230,4 +227,5 @@ async def redeem_points(version: Version, brand_id: BrandId, body: RedeemPointsR
     return ClaimSuccess(data=claim_result(r, reply.replayed))
 
 
-DIALECT = Dialect(name="coins-gateway", prefix=PREFIX, router=router, render_error=render_error)
+DIALECT = Dialect(name="coins-gateway", prefix=PREFIX, router=router, render_error=render_error,
+                  render_refusal=render_refusal)

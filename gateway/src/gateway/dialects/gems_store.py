@@ -32,7 +32,7 @@ from gateway.auth import (
     verify_token,
 )
 from gateway.dialects import Dialect
-from gateway.errors import retry_after_headers
+from gateway.errors import Refusal, retry_after_headers
 from gateway.routes import REPLAYED_HEADER, Services
 
 PREFIX = "/store"
@@ -75,6 +75,11 @@ def render_error(exc: DomainError) -> Response:
     body = {"detail": detail, "code": exc.code.value if status < 500 or exc.code is ErrorCode.UNAVAILABLE
             else ErrorCode.INTERNAL.value, "request_id": request_id_var.get()}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def render_refusal(refusal: Refusal) -> Response:
+    return JSONResponse({"detail": refusal.detail, "code": refusal.code, "request_id": request_id_var.get()},
+                        status_code=refusal.status)
 
 
 class _FieldErrorsRoute(APIRoute):
@@ -196,6 +201,7 @@ router = APIRouter(prefix=PREFIX, tags=["gems store (seed 000)"], route_class=_F
     402: _error("Payment Required: not enough gems (INSUFFICIENT_BALANCE)"),
     403: _error("Forbidden: not eligible, or the token is another tenant's"),
     409: _error("Conflict: the Idempotency-Key belongs to another player or another body, or is in progress"),
+    413: _error("Content Too Large: the body is larger than MAX_BODY_BYTES (PAYLOAD_TOO_LARGE)"),
     422: _error("Validation Error: detail is FastAPI's list of {loc, msg, type}"),
 })
 
@@ -218,4 +224,5 @@ async def redeem_store_item(body: StoreRedeemRequest, player: StorePlayer, servi
     return store_redemption(reply.redemption)
 
 
-DIALECT = Dialect(name="gems-store", prefix=PREFIX, router=router, render_error=render_error)
+DIALECT = Dialect(name="gems-store", prefix=PREFIX, router=router, render_error=render_error,
+                  render_refusal=render_refusal)

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 
 from gateway.auth import MAX_PLAYER_ID_LENGTH, Player, api_key_header, client_ip, verify_credential
 from gateway.dialects import Dialect
-from gateway.errors import PROBLEM_MEDIA_TYPE, retry_after_headers
+from gateway.errors import PROBLEM_MEDIA_TYPE, Refusal, retry_after_headers
 from gateway.routes import REPLAYED_HEADER, IdempotencyKey, Services, next_cursor
 from gateway.schemas import CustomerInfo, ShippingAddress, timestamp
 from gateway.upstream import Upstreams
@@ -44,9 +44,11 @@ FACE_VALUE_SCALE = 2  # face values are minor units (halalas, cents)
 STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.FORBIDDEN: 403,
+    # The page's redeem answers 201, 400 or 403, and its first check is "the user exists and is active": a user
+    # who fails it, unknown or not, is refused with 403.
+    ErrorCode.PLAYER_NOT_FOUND: 403,
     ErrorCode.PLAYER_INACTIVE: 403,
     ErrorCode.ITEM_NOT_ELIGIBLE: 403,
-    ErrorCode.PLAYER_NOT_FOUND: 404,
     ErrorCode.ITEM_NOT_FOUND: 404,
     ErrorCode.REDEMPTION_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,
@@ -84,6 +86,7 @@ TYPES: dict[int, str] = {
     403: "https://tools.ietf.org/html/rfc9110#section-15.5.4",
     404: "https://tools.ietf.org/html/rfc9110#section-15.5.5",
     409: "https://tools.ietf.org/html/rfc9110#section-15.5.10",
+    413: "https://tools.ietf.org/html/rfc9110#section-15.5.14",
     429: "https://tools.ietf.org/html/rfc6585#section-4",
     500: "https://tools.ietf.org/html/rfc9110#section-15.6.1",
     503: "https://tools.ietf.org/html/rfc9110#section-15.6.4",
@@ -109,26 +112,30 @@ def status_of(code: ErrorCode) -> int:
     return STATUS.get(code, 400)
 
 
+def problem_body(status: int, title: str, detail: str, code: str, instance: str | None) -> dict[str, Any]:
+    rid = request_id_var.get()
+    return {"type": TYPES.get(status, TYPES[400]), "title": title, "status": status, "detail": detail,
+            "instance": instance, "code": code, "traceId": rid, "requestId": rid}
+
+
 def problem_details(exc: DomainError) -> dict[str, Any]:
     status = status_of(exc.code)
-    rid = request_id_var.get()
     hidden = status >= 500 and exc.code is not ErrorCode.UNAVAILABLE
-    return {
-        "type": TYPES.get(status, TYPES[400]),
-        "title": TITLES.get(exc.code, HTTPStatus(status).phrase),
-        "status": status,
-        "detail": "An unexpected error occurred." if hidden else exc.message,
-        "instance": _instance.get(),
-        "code": exc.code.value,
-        "traceId": rid,
-        "requestId": rid,
-    }
+    return problem_body(status, TITLES.get(exc.code, HTTPStatus(status).phrase),
+                        "An unexpected error occurred." if hidden else exc.message, exc.code.value, _instance.get())
 
 
 def render_error(exc: DomainError) -> Response:
     headers = retry_after_headers(exc)
     body = problem_details(exc)
     return JSONResponse(body, status_code=body["status"], media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def render_refusal(refusal: Refusal) -> Response:
+    # Refused before the route ran, so the path comes with the refusal rather than from _instance.
+    body = problem_body(refusal.status, HTTPStatus(refusal.status).phrase, refusal.detail, refusal.code,
+                        refusal.path)
+    return JSONResponse(body, status_code=refusal.status, media_type=PROBLEM_MEDIA_TYPE)
 
 
 PROBLEM_DETAILS_SCHEMA: dict[str, Any] = {
@@ -150,9 +157,10 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: _problem("Refused: validation, gift unavailable, invalid point type, redeem limit, out of stock, "
                   "insufficient points, customer or delivery information missing"),
     401: _problem("Missing or invalid x-api-key"),
-    403: _problem("The user is not active, or not targeted by a private gift"),
-    404: _problem("Unknown user, gift or redemption"),
+    403: _problem("The user is unknown or not active, or not targeted by a private gift"),
+    404: _problem("Unknown gift or redemption"),
     409: _problem("Idempotency-Key conflict or still in progress"),
+    413: _problem("The body is larger than MAX_BODY_BYTES (PAYLOAD_TOO_LARGE)"),
     503: _problem("A service is unavailable; retry"),
 }
 
@@ -177,7 +185,7 @@ User = Annotated[Player, Depends(acting_user)]
 
 
 async def require_user(services: Upstreams, user: Player) -> None:
-    """An unknown user is a 404 on every route, as on redeem (where the saga checks it first)."""
+    """An unknown user is refused (403) on every route, as on redeem (where the saga checks it first)."""
     await services.wallet.get_player(wallet_pb2.GetPlayerRequest(scope=user.scope.to_proto(),
                                                                  player_id=user.player_id))
 
@@ -255,12 +263,30 @@ ORDER_STATUS = {
     redemption_pb2.REDEMPTION_STATUS_COMPLETED: "Completed",
     redemption_pb2.REDEMPTION_STATUS_CANCELED: "Cancelled",
     redemption_pb2.REDEMPTION_STATUS_FAILED: "Failed",
-}  # every other status (SUBMITTED, OPEN, AWAITING_*, PURCHASED) is still "Pending"
+}  # every other status (SUBMITTED, OPEN, AWAITING_*, PURCHASED) is still "Pending", unless there is a delivery
+CHARGED = frozenset({redemption_pb2.REDEMPTION_STATUS_OPEN, redemption_pb2.REDEMPTION_STATUS_AWAITING_VENDOR,
+                     redemption_pb2.REDEMPTION_STATUS_AWAITING_CUSTOMER, redemption_pb2.REDEMPTION_STATUS_PURCHASED})
 DELIVERY_STATUS = {
     redemption_pb2.DELIVERY_STATUS_PENDING: "Pending",
     redemption_pb2.DELIVERY_STATUS_SHIPPED: "Shipped",
     redemption_pb2.DELIVERY_STATUS_DELIVERED: "Delivered",
 }
+
+
+def order_status(r: redemption_pb2.Redemption) -> str:
+    """The page's example of a gift with delivery answers Completed with deliveryStatus Pending: such an order
+    completes when the points are taken, and deliveryStatus follows the shipment from there."""
+    if r.delivery_status != redemption_pb2.DELIVERY_STATUS_UNSPECIFIED and r.status in CHARGED:
+        return "Completed"
+    return ORDER_STATUS.get(r.status, "Pending")
+
+
+def completed_at(r: redemption_pb2.Redemption, status: str) -> datetime | None:
+    # An order completed by its charge was paid in the redeem call itself (our record keeps no separate time of
+    # the debit), so until its fulfillment completes it reads as completed when it was placed.
+    if status != "Completed":
+        return None
+    return timestamp(r, "completed_at") or timestamp(r, "created_at")
 
 
 def redemption_value(f: redemption_pb2.Fulfillment) -> str | None:
@@ -305,12 +331,13 @@ class GiftRedemption(MarketplaceModel):
     def from_proto(cls, r: redemption_pb2.Redemption) -> GiftRedemption:
         customer = r.customer_info if r.HasField("customer_info") else None
         address = r.shipping_address if r.HasField("shipping_address") else None
+        status = order_status(r)
         return cls(
             id=r.id, gift_id=r.item_id, user_id=r.player_id, gift_name=r.item_name,
             gift_image_url=r.item_image_url or None, points_spent=r.cost,
             sar_value=face_value_in_units(r.face_value), point_id=r.point_type,
             redemption_value=redemption_value(r.fulfillment),
-            order_status=ORDER_STATUS.get(r.status, "Pending"),
+            order_status=status,
             delivery_status=DELIVERY_STATUS.get(r.delivery_status),
             customer_name=(customer.name or None) if customer else None,
             customer_phone=(customer.phone or None) if customer else None,
@@ -318,7 +345,7 @@ class GiftRedemption(MarketplaceModel):
             delivery_phone=(address.phone or None) if address else None,
             delivery_city=(address.city or None) if address else None,
             delivery_address=(address.line1 or None) if address else None,
-            created_at=timestamp(r, "created_at"), completed_at=timestamp(r, "completed_at"),
+            created_at=timestamp(r, "created_at"), completed_at=completed_at(r, status),
             cancelled_at=timestamp(r, "canceled_at"), redemption_message=r.redemption_message or None)
 
 
@@ -425,4 +452,5 @@ async def redemption_history(user: User, services: Services, page_size: PageSize
                           next_cursor=next_cursor(reply.next_page_token))
 
 
-DIALECT = Dialect(name="marketplace", prefix=PREFIX, router=router, render_error=render_error)
+DIALECT = Dialect(name="marketplace", prefix=PREFIX, router=router, render_error=render_error,
+                  render_refusal=render_refusal)

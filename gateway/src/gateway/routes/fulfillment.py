@@ -41,7 +41,7 @@ from gateway.schemas import (
 
 log = logging.getLogger("gateway.fulfillment")
 
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+UPLOAD_CODES_PATH = "/v1/admin/items/{itemId}/codes"   # its body limit is MAX_UPLOAD_BODY_BYTES (2 MiB by default)
 MAX_CALLBACK_BYTES = 64 * 1024
 CSV_COLUMNS = ("code", "pin", "expires_at")
 JSON_MEDIA_TYPE = "application/json"
@@ -176,7 +176,8 @@ def _code_input_schema() -> dict[str, Any]:
 _UPLOAD_DOC: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": f"At most {MAX_CODES_PER_UPLOAD} codes and {MAX_UPLOAD_BYTES} bytes (else 413).",
+        "description": f"At most {MAX_CODES_PER_UPLOAD} codes and MAX_UPLOAD_BODY_BYTES (2 MiB by default; else "
+                       "413).",
         "content": {
             JSON_MEDIA_TYPE: {"schema": {
                 "type": "object", "required": ["codes"],
@@ -188,14 +189,14 @@ _UPLOAD_DOC: dict[str, Any] = {
     },
 }
 _UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: _problem_doc(f"More than {MAX_CODES_PER_UPLOAD} codes or {MAX_UPLOAD_BYTES} bytes (PAYLOAD_TOO_LARGE)"),
+    413: _problem_doc(f"More than {MAX_CODES_PER_UPLOAD} codes or MAX_UPLOAD_BODY_BYTES (PAYLOAD_TOO_LARGE)"),
     415: _problem_doc("Neither application/json nor text/csv (UNSUPPORTED_MEDIA_TYPE)"),
 }
 
 
 # ---- code pools ----------------------------------------------------------------------------------------------
 
-@router.post("/v1/admin/items/{itemId}/codes", response_model=CodeUploadResult, tags=["admin: fulfillment"],
+@router.post(UPLOAD_CODES_PATH, response_model=CodeUploadResult, tags=["admin: fulfillment"],
              openapi_extra=_UPLOAD_DOC, responses=_UPLOAD_ERRORS)
 async def upload_codes(item_id: ItemId, request: Request, caller: AdminCaller,
                        services: Services) -> CodeUploadResult:
@@ -204,7 +205,7 @@ async def upload_codes(item_id: ItemId, request: Request, caller: AdminCaller,
     media_type = _media_type(request)
     if media_type != CSV_MEDIA_TYPE and media_type != JSON_MEDIA_TYPE and not media_type.endswith("+json"):
         raise HTTPException(415, f"send the codes as {JSON_MEDIA_TYPE} or {CSV_MEDIA_TYPE}")
-    body = await bounded_body(request, MAX_UPLOAD_BYTES)
+    body = await bounded_body(request, request.app.state.settings.max_upload_body_bytes)
     codes = codes_from_csv(body) if media_type == CSV_MEDIA_TYPE else codes_from_json(body)
     reply = await services.fulfillment.upload_codes(fulfillment_pb2.UploadCodesRequest(
         scope=_scope(caller), item_id=item_id, codes=[c.to_proto() for c in codes]))
