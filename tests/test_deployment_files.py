@@ -71,9 +71,9 @@ EXPECTED_ENV = {
                            "WALLET_ADDR": ADDRESSES["WALLET_ADDR"], "FULFILLMENT_ADDR": ADDRESSES["FULFILLMENT_ADDR"]},
     "gateway": {"HTTP_HOST": "0.0.0.0", **ADDRESSES},
 }
-SECRET_KEYS = {s.folder: ({"DATABASE_URL", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET"}
-                          if s.folder == "fulfillment-service"
-                          else {"DATABASE_URL"}) for s in SERVICES}
+SECRET_KEYS = {s.folder: {"fulfillment-service": {"DATABASE_URL", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET"},
+                          "redemption-service": {"DATABASE_URL", "CODE_ENCRYPTION_KEYS"}}.get(s.folder, {"DATABASE_URL"})
+               for s in SERVICES}
 TEST_KEY = "dGVzdC1rZXktbm90LWZvci1yZWFsLWNvZGVzLTMyYnk="
 
 
@@ -176,6 +176,10 @@ def test_compose_environment_points_each_service_at_its_own_database(compose: di
         assert env["CODE_ENCRYPTION_KEY"] == TEST_KEY
     else:
         assert "CODE_ENCRYPTION_KEY" not in env
+    if svc.folder == "redemption-service":
+        assert env["CODE_ENCRYPTION_KEYS"] == TEST_KEY, "CODE_ENCRYPTION_KEY unless keys of its own are given"
+    else:
+        assert "CODE_ENCRYPTION_KEYS" not in env
     # Docker's SIGKILL must not cut the graceful stop short.
     assert _seconds(compose["services"][svc.folder]["stop_grace_period"]) > float(env["SHUTDOWN_GRACE_SECONDS"])
 

@@ -1,7 +1,7 @@
 """fulfillment-service settings, from the environment."""
 
-from cryptography.fernet import Fernet
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, ValidationInfo, field_validator
+from service_kit.sealing import KeyRing
 from service_kit.settings import ServiceSettings
 
 
@@ -34,13 +34,16 @@ class Settings(ServiceSettings):
     provider_retry_min_wait_seconds: float = 0.5   # PROVIDER_RETRY_MIN_WAIT_SECONDS: first backoff step
     provider_retry_max_wait_seconds: float = 10.0  # PROVIDER_RETRY_MAX_WAIT_SECONDS: backoff and Retry-After cap
     bonus_engine_url: str = ""                # BONUS_ENGINE_URL: bonus engine when the item's config names none
+    # PROVIDER_LEASE_SECONDS: how long a provider attempt holds its job (one replica calls the provider at a
+    # time); longer than a delivery's calls can take, so a live replica never loses it mid-call
+    provider_lease_seconds: float = 90.0
 
     @field_validator("code_encryption_key")
     @classmethod
     def _is_fernet_key(cls, value: SecretStr) -> SecretStr:
         try:
-            Fernet(value.get_secret_value().encode())
-        except (ValueError, TypeError):
+            KeyRing([value.get_secret_value().strip()], "CODE_ENCRYPTION_KEY")
+        except ValueError:
             raise ValueError("must be a Fernet key: urlsafe base64 of 32 bytes") from None
         return value
 
@@ -49,6 +52,21 @@ class Settings(ServiceSettings):
     def _not_blank(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters")
+        return value
+
+    @field_validator("provider_lease_seconds")
+    @classmethod
+    def _outlasts_a_delivery(cls, value: float, info: ValidationInfo) -> float:
+        # A delivery's calls end within PROVIDER_MAX_ATTEMPTS x (PROVIDER_TIMEOUT_SECONDS +
+        # PROVIDER_RETRY_MAX_WAIT_SECONDS) (provider_calls: its stop_after_delay); the lease must outlast that.
+        attempts, timeout, wait = (info.data.get(k) for k in (
+            "provider_max_attempts", "provider_timeout_seconds", "provider_retry_max_wait_seconds"))
+        if None in (attempts, timeout, wait):
+            return value  # one of them was refused already, and is reported
+        bound = attempts * (timeout + wait)
+        if value <= bound:
+            raise ValueError(f"must be longer than PROVIDER_MAX_ATTEMPTS x (PROVIDER_TIMEOUT_SECONDS + "
+                             f"PROVIDER_RETRY_MAX_WAIT_SECONDS) = {bound:g} s, the longest a delivery's calls take")
         return value
 
     @field_validator("max_deliveries", "provider_max_attempts")

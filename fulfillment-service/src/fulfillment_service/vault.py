@@ -1,40 +1,37 @@
-"""Codes and PINs at rest: sealed with Fernet, fingerprinted with a keyed hash (for de-duplication without
-decrypting), and masked for display. Nothing here logs a code."""
+"""Codes and PINs at rest: sealed with the kit's Fernet key ring (`service_kit.sealing`), fingerprinted with a
+keyed hash (for de-duplication without decrypting), and masked for display. Nothing here logs a code."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 
-from cryptography.fernet import Fernet, InvalidToken
+from service_kit.sealing import KeyRing
+
+SETTING = "CODE_ENCRYPTION_KEY"
 
 
 class Vault:
     def __init__(self, key: str) -> None:
-        self._fernet = Fernet(key.encode())
+        # One key: the fingerprints (a unique index per item) are derived from it, so a second key would change
+        # every fingerprint. Sealing and its errors are the kit's, as in redemption-service.
+        self._ring = KeyRing([key], SETTING)
         # A separate key for fingerprints, so the hash of a code says nothing to someone holding a code list.
-        raw = base64.urlsafe_b64decode(key.encode())
-        self._fingerprint_key = hmac.new(raw, b"fulfillment code fingerprint", hashlib.sha256).digest()
+        self._fingerprint_key = hmac.new(self._ring.newest_key, b"fulfillment code fingerprint",
+                                         hashlib.sha256).digest()
 
     def seal(self, plain: str) -> bytes:
-        return self._fernet.encrypt(plain.encode())
+        return self._ring.seal(plain)
 
     def unseal(self, sealed: bytes) -> str:
-        try:
-            return self._fernet.decrypt(bytes(sealed)).decode()
-        except InvalidToken:
-            # Raised when CODE_ENCRYPTION_KEY changed under existing rows: say so, never show the token.
-            raise ValueError("stored value cannot be decrypted with CODE_ENCRYPTION_KEY") from None
+        # A SealError (a ValueError) names CODE_ENCRYPTION_KEY when the key changed under existing rows.
+        return self._ring.unseal(sealed)
 
     def seal_bytes(self, plain: bytes) -> bytes:
-        return self._fernet.encrypt(plain)
+        return self._ring.seal_bytes(plain)
 
     def unseal_bytes(self, sealed: bytes) -> bytes:
-        try:
-            return self._fernet.decrypt(bytes(sealed))
-        except InvalidToken:
-            raise ValueError("stored value cannot be decrypted with CODE_ENCRYPTION_KEY") from None
+        return self._ring.unseal_bytes(sealed)
 
     def fingerprint(self, code: str) -> str:
         return hmac.new(self._fingerprint_key, code.encode(), hashlib.sha256).hexdigest()

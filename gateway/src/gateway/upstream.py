@@ -184,6 +184,10 @@ class RedemptionClient(ServiceClient):
     async def cancel(self, r: redemption_pb2.CancelRedemptionRequest) -> redemption_pb2.CancelRedemptionResponse:
         return await self.call("CancelRedemption", r)
 
+    async def list_code_reveals(self, r: redemption_pb2.ListCodeRevealsRequest
+                                ) -> redemption_pb2.ListCodeRevealsResponse:
+        return await self.call("ListCodeReveals", r, read=True)
+
 
 class FulfillmentClient(ServiceClient):
     def __init__(self, target: str, timeout: float) -> None:

@@ -77,7 +77,10 @@ class Platform:
                                        lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}),
             ServiceSpec("redemption-service", "redemption_service", "redemption", self.s.redemption_port,
                         extra_env={"NATS_URL": self.nats_url, "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
-                                   "FULFILLMENT_ADDR": f"{h}:{self.s.fulfillment_port}"}),
+                                   "FULFILLMENT_ADDR": f"{h}:{self.s.fulfillment_port}",
+                                   "CODE_ENCRYPTION_KEYS": self._secret(
+                                       "redemption_code_encryption_keys",
+                                       lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}),
             ServiceSpec("gateway", "gateway", "gateway", self.s.gateway_port, http=True,
                         extra_env={"HTTP_HOST": h, "HTTP_PORT": str(self.s.gateway_port),
                                    "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,

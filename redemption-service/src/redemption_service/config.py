@@ -1,5 +1,7 @@
 """redemption-service settings, from the environment."""
 
+from pydantic import SecretStr, field_validator
+from service_kit.sealing import KeyRing
 from service_kit.settings import ServiceSettings
 
 
@@ -28,3 +30,13 @@ class Settings(ServiceSettings):
     inline_fulfilment_strategies: str = "code_pool"  # INLINE_FULFILMENT_STRATEGIES: comma-separated; empty: all jobs over JetStream
     reconcile_interval_seconds: float = 15.0     # RECONCILE_INTERVAL_SECONDS: how often the reconciler runs
     reconcile_after_seconds: float = 60.0        # RECONCILE_AFTER_SECONDS: an OPEN job without a result this long is re-published
+    # CODE_ENCRYPTION_KEYS, required: Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first.
+    # Codes and PINs are sealed with the newest and unsealed with any (rotation: README).
+    code_encryption_keys: SecretStr
+
+    @field_validator("code_encryption_keys")
+    @classmethod
+    def _are_fernet_keys(cls, value: SecretStr) -> SecretStr:
+        # The message names the key's position, never the key; load_settings names the setting.
+        KeyRing.from_setting(value.get_secret_value(), "CODE_ENCRYPTION_KEYS")
+        return value

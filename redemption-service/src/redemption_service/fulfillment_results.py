@@ -4,7 +4,7 @@ redemption.
 Each result is applied in one transaction with its processed-events record (keyed on the event id: a duplicate is
 acked with no effect), and acked only after the commit. A FAILED result persists the cancel request in that
 transaction, then refunds and releases through the cancel machinery; if the process dies halfway, saga recovery
-finishes the cancel. Codes and PINs are never logged.
+finishes the cancel. Codes and PINs are never logged, and are stored sealed (codes.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from redemption_service import repository
+from redemption_service.codes import Codes
 from redemption_service.domain import Outcome, Redemption, ResultPlan
 from redemption_service.fulfillment_waits import FulfillmentWaits
 
@@ -109,8 +110,8 @@ class Applied:
             and self.redemption is not None
 
 
-async def apply_result(session: AsyncSession, received: ReceivedResult) -> Applied:
-    """The result's effect, in the caller's transaction."""
+async def apply_result(session: AsyncSession, received: ReceivedResult, codes: Codes) -> Applied:
+    """The result's effect, in the caller's transaction; its code and PIN are stored sealed by codes."""
     if not await repository.record_processed_event(session, received.event_id, received.redemption_id,
                                                    received.outcome.value, received.sequence):
         return Applied("duplicate")
@@ -130,7 +131,7 @@ async def apply_result(session: AsyncSession, received: ReceivedResult) -> Appli
     if move.plan is ResultPlan.APPLY:
         updated = await repository.apply_fulfillment_result(
             session, redemption.id, sequence=received.sequence, status=move.status,
-            delivery_status=move.delivery_status, fulfillment=received.fulfillment())
+            delivery_status=move.delivery_status, fulfillment=codes.seal(received.fulfillment()))
         return Applied(move.plan.value, updated)
     return Applied(move.plan.value, redemption, move.reason)
 
@@ -171,7 +172,7 @@ class FulfillmentResultConsumer:
                  "outcome": received.outcome.value, "sequence": received.sequence}
         try:
             async with self.sessions.begin() as session:
-                applied = await apply_result(session, received)
+                applied = await apply_result(session, received, self.redemptions.codes)
         except Exception:  # noqa: BLE001 - nothing was committed: the result comes again
             delivered = msg.metadata.num_delivered
             log.exception("fulfillment result not applied", extra={**about, "delivery": delivered})

@@ -12,8 +12,11 @@ from rewards.common.v1 import common_pb2
 from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from service_kit.scope import Scope
 
+from redemption_service.codes import MASKED, Codes, Viewer, ViewerKind, viewer_of
 from redemption_service.domain import Redemption
 from redemption_service.redemptions import Redemptions
+
+_VIEWERS = {ViewerKind.PLAYER: redemption_pb2.VIEWER_PLAYER, ViewerKind.BACKEND: redemption_pb2.VIEWER_BACKEND}
 
 _DELIVERY = {
     "": redemption_pb2.DELIVERY_STATUS_UNSPECIFIED,
@@ -27,9 +30,13 @@ class RedemptionApi(redemption_pb2_grpc.RedemptionServiceServicer):
     def __init__(self, redemptions: Redemptions) -> None:
         self.redemptions = redemptions
 
+    def _proto(self, redemption: Redemption, viewer: Viewer = MASKED) -> redemption_pb2.Redemption:
+        return redemption_to_proto(redemption, self.redemptions.codes, viewer)
+
     async def Redeem(self, request, context):  # type: ignore[no-untyped-def]
         redemption, replayed = await self.redemptions.redeem(request)
-        return redemption_pb2.RedeemResponse(redemption=redemption_to_proto(redemption), replayed=replayed)
+        viewer = viewer_of(request.viewer, request.viewer_id, request.player.player_id)  # as redeem decided
+        return redemption_pb2.RedeemResponse(redemption=self._proto(redemption, viewer), replayed=replayed)
 
     async def QuoteRedemption(self, request, context):  # type: ignore[no-untyped-def]
         quote = await self.redemptions.quote(request)
@@ -41,20 +48,33 @@ class RedemptionApi(redemption_pb2_grpc.RedemptionServiceServicer):
             customer_info_required=quote.customer_info_required)
 
     async def GetRedemption(self, request, context):  # type: ignore[no-untyped-def]
-        redemption = await self.redemptions.get(request.scope, request.redemption_id, request.player_id)
-        return redemption_pb2.GetRedemptionResponse(redemption=redemption_to_proto(redemption))
+        viewer = viewer_of(request.viewer, request.viewer_id, request.player_id)
+        redemption = await self.redemptions.get(request.scope, request.redemption_id, request.player_id, viewer)
+        return redemption_pb2.GetRedemptionResponse(redemption=self._proto(redemption, viewer))
 
     async def ListRedemptions(self, request, context):  # type: ignore[no-untyped-def]
-        page = await self.redemptions.list(request)
+        viewer = viewer_of(request.viewer, request.viewer_id, request.player_id)
+        page = await self.redemptions.list(request, viewer)
         return redemption_pb2.ListRedemptionsResponse(
-            redemptions=[redemption_to_proto(r) for r in page.redemptions], next_page_token=page.next_page_token)
+            redemptions=[self._proto(r, viewer) for r in page.redemptions], next_page_token=page.next_page_token)
 
     async def CancelRedemption(self, request, context):  # type: ignore[no-untyped-def]
+        # Masked: a cancel answers a redemption that is not completed, and reveals nothing.
         redemption = await self.redemptions.cancel(request)
-        return redemption_pb2.CancelRedemptionResponse(redemption=redemption_to_proto(redemption))
+        return redemption_pb2.CancelRedemptionResponse(redemption=self._proto(redemption))
+
+    async def ListCodeReveals(self, request, context):  # type: ignore[no-untyped-def]
+        page = await self.redemptions.code_reveals(request)
+        return redemption_pb2.ListCodeRevealsResponse(
+            reveals=[redemption_pb2.CodeReveal(
+                id=r.id, redemption_id=r.redemption_id, viewer=_VIEWERS[ViewerKind(r.viewer)], viewer_id=r.viewer_id,
+                action=r.action, revealed_at=_timestamp(r.revealed_at)) for r in page.reveals],
+            next_page_token=page.next_page_token)
 
 
-def redemption_to_proto(r: Redemption) -> redemption_pb2.Redemption:
+def redemption_to_proto(r: Redemption, codes: Codes, viewer: Viewer = MASKED) -> redemption_pb2.Redemption:
+    """The redemption as this viewer sees it: its code and PIN unsealed for the player and the back end (the read
+    recorded the reveal), masked for anyone else."""
     message = redemption_pb2.Redemption(
         id=r.id, number=r.number, scope=Scope(r.tenant_id, r.environment).to_proto(), player_id=r.player_id,
         item_id=r.item_id, variant_id=r.variant_id, rounds=r.rounds, item_name=r.item_name,
@@ -67,7 +87,7 @@ def redemption_to_proto(r: Redemption) -> redemption_pb2.Redemption:
         balance_after=r.balance_after or 0, comment=r.comment, trigger_source=r.trigger_source,
         created_at=_timestamp(r.created_at), updated_at=_timestamp(r.updated_at))
     if r.fulfillment:
-        fulfillment = dict(r.fulfillment)
+        fulfillment = codes.shown(r.fulfillment, viewer)
         data = fulfillment.pop("data", None)
         message.fulfillment.CopyFrom(redemption_pb2.Fulfillment(**fulfillment))
         if data:

@@ -82,6 +82,8 @@ redemptions = Table(
     Index("ix_redemptions_scope_newest", "tenant_id", "environment", "created_at", "number"),
     Index("ix_redemptions_player_newest", "tenant_id", "environment", "player_id", "created_at", "number"),
     Index("ix_redemptions_open_jobs", "job_published_at", postgresql_where=text("status = 'OPEN'")),
+    # Rows from before codes were sealed (migration 0007): sealed at start, so this index is empty after.
+    Index("ix_redemptions_plaintext_code", "id", postgresql_where=text("fulfillment ?| array['code', 'pin']")),
 )
 
 # The saga log. state: running (before the pivot), compensating, failed, confirmed (the pivot committed),
@@ -144,4 +146,23 @@ processed_events = Table(
     Column("outcome", String(24), nullable=False),
     Column("sequence", BigInteger, nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Every reveal of a code or PIN (who was shown which redemption's, when), append-only: a trigger refuses UPDATE,
+# DELETE and TRUNCATE (migration 0007). Written by the statement that reads the redemption (repository).
+code_reveals = Table(
+    "code_reveals",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("redemption_id", String(36), nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("environment", String(16), nullable=False),
+    Column("viewer", String(16), nullable=False),
+    Column("viewer_id", String(200), nullable=False, server_default=""),
+    Column("action", String(16), nullable=False),
+    Column("revealed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("viewer IN ('player', 'backend')", name="viewer_known"),
+    CheckConstraint("action IN ('redeem', 'get', 'list')", name="action_known"),
+    Index("ix_code_reveals_scope", "tenant_id", "environment", "id"),
+    Index("ix_code_reveals_redemption", "tenant_id", "environment", "redemption_id", "id"),
 )

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from redemption_service import repository
 from redemption_service.clients import Catalog, Fulfillment, Wallet
+from redemption_service.codes import MASKED, Codes, Viewer, viewer_of
 from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPlan, Status
 from redemption_service.fulfillment_results import MalformedResult, apply_result, received_result
 from redemption_service.fulfillment_waits import FulfillmentWaits
@@ -42,6 +43,8 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+DEFAULT_REVEALS_PAGE_SIZE = 50
+MAX_REVEALS_PAGE_SIZE = 500
 RETRY_AFTER_SECONDS = 1
 MAX_FULFILLMENT_WAIT_MS = 10_000
 # The bell wakes a waiting Redeem when this process applies its result; this re-read only finds results that
@@ -77,21 +80,30 @@ class Page:
     next_page_token: str
 
 
+@dataclass(frozen=True, slots=True)
+class RevealPage:
+    reveals: list[repository.CodeReveal]
+    next_page_token: str
+
+
 class Redemptions:
     def __init__(self, sessions: async_sessionmaker, pool: PgPool, catalog: Catalog, wallet: Wallet,
-                 fulfillment: Fulfillment, *, idempotency_ttl: timedelta, idempotency_wait_seconds: float,
+                 fulfillment: Fulfillment, *, codes: Codes, idempotency_ttl: timedelta,
+                 idempotency_wait_seconds: float,
                  fulfillment_waits: FulfillmentWaits | None = None, fulfillment_wait_ms: int = 0,
                  inline_timeout_seconds: float = INLINE_TIMEOUT_SECONDS,
                  inline_strategies: frozenset[str] = INLINE_STRATEGIES,
                  wake_relay: Callable[[], None] = lambda: None) -> None:
         """fulfillment_wait_ms: how long Redeem waits for a fast result when the request does not say (0: not
         at all). inline_timeout_seconds: the deadline of the inline fulfilment of a code-pool job. wake_relay:
-        tells the outbox relay a job may be published now (an inline fulfilment failed)."""
+        tells the outbox relay a job may be published now (an inline fulfilment failed). codes: seals the codes
+        and PINs stored, and shows them to each viewer."""
         self.sessions = sessions
         self.pool = pool          # the hot path: accept, pivot, inline completion and the reads
         self.catalog = catalog
         self.wallet = wallet
         self.fulfillment = fulfillment
+        self.codes = codes
         self.idempotency_ttl = idempotency_ttl
         self.idempotency_wait_seconds = idempotency_wait_seconds
         # Not `or`: an empty FulfillmentWaits is falsy, and a second one would never hear the consumer's bell.
@@ -117,9 +129,11 @@ class Redemptions:
     # --- redeem ---------------------------------------------------------------------------------------------
 
     async def redeem(self, request: redemption_pb2.RedeemRequest) -> tuple[Redemption, bool]:
-        """The redemption and whether it is the replay of an earlier request with the same key."""
+        """The redemption and whether it is the replay of an earlier request with the same key. A code in it is
+        for the request's viewer (codes.viewer_of): the statement that read or completed it recorded the reveal."""
         scope = Scope.from_proto(request.scope)
         _validate_redeem(request)
+        viewer = viewer_of(request.viewer, request.viewer_id, request.player.player_id)
         key = key_or_generated(request.idempotency_key)
         fingerprint = request_fingerprint(request)
         shipping = _present(request, "shipping_address")
@@ -140,17 +154,18 @@ class Redemptions:
                                            ttl=self.idempotency_ttl, values=values)
         if not accepted:
             # A replay answers what is there now; it does not wait for fulfillment.
-            return await self._first_result(scope, key, order.player_id, fingerprint), True
+            return await self._first_result(scope, key, order.player_id, fingerprint, viewer), True
         failpoint("redemption.after_claim")
         with self.fulfillment_waits.expecting(order.redemption_id) as result_applied:
-            redemption = await self._to_completion(self._run_saga(order))
+            redemption = await self._to_completion(self._run_saga(order, viewer))
             if redemption.status is Status.OPEN:
                 wait_ms = min(request.wait_for_fulfillment_ms or self.fulfillment_wait_ms, MAX_FULFILLMENT_WAIT_MS)
                 if wait_ms > 0:
-                    redemption = await self._await_fulfillment(order.redemption_id, result_applied, wait_ms / 1000)
+                    redemption = await self._await_fulfillment(order.redemption_id, result_applied, wait_ms / 1000,
+                                                               viewer)
         return _outcome(redemption), False
 
-    async def _run_saga(self, order: RedeemOrder) -> Redemption:
+    async def _run_saga(self, order: RedeemOrder, viewer: Viewer) -> Redemption:
         """The saga, then the inline fulfilment of a code-pool job; the redemption as they left it."""
         try:
             await self.runner.run(order.redemption_id, self.saga.steps(), order)
@@ -163,11 +178,12 @@ class Redemptions:
             return failed
         assert order.confirmed is not None and order.job is not None
         if order.confirmed.fulfillment_strategy in self.inline_strategies:
-            return await self._fulfil_inline(order.confirmed, order.job)
+            return await self._fulfil_inline(order.confirmed, order.job, viewer)
         self.wake_relay()   # the job may go out now
         return order.confirmed
 
-    async def _fulfil_inline(self, redemption: Redemption, job: fulfillment_pb2.FulfillmentJob) -> Redemption:
+    async def _fulfil_inline(self, redemption: Redemption, job: fulfillment_pb2.FulfillmentJob,
+                             viewer: Viewer) -> Redemption:
         """Asks fulfillment-service for the code at once, and completes the redemption with it. When the call
         fails, the job goes out through the outbox now; a crash here leaves it to go after its grace period. Either
         way fulfillment-service answers the job event with the result it recorded: one code per redemption."""
@@ -185,16 +201,17 @@ class Redemptions:
         if received.outcome is Outcome.COMPLETED and received.redemption_id == redemption.id:
             completed = await repository.complete_inline(self.pool, redemption.id, event_id=received.event_id,
                                                          sequence=received.sequence,
-                                                         fulfillment=received.fulfillment())
+                                                         fulfillment=self.codes.seal(received.fulfillment()),
+                                                         viewer=viewer)
             if completed is not None:
                 return completed
         # A failure (no code left), or the redemption moved meanwhile: the general way, as a result from NATS.
         async with self.sessions.begin() as session:
-            applied = await apply_result(session, received)
+            applied = await apply_result(session, received, self.codes)
         await repository.job_done(self.pool, redemption.id)
         if applied.kind == ResultPlan.COMPENSATE.value and applied.redemption is not None:
             return await self.refund_and_release(applied.redemption, applied.redemption.cancel_reason)
-        current = await repository.fetch_redemption(self.pool, redemption.id)
+        current = await repository.fetch_redemption(self.pool, redemption.id, viewer)
         assert current is not None
         return current
 
@@ -205,10 +222,11 @@ class Redemptions:
         return redemption
 
     async def _await_fulfillment(self, redemption_id: str, result_applied: asyncio.Event,
-                                 seconds: float) -> Redemption:
+                                 seconds: float, viewer: Viewer) -> Redemption:
         """The redemption once it left OPEN (a fast strategy completed it), or as it is after `seconds`. The bell
         rings when this process applies the result; another instance's consumer rings nothing here, so the
-        database is read again at least every FULFILLMENT_REREAD_SECONDS."""
+        database is read again at least every FULFILLMENT_REREAD_SECONDS. The read that finds a code is the
+        last (the redemption left OPEN), so it records the one reveal."""
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + seconds
         while True:
@@ -216,12 +234,13 @@ class Redemptions:
                 await asyncio.wait_for(result_applied.wait(),
                                        max(0.0, min(FULFILLMENT_REREAD_SECONDS, give_up_at - loop.time())))
             result_applied.clear()
-            current = await repository.fetch_redemption(self.pool, redemption_id)
+            current = await repository.fetch_redemption(self.pool, redemption_id, viewer)
             assert current is not None
             if current.status is not Status.OPEN or loop.time() >= give_up_at:
                 return current
 
-    async def _first_result(self, scope: Scope, key: str, player_id: str, fingerprint: str) -> Redemption:
+    async def _first_result(self, scope: Scope, key: str, player_id: str, fingerprint: str,
+                            viewer: Viewer = MASKED) -> Redemption:
         """The result of the request that claimed the key; waits a bounded time while its saga is running. A FAILED
         result is answered here only to a request that came while it ran: the failure released the key, so the
         next request with it is claimed afresh by accept (see repository.accept)."""
@@ -229,7 +248,8 @@ class Redemptions:
         give_up_at = loop.time() + self.idempotency_wait_seconds
         pause = 0.02
         while True:
-            record, redemption = await repository.fetch_key_and_redemption(self.pool, scope, key)
+            record, redemption = await repository.fetch_key_and_redemption(
+                self.pool, scope, key, player_id=player_id, fingerprint=fingerprint, viewer=viewer)
             if record is not None:
                 if record.player_id != player_id:
                     raise DomainError(ErrorCode.IDEMPOTENCY_KEY_CONFLICT,
@@ -291,15 +311,19 @@ class Redemptions:
 
     # --- reads ----------------------------------------------------------------------------------------------
 
-    async def get(self, scope_proto: common_pb2.Scope, reference: str, player_id: str) -> Redemption:
+    async def get(self, scope_proto: common_pb2.Scope, reference: str, player_id: str,
+                  viewer: Viewer = MASKED) -> Redemption:
+        """A viewer shown the code has the reveal recorded by the read itself."""
         scope = Scope.from_proto(scope_proto)
         _require(reference, "redemption_id", 64)
-        redemption = await repository.fetch_by_reference(self.pool, scope, reference)
-        if redemption is None or (player_id and redemption.player_id != player_id):
+        redemption = await repository.fetch_by_reference(self.pool, scope, reference, player_id=player_id,
+                                                         viewer=viewer)
+        if redemption is None:
             raise DomainError(ErrorCode.REDEMPTION_NOT_FOUND, f"no redemption {reference!r}")
         return redemption
 
-    async def list(self, request: redemption_pb2.ListRedemptionsRequest) -> Page:
+    async def list(self, request: redemption_pb2.ListRedemptionsRequest, viewer: Viewer = MASKED) -> Page:
+        """A viewer shown the codes has a reveal recorded per shown redemption with a code, by the read itself."""
         scope = Scope.from_proto(request.scope)
         if request.page_size < 0:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "page_size may not be negative")
@@ -309,9 +333,25 @@ class Redemptions:
             status = Status(redemption_pb2.RedemptionStatus.Name(request.status).removeprefix("REDEMPTION_STATUS_"))
         before = _decode_page_token(request.page_token) if request.page_token else None
         rows = await repository.fetch_page(self.pool, scope, player_id=request.player_id, status=status,
-                                           limit=size + 1, before=before)
+                                           limit=size + 1, before=before, viewer=viewer)
         page, more = rows[:size], len(rows) > size
         return Page(page, _encode_page_token(page[-1]) if more else "")
+
+    # --- the audit of code reveals -------------------------------------------------------------------------
+
+    async def code_reveals(self, request: redemption_pb2.ListCodeRevealsRequest) -> RevealPage:
+        scope = Scope.from_proto(request.scope)
+        if request.page_size < 0:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "page_size may not be negative")
+        if len(request.redemption_id) > 64:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "redemption_id is longer than 64 characters")
+        size = min(request.page_size or DEFAULT_REVEALS_PAGE_SIZE, MAX_REVEALS_PAGE_SIZE)
+        before = _decode_reveal_token(request.page_token) if request.page_token else None
+        async with self.sessions() as session:
+            rows = await repository.list_code_reveals(session, scope, redemption_id=request.redemption_id,
+                                                      limit=size + 1, before_id=before)
+        page, more = rows[:size], len(rows) > size
+        return RevealPage(page, _encode_reveal_token(page[-1].id) if more else "")
 
     # --- cancel ---------------------------------------------------------------------------------------------
 
@@ -434,5 +474,19 @@ def _decode_page_token(token: str) -> tuple[datetime, int]:
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         return datetime.fromisoformat(data["t"]), int(data["n"])
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not valid") from None
+
+
+def _encode_reveal_token(last_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"i": last_id}).encode()).decode().rstrip("=")
+
+
+def _decode_reveal_token(token: str) -> int:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["i"]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError
+        return value
     except (binascii.Error, ValueError, KeyError, TypeError):
         raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not valid") from None

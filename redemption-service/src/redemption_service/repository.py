@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, exists, func, literal, or_, select, text, t
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redemption_service.codes import MASKED, Action, Viewer
 from redemption_service.domain import (
     CANCELLABLE,
     DeliveryStatus,
@@ -22,7 +23,7 @@ from redemption_service.domain import (
     Snapshot,
     Status,
 )
-from redemption_service.models import idempotency_keys, outbox, processed_events, redemptions, sagas
+from redemption_service.models import code_reveals, idempotency_keys, outbox, processed_events, redemptions, sagas
 
 _UNFINISHED = (SagaState.RUNNING, SagaState.COMPENSATING, SagaState.CANCELING)
 
@@ -321,6 +322,25 @@ async def confirm(pool: PgPool, saga_id: str, snapshot: Snapshot, *, job_event_i
     return Redemption(**row) if row is not None else None
 
 
+# A row that carries a code or PIN (sealed, or in clear from before sealing: codes.STORED_SECRET_KEYS).
+HAS_SECRET = "fulfillment ?| array['sealed_code', 'sealed_pin', 'code', 'pin']"
+
+# The revealing statements record the reveal (codes.Viewer: kind and id, with the action) in the statement that
+# reads the redemption, so showing a code costs no round trip of its own. An empty kind records nothing.
+_REVEALED = """
+    revealed AS (
+        INSERT INTO code_reveals (redemption_id, tenant_id, environment, viewer, viewer_id, action)
+        SELECT id, tenant_id, environment, ${kind}::text, ${id}::text, ${action}::text FROM {source}
+        WHERE ${kind}::text <> '' AND """ + HAS_SECRET + ")"
+
+
+def _revealed(source: str, first: int) -> str:
+    """The CTE recording a reveal of each row of `source`, with the viewer's kind, id and the action as the
+    parameters first, first + 1 and first + 2."""
+    return _REVEALED.replace("${kind}", f"${first}").replace("${id}", f"${first + 1}") \
+        .replace("${action}", f"${first + 2}").replace("{source}", source)
+
+
 _COMPLETE_INLINE = """
     WITH completed AS (
         UPDATE redemptions SET status = 'COMPLETED', completed_at = now(), updated_at = now(),
@@ -334,18 +354,24 @@ _COMPLETE_INLINE = """
         SELECT $2, id, 'COMPLETED', $3 FROM completed ON CONFLICT (event_id) DO NOTHING),
     done AS (
         UPDATE outbox SET published_at = now()
-        WHERE redemption_id = (SELECT id FROM completed) AND published_at IS NULL)
+        WHERE redemption_id = (SELECT id FROM completed) AND published_at IS NULL),""" + _revealed("completed", 5) + """
     SELECT * FROM completed"""
 
 
 async def complete_inline(pool: PgPool, redemption_id: str, *, event_id: str, sequence: int,
-                          fulfillment: dict[str, Any]) -> Redemption | None:
+                          fulfillment: dict[str, Any], viewer: Viewer) -> Redemption | None:
     """An OPEN redemption completed with the result its Redeem call got from fulfillment-service, in one
     statement: the result's event recorded (its copy over JetStream, if fulfillment ever sends one, is then a
-    duplicate) and the job's outbox row marked as done (it will not be published). None when the redemption is
-    no longer plainly OPEN (a cancel, or a result applied first): the caller applies the result the general way."""
-    row = await pool.fetchrow(_COMPLETE_INLINE, redemption_id, event_id, sequence, fulfillment)
+    duplicate), the job's outbox row marked as done (it will not be published), and the Redeem answer's reveal of
+    the code to its viewer recorded. fulfillment: as stored (codes sealed). None when the redemption is no longer
+    plainly OPEN (a cancel, or a result applied first): the caller applies the result the general way."""
+    row = await pool.fetchrow(_COMPLETE_INLINE, redemption_id, event_id, sequence, fulfillment,
+                              *_reveal_args(viewer, Action.REDEEM))
     return Redemption(**row) if row is not None else None
+
+
+def _reveal_args(viewer: Viewer, action: Action) -> tuple[str, str, str]:
+    return (viewer.kind.value if viewer.reveals else ""), viewer.id, action.value
 
 
 _RELEASE_JOB = "UPDATE outbox SET available_at = now() WHERE redemption_id = $1 AND published_at IS NULL"
@@ -367,34 +393,70 @@ async def job_done(pool: PgPool, redemption_id: str) -> None:
 _BY_ID = "SELECT * FROM redemptions WHERE id = $1"
 _BY_REFERENCE_ID = "SELECT * FROM redemptions WHERE tenant_id = $1 AND environment = $2 AND id = $3"
 _BY_REFERENCE_NUMBER = "SELECT * FROM redemptions WHERE tenant_id = $1 AND environment = $2 AND number = $3"
+# The revealing reads: the player filter is in the statement (a redemption not the player's is neither
+# answered nor revealed; $4 empty: any player), the reveal recorded with $5, $6, $7.
+_REVEALING_BY_ID = "WITH found AS (SELECT * FROM redemptions WHERE id = $1)," + _revealed("found", 2) + """
+    SELECT * FROM found"""
+_REVEALING_BY_REFERENCE = {
+    column: f"""
+    WITH found AS (
+        SELECT * FROM redemptions
+        WHERE tenant_id = $1 AND environment = $2 AND {column} = $3 AND ($4::text = '' OR player_id = $4::text)),"""
+    + _revealed("found", 5) + """
+    SELECT * FROM found"""
+    for column in ("id", "number")}
 
 
-async def fetch_redemption(pool: PgPool, redemption_id: str) -> Redemption | None:
-    row = await pool.fetchrow(_BY_ID, redemption_id)
+async def fetch_redemption(pool: PgPool, redemption_id: str, viewer: Viewer = MASKED) -> Redemption | None:
+    """By id. A viewer shown the code (the Redeem answer's) has the reveal recorded in the same statement."""
+    if viewer.reveals:
+        row = await pool.fetchrow(_REVEALING_BY_ID, redemption_id, *_reveal_args(viewer, Action.REDEEM))
+    else:
+        row = await pool.fetchrow(_BY_ID, redemption_id)
     return Redemption(**row) if row is not None else None
 
 
-async def fetch_by_reference(pool: PgPool, scope: Scope, reference: str) -> Redemption | None:
-    """By the string id, or by the integer number written as text (ASCII digits within a bigint)."""
+async def fetch_by_reference(pool: PgPool, scope: Scope, reference: str, *, player_id: str = "",
+                             viewer: Viewer = MASKED) -> Redemption | None:
+    """By the string id, or by the integer number written as text (ASCII digits within a bigint); only the
+    player's when player_id is set. A viewer shown the code has the reveal recorded in the same statement."""
     number = int(reference) if _NUMBER.fullmatch(reference) else None
-    if number is not None and number <= _BIGINT_MAX:
+    by_number = number is not None and number <= _BIGINT_MAX
+    if viewer.reveals:
+        row = await pool.fetchrow(_REVEALING_BY_REFERENCE["number" if by_number else "id"], scope.tenant_id,
+                                  scope.environment, number if by_number else reference, player_id,
+                                  *_reveal_args(viewer, Action.GET))
+    elif by_number:
         row = await pool.fetchrow(_BY_REFERENCE_NUMBER, scope.tenant_id, scope.environment, number)
     else:
         row = await pool.fetchrow(_BY_REFERENCE_ID, scope.tenant_id, scope.environment, reference)
-    return Redemption(**row) if row is not None else None
+    if row is None or (player_id and row["player_id"] != player_id):
+        return None
+    return Redemption(**row)
 
 
 _KEY_AND_REDEMPTION = """
     SELECT k.player_id AS key_player_id, k.fingerprint AS key_fingerprint, r.*
     FROM idempotency_keys k LEFT JOIN redemptions r ON r.id = k.redemption_id
     WHERE k.tenant_id = $1 AND k.environment = $2 AND k.key = $3"""
+# The replay's reveal: only to the player (and body) the key belongs to; another one gets an error, not the code.
+_KEY_AND_REDEMPTION_REVEALING = "WITH found AS (" + _KEY_AND_REDEMPTION + """),
+    shown AS (SELECT * FROM found WHERE key_player_id = $4::text AND key_fingerprint = $5::text),""" \
+    + _revealed("shown", 6) + """
+    SELECT * FROM found"""
 
 
-async def fetch_key_and_redemption(pool: PgPool, scope: Scope,
-                                   key: str) -> tuple[IdempotencyRecord | None, Redemption | None]:
+async def fetch_key_and_redemption(pool: PgPool, scope: Scope, key: str, *, player_id: str = "",
+                                   fingerprint: str = "", viewer: Viewer = MASKED,
+                                   ) -> tuple[IdempotencyRecord | None, Redemption | None]:
     """The idempotency record of a key and the redemption it claimed, in one statement: the newest attempt, when
-    a FAILED one released the key and a retry claimed it again."""
-    row = await pool.fetchrow(_KEY_AND_REDEMPTION, scope.tenant_id, scope.environment, key)
+    a FAILED one released the key and a retry claimed it again. A viewer shown the code (the replayed answer of
+    the same player and body) has the reveal recorded in the same statement."""
+    if viewer.reveals:
+        row = await pool.fetchrow(_KEY_AND_REDEMPTION_REVEALING, scope.tenant_id, scope.environment, key,
+                                  player_id, fingerprint, *_reveal_args(viewer, Action.REDEEM))
+    else:
+        row = await pool.fetchrow(_KEY_AND_REDEMPTION, scope.tenant_id, scope.environment, key)
     if row is None:
         return None, None
     fields = dict(row)
@@ -402,9 +464,11 @@ async def fetch_key_and_redemption(pool: PgPool, scope: Scope,
     return record, (Redemption(**fields) if fields["id"] is not None else None)
 
 
-def _list_statement(by_player: bool, by_status: bool, after_cursor: bool) -> str:
+def _list_statement(by_player: bool, by_status: bool, after_cursor: bool, revealing: bool) -> str:
     """One constant per combination of filters, so each is prepared once and reads through its index. The
-    parameters: scope, limit, then those of the filters present, in this order."""
+    parameters: scope, limit, then those of the filters present, in this order; a revealing one then the
+    viewer's kind, id and the action. The limit is one more than the page (the last row only tells that there
+    is more): that row is not shown, so it is not revealed."""
     where, n = ["tenant_id = $1", "environment = $2"], 3
     for present, condition in ((by_player, "player_id = ${}"), (by_status, "status = ${}")):
         if present:
@@ -412,15 +476,24 @@ def _list_statement(by_player: bool, by_status: bool, after_cursor: bool) -> str
             where.append(condition.format(n))
     if after_cursor:
         where.append(f"(created_at, number) < (${n + 1}, ${n + 2})")
-    return f"SELECT * FROM redemptions WHERE {' AND '.join(where)} ORDER BY created_at DESC, number DESC LIMIT $3"
+        n += 2
+    order = "ORDER BY created_at DESC, number DESC"
+    select = f"SELECT * FROM redemptions WHERE {' AND '.join(where)} {order} LIMIT $3"
+    if not revealing:
+        return select
+    return (f"WITH page AS ({select}), shown AS (SELECT * FROM page {order} LIMIT $3 - 1),"
+            + _revealed("shown", n + 1) + f"\n    SELECT * FROM page {order}")
 
 
-_LIST = {(p, s, c): _list_statement(p, s, c) for p in (False, True) for s in (False, True) for c in (False, True)}
+_LIST = {(p, s, c, r): _list_statement(p, s, c, r)
+         for p in (False, True) for s in (False, True) for c in (False, True) for r in (False, True)}
 
 
 async def fetch_page(pool: PgPool, scope: Scope, *, player_id: str, status: Status | None, limit: int,
-                     before: tuple[datetime, int] | None) -> list[Redemption]:
-    """Newest first, keyed by (created_at, number): rows that arrive later sort before the cursor."""
+                     before: tuple[datetime, int] | None, viewer: Viewer = MASKED) -> list[Redemption]:
+    """Newest first, keyed by (created_at, number): rows that arrive later sort before the cursor. limit: the
+    page size plus one. A viewer shown the codes has a reveal recorded per shown row that has one, in the same
+    statement."""
     args: list[Any] = [scope.tenant_id, scope.environment, limit]
     if player_id:
         args.append(player_id)
@@ -428,5 +501,54 @@ async def fetch_page(pool: PgPool, scope: Scope, *, player_id: str, status: Stat
         args.append(status.value)
     if before is not None:
         args.extend(before)
-    rows = await pool.fetch(_LIST[(bool(player_id), status is not None, before is not None)], *args)
+    if viewer.reveals:
+        args.extend(_reveal_args(viewer, Action.LIST))
+    rows = await pool.fetch(_LIST[(bool(player_id), status is not None, before is not None, viewer.reveals)],
+                            *args)
     return [Redemption(**row) for row in rows]
+
+
+# --- the audit of code reveals, and sealing what is stored (cold paths) ---------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CodeReveal:
+    id: int
+    redemption_id: str
+    viewer: str
+    viewer_id: str
+    action: str
+    revealed_at: datetime
+
+
+async def list_code_reveals(session: AsyncSession, scope: Scope, *, redemption_id: str, limit: int,
+                            before_id: int | None) -> list[CodeReveal]:
+    """Newest first, by id (ids only grow: a page is stable while reveals are added)."""
+    c = code_reveals.c
+    query = (select(c.id, c.redemption_id, c.viewer, c.viewer_id, c.action, c.revealed_at)
+             .where(c.tenant_id == scope.tenant_id, c.environment == scope.environment)
+             .order_by(c.id.desc()).limit(limit))
+    if redemption_id:
+        query = query.where(c.redemption_id == redemption_id)
+    if before_id is not None:
+        query = query.where(c.id < before_id)
+    return [CodeReveal(**row._mapping) for row in (await session.execute(query)).all()]
+
+
+_STORED_SECRETS = {
+    # Rows still in clear, through the partial index ix_redemptions_plaintext_code.
+    True: "SELECT id, fulfillment FROM redemptions WHERE fulfillment ?| array['code', 'pin'] AND id > $1 "
+          "ORDER BY id LIMIT $2",
+    False: "SELECT id, fulfillment FROM redemptions WHERE id > $1 AND " + HAS_SECRET + " ORDER BY id LIMIT $2",
+}
+_STORE_FULFILLMENT = "UPDATE redemptions SET fulfillment = $3 WHERE id = $1 AND fulfillment = $2"
+
+
+async def stored_secrets(pool: PgPool, *, after_id: str, limit: int, in_clear_only: bool) -> list[tuple[str, Any]]:
+    """(id, fulfillment) of rows holding a code or PIN (in_clear_only: only those not sealed yet), by id."""
+    rows = await pool.fetch(_STORED_SECRETS[in_clear_only], after_id, limit)
+    return [(row["id"], row["fulfillment"]) for row in rows]
+
+
+async def replace_fulfillment(pool: PgPool, redemption_id: str, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Stores the re-sealed fulfillment unless the row changed meanwhile (a result merged into it)."""
+    return await pool.execute(_STORE_FULFILLMENT, redemption_id, old, new) == "UPDATE 1"

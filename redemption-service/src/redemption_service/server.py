@@ -14,6 +14,7 @@ from service_kit.messaging import JetStreamLink
 from service_kit.pgpool import PgPool
 
 from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
+from redemption_service.codes import Codes
 from redemption_service.config import Settings
 from redemption_service.db import migrate, open_database
 from redemption_service.fulfillment_results import FulfillmentResultConsumer
@@ -23,6 +24,7 @@ from redemption_service.idempotency import keep_pruning_keys
 from redemption_service.outbox import jobs_relay
 from redemption_service.reconciler import keep_reconciling, keep_reporting_backlog
 from redemption_service.redemptions import Redemptions
+from redemption_service.reseal import seal_codes_in_clear
 from redemption_service.saga.recovery import keep_recovering
 
 PRUNE_INTERVAL_SECONDS = 600.0
@@ -36,6 +38,9 @@ async def main(settings: Settings) -> None:
         await asyncio.to_thread(migrate, settings.database_url)
     engine, sessions = open_database(settings.database_url, COLD_PATH_POOL_SIZE)
     pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
+    codes = Codes.from_setting(settings.code_encryption_keys.get_secret_value())
+    # Rows from a version before codes were sealed: sealed before serving (one indexed read when there are none).
+    await seal_codes_in_clear(pool, codes)
     catalog_channel = open_channel(settings.catalog_addr)
     wallet_channel = open_channel(settings.wallet_addr)
     catalog = CatalogClient(catalog_channel, settings.call_timeout_seconds)
@@ -45,7 +50,7 @@ async def main(settings: Settings) -> None:
     waits = FulfillmentWaits()
     nats = JetStreamLink(settings.nats_url, "redemption-service")
     relay = jobs_relay(pool, sessions, nats, settings.outbox_poll_seconds)
-    redemptions = Redemptions(sessions, pool, catalog, wallet, fulfillment,
+    redemptions = Redemptions(sessions, pool, catalog, wallet, fulfillment, codes=codes,
                               idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
                               idempotency_wait_seconds=settings.idempotency_wait_seconds,
                               fulfillment_waits=waits, fulfillment_wait_ms=settings.fulfillment_wait_ms,

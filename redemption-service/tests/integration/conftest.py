@@ -17,6 +17,7 @@ import pytest
 from local_runner.infra import Nats, Postgres
 from nats.js.errors import NotFoundError
 from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
+from redemption_service.codes import Codes, Viewer, ViewerKind
 from redemption_service.db import migrate
 from redemption_service.fulfillment_results import FulfillmentResultConsumer
 from redemption_service.fulfillment_waits import FulfillmentWaits
@@ -34,10 +35,19 @@ from service_kit.grpc_server import ServingInterceptor
 from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, JetStreamLink
 from service_kit.outbox_relay import OutboxRelay
 from service_kit.pgpool import PgPool
+from service_kit.sealing import new_key
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 TENANT = "acme"
+# The key ring every test system seals codes with (a test of rotation makes its own).
+CODE_KEYS = new_key()
+CODES = Codes.from_setting(CODE_KEYS)
+
+
+def revealed(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored fulfillment as the redeeming player is shown it (code and PIN unsealed)."""
+    return CODES.shown(stored or {}, Viewer(ViewerKind.PLAYER, "p1"))
 
 
 @dataclass
@@ -297,6 +307,7 @@ def migrated_database(postgres: Postgres) -> str:
 
 @pytest.fixture
 def database_url(migrated_database: str, postgres: Postgres) -> str:
+    # code_reveals is append-only (its trigger refuses TRUNCATE): a test reads only its own redemptions' rows.
     postgres.psql("TRUNCATE processed_events, outbox, idempotency_keys, sagas, redemptions RESTART IDENTITY",
                   database="redemption_it")
     return migrated_database
@@ -335,7 +346,7 @@ async def make_system(database_url: str, postgres: Postgres) -> AsyncIterator[Sy
         waits = FulfillmentWaits()
         jobs_written = asyncio.Event()
         redemptions = Redemptions(sessions, pool, catalog_client, wallet_client,
-                                  FulfillmentClient(fulfillment_channel, call_timeout),
+                                  FulfillmentClient(fulfillment_channel, call_timeout), codes=CODES,
                                   idempotency_ttl=timedelta(hours=24), idempotency_wait_seconds=wait_seconds,
                                   fulfillment_waits=waits, wake_relay=jobs_written.set)
         return System(redemptions, pool, catalog, wallet, sessions, engine, catalog_client, wallet_client, fulfillment,

@@ -10,12 +10,15 @@ import time
 
 import pytest
 from redemption_service import redemptions as redemptions_module
+from redemption_service.codes import Viewer, ViewerKind
 from redemption_service.domain import Status
 from redemption_service.fulfillment_results import apply_result, read_result
 from redemption_service.grpc_api import redemption_to_proto
 from rewards.fulfillment.v1 import fulfillment_pb2 as f
 from rewards.redemption.v1 import redemption_pb2
 from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, RESULTS_STREAM, keep_cancellation
+
+from .conftest import revealed
 
 
 async def open_redemption(system, key: str = "k1", **fields: object) -> str:  # type: ignore[no-untyped-def]
@@ -35,7 +38,7 @@ async def test_a_completed_result_completes_and_duplicates_or_older_results_chan
     await results.publish(completed)
     await system.eventually(lambda: _status_is(system, rid, "COMPLETED"))
     row = await system.status(rid)
-    assert row.fulfillment == {"code": "CODE-1", "pin": "1234"} and row.completed_at is not None
+    assert revealed(row.fulfillment) == {"code": "CODE-1", "pin": "1234"} and row.completed_at is not None
     assert row.result_sequence == 2
 
     await results.publish(completed, msg_id=False)                                     # the same event again
@@ -140,7 +143,7 @@ async def test_redeem_answers_completed_with_the_code_when_the_result_comes_with
         fulfillment.cancel()
         await asyncio.gather(relay, fulfillment, return_exceptions=True)
     assert not replayed and redemption.status is Status.COMPLETED
-    answer = redemption_to_proto(redemption)
+    answer = redemption_to_proto(redemption, system.redemptions.codes, Viewer(ViewerKind.PLAYER, "p1"))
     assert answer.status == redemption_pb2.REDEMPTION_STATUS_COMPLETED
     assert (answer.fulfillment.code, answer.fulfillment.pin) == (f"CODE-{redemption.id[:8]}", "0000")
     assert elapsed < 3.0, "answered when the result came, not after the whole wait (nor the relay's poll)"
@@ -169,13 +172,13 @@ async def test_a_result_applied_by_another_instance_is_seen_during_the_wait(syst
         received = read_result(system.result(rows[0].id, f.RESULT_OUTCOME_COMPLETED, 1, code="X-1", pin="1")
                                .SerializeToString())
         async with system.sessions.begin() as session:
-            await apply_result(session, received)
+            await apply_result(session, received, system.redemptions.codes)
 
     other = asyncio.create_task(another_instance_applies_the_result())
     started = time.monotonic()
     redemption, _ = await system.redemptions.redeem(system.request(wait_for_fulfillment_ms=5000))
     await other
-    assert redemption.status is Status.COMPLETED and redemption.fulfillment == {"code": "X-1", "pin": "1"}
+    assert redemption.status is Status.COMPLETED and revealed(redemption.fulfillment) == {"code": "X-1", "pin": "1"}
     assert time.monotonic() - started < 5.0
 
 

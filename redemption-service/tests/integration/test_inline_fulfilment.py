@@ -9,6 +9,8 @@ import asyncio
 from redemption_service.domain import Status
 from service_kit.query_plans import captured_statements
 
+from .conftest import revealed
+
 # Accept, the pivot and the inline completion: one statement each. The budget is 10; the count is exact
 # so that a statement added to the hot path fails here and is weighed.
 REDEEM_ROUND_TRIPS = 3
@@ -19,7 +21,7 @@ async def test_a_code_pool_redeem_answers_completed_with_its_code_in_three_round
     with captured_statements(system.engine) as cold, system.pool.counting() as trips:
         redemption, replayed = await system.redemptions.redeem(system.request())
     assert not replayed and redemption.status is Status.COMPLETED
-    assert redemption.fulfillment == {"code": "CODE-1", "pin": "1234"} and redemption.completed_at is not None
+    assert revealed(redemption.fulfillment) == {"code": "CODE-1", "pin": "1234"} and redemption.completed_at is not None
     assert trips.count == REDEEM_ROUND_TRIPS, trips.statements
     assert cold == [], "nothing of a redeem goes through SQLAlchemy"
 
@@ -38,7 +40,7 @@ async def test_a_replay_answers_the_inline_result_without_asking_again(system) -
     system.fulfillment.codes = ["CODE-1"]
     first, _ = await system.redemptions.redeem(system.request())
     again, replayed = await system.redemptions.redeem(system.request())
-    assert replayed and again.id == first.id and again.fulfillment == {"code": "CODE-1", "pin": "1234"}
+    assert replayed and again.id == first.id and revealed(again.fulfillment) == {"code": "CODE-1", "pin": "1234"}
     assert len(system.fulfillment.inline_jobs) == 1
 
 
@@ -90,11 +92,11 @@ async def test_a_job_whose_inline_call_was_cut_short_waits_its_grace_then_goes_o
 async def test_concurrent_code_pool_redeems_each_get_their_own_code(system) -> None:  # type: ignore[no-untyped-def]
     system.fulfillment.codes = [f"CODE-{n}" for n in range(5)]
     answers = await asyncio.gather(*(system.redemptions.redeem(system.request(key=f"k{n}")) for n in range(5)))
-    codes = {r.fulfillment["code"] for r, _ in answers if r.status is Status.COMPLETED}
+    codes = {revealed(r.fulfillment)["code"] for r, _ in answers if r.status is Status.COMPLETED}
     assert len(codes) == 5 and system.wallet.balances["p1"] == 1000 - 5 * 150
 
 
 async def _completed_with(system, redemption_id: str, code: str) -> bool:  # type: ignore[no-untyped-def]
     row = await system.status(redemption_id)
-    return row.status == "COMPLETED" and (row.fulfillment or {}).get("code") == code
+    return row.status == "COMPLETED" and revealed(row.fulfillment).get("code") == code
 

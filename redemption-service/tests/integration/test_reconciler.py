@@ -44,7 +44,7 @@ async def test_a_stale_open_job_is_republished_with_a_new_event_id_once_per_boun
         await published_long_ago(system, rid)
     async with system.sessions.begin() as session:
         await apply_result(session, read_result(system.result(answered.id, f.RESULT_OUTCOME_AWAITING_VENDOR, 1)
-                                                .SerializeToString()))
+                                                .SerializeToString()), system.redemptions.codes)
 
     with caplog.at_level(logging.INFO):
         assert await republish_stale_jobs(system.sessions, AFTER) == 1
@@ -71,7 +71,7 @@ async def test_a_stale_open_job_is_republished_with_a_new_event_id_once_per_boun
 
 async def apply(system, result: f.FulfillmentResult):  # type: ignore[no-untyped-def]
     async with system.sessions.begin() as session:
-        return await apply_result(session, read_result(result.SerializeToString()))
+        return await apply_result(session, read_result(result.SerializeToString()), system.redemptions.codes)
 
 
 async def test_an_accepted_job_keeps_its_redemption_open_and_is_not_asked_about_again(system) -> None:  # type: ignore[no-untyped-def]
@@ -139,7 +139,7 @@ async def test_a_refund_for_a_failed_fulfillment_left_unfinished_is_finished_by_
     async with system.sessions.begin() as session:
         applied = await apply_result(session, read_result(system.result(
             opened.id, f.RESULT_OUTCOME_FAILED, 1, failure_code="PROVIDER_REJECTED",
-            failure_message="the provider said no").SerializeToString()))
+            failure_message="the provider said no").SerializeToString()), system.redemptions.codes)
     system.wallet.refund_unavailable = True   # the process "dies" before the refund lands
     with pytest.raises(DomainError) as down:
         await system.redemptions.refund_and_release(applied.redemption, applied.redemption.cancel_reason)

@@ -19,6 +19,7 @@ from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from service_kit.errors import ErrorCode, from_rpc_error
 from service_kit.grpc_server import ServingInterceptor
 from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, JetStreamLink
+from service_kit.sealing import new_key
 
 
 @pytest.fixture
@@ -100,7 +101,8 @@ async def test_the_relay_publishes_each_job_once_with_its_event_id(system, nats_
 async def test_the_service_serves_while_nats_is_unreachable(migrated_database: str) -> None:
     port = free_port()
     env = {**os.environ, "DATABASE_URL": migrated_database, "GRPC_HOST": "127.0.0.1", "GRPC_PORT": str(port),
-           "NATS_URL": f"nats://127.0.0.1:{free_port()}", "LOG_LEVEL": "WARNING"}
+           "NATS_URL": f"nats://127.0.0.1:{free_port()}", "LOG_LEVEL": "WARNING",
+           "CODE_ENCRYPTION_KEYS": new_key()}
     process = subprocess.Popen([sys.executable, "-m", "redemption_service"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:

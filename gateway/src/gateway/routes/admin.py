@@ -1,5 +1,5 @@
-"""Operators' routes: items and stock, point types, players and their points, every player's redemptions.
-The tenant and environment come from the admin credential."""
+"""Operators' routes: items and stock, point types, players and their points, every player's redemptions (codes
+and PINs masked), the audit of code reveals. The tenant and environment come from the admin credential."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rewards.wallet.v1 import wallet_pb2
 from service_kit.scope import Scope
 
 from gateway.auth import AdminCaller
+from gateway.code_reveals import CodeReveal, CodeRevealList, admin_viewer
 from gateway.errors import PROBLEM_RESPONSES
 from gateway.repository import Credential
 from gateway.routes import REPLAYED_HEADER, Cursor, Limit, RequiredIdempotencyKey, Services, next_cursor
@@ -19,9 +20,9 @@ from gateway.routes.redemptions import RedemptionId, StatusFilter, status_filter
 from gateway.schemas import (
     PLAYER_STATUS_NAMES,
     PLAYER_STATUS_VALUES,
+    Adjustment,
     AdminItem,
     AdminItemList,
-    Adjustment,
     Balance,
     CancelRequest,
     Grant,
@@ -174,17 +175,19 @@ async def list_redemptions(
     status: StatusFilter = None,
     player_id: Annotated[str | None, Query(alias="playerId", max_length=128)] = None,
 ) -> RedemptionList:
+    viewer, viewer_id = admin_viewer(caller)
     reply = await services.redemption.list(redemption_pb2.ListRedemptionsRequest(
         scope=scope_of(caller).to_proto(), player_id=player_id or "", status=status_filter(status),
-        page_size=limit, page_token=cursor or ""))
+        page_size=limit, page_token=cursor or "", viewer=viewer, viewer_id=viewer_id))
     return RedemptionList(redemptions=[Redemption.from_proto(r) for r in reply.redemptions],
                           next_cursor=next_cursor(reply.next_page_token))
 
 
 @router.get("/redemptions/{id}", response_model=Redemption)
 async def get_redemption(redemption_id: RedemptionId, caller: AdminCaller, services: Services) -> Redemption:
+    viewer, viewer_id = admin_viewer(caller)
     reply = await services.redemption.get(redemption_pb2.GetRedemptionRequest(
-        scope=scope_of(caller).to_proto(), redemption_id=redemption_id))
+        scope=scope_of(caller).to_proto(), redemption_id=redemption_id, viewer=viewer, viewer_id=viewer_id))
     return Redemption.from_proto(reply.redemption)
 
 
@@ -195,3 +198,22 @@ async def cancel_redemption(redemption_id: RedemptionId, caller: AdminCaller, se
         scope=scope_of(caller).to_proto(), redemption_id=redemption_id,
         reason=(body.reason if body else "") or "canceled by an operator"))
     return Redemption.from_proto(reply.redemption)
+
+
+# ---- the audit of code reveals -------------------------------------------------------------------------------
+
+RevealsLimit = Annotated[int, Query(ge=1, le=500, description="page size")]
+
+
+@router.get("/code-reveals", response_model=CodeRevealList)
+async def list_code_reveals(
+    caller: AdminCaller, services: Services, limit: RevealsLimit = 50, cursor: Cursor = None,
+    redemption_id: Annotated[str | None, Query(alias="redemptionId", min_length=1, max_length=64)] = None,
+) -> CodeRevealList:
+    """Every time a voucher code and PIN were shown in clear (to the redeeming player or the tenant's back end):
+    who, when, which redemption, by which call; newest first. Append-only: nothing can change or remove a row."""
+    reply = await services.redemption.list_code_reveals(redemption_pb2.ListCodeRevealsRequest(
+        scope=scope_of(caller).to_proto(), redemption_id=redemption_id or "", page_size=limit,
+        page_token=cursor or ""))
+    return CodeRevealList(reveals=[CodeReveal.from_proto(r) for r in reply.reveals],
+                          next_cursor=next_cursor(reply.next_page_token))

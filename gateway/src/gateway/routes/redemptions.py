@@ -9,6 +9,7 @@ from rewards.redemption.v1 import redemption_pb2
 from service_kit.errors import DomainError, ErrorCode
 
 from gateway.auth import CurrentPlayer
+from gateway.code_reveals import player_viewer
 from gateway.errors import PROBLEM_RESPONSES
 from gateway.routes import REPLAYED_HEADER, Cursor, IdempotencyKey, Services, next_cursor
 from gateway.schemas import (
@@ -62,6 +63,7 @@ async def create_redemption(body: NewRedemption, player: CurrentPlayer, services
     request.scope.CopyFrom(player.scope.to_proto())
     request.player.CopyFrom(player.to_proto())
     request.idempotency_key = idempotency_key or ""
+    request.viewer, request.viewer_id = player_viewer(player)
     reply = await services.redemption.redeem(request)
     if reply.replayed:
         response.status_code = 200
@@ -81,17 +83,20 @@ async def quote_redemption(body: QuoteRequest, player: CurrentPlayer, services: 
 @router.get("", response_model=RedemptionList)
 async def list_redemptions(player: CurrentPlayer, services: Services, limit: RedemptionsLimit = 20,
                            cursor: Cursor = None, status: StatusFilter = None) -> RedemptionList:
+    viewer, viewer_id = player_viewer(player)
     reply = await services.redemption.list(redemption_pb2.ListRedemptionsRequest(
         scope=player.scope.to_proto(), player_id=player.player_id, status=status_filter(status), page_size=limit,
-        page_token=cursor or ""))
+        page_token=cursor or "", viewer=viewer, viewer_id=viewer_id))
     return RedemptionList(redemptions=[Redemption.from_proto(r) for r in reply.redemptions],
                           next_cursor=next_cursor(reply.next_page_token))
 
 
 @router.get("/{id}", response_model=Redemption)
 async def get_redemption(redemption_id: RedemptionId, player: CurrentPlayer, services: Services) -> Redemption:
+    viewer, viewer_id = player_viewer(player)
     reply = await services.redemption.get(redemption_pb2.GetRedemptionRequest(
-        scope=player.scope.to_proto(), redemption_id=redemption_id, player_id=player.player_id))
+        scope=player.scope.to_proto(), redemption_id=redemption_id, player_id=player.player_id, viewer=viewer,
+        viewer_id=viewer_id))
     return Redemption.from_proto(reply.redemption)
 
 

@@ -12,6 +12,13 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class Viewer(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VIEWER_UNSPECIFIED: _ClassVar[Viewer]
+    VIEWER_PLAYER: _ClassVar[Viewer]
+    VIEWER_BACKEND: _ClassVar[Viewer]
+    VIEWER_ADMIN: _ClassVar[Viewer]
+
 class RedemptionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     REDEMPTION_STATUS_UNSPECIFIED: _ClassVar[RedemptionStatus]
@@ -30,6 +37,10 @@ class DeliveryStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DELIVERY_STATUS_PENDING: _ClassVar[DeliveryStatus]
     DELIVERY_STATUS_SHIPPED: _ClassVar[DeliveryStatus]
     DELIVERY_STATUS_DELIVERED: _ClassVar[DeliveryStatus]
+VIEWER_UNSPECIFIED: Viewer
+VIEWER_PLAYER: Viewer
+VIEWER_BACKEND: Viewer
+VIEWER_ADMIN: Viewer
 REDEMPTION_STATUS_UNSPECIFIED: RedemptionStatus
 REDEMPTION_STATUS_SUBMITTED: RedemptionStatus
 REDEMPTION_STATUS_OPEN: RedemptionStatus
@@ -45,20 +56,22 @@ DELIVERY_STATUS_SHIPPED: DeliveryStatus
 DELIVERY_STATUS_DELIVERED: DeliveryStatus
 
 class Fulfillment(_message.Message):
-    __slots__ = ("code", "pin", "financial_ref_id", "tracking_number", "provider_reference", "data")
+    __slots__ = ("code", "pin", "financial_ref_id", "tracking_number", "provider_reference", "data", "masked")
     CODE_FIELD_NUMBER: _ClassVar[int]
     PIN_FIELD_NUMBER: _ClassVar[int]
     FINANCIAL_REF_ID_FIELD_NUMBER: _ClassVar[int]
     TRACKING_NUMBER_FIELD_NUMBER: _ClassVar[int]
     PROVIDER_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    MASKED_FIELD_NUMBER: _ClassVar[int]
     code: str
     pin: str
     financial_ref_id: int
     tracking_number: str
     provider_reference: str
     data: _struct_pb2.Struct
-    def __init__(self, code: _Optional[str] = ..., pin: _Optional[str] = ..., financial_ref_id: _Optional[int] = ..., tracking_number: _Optional[str] = ..., provider_reference: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    masked: bool
+    def __init__(self, code: _Optional[str] = ..., pin: _Optional[str] = ..., financial_ref_id: _Optional[int] = ..., tracking_number: _Optional[str] = ..., provider_reference: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., masked: _Optional[bool] = ...) -> None: ...
 
 class Redemption(_message.Message):
     __slots__ = ("id", "number", "scope", "player_id", "item_id", "variant_id", "rounds", "item_name", "item_image_url", "point_type", "cost", "point_scale", "face_value", "face_currency", "fulfillment_strategy", "redemption_message", "status", "delivery_status", "failure_code", "failure_message", "fulfillment", "debit_transaction_id", "balance_after", "shipping_address", "customer_info", "comment", "trigger_source", "trigger_details", "created_at", "updated_at", "completed_at", "canceled_at")
@@ -129,7 +142,7 @@ class Redemption(_message.Message):
     def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player_id: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., item_name: _Optional[str] = ..., item_image_url: _Optional[str] = ..., point_type: _Optional[str] = ..., cost: _Optional[int] = ..., point_scale: _Optional[int] = ..., face_value: _Optional[int] = ..., face_currency: _Optional[str] = ..., fulfillment_strategy: _Optional[str] = ..., redemption_message: _Optional[str] = ..., status: _Optional[_Union[RedemptionStatus, str]] = ..., delivery_status: _Optional[_Union[DeliveryStatus, str]] = ..., failure_code: _Optional[str] = ..., failure_message: _Optional[str] = ..., fulfillment: _Optional[_Union[Fulfillment, _Mapping]] = ..., debit_transaction_id: _Optional[int] = ..., balance_after: _Optional[int] = ..., shipping_address: _Optional[_Union[_common_pb2.ShippingAddress, _Mapping]] = ..., customer_info: _Optional[_Union[_common_pb2.CustomerInfo, _Mapping]] = ..., comment: _Optional[str] = ..., trigger_source: _Optional[str] = ..., trigger_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., canceled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RedeemRequest(_message.Message):
-    __slots__ = ("scope", "player", "idempotency_key", "item_id", "variant_id", "rounds", "point_type", "shipping_address", "customer_info", "comment", "trigger_source", "trigger_details", "wait_for_fulfillment_ms")
+    __slots__ = ("scope", "player", "idempotency_key", "item_id", "variant_id", "rounds", "point_type", "shipping_address", "customer_info", "comment", "trigger_source", "trigger_details", "wait_for_fulfillment_ms", "viewer", "viewer_id")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     PLAYER_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +156,8 @@ class RedeemRequest(_message.Message):
     TRIGGER_SOURCE_FIELD_NUMBER: _ClassVar[int]
     TRIGGER_DETAILS_FIELD_NUMBER: _ClassVar[int]
     WAIT_FOR_FULFILLMENT_MS_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_ID_FIELD_NUMBER: _ClassVar[int]
     scope: _common_pb2.Scope
     player: _common_pb2.PlayerContext
     idempotency_key: str
@@ -156,7 +171,9 @@ class RedeemRequest(_message.Message):
     trigger_source: str
     trigger_details: _struct_pb2.Struct
     wait_for_fulfillment_ms: int
-    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player: _Optional[_Union[_common_pb2.PlayerContext, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., point_type: _Optional[str] = ..., shipping_address: _Optional[_Union[_common_pb2.ShippingAddress, _Mapping]] = ..., customer_info: _Optional[_Union[_common_pb2.CustomerInfo, _Mapping]] = ..., comment: _Optional[str] = ..., trigger_source: _Optional[str] = ..., trigger_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., wait_for_fulfillment_ms: _Optional[int] = ...) -> None: ...
+    viewer: Viewer
+    viewer_id: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player: _Optional[_Union[_common_pb2.PlayerContext, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., point_type: _Optional[str] = ..., shipping_address: _Optional[_Union[_common_pb2.ShippingAddress, _Mapping]] = ..., customer_info: _Optional[_Union[_common_pb2.CustomerInfo, _Mapping]] = ..., comment: _Optional[str] = ..., trigger_source: _Optional[str] = ..., trigger_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., wait_for_fulfillment_ms: _Optional[int] = ..., viewer: _Optional[_Union[Viewer, str]] = ..., viewer_id: _Optional[str] = ...) -> None: ...
 
 class RedeemResponse(_message.Message):
     __slots__ = ("redemption", "replayed")
@@ -211,14 +228,18 @@ class QuoteRedemptionResponse(_message.Message):
     def __init__(self, eligible: _Optional[bool] = ..., reason: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., point_type: _Optional[str] = ..., cost: _Optional[int] = ..., point_scale: _Optional[int] = ..., balance: _Optional[int] = ..., stock_left: _Optional[int] = ..., remaining_allowance: _Optional[int] = ..., shipping_address_required: _Optional[bool] = ..., customer_info_required: _Optional[bool] = ...) -> None: ...
 
 class GetRedemptionRequest(_message.Message):
-    __slots__ = ("scope", "redemption_id", "player_id")
+    __slots__ = ("scope", "redemption_id", "player_id", "viewer", "viewer_id")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
     PLAYER_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_ID_FIELD_NUMBER: _ClassVar[int]
     scope: _common_pb2.Scope
     redemption_id: str
     player_id: str
-    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., redemption_id: _Optional[str] = ..., player_id: _Optional[str] = ...) -> None: ...
+    viewer: Viewer
+    viewer_id: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., redemption_id: _Optional[str] = ..., player_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, str]] = ..., viewer_id: _Optional[str] = ...) -> None: ...
 
 class GetRedemptionResponse(_message.Message):
     __slots__ = ("redemption",)
@@ -227,18 +248,22 @@ class GetRedemptionResponse(_message.Message):
     def __init__(self, redemption: _Optional[_Union[Redemption, _Mapping]] = ...) -> None: ...
 
 class ListRedemptionsRequest(_message.Message):
-    __slots__ = ("scope", "player_id", "status", "page_size", "page_token")
+    __slots__ = ("scope", "player_id", "status", "page_size", "page_token", "viewer", "viewer_id")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     PLAYER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_ID_FIELD_NUMBER: _ClassVar[int]
     scope: _common_pb2.Scope
     player_id: str
     status: RedemptionStatus
     page_size: int
     page_token: str
-    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player_id: _Optional[str] = ..., status: _Optional[_Union[RedemptionStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    viewer: Viewer
+    viewer_id: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player_id: _Optional[str] = ..., status: _Optional[_Union[RedemptionStatus, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, str]] = ..., viewer_id: _Optional[str] = ...) -> None: ...
 
 class ListRedemptionsResponse(_message.Message):
     __slots__ = ("redemptions", "next_page_token")
@@ -265,3 +290,39 @@ class CancelRedemptionResponse(_message.Message):
     REDEMPTION_FIELD_NUMBER: _ClassVar[int]
     redemption: Redemption
     def __init__(self, redemption: _Optional[_Union[Redemption, _Mapping]] = ...) -> None: ...
+
+class CodeReveal(_message.Message):
+    __slots__ = ("id", "redemption_id", "viewer", "viewer_id", "action", "revealed_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_FIELD_NUMBER: _ClassVar[int]
+    VIEWER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    REVEALED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    redemption_id: str
+    viewer: Viewer
+    viewer_id: str
+    action: str
+    revealed_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., redemption_id: _Optional[str] = ..., viewer: _Optional[_Union[Viewer, str]] = ..., viewer_id: _Optional[str] = ..., action: _Optional[str] = ..., revealed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListCodeRevealsRequest(_message.Message):
+    __slots__ = ("scope", "redemption_id", "page_size", "page_token")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.Scope
+    redemption_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., redemption_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListCodeRevealsResponse(_message.Message):
+    __slots__ = ("reveals", "next_page_token")
+    REVEALS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    reveals: _containers.RepeatedCompositeFieldContainer[CodeReveal]
+    next_page_token: str
+    def __init__(self, reveals: _Optional[_Iterable[_Union[CodeReveal, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

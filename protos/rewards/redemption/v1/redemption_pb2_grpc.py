@@ -59,6 +59,11 @@ class RedemptionServiceStub:
                 request_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.CancelRedemptionRequest.SerializeToString,
                 response_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.CancelRedemptionResponse.FromString,
                 _registered_method=True)
+        self.ListCodeReveals = channel.unary_unary(
+                '/rewards.redemption.v1.RedemptionService/ListCodeReveals',
+                request_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsRequest.SerializeToString,
+                response_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsResponse.FromString,
+                _registered_method=True)
 
 
 class RedemptionServiceServicer:
@@ -97,6 +102,13 @@ class RedemptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCodeReveals(self, request, context):
+        """The audit of code reveals (append-only): who was shown which redemption's code and PIN, and when.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RedemptionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -124,6 +136,11 @@ def add_RedemptionServiceServicer_to_server(servicer, server):
                     servicer.CancelRedemption,
                     request_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.CancelRedemptionRequest.FromString,
                     response_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.CancelRedemptionResponse.SerializeToString,
+            ),
+            'ListCodeReveals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCodeReveals,
+                    request_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsRequest.FromString,
+                    response_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -261,6 +278,33 @@ class RedemptionService:
             '/rewards.redemption.v1.RedemptionService/CancelRedemption',
             rewards_dot_redemption_dot_v1_dot_redemption__pb2.CancelRedemptionRequest.SerializeToString,
             rewards_dot_redemption_dot_v1_dot_redemption__pb2.CancelRedemptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCodeReveals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.redemption.v1.RedemptionService/ListCodeReveals',
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsRequest.SerializeToString,
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsResponse.FromString,
             options,
             channel_credentials,
             insecure,
