@@ -29,7 +29,10 @@ MAX_DELIVERIES = 3
 # The databases were migrated when the platform started: restarts skip it (they are most of this module's time).
 FAST = {"ACK_WAIT_SECONDS": "1", "MAX_DELIVERIES": str(MAX_DELIVERIES), "PROVIDER_TIMEOUT_SECONDS": "1",
         "PROVIDER_MAX_ATTEMPTS": "3", "PROVIDER_RETRY_MIN_WAIT_SECONDS": "0.1",
-        "PROVIDER_RETRY_MAX_WAIT_SECONDS": "1", "MIGRATE_ON_START": "false"}
+        "PROVIDER_RETRY_MAX_WAIT_SECONDS": "1", "MIGRATE_ON_START": "false",
+        # A provider attempt's lease, just over its calls' bound (3 x (1 + 1) s): a replica killed mid-call holds
+        # the job this long, so the restarted one takes it over in seconds rather than after the default 90.
+        "PROVIDER_LEASE_SECONDS": "8"}
 # Code-pool jobs through JetStream only, as when Redeem's inline call failed: the consumer's own crash points.
 NO_INLINE = {"INLINE_FULFILMENT_STRATEGIES": "", "MIGRATE_ON_START": "false"}
 # An applied result whose ack was lost comes back after this (default 30 s).

@@ -77,12 +77,14 @@ class JobConsumer:
                                      outbox_written=self.outbox_written)
             if taken is Taken.CALL_PROVIDER:
                 async with self._still_working(msg):
-                    settled = await self.provider.deliver(received.scope, received.job, final=final,
-                                                          retry_delay=redelivery_delay(self.ack_wait, delivery))
-                if not settled:
-                    await msg.nak(delay=redelivery_delay(self.ack_wait, delivery))
+                    done = await self.provider.deliver(received.scope, received.job, final=final,
+                                                       retry_delay=redelivery_delay(self.ack_wait, delivery))
+                if not done.settled:
+                    # Not now: the provider was unreachable, or another replica's lease is live (then not
+                    # before it ends, so the redelivery can take it over if its holder died).
+                    await msg.nak(delay=max(redelivery_delay(self.ack_wait, delivery), done.retry_in))
                     return
-        except Exception:  # noqa: BLE001 - any failure leaves the job un-acked for its next delivery
+        except Exception:  # any failure leaves the job un-acked for its next delivery
             log.exception("job not fulfilled", extra={"redemption_id": received.job.redemption_id,
                                                       "delivery": msg.metadata.num_delivered})
             if final:
@@ -116,7 +118,7 @@ class JobConsumer:
         try:
             async with self.sessions.begin() as session:
                 await give_up_job(session, self.vault, received, "failed after every delivery attempt")
-        except Exception:  # noqa: BLE001
+        except Exception:
             # Left to redemption-service's reconciler, which re-publishes jobs that get no result.
             log.critical("job exhausted its deliveries and could not be failed",
                          extra={"redemption_id": received.job.redemption_id}, exc_info=True)

@@ -76,7 +76,11 @@ async def retry_job(sessions: async_sessionmaker, provider: ProviderDelivery, sc
                               f"a {row.strategy} job calls no provider: move it with AdvanceJob or FailJob")
         job = fulfillment_pb2.FulfillmentJob.FromString(row.payload)
     log.info("job retried by an operator", extra={"redemption_id": redemption_id})
-    await provider.deliver(scope, job, final=False, retry_delay=0.0, states=("pending", "running", "waiting"))
+    done = await provider.deliver(scope, job, final=False, retry_delay=0.0, states=("pending", "running", "waiting"))
+    if done.retry_in:
+        raise DomainError(ErrorCode.VALIDATION_ERROR,
+                          f"the provider is being called for this job right now (its lease ends in "
+                          f"{done.retry_in:.0f} s): retry after that")
 
 
 async def fail_job(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str, reason: str) -> None:

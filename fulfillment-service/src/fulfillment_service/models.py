@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service_kit.db import NAMING_CONVENTION
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -19,7 +20,6 @@ from sqlalchemy import (
     func,
     text,
 )
-from service_kit.db import NAMING_CONVENTION
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -52,6 +52,11 @@ jobs = Table(
     Column("delivery_status", String(16), nullable=False, server_default=""),
     Column("tracking_number", String(128), nullable=False, server_default=""),
     Column("provider_reference", String(256), nullable=False, server_default=""),
+    # The provider attempt that may call the provider now, and until when (provider_jobs: the lease). Both NULL
+    # when no attempt runs.
+    Column("lease_holder", String(128)),
+    Column("lease_expires_at", DateTime(timezone=True)),
+    CheckConstraint("(lease_holder IS NULL) = (lease_expires_at IS NULL)", name="lease_complete"),
     CheckConstraint("delivery_status IN ('', 'pending', 'shipped', 'delivered')", name="delivery_status_known"),
     CheckConstraint("state IN ('pending', 'running', 'waiting', 'succeeded', 'failed', 'voided')",
                     name="state_known"),

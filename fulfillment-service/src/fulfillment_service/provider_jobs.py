@@ -4,11 +4,22 @@
 No transaction is open during the call: the attempt is recorded and committed, the provider is called (with
 the redemption id as Idempotency-Key, so a crash between the call and the commit is safe to retry), then the
 outcome and its result are written in one transaction, only if the job has no outcome yet (a callback or an
-operator may have settled it meanwhile)."""
+operator may have settled it meanwhile).
+
+An attempt is a lease: recording it names this attempt the job's lease holder until now + PROVIDER_LEASE_SECONDS,
+and only while no other attempt holds a live lease. So one replica calls the provider for a job at a time: a
+second delivery (a copy re-published by redemption-service's reconciler, a redelivery, RetryJob) that finds a
+live lease calls nothing and is tried again when the lease ends. The call is cut off before its lease ends, and
+the outcome is written only by the attempt that still holds the lease; a lease that ran out (its replica died or
+hung) is taken over by the next attempt, and the old holder, if it wakes, writes nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +42,26 @@ FREE_ROUNDS = "free_rounds"
 CALLED_STRATEGIES = frozenset({WEBHOOK, BONUS, FREE_ROUNDS})
 # A job in these states has no outcome yet: a delivery may call its provider.
 CALLABLE_STATES = ("pending", "running")
+DEFAULT_LEASE_SECONDS = 90.0
+# The call is abandoned this share of its lease in: the lease's clock (the database's) started a commit earlier.
+CALL_SHARE_OF_LEASE = 0.9
+# Who holds a lease, for an operator reading the job row: this process, then the attempt.
+_HOLDER_PREFIX = f"{socket.gethostname()[:64]}:{os.getpid()}"
+
+
+def new_lease_holder() -> str:
+    return f"{_HOLDER_PREFIX}:{uuid.uuid4().hex}"[-128:]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What one delivery of a provider job came to."""
+
+    settled: bool            # nothing more for this delivery to do: ack it (an outcome, or another holder's job)
+    retry_in: float = 0.0    # not settled: deliver again no sooner than this (a live lease's remaining time)
+
+
+SETTLED = Delivery(True)
 
 
 class InvalidJob(ValueError):
@@ -169,16 +200,19 @@ async def apply_verdict(session, vault: Vault, scope: Scope, redemption_id: str,
 
 class ProviderDelivery:
     def __init__(self, sessions: async_sessionmaker, vault: Vault, client: ProviderClient, *,
-                 bonus_engine_url: str) -> None:
+                 bonus_engine_url: str, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self.sessions = sessions
         self.vault = vault
         self.client = client
         self.bonus_engine_url = bonus_engine_url
+        self.lease_seconds = lease_seconds
 
     async def deliver(self, scope: Scope, job: fulfillment_pb2.FulfillmentJob, *, final: bool,
-                      retry_delay: float, states: tuple[str, ...] = CALLABLE_STATES) -> bool:
-        """Calls the provider once (with its bounded retries) and records what came of it. True when the job
-        has an outcome; False when it should be tried again on a later delivery (never when `final`)."""
+                      retry_delay: float, states: tuple[str, ...] = CALLABLE_STATES) -> Delivery:
+        """Calls the provider once (with its bounded retries) under a lease, and records what came of it.
+        Settled when the job has an outcome, or when another attempt is responsible for it (it holds the
+        lease, or took it over from this one); not settled when the job should be tried again on a later
+        delivery (never when `final`), with `retry_in` the time left on another attempt's live lease."""
         rid = job.redemption_id
         try:
             call = provider_call_for(job, self.bonus_engine_url)
@@ -186,30 +220,57 @@ class ProviderDelivery:
             async with self.sessions.begin() as session:
                 if await repository.lock_job(session, scope, rid) is not None:
                     await record_failure(session, self.vault, scope, rid, "INVALID_JOB", str(exc), str(exc))
-            return True
+            return SETTLED
+        holder = new_lease_holder()
         async with self.sessions.begin() as session:
-            if not await repository.start_attempt(session, scope, rid, states):
-                return True  # settled already: never call the provider twice for an outcome we have
+            start = await repository.start_attempt(session, scope, rid, states, holder=holder,
+                                                   lease_seconds=self.lease_seconds)
+        if not start.started:
+            if not start.busy_for:
+                return SETTLED  # settled already: never call the provider twice for an outcome we have
+            # Another attempt is calling the provider now. On the last delivery this one is acked: the holder
+            # records the outcome (or, if it died, the reconciler's next copy of the job takes the lapsed lease).
+            log.info("provider call in progress elsewhere; not calling",
+                     extra={"redemption_id": rid, "lease_left_seconds": round(start.busy_for, 3), "final": final})
+            return SETTLED if final else Delivery(False, start.busy_for)
         try:
-            answer = await self.client.post(call.url, call.payload, idempotency_key=rid)
+            async with asyncio.timeout(self.lease_seconds * CALL_SHARE_OF_LEASE):
+                answer = await self.client.post(call.url, call.payload, idempotency_key=rid)
             # The provider acted and answered, nothing is recorded: the next delivery calls it again with the
             # same Idempotency-Key.
             failpoint("fulfillment.after_provider_answer")
             verdict = read_answer(call, answer)
-        except ProviderUnreachable as exc:
-            log.warning("provider unreachable", extra={"redemption_id": rid, "error": str(exc), "final": final})
+        except (ProviderUnreachable, TimeoutError) as exc:
+            error = str(exc) if isinstance(exc, ProviderUnreachable) else "the provider call outlasted its lease"
+            log.warning("provider unreachable", extra={"redemption_id": rid, "error": error, "final": final})
             async with self.sessions.begin() as session:
                 if final:
                     job_row = await repository.lock_job(session, scope, rid)
-                    if job_row is not None and job_row.state in CALLABLE_STATES:
+                    if self._holds(job_row, holder):
                         await record_failure(session, self.vault, scope, rid, "PROVIDER_UNAVAILABLE",
                                              "the provider could not be reached after every delivery attempt",
-                                             str(exc))
-                else:
-                    await repository.postpone_job(session, scope, rid, str(exc), retry_delay)
-            return final
+                                             error)
+                    elif job_row is not None and job_row.state in CALLABLE_STATES:
+                        self._lost(rid)
+                elif not await repository.postpone_job(session, scope, rid, error, retry_delay, holder=holder):
+                    self._lost(rid)
+            return Delivery(final)
         async with self.sessions.begin() as session:
             job_row = await repository.lock_job(session, scope, rid)
-            if job_row is not None and job_row.state in CALLABLE_STATES:
+            if self._holds(job_row, holder):
                 await apply_verdict(session, self.vault, scope, rid, verdict)
-        return True
+            elif job_row is not None and job_row.state in CALLABLE_STATES:
+                self._lost(rid)
+                # Delivered again later: it finds the new holder's outcome, or calls again (same key).
+                return Delivery(final)
+        return SETTLED
+
+    @staticmethod
+    def _holds(job_row: Any, holder: str) -> bool:
+        """The job still has no outcome and this attempt still holds its lease: it may write the outcome."""
+        return job_row is not None and job_row.state in CALLABLE_STATES and job_row.lease_holder == holder
+
+    @staticmethod
+    def _lost(redemption_id: str) -> None:
+        # The lease ran out and another attempt took it over: that attempt's outcome is the job's.
+        log.warning("provider lease lost; this attempt's outcome is dropped", extra={"redemption_id": redemption_id})

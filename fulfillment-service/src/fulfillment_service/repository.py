@@ -92,22 +92,50 @@ async def lock_jobs_of_redemption(session: AsyncSession, redemption_id: str) -> 
         select(jobs).where(jobs.c.redemption_id == redemption_id).with_for_update())).all())
 
 
-async def start_attempt(session: AsyncSession, scope: Scope, redemption_id: str, states: tuple[str, ...]) -> bool:
-    """Counts a provider call about to be made; False when the job has left `states` (it has an outcome)."""
+@dataclass(frozen=True, slots=True)
+class AttemptStart:
+    """What asking for a provider attempt's lease came to."""
+
+    started: bool            # this attempt holds the lease: it may call the provider
+    busy_for: float = 0.0    # not started: another attempt's live lease ends in this many seconds (0: the job
+                             # has left the callable states, it has an outcome)
+
+
+def _lease_is_free():  # type: ignore[no-untyped-def]
+    return or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at <= func.now())
+
+
+async def start_attempt(session: AsyncSession, scope: Scope, redemption_id: str, states: tuple[str, ...], *,
+                        holder: str, lease_seconds: float) -> AttemptStart:
+    """Counts a provider call about to be made and takes its lease (`holder` until now + lease_seconds), when
+    the job is in `states` and no other attempt holds a live lease. Two replicas asking at once serialise on
+    the row: the second re-reads it after the first commits and finds the lease taken. An expired lease (its
+    holder died or hung) is taken over."""
     started = await session.scalar(
-        update(jobs).where(_this_job(scope, redemption_id), jobs.c.state.in_(states))
-        .values(state="running", attempts=jobs.c.attempts + 1, next_attempt_at=None, updated_at=func.now())
+        update(jobs).where(_this_job(scope, redemption_id), jobs.c.state.in_(states), _lease_is_free())
+        .values(state="running", attempts=jobs.c.attempts + 1, next_attempt_at=None, updated_at=func.now(),
+                lease_holder=holder, lease_expires_at=func.now() + timedelta(seconds=lease_seconds))
         .returning(jobs.c.redemption_id))
-    return started is not None
+    if started is not None:
+        return AttemptStart(True)
+    busy_for = await session.scalar(
+        select(func.extract("epoch", jobs.c.lease_expires_at - func.now()))
+        .where(_this_job(scope, redemption_id), jobs.c.state.in_(states), jobs.c.lease_expires_at > func.now()))
+    return AttemptStart(False, max(float(busy_for or 0.0), 0.0))
 
 
 async def postpone_job(session: AsyncSession, scope: Scope, redemption_id: str, error: str,
-                       delay_seconds: float) -> None:
-    """The provider could not be reached in this delivery: the job waits for the next one."""
-    await session.execute(
-        update(jobs).where(_this_job(scope, redemption_id), jobs.c.state.in_(("pending", "running")))
+                       delay_seconds: float, *, holder: str) -> bool:
+    """The provider could not be reached in this delivery: the job waits for the next one, and the lease is
+    given back. False (nothing written) when `holder` no longer holds the lease: it was taken over."""
+    postponed = await session.scalar(
+        update(jobs).where(_this_job(scope, redemption_id), jobs.c.state.in_(("pending", "running")),
+                           jobs.c.lease_holder == holder)
         .values(state="pending", last_error=error[:2000], updated_at=func.now(),
-                next_attempt_at=func.now() + timedelta(seconds=delay_seconds)))
+                next_attempt_at=func.now() + timedelta(seconds=delay_seconds),
+                lease_holder=None, lease_expires_at=None)
+        .returning(jobs.c.redemption_id))
+    return postponed is not None
 
 
 async def update_job(session: AsyncSession, scope: Scope, redemption_id: str, **values: object) -> None:
@@ -128,7 +156,7 @@ async def settle_job(session: AsyncSession, scope: Scope, redemption_id: str, *,
         update(jobs).where(_this_job(scope, redemption_id))
         .values(state=state, result_outcome=outcome, result_event_id=result_event_id,
                 result_data=json.dumps(result_data, sort_keys=True), last_error=last_error,
-                next_attempt_at=None, updated_at=func.now(), **more))
+                next_attempt_at=None, updated_at=func.now(), lease_holder=None, lease_expires_at=None, **more))
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,8 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
                             max_attempts=settings.provider_max_attempts,
                             min_wait=settings.provider_retry_min_wait_seconds,
                             max_wait=settings.provider_retry_max_wait_seconds)
-    provider = ProviderDelivery(sessions, vault, client, bonus_engine_url=settings.bonus_engine_url)
+    provider = ProviderDelivery(sessions, vault, client, bonus_engine_url=settings.bonus_engine_url,
+                                lease_seconds=settings.provider_lease_seconds)
     relay = results_relay(pool, sessions, broker, vault, interval=settings.relay_interval_seconds)
     api = FulfillmentApi(sessions, pool, vault, provider, callback_secret=secret,
                          low_pool_threshold=settings.low_pool_threshold,

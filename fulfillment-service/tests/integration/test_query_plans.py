@@ -77,8 +77,8 @@ async def test_the_hot_statements_use_indexes(service, bus, sessions, pool, vaul
         # A provider job: opened, then an attempt counted and postponed (the consumer's path, without NATS).
         assert await fulfil_job(sessions, pool, vault, read_job(webhook.SerializeToString(), None)) \
             is Taken.CALL_PROVIDER
-        assert not await service.consumer.provider.deliver(Scope.from_proto(SCOPE), webhook, final=False,
-                                                           retry_delay=60)
+        assert not (await service.consumer.provider.deliver(Scope.from_proto(SCOPE), webhook, final=False,
+                                                            retry_delay=60)).settled
         first = await service.stub.ListJobs(fulfillment_pb2.ListJobsRequest(scope=SCOPE, page_size=1), timeout=5)
         second = await service.stub.ListJobs(fulfillment_pb2.ListJobsRequest(
             scope=SCOPE, page_size=1, page_token=first.next_page_token), timeout=5)

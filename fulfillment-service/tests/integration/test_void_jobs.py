@@ -210,7 +210,8 @@ async def test_a_shipped_job_and_a_job_whose_provider_is_being_called_are_not_vo
     webhook = read_job(webhook.job.SerializeToString(), None)
     assert await fulfil(sessions, vault, webhook) is Taken.CALL_PROVIDER
     async with sessions.begin() as session:  # the consumer commits the attempt, then calls the provider
-        assert await repository.start_attempt(session, SCOPE, "r-wh", ("pending", "running"))
+        assert (await repository.start_attempt(session, SCOPE, "r-wh", ("pending", "running"), holder="consumer",
+                                               lease_seconds=90)).started
     in_flight = await void(sessions, vault, "r-wh")
     assert in_flight.outcome is VoidOutcome.IN_PROGRESS
     assert (await job_row(sessions, "r-wh")).state == "running"
