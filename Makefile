@@ -23,8 +23,8 @@ run: install  ## start the whole platform with demo data (Ctrl-C stops it)
 test: install  ## every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)
 	@$(PY) -m pytest
 
-soak: install  ## long randomized soak: traffic, kills and NATS outages, then every invariant (MINUTES=10 SEED=42)
-	@$(PY) -m local_runner.soak --minutes $(or $(MINUTES),10) $(if $(SEED),--seed $(SEED))
+soak: install  ## long randomized soak: traffic, kills and NATS outages, then every invariant and the share of client intents that succeeded (MINUTES=10 SEED=42 JSON=path)
+	@$(PY) -m local_runner.soak --minutes $(or $(MINUTES),10) $(if $(SEED),--seed $(SEED)) $(if $(JSON),--json $(JSON))
 
 bench: install  ## measure the whole redemption against this machine's limit (QUICK=1: about a minute); figures in bench-results/
 	@$(PY) -m rewards_bench $(if $(QUICK),--quick) --out bench-results
