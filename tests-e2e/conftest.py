@@ -4,6 +4,7 @@ on free ports in a temporary folder, seeded with the demo tenant once per sessio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import tempfile
 import uuid
@@ -33,10 +34,12 @@ def _free_settings(run_dir: Path) -> RunnerSettings:
     )
 
 
-@pytest.fixture(scope="session")
-def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
+@contextlib.contextmanager
+def _running_platform(request: pytest.FixtureRequest, service_env: dict[str, str] | None = None) -> Iterator[Platform]:
     run_dir = Path(tempfile.mkdtemp(prefix="rewards-e2e-"))
-    p = Platform(_free_settings(run_dir), say=lambda m: print(f"[e2e] {m}"))
+    settings = _free_settings(run_dir)
+    settings.service_env.update(service_env or {})
+    p = Platform(settings, say=lambda m: print(f"[e2e] {m}"))
     try:
         p.start()
         yield p
@@ -51,6 +54,26 @@ def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
             print(f"[e2e] logs kept in {run_dir / 'logs'}")
         else:
             shutil.rmtree(run_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
+    with _running_platform(request) as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def another_platform(
+        request: pytest.FixtureRequest) -> Callable[[dict[str, str]], contextlib.AbstractContextManager[Platform]]:
+    """Starts a platform of its own with extra service settings (OTEL_*, ...), for a module that needs them: about
+    20 s, so only where the shared one cannot do."""
+    return lambda service_env: _running_platform(request, service_env)
+
+
+@pytest.fixture(scope="session")
+def operator_of() -> Callable[[Platform, dict[str, Any]], Operator]:
+    """An Operator of another platform (see another_platform), seeded with local_runner.demo.seed."""
+    return lambda platform, demo: Operator(platform.gateway_url, demo)
 
 
 @pytest.fixture(scope="session")

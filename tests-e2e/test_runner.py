@@ -72,6 +72,14 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
             assert r.returncode == 0, f"{command}\n{r.stdout}\n{r.stderr}"
             json.loads(r.stdout)
 
+        # Every process's Prometheus metrics, printed with their URLs.
+        metrics = dict(re.findall(r"^\s+(\S+)\s+(http://\S+/metrics)$", output, re.MULTILINE))
+        assert set(metrics) == {"gateway", "catalog-service", "wallet-service", "redemption-service",
+                                "fulfillment-service"}, output
+        for url in metrics.values():
+            r = subprocess.run(["curl", "-sf", url], check=False, capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0 and "_requests_total" in r.stdout, url
+
         pids = _our_pids(run_dir)
         assert len(pids) == 8  # postgres, nats, the five services and the demo partner
     finally:

@@ -36,14 +36,15 @@ class Service:
     port: int
     database: str
     http: bool = False
+    metrics_port: int | None = None   # a gRPC service's METRICS_PORT; the gateway serves /metrics on `port`
 
 
 SERVICES = [
     Service("gateway", "gateway", 8001, "gateway", http=True),
-    Service("catalog-service", "catalog_service", 50051, "catalog"),
-    Service("wallet-service", "wallet_service", 50052, "wallet"),
-    Service("redemption-service", "redemption_service", 50053, "redemption"),
-    Service("fulfillment-service", "fulfillment_service", 50054, "fulfillment"),
+    Service("catalog-service", "catalog_service", 50051, "catalog", metrics_port=9151),
+    Service("wallet-service", "wallet_service", 50052, "wallet", metrics_port=9152),
+    Service("redemption-service", "redemption_service", 50053, "redemption", metrics_port=9153),
+    Service("fulfillment-service", "fulfillment_service", 50054, "fulfillment", metrics_port=9154),
 ]
 BY_FOLDER = {s.folder: s for s in SERVICES}
 GRPC_SERVICES = [s for s in SERVICES if not s.http]
@@ -188,6 +189,13 @@ def test_compose_publishes_only_the_gateway(compose: dict[str, Any]) -> None:
     published = {name: svc.get("ports") or [] for name, svc in compose["services"].items()}
     assert [(p["target"], p["published"]) for p in published.pop("gateway")] == [(8001, "8001")]
     assert not any(published.values()), published
+
+
+@pytest.mark.parametrize("svc", GRPC_SERVICES, ids=[s.folder for s in GRPC_SERVICES])
+def test_compose_gives_each_grpc_service_a_metrics_port_on_its_network(compose: dict[str, Any], svc: Service) -> None:
+    entry = compose["services"][svc.folder]
+    assert entry["environment"]["METRICS_PORT"] == str(svc.metrics_port)
+    assert [str(p) for p in entry["expose"]] == [str(svc.metrics_port)]
 
 
 def test_compose_postgres_creates_every_database(compose: dict[str, Any]) -> None:
@@ -449,7 +457,9 @@ def test_manifest_deploys_the_service_with_probes_and_resources(svc: Service) ->
     assert pod["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["containers"]
     assert container["image"].split(":")[0] == f"rewards/{svc.folder}"
-    (port,) = container["ports"]
+    ports = {p["name"]: p for p in container["ports"]}
+    assert set(ports) == ({"http"} if svc.http else {"grpc", "metrics"})
+    port = ports["http" if svc.http else "grpc"]
     assert port["containerPort"] == svc.port
 
     for probe_name in ("readinessProbe", "livenessProbe", "startupProbe"):
@@ -473,6 +483,26 @@ def test_manifest_deploys_the_service_with_probes_and_resources(svc: Service) ->
     (service_port,) = service["spec"]["ports"]
     assert service_port["port"] == svc.port
     assert service_port["targetPort"] in (port["name"], svc.port)
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_manifest_lets_prometheus_scrape_the_pods(svc: Service) -> None:
+    docs = manifests(svc)
+    template = docs["Deployment"]["spec"]["template"]
+    (container,) = template["spec"]["containers"]
+    metrics_port = svc.port if svc.http else svc.metrics_port
+    annotations = template["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(metrics_port)
+    assert annotations["prometheus.io/path"] == "/metrics"
+    named = {p["name"]: p["containerPort"] for p in container["ports"]}
+    if svc.http:   # the gateway's /metrics is on its HTTP port
+        assert named["http"] == metrics_port
+    else:
+        assert named["metrics"] == metrics_port
+        assert docs["ConfigMap"]["data"]["METRICS_PORT"] == str(metrics_port)
+        # The Service carries gRPC only: Prometheus scrapes each pod, not one behind a balancer.
+        assert [p["port"] for p in docs["Service"]["spec"]["ports"]] == [svc.port]
 
 
 @pytest.mark.parametrize("svc", SERVICES, ids=ids)

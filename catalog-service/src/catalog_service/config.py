@@ -8,4 +8,7 @@ class Settings(ServiceSettings):
     grpc_host: str = "0.0.0.0"        # GRPC_HOST
     grpc_port: int = 50051            # GRPC_PORT
     db_pool_size: int = 10            # DB_POOL_SIZE
+    metrics_port: int = 9151          # METRICS_PORT: Prometheus GET /metrics on GRPC_HOST; 0: none
     migrate_on_start: bool = True     # MIGRATE_ON_START: apply Alembic migrations before serving
+    low_stock_threshold: int = 10     # LOW_STOCK_THRESHOLD: an active item with less counted stock is `low`
+    invariant_check_seconds: float = 60.0  # INVARIANT_CHECK_SECONDS: how often the reservation counts are checked

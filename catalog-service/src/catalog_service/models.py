@@ -12,12 +12,14 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKeyConstraint,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
@@ -157,6 +159,9 @@ reservations = Table(
     CheckConstraint("state IN ('held', 'released')", name="state_known"),
     CheckConstraint("state = 'released' OR (item_id IS NOT NULL AND player_id IS NOT NULL AND snapshot IS NOT NULL)",
                     name="held_is_complete"),
+    # The held units of a player and item: what the invariant check counts against player_counts (migration 0004).
+    Index("ix_reservations_held", "tenant_id", "environment", "item_id", "player_id",
+          postgresql_where=text("state = 'held'")),
 )
 
 # Operator stock adjustments, one per idempotency key: a retried adjustment applies once.

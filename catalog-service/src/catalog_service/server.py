@@ -9,10 +9,12 @@ import grpc
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
+from service_kit.invariants import InvariantChecks, keep_sampling
 from service_kit.pgpool import PgPool
 
 from catalog_service.config import Settings
 from catalog_service.grpc_api import CatalogApi
+from catalog_service.invariants import SAMPLE_SECONDS, ReservationSweep, sample_stock_levels
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -27,6 +29,14 @@ async def main(settings: Settings) -> None:
     engine = create_engine(settings.database_url, pool_size=ADMIN_POOL_SIZE)
     pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
     api = CatalogApi(session_maker(engine), pool)
+    invariants = InvariantChecks("catalog-service", [ReservationSweep(pool)])
+
+    async def invariant_checks() -> None:
+        await invariants.run(settings.invariant_check_seconds)
+
+    async def stock_levels() -> None:
+        await keep_sampling("stock levels", lambda: sample_stock_levels(pool, settings.low_stock_threshold),
+                            SAMPLE_SECONDS)
 
     def add_services(server: grpc.aio.Server) -> list[str]:
         catalog_pb2_grpc.add_CatalogServiceServicer_to_server(api, server)
@@ -40,7 +50,9 @@ async def main(settings: Settings) -> None:
         name="catalog-service",
         host=settings.grpc_host,
         port=settings.grpc_port,
+        metrics_port=settings.metrics_port,
         add_services=add_services,
+        background=[invariant_checks, stock_levels],
         on_stop=close,
         grace_seconds=settings.shutdown_grace_seconds,
     )

@@ -3,6 +3,7 @@
 from service_kit.grpc_server import run_main
 from service_kit.logs import configure_logging
 from service_kit.settings import load_settings
+from service_kit.tracing import configure_tracing
 
 from fulfillment_service.config import Settings
 from fulfillment_service.server import main
@@ -11,6 +12,7 @@ from fulfillment_service.server import main
 def run() -> None:
     settings = load_settings(Settings)
     configure_logging("fulfillment-service", settings.log_level)
+    configure_tracing("fulfillment-service")   # on only when the OTEL_* settings ask for it
     run_main(main(settings))
 
 

@@ -11,11 +11,13 @@ class Settings(ServiceSettings):
     grpc_host: str = "0.0.0.0"          # GRPC_HOST
     grpc_port: int = 50054              # GRPC_PORT
     db_pool_size: int = 10              # DB_POOL_SIZE
+    metrics_port: int = 9154            # METRICS_PORT: Prometheus GET /metrics on GRPC_HOST; 0: none
     migrate_on_start: bool = True       # MIGRATE_ON_START: apply Alembic migrations before serving
     # CODE_ENCRYPTION_KEY, required: a Fernet key (urlsafe base64 of 32 bytes). Codes, PINs and result
     # payloads are encrypted with it at rest; losing it loses every unassigned code.
     code_encryption_key: SecretStr
     low_pool_threshold: int = 10        # LOW_POOL_THRESHOLD: GetCodePool flags a pool below this as low
+    invariant_check_seconds: float = 60.0  # INVARIANT_CHECK_SECONDS: how often the codes' invariants are checked
     consumer_name: str = "fulfillment-worker"  # CONSUMER_NAME: the durable pull consumer on the jobs subject
     # DEAD_LETTERS_CONSUMER: the durable consumer of the jobs' max-deliveries advisories (the dead-letter path)
     dead_letters_consumer: str = "fulfillment-dead-letters"

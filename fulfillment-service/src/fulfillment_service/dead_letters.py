@@ -33,6 +33,7 @@ from service_kit.messaging import (
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from fulfillment_service.fulfilment import MalformedJob, give_up_job, read_job
+from fulfillment_service.metrics import DEAD_LETTERS, SERVICE
 from fulfillment_service.vault import Vault
 
 log = logging.getLogger("fulfillment_service.dead_letters")
@@ -141,16 +142,19 @@ class DeadLetters:
                 # Deleted after an earlier give-up whose ack was lost, or expired: nothing left here to fail
                 # (redemption-service's reconciler asks again for a job that never got a result).
                 log.warning("dead-lettered job no longer in the jobs stream", extra=about)
+                DEAD_LETTERS.labels(SERVICE, "job_gone").inc()
                 await msg.ack()
                 return
             try:
                 received = read_job(stored.data or b"", (stored.headers or {}).get("Nats-Msg-Id"))
             except MalformedJob as exc:
                 log.error("dead-lettered job is malformed; dropped", extra={**about, "reason": str(exc)})
+                DEAD_LETTERS.labels(SERVICE, "malformed").inc()
             else:
                 async with self.sessions.begin() as session:
                     failed = await give_up_job(session, self.vault, received,
                                                f"dead-lettered after {letter.deliveries} deliveries")
+                DEAD_LETTERS.labels(SERVICE, "job_failed" if failed else "already_settled").inc()
                 if failed:
                     log.error("job failed by the dead-letter path; its redemption is refunded",
                               extra={**about, "redemption_id": received.job.redemption_id})

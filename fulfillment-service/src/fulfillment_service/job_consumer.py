@@ -14,10 +14,12 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from service_kit.failpoints import failpoint
 from service_kit.messaging import JOBS_STREAM, JOBS_SUBJECT, DurableConsumer, JetStreamLink
+from service_kit.messaging_metrics import note_delivery
 from service_kit.pgpool import PgPool
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from fulfillment_service.fulfilment import MalformedJob, ReceivedJob, Taken, fulfil_job, give_up_job, read_job
+from fulfillment_service.metrics import DEAD_LETTERS, SERVICE
 from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
 
@@ -62,6 +64,7 @@ class JobConsumer:
     async def take(self, msg: Msg) -> None:
         # A job that kills the process on every delivery: only the dead-letter path can refund it.
         failpoint("fulfillment.before_job")
+        note_delivery(SERVICE, self.config.durable_name or "", msg)
         try:
             received = read_job(msg.data, (msg.headers or {}).get("Nats-Msg-Id"))
         except MalformedJob as exc:
@@ -118,6 +121,7 @@ class JobConsumer:
         try:
             async with self.sessions.begin() as session:
                 await give_up_job(session, self.vault, received, "failed after every delivery attempt")
+            DEAD_LETTERS.labels(SERVICE, "last_delivery_failed").inc()
         except Exception:
             # Left to redemption-service's reconciler, which re-publishes jobs that get no result.
             log.critical("job exhausted its deliveries and could not be failed",

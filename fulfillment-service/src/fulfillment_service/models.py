@@ -20,6 +20,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -63,6 +64,9 @@ jobs = Table(
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index("ix_jobs_listing", "tenant_id", "environment", "created_at", "redemption_id"),
     Index("ix_jobs_redemption_id", "redemption_id"),  # provider callbacks name only the redemption
+    # The jobs without an outcome, counted by the gauges (metrics.py; migration 0006).
+    Index("ix_jobs_unsettled", "strategy", "state",
+          postgresql_where=text("state IN ('pending', 'running', 'waiting')")),
 )
 
 code_pool = Table(
@@ -97,6 +101,8 @@ outbox = Table(
     Column("published_at", DateTime(timezone=True)),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text, nullable=False, server_default=""),
+    # The trace context and request id of the job or call that wrote the row: the event's NATS headers (0005).
+    Column("trace_context", JSONB(none_as_null=True), nullable=True),
     Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
 )
 

@@ -13,6 +13,7 @@ from service_kit.db import note_outbox_write, wake_after_outbox_commits
 from service_kit.messaging import JetStreamLink
 from service_kit.outbox_relay import OutboxRelay, RelayStatements
 from service_kit.pgpool import PgPool, Transaction
+from service_kit.tracing import outbox_context
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,7 +22,7 @@ from fulfillment_service.vault import Vault
 
 # The relay's statements (PgPool). The claim reads the partial index of unpublished rows.
 CLAIM_UNPUBLISHED = """
-SELECT event_id, subject, payload FROM outbox
+SELECT event_id, subject, payload, trace_context FROM outbox
 WHERE published_at IS NULL
 ORDER BY created_at, event_id
 LIMIT $1
@@ -42,7 +43,7 @@ QUEUE_AGAIN = "UPDATE outbox SET published_at = NULL WHERE event_id = $1"
 
 async def add_event(session: AsyncSession, vault: Vault, event_id: str, subject: str, payload: bytes) -> None:
     await session.execute(outbox.insert().values(event_id=event_id, subject=subject,
-                                                 payload=vault.seal_bytes(payload)))
+                                                 payload=vault.seal_bytes(payload), trace_context=outbox_context()))
     note_outbox_write(session)
 
 

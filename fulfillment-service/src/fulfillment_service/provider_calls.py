@@ -24,6 +24,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from fulfillment_service.metrics import PROVIDER_DURATION, PROVIDER_ERRORS
+
 CALLBACK_TOLERANCE_SECONDS = 300
 
 
@@ -106,8 +108,10 @@ class ProviderClient:
             return min(exc.retry_after, self.max_wait)
         return float(self._backoff(state))
 
-    async def post(self, url: str, payload: dict[str, Any], *, idempotency_key: str) -> ProviderAnswer:
-        """The provider's answer when it gave one that is not transient; ProviderUnreachable otherwise."""
+    async def post(self, url: str, payload: dict[str, Any], *, idempotency_key: str,
+                   strategy: str = "") -> ProviderAnswer:
+        """The provider's answer when it gave one that is not transient; ProviderUnreachable otherwise.
+        `strategy` labels the call's metrics (its duration, its transport errors)."""
         body = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
         # Bounded in attempts and in time: a delivery must end well before JetStream gives up on it.
         retrying = AsyncRetrying(
@@ -117,19 +121,25 @@ class ProviderClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._post_once(url, body, idempotency_key)
+                    return await self._post_once(url, body, idempotency_key, strategy)
         except _Transient as exc:
             raise ProviderUnreachable(str(exc)) from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    async def _post_once(self, url: str, body: bytes, idempotency_key: str) -> ProviderAnswer:
+    async def _post_once(self, url: str, body: bytes, idempotency_key: str, strategy: str = "") -> ProviderAnswer:
         timestamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key,
                    "X-Timestamp": timestamp, "X-Signature": signature_for(self._secret, timestamp, body)}
+        started = time.perf_counter()
         try:
             response = await self.http.post(url, content=body, headers=headers, timeout=self.timeout)
         except httpx.TransportError as exc:  # timeouts, refused and reset connections
+            kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
+            PROVIDER_ERRORS.labels(strategy, kind).inc()
             raise _Transient(f"provider unreachable: {exc.__class__.__name__}") from None
+        finally:
+            PROVIDER_DURATION.labels(strategy).observe(time.perf_counter() - started)
         if response.status_code == 429 or response.status_code >= 500:
+            PROVIDER_ERRORS.labels(strategy, "unreachable").inc()
             raise _Transient(f"provider answered {response.status_code}", _retry_after(response))
         return ProviderAnswer(response.status_code, _json_object(response))

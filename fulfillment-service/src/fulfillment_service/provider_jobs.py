@@ -30,6 +30,7 @@ from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from fulfillment_service import repository
+from fulfillment_service.metrics import ATTEMPTS, PROVIDER_ERRORS
 from fulfillment_service.provider_calls import ProviderAnswer, ProviderClient, ProviderUnreachable, valid_provider_url
 from fulfillment_service.results import Outcome, publish_result, record_failure
 from fulfillment_service.vault import Vault
@@ -235,12 +236,20 @@ class ProviderDelivery:
             return SETTLED if final else Delivery(False, start.busy_for)
         try:
             async with asyncio.timeout(self.lease_seconds * CALL_SHARE_OF_LEASE):
-                answer = await self.client.post(call.url, call.payload, idempotency_key=rid)
+                answer = await self.client.post(call.url, call.payload, idempotency_key=rid,
+                                                strategy=call.strategy)
             # The provider acted and answered, nothing is recorded: the next delivery calls it again with the
             # same Idempotency-Key.
             failpoint("fulfillment.after_provider_answer")
-            verdict = read_answer(call, answer)
+            try:
+                verdict = read_answer(call, answer)
+            except ProviderUnreachable:
+                PROVIDER_ERRORS.labels(call.strategy, "malformed").inc()
+                raise
+            if not answer.ok:
+                PROVIDER_ERRORS.labels(call.strategy, "rejected").inc()
         except (ProviderUnreachable, TimeoutError) as exc:
+            ATTEMPTS.labels(call.strategy, "unreachable").inc()
             error = str(exc) if isinstance(exc, ProviderUnreachable) else "the provider call outlasted its lease"
             log.warning("provider unreachable", extra={"redemption_id": rid, "error": error, "final": final})
             async with self.sessions.begin() as session:
@@ -255,6 +264,7 @@ class ProviderDelivery:
                 elif not await repository.postpone_job(session, scope, rid, error, retry_delay, holder=holder):
                     self._lost(rid)
             return Delivery(final)
+        ATTEMPTS.labels(call.strategy, verdict.outcome).inc()
         async with self.sessions.begin() as session:
             job_row = await repository.lock_job(session, scope, rid)
             if self._holds(job_row, holder):

@@ -12,6 +12,7 @@ from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.messaging import RESULTS_SUBJECT
 from service_kit.pgpool import Transaction
 from service_kit.scope import Scope
+from service_kit.tracing import outbox_context
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillment_service import outbox, repository
@@ -57,7 +58,8 @@ async def record_failure(session: AsyncSession, vault: Vault, scope: Scope, rede
 # write nothing (the caller then rolls back). A result the caller answers itself (FulfilNow) is written as
 # already published ($12): the relay leaves it, and a job event asking again re-queues it (publish_again).
 #   $1 tenant, $2 environment, $3 redemption, $4 state, $5 outcome, $6 event id, $7 result_data (JSON text),
-#   $8 last_error, $9 sequence, $10 subject, $11 sealed payload, $12 published already
+#   $8 last_error, $9 sequence, $10 subject, $11 sealed payload, $12 published already, $13 trace context (the
+#   event's NATS headers: service_kit.tracing.outbox_context)
 RECORD_FIRST_RESULT = """
 WITH job AS (
     UPDATE jobs SET result_sequence = result_sequence + 1, state = $4, result_outcome = $5, result_event_id = $6,
@@ -65,8 +67,8 @@ WITH job AS (
     WHERE tenant_id = $1 AND environment = $2 AND redemption_id = $3 AND result_sequence = $9::int - 1
     RETURNING redemption_id
 )
-INSERT INTO outbox (event_id, subject, payload, published_at)
-SELECT $6, $10, $11, CASE WHEN $12::boolean THEN now() END FROM job
+INSERT INTO outbox (event_id, subject, payload, published_at, trace_context)
+SELECT $6, $10, $11, CASE WHEN $12::boolean THEN now() END, $13::jsonb FROM job
 RETURNING event_id
 """
 FIRST_SEQUENCE = 1
@@ -84,7 +86,7 @@ async def record_first_result(tx: Transaction, vault: Vault, scope: Scope, redem
     written = await tx.fetchval(
         RECORD_FIRST_RESULT, scope.tenant_id, scope.environment, redemption_id, state, outcome_name,
         result.event_id, json.dumps(result_data, sort_keys=True), last_error[:2000], FIRST_SEQUENCE,
-        RESULTS_SUBJECT, vault.seal_bytes(result.SerializeToString()), published)
+        RESULTS_SUBJECT, vault.seal_bytes(result.SerializeToString()), published, outbox_context())
     if written is None:
         raise RuntimeError(f"the job of redemption {redemption_id} was not open for its first result")
     return result

@@ -11,6 +11,7 @@ import httpx
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
+from service_kit.invariants import InvariantChecks, keep_sampling
 from service_kit.messaging import JetStreamLink
 from service_kit.pgpool import PgPool
 
@@ -18,6 +19,7 @@ from fulfillment_service.config import Settings
 from fulfillment_service.dead_letters import DeadLetters
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
+from fulfillment_service.metrics import SAMPLE_SECONDS, SERVICE, CodeSweep, sample_all
 from fulfillment_service.outbox import results_relay
 from fulfillment_service.provider_calls import ProviderClient
 from fulfillment_service.provider_jobs import ProviderDelivery
@@ -54,6 +56,16 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
     dead_letters = DeadLetters(sessions, broker, vault, consumer_name=settings.dead_letters_consumer,
                                ack_wait=settings.ack_wait_seconds, fetch_batch=settings.fetch_batch)
 
+    invariants = InvariantChecks(SERVICE, [CodeSweep(pool)])
+
+    async def invariant_checks() -> None:
+        await invariants.run(settings.invariant_check_seconds)
+
+    async def gauges() -> None:
+        await keep_sampling("fulfillment gauges", lambda: sample_all(
+            pool, broker, low_pool_threshold=settings.low_pool_threshold, jobs_consumer=settings.consumer_name,
+            dead_letters_consumer=settings.dead_letters_consumer), SAMPLE_SECONDS)
+
     async def take_jobs() -> None:
         # Dead letters first: a job that killed the process on every delivery is failed (and refunded) before the
         # next copy of it can kill the process again.
@@ -74,8 +86,9 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
         name="fulfillment-service",
         host=settings.grpc_host,
         port=settings.grpc_port,
+        metrics_port=settings.metrics_port,
         add_services=add_services,
-        background=[take_jobs, relay.run],
+        background=[take_jobs, relay.run, invariant_checks, gauges],
         on_stop=stop,
         grace_seconds=settings.shutdown_grace_seconds,
         ready=ready,

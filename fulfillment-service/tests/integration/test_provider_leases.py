@@ -39,7 +39,8 @@ class ScriptedProvider:
         self.calls: list[str] = []
         self.script: list[Call] = []
 
-    async def post(self, url: str, payload: dict[str, Any], *, idempotency_key: str) -> ProviderAnswer:
+    async def post(self, url: str, payload: dict[str, Any], *, idempotency_key: str,
+                   strategy: str = "") -> ProviderAnswer:
         self.calls.append(idempotency_key)
         if self.script:
             return await self.script.pop(0)(idempotency_key)

@@ -17,17 +17,20 @@ from service_kit.db import create_engine, database_unavailable, is_database_unav
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var
 from service_kit.settings import load_settings
+from service_kit.tracing import tracing_provider
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import repository
+from gateway.access_log import AccessLogMiddleware
 from gateway.auth import Credentials, SigningKeys
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.config import Settings
 from gateway.dialects import DIALECTS, dialect_for
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
+from gateway.metrics import MetricsMiddleware
 from gateway.routes import admin, auth, fulfillment, health, items, redemptions, wallet
 from gateway.upstream import Upstreams
 
@@ -155,7 +158,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added first, so it runs inside RequestIdMiddleware: a 413 carries the request id too.
     app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.max_body_bytes,
                        larger={fulfillment.UPLOAD_CODES_PATH: app.state.settings.max_upload_body_bytes})
+    # Inside RequestIdMiddleware (its line carries the request id), outside the body limit (a 413 is logged too).
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: it counts the status the client gets, and answers GET /metrics before anything else runs.
+    app.add_middleware(MetricsMiddleware)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -163,4 +170,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)
+    provider = tracing_provider()
+    if provider is not None:
+        # Only while tracing is on (service_kit.tracing): off, the app has no tracing middleware at all. The span
+        # wraps every other middleware, so the access line and every log line of the request carry its trace id;
+        # no spans for each ASGI receive and send (two or three more per request, nothing learnt from them).
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="/healthz,/metrics",
+                                           exclude_spans=["receive", "send"])
     return app

@@ -20,6 +20,7 @@ from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway import repository
+from gateway.access_log import note_tenant
 from gateway.client_ip import client_ip
 from gateway.repository import Credential
 
@@ -317,9 +318,12 @@ async def _named_player(request: Request) -> str:
 async def current_player(request: Request, p: Annotated[Presented, Depends(presented)]) -> Player:
     if p.token:
         # The player always comes from the token; a body or query naming another is ignored.
-        return await verify_token(request.app.state.signing_keys, p.token, client_ip(request))
+        player = await verify_token(request.app.state.signing_keys, p.token, client_ip(request))
+        note_tenant(player.scope.tenant_id)
+        return player
     if p.has_credential:
         credential = await _credential(request, p)
+        note_tenant(credential.tenant_id)
         player_id = await _named_player(request)
         return Player(Scope(credential.tenant_id, credential.environment), player_id, client_ip=client_ip(request),
                       from_token=False, credential=credential)
@@ -328,9 +332,12 @@ async def current_player(request: Request, p: Annotated[Presented, Depends(prese
 
 async def tenant_scope(request: Request, p: Annotated[Presented, Depends(presented)]) -> Scope:
     if p.token:
-        return (await verify_token(request.app.state.signing_keys, p.token)).scope
+        scope = (await verify_token(request.app.state.signing_keys, p.token)).scope
+        note_tenant(scope.tenant_id)
+        return scope
     if p.has_credential:
         credential = await _credential(request, p)
+        note_tenant(credential.tenant_id)
         return Scope(credential.tenant_id, credential.environment)
     raise _unauthenticated("a player token or a back-end credential is required")
 
@@ -338,6 +345,7 @@ async def tenant_scope(request: Request, p: Annotated[Presented, Depends(present
 async def admin_caller(request: Request, p: Annotated[Presented, Depends(presented)]) -> Credential:
     if p.has_credential:
         credential = await _credential(request, p)
+        note_tenant(credential.tenant_id)
         if not credential.admin:
             raise DomainError(ErrorCode.FORBIDDEN, "this credential is not an admin credential")
         return credential

@@ -43,6 +43,8 @@ def run() -> int:
             _say("seeding the demo tenant")
             demo = seed(platform)
             print(examples(demo), flush=True)
+        print("Prometheus metrics:\n" + "".join(f"  {name:<20} {url}\n" for name, url in platform.metrics_urls.items()),
+              flush=True)
         _say(f"all services healthy in {time.monotonic() - started:.1f}s; gateway on {platform.gateway_url}")
         while not stop.wait(1.0):
             dead = platform.exited()

@@ -12,8 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import grpc
 import httpx
@@ -34,6 +34,7 @@ class ServiceSpec:
     port: int
     http: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
+    metrics_port: int | None = None   # a gRPC service's METRICS_PORT (the gateway's /metrics is on its own port)
 
     def address(self, host: str) -> str:
         return f"{host}:{self.port}"
@@ -58,8 +59,16 @@ class Platform:
     def gateway_url(self) -> str:
         return f"http://{self.s.host}:{self.s.gateway_port}"
 
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """Prometheus' `GET /metrics` of every process of the platform, by its name."""
+        urls = {spec.name: f"http://{self.s.host}:{spec.metrics_port}/metrics"
+                for spec in self.specs() if spec.metrics_port}
+        return {**urls, "gateway": f"{self.gateway_url}/metrics"}
+
     def specs(self) -> list[ServiceSpec]:
         h = self.s.host
+        metrics = self.s.metrics_ports
         catalog = f"{h}:{self.s.catalog_port}"
         wallet = f"{h}:{self.s.wallet_port}"
         signing = self._secret("webhook_signing_secret", lambda: secrets.token_urlsafe(32))
@@ -67,15 +76,19 @@ class Platform:
             # The demo's bonus engine and voucher provider (what a tenant's own systems would be).
             ServiceSpec("demo-partner", "local_runner.demo_partner", None, self.s.partner_port, http=True,
                         extra_env={"PORT": str(self.s.partner_port), "HOST": h, "WEBHOOK_SIGNING_SECRET": signing}),
-            ServiceSpec("catalog-service", "catalog_service", "catalog", self.s.catalog_port),
-            ServiceSpec("wallet-service", "wallet_service", "wallet", self.s.wallet_port),
+            ServiceSpec("catalog-service", "catalog_service", "catalog", self.s.catalog_port,
+                        metrics_port=metrics["catalog"]),
+            ServiceSpec("wallet-service", "wallet_service", "wallet", self.s.wallet_port,
+                        metrics_port=metrics["wallet"]),
             ServiceSpec("fulfillment-service", "fulfillment_service", "fulfillment", self.s.fulfillment_port,
+                        metrics_port=metrics["fulfillment"],
                         extra_env={"NATS_URL": self.nats_url, "WEBHOOK_SIGNING_SECRET": signing,
                                    "BONUS_ENGINE_URL": f"http://{h}:{self.s.partner_port}/bonus",
                                    "CODE_ENCRYPTION_KEY": self._secret(
                                        "code_encryption_key",
                                        lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}),
             ServiceSpec("redemption-service", "redemption_service", "redemption", self.s.redemption_port,
+                        metrics_port=metrics["redemption"],
                         extra_env={"NATS_URL": self.nats_url, "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
                                    "FULFILLMENT_ADDR": f"{h}:{self.s.fulfillment_port}",
                                    "CODE_ENCRYPTION_KEYS": self._secret(
@@ -144,9 +157,11 @@ class Platform:
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
         env = dict(os.environ)
-        for var in ("DATABASE_URL", "NATS_URL", "GRPC_PORT", "HTTP_PORT"):
+        for var in ("DATABASE_URL", "NATS_URL", "GRPC_PORT", "HTTP_PORT", "METRICS_PORT"):
             env.pop(var, None)
         env.update({"GRPC_HOST": self.s.host, "GRPC_PORT": str(spec.port), "PYTHONUNBUFFERED": "1"})
+        if spec.metrics_port:
+            env["METRICS_PORT"] = str(spec.metrics_port)
         if spec.database:
             env["DATABASE_URL"] = self.database_urls[spec.database]
         env.update(spec.extra_env)

@@ -6,6 +6,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local_runner.infra import free_port
+
+GRPC_SERVICES = ("catalog", "wallet", "redemption", "fulfillment")
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -15,6 +19,12 @@ def _int(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"configuration error: {name} must be an integer, got {raw!r}") from None
+
+
+def _metrics_ports() -> dict[str, int]:
+    # A free port each unless pinned: nothing local scrapes them at a fixed address, and a second platform (a
+    # soak, a bench, the e2e tests) must not collide with `make run`'s.
+    return {svc: _int(f"{svc.upper()}_METRICS_PORT", 0) or free_port() for svc in GRPC_SERVICES}
 
 
 @dataclass
@@ -30,6 +40,8 @@ class RunnerSettings:
     postgres_port: int = field(default_factory=lambda: _int("POSTGRES_PORT", 55432))
     nats_port: int = field(default_factory=lambda: _int("NATS_PORT", 14222))
     nats_monitor_port: int = field(default_factory=lambda: _int("NATS_MONITOR_PORT", 18222))
+    # METRICS_PORT of each gRPC service, by "catalog", "wallet", ... (the gateway's /metrics is on its HTTP port).
+    metrics_ports: dict[str, int] = field(default_factory=_metrics_ports)
     # External servers instead of the embedded ones.
     nats_url: str | None = field(default_factory=lambda: os.environ.get("NATS_URL") or None)
     database_urls: dict[str, str] = field(default_factory=lambda: {

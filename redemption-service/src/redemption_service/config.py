@@ -14,6 +14,7 @@ class Settings(ServiceSettings):
     grpc_host: str = "0.0.0.0"                   # GRPC_HOST
     grpc_port: int = 50053                       # GRPC_PORT
     db_pool_size: int = 10                       # DB_POOL_SIZE
+    metrics_port: int = 9153                     # METRICS_PORT: Prometheus GET /metrics on GRPC_HOST; 0: none
     migrate_on_start: bool = True                # MIGRATE_ON_START: apply Alembic migrations before serving
     call_timeout_seconds: float = 3.0            # CALL_TIMEOUT_SECONDS: deadline of each call to catalog/wallet/fulfillment
     idempotency_ttl_hours: float = 24.0          # IDEMPOTENCY_TTL_HOURS: how long a key replays its first result

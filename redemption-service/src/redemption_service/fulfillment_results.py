@@ -22,6 +22,7 @@ from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError
 from service_kit.failpoints import failpoint
 from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, DurableConsumer, JetStreamLink
+from service_kit.messaging_metrics import note_delivery
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -161,6 +162,7 @@ class FulfillmentResultConsumer:
                               what="result").run()
 
     async def take(self, msg: Msg) -> None:
+        note_delivery("redemption-service", self.config.durable_name or "", msg)
         try:
             received = read_result(msg.data, (msg.headers or {}).get("Nats-Msg-Id"))
         except MalformedResult as exc:

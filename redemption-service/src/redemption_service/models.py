@@ -133,6 +133,8 @@ outbox = Table(
     Column("redemption_id", String(36), nullable=True),
     # Not published before this: a code-pool job waits while Redeem fulfils it inline (migration 0004).
     Column("available_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The trace context and request id of the request that wrote the row: the event's NATS headers (0008).
+    Column("trace_context", JSONB(none_as_null=True), nullable=True),
     Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
     Index("ix_outbox_unpublished_redemption", "redemption_id", postgresql_where=text("published_at IS NULL")),
 )

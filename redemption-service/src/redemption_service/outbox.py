@@ -16,6 +16,7 @@ from service_kit.messaging import JOBS_SUBJECT, JetStreamLink
 from service_kit.outbox_relay import OutboxRelay, RelayStatements
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
+from service_kit.tracing import outbox_context
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -55,7 +56,8 @@ def new_fulfillment_job(*, redemption_id: str, scope: Scope, player_id: str, ite
 
 async def add_fulfillment_job(session: AsyncSession, job: fulfillment_pb2.FulfillmentJob) -> None:
     await session.execute(insert(outbox).values(event_id=job.event_id, subject=JOBS_SUBJECT,
-                                                payload=job.SerializeToString(), redemption_id=job.redemption_id))
+                                                payload=job.SerializeToString(), redemption_id=job.redemption_id,
+                                                trace_context=outbox_context()))
     note_outbox_write(session)
 
 
@@ -63,7 +65,7 @@ async def add_fulfillment_job(session: AsyncSession, job: fulfillment_pb2.Fulfil
 # Redeem fulfils it inline. Marking a round also starts the reconciler's clock of each job's redemption, when the
 # job is really out rather than when it was queued.
 CLAIM_DUE = """
-SELECT event_id, subject, payload FROM outbox
+SELECT event_id, subject, payload, trace_context FROM outbox
 WHERE published_at IS NULL AND available_at <= now()
 ORDER BY id
 LIMIT $1

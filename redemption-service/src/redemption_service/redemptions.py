@@ -33,6 +33,7 @@ from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPla
 from redemption_service.fulfillment_results import MalformedResult, apply_result, received_result
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.idempotency import DEFAULT_TRIGGER_SOURCE, key_or_generated, request_fingerprint
+from redemption_service.metrics import IDEMPOTENCY, count_redemption
 from redemption_service.saga.engine import SagaFailed, SagaRunner
 from redemption_service.saga.journal import SagaLog
 from redemption_service.saga.redeem import RedeemOrder, RedeemSaga
@@ -154,7 +155,9 @@ class Redemptions:
                                            ttl=self.idempotency_ttl, values=values)
         if not accepted:
             # A replay answers what is there now; it does not wait for fulfillment.
-            return await self._first_result(scope, key, order.player_id, fingerprint, viewer), True
+            replayed = await self._first_result(scope, key, order.player_id, fingerprint, viewer)
+            IDEMPOTENCY.labels("replayed").inc()
+            return replayed, True
         failpoint("redemption.after_claim")
         with self.fulfillment_waits.expecting(order.redemption_id) as result_applied:
             redemption = await self._to_completion(self._run_saga(order, viewer))
@@ -163,6 +166,7 @@ class Redemptions:
                 if wait_ms > 0:
                     redemption = await self._await_fulfillment(order.redemption_id, result_applied, wait_ms / 1000,
                                                                viewer)
+        count_redemption(redemption.status, redemption.failure_code or "")
         return _outcome(redemption), False
 
     async def _run_saga(self, order: RedeemOrder, viewer: Viewer) -> Redemption:
@@ -252,14 +256,17 @@ class Redemptions:
                 self.pool, scope, key, player_id=player_id, fingerprint=fingerprint, viewer=viewer)
             if record is not None:
                 if record.player_id != player_id:
+                    IDEMPOTENCY.labels("conflict").inc()
                     raise DomainError(ErrorCode.IDEMPOTENCY_KEY_CONFLICT,
                                       "this idempotency key was used by another player")
                 if record.fingerprint != fingerprint:
+                    IDEMPOTENCY.labels("reused").inc()
                     raise DomainError(ErrorCode.IDEMPOTENCY_KEY_REUSED,
                                       "this idempotency key was used with a different request body")
             if redemption is not None and redemption.status is not Status.SUBMITTED:
                 return _outcome(redemption)
             if loop.time() >= give_up_at:
+                IDEMPOTENCY.labels("in_progress").inc()
                 raise DomainError(ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS,
                                   "a request with this idempotency key is still being processed",
                                   {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})

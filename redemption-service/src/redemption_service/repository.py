@@ -10,6 +10,7 @@ from typing import Any
 
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
+from service_kit.tracing import outbox_context
 from sqlalchemy import and_, delete, exists, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -303,8 +304,8 @@ _CONFIRM = """
         WHERE id = (SELECT id FROM owned) AND status = 'SUBMITTED'
         RETURNING *),
     job AS (
-        INSERT INTO outbox (event_id, subject, payload, redemption_id, available_at)
-        SELECT $17, $18, $19, id, now() + make_interval(secs => $20) FROM confirmed)
+        INSERT INTO outbox (event_id, subject, payload, redemption_id, available_at, trace_context)
+        SELECT $17, $18, $19, id, now() + make_interval(secs => $20), $21::jsonb FROM confirmed)
     SELECT * FROM confirmed"""
 
 
@@ -312,13 +313,14 @@ async def confirm(pool: PgPool, saga_id: str, snapshot: Snapshot, *, job_event_i
                   job_payload: bytes, job_delay_seconds: float) -> Redemption | None:
     """The pivot in one statement: the saga confirmed (only while it is still running: None when a recovery
     claimed it), the redemption OPEN with its snapshot, and the fulfillment job in the outbox, published no
-    sooner than job_delay_seconds from now."""
+    sooner than job_delay_seconds from now, with the trace context and request id of this call (its NATS
+    headers)."""
     s = snapshot
     row = await pool.fetchrow(
         _CONFIRM, saga_id, s.item_name, s.item_image_url, s.variant_id, s.rounds, s.point_type, s.cost,
         s.point_scale, s.face_value, s.face_currency, s.fulfillment_strategy, s.fulfillment_config,
         s.redemption_message, s.debit_transaction_id, s.balance_after, s.delivery_status.value,
-        job_event_id, job_subject, job_payload, job_delay_seconds)
+        job_event_id, job_subject, job_payload, job_delay_seconds, outbox_context())
     return Redemption(**row) if row is not None else None
 
 

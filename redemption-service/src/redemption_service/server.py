@@ -10,6 +10,7 @@ from datetime import timedelta
 from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import serve
+from service_kit.invariants import keep_sampling
 from service_kit.messaging import JetStreamLink
 from service_kit.pgpool import PgPool
 
@@ -21,6 +22,7 @@ from redemption_service.fulfillment_results import FulfillmentResultConsumer
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.grpc_api import RedemptionApi
 from redemption_service.idempotency import keep_pruning_keys
+from redemption_service.metrics import SAMPLE_SECONDS, sample_all
 from redemption_service.outbox import jobs_relay
 from redemption_service.reconciler import keep_reconciling, keep_reporting_backlog
 from redemption_service.redemptions import Redemptions
@@ -85,6 +87,11 @@ async def main(settings: Settings) -> None:
         await keep_recovering(sessions, catalog, wallet, settings.saga_stale_seconds,
                               settings.saga_recovery_interval_seconds)
 
+    async def gauges() -> None:
+        await keep_sampling("redemption gauges", lambda: sample_all(
+            pool, nats, overdue_seconds=settings.reconcile_after_seconds,
+            results_consumer=settings.results_consumer), SAMPLE_SECONDS)
+
     async def idempotency_pruning() -> None:
         await keep_pruning_keys(sessions, PRUNE_INTERVAL_SECONDS)
 
@@ -105,9 +112,10 @@ async def main(settings: Settings) -> None:
         name="redemption-service",
         host=settings.grpc_host,
         port=settings.grpc_port,
+        metrics_port=settings.metrics_port,
         add_services=add_services,
         background=[outbox_relay, fulfillment_results, reconciler, backlog_report, saga_recovery,
-                    idempotency_pruning],
+                    idempotency_pruning, gauges],
         on_stop=stop,
         grace_seconds=settings.shutdown_grace_seconds,
     )

@@ -8,10 +8,12 @@ from pathlib import Path
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
+from service_kit.invariants import InvariantChecks
 from service_kit.pgpool import PgPool
 
 from wallet_service.config import Settings
 from wallet_service.grpc_api import WalletApi
+from wallet_service.invariants import LedgerSweep
 from wallet_service.wallet import Wallet
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -26,6 +28,10 @@ async def main(settings: Settings) -> None:
     pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
     engine = create_engine(settings.database_url, pool_size=ADMIN_POOL_SIZE)
     api = WalletApi(Wallet(pool, session_maker(engine)))
+    invariants = InvariantChecks("wallet-service", [LedgerSweep(pool)])
+
+    async def invariant_checks() -> None:
+        await invariants.run(settings.invariant_check_seconds)
 
     def add_services(server):  # type: ignore[no-untyped-def]
         wallet_pb2_grpc.add_WalletServiceServicer_to_server(api, server)
@@ -36,7 +42,9 @@ async def main(settings: Settings) -> None:
             name="wallet-service",
             host=settings.grpc_host,
             port=settings.grpc_port,
+            metrics_port=settings.metrics_port,
             add_services=add_services,
+            background=[invariant_checks],
             grace_seconds=settings.shutdown_grace_seconds,
         )
     finally:   # after the calls in flight finished (serve returns once they did, or the grace period ran out)

@@ -20,6 +20,7 @@ from tenacity import (
 )
 
 from service_kit.logs import request_id_var
+from service_kit.tracing import client_interceptors
 
 log = logging.getLogger("service_kit.client")
 
@@ -35,9 +36,11 @@ RETRY_WAIT_MAX = 1.0
 
 
 def open_channel(target: str) -> grpc.aio.Channel:
-    """Create inside the running event loop (never at import time)."""
+    """Create inside the running event loop (never at import time). While tracing is on, each call is a span and
+    carries the trace context in its metadata (service_kit.tracing)."""
     return grpc.aio.insecure_channel(
         target,
+        interceptors=client_interceptors() or None,
         options=[
             ("grpc.keepalive_time_ms", 30_000),
             ("grpc.keepalive_timeout_ms", 10_000),

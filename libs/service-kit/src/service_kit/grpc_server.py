@@ -20,9 +20,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from service_kit import metrics
 from service_kit.db import database_unavailable, is_database_unavailable
 from service_kit.errors import DomainError, ErrorCode
-from service_kit.logs import request_id_var
+from service_kit.logs import request_id_var, tenant_var
+from service_kit.tracing import server_interceptors
 
 log = logging.getLogger("service_kit.grpc")
 
@@ -38,7 +40,11 @@ def run_main(main: Coroutine[Any, Any, None]) -> None:
 
 class ServingInterceptor(grpc.aio.ServerInterceptor):
     """Binds the request id for logs, logs each call, and maps DomainError, the database being unavailable
-    (SQLAlchemy's and asyncpg's own errors, see service_kit.db) and crashes to a status."""
+    (SQLAlchemy's and asyncpg's own errors, see service_kit.db) and crashes to a status. Records the RED
+    metrics of each call under `service` (service_kit.metrics)."""
+
+    def __init__(self, *, service: str = "unknown") -> None:
+        self._metrics = metrics.RpcRecorder(service)
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = await continuation(handler_call_details)
@@ -47,11 +53,15 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
         inner = handler.unary_unary
         method: str = handler_call_details.method
         quiet = method.startswith(_QUIET_PREFIXES)
+        rpc_metrics = self._metrics.of(method)
 
         async def behavior(request, context: grpc.aio.ServicerContext):  # type: ignore[no-untyped-def]
             metadata = dict(context.invocation_metadata() or ())
             token = request_id_var.set(str(metadata.get(REQUEST_ID_KEY) or uuid.uuid4()))
+            tenant_token = tenant_var.set(_tenant_of(request, metadata))
             started = time.perf_counter()
+            code = "OK"
+            rpc_metrics.started()
             failure: DomainError | None = None
             try:
                 try:
@@ -61,28 +71,37 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
                     response = await inner(request, context)
                 except DomainError as exc:
                     failure = exc
-                except (asyncio.CancelledError, grpc.aio.AbortError):
+                except asyncio.CancelledError:
+                    code = "CANCELLED"
+                    raise
+                except grpc.aio.AbortError:
+                    code = "ABORTED"
                     raise
                 except NotImplementedError:
                     # The generated base servicer's answer for an RPC a service does not offer.
+                    code = "UNIMPLEMENTED"
                     await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
                 except Exception as exc:
                     if not is_database_unavailable(exc):
                         log.exception("unhandled error", extra={"method": method})
+                        code = "INTERNAL"
                         await context.abort(grpc.StatusCode.INTERNAL, "internal error")
                     # Not a bug: the caller may come back (the gateway answers 503 with Retry-After).
                     log.warning("database unavailable", extra={"method": method, "error": repr(exc)})
                     failure = database_unavailable(exc)
                 if failure is not None:
-                    if not quiet:
-                        log.info("call refused", extra={"method": method, "code": failure.code.value,
-                                                         "ms": round((time.perf_counter() - started) * 1000, 2)})
+                    code = failure.code.value
                     await context.abort_with_status(failure.to_status())
-                if not quiet and log.isEnabledFor(logging.DEBUG):
-                    log.debug("call served", extra={"method": method,
-                                                    "ms": round((time.perf_counter() - started) * 1000, 2)})
                 return response
             finally:
+                if not quiet:
+                    # One INFO line per call (the request id, tenant and trace id added by the formatter): what
+                    # was called, how it ended and how long it took; never a body or another header.
+                    log.info("call served" if code == "OK" else "call refused",
+                             extra={"method": method, "code": code,
+                                    "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+                rpc_metrics.finished(context, time.perf_counter() - started)
+                tenant_var.reset(tenant_token)
                 request_id_var.reset(token)
 
         return grpc.unary_unary_rpc_method_handler(
@@ -90,6 +109,16 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+def _tenant_of(request: object, metadata: dict[str, Any]) -> str:
+    """The tenant a call acts for: its request's Scope (or its job's: FulfilNow), else the gateway's x-tenant-id
+    metadata."""
+    scope = getattr(request, "scope", None)
+    if scope is None:
+        scope = getattr(getattr(request, "job", None), "scope", None)
+    tenant = getattr(scope, "tenant_id", "") if scope is not None else ""
+    return str(tenant or metadata.get("x-tenant-id") or "")
 
 
 def nul_field(message: Message, path: str = "") -> str | None:
@@ -130,12 +159,15 @@ async def serve(
     on_stop: Callable[[], Awaitable[None]] | None = None,
     grace_seconds: float = 10.0,
     ready: asyncio.Event | None = None,
+    metrics_port: int = 0,
 ) -> None:
     """Runs until SIGTERM or SIGINT, then stops taking calls, lets those in flight finish within the grace
     period, cancels the background tasks and calls on_stop. add_services registers the servicers and
-    returns their full service names (for health and reflection)."""
+    returns their full service names (for health and reflection). metrics_port (METRICS_PORT): Prometheus'
+    `GET /metrics` on host, from start until the end of the grace period; 0: none."""
+    metrics.set_process_service(name)
     server = grpc.aio.server(
-        interceptors=[ServingInterceptor()],
+        interceptors=[*server_interceptors(), ServingInterceptor(service=name)],
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
     )
     service_names = list(add_services(server))
@@ -149,6 +181,11 @@ async def serve(
     if bound == 0:
         raise SystemExit(f"{name}: cannot listen on {host}:{port}")
     await server.start()
+    try:
+        exporter = await metrics.MetricsServer.start(host, metrics_port) if metrics_port else None
+    except OSError as exc:
+        await server.stop(0)
+        raise SystemExit(f"{name}: cannot serve metrics on {host}:{metrics_port}: {exc}") from None
 
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -158,7 +195,8 @@ async def serve(
     tasks = [asyncio.create_task(task(), name=getattr(task, "__name__", "background")) for task in background]
     for service in ("", *service_names):
         await health.set(service, health_pb2.HealthCheckResponse.SERVING)
-    log.info("serving", extra={"port": bound, "services": service_names})
+    log.info("serving", extra={"port": bound, "services": service_names,
+                               "metrics_port": exporter.port if exporter else None})
     if ready is not None:
         ready.set()
 
@@ -172,6 +210,8 @@ async def serve(
     log.info("stopping", extra={"grace_seconds": grace_seconds})
     await health.enter_graceful_shutdown()
     await server.stop(grace_seconds)
+    if exporter is not None:
+        await exporter.close()
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

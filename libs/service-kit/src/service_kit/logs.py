@@ -1,4 +1,5 @@
-"""JSON logs, one object per line, carrying the service name and the request id of the call being served."""
+"""JSON logs, one object per line, carrying the service name, the request id of the call being served and, while
+tracing is on (service_kit.tracing), the trace and span ids of the span in progress."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
+# The tenant of the call being served, when known (the services' interceptor binds it from the request's scope).
+tenant_var: contextvars.ContextVar[str] = contextvars.ContextVar("tenant", default="")
+
+# Set by service_kit.tracing while tracing is on: the (trace id, span id) in hex of the span in progress, or None.
+# None here when off, so a service that does not trace pays nothing per line.
+current_trace_ids: Callable[[], tuple[str, str] | None] | None = None
 
 _RESERVED = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -29,6 +37,13 @@ class JsonFormatter(logging.Formatter):
         rid = request_id_var.get()
         if rid:
             entry["request_id"] = rid
+        tenant = tenant_var.get()
+        if tenant:
+            entry["tenant"] = tenant
+        if current_trace_ids is not None:
+            ids = current_trace_ids()
+            if ids is not None:
+                entry["trace_id"], entry["span_id"] = ids
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+import uuid
 from collections.abc import Awaitable, Callable
 
 import nats
@@ -20,6 +22,11 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from service_kit import tracing
+from service_kit.logs import request_id_var
 
 log = logging.getLogger("service_kit.messaging")
 
@@ -155,12 +162,45 @@ class DurableConsumer:
                     continue
                 empty_fetches = 0
                 for msg in messages:
-                    await self.take(msg)
+                    await self._take(msg)
             except (nats.errors.Error, OSError) as exc:
                 keep_cancellation()
                 log.warning(f"{self.what} fetch failed; subscribing again", extra={"error": repr(exc)})
                 sub = await self._drop(sub)
                 await asyncio.sleep(1.0)
+
+    async def _take(self, msg: Msg) -> None:
+        """Hands one message to `take` as the request that published it: its request id bound for the logs and,
+        while tracing is on, a consumer span joining the trace its headers name; then one INFO line."""
+        headers = msg.headers or {}
+        token = request_id_var.set(headers.get(tracing.REQUEST_ID_HEADER) or uuid.uuid4().hex)
+        started = time.perf_counter()
+        outcome = "taken"
+        attached = None
+        span = None
+        if tracing.enabled():
+            span = tracing.tracer("service_kit.messaging").start_span(
+                f"{msg.subject} receive", context=tracing.extract(headers), kind=trace.SpanKind.CONSUMER,
+                attributes={"messaging.system": "nats", "messaging.destination.name": msg.subject,
+                            "messaging.message.id": headers.get("Nats-Msg-Id", "")})
+            attached = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            await self.take(msg)
+        except BaseException as exc:
+            outcome = "failed" if isinstance(exc, Exception) else "cancelled"
+            if span is not None and isinstance(exc, Exception):
+                span.record_exception(exc)
+                span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
+            log.info(f"{self.what} {outcome}", extra={
+                "subject": msg.subject, "event_id": headers.get("Nats-Msg-Id", ""),
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            if span is not None:
+                span.end()
+            if attached is not None:
+                otel_context.detach(attached)
+            request_id_var.reset(token)
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         js = await self.jetstream()

@@ -24,6 +24,7 @@ import nats.errors
 from service_kit.errors import DomainError
 from service_kit.messaging import JetStreamLink, keep_cancellation
 from service_kit.pgpool import PgPool
+from service_kit.tracing import headers_from_row
 
 log = logging.getLogger("service_kit.outbox")
 
@@ -33,7 +34,9 @@ BACKLOG_REPORT_SECONDS = 30.0
 
 @dataclass(frozen=True, slots=True)
 class RelayStatements:
-    """claim: $1 the batch size -> rows (event_id, subject, payload), oldest first, FOR UPDATE SKIP LOCKED.
+    """claim: $1 the batch size -> rows (event_id, subject, payload and, where the table keeps it, trace_context:
+    the W3C trace context and request id of the request that wrote the row, sent as the event's NATS headers),
+    oldest first, FOR UPDATE SKIP LOCKED.
     mark_published: $1 the event ids published in the round. note_failure: $1 event id, $2 the error ('' to
     skip). backlog: -> (backlog, oldest) over the rows not yet published."""
 
@@ -92,9 +95,11 @@ class OutboxRelay:
             sent: list[str] = []
             for row in rows:
                 event_id = row["event_id"]
+                headers = headers_from_row(row.get("trace_context"))
+                headers["Nats-Msg-Id"] = event_id
                 try:
                     ack = await js.publish(row["subject"], self.open_payload(row["payload"]),
-                                           timeout=PUBLISH_TIMEOUT_SECONDS, headers={"Nats-Msg-Id": event_id})
+                                           timeout=PUBLISH_TIMEOUT_SECONDS, headers=headers)
                 except (nats.errors.Error, TimeoutError) as exc:
                     keep_cancellation()
                     if self.sql.note_failure:

@@ -29,6 +29,7 @@ from typing import Any
 
 import asyncpg
 
+from service_kit import metrics
 from service_kit.db import POOL_CHECKOUT_TIMEOUT_SECONDS, database_unavailable, is_database_unavailable
 from service_kit.errors import DomainError
 
@@ -117,13 +118,22 @@ class Transaction(_Counted):
 
 class PgPool(_Counted):
     """A service's pool of asyncpg connections. Statements on the pool itself run in autocommit, each on any
-    free connection: a single statement (a CTE may write several tables) is atomic on its own."""
+    free connection: a single statement (a CTE may write several tables) is atomic on its own.
+
+    Its connections and checkouts are Prometheus metrics (service_kit.metrics.PoolCollector, read at scrape
+    time); a checkout only moves the integers below: calls holding or waiting for a connection, checkouts that
+    found none free, checkouts that timed out."""
 
     def __init__(self, pool: asyncpg.Pool, checkout_timeout_seconds: float = POOL_CHECKOUT_TIMEOUT_SECONDS) -> None:
         self._pool = pool
         self._checkout_timeout = checkout_timeout_seconds
         self._pool_of_counts = self
         self._counters: list[RoundTrips] = []
+        self._max_size = pool.get_max_size()
+        self._checkouts = 0
+        self.checkout_waits = 0
+        self.checkout_timeouts = 0
+        metrics.watch_pool(self)
 
     @classmethod
     async def open(cls, url: str, *, size: int = 10, statement_timeout_ms: int = 10_000,
@@ -143,6 +153,20 @@ class PgPool(_Counted):
 
     async def close(self) -> None:
         await self._pool.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._pool.is_closing()
+
+    def usage(self) -> tuple[int, int, int, int, int]:
+        """(connections in use, idle, the pool's size, checkouts that waited, checkouts that timed out)."""
+        idle = self._pool.get_idle_size()
+        return self._pool.get_size() - idle, idle, self._max_size, self.checkout_waits, self.checkout_timeouts
+
+    def _checkout_starts(self) -> None:
+        if self._checkouts >= self._max_size:
+            self.checkout_waits += 1
+        self._checkouts += 1
 
     async def tables_read_without_index(self, calls: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, str]]:
         """(table, sql) for each table a call's plan reads with a sequential scan although sequential scans are
@@ -182,18 +206,26 @@ class PgPool(_Counted):
 
     async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         self._count(sql, args)
+        self._checkout_starts()
+        conn = None
         try:
             async with self._pool.acquire(timeout=self._checkout_timeout) as conn:
                 return await getattr(conn, method)(sql, *args)
         except Exception as exc:
+            if conn is None and isinstance(exc, TimeoutError):
+                self.checkout_timeouts += 1
             if _is_unavailable(exc):
                 raise database_unavailable(exc) from exc
             raise
+        finally:
+            self._checkouts -= 1
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """BEGIN, the block's statements on one connection, then COMMIT; ROLLBACK if the block raises (a
         DomainError raised to refuse a request undoes what the transaction wrote)."""
+        self._checkout_starts()
+        conn = None
         try:
             async with self._pool.acquire(timeout=self._checkout_timeout) as conn:
                 self._count("BEGIN")
@@ -205,9 +237,13 @@ class PgPool(_Counted):
         except DomainError:
             raise
         except Exception as exc:
+            if conn is None and isinstance(exc, TimeoutError):
+                self.checkout_timeouts += 1
             if _is_unavailable(exc):
                 raise database_unavailable(exc) from exc
             raise
+        finally:
+            self._checkouts -= 1
 
 
 def _seq_scans(plan: dict[str, Any]) -> Iterator[str]:

@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
+from redemption_service.metrics import SAGA_COMPENSATIONS
+
 log = logging.getLogger(__name__)
 
 C = TypeVar("C")
@@ -122,6 +124,8 @@ class SagaRunner:
             except Exception:
                 # The compensation landed; recovery may run it again, which is harmless.
                 log.warning("cannot record a compensation", exc_info=True, extra={"saga_id": saga_id})
+            SAGA_COMPENSATIONS.labels(step.name, "ok").inc()
             return True
         log.error("compensation gave up; left to recovery", extra={"saga_id": saga_id, "step": step.name})
+        SAGA_COMPENSATIONS.labels(step.name, "failed").inc()
         return False

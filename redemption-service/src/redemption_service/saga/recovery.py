@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from redemption_service import repository
 from redemption_service.clients import Catalog, Wallet
 from redemption_service.domain import SagaState
+from redemption_service.metrics import SAGA_RECOVERIES
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ async def recover_stale_sagas(sessions: async_sessionmaker, catalog: Catalog, wa
             await catalog.release_stock(saga.scope, saga.id, reason)
         except Exception:
             log.warning("recovery compensation failed; retried later", exc_info=True, extra={"saga_id": saga.id})
+            SAGA_RECOVERIES.labels("failed").inc()
             continue
         async with sessions.begin() as session:
             if canceling:
@@ -41,6 +43,8 @@ async def recover_stale_sagas(sessions: async_sessionmaker, catalog: Catalog, wa
             else:
                 await repository.mark_failed(session, saga.id, ErrorCode.UNAVAILABLE.value, INTERRUPTED_MESSAGE)
         log.info("saga recovered", extra={"saga_id": saga.id, "state": saga.state.value})
+        # A cancel under way is finished forward (resumed); a saga before its pivot is compensated.
+        SAGA_RECOVERIES.labels("resumed" if canceling else "compensated").inc()
         settled += 1
     return settled
 
