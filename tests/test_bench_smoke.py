@@ -12,14 +12,14 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-SECTIONS = ("meta", "redeem", "hot_item", "limit", "hop", "reads", "resources", "round_trips", "ratios")
+SECTIONS = ("meta", "redeem", "hot_item", "limit", "hop", "reads", "resources", "round_trips", "tracing", "ratios")
 SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service")
 
 
 def test_quick_run_writes_every_section_and_the_chart(tmp_path: Path) -> None:
     out = tmp_path / "results"
     run = subprocess.run([sys.executable, "-m", "rewards_bench", "--quick", "--out", str(out)],
-                         capture_output=True, text=True, timeout=280)
+                         capture_output=True, text=True, timeout=420)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     results = json.loads((out / "bench.json").read_text())
@@ -55,6 +55,11 @@ def test_quick_run_writes_every_section_and_the_chart(tmp_path: Path) -> None:
     trips = results["round_trips"]
     assert trips["redemptions"] > 0 and trips["total_per_redemption"] > 0
     assert set(trips["per_redemption"]) == set(SERVICES) and set(trips["by_kind"]) == set(SERVICES)
+    # The instrumentation's cost: the same level with tracing off and on (a second platform exporting its spans).
+    tracing = results["tracing"]
+    for side in ("off", "on"):
+        assert tracing[side]["level"]["failed"] == 0 and tracing[side]["cpu_ms_per_redemption_platform"] > 0
+    assert tracing["collector"]["exports"] > 0, "tracing on, yet no span reached the collector"
     names = {r["name"] for r in results["ratios"]}
     assert names >= {"end-to-end redeem / limit, throughput at c=64", "end-to-end redeem p99 / p50 at c=16",
                      "code-pool redeems answered COMPLETED with their code at c=64, %",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rewards_bench.benchmark import FULL, LEVELS, QUICK, Benchmark
+from rewards_bench.otlp_sink import OtlpSink
 from rewards_bench.report import ratios, table, write
 from rewards_bench.store import start_platform
 from rewards_bench.wrk import find_or_install, version
@@ -53,19 +55,43 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.monotonic()
     wrk, loader = _loader(args.loader)
-    platform = start_platform(say=_say)
+    sizes = QUICK if args.quick else FULL
+    results = _on_platform({}, lambda bench: bench.run(), sizes, wrk, loader)
+    # The same level with tracing on, on a second platform whose every process exports its spans (OTLP over
+    # HTTP) to a stand-in collector: the instrumentation's cost, as CPU per redemption on against off.
+    with OtlpSink() as sink:
+        results["tracing"]["on"] = _on_platform(
+            {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint,
+             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, lambda bench: bench.traced_run(), sizes, wrk, loader)
+        results["tracing"]["collector"] = {"exports": sink.requests, "bytes": sink.bytes}
+    _say(f"tracing on: {sink.requests} exports, {sink.bytes} bytes received by the stand-in collector")
+    results["meta"].update({"quick": args.quick, "levels": list(LEVELS)})
+    results["ratios"] = ratios(results)
+    json_path, png_path = write(results, args.out)
+    print(table(results), flush=True)
+    _say(f"wrote {json_path} and {png_path}; {time.monotonic() - began:.0f}s in all")
+    return 0
+
+
+def _on_platform(environ: dict[str, str], work: Any, sizes: Any, wrk: str | None, loader: dict[str, Any]) -> Any:
+    """Starts a platform (its processes get `environ` on top of this one's), runs `work(bench)` on it, stops it."""
+    began = time.monotonic()
+    saved = {k: os.environ.get(k) for k in environ}
+    os.environ.update(environ)
+    try:
+        platform = start_platform(say=_say)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     succeeded = False
     try:
         _say(f"platform up in {time.monotonic() - began:.1f}s (logs in {platform.logs})")
-        bench = Benchmark(platform, QUICK if args.quick else FULL, _say, wrk=wrk, loader=loader)
-        results = asyncio.run(bench.run())
-        results["meta"].update({"quick": args.quick, "levels": list(LEVELS)})
-        results["ratios"] = ratios(results)
-        json_path, png_path = write(results, args.out)
-        print(table(results), flush=True)
-        _say(f"wrote {json_path} and {png_path}")
+        result = asyncio.run(work(Benchmark(platform, sizes, _say, wrk=wrk, loader=loader)))
         succeeded = True
-        return 0
+        return result
     except Exception as exc:
         _say(f"failed: {exc!r}")
         for name in platform.exited():
@@ -75,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         platform.stop()
         if succeeded:  # the data (a million ledger rows) goes; after a failure the logs stay to be read
             shutil.rmtree(platform.run_dir, ignore_errors=True)
-        _say(f"stopped; {time.monotonic() - began:.0f}s in all")
+        _say(f"platform stopped after {time.monotonic() - began:.0f}s")
 
 
 if __name__ == "__main__":

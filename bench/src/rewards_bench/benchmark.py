@@ -47,6 +47,7 @@ class Sizes:
     idle_seconds: float             # CPU of the platform at rest
     trips_redemptions: int          # the round-trip phase, at c=1
     trips_background_seconds: float
+    traced: int                     # requests of the tracing off / on level, at c=16 (0: not measured)
 
 
 # A code-pool redemption waits for its code (up to FULFILLMENT_WAIT_MS): at concurrency 1 that is seconds each.
@@ -54,11 +55,11 @@ FULL = Sizes(redeem={1: 30, 16: 320, 64: 640}, hot={16: 320, 64: 640}, limit={1:
              limit_pools=(4, 8, 16, 32, 64), hop={1: 2000, 16: 5000, 64: 5000}, reads={1: 300, 16: 1000},
              spread_items=32, players=250, small_ledger_players=10, large_ledger_players=10_000,
              large_redemption_players=2_000, warmup=16, idle_seconds=30.0, trips_redemptions=50,
-             trips_background_seconds=5.0)
+             trips_background_seconds=5.0, traced=640)
 QUICK = Sizes(redeem={1: 2, 16: 16, 64: 64}, hot={16: 16}, limit={1: 50, 16: 200, 64: 200},
               limit_pools=(4, 8, 16, 32, 64), hop={1: 20, 16: 32, 64: 64}, reads={1: 5, 16: 16}, spread_items=4,
               players=32, small_ledger_players=10, large_ledger_players=200, large_redemption_players=40, warmup=0,
-              idle_seconds=5.0, trips_redemptions=10, trips_background_seconds=2.0)
+              idle_seconds=5.0, trips_redemptions=10, trips_background_seconds=2.0, traced=32)
 WARMUP_CONCURRENCY = 8
 
 
@@ -79,7 +80,7 @@ class Benchmark:
 
     async def run(self) -> dict[str, Any]:
         s = self.sizes
-        spread_total = sum(s.redeem.values()) + s.warmup + s.trips_redemptions
+        spread_total = sum(s.redeem.values()) + s.warmup + s.trips_redemptions + s.traced
         per_item = math.ceil(spread_total / s.spread_items) + 8
         hot_total = sum(s.hot.values()) + s.warmup + 8
         started = time.perf_counter()
@@ -94,6 +95,7 @@ class Benchmark:
             "reads (small)": lambda: self.reads_phase("small", ledger_players=s.small_ledger_players,
                                                       redemption_players=s.small_ledger_players),
             "redeem": self.redeem_phase,
+            "tracing off": self.tracing_off_phase,
             "round trips": self.round_trips_phase,
             "idle": self.idle_phase,
             "hop": self.hop_phase,
@@ -238,6 +240,36 @@ class Benchmark:
                     "process and the wrk processes it ran, which share the CPUs with the platform; redemptions "
                     "counted in redemption's database",
         }
+
+    async def traced_level(self, label: str) -> dict[str, Any]:
+        """CPU per redemption over one level at c=16 (after a warm-up), the same level with tracing off and on:
+        what the instrumentation costs is the one against the other."""
+        store = self.store
+        assert store is not None
+        if self.sizes.warmup:
+            await self.redeem_levels(store.spread_items, {WARMUP_CONCURRENCY: self.sizes.warmup}, "warm-up")
+        procs = resources.processes(self.platform)
+        cpu_before, made_before = resources.cpu_snapshot(procs), await self.redemptions_made()
+        [level] = await self.redeem_levels(store.spread_items, {16: self.sizes.traced}, label)
+        cpu_after, made_after = resources.cpu_snapshot(procs), await self.redemptions_made()
+        redeemed = max(made_after - made_before, 1)
+        per_process = {n: round((cpu_after[n] - cpu_before[n]) / redeemed * 1000, 2) for n in procs}
+        return {"level": level.as_dict(), "redemptions_measured": redeemed, "cpu_ms_per_redemption": per_process,
+                "cpu_ms_per_redemption_platform": round(sum(v for n, v in per_process.items()
+                                                            if n != resources.LOAD_GENERATOR), 2)}
+
+    async def tracing_off_phase(self) -> None:
+        self.results["tracing"] = {"off": await self.traced_level("tracing off")}
+
+    async def traced_run(self) -> dict[str, Any]:
+        """The whole of the tracing-on measure, on a platform started with tracing on: a store, then the level."""
+        s = self.sizes
+        per_item = math.ceil((s.warmup + s.traced) / s.spread_items) + 8
+        self.store = await prepare_store(self.platform, spread_items=s.spread_items, codes_per_spread_item=per_item,
+                                         hot_codes=8, players=s.players, gems_per_player=1_000_000)
+        if self.wrk_binary:
+            self.wrk = Wrk(self.wrk_binary, self.store.gateway_url, self.platform.run_dir / "wrk")
+        return await self.traced_level("tracing on")
 
     async def round_trips_phase(self) -> None:
         store = self.store

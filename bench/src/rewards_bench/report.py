@@ -69,6 +69,10 @@ def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
     v = res.get("idle_cpu_ms_per_s_platform")
     add(f"CPU of the idle platform over {res.get('idle_seconds', 0):.0f}s, ms per second", v, "<= 5",
         _at_most(v, 5))
+    tracing = results.get("tracing", {})
+    if "off" in tracing and "on" in tracing:
+        v = _ratio(tracing["on"]["cpu_ms_per_redemption_platform"], tracing["off"]["cpu_ms_per_redemption_platform"])
+        add("CPU per redemption, tracing on / off (c=16, spans exported over OTLP)", v, "<= 1.1", _at_most(v, 1.1))
     trips = results.get("round_trips")
     if trips:
         add("SQL round trips per redemption, all services", trips["total_per_redemption"], None, None)
@@ -158,6 +162,15 @@ def table(results: dict[str, Any]) -> str:
                      f"{'' if at_rest is None else f'{at_rest:.2f}':>14}")
     lines.append(f"  {'all but the load generator':<26} {res['cpu_ms_per_redemption_platform']:>18.2f} {'':>8} "
                  f"{res.get('idle_cpu_ms_per_s_platform', 0):>14.2f}")
+    tracing = results.get("tracing", {})
+    if "off" in tracing and "on" in tracing:
+        lines.append("CPU per redemption, ms, one level at c=16 with tracing off and on (spans exported over OTLP)")
+        for name, off in tracing["off"]["cpu_ms_per_redemption"].items():
+            on = tracing["on"]["cpu_ms_per_redemption"].get(name, 0.0)
+            lines.append(f"  {name:<26} off {off:>7.2f}   on {on:>7.2f}")
+        lines.append(f"  {'all but the load generator':<26} off "
+                     f"{tracing['off']['cpu_ms_per_redemption_platform']:>7.2f}   on "
+                     f"{tracing['on']['cpu_ms_per_redemption_platform']:>7.2f}")
     trips = results.get("round_trips")
     if trips:
         lines.append(f"SQL round trips per redemption ({trips['redemptions']} redemptions at c=1, PostgreSQL's "
