@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import shutil
 import signal
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
+from local_runner.invariants import first_truthy
 
 SETTLED = {"COMPLETED", "CANCELED", "FAILED"}
 
@@ -21,15 +20,6 @@ def _key() -> dict[str, str]:
     return {"Idempotency-Key": uuid.uuid4().hex}
 
 
-def eventually(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"{what} not reached within {timeout:.0f}s (last: {last!r})")
 
 
 def _redemption(gateway: httpx.Client, auth: dict[str, str], rid: str) -> dict[str, Any]:
@@ -39,8 +29,8 @@ def _redemption(gateway: httpx.Client, auth: dict[str, str], rid: str) -> dict[s
 
 
 def _settled(gateway, auth, rid: str, status: str = "COMPLETED", timeout: float = 60.0) -> dict[str, Any]:
-    return eventually(lambda: (lambda r: r if r["status"] == status else None)(_redemption(gateway, auth, rid)),
-                      timeout, f"redemption {rid} {status}")
+    return first_truthy(lambda: (lambda r: r if r["status"] == status else None)(_redemption(gateway, auth, rid)),
+                        timeout, f"redemption {rid} {status}")
 
 
 def _balance(gateway, auth, point_type: str = "gems") -> int:
@@ -134,8 +124,9 @@ def test_physical_goods_ship_then_deliver(gateway, operator) -> None:
     rid = r.json()["id"]
     assert r.json()["deliveryStatus"] == "PENDING"
     assert operator.http.post(f"/v1/admin/redemptions/{rid}/ship", json={"trackingNumber": "TRK-1"}).status_code == 200
-    shipped = eventually(lambda: (lambda x: x if x["deliveryStatus"] == "SHIPPED" else None)(_redemption(gateway, auth, rid)),
-                         what="shipped")
+    shipped = first_truthy(
+        lambda: (lambda x: x if x["deliveryStatus"] == "SHIPPED" else None)(_redemption(gateway, auth, rid)), 60,
+        "shipped")
     assert shipped["fulfillment"]["trackingNumber"] == "TRK-1"
     late = gateway.post(f"/v1/redemptions/{rid}/cancel", headers=auth, json={})
     assert late.status_code == 409 and late.json()["code"] == "REDEMPTION_NOT_CANCELLABLE"
@@ -232,7 +223,7 @@ def test_provider_down_then_up(platform, gateway, operator) -> None:
         job = next((j for j in jobs if j["redemptionId"] == rid), None)
         return job if job and job["attempts"] >= 1 and job["lastError"] else None
 
-    job = eventually(failed_attempts, what="a failed provider attempt")
+    job = first_truthy(failed_attempts, 60, "a failed provider attempt")
     assert "unreachable" in job["lastError"] and _redemption(gateway, auth, rid)["status"] == "OPEN"
 
     env = dict(platform.service_env(platform.spec("demo-partner")), PORT=str(port))

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from local_runner.invariants import first_truthy
 from local_runner.platform import Platform
 
 pytestmark = pytest.mark.e2e
@@ -22,15 +21,6 @@ ANSI = "\x1b["
 OTHER_TESTS_CODES = re.compile(r"E2E-it-[0-9a-f]{10}-\d{5}")
 
 
-def _eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.25)
-    raise AssertionError(f"{what} not reached within {timeout:.0f}s (last: {last!r})")
 
 
 def _log_text(platform: Platform, service: str) -> str:
@@ -56,7 +46,7 @@ def _redeem(gateway, operator, item_id: str) -> tuple[str, dict[str, Any], dict[
         body: dict[str, Any] = gateway.get(f"/v1/redemptions/{rid}", headers=auth).json()
         return body if body["status"] == "COMPLETED" else None
 
-    done = _eventually(completed, 60, f"redemption {rid} COMPLETED")
+    done = first_truthy(completed, 60, f"redemption {rid} COMPLETED")
     return r.headers["x-request-id"], done, auth
 
 
@@ -84,7 +74,7 @@ def test_no_code_or_pin_reaches_a_log_and_each_service_logs_the_redemption_by_it
         found = {s: [e["msg"] for e in _lines_of(platform, s, pool_request_id) if e["level"] == "info"] for s in FIVE}
         return found if all(found.values()) else None
 
-    logged = _eventually(each_service_logged, 10, f"an INFO line of {pool_request_id} in each service")
+    logged = first_truthy(each_service_logged, 10, f"an INFO line of {pool_request_id} in each service")
     (access,) = [e for e in _lines_of(platform, "gateway", pool_request_id) if e["msg"] == "request served"]
     assert (access["route"], access["method"], access["status"], access["dialect"]) == \
         ("/v1/redemptions", "POST", 201, "canonical"), access
@@ -98,10 +88,10 @@ def test_no_code_or_pin_reaches_a_log_and_each_service_logs_the_redemption_by_it
     assert all(e["code"] == "OK" and e["tenant"] == operator.demo["tenant_id"] for e in served), served
 
     # Across NATS: fulfillment-service took the webhook job, and redemption-service its result, as that request.
-    _eventually(lambda: any(e["msg"] == "job taken" for e in _lines_of(platform, "fulfillment-service",
+    first_truthy(lambda: any(e["msg"] == "job taken" for e in _lines_of(platform, "fulfillment-service",
                                                                         webhook_request_id)),
                 10, "fulfillment-service's line for the job of the webhook redemption")
-    _eventually(lambda: any(e["msg"] == "result taken" for e in _lines_of(platform, "redemption-service",
+    first_truthy(lambda: any(e["msg"] == "result taken" for e in _lines_of(platform, "redemption-service",
                                                                           webhook_request_id)),
                 10, "redemption-service's line for the result of the webhook redemption")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from local_runner.demo import seed
+from local_runner.invariants import first_truthy
 from local_runner.platform import Platform
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
@@ -103,15 +103,6 @@ def traced_operator(traced: Platform, operator_of: Callable[..., Any]) -> Iterat
     op.http.close()
 
 
-def _eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached within {timeout:.0f}s (last: {last!r})")
 
 
 def _log_lines(platform: Platform, service: str) -> list[dict[str, Any]]:
@@ -133,7 +124,7 @@ def _trace_of_request(platform: Platform, request_id: str) -> str:
                 return str(line["trace_id"])
         return None
 
-    return str(_eventually(find, 10, f"the gateway's access line of {request_id}"))
+    return str(first_truthy(find, 10, f"the gateway's access line of {request_id}"))
 
 
 def _services_of(receiver: OtlpReceiver, trace_id: str, names: set[str] = FIVE) -> set[str]:
@@ -141,7 +132,7 @@ def _services_of(receiver: OtlpReceiver, trace_id: str, names: set[str] = FIVE) 
         found = {x.service for x in receiver.of_trace(trace_id)}
         return found if names <= found else None
 
-    return _eventually(services, 30, f"spans of {sorted(names)} in trace {trace_id}")
+    return first_truthy(services, 30, f"spans of {sorted(names)} in trace {trace_id}")
 
 
 def _redeem(traced: Platform, op: Any, item_id: str) -> httpx.Response:
@@ -152,7 +143,7 @@ def _redeem(traced: Platform, op: Any, item_id: str) -> httpx.Response:
         assert r.status_code == 201, r.text
         if r.json()["status"] != "COMPLETED":
             rid = r.json()["id"]
-            _eventually(lambda: client.get(f"/v1/redemptions/{rid}", headers=auth).json()["status"] == "COMPLETED",
+            first_truthy(lambda: client.get(f"/v1/redemptions/{rid}", headers=auth).json()["status"] == "COMPLETED",
                         60, f"redemption {rid} COMPLETED")
     return r
 
@@ -194,7 +185,7 @@ def test_one_trace_spans_all_five_services_for_a_webhook_redemption_completed_ov
         found = {(s.service, s.name) for s in receiver.of_trace(trace_id) if s.kind == 5}
         return found if len(found) >= 2 else None
 
-    consumers = _eventually(consumer_spans, 30, "both consumer spans")
+    consumers = first_truthy(consumer_spans, 30, "both consumer spans")
     assert ("fulfillment-service", "rewards.fulfillment.requested receive") in consumers, consumers
     assert ("redemption-service", "rewards.fulfillment.result receive") in consumers, consumers
     assert not any(s.service == "fulfillment-service" and s.name.endswith("/FulfilNow")

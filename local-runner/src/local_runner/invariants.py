@@ -32,6 +32,18 @@ def eventually(check: Callable[[], Any], within: float, what: str, every: float 
         time.sleep(every)
 
 
+def first_truthy(check: Callable[[], Any], within: float, what: str, every: float = 0.25) -> Any:
+    """check()'s first truthy answer; fails with its last answer after `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        last = check()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {within:.0f}s (last: {last!r})")
+        time.sleep(every)
+
+
 def _in(values: list[str]) -> str:
     return "(" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + ")" if values else "(NULL)"
 
