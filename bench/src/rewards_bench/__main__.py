@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
                         help="auto: wrk, installed when missing, else the Python loader")
     args = parser.parse_args(argv)
+    # SIGTERM (kill, a CI job's timeout) unwinds like Ctrl-C, so each platform's `finally` stops its processes:
+    # they run in sessions of their own and would otherwise outlive the benchmark, idling on the CPUs it measures.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     began = time.monotonic()
     wrk, loader = _loader(args.loader)

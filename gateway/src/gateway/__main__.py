@@ -12,7 +12,7 @@ from gateway.config import Settings
 def run() -> None:
     settings = load_settings(Settings)
     configure_logging("gateway", settings.log_level)
-    configure_tracing("gateway")   # on only when the OTEL_* settings ask for it; before the app instruments itself
+    configure_tracing("gateway")   # on only when the OTEL_* settings ask for it; before the app is made
     # httptools and uvloop by name, so a missing one fails the start instead of falling back to h11/asyncio.
     # Measured here: GET /healthz cost ~0.30 ms of gateway CPU per request on h11, ~0.22 ms on httptools.
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port, http="httptools",

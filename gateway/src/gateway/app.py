@@ -17,7 +17,6 @@ from service_kit.db import create_engine, database_unavailable, is_database_unav
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var
 from service_kit.settings import load_settings
-from service_kit.tracing import tracing_provider
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -170,13 +169,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)
-    provider = tracing_provider()
-    if provider is not None:
-        # Only while tracing is on (service_kit.tracing): off, the app has no tracing middleware at all. The span
-        # wraps every other middleware, so the access line and every log line of the request carry its trace id;
-        # no spans for each ASGI receive and send (two or three more per request, nothing learnt from them).
-        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
-        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="/healthz,/metrics",
-                                           exclude_spans=["receive", "send"])
     return app

@@ -1,7 +1,8 @@
-"""Traces with the SDK's in-memory exporter: the context crosses a grpc.aio call between two servers, every asyncpg
-statement is a span of the call that ran it, the context and the request id go into an outbox row and come back
-out of NATS headers as a consumer span of the same trace, and log lines carry the trace id. Off by default: no
-provider, no interceptor, no wrapped asyncpg method, nothing in the logs."""
+"""Traces with the SDK's in-memory exporter: the context crosses a grpc.aio call between two servers (the kit's
+interceptor's SERVER span, its channel's CLIENT span), every PgPool and SQLAlchemy statement is a span of the call
+that ran it, the context and the request id go into an outbox row and come back out of NATS headers as a consumer
+span of the same trace, and log lines carry the trace id. Off by default: no provider, no traced channel, no
+statement span, nothing in the logs."""
 
 from __future__ import annotations
 
@@ -17,19 +18,23 @@ import grpc
 import pytest
 from local_runner.infra import Postgres
 from opentelemetry import trace
+from opentelemetry.sdk.trace import sampling
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from service_kit import logs, tracing
-from service_kit.grpc_client import call_metadata, open_channel
+from service_kit.db import create_engine
+from service_kit.errors import DomainError, ErrorCode
+from service_kit.grpc_client import TracedChannel, call_metadata, open_channel
 from service_kit.grpc_server import ServingInterceptor
 from service_kit.logs import JsonFormatter, request_id_var
 from service_kit.messaging import DurableConsumer
 from service_kit.pgpool import PgPool
+from sqlalchemy import text
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
     exporter = InMemorySpanExporter()
-    assert tracing.configure_tracing("kit-test", exporter=exporter, environ={})
+    assert tracing.configure_tracing("kit-test", exporter=exporter, environ={"OTEL_TRACES_SAMPLER": "always_on"})
     yield exporter
     tracing.shutdown_tracing()
 
@@ -62,11 +67,28 @@ def test_tracing_is_off_unless_the_otel_settings_ask_for_it() -> None:
     assert tracing.tracing_wanted({"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"}) == []
 
 
-def test_off_there_is_no_provider_no_interceptor_no_wrapped_statement_and_no_trace_id_in_logs(
+def test_by_default_one_trace_in_twenty_is_kept_whole_and_the_settings_choose_another_sampler() -> None:
+    default = tracing.sampler_of({})
+    assert isinstance(default, sampling.ParentBasedTraceIdRatio) and "{0.05}" in default.get_description()
+    assert tracing.sampler_of({"OTEL_TRACES_SAMPLER": "always_on"}) is sampling.ALWAYS_ON
+    assert tracing.sampler_of({"OTEL_TRACES_SAMPLER": "parentbased_always_on"}) is sampling.DEFAULT_ON
+    half = tracing.sampler_of({"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.5"})
+    assert isinstance(half, sampling.TraceIdRatioBased) and half.rate == 0.5
+    assert "{0.05}" in tracing.sampler_of({"OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                                           "OTEL_TRACES_SAMPLER_ARG": "lots"}).get_description()
+    tenth = tracing.sampler_of({"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"})
+    assert "{0.1}" in tenth.get_description()
+    assert isinstance(tracing.sampler_of({"OTEL_TRACES_SAMPLER": "sometimes"}), sampling.ParentBasedTraceIdRatio)
+
+
+async def test_off_there_is_no_provider_no_traced_channel_no_statement_span_and_no_trace_id_in_logs(
         log_lines: io.StringIO) -> None:
     assert not tracing.configure_tracing("kit-test", environ={})
     assert not tracing.enabled() and tracing.tracing_provider() is None
-    assert tracing.server_interceptors() == [] and tracing.client_interceptors() == []
+    channel = open_channel("127.0.0.1:9")
+    assert not isinstance(channel, TracedChannel)
+    await channel.close()
+    assert tracing.statement_span("SELECT 1", {}) is None
     assert logs.current_trace_ids is None
     assert not hasattr(asyncpg.connection.Connection.fetch, "__wrapped__")
     assert isinstance(tracing.tracer(), trace.NoOpTracer)
@@ -132,7 +154,7 @@ def _unary(behavior: Any) -> grpc.RpcMethodHandler:
 
 
 async def _server(name: str, behavior: Any) -> tuple[grpc.aio.Server, int]:
-    server = grpc.aio.server(interceptors=[*tracing.server_interceptors(), ServingInterceptor()])
+    server = grpc.aio.server(interceptors=[ServingInterceptor()])
     server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(f"kit.{name}", {"Call": _unary(behavior)})])
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -176,8 +198,16 @@ async def test_the_context_crosses_a_grpc_aio_call_between_two_servers(
     b_server_span = next(s for s in finished if s.name == "/kit.B/Call" and s.kind is trace.SpanKind.SERVER)
     b_client_span = next(s for s in finished if s.name == "/kit.B/Call" and s.kind is trace.SpanKind.CLIENT)
     a_server_span = next(s for s in finished if s.name == "/kit.A/Call" and s.kind is trace.SpanKind.SERVER)
-    assert b_server_span.parent.span_id == b_client_span.context.span_id
+    a_client_span = next(s for s in finished if s.name == "/kit.A/Call" and s.kind is trace.SpanKind.CLIENT)
+    # Each span the child of the one before: the context crossed both calls in their metadata.
+    assert a_client_span.parent.span_id == root.get_span_context().span_id
+    assert a_server_span.parent.span_id == a_client_span.context.span_id and a_server_span.parent.is_remote
     assert b_client_span.parent.span_id == a_server_span.context.span_id
+    assert b_server_span.parent.span_id == b_client_span.context.span_id and b_server_span.parent.is_remote
+    for span in (a_client_span, a_server_span):
+        assert dict(span.attributes) == {"rpc.system": "grpc", "rpc.service": "kit.A", "rpc.method": "Call",
+                                         "rpc.grpc.status_code": 0}
+        assert span.status.status_code is trace.StatusCode.UNSET
 
     # One INFO line per call, inside the call's span, with the caller's request id.
     served = [e for e in _lines(log_lines) if e["msg"] == "call served"]
@@ -189,21 +219,75 @@ async def test_the_context_crosses_a_grpc_aio_call_between_two_servers(
     assert {e["span_id"] for e in served} == server_span_ids
 
 
-async def test_every_asyncpg_statement_is_a_span_of_the_call_that_ran_it_without_its_parameters(
+async def test_a_refused_call_is_an_error_of_the_client_span_and_a_status_of_the_server_span(
+        spans: InMemorySpanExporter) -> None:
+    async def refuse(request: bytes, context: Any) -> bytes:
+        raise DomainError(ErrorCode.NOT_FOUND, "no such thing")
+
+    server, port = await _server("C", refuse)
+    channel = open_channel(f"127.0.0.1:{port}")
+    try:
+        # No span in progress: the client span is the root of a trace of its own, and the server's its child.
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await channel.unary_unary("/kit.C/Call")(b"x", timeout=5, metadata=call_metadata())
+    finally:
+        await channel.close()
+        await server.stop(None)
+    assert refused.value.code() is grpc.StatusCode.NOT_FOUND
+    client = next(s for s in spans.get_finished_spans() if s.kind is trace.SpanKind.CLIENT)
+    server_span = next(s for s in spans.get_finished_spans() if s.kind is trace.SpanKind.SERVER)
+    assert client.parent is None and server_span.parent.span_id == client.context.span_id
+    assert client.attributes["rpc.grpc.status_code"] == server_span.attributes["rpc.grpc.status_code"] == 5
+    assert client.status.status_code is trace.StatusCode.ERROR
+    # A refusal is the server doing its job (OpenTelemetry's gRPC conventions): not an error of its span.
+    assert server_span.status.status_code is trace.StatusCode.UNSET
+
+
+async def test_every_pool_statement_is_a_span_of_the_call_that_ran_it_without_its_parameters(
         spans: InMemorySpanExporter, postgres: Postgres) -> None:
     pool = await PgPool.open(postgres.ensure_database("kit_tracing"), size=1)
     try:
+        # Outside any span (a relay's poll): no span, and no trace of one statement.
+        assert await pool.fetchval("SELECT 0") == 0
+        assert spans.get_finished_spans() == ()
         with tracing.tracer().start_as_current_span("rpc") as parent:
             assert await pool.fetchval("SELECT $1::text", "CODE-SECRET-1234") == "CODE-SECRET-1234"
             async with pool.transaction() as tx:
                 await tx.fetchval("SELECT 2")
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                async with pool.transaction() as tx:
+                    await tx.fetchval("SELECT 1 / $1::int", 0)
     finally:
         await pool.close()
     statements = [s for s in spans.get_finished_spans()
                   if s.parent is not None and s.parent.span_id == parent.get_span_context().span_id]
-    texts = [str(s.attributes.get("db.statement") or s.attributes.get("db.query.text")) for s in statements]
-    assert {"SELECT $1::text", "SELECT 2"} <= set(texts), texts
-    assert any(t.startswith("BEGIN") for t in texts) and any(t.startswith("COMMIT") for t in texts), texts
-    assert all(s.attributes.get("db.system") == "postgresql" or s.attributes.get("db.system.name") == "postgresql"
-               for s in statements)
+    assert [(s.name, s.attributes["db.statement"]) for s in statements] == [
+        ("SELECT", "SELECT $1::text"), ("BEGIN", "BEGIN"), ("SELECT", "SELECT 2"), ("COMMIT", "COMMIT"),
+        ("BEGIN", "BEGIN"), ("SELECT", "SELECT 1 / $1::int"), ("ROLLBACK", "ROLLBACK")]
+    assert all(s.kind is trace.SpanKind.CLIENT and s.attributes["db.system"] == "postgresql"
+               and s.attributes["db.name"] == "kit_tracing" for s in statements)
+    failed = [s.name for s in statements if s.status.status_code is trace.StatusCode.ERROR]
+    assert failed == ["SELECT"] and statements[5].status.description == "DivisionByZeroError"
+    assert not any("CODE-SECRET" in json.dumps(dict(s.attributes)) for s in statements)
+
+
+async def test_every_sqlalchemy_statement_is_a_span_without_its_parameters(
+        spans: InMemorySpanExporter, postgres: Postgres) -> None:
+    engine = create_engine(postgres.ensure_database("kit_tracing"), pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            with tracing.tracer().start_as_current_span("admin") as parent:
+                assert (await conn.execute(text("SELECT CAST(:code AS text)"), {"code": "CODE-SECRET-5678"})
+                        ).scalar() == "CODE-SECRET-5678"
+                with pytest.raises(Exception, match="division by zero"):
+                    await conn.execute(text("SELECT 1 / CAST(:zero AS int)"), {"zero": 0})
+    finally:
+        await engine.dispose()
+    statements = [s for s in spans.get_finished_spans()
+                  if s.parent is not None and s.parent.span_id == parent.get_span_context().span_id]
+    assert [s.name for s in statements] == ["SELECT", "SELECT"], statements
+    assert statements[0].attributes["db.statement"].startswith("SELECT CAST(")
+    assert statements[0].attributes["db.system"] == "postgresql"
+    assert statements[0].status.status_code is trace.StatusCode.UNSET
+    assert statements[1].status.status_code is trace.StatusCode.ERROR
     assert not any("CODE-SECRET" in json.dumps(dict(s.attributes)) for s in statements)

@@ -20,11 +20,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from service_kit import metrics
+from service_kit import metrics, tracing
 from service_kit.db import database_unavailable, is_database_unavailable
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var, tenant_var
-from service_kit.tracing import server_interceptors
 
 log = logging.getLogger("service_kit.grpc")
 
@@ -41,10 +40,13 @@ def run_main(main: Coroutine[Any, Any, None]) -> None:
 class ServingInterceptor(grpc.aio.ServerInterceptor):
     """Binds the request id for logs, logs each call, and maps DomainError, the database being unavailable
     (SQLAlchemy's and asyncpg's own errors, see service_kit.db) and crashes to a status. Records the RED
-    metrics of each call under `service` (service_kit.metrics)."""
+    metrics of each call under `service` (service_kit.metrics) and, while tracing is on, makes each call (but
+    health and reflection) a SERVER span, current while the call runs and its line is logged (service_kit.tracing):
+    one interceptor for all of it, since each grpc.aio interceptor layer costs CPU on every call."""
 
     def __init__(self, *, service: str = "unknown") -> None:
         self._metrics = metrics.RpcRecorder(service)
+        self._span_attributes: dict[str, dict[str, str]] = {}
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = await continuation(handler_call_details)
@@ -54,9 +56,17 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
         method: str = handler_call_details.method
         quiet = method.startswith(_QUIET_PREFIXES)
         rpc_metrics = self._metrics.of(method)
+        traced = tracing.enabled() and not quiet
+        if traced:
+            span_attributes = self._span_attributes.get(method)
+            if span_attributes is None:
+                span_attributes = self._span_attributes[method] = tracing.rpc_attributes(method)
 
         async def behavior(request, context: grpc.aio.ServicerContext):  # type: ignore[no-untyped-def]
             metadata = dict(context.invocation_metadata() or ())
+            span = span_token = None
+            if traced:
+                span, span_token = tracing.start_server_span(method, span_attributes, metadata)
             token = request_id_var.set(str(metadata.get(REQUEST_ID_KEY) or uuid.uuid4()))
             tenant_token = tenant_var.set(_tenant_of(request, metadata))
             started = time.perf_counter()
@@ -100,9 +110,11 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
                     log.info("call served" if code == "OK" else "call refused",
                              extra={"method": method, "code": code,
                                     "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
-                rpc_metrics.finished(context, time.perf_counter() - started)
+                status = rpc_metrics.finished(context, time.perf_counter() - started)
                 tenant_var.reset(tenant_token)
                 request_id_var.reset(token)
+                if span is not None:
+                    tracing.end_server_span(span, span_token, status)
 
         return grpc.unary_unary_rpc_method_handler(
             behavior,
@@ -167,7 +179,7 @@ async def serve(
     `GET /metrics` on host, from start until the end of the grace period; 0: none."""
     metrics.set_process_service(name)
     server = grpc.aio.server(
-        interceptors=[*server_interceptors(), ServingInterceptor(service=name)],
+        interceptors=[ServingInterceptor(service=name)],
         options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
     )
     service_names = list(add_services(server))

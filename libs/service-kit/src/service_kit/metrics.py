@@ -75,9 +75,10 @@ class RpcMetrics:
     def started(self) -> None:
         self._in_flight.inc()
 
-    def finished(self, context: grpc.aio.ServicerContext, seconds: float) -> None:
+    def finished(self, context: grpc.aio.ServicerContext, seconds: float) -> grpc.StatusCode:
         """Call from the handler's `finally`: the code is the one the call was aborted with; none set means OK,
-        unless an exception is leaving the handler (cancelled: the caller went away or its deadline passed)."""
+        unless an exception is leaving the handler (cancelled: the caller went away or its deadline passed).
+        Returns that code (for the call's span)."""
         code = context.code()
         if code is None:
             raised = sys.exc_info()[1]
@@ -92,6 +93,7 @@ class RpcMetrics:
         counter.inc()
         self._duration.observe(seconds)
         self._in_flight.dec()
+        return code
 
 
 class RpcRecorder:

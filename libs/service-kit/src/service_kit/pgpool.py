@@ -17,19 +17,23 @@ serialization failure are the database being unavailable, not a bug: they are ra
 with a retry hint (service_kit.db.is_database_unavailable decides), so callers see a transient 503 and nothing
 half-done (a failed statement or transaction changed nothing). A connection its server closed is replaced when it
 is next taken from the pool, at no round trip for a live one.
+
+While tracing is on, every statement, BEGIN and COMMIT (or ROLLBACK) made inside a recorded span is a span of its
+own, with the SQL text and never its arguments (service_kit.tracing.statement_span); off, each costs one test.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
-from service_kit import metrics
+from service_kit import metrics, tracing
 from service_kit.db import POOL_CHECKOUT_TIMEOUT_SECONDS, database_unavailable, is_database_unavailable
 from service_kit.errors import DomainError
 
@@ -108,12 +112,18 @@ class Transaction(_Counted):
 
     async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         self._pool_of_counts._count(sql, args)
+        span = tracing.statement_span(sql, self._pool_of_counts.span_attributes)
         try:
-            return await getattr(self.connection, method)(sql, *args)
-        except Exception as exc:
-            if _is_unavailable(exc):
+            result = await getattr(self.connection, method)(sql, *args)
+        except BaseException as exc:
+            if span is not None:
+                tracing.end_statement_span(span, exc)
+            if isinstance(exc, Exception) and _is_unavailable(exc):
                 raise database_unavailable(exc) from exc
             raise
+        if span is not None:
+            tracing.end_statement_span(span)
+        return result
 
 
 class PgPool(_Counted):
@@ -124,8 +134,10 @@ class PgPool(_Counted):
     time); a checkout only moves the integers below: calls holding or waiting for a connection, checkouts that
     found none free, checkouts that timed out."""
 
-    def __init__(self, pool: asyncpg.Pool, checkout_timeout_seconds: float = POOL_CHECKOUT_TIMEOUT_SECONDS) -> None:
+    def __init__(self, pool: asyncpg.Pool, checkout_timeout_seconds: float = POOL_CHECKOUT_TIMEOUT_SECONDS,
+                 database: str = "") -> None:
         self._pool = pool
+        self.span_attributes = {"db.system": "postgresql", "db.name": database}
         self._checkout_timeout = checkout_timeout_seconds
         self._pool_of_counts = self
         self._counters: list[RoundTrips] = []
@@ -149,7 +161,7 @@ class PgPool(_Counted):
             command_timeout=statement_timeout_ms / 1000 + 5, max_inactive_connection_lifetime=300,
             server_settings={"statement_timeout": str(statement_timeout_ms),
                              "idle_in_transaction_session_timeout": "60000"})
-        return cls(pool, checkout_timeout_seconds)
+        return cls(pool, checkout_timeout_seconds, urlsplit(to_dsn(url)).path.lstrip("/"))
 
     async def close(self) -> None:
         await self._pool.close()
@@ -208,17 +220,24 @@ class PgPool(_Counted):
         self._count(sql, args)
         self._checkout_starts()
         conn = None
+        span = tracing.statement_span(sql, self.span_attributes)   # the checkout's wait included
         try:
             async with self._pool.acquire(timeout=self._checkout_timeout) as conn:
-                return await getattr(conn, method)(sql, *args)
-        except Exception as exc:
-            if conn is None and isinstance(exc, TimeoutError):
-                self.checkout_timeouts += 1
-            if _is_unavailable(exc):
-                raise database_unavailable(exc) from exc
+                result = await getattr(conn, method)(sql, *args)
+        except BaseException as exc:
+            if span is not None:
+                tracing.end_statement_span(span, exc)
+            if isinstance(exc, Exception):
+                if conn is None and isinstance(exc, TimeoutError):
+                    self.checkout_timeouts += 1
+                if _is_unavailable(exc):
+                    raise database_unavailable(exc) from exc
             raise
         finally:
             self._checkouts -= 1
+        if span is not None:
+            tracing.end_statement_span(span)
+        return result
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -229,11 +248,21 @@ class PgPool(_Counted):
         try:
             async with self._pool.acquire(timeout=self._checkout_timeout) as conn:
                 self._count("BEGIN")
-                async with conn.transaction():
-                    try:
-                        yield Transaction(self, conn)
-                    finally:
-                        self._count("COMMIT")   # or ROLLBACK: one round trip either way
+                # asyncpg's transaction, started and ended by hand (not `async with`) so that BEGIN and COMMIT
+                # can each be a span like any statement.
+                tx = conn.transaction()
+                span = tracing.statement_span("BEGIN", self.span_attributes)
+                await (tx.start() if span is None else _traced(span, tx.start()))
+                try:
+                    yield Transaction(self, conn)
+                except BaseException:
+                    self._count("COMMIT")   # or ROLLBACK: one round trip either way
+                    span = tracing.statement_span("ROLLBACK", self.span_attributes)
+                    await (tx.rollback() if span is None else _traced(span, tx.rollback()))
+                    raise
+                self._count("COMMIT")
+                span = tracing.statement_span("COMMIT", self.span_attributes)
+                await (tx.commit() if span is None else _traced(span, tx.commit()))
         except DomainError:
             raise
         except Exception as exc:
@@ -244,6 +273,15 @@ class PgPool(_Counted):
             raise
         finally:
             self._checkouts -= 1
+
+
+async def _traced(span: Any, statement: Coroutine[Any, Any, None]) -> None:
+    try:
+        await statement
+    except BaseException as exc:
+        tracing.end_statement_span(span, exc)
+        raise
+    tracing.end_statement_span(span)
 
 
 def _seq_scans(plan: dict[str, Any]) -> Iterator[str]:
