@@ -175,7 +175,7 @@ class FulfillmentResultConsumer:
         try:
             async with self.sessions.begin() as session:
                 applied = await apply_result(session, received, self.redemptions.codes)
-        except Exception:  # noqa: BLE001 - nothing was committed: the result comes again
+        except Exception:
             delivered = msg.metadata.num_delivered
             log.exception("fulfillment result not applied", extra={**about, "delivery": delivered})
             if delivered >= self.max_deliveries:
@@ -221,7 +221,7 @@ class FulfillmentResultConsumer:
     async def _refund(self, redemption: Redemption) -> None:
         try:
             await self.redemptions.refund_and_release(redemption, redemption.cancel_reason)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.warning("refund after a failed fulfillment did not finish; left to recovery", exc_info=True,
                         extra={"redemption_id": redemption.id})
         finally:

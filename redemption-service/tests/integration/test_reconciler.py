@@ -123,7 +123,7 @@ async def test_two_reconcilers_republish_each_stale_job_once(system) -> None:  #
 async def test_the_backlog_names_unpublished_jobs_and_overdue_open_redemptions(
         system, caplog: pytest.LogCaptureFixture) -> None:
     assert (await report_backlog(system.sessions, AFTER)).unpublished == 0
-    opened, _ = await system.redemptions.redeem(system.request())
+    await system.redemptions.redeem(system.request())
     await system.sql("UPDATE outbox SET created_at = now() - interval '90 seconds'")
     await system.sql("UPDATE redemptions SET created_at = now() - interval '90 seconds'")
     with caplog.at_level(logging.WARNING):

@@ -103,11 +103,11 @@ async def test_bad_page_requests_are_refused(w: Any) -> None:
     token = (await _page(w, "p1", page_size=1)).next_page_token
     forged = base64.urlsafe_b64encode(json.dumps({"before": "1; drop", "q": "x"}).encode()).decode()
     for kwargs, words in [
-        (dict(token="not base64!"), "page_token"),
-        (dict(token=forged), "page_token"),
-        (dict(token="x" * 201), "page_token"),
-        (dict(token=base64.urlsafe_b64encode(b"\xff\xfe").decode()), "page_token"),
-        (dict(page_size=-1), "page_size"),
+        ({"token": "not base64!"}, "page_token"),
+        ({"token": forged}, "page_token"),
+        ({"token": "x" * 201}, "page_token"),
+        ({"token": base64.urlsafe_b64encode(b"\xff\xfe").decode()}, "page_token"),
+        ({"page_size": -1}, "page_size"),
     ]:
         error = await w.refused(_page(w, "p1", **kwargs))
         assert error.code == ErrorCode.VALIDATION_ERROR

@@ -70,7 +70,7 @@ class SagaRunner:
                     await self.journal.step_started(saga_id, position, step.name)
                     registered.append(step)
                 await step.action(context)
-            except BaseException as exc:  # noqa: BLE001 - cancellation must unwind too, then propagate
+            except BaseException as exc:
                 failure = await self._unwind_shielded(saga_id, registered, context, exc)
                 if isinstance(exc, asyncio.CancelledError):
                     raise
