@@ -6,30 +6,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from service_kit.db import create_engine, database_unavailable, is_database_unavailable, session_maker, upgrade_database
+from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.errors import DomainError, ErrorCode
-from service_kit.logs import request_id_var
 from service_kit.settings import load_settings
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import repository
-from gateway.access_log import AccessLogMiddleware
 from gateway.auth import Credentials, SigningKeys
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.config import Settings
 from gateway.dialects import DIALECTS, dialect_for
+from gateway.edge import EdgeMiddleware
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
-from gateway.metrics import MetricsMiddleware
 from gateway.routes import admin, auth, fulfillment, health, items, redemptions, wallet
 from gateway.upstream import Upstreams
 
@@ -38,58 +33,6 @@ log = logging.getLogger("gateway")
 MIGRATIONS = Path(__file__).parent / "migrations"
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"[\x20-\x7e]{1,128}")
-
-
-def request_id_from(value: str | None) -> str:
-    """The caller's id when it is sane (printable, at most 128 characters), a new one otherwise."""
-    if value and _VALID_REQUEST_ID.fullmatch(value) and value.strip():
-        return value
-    return uuid.uuid4().hex
-
-
-class RequestIdMiddleware:
-    """Binds the request id for logs and upstream metadata, echoes it on every response, and turns a crash into
-    a problem+json 500 that still carries it (the gateway's own database being unavailable into a 503)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        raw = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode())
-        rid = request_id_from(raw.decode("latin-1") if raw is not None else None)
-        token = request_id_var.set(rid)
-        started = False
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-                MutableHeaders(scope=message)["X-Request-Id"] = rid
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception as exc:
-            dialect = dialect_for(scope.get("path", ""))
-            if is_database_unavailable(exc) and not started:
-                # The gateway's own database (credentials, signing keys) is down, restarting or full: not a
-                # bug, a 503 with Retry-After in the dialect's shape, like any service being unavailable.
-                log.warning("database unavailable", extra={"path": scope.get("path"), "error": repr(exc)})
-                unavailable = database_unavailable(exc)
-                answer = dialect.render_error(unavailable) if dialect else domain_error_response(unavailable)
-                await answer(scope, receive, send_with_id)
-                return
-            log.exception("unhandled error", extra={"method": scope.get("method"), "path": scope.get("path")})
-            if started:
-                raise
-            crash = dialect.render_error(DomainError(ErrorCode.INTERNAL, "internal error")) if dialect else \
-                problem_response(500, "INTERNAL", "internal error")
-            await crash(scope, receive, send_with_id)
-        finally:
-            request_id_var.reset(token)
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
@@ -154,14 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings or load_settings(Settings)
-    # Added first, so it runs inside RequestIdMiddleware: a 413 carries the request id too.
+    # Added first, so it runs inside the edge: a 413 carries the request id, is counted and logged.
     app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.max_body_bytes,
                        larger={fulfillment.UPLOAD_CODES_PATH: app.state.settings.max_upload_body_bytes})
-    # Inside RequestIdMiddleware (its line carries the request id), outside the body limit (a 413 is logged too).
-    app.add_middleware(AccessLogMiddleware)
-    app.add_middleware(RequestIdMiddleware)
-    # Outermost: it counts the status the client gets, and answers GET /metrics before anything else runs.
-    app.add_middleware(MetricsMiddleware)
+    # Outermost: GET /metrics, the request id, a crash's 500, the RED metrics, the access line and the HTTP span.
+    app.add_middleware(EdgeMiddleware)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

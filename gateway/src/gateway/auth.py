@@ -20,8 +20,8 @@ from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway import repository
-from gateway.access_log import note_tenant
 from gateway.client_ip import client_ip
+from gateway.edge import note_tenant
 from gateway.repository import Credential
 
 ALGORITHM = "HS256"

@@ -1,4 +1,4 @@
-"""While tracing is on, the access-log middleware makes each request the HTTP span of its trace: named by the route
+"""While tracing is on, the edge middleware makes each request the HTTP span of its trace: named by the route
 template, a child of the caller's W3C context, current while the route runs, with nothing of the raw path."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from gateway.access_log import AccessLogMiddleware
+from gateway.edge import EdgeMiddleware
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from service_kit import tracing
@@ -38,7 +38,7 @@ def _app(seen: dict[str, int]) -> FastAPI:
     async def broken() -> None:
         raise RuntimeError("boom")
 
-    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(EdgeMiddleware)
     return app
 
 

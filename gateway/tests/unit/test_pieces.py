@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from service_kit.errors import DomainError, ErrorCode
 
-from gateway.app import request_id_from
+from gateway.edge import request_id_from
 from gateway.errors import CANONICAL, public_code, retry_after_headers
 from gateway.schemas import CodeInput, ItemChanges, display_amount
 
