@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
-from service_kit.grpc_server import ServingInterceptor
+from service_kit.grpc_server import ServingInterceptor, cancel_until_done
 from service_kit.messaging import JOBS_SUBJECT, RESULTS_STREAM, STREAMS, JetStreamLink, connect, ensure_streams
 from service_kit.outbox_relay import OutboxRelay
 from service_kit.pgpool import PgPool
@@ -150,10 +151,11 @@ async def service(sessions: async_sessionmaker, pool: PgPool, vault: Vault, bus:
     try:
         yield Service(fulfillment_pb2_grpc.FulfillmentServiceStub(channel), broker, consumer, relay, api)
     finally:
-        for t in tasks:
-            t.cancel()
-        # A task that ignores cancellation would hang the service on SIGTERM: bound the wait and say so.
-        _, stuck = await asyncio.wait(tasks, timeout=5)
+        # A task that ignores cancellation would hang the service on SIGTERM: stopped as the service's stop does
+        # (cancelled again until it ends: a fetch's wait_for may swallow one cancellation), in a bounded wait.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(cancel_until_done(tasks), 5)
+        stuck = [t for t in tasks if not t.done()]
         results = [t.exception() if not t.cancelled() else None for t in tasks if t.done()]
         await channel.close()
         await server.stop(None)

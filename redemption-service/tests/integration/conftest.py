@@ -31,7 +31,7 @@ from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.db import create_engine, session_maker
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.grpc_client import open_channel
-from service_kit.grpc_server import ServingInterceptor
+from service_kit.grpc_server import ServingInterceptor, cancel_until_done
 from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, JetStreamLink
 from service_kit.outbox_relay import OutboxRelay
 from service_kit.pgpool import PgPool
@@ -421,8 +421,8 @@ async def results(system: System, nats_server: Nats) -> AsyncIterator[Results]:
     try:
         yield Results(consumer, link)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        # As the service's stop does: again until it ends (a fetch's wait_for may swallow one cancellation).
+        await asyncio.wait_for(cancel_until_done([task]), 5)
         await consumer.settle()
         # A later test binds afresh: no pull request of this one may linger on the server.
         js = await link.jetstream()

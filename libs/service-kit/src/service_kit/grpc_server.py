@@ -159,6 +159,22 @@ def nul_field(message: Message, path: str = "") -> str | None:
 
 
 BackgroundTask = Callable[[], Awaitable[None]]
+RECANCEL_SECONDS = 0.25
+
+
+async def cancel_until_done(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancels the tasks and waits for their end, cancelling again those still running every RECANCEL_SECONDS:
+    on Python 3.11, asyncio.wait_for (inside nats-py's fetch) turns a cancellation that lands as it times out into
+    a TimeoutError, and a consumer waiting FETCH_WAIT_SECONDS for its next message would otherwise hold the stop
+    that long."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=RECANCEL_SECONDS)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()   # retrieved: a failure was logged when it happened (or is of the stop itself)
 
 
 async def serve(
@@ -224,9 +240,7 @@ async def serve(
     await server.stop(grace_seconds)
     if exporter is not None:
         await exporter.close()
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await cancel_until_done(tasks)
     stop_wait.cancel()
     if on_stop is not None:
         await on_stop()

@@ -108,12 +108,13 @@ def keep_cancellation() -> None:
 # How long an idle consumer waits for the next message, and after how many empty fetches in a row it asks the
 # server whether messages are waiting: a pull subscription can stop receiving after a server restart (nats-py),
 # and the cure is to subscribe again. A message is handed over the moment it arrives whatever the wait, so a
-# longer wait costs no latency; it is what an idle consumer costs (one pull request per wait). It is also how late a
-# cancellation that Python 3.11's wait_for swallowed inside nats-py is seen (keep_cancellation, at the next
-# timeout): at 5 s a stop sometimes outlasted the 5 s the tests allow, so 2 s. A deaf subscription is found
-# within 10 s.
-FETCH_WAIT_SECONDS = 2.0
-STALL_CHECK_EVERY = 5
+# longer wait costs no latency; it is what an idle consumer costs (one pull request per wait, and one consumer
+# info request per check): at 2 s, the three consumers of a platform cost NATS ~2 ms of CPU per second at rest.
+# A cancellation that Python 3.11's wait_for swallowed inside nats-py would only be seen at the next timeout
+# (keep_cancellation), so the kit's serve() cancels its background tasks again until they end. A deaf
+# subscription is found within 10 s.
+FETCH_WAIT_SECONDS = 10.0
+STALL_CHECK_EVERY = 1
 # nats-py's fetch(n) holds the messages it has until n arrived or the wait is over: waiting for a batch would add
 # up to FETCH_WAIT_SECONDS to every message of a quiet stream (and the fast fulfillment answer has two hops).
 # So an idle consumer waits for ONE message, returned as it arrives; a busy one takes batches of what is already
