@@ -87,7 +87,7 @@ code_pool = Table(
     UniqueConstraint("tenant_id", "environment", "assigned_to", name="uq_code_pool_assigned_to"),
     CheckConstraint("(assigned_to IS NULL) = (assigned_at IS NULL)", name="assignment_complete"),
     Index("ix_code_pool_available", "tenant_id", "environment", "item_id", "id",
-          postgresql_where=text("assigned_to IS NULL")),
+          postgresql_where=text("assigned_to IS NULL"), postgresql_include=["expires_at"]),
 )
 
 # Results waiting to be published. The payload is a FulfillmentResult, encrypted (it may carry a code and PIN).
