@@ -108,6 +108,44 @@ FROM (SELECT) AS one LEFT JOIN code ON true
 """
 
 
+# FulfilNow's claim, one round trip in autocommit: opens the job row already settled with its first result and
+# assigns it one unused, unexpired code, or settles it FAILED when there is none (or the job names no item: $4 =
+# ''). The job row's primary key decides between the claimants of a redemption, as in CLAIM_CODE; the candidate
+# code is locked first (SKIP LOCKED) so the job row can be written with its outcome, and assigned only when this
+# statement opened the job. No outbox row: the caller answers the result itself, and a job event asking for it
+# again writes it then (results.queue_result_again), built from the job row and its code; settled_at is the job
+# row's updated_at, the result's time either way.
+#   $1 tenant, $2 environment, $3 redemption, $4 item, $5 the job's event id, $6 the job as received, $7 the
+#   result's event id, $8 result_data and $9 last_error when no code is assigned
+FULFIL_NOW = """
+WITH candidate AS (
+    SELECT id, code_encrypted, pin_encrypted FROM code_pool
+    WHERE tenant_id = $1::varchar AND environment = $2::varchar AND item_id = $4::varchar
+      AND assigned_to IS NULL AND (expires_at IS NULL OR expires_at > now()) AND $4::varchar <> ''
+    ORDER BY id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), opened AS (
+    INSERT INTO jobs (tenant_id, environment, redemption_id, item_id, strategy, state, attempts, job_event_id,
+                      payload, result_sequence, result_outcome, result_event_id, result_data, last_error)
+    SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, 'code_pool',
+           CASE WHEN c.id IS NULL THEN 'failed' ELSE 'succeeded' END, 1, $5::varchar, $6::bytea, 1,
+           CASE WHEN c.id IS NULL THEN 'FAILED' ELSE 'COMPLETED' END, $7::varchar,
+           CASE WHEN c.id IS NULL THEN $8::text ELSE '{"code_id": ' || c.id || '}' END,
+           CASE WHEN c.id IS NULL THEN $9::text ELSE '' END
+    FROM (SELECT) AS one LEFT JOIN candidate c ON true
+    ON CONFLICT DO NOTHING
+    RETURNING redemption_id
+), assigned AS (
+    UPDATE code_pool SET assigned_to = $3::varchar, assigned_at = now()
+    WHERE id = (SELECT id FROM candidate) AND EXISTS (SELECT FROM opened)
+    RETURNING id
+)
+SELECT EXISTS (SELECT FROM opened) AS opened, c.id AS code_id, c.code_encrypted, c.pin_encrypted,
+       now() AS settled_at
+FROM (SELECT) AS one LEFT JOIN candidate c ON true
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     first_time: bool               # the job event was not seen before (always True when it is not recorded)

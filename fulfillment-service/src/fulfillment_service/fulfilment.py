@@ -3,17 +3,20 @@ fulfilled once however often it is delivered, and every redemption that cannot b
 FAILED (and so refunded by redemption-service). Jobs delivered by a provider call only open here; the call
 itself runs after this transaction (provider_jobs).
 
-A code-pool job is the hot path, on PgPool (SQL text, code_pool.CLAIM_CODE then results.RECORD_FIRST_RESULT:
-BEGIN, two statements, COMMIT, where SQLAlchemy took eight round trips). It is claimed the same way by a job event
-(the consumer) and by FulfilNow, redemption-service's call within Redeem, keyed by the redemption id: whichever
-opens the job row assigns the code, the other finds the job and its recorded result. FulfilNow does not record
-the job's event id: the same event arriving later over JetStream (redemption-service's durable path, when the
-call failed or its answer was never applied) is taken as a first-time event for a known job, and re-queues the
-recorded result, so the redemption completes with the same code."""
+A code-pool job is the hot path, on PgPool (SQL text). FulfilNow, redemption-service's call within Redeem, takes it
+in one statement in autocommit (code_pool.FULFIL_NOW: the job row opened already settled, and its code assigned);
+a job event takes it in BEGIN, code_pool.CLAIM_CODE, results.RECORD_FIRST_RESULT, COMMIT (the result then goes
+out through the outbox). Both are keyed by the redemption id: whichever opens the job row assigns the code, the
+other finds the job and its recorded result. FulfilNow records neither the job's event id as processed nor an
+outbox row: the same event arriving later over JetStream (redemption-service's durable path, when the call failed
+or its answer was never applied) is taken as a first-time event for a known job, and queues the recorded result
+(built from the job row and its code when FulfilNow left no outbox row), so the redemption completes with the
+same code."""
 
 from __future__ import annotations
 
 import enum
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +25,7 @@ from google.protobuf.message import DecodeError
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.errors import DomainError
 from service_kit.failpoints import failpoint
-from service_kit.pgpool import PgPool, Record, Transaction
+from service_kit.pgpool import PgPool, Transaction
 from service_kit.scope import Scope
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,10 +34,14 @@ from fulfillment_service import code_pool, outbox, repository
 from fulfillment_service.code_pool import Claim
 from fulfillment_service.provider_jobs import CALLABLE_STATES, CALLED_STRATEGIES, InvalidJob, provider_call_for
 from fulfillment_service.results import (
+    FIRST_SEQUENCE,
     Outcome,
+    first_result,
     publish_result,
+    queue_result_again,
     record_failure,
     record_first_result,
+    recorded_result,
     result_event_id,
 )
 from fulfillment_service.vault import Vault
@@ -133,7 +140,7 @@ async def take_code_pool_job(tx: Transaction, vault: Vault, received: ReceivedJo
     claim = await code_pool.claim_code(tx, vault, scope, job.redemption_id, job.item_id, received.event_id,
                                        received.payload, record_event=True)
     if claim.opened:
-        await _settle_claim(tx, vault, received, claim, published=False)
+        await _settle_claim(tx, vault, received, claim)
         return Taken.FULFILLED
     existing = await repository.lock_job_with_result(tx, scope, job.redemption_id)
     if existing is None:
@@ -144,7 +151,7 @@ async def take_code_pool_job(tx: Transaction, vault: Vault, received: ReceivedJo
                                             strategy=job.strategy, job_event_id=received.event_id,
                                             payload=received.payload)
         if claim.first_time and existing["result_event_id"] is not None:
-            await outbox.queue_again(tx, existing["result_event_id"])
+            await queue_result_again(tx, vault, scope, job.redemption_id, existing)
         log.info("job voided before delivery; acked with no effect",
                  extra={"redemption_id": job.redemption_id, "event_id": received.event_id})
         return Taken.VOIDED
@@ -153,64 +160,86 @@ async def take_code_pool_job(tx: Transaction, vault: Vault, received: ReceivedJo
     if not claim.first_time:
         return Taken.REDELIVERED
     if existing["result_event_id"] is not None:
-        await outbox.queue_again(tx, existing["result_event_id"])
+        await queue_result_again(tx, vault, scope, job.redemption_id, existing)
     return Taken.ALREADY_KNOWN
 
 
 async def fulfil_now(pool: PgPool, vault: Vault, received: ReceivedJob) -> fulfillment_pb2.FulfillmentResult | None:
-    """FulfilNow: the code-pool job claimed at once (BEGIN, claim, record, COMMIT), its result recorded as already
-    published (the caller applies it from the answer; a job event re-queues it) and answered. A job already
-    opened answers its recorded result; None (nothing changed) for a voided job, a job of another strategy, or
-    one without a result."""
-    job, scope = received.job, received.scope
+    """FulfilNow: the code-pool job opened, settled and given its code in one statement (code_pool.FULFIL_NOW, in
+    autocommit), and its result answered (the caller applies it from the answer; a job event asking again gets
+    it queued then). A job already opened answers its recorded result; None (nothing changed) for a voided job,
+    a job of another strategy, or one without a result."""
+    job, scope, rid = received.job, received.scope, received.job.redemption_id
     if job.strategy != CODE_POOL:
         return None
-    async with pool.transaction() as tx:
-        claim = await code_pool.claim_code(tx, vault, scope, job.redemption_id, job.item_id, received.event_id,
-                                           received.payload, record_event=False)
-        if claim.opened:
-            result = await _settle_claim(tx, vault, received, claim, published=True)
-        else:
-            result = _recorded_result(vault, await repository.lock_job_with_result(tx, scope, job.redemption_id))
-    if claim.opened:
-        # Committed, not answered: the caller sees a failed call, and the job event brings the same result.
-        failpoint("fulfillment.fulfil_now_after_commit")
-    return result
+    no_code = _no_code(job)
+    row = await pool.fetchrow(
+        code_pool.FULFIL_NOW, scope.tenant_id, scope.environment, rid, job.item_id, received.event_id,
+        received.payload, result_event_id(scope, rid, FIRST_SEQUENCE),
+        json.dumps(no_code.result_data, sort_keys=True), no_code.last_error)
+    if row is None or not row["opened"]:
+        async with pool.transaction() as tx:
+            found = await repository.lock_job_with_result(tx, scope, rid)
+        if found is None or found["state"] == VOIDED or found["strategy"] != CODE_POOL:
+            return None
+        return recorded_result(vault, scope, rid, found)
+    # Committed, not answered: the caller sees a failed call, and the job event brings the same result.
+    failpoint("fulfillment.fulfil_now_after_commit")
+    if row["code_id"] is None:
+        failed = _failed(job)
+        return first_result(scope, rid, Outcome.RESULT_OUTCOME_FAILED, occurred_at=row["settled_at"],
+                            failure_code=failed.failure_code, failure_message=failed.failure_message)
+    log.info("code assigned", extra={"item_id": job.item_id, "redemption_id": rid, "code_id": row["code_id"]})
+    pin = row["pin_encrypted"]
+    return first_result(scope, rid, Outcome.RESULT_OUTCOME_COMPLETED, occurred_at=row["settled_at"],
+                        code=vault.unseal(row["code_encrypted"]), pin=vault.unseal(pin) if pin is not None else "")
 
 
-def _recorded_result(vault: Vault, row: Record | None) -> fulfillment_pb2.FulfillmentResult | None:
-    if row is None or row["state"] == VOIDED or row["strategy"] != CODE_POOL or row["result_payload"] is None:
-        return None
-    return fulfillment_pb2.FulfillmentResult.FromString(vault.unseal_bytes(row["result_payload"]))
+@dataclass(frozen=True, slots=True)
+class NoCode:
+    """Why a code-pool job this claim opened gets no code: its FAILED result and the job's last error."""
+
+    failure_code: str
+    failure_message: str
+    last_error: str
+
+    @property
+    def result_data(self) -> dict[str, str]:
+        return {"failure_code": self.failure_code, "failure_message": self.failure_message}
 
 
-async def _settle_claim(tx: Transaction, vault: Vault, received: ReceivedJob, claim: Claim, *,
-                        published: bool) -> fulfillment_pb2.FulfillmentResult:
+NO_ITEM = NoCode("INVALID_JOB", "the job names no item", "item_id is empty")
+NO_CODE_LEFT = NoCode("OUT_OF_CODES", "no code left for this item", "code pool empty")
+
+
+def _no_code(job: fulfillment_pb2.FulfillmentJob) -> NoCode:
+    """What a code-pool job fails with when it gets no code."""
+    return NO_CODE_LEFT if job.item_id else NO_ITEM
+
+
+def _failed(job: fulfillment_pb2.FulfillmentJob) -> NoCode:
+    """A code-pool job that got no code: its failure, logged."""
+    failed = _no_code(job)
+    if failed is NO_CODE_LEFT:
+        log.warning("code pool empty", extra={"item_id": job.item_id, "redemption_id": job.redemption_id})
+    log.warning("job failed", extra={"redemption_id": job.redemption_id, "failure_code": failed.failure_code})
+    return failed
+
+
+async def _settle_claim(tx: Transaction, vault: Vault, received: ReceivedJob,
+                        claim: Claim) -> fulfillment_pb2.FulfillmentResult:
     """The first result of a job this claim opened: COMPLETED with the assigned code, or FAILED."""
     job, scope, rid = received.job, received.scope, received.job.redemption_id
-    if not job.item_id:
-        return await _record_claim_failure(tx, vault, scope, rid, "INVALID_JOB", "the job names no item",
-                                           "item_id is empty", published=published)
     assigned = claim.assigned
-    if assigned is None:
-        log.warning("code pool empty", extra={"item_id": job.item_id, "redemption_id": rid})
-        return await _record_claim_failure(tx, vault, scope, rid, "OUT_OF_CODES", "no code left for this item",
-                                           "code pool empty", published=published)
+    if assigned is None or not job.item_id:
+        failed = _failed(job)
+        return await record_first_result(
+            tx, vault, scope, rid, Outcome.RESULT_OUTCOME_FAILED, state="failed", last_error=failed.last_error,
+            result_data=failed.result_data, failure_code=failed.failure_code, failure_message=failed.failure_message)
     result = await record_first_result(tx, vault, scope, rid, Outcome.RESULT_OUTCOME_COMPLETED, state="succeeded",
-                                       result_data={"code_id": assigned.code_id}, published=published,
-                                       code=assigned.code, pin=assigned.pin)
+                                       result_data={"code_id": assigned.code_id}, code=assigned.code,
+                                       pin=assigned.pin)
     log.info("code assigned", extra={"item_id": job.item_id, "redemption_id": rid, "code_id": assigned.code_id})
-    return result
-
-
-async def _record_claim_failure(tx: Transaction, vault: Vault, scope: Scope, redemption_id: str,
-                                failure_code: str, failure_message: str, last_error: str, *,
-                                published: bool) -> fulfillment_pb2.FulfillmentResult:
-    result = await record_first_result(
-        tx, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_FAILED, state="failed", last_error=last_error,
-        result_data={"failure_code": failure_code, "failure_message": failure_message}, published=published,
-        failure_code=failure_code, failure_message=failure_message)
-    log.warning("job failed", extra={"redemption_id": redemption_id, "failure_code": failure_code})
     return result
 
 

@@ -61,10 +61,15 @@ async def lock_job(session: AsyncSession, scope: Scope, redemption_id: str) -> R
 
 
 # The hot path's reads and writes of a job row (SQL text run by PgPool). The job, locked like lock_job, with its
-# latest result's sealed payload (a repeat of FulfilNow answers it; a job event re-queues it).
+# latest result's sealed payload and the code assigned to it (a repeat of FulfilNow answers the result; a job event
+# re-queues it; when FulfilNow left no outbox row, both are built from the job and its code: results.py).
 LOCK_JOB_WITH_RESULT = """
-SELECT j.state, j.strategy, j.job_event_id, j.result_event_id, o.payload AS result_payload
-FROM jobs j LEFT JOIN outbox o ON o.event_id = j.result_event_id
+SELECT j.state, j.strategy, j.job_event_id, j.result_event_id, j.result_outcome, j.result_sequence, j.result_data,
+       j.updated_at, o.payload AS result_payload, c.code_encrypted, c.pin_encrypted
+FROM jobs j
+LEFT JOIN outbox o ON o.event_id = j.result_event_id
+LEFT JOIN code_pool c ON c.tenant_id = j.tenant_id AND c.environment = j.environment
+                     AND c.assigned_to = j.redemption_id
 WHERE j.tenant_id = $1 AND j.environment = $2 AND j.redemption_id = $3
 FOR UPDATE OF j
 """

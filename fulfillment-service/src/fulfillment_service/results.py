@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.messaging import RESULTS_SUBJECT
-from service_kit.pgpool import Transaction
+from service_kit.pgpool import Record, Transaction
 from service_kit.scope import Scope
 from service_kit.tracing import outbox_context
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,11 +57,11 @@ async def record_failure(session: AsyncSession, vault: Vault, scope: Scope, rede
 # The first result of a job just opened in this transaction, one round trip: the job settled with it and the result
 # in the outbox. The sequence is known before (the job was opened at 0), so the deterministic event id and the
 # sealed payload are made before the statement; the guard on result_sequence makes a job that is not at $9 - 1
-# write nothing (the caller then rolls back). A result the caller answers itself (FulfilNow) is written as
-# already published ($12): the relay leaves it, and a job event asking again re-queues it (publish_again).
+# write nothing (the caller then rolls back). (FulfilNow settles its job in one statement of its own:
+# code_pool.FULFIL_NOW.)
 #   $1 tenant, $2 environment, $3 redemption, $4 state, $5 outcome, $6 event id, $7 result_data (JSON text),
-#   $8 last_error, $9 sequence, $10 subject, $11 sealed payload, $12 published already, $13 trace context (the
-#   event's NATS headers: service_kit.tracing.outbox_context)
+#   $8 last_error, $9 sequence, $10 subject, $11 sealed payload, $12 trace context (the event's NATS headers:
+#   service_kit.tracing.outbox_context)
 RECORD_FIRST_RESULT = """
 WITH job AS (
     UPDATE jobs SET result_sequence = result_sequence + 1, state = $4, result_outcome = $5, result_event_id = $6,
@@ -67,26 +69,87 @@ WITH job AS (
     WHERE tenant_id = $1 AND environment = $2 AND redemption_id = $3 AND result_sequence = $9::int - 1
     RETURNING redemption_id
 )
-INSERT INTO outbox (event_id, subject, payload, published_at, trace_context)
-SELECT $6, $10, $11, CASE WHEN $12::boolean THEN now() END, $13::jsonb FROM job
+INSERT INTO outbox (event_id, subject, payload, trace_context)
+SELECT $6, $10, $11, $12::jsonb FROM job
 RETURNING event_id
 """
 FIRST_SEQUENCE = 1
 
 
-async def record_first_result(tx: Transaction, vault: Vault, scope: Scope, redemption_id: str, outcome: int, *,
-                              state: str, result_data: dict[str, object], last_error: str = "",
-                              published: bool, **fields: Any) -> fulfillment_pb2.FulfillmentResult:
-    """Settles a job opened in this transaction with its first result; returns the result."""
+def first_result(scope: Scope, redemption_id: str, outcome: int, *, occurred_at: datetime | None = None,
+                 **fields: Any) -> fulfillment_pb2.FulfillmentResult:
+    """The first result of a redemption's job (sequence 1), occurring at occurred_at (default now)."""
     result = fulfillment_pb2.FulfillmentResult(
         event_id=result_event_id(scope, redemption_id, FIRST_SEQUENCE), redemption_id=redemption_id,
         scope=scope.to_proto(), outcome=outcome, sequence=FIRST_SEQUENCE, **fields)
-    result.occurred_at.GetCurrentTime()
+    if occurred_at is None:
+        result.occurred_at.GetCurrentTime()
+    else:
+        result.occurred_at.FromDatetime(occurred_at)
+    return result
+
+
+async def record_first_result(tx: Transaction, vault: Vault, scope: Scope, redemption_id: str, outcome: int, *,
+                              state: str, result_data: Mapping[str, object], last_error: str = "",
+                              **fields: Any) -> fulfillment_pb2.FulfillmentResult:
+    """Settles a job opened in this transaction with its first result; returns the result."""
+    result = first_result(scope, redemption_id, outcome, **fields)
     outcome_name = Outcome.Name(outcome).removeprefix("RESULT_OUTCOME_")
     written = await tx.fetchval(
         RECORD_FIRST_RESULT, scope.tenant_id, scope.environment, redemption_id, state, outcome_name,
         result.event_id, json.dumps(result_data, sort_keys=True), last_error[:2000], FIRST_SEQUENCE,
-        RESULTS_SUBJECT, vault.seal_bytes(result.SerializeToString()), published, outbox_context())
+        RESULTS_SUBJECT, vault.seal_bytes(result.SerializeToString()), outbox_context())
     if written is None:
         raise RuntimeError(f"the job of redemption {redemption_id} was not open for its first result")
     return result
+
+
+# --- a code-pool job's recorded result, asked for again -----------------------------------------------------------
+# A result FulfilNow settled in its one statement (code_pool.FULFIL_NOW) has no outbox row: its Redeem call got
+# it in the answer. When it is asked for again (a repeat of FulfilNow, or a job event: redemption-service's durable
+# path after a crash or a lost answer), it is built from the job row and the code assigned to it, with the same
+# event id and sequence, so redemption-service takes it as the same result.
+
+# A queued-again result that had no outbox row: written, or (a concurrent writer) queued again.
+QUEUE_BUILT_RESULT = """
+INSERT INTO outbox (event_id, subject, payload, trace_context) VALUES ($1, $2, $3, $4::jsonb)
+ON CONFLICT (event_id) DO UPDATE SET published_at = NULL
+"""
+
+
+def recorded_result(vault: Vault, scope: Scope, redemption_id: str,
+                    row: Record) -> fulfillment_pb2.FulfillmentResult | None:
+    """The latest result of a job row read by repository.lock_job_with_result: its outbox payload, or built from
+    the row when FulfilNow left none. None when the job has no result yet."""
+    if row["result_event_id"] is None:
+        return None
+    if row["result_payload"] is not None:
+        return fulfillment_pb2.FulfillmentResult.FromString(vault.unseal_bytes(row["result_payload"]))
+    fields: dict[str, Any] = {}
+    outcome = Outcome.Value("RESULT_OUTCOME_" + row["result_outcome"])
+    if outcome == Outcome.RESULT_OUTCOME_COMPLETED:
+        if row["code_encrypted"] is None:
+            raise RuntimeError(f"the completed job of redemption {redemption_id} has no code assigned")
+        pin = row["pin_encrypted"]
+        fields = {"code": vault.unseal(row["code_encrypted"]), "pin": vault.unseal(pin) if pin is not None else ""}
+    else:
+        data = json.loads(row["result_data"] or "{}")
+        fields = {"failure_code": data.get("failure_code", ""), "failure_message": data.get("failure_message", "")}
+    result = fulfillment_pb2.FulfillmentResult(
+        event_id=row["result_event_id"], redemption_id=redemption_id, scope=scope.to_proto(), outcome=outcome,
+        sequence=row["result_sequence"], **fields)
+    result.occurred_at.FromDatetime(row["updated_at"])
+    return result
+
+
+async def queue_result_again(tx: Transaction, vault: Vault, scope: Scope, redemption_id: str, row: Record) -> None:
+    """Queues the job's latest result once more (same event id: JetStream drops it inside its duplicate window,
+    and redemption-service is idempotent on it outside); writes its outbox row when FulfilNow left none. The caller
+    wakes the relay after the commit."""
+    if row["result_payload"] is not None:
+        await outbox.queue_again(tx, row["result_event_id"])
+        return
+    result = recorded_result(vault, scope, redemption_id, row)
+    if result is not None:
+        await tx.execute(QUEUE_BUILT_RESULT, result.event_id, RESULTS_SUBJECT,
+                         vault.seal_bytes(result.SerializeToString()), outbox_context())

@@ -11,11 +11,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from fulfillment_service.code_pool import CLAIM_CODE
+from fulfillment_service.code_pool import FULFIL_NOW
 from fulfillment_service.fulfilment import ReceivedJob, Taken, fulfil_job, fulfil_now, read_job, received_now
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.models import code_pool, jobs, outbox, processed_events
-from fulfillment_service.results import RECORD_FIRST_RESULT, result_event_id
+from fulfillment_service.results import result_event_id
 from local_runner.pytest_plugin import wait_until
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2 as O
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 SCOPE_PROTO = common_pb2.Scope(tenant_id="acme", environment=common_pb2.ENVIRONMENT_LIVE)
 SCOPE = Scope.from_proto(SCOPE_PROTO)
 ITEM = "amazon-10"
-ROUND_TRIP_BUDGET = 4  # BEGIN, the claim (job row and code), the result (job settled and outbox row), COMMIT
+ROUND_TRIP_BUDGET = 1  # one statement in autocommit: the job row opened settled, and its code assigned
 
 
 def make_job(rid: str, *, strategy: str = "code_pool", item_id: str = ITEM, event_id: str = "") -> O.FulfillmentJob:
@@ -76,8 +76,8 @@ async def counted_api(service, sessions: async_sessionmaker, vault, database_url
     await pool.close()
 
 
-async def test_a_first_call_assigns_one_code_in_four_round_trips_and_answers_it(service, bus, sessions,
-                                                                                 counted_api):
+async def test_a_first_call_assigns_one_code_in_one_round_trip_and_answers_it(service, bus, sessions,
+                                                                               counted_api):
     api, pool = counted_api
     await upload(service, ("AMZN-AAAA-1111", "1234"), ("AMZN-BBBB-2222", "5678"))
     await api.FulfilNow(now_request("r-warm"), None)  # the connection's prepared statements, as in steady state
@@ -87,7 +87,7 @@ async def test_a_first_call_assigns_one_code_in_four_round_trips_and_answers_it(
         answer = await api.FulfilNow(now_request("r-1"), None)
 
     assert trips.count <= ROUND_TRIP_BUDGET, trips.statements
-    assert [sql for sql, _ in trips.calls] == ["BEGIN", CLAIM_CODE, RECORD_FIRST_RESULT, "COMMIT"]
+    assert [sql for sql, _ in trips.calls] == [FULFIL_NOW]
     assert orm_statements == [], "the claim runs on PgPool only"
     result = answer.result
     assert (result.redemption_id, result.outcome, result.code, result.pin, result.sequence) == \
@@ -100,8 +100,7 @@ async def test_a_first_call_assigns_one_code_in_four_round_trips_and_answers_it(
     assert (job.state, job.strategy, job.result_outcome, job.result_event_id, job.job_event_id, job.attempts) == \
         ("succeeded", "code_pool", "COMPLETED", result.event_id, "job-r-1", 1)
     assert processed == 0, "FulfilNow must leave the job event unrecorded: the durable path relies on it"
-    rows = {r.event_id: r for r in await outbox_rows(sessions)}
-    assert rows[result.event_id].published_at is not None, "answered to the caller, not sent over NATS"
+    assert await outbox_rows(sessions) == [], "answered to the caller: no outbox row until a job event asks again"
     assert await bus.results(wait=0.5) == []
 
 
@@ -114,7 +113,7 @@ async def test_a_repeat_answers_the_recorded_result_and_assigns_nothing(service,
     assert first.result.code == "AMZN-AAAA-1111"
     assert again.result == first.result == other_event.result, "the recorded result, byte for byte"
     assert await codes_assigned_to(sessions, "r-2") == 1
-    assert len(await outbox_rows(sessions)) == 1
+    assert await outbox_rows(sessions) == [], "no outbox row: nothing asked for the result over NATS"
     assert await scalar(sessions, select(func.count()).select_from(code_pool)
                         .where(code_pool.c.assigned_to.is_(None))) == 1
 
