@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PROJECTS := protos libs/service-kit catalog-service wallet-service redemption-service fulfillment-service gateway local-runner bench
 
-.PHONY: install run test bench reset protos lint clean soak promtool
+.PHONY: install run test bench reset protos clients lint clean soak promtool
 
 $(STAMP): requirements-dev.txt $(foreach p,$(PROJECTS),$(p)/pyproject.toml)
 	@echo "==> creating $(VENV) and installing dependencies"
@@ -37,6 +37,9 @@ reset: install  ## stop what an earlier run left behind, then delete .run/ (data
 
 protos: install  ## regenerate the Python code of protos/ after editing a .proto
 	@$(PY) protos/generate.py
+
+clients: install  ## regenerate clients/openapi.json and the typed Python client clients/python from the gateway's routes
+	@$(PY) clients/generate.py
 
 clean:
 	rm -rf $(VENV) .run

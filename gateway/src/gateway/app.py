@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,23 +15,31 @@ from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.settings import load_settings
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from gateway import repository
+from gateway import openapi, repository
 from gateway.auth import Credentials, SigningKeys
 from gateway.body_limit import BodyLimitMiddleware
-from gateway.config import Settings
+from gateway.config import Settings, cors_origins
 from gateway.dialects import DIALECTS, dialect_for
 from gateway.edge import EdgeMiddleware
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
+from gateway.rate_limit import RateLimitMiddleware
 from gateway.routes import admin, auth, fulfillment, health, items, redemptions, wallet
 from gateway.upstream import Upstreams
 
 log = logging.getLogger("gateway")
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-REQUEST_ID_HEADER = "x-request-id"
-_VALID_REQUEST_ID = re.compile(r"[\x20-\x7e]{1,128}")
+
+
+# CORS (CORS_ALLOW_ORIGINS): what a browser app may send and read. No cookies are used, so no credentials mode.
+CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "x-auth-token",
+                        "x-api-key", "x-client-id", "x-client-secret"]
+CORS_RESPONSE_HEADERS = ["X-Request-Id", "Retry-After", "Idempotent-Replayed", "WWW-Authenticate"]
+CORS_MAX_AGE_SECONDS = 600
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
@@ -80,7 +87,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.upstreams = Upstreams(settings)
     log.info("gateway ready", extra={"catalog": settings.catalog_addr, "wallet": settings.wallet_addr,
                                      "redemption": settings.redemption_addr,
-                                     "fulfillment": settings.fulfillment_addr})
+                                     "fulfillment": settings.fulfillment_addr,
+                                     "cors_allow_origins": settings.cors_allow_origins or "(none)",
+                                     "rate_limit_per_second": settings.rate_limit_per_second or "(no limit)",
+                                     "rate_limit_burst": settings.rate_limit_burst})
     try:
         yield
     finally:
@@ -93,13 +103,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Rewards gateway",
         version="1.0.0",
         description="The canonical rewards API: offers (items), wallets, redemptions, and operators' admin routes. "
-                    "Errors are application/problem+json with a stable `code` and the `requestId`.",
+                    "Errors are application/problem+json with a stable `code` and the `requestId`. Beside it, the "
+                    "APIs of the three products it replaces (the gem store, the coins gateway, the marketplace), "
+                    "each with its own error shape.",
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
     )
-    app.state.settings = settings or load_settings(Settings)
+    # Built once, when first asked for (openapi.py says what it adds to FastAPI's own document).
+    error_models = tuple(model for dialect in DIALECTS for model in dialect.error_models)
+    app.openapi = lambda: openapi.openapi_document(app, error_models)  # type: ignore[method-assign]
+    settings = app.state.settings = settings or load_settings(Settings)
     # Added first, so it runs inside the edge: a 413 carries the request id, is counted and logged.
-    app.add_middleware(BodyLimitMiddleware, limit=app.state.settings.max_body_bytes,
-                       larger={fulfillment.UPLOAD_CODES_PATH: app.state.settings.max_upload_body_bytes})
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes,
+                       larger={fulfillment.UPLOAD_CODES_PATH: settings.max_upload_body_bytes})
+    # Off unless set; outside the body limit, so a flood is refused before any body is read.
+    if settings.rate_limit_per_second > 0:
+        app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+    # Off unless set; outside the rate limit and every refusal, so a browser can read any answer's status and body.
+    origins = cors_origins(settings.cors_allow_origins)
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=CORS_METHODS,
+                           allow_headers=CORS_REQUEST_HEADERS, expose_headers=CORS_RESPONSE_HEADERS,
+                           max_age=CORS_MAX_AGE_SECONDS)
     # Outermost: GET /metrics, the request id, a crash's 500, the RED metrics, the access line and the HTTP span.
     app.add_middleware(EdgeMiddleware)
     app.add_exception_handler(DomainError, _domain_error)

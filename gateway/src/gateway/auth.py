@@ -19,7 +19,7 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from gateway import repository
+from gateway import openapi, repository
 from gateway.client_ip import client_ip
 from gateway.edge import note_tenant
 from gateway.repository import Credential
@@ -189,12 +189,17 @@ async def verify_token(keys: SigningKeys, token: str, client_ip: str = "") -> Pl
 
 # ---- credentials ---------------------------------------------------------------------------------------------
 
-bearer = HTTPBearer(auto_error=False, description="A player token")
-auth_token_header = APIKeyHeader(name="x-auth-token", auto_error=False, description="A player token")
-api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="A back end's API key")
-client_id_header = APIKeyHeader(name="x-client-id", auto_error=False, description="A back end's client id")
-client_secret_header = APIKeyHeader(name="x-client-secret", auto_error=False,
-                                    description="A back end's client secret")
+# One security scheme each in the OpenAPI document (scheme_name), so every credential header is documented.
+bearer = HTTPBearer(auto_error=False, scheme_name=openapi.PLAYER_BEARER,
+                    description="A player token (POST /v1/auth/token) as Authorization: Bearer <token>")
+auth_token_header = APIKeyHeader(name="x-auth-token", auto_error=False, scheme_name=openapi.PLAYER_TOKEN,
+                                 description="A player token (POST /v1/auth/token) in the x-auth-token header")
+api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, scheme_name=openapi.API_KEY,
+                              description="A back end's API key (it decides the tenant and environment)")
+client_id_header = APIKeyHeader(name="x-client-id", auto_error=False, scheme_name=openapi.CLIENT_ID,
+                                description="A back end's client id, sent with its x-client-secret")
+client_secret_header = APIKeyHeader(name="x-client-secret", auto_error=False, scheme_name=openapi.CLIENT_SECRET,
+                                    description="A back end's client secret, sent with its x-client-id")
 
 
 class Credentials:

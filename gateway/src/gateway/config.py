@@ -1,9 +1,22 @@
 """gateway settings, from the environment."""
 
+import re
+
 from pydantic import field_validator
 from service_kit.settings import ServiceSettings
 
 from gateway.client_ip import TrustedProxies
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def cors_origins(value: str) -> list[str]:
+    """CORS_ALLOW_ORIGINS as a list: each entry an origin (scheme://host[:port], no path) or *."""
+    origins = [entry.strip() for entry in value.split(",") if entry.strip()]
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.fullmatch(origin):
+            raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path or trailing slash) nor *")
+    return origins
 
 
 class Settings(ServiceSettings):
@@ -25,9 +38,34 @@ class Settings(ServiceSettings):
     # TRUSTED_PROXIES: comma-separated addresses/CIDRs of our own proxies; only a peer among them has its
     # X-Forwarded-For read (gateway/client_ip.py). Empty: the socket peer is the client.
     trusted_proxies: str = ""
+    # CORS_ALLOW_ORIGINS: comma-separated origins a browser app may call from (https://shop.example.com), or *;
+    # empty: no CORS (a preflight is not answered, as before).
+    cors_allow_origins: str = ""
+    rate_limit_per_second: float = 0.0          # RATE_LIMIT_PER_SECOND: per client credential; 0: no limit
+    rate_limit_burst: int = 20                  # RATE_LIMIT_BURST: requests a client may send at once
     access_log: bool = False                    # ACCESS_LOG: uvicorn's access log (costs throughput)
     migrate_on_start: bool = True               # MIGRATE_ON_START
     db_pool_size: int = 5                       # DB_POOL_SIZE
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        cors_origins(value)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("rate_limit_per_second")
+    @classmethod
+    def _rate_not_negative(cls, value: float) -> float:
+        if not value >= 0:  # NaN compares false too
+            raise ValueError("must be 0 (no limit) or more")
+        return value
+
+    @field_validator("rate_limit_burst")
+    @classmethod
+    def _burst_positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod

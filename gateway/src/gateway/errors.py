@@ -129,31 +129,3 @@ def domain_error_response(exc: DomainError) -> JSONResponse:
     headers = retry_after_headers(exc)
     detail = exc.message if public.status < 500 or exc.code is ErrorCode.UNAVAILABLE else public.title
     return problem_response(public.status, public.code, detail, public.title, headers)
-
-
-# The problem schema, for the OpenAPI document of every route.
-PROBLEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail", "code", "requestId"],
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "code": {"type": "string"}, "request_id": {"type": "string"},
-        "requestId": {"type": "string"},
-    },
-}
-
-
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
-
-
-# Listed on every route of the OpenAPI document.
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _problem("No credentials, or invalid ones (UNAUTHENTICATED)"),
-    403: _problem("The credential may not do this (FORBIDDEN, ITEM_NOT_ELIGIBLE, PLAYER_INACTIVE)"),
-    404: _problem("Not found (ITEM_NOT_FOUND, REDEMPTION_NOT_FOUND, PLAYER_NOT_FOUND)"),
-    409: _problem("Conflicts with the current state (OUT_OF_STOCK, LIMIT_REACHED, IDEMPOTENCY_KEY_CONFLICT...)"),
-    413: _problem("The body is larger than MAX_BODY_BYTES, 64 KiB by default (PAYLOAD_TOO_LARGE)"),
-    422: _problem("Invalid request (VALIDATION_ERROR and the domain's 422 codes)"),
-    503: _problem("A service is unavailable (UNAVAILABLE)"),
-}

@@ -33,6 +33,18 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 UNMATCHED = "unmatched"
 
 
+def dialect_label(path: str, dialect: Dialect | None = None) -> str:
+    """The dialect label of a request: its dialect's name, "canonical" under /v1, "none" elsewhere. dialect: the
+    request's, when the caller has looked it up already."""
+    if dialect is None:
+        from gateway.dialects import dialect_for  # here: the dialects' routes import gateway.auth, then edge
+
+        dialect = dialect_for(path)
+    if dialect is not None:
+        return dialect.name
+    return "canonical" if path == "/v1" or path.startswith("/v1/") else "none"
+
+
 class RequestMetrics:
     """The RED metrics of the requests, recorded by gateway.edge.EdgeMiddleware, with the labelled children cached
     per label set."""
@@ -50,10 +62,8 @@ class RequestMetrics:
         HTTP_IN_FLIGHT.dec()
         template = template or UNMATCHED
         method = method if method in _METHODS else "other"
-        if dialect is not None:
-            dialect_name = dialect.name
-        else:
-            dialect_name = "canonical" if path == "/v1" or path.startswith("/v1/") else "none"
+        dialect_name = dialect.name if dialect is not None else \
+            ("canonical" if path == "/v1" or path.startswith("/v1/") else "none")
         key = (template, method, str(status), dialect_name)
         counter = self._counters.get(key)
         if counter is None:

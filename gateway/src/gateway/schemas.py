@@ -16,6 +16,7 @@ from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
 
+from gateway import openapi
 from gateway.errors import public_code
 
 ID_FIELD = Field(min_length=1, max_length=128)
@@ -498,7 +499,31 @@ class _Selection(ApiModel):
                                          description="the player, when a back-end credential acts for one")
 
 
+# Examples of the canonical API (seed 003's fields; the physical address is seed 000's, in our words).
+NEW_REDEMPTION_EXAMPLES: list[dict[str, Any]] = [
+    {"offer": "12"},
+    {"offer": "12", "externalUserID": "user-42"},
+    {"offer": "99", "shippingAddress": {"name": "Rahul Nema", "line1": "123 MG Road", "line2": "Near Metro",
+                                        "city": "Bengaluru", "state": "Karnataka", "postalCode": "560001",
+                                        "country": "IN", "phone": "+919999999999"}},
+]
+REDEMPTION_EXAMPLE: dict[str, Any] = {
+    "id": "0b9f6c1e9d2a4f6e8c3b5a7d9e1f2a3b", "number": 834, "playerId": "user-42",
+    "offer": {"id": "12", "name": "Amazon voucher", "imageUrl": None, "pointsPrice": 150, "pointType": "gems"},
+    "variantId": None, "rounds": None, "status": "COMPLETED", "deliveryStatus": None, "pointsPrice": 150,
+    "pointType": "gems", "scale": 0, "display": "150",
+    "fulfillment": {"code": "AMZN-XXXX-YYYY", "pin": "1234", "financialRefId": None, "trackingNumber": None,
+                    "providerReference": None, "data": None},
+    "failure": None, "shippingAddress": None, "customerInfo": None, "comment": None, "triggerSource": None,
+    "triggerDetails": None, "transactionId": 123456, "balanceAfter": 850, "redemptionMessage": None,
+    "createdAt": "2026-03-22T16:00:00Z", "updatedAt": "2026-03-22T16:00:01Z", "completedAt": "2026-03-22T16:00:01Z",
+    "canceledAt": None, "startAt": None, "endAt": None}
+
+
 class NewRedemption(_Selection):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
+                              json_schema_extra=openapi.examples(*NEW_REDEMPTION_EXAMPLES))
+
     shipping_address: ShippingAddress | None = None
     customer_info: CustomerInfo | None = None
     comment: str = Field(default="", max_length=2000)
@@ -544,6 +569,9 @@ DELIVERY_STATUS_NAMES = {v: k.removeprefix("DELIVERY_STATUS_") for k, v in redem
 
 
 class Redemption(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
+                              json_schema_extra=openapi.examples(REDEMPTION_EXAMPLE))
+
     id: str
     number: int
     player_id: str

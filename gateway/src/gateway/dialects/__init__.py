@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 from service_kit.errors import DomainError
 from starlette.responses import Response
 
@@ -26,6 +27,8 @@ class Dialect:
     router: APIRouter
     render_error: Callable[[DomainError], Response]
     render_refusal: Callable[[Refusal], Response]
+    # Error bodies that no route's return type names (problem+json): components of the OpenAPI document.
+    error_models: tuple[type[BaseModel], ...] = ()
 
 
 def _all() -> list[Dialect]:

@@ -18,7 +18,7 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var
 from starlette.responses import JSONResponse, Response
 
-from gateway import repository
+from gateway import openapi, repository
 from gateway.auth import Player, auth_token_header, bearer, verify_token
 from gateway.client_ip import client_ip
 from gateway.dialects import Dialect
@@ -73,10 +73,10 @@ def render_refusal(refusal: Refusal) -> Response:
 
 # ---- schemas -------------------------------------------------------------------------------------------------
 
-class ShippingAddress(BaseModel):
+class CoinsGatewayShippingAddress(BaseModel):
     """Not on the seed page: physical items here need an address, so a client may send one."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", title="CoinsGatewayShippingAddress")
 
     name: str = Field(default="", max_length=200)
     line1: str = Field(default="", max_length=300)
@@ -92,7 +92,15 @@ class ShippingAddress(BaseModel):
 
 
 class RedeemPointsRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # The seed page's request and use cases (seed 001).
+    model_config = ConfigDict(extra="ignore", json_schema_extra=openapi.examples(
+        {"shop_item_id": "507f1f77bcf86cd799439011", "rounds": 20, "trigger_source": "PLAYER_SHOP",
+         "trigger_details": {"source_page": "shop_ui", "campaign": "weekend_promo"},
+         "comment": "Weekend promotion claim", "uuid": "unique-idempotency-key-123"},
+        {"shop_item_id": "507f1f77bcf86cd799439011", "uuid": "unique-transaction-uuid"},
+        {"shop_item_id": "507f1f77bcf86cd799439012", "rounds": 50, "uuid": "unique-transaction-uuid"},
+        {"shop_item_id": "507f1f77bcf86cd799439013", "comment": "T-shirt size L", "uuid": "unique-transaction-uuid"},
+    ))
 
     shop_item_id: StrictStr | StrictInt = Field(description="the shop item's id (a 24-hex ObjectId, or any id)")
     rounds: int | None = Field(default=None, ge=0, le=1_000_000,
@@ -102,7 +110,7 @@ class RedeemPointsRequest(BaseModel):
     comment: str | None = Field(default=None, max_length=1000)
     uuid: str | None = Field(default=None, min_length=1, max_length=200,
                              description="idempotency key: a repeat answers the first response, already_processed")
-    shipping_address: ShippingAddress | None = Field(default=None, description="not on the seed page")
+    shipping_address: CoinsGatewayShippingAddress | None = Field(default=None, description="not on the seed page")
 
     @field_validator("shop_item_id")
     @classmethod
@@ -123,6 +131,11 @@ class ClaimResult(BaseModel):
 
 
 class ClaimSuccess(BaseModel):
+    model_config = ConfigDict(json_schema_extra=openapi.examples({
+        "status": "success", "data": {"success": True, "transaction_id": 123456, "financial_ref_id": 78910,
+                                      "new_balance": "150.50", "amount": "100.00", "already_processed": False},
+        "message": SUCCESS_MESSAGE}))
+
     status: Literal["success"] = "success"
     data: ClaimResult
     message: str = SUCCESS_MESSAGE
@@ -138,6 +151,13 @@ class FailData(BaseModel):
 
 
 class ClaimFail(BaseModel):
+    """status "fail": the request was refused (the page's 422 validation errors, and 401/403/404/413 here)."""
+
+    model_config = ConfigDict(json_schema_extra=openapi.examples({
+        "status": "fail", "data": {"result": {"code": "INSUFFICIENT_BALANCE",
+                                              "message": "Insufficient balance to redeem this item"}},
+        "message": FAIL_MESSAGE, "request_id": "8f14e45fceea167a5a36dedd4bea2543"}))
+
     status: Literal["fail"]
     data: FailData
     message: str
@@ -145,6 +165,11 @@ class ClaimFail(BaseModel):
 
 
 class ClaimError(BaseModel):
+    """status "error": the platform failed (500) or a service is unavailable (503)."""
+
+    model_config = ConfigDict(json_schema_extra=openapi.examples({
+        "status": "error", "data": None, "message": ERROR_MESSAGE, "request_id": "8f14e45fceea167a5a36dedd4bea2543"}))
+
     status: Literal["error"]
     data: None
     message: str
@@ -189,23 +214,33 @@ BrandPlayer = Annotated[Player, Depends(brand_player)]
 
 # ---- the route -----------------------------------------------------------------------------------------------
 
-def _doc(model: type[BaseModel], description: str) -> dict[str, Any]:
-    return {"model": model, "description": description}
+def _doc(model: type[BaseModel], description: str, *header_names: str) -> dict[str, Any]:
+    return {"model": model, "description": description, "headers": openapi.headers(*header_names)}
 
 
-router = APIRouter(prefix=PREFIX, tags=["coins gateway (seed 001)"], responses={
-    401: _doc(ClaimFail, "fail: no player token, or an invalid one (UNAUTHENTICATED)"),
+router = APIRouter(prefix=PREFIX, tags=["coins gateway (seed 001)"])
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "success; the same answer with already_processed: true for a repeated uuid",
+          "headers": openapi.headers()},
+    401: _doc(ClaimFail, "fail: no player token, or an invalid one (UNAUTHENTICATED)", "WWW-Authenticate"),
     403: _doc(ClaimFail, "fail: the token is another brand's player (FORBIDDEN)"),
     404: _doc(ClaimFail, "fail: unknown brand (BRAND_NOT_FOUND)"),
     413: _doc(ClaimFail, "fail: the body is larger than MAX_BODY_BYTES (PAYLOAD_TOO_LARGE)"),
     422: _doc(ClaimFail, "fail: INSUFFICIENT_BALANCE, ITEM_NOT_FOUND, ITEM_NOT_ELIGIBLE, INVALID_ROUNDS_SELECTION, "
-                         "GAME_NOT_AVAILABLE, VALIDATION_ERROR and the platform's other codes"),
+                         "GAME_NOT_AVAILABLE, VALIDATION_ERROR and the platform's other codes; the uuid another "
+                         "player's (IDEMPOTENCY_KEY_CONFLICT) or its first request still running "
+                         "(IDEMPOTENCY_KEY_IN_PROGRESS, with Retry-After)", "Retry-After"),
+    429: _doc(ClaimFail, "fail: more than RATE_LIMIT_PER_SECOND from this token (RATE_LIMITED); retry after "
+                         "Retry-After", "Retry-After"),
     500: _doc(ClaimError, "error: Failed to claim coins"),
-    503: _doc(ClaimError, "error: a service is unavailable; retry (Retry-After)"),
-})
+    503: _doc(ClaimError, "error: a service is unavailable; nothing changed; retry after Retry-After", "Retry-After"),
+}
 
 
-@router.post("/redeem/{version}/{brand_id}", response_model=ClaimSuccess, summary="Redeem Points")
+@router.post("/redeem/{version}/{brand_id}", response_model=ClaimSuccess, summary="Redeem Points",
+             operation_id="coinsGatewayRedeemPoints", responses=RESPONSES,
+             openapi_extra=openapi.security(openapi.COINS_GATEWAY))
 async def redeem_points(version: Version, brand_id: BrandId, body: RedeemPointsRequest, player: BrandPlayer,
                         services: Services) -> ClaimSuccess | JSONResponse:
     """Claims a shop item with coins: checks eligibility, debits the coins, and fulfils the item (a bonus,

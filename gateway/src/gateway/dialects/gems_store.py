@@ -22,6 +22,7 @@ from service_kit.logs import request_id_var
 from service_kit.scope import Scope
 from starlette.responses import JSONResponse
 
+from gateway import openapi
 from gateway.auth import (
     Player,
     bearer,
@@ -103,8 +104,10 @@ class _FieldErrorsRoute(APIRoute):
 
 # ---- schemas -------------------------------------------------------------------------------------------------
 
-class ShippingAddress(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class GemsStoreShippingAddress(BaseModel):
+    """The seed page's address: a pincode, no country."""
+
+    model_config = ConfigDict(extra="ignore", title="GemsStoreShippingAddress")
 
     name: str = Field(default="", max_length=200)
     line1: str = Field(default="", max_length=300)
@@ -122,11 +125,18 @@ class ShippingAddress(BaseModel):
                                           country=self.country or default_country)
 
 
+# The seed page's examples (seed 000).
+SEED_PHYSICAL_ADDRESS = {"name": "Rahul Nema", "line1": "123 MG Road", "line2": "Near Metro", "city": "Bengaluru",
+                         "state": "Karnataka", "pincode": "560001", "phone": "+919999999999"}
+
+
 class StoreRedeemRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", json_schema_extra=openapi.examples(
+        {"store_item_id": 12, "shipping_address": None},
+        {"store_item_id": 99, "shipping_address": SEED_PHYSICAL_ADDRESS}))
 
     store_item_id: StrictInt | StrictStr = Field(description="the item id, as an integer or its text")
-    shipping_address: ShippingAddress | None = Field(
+    shipping_address: GemsStoreShippingAddress | None = Field(
         default=None, description="required when the item is shipped (physical) or sent to a provider (webhook)")
 
     @field_validator("store_item_id")
@@ -144,6 +154,11 @@ class FulfillmentData(BaseModel):
 
 
 class StoreRedemption(BaseModel):
+    model_config = ConfigDict(json_schema_extra=openapi.examples(
+        {"id": 834, "status": "fulfilled", "gem_cost_at_time": 150,
+         "fulfillment_data": {"code": "AMZN-XXXX-YYYY", "pin": "1234"}},
+        {"id": 835, "status": "pending", "gem_cost_at_time": 500, "fulfillment_data": None}))
+
     id: int = Field(description="the redemption number")
     status: Literal["pending", "fulfilled", "failed"]
     gem_cost_at_time: int
@@ -188,28 +203,57 @@ StorePlayer = Annotated[Player, Depends(store_player)]
 
 # ---- the route -----------------------------------------------------------------------------------------------
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["detail", "code", "request_id"],
-        "properties": {"detail": {}, "code": {"type": "string"}, "request_id": {"type": "string"}}}}}}
+class GemsStoreFieldError(BaseModel):
+    model_config = ConfigDict(title="GemsStoreFieldError")
+
+    loc: list[str | int]
+    msg: str
+    type: str
 
 
-router = APIRouter(prefix=PREFIX, tags=["gems store (seed 000)"], route_class=_FieldErrorsRoute, responses={
+class GemsStoreError(BaseModel):
+    """Every error of the gem store: FastAPI's `detail` (a sentence, or for a 422 the list of field errors), with
+    our stable code and the request id beside it."""
+
+    model_config = ConfigDict(title="GemsStoreError", json_schema_extra=openapi.examples(
+        {"detail": "balance 40 is below the price 150", "code": "INSUFFICIENT_BALANCE",
+         "request_id": "8f14e45fceea167a5a36dedd4bea2543"}))
+
+    detail: str | list[GemsStoreFieldError]
+    code: str
+    request_id: str
+
+
+def _error(description: str, *header_names: str) -> dict[str, Any]:
+    return {"model": GemsStoreError, "description": description, "headers": openapi.headers(*header_names)}
+
+
+router = APIRouter(prefix=PREFIX, tags=["gems store (seed 000)"], route_class=_FieldErrorsRoute)
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "fulfilled with the code and PIN of a voucher, else pending; the same answer again for a "
+                         "repeated Idempotency-Key (then Idempotent-Replayed: true)",
+          "headers": openapi.headers("Idempotent-Replayed")},
     400: _error("Bad Request: the item is unknown, unavailable, out of stock, or the limit is reached; "
                 "SHIPPING_ADDRESS_REQUIRED"),
-    401: _error("Unauthorized: client credentials or player token missing or invalid"),
+    401: _error("Unauthorized: client credentials or player token missing or invalid", "WWW-Authenticate"),
     402: _error("Payment Required: not enough gems (INSUFFICIENT_BALANCE)"),
     403: _error("Forbidden: not eligible, or the token is another tenant's"),
-    409: _error("Conflict: the Idempotency-Key belongs to another player or another body, or is in progress"),
+    409: _error("Conflict: the Idempotency-Key belongs to another player or another body, or is still in progress "
+                "(then Retry-After)", "Retry-After"),
     413: _error("Content Too Large: the body is larger than MAX_BODY_BYTES (PAYLOAD_TOO_LARGE)"),
     422: _error("Validation Error: detail is FastAPI's list of {loc, msg, type}"),
-})
+    429: _error("Too Many Requests (RATE_LIMITED): more than RATE_LIMIT_PER_SECOND from these credentials; retry "
+                "after Retry-After", "Retry-After"),
+    503: _error("A service is unavailable (UNAVAILABLE): nothing changed; retry after Retry-After", "Retry-After"),
+}
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=MAX_IDEMPOTENCY_KEY,
                                               description="one per purchase attempt, for safe retries")]
 
 
-@router.post("/redeem", response_model=StoreRedemption, summary="Redeem store item")
+@router.post("/redeem", response_model=StoreRedemption, summary="Redeem store item", operation_id="gemsStoreRedeem",
+             responses=RESPONSES, openapi_extra=openapi.security(openapi.GEMS_STORE))
 async def redeem_store_item(body: StoreRedeemRequest, player: StorePlayer, services: Services,
                             response: Response, idempotency_key: IdempotencyKey = None) -> StoreRedemption:
     """Redeems a store item using gems. The same Idempotency-Key from the same player answers the previous

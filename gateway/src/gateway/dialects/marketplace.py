@@ -27,6 +27,7 @@ from service_kit.logs import request_id_var
 from service_kit.scope import Scope
 from starlette.responses import JSONResponse
 
+from gateway import openapi
 from gateway.auth import MAX_PLAYER_ID_LENGTH, Player, api_key_header, client_ip, verify_credential
 from gateway.dialects import Dialect
 from gateway.errors import PROBLEM_MEDIA_TYPE, Refusal, retry_after_headers
@@ -138,31 +139,52 @@ def render_refusal(refusal: Refusal) -> Response:
     return JSONResponse(body, status_code=refusal.status, media_type=PROBLEM_MEDIA_TYPE)
 
 
-PROBLEM_DETAILS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail", "code", "traceId", "requestId"],
-    "properties": {
-        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-        "detail": {"type": "string"}, "instance": {"type": "string", "nullable": True},
-        "code": {"type": "string"}, "traceId": {"type": "string"}, "requestId": {"type": "string"},
-    },
-}
+class MarketplaceProblemDetails(BaseModel):
+    """Every error of the marketplace: ASP.NET Core's ProblemDetails (RFC 9457) with the page's statuses, our
+    stable code, and the request id as traceId and requestId."""
+
+    model_config = ConfigDict(title="MarketplaceProblemDetails", json_schema_extra=openapi.examples({
+        "type": TYPES[400], "title": "Insufficient points", "status": 400,
+        "detail": "balance 40 is below the price 500", "instance": "/api/v1/marketplace/user/user-001/redeem",
+        "code": "INSUFFICIENT_BALANCE", "traceId": "8f14e45fceea167a5a36dedd4bea2543",
+        "requestId": "8f14e45fceea167a5a36dedd4bea2543"}))
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None
+    code: str
+    traceId: str  # the page's name
+    requestId: str
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_DETAILS_SCHEMA}}}
+def _problem(description: str, *header_names: str) -> dict[str, Any]:
+    return openapi.problem(description, *header_names, schema="MarketplaceProblemDetails")
 
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
+_UNAUTHENTICATED = _problem("Missing or invalid x-api-key", "WWW-Authenticate")
+_UNKNOWN_USER = _problem("The user is unknown or not active (PLAYER_NOT_FOUND, PLAYER_INACTIVE)")
+_INVALID = _problem("VALIDATION_ERROR: a path or query parameter out of bounds")
+_UNAVAILABLE = _problem("A service is unavailable; nothing changed; retry after Retry-After", "Retry-After")
+_LIMITED = _problem("RATE_LIMITED: more than RATE_LIMIT_PER_SECOND from this API key; retry after Retry-After",
+                    "Retry-After")
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {400: _INVALID, 401: _UNAUTHENTICATED, 403: _UNKNOWN_USER,
+                                                   429: _LIMITED, 503: _UNAVAILABLE}
+REDEEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"description": "Gift redeemed; the same record again for a repeated Idempotency-Key (then "
+                         "Idempotent-Replayed: true)", "headers": openapi.headers("Idempotent-Replayed")},
     400: _problem("Refused: validation, gift unavailable, invalid point type, redeem limit, out of stock, "
                   "insufficient points, customer or delivery information missing"),
-    401: _problem("Missing or invalid x-api-key"),
+    401: _UNAUTHENTICATED,
     403: _problem("The user is unknown or not active, or not targeted by a private gift"),
-    404: _problem("Unknown gift or redemption"),
-    409: _problem("Idempotency-Key conflict or still in progress"),
+    404: _problem("Unknown gift (ITEM_NOT_FOUND)"),
+    409: _problem("Idempotency-Key conflict, or still in progress (then Retry-After)", "Retry-After"),
     413: _problem("The body is larger than MAX_BODY_BYTES (PAYLOAD_TOO_LARGE)"),
-    503: _problem("A service is unavailable; retry"),
+    429: _LIMITED,
+    503: _UNAVAILABLE,
 }
+MARKETPLACE = openapi.security(openapi.MARKETPLACE)
 
 # ---- who is calling --------------------------------------------------------------------------------------------
 
@@ -191,6 +213,18 @@ async def require_user(services: Upstreams, user: Player) -> None:
 
 
 # ---- shapes ------------------------------------------------------------------------------------------------------
+
+# The seed page's 201 example (seed 002).
+SEED_REDEMPTION: dict[str, Any] = {
+    "id": "c1d2e3f4-5678-9abc-def0-111111111111", "giftId": "b1c2d3e4-5678-9abc-def0-111111111111",
+    "userId": "user-001", "giftName": "Premium Headphones", "giftImageUrl": "https://example.com/headphones.png",
+    "pointsSpent": 500, "sarValue": 50, "pointId": "68e3ee00d81b74c5fe9ac28c", "redemptionValue": None,
+    "orderStatus": "Completed", "deliveryStatus": "Pending", "customerName": "Ahmed Mohammed",
+    "customerPhone": "+966500000001", "deliveryName": "Ahmed Mohammed", "deliveryPhone": "+966500000001",
+    "deliveryCity": "Riyadh", "deliveryAddress": "123 Main Street, Al Olaya District",
+    "createdAt": "2026-03-22T16:00:00Z", "completedAt": "2026-03-22T16:00:01Z", "cancelledAt": None,
+    "redemptionMessage": "Enjoy your new headphones!"}
+
 
 class MarketplaceModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
@@ -301,6 +335,9 @@ def redemption_value(f: redemption_pb2.Fulfillment) -> str | None:
 class GiftRedemption(MarketplaceModel):
     """The redemption record, with exactly the page's fields."""
 
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
+                              json_schema_extra=openapi.examples(SEED_REDEMPTION))
+
     id: str
     gift_id: str
     user_id: str
@@ -360,6 +397,14 @@ def _text(max_length: int) -> Any:
 
 
 class RedeemGift(MarketplaceModel):
+    # The seed page's example (seed 002), its placeholder filled.
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
+                              json_schema_extra=openapi.examples({
+                                  "giftId": "b1c2d3e4-5678-9abc-def0-111111111111",
+                                  "customerName": "Ahmed Mohammed", "customerPhone": "+966500000001",
+                                  "deliveryName": "Ahmed Mohammed", "deliveryPhone": "+966500000001",
+                                  "deliveryCity": "Riyadh", "deliveryAddress": "123 Main Street, Al Olaya District"}))
+
     gift_id: str = Field(min_length=1, max_length=128)
     point_id: str | None = Field(default=None, max_length=32,
                                  description="omitted: the gift's first eligible point type")
@@ -398,15 +443,15 @@ class RedeemGift(MarketplaceModel):
 
 # ---- routes ------------------------------------------------------------------------------------------------------
 
-router = APIRouter(prefix=PREFIX, tags=["marketplace (seed 002)"], responses=PROBLEMS,
-                   route_class=MarketplaceRoute)
+router = APIRouter(prefix=PREFIX, tags=["marketplace (seed 002)"], route_class=MarketplaceRoute)
 
 PageSize = Annotated[int, Query(alias="pageSize", ge=1, le=100, description="items per page")]
 PageCursor = Annotated[str | None, Query(max_length=1000, description="nextCursor of the previous page")]
 GiftId = Annotated[str, Path(alias="giftId", min_length=1, max_length=128)]
 
 
-@router.get("/user/{userKey}/gifts", response_model=GiftPage)
+@router.get("/user/{userKey}/gifts", response_model=GiftPage, operation_id="marketplaceBrowseGifts",
+            openapi_extra=MARKETPLACE, responses=READ_RESPONSES)
 async def browse_gifts(user: User, services: Services, page_size: PageSize = 20,
                        cursor: PageCursor = None) -> GiftPage:
     """The gifts the user may redeem now (active, in their window, not targeted at others)."""
@@ -417,7 +462,8 @@ async def browse_gifts(user: User, services: Services, page_size: PageSize = 20,
                     next_cursor=next_cursor(reply.next_page_token))
 
 
-@router.get("/user/{userKey}/gifts/{giftId}", response_model=Gift)
+@router.get("/user/{userKey}/gifts/{giftId}", response_model=Gift, operation_id="marketplaceGetGift",
+            openapi_extra=MARKETPLACE, responses={**READ_RESPONSES, 404: _problem("Unknown gift (ITEM_NOT_FOUND)")})
 async def gift_details(user: User, gift_id: GiftId, services: Services) -> Gift:
     """One gift, with collectCustomerInfo and deliveryRequired: what a redeem of it will need."""
     await require_user(services, user)
@@ -426,7 +472,8 @@ async def gift_details(user: User, gift_id: GiftId, services: Services) -> Gift:
     return Gift.from_proto(reply.item, redeemed_count=reply.player_redeemed_count)
 
 
-@router.post("/user/{userKey}/redeem", response_model=GiftRedemption, status_code=201)
+@router.post("/user/{userKey}/redeem", response_model=GiftRedemption, status_code=201,
+             operation_id="marketplaceRedeemGift", openapi_extra=MARKETPLACE, responses=REDEEM_RESPONSES)
 async def redeem_gift(body: RedeemGift, user: User, services: Services, response: Response,
                       idempotency_key: IdempotencyKey = None) -> GiftRedemption:
     """Checks, in order: user, gift, point type, redeem limit, targeting, (customer and delivery fields), stock,
@@ -441,7 +488,8 @@ async def redeem_gift(body: RedeemGift, user: User, services: Services, response
     return GiftRedemption.from_proto(reply.redemption)
 
 
-@router.get("/user/{userKey}/redemptions", response_model=RedemptionPage)
+@router.get("/user/{userKey}/redemptions", response_model=RedemptionPage, operation_id="marketplaceRedemptionHistory",
+            openapi_extra=MARKETPLACE, responses=READ_RESPONSES)
 async def redemption_history(user: User, services: Services, page_size: PageSize = 20,
                              cursor: PageCursor = None) -> RedemptionPage:
     """The user's redemptions, newest first."""
@@ -453,4 +501,4 @@ async def redemption_history(user: User, services: Services, page_size: PageSize
 
 
 DIALECT = Dialect(name="marketplace", prefix=PREFIX, router=router, render_error=render_error,
-                  render_refusal=render_refusal)
+                  render_refusal=render_refusal, error_models=(MarketplaceProblemDetails,))

@@ -13,7 +13,7 @@ from service_kit.scope import Scope
 
 from gateway.auth import AdminCaller
 from gateway.code_reveals import CodeReveal, CodeRevealList, admin_viewer
-from gateway.errors import PROBLEM_RESPONSES
+from gateway.openapi import BACKEND, problems, replayed, security
 from gateway.repository import Credential
 from gateway.routes import REPLAYED_HEADER, Cursor, Limit, RequiredIdempotencyKey, Services, next_cursor
 from gateway.routes.redemptions import RedemptionId, StatusFilter, status_filter
@@ -40,7 +40,9 @@ from gateway.schemas import (
     Transaction,
 )
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+ADMIN = security(BACKEND)
+_FORBIDDEN = "FORBIDDEN: not an admin credential"
 
 ItemId = Annotated[str, Path(alias="id", min_length=1, max_length=128)]
 PlayerId = Annotated[str, Path(alias="playerId", min_length=1, max_length=128)]
@@ -53,7 +55,8 @@ def scope_of(caller: Credential) -> Scope:
 
 # ---- items ---------------------------------------------------------------------------------------------------
 
-@router.post("/items", response_model=AdminItem, status_code=201)
+@router.post("/items", response_model=AdminItem, status_code=201, operation_id="adminCreateItem", openapi_extra=ADMIN,
+             responses=problems(401, 413, 422, 503, s403=_FORBIDDEN, s409="ALREADY_EXISTS: an item has this id"))
 async def create_item(body: NewItem, caller: AdminCaller, services: Services) -> AdminItem:
     item, _ = body.to_proto(body.id)
     reply = await services.catalog.create_item(catalog_pb2.CreateItemRequest(scope=scope_of(caller).to_proto(),
@@ -61,7 +64,8 @@ async def create_item(body: NewItem, caller: AdminCaller, services: Services) ->
     return AdminItem.from_proto(reply.item)
 
 
-@router.get("/items", response_model=AdminItemList)
+@router.get("/items", response_model=AdminItemList, operation_id="adminListItems", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN))
 async def list_items(caller: AdminCaller, services: Services, limit: Limit = 20,
                      cursor: Cursor = None) -> AdminItemList:
     reply = await services.catalog.list_items(catalog_pb2.ListItemsRequest(
@@ -70,14 +74,16 @@ async def list_items(caller: AdminCaller, services: Services, limit: Limit = 20,
                          next_cursor=next_cursor(reply.next_page_token))
 
 
-@router.get("/items/{id}", response_model=AdminItem)
+@router.get("/items/{id}", response_model=AdminItem, operation_id="adminGetItem", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN, s404="ITEM_NOT_FOUND"))
 async def get_item(item_id: ItemId, caller: AdminCaller, services: Services) -> AdminItem:
     reply = await services.catalog.get_item(catalog_pb2.GetItemRequest(scope=scope_of(caller).to_proto(),
                                                                        item_id=item_id))
     return AdminItem.from_proto(reply.item)
 
 
-@router.patch("/items/{id}", response_model=AdminItem)
+@router.patch("/items/{id}", response_model=AdminItem, operation_id="adminUpdateItem", openapi_extra=ADMIN,
+              responses=problems(401, 413, 422, 503, s403=_FORBIDDEN, s404="ITEM_NOT_FOUND"))
 async def update_item(item_id: ItemId, body: ItemChanges, caller: AdminCaller, services: Services) -> AdminItem:
     item, mask = body.to_proto(item_id, only_sent=True)
     reply = await services.catalog.update_item(catalog_pb2.UpdateItemRequest(
@@ -85,7 +91,8 @@ async def update_item(item_id: ItemId, body: ItemChanges, caller: AdminCaller, s
     return AdminItem.from_proto(reply.item)
 
 
-@router.delete("/items/{id}", response_model=AdminItem)
+@router.delete("/items/{id}", response_model=AdminItem, operation_id="adminArchiveItem", openapi_extra=ADMIN,
+               responses=problems(401, 422, 503, s403=_FORBIDDEN, s404="ITEM_NOT_FOUND"))
 async def archive_item(item_id: ItemId, caller: AdminCaller, services: Services) -> AdminItem:
     """Archives the item (status DELETED): players no longer see it; past redemptions keep their snapshot."""
     reply = await services.catalog.archive_item(catalog_pb2.ArchiveItemRequest(scope=scope_of(caller).to_proto(),
@@ -93,7 +100,9 @@ async def archive_item(item_id: ItemId, caller: AdminCaller, services: Services)
     return AdminItem.from_proto(reply.item)
 
 
-@router.post("/items/{id}/stock", response_model=AdminItem)
+@router.post("/items/{id}/stock", response_model=AdminItem, operation_id="adminAdjustStock", openapi_extra=ADMIN,
+             responses=problems(401, 413, 422, 503, s403=_FORBIDDEN, s404="ITEM_NOT_FOUND",
+                                s409="OUT_OF_STOCK (a removal below zero), IDEMPOTENCY_KEY_CONFLICT"))
 async def adjust_stock(item_id: ItemId, body: StockAdjustment, caller: AdminCaller, services: Services,
                        idempotency_key: RequiredIdempotencyKey) -> AdminItem:
     reply = await services.catalog.adjust_stock(catalog_pb2.AdjustStockRequest(
@@ -104,7 +113,8 @@ async def adjust_stock(item_id: ItemId, body: StockAdjustment, caller: AdminCall
 
 # ---- point types ---------------------------------------------------------------------------------------------
 
-@router.put("/point-types/{code}", response_model=PointType)
+@router.put("/point-types/{code}", response_model=PointType, operation_id="adminDefinePointType", openapi_extra=ADMIN,
+            responses=problems(401, 413, 422, 503, s403=_FORBIDDEN))
 async def define_point_type(code: PointTypeCode, body: PointTypeDefinition, caller: AdminCaller,
                             services: Services) -> PointType:
     reply = await services.wallet.define_point_type(wallet_pb2.DefinePointTypeRequest(
@@ -114,7 +124,8 @@ async def define_point_type(code: PointTypeCode, body: PointTypeDefinition, call
     return PointType(code=pt.code, name=pt.name, scale=pt.scale)
 
 
-@router.get("/point-types", response_model=PointTypeList)
+@router.get("/point-types", response_model=PointTypeList, operation_id="adminListPointTypes", openapi_extra=ADMIN,
+            responses=problems(401, 503, s403=_FORBIDDEN))
 async def list_point_types(caller: AdminCaller, services: Services) -> PointTypeList:
     reply = await services.wallet.list_point_types(wallet_pb2.ListPointTypesRequest(scope=scope_of(caller).to_proto()))
     return PointTypeList(point_types=[PointType(code=p.code, name=p.name, scale=p.scale) for p in reply.point_types])
@@ -122,7 +133,8 @@ async def list_point_types(caller: AdminCaller, services: Services) -> PointType
 
 # ---- players -------------------------------------------------------------------------------------------------
 
-@router.get("/players/{playerId}", response_model=PlayerState)
+@router.get("/players/{playerId}", response_model=PlayerState, operation_id="adminGetPlayer", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN, s404="PLAYER_NOT_FOUND"))
 async def get_player(player_id: PlayerId, caller: AdminCaller, services: Services) -> PlayerState:
     reply = await services.wallet.get_player(wallet_pb2.GetPlayerRequest(scope=scope_of(caller).to_proto(),
                                                                          player_id=player_id))
@@ -130,7 +142,8 @@ async def get_player(player_id: PlayerId, caller: AdminCaller, services: Service
                        balances=[Balance.from_proto(a) for a in reply.accounts])
 
 
-@router.put("/players/{playerId}", response_model=PlayerState)
+@router.put("/players/{playerId}", response_model=PlayerState, operation_id="adminSetPlayerStatus", openapi_extra=ADMIN,
+            responses=problems(401, 413, 422, 503, s403=_FORBIDDEN))
 async def set_player_status(player_id: PlayerId, body: PlayerStatusChange, caller: AdminCaller,
                             services: Services) -> PlayerState:
     reply = await services.wallet.upsert_player(wallet_pb2.UpsertPlayerRequest(
@@ -145,10 +158,15 @@ def _movement(entry: wallet_pb2.LedgerEntry, replayed: bool, response: Response)
     return PointsMovement(transaction=Transaction.from_proto(entry), replayed=replayed)
 
 
-_REPLAY_DOC = {200: {"description": "A replay of an Idempotency-Key: the first result", "model": PointsMovement}}
+_MOVEMENT_DOC = {
+    200: replayed(PointsMovement, "A replay of an Idempotency-Key: the first result (Idempotent-Replayed: true)"),
+    **problems(401, 413, 422, 503, s403=_FORBIDDEN,
+               s409="IDEMPOTENCY_KEY_CONFLICT, IDEMPOTENCY_KEY_IN_PROGRESS (Retry-After)"),
+}
 
 
-@router.post("/players/{playerId}/grants", response_model=PointsMovement, status_code=201, responses=_REPLAY_DOC)
+@router.post("/players/{playerId}/grants", response_model=PointsMovement, status_code=201,
+             operation_id="adminGrantPoints", openapi_extra=ADMIN, responses=_MOVEMENT_DOC)
 async def grant_points(player_id: PlayerId, body: Grant, caller: AdminCaller, services: Services,
                        idempotency_key: RequiredIdempotencyKey, response: Response) -> PointsMovement:
     reply = await services.wallet.grant_points(wallet_pb2.GrantPointsRequest(
@@ -158,7 +176,7 @@ async def grant_points(player_id: PlayerId, body: Grant, caller: AdminCaller, se
 
 
 @router.post("/players/{playerId}/adjustments", response_model=PointsMovement, status_code=201,
-             responses=_REPLAY_DOC)
+             operation_id="adminAdjustPoints", openapi_extra=ADMIN, responses=_MOVEMENT_DOC)
 async def adjust_points(player_id: PlayerId, body: Adjustment, caller: AdminCaller, services: Services,
                         idempotency_key: RequiredIdempotencyKey, response: Response) -> PointsMovement:
     reply = await services.wallet.adjust_points(wallet_pb2.AdjustPointsRequest(
@@ -169,7 +187,8 @@ async def adjust_points(player_id: PlayerId, body: Adjustment, caller: AdminCall
 
 # ---- redemptions ---------------------------------------------------------------------------------------------
 
-@router.get("/redemptions", response_model=RedemptionList)
+@router.get("/redemptions", response_model=RedemptionList, operation_id="adminListRedemptions", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN))
 async def list_redemptions(
     caller: AdminCaller, services: Services, limit: Limit = 20, cursor: Cursor = None,
     status: StatusFilter = None,
@@ -183,7 +202,8 @@ async def list_redemptions(
                           next_cursor=next_cursor(reply.next_page_token))
 
 
-@router.get("/redemptions/{id}", response_model=Redemption)
+@router.get("/redemptions/{id}", response_model=Redemption, operation_id="adminGetRedemption", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN, s404="REDEMPTION_NOT_FOUND"))
 async def get_redemption(redemption_id: RedemptionId, caller: AdminCaller, services: Services) -> Redemption:
     viewer, viewer_id = admin_viewer(caller)
     reply = await services.redemption.get(redemption_pb2.GetRedemptionRequest(
@@ -191,7 +211,10 @@ async def get_redemption(redemption_id: RedemptionId, caller: AdminCaller, servi
     return Redemption.from_proto(reply.redemption)
 
 
-@router.post("/redemptions/{id}/cancel", response_model=Redemption)
+@router.post("/redemptions/{id}/cancel", response_model=Redemption, operation_id="adminCancelRedemption",
+             openapi_extra=ADMIN, responses=problems(
+                 401, 413, 422, 503, s403=_FORBIDDEN, s404="REDEMPTION_NOT_FOUND",
+                 s409="REDEMPTION_NOT_CANCELLABLE: completed, shipped, or being delivered (then Retry-After)"))
 async def cancel_redemption(redemption_id: RedemptionId, caller: AdminCaller, services: Services,
                             body: CancelRequest | None = None) -> Redemption:
     reply = await services.redemption.cancel(redemption_pb2.CancelRedemptionRequest(
@@ -205,7 +228,8 @@ async def cancel_redemption(redemption_id: RedemptionId, caller: AdminCaller, se
 RevealsLimit = Annotated[int, Query(ge=1, le=500, description="page size")]
 
 
-@router.get("/code-reveals", response_model=CodeRevealList)
+@router.get("/code-reveals", response_model=CodeRevealList, operation_id="adminListCodeReveals", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN))
 async def list_code_reveals(
     caller: AdminCaller, services: Services, limit: RevealsLimit = 50, cursor: Cursor = None,
     redemption_id: Annotated[str | None, Query(alias="redemptionId", min_length=1, max_length=64)] = None,

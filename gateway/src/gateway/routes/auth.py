@@ -9,13 +9,14 @@ from service_kit.errors import DomainError, ErrorCode
 
 from gateway.auth import Presented, issue_token, presented, verify_credential
 from gateway.config import Settings
-from gateway.errors import PROBLEM_RESPONSES
+from gateway.openapi import BACKEND, problems, security
 from gateway.schemas import TokenRequest, TokenResponse
 
-router = APIRouter(prefix="/v1/auth", tags=["auth"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=TokenResponse)
+@router.post("/token", response_model=TokenResponse, operation_id="mintPlayerToken", openapi_extra=security(BACKEND),
+             responses=problems(401, 413, 422, 503))
 async def mint_token(request: Request, body: TokenRequest,
                      given: Annotated[Presented, Depends(presented)]) -> TokenResponse:
     """A back end with client credentials (x-client-id + x-client-secret headers, or client_id/client_secret in

@@ -20,7 +20,7 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
 
 from gateway.auth import AdminCaller
-from gateway.errors import PROBLEM_MEDIA_TYPE, PROBLEM_RESPONSES, PROBLEM_SCHEMA
+from gateway.openapi import BACKEND, PUBLIC, problems, security
 from gateway.repository import Credential
 from gateway.routes import Cursor, Limit, Services, next_cursor
 from gateway.schemas import (
@@ -49,7 +49,9 @@ CSV_MEDIA_TYPE = "text/csv"
 # Enough to fix a file; thousands of messages for a file of bad lines help nobody.
 MAX_REPORTED_ERRORS = 5
 
-router = APIRouter(responses=PROBLEM_RESPONSES)
+router = APIRouter()
+ADMIN = security(BACKEND)
+_FORBIDDEN = "FORBIDDEN: not an admin credential"
 
 ItemId = Annotated[str, Path(alias="itemId", min_length=1, max_length=128)]
 JobId = Annotated[str, Path(alias="redemptionId", min_length=1, max_length=128)]
@@ -58,10 +60,6 @@ RedemptionId = Annotated[str, Path(alias="id", min_length=1, max_length=128)]
 
 def _scope(caller: Credential) -> common_pb2.Scope:
     return Scope(caller.tenant_id, caller.environment).to_proto()
-
-
-def _problem_doc(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}
 
 
 # ---- request bodies read by hand (two media types; raw bytes for signatures) ---------------------------------
@@ -174,6 +172,7 @@ def _code_input_schema() -> dict[str, Any]:
 
 
 _UPLOAD_DOC: dict[str, Any] = {
+    **ADMIN,
     "requestBody": {
         "required": True,
         "description": f"At most {MAX_CODES_PER_UPLOAD} codes and MAX_UPLOAD_BODY_BYTES (2 MiB by default; else "
@@ -183,21 +182,24 @@ _UPLOAD_DOC: dict[str, Any] = {
                 "type": "object", "required": ["codes"],
                 "properties": {"codes": {"type": "array", "minItems": 1, "maxItems": MAX_CODES_PER_UPLOAD,
                                          "items": _code_input_schema()}}}},
-            CSV_MEDIA_TYPE: {"schema": {"type": "string"},
+            # format binary: a file to upload (Swagger UI offers a file picker; generated clients take a file).
+            CSV_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"},
                              "example": "code,pin,expires_at\nABCD-1234,9999,2027-01-31T23:59:59Z\nEFGH-5678,,\n"},
         },
     },
 }
-_UPLOAD_ERRORS: dict[int | str, dict[str, Any]] = {
-    413: _problem_doc(f"More than {MAX_CODES_PER_UPLOAD} codes or MAX_UPLOAD_BODY_BYTES (PAYLOAD_TOO_LARGE)"),
-    415: _problem_doc("Neither application/json nor text/csv (UNSUPPORTED_MEDIA_TYPE)"),
-}
+_UPLOAD_ERRORS = problems(
+    401, 422, 503, s403=_FORBIDDEN, s404="ITEM_NOT_FOUND",
+    s413=f"More than {MAX_CODES_PER_UPLOAD} codes, or a body over MAX_UPLOAD_BODY_BYTES (2 MiB by default)",
+    s415="UNSUPPORTED_MEDIA_TYPE: neither application/json nor text/csv")
+_JOB_ERRORS = problems(401, 422, 503, s403=_FORBIDDEN, s404="NOT_FOUND: no job for this redemption",
+                       s409="the job's state does not allow it (a finished job)")
 
 
 # ---- code pools ----------------------------------------------------------------------------------------------
 
 @router.post(UPLOAD_CODES_PATH, response_model=CodeUploadResult, tags=["admin: fulfillment"],
-             openapi_extra=_UPLOAD_DOC, responses=_UPLOAD_ERRORS)
+             operation_id="adminUploadCodes", openapi_extra=_UPLOAD_DOC, responses=_UPLOAD_ERRORS)
 async def upload_codes(item_id: ItemId, request: Request, caller: AdminCaller,
                        services: Services) -> CodeUploadResult:
     """Adds voucher codes to the item's pool, as JSON `{"codes": [{"code", "pin", "expiresAt"}]}` or as CSV
@@ -214,7 +216,9 @@ async def upload_codes(item_id: ItemId, request: Request, caller: AdminCaller,
     return CodeUploadResult(added=reply.added, duplicates=reply.duplicates)
 
 
-@router.get("/v1/admin/items/{itemId}/codes", response_model=CodePool, tags=["admin: fulfillment"])
+@router.get("/v1/admin/items/{itemId}/codes", response_model=CodePool, tags=["admin: fulfillment"],
+            operation_id="adminGetCodePool", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN, s404="ITEM_NOT_FOUND"))
 async def get_code_pool(item_id: ItemId, caller: AdminCaller, services: Services) -> CodePool:
     reply = await services.fulfillment.get_code_pool(fulfillment_pb2.GetCodePoolRequest(
         scope=_scope(caller), item_id=item_id))
@@ -232,7 +236,9 @@ def _job_state(state: str | None) -> int:
     return value
 
 
-@router.get("/v1/admin/fulfillment/jobs", response_model=FulfillmentJobList, tags=["admin: fulfillment"])
+@router.get("/v1/admin/fulfillment/jobs", response_model=FulfillmentJobList, tags=["admin: fulfillment"],
+            operation_id="adminListFulfillmentJobs", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN))
 async def list_jobs(
     caller: AdminCaller, services: Services, limit: Limit = 20, cursor: Cursor = None,
     state: Annotated[str | None, Query(max_length=32, description="PENDING, RUNNING, WAITING, SUCCEEDED or "
@@ -246,7 +252,8 @@ async def list_jobs(
 
 
 @router.post("/v1/admin/fulfillment/jobs/{redemptionId}/retry", response_model=FulfillmentJob,
-             tags=["admin: fulfillment"])
+             tags=["admin: fulfillment"], operation_id="adminRetryFulfillmentJob", openapi_extra=ADMIN,
+             responses=_JOB_ERRORS)
 async def retry_job(redemption_id: JobId, caller: AdminCaller, services: Services) -> FulfillmentJob:
     """Runs the job again now."""
     reply = await services.fulfillment.retry_job(fulfillment_pb2.RetryJobRequest(
@@ -255,7 +262,8 @@ async def retry_job(redemption_id: JobId, caller: AdminCaller, services: Service
 
 
 @router.post("/v1/admin/fulfillment/jobs/{redemptionId}/fail", response_model=FulfillmentJob,
-             tags=["admin: fulfillment"])
+             tags=["admin: fulfillment"], operation_id="adminFailFulfillmentJob", openapi_extra=ADMIN,
+             responses={**_JOB_ERRORS, **problems(413)})
 async def fail_job(redemption_id: JobId, body: JobFailure, caller: AdminCaller, services: Services) -> FulfillmentJob:
     """Gives up on the job: the redemption is refunded and canceled with this reason."""
     reply = await services.fulfillment.fail_job(fulfillment_pb2.FailJobRequest(
@@ -272,20 +280,23 @@ async def _advance(services: Services, caller: Credential, redemption_id: str, o
 
 
 @router.post("/v1/admin/fulfillment/jobs/{redemptionId}/advance", response_model=FulfillmentJob,
-             tags=["admin: fulfillment"])
+             tags=["admin: fulfillment"], operation_id="adminAdvanceFulfillmentJob", openapi_extra=ADMIN,
+             responses={**_JOB_ERRORS, **problems(413)})
 async def advance_job(redemption_id: JobId, body: JobAdvance, caller: AdminCaller,
                       services: Services) -> FulfillmentJob:
     """Moves a physical or manual fulfillment on (awaiting vendor, purchased, shipped, delivered, completed...)."""
     return await _advance(services, caller, redemption_id, body.outcome, body.tracking_number, body.note)
 
 
-@router.post("/v1/admin/redemptions/{id}/ship", response_model=FulfillmentJob, tags=["admin: fulfillment"])
+@router.post("/v1/admin/redemptions/{id}/ship", response_model=FulfillmentJob, tags=["admin: fulfillment"],
+             operation_id="adminShipRedemption", openapi_extra=ADMIN, responses={**_JOB_ERRORS, **problems(413)})
 async def ship_redemption(redemption_id: RedemptionId, body: Shipment, caller: AdminCaller,
                           services: Services) -> FulfillmentJob:
     return await _advance(services, caller, redemption_id, "SHIPPED", body.tracking_number)
 
 
-@router.post("/v1/admin/redemptions/{id}/deliver", response_model=FulfillmentJob, tags=["admin: fulfillment"])
+@router.post("/v1/admin/redemptions/{id}/deliver", response_model=FulfillmentJob, tags=["admin: fulfillment"],
+             operation_id="adminDeliverRedemption", openapi_extra=ADMIN, responses=_JOB_ERRORS)
 async def deliver_redemption(redemption_id: RedemptionId, caller: AdminCaller, services: Services) -> FulfillmentJob:
     return await _advance(services, caller, redemption_id, "DELIVERED")
 
@@ -293,6 +304,7 @@ async def deliver_redemption(redemption_id: RedemptionId, caller: AdminCaller, s
 # ---- providers' callbacks ------------------------------------------------------------------------------------
 
 _CALLBACK_DOC: dict[str, Any] = {
+    **security(PUBLIC),
     "requestBody": {
         "required": True,
         "description": f"The provider's body, at most {MAX_CALLBACK_BYTES} bytes, forwarded byte for byte: the "
@@ -303,8 +315,10 @@ _CALLBACK_DOC: dict[str, Any] = {
 
 
 @router.post("/v1/fulfillment/callbacks/{redemptionId}", response_model=CallbackReceipt,
-             tags=["fulfillment callbacks"], openapi_extra=_CALLBACK_DOC,
-             responses={413: _problem_doc(f"The body is larger than {MAX_CALLBACK_BYTES} bytes")})
+             tags=["fulfillment callbacks"], operation_id="receiveProviderCallback", openapi_extra=_CALLBACK_DOC,
+             responses=problems(422, 503, limited=False, s401="X-Signature or X-Timestamp missing, or the signature does not verify",
+                                s404="NOT_FOUND: no job for this redemption",
+                                s413=f"The body is larger than {MAX_CALLBACK_BYTES} bytes"))
 async def provider_callback(
     redemption_id: JobId, request: Request, services: Services,
     signature: Annotated[str | None, Header(alias="X-Signature", max_length=512)] = None,

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from gateway.errors import PROBLEM_MEDIA_TYPE, PROBLEM_SCHEMA, problem_response
+from gateway.errors import problem_response
+from gateway.openapi import problem
 from gateway.schemas import Health, Readiness
 from gateway.upstream import Upstreams
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, operation_id="checkLiveness")
 async def healthz() -> Health:
     """The process is up."""
     return Health(status="ok")
@@ -31,9 +32,8 @@ async def _database_reachable(request: Request) -> bool:
         return False
 
 
-@router.get("/readyz", response_model=Readiness,
-            responses={503: {"description": "Not ready: `failing` names what",
-                             "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_SCHEMA}}}})
+@router.get("/readyz", response_model=Readiness, operation_id="checkReadiness",
+            responses={503: problem("Not ready: `failing` names what", schema="NotReady")})
 async def readyz(request: Request) -> JSONResponse | Readiness:
     """The database answers and every service's gRPC health is SERVING."""
     services: Upstreams = request.app.state.upstreams

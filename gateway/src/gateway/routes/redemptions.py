@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from rewards.redemption.v1 import redemption_pb2
@@ -10,7 +10,7 @@ from service_kit.errors import DomainError, ErrorCode
 
 from gateway.auth import CurrentPlayer
 from gateway.code_reveals import player_viewer
-from gateway.errors import PROBLEM_RESPONSES
+from gateway.openapi import PLAYER_OR_BACKEND, headers, problems, replayed, security
 from gateway.routes import REPLAYED_HEADER, Cursor, IdempotencyKey, Services, next_cursor
 from gateway.schemas import (
     REDEMPTION_STATUS_VALUES,
@@ -23,7 +23,23 @@ from gateway.schemas import (
     dict_to_struct,
 )
 
-router = APIRouter(prefix="/v1/redemptions", tags=["redemptions"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/redemptions", tags=["redemptions"])
+PLAYER = security(PLAYER_OR_BACKEND)
+
+REDEEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {"description": "The redemption (status COMPLETED with the code of a code-pool item, else OPEN or "
+                         "AWAITING_VENDOR until its fulfillment finishes)", "headers": headers()},
+    200: replayed(Redemption, "A replay of an Idempotency-Key: the first result (header Idempotent-Replayed: true)"),
+    **problems(401, 413, 503,
+               s403="ITEM_NOT_ELIGIBLE (targeting), PLAYER_INACTIVE",
+               s404="ITEM_NOT_FOUND, PLAYER_NOT_FOUND",
+               s409="OUT_OF_STOCK, OUT_OF_CODES, LIMIT_REACHED, REDEMPTION_ALREADY_EXISTS (a limit of one), "
+                    "IDEMPOTENCY_KEY_CONFLICT (the key is another player's), IDEMPOTENCY_KEY_IN_PROGRESS (the first "
+                    "request with this key is still running: Retry-After)",
+               s422="INSUFFICIENT_POINTS, OFFER_UNAVAILABLE, INVALID_POINT_TYPE, INVALID_ROUNDS_SELECTION, "
+                    "GAME_NOT_AVAILABLE, SHIPPING_ADDRESS_REQUIRED, CUSTOMER_INFO_REQUIRED, IDEMPOTENCY_KEY_REUSED "
+                    "(the same key with another body)"),
+}
 
 RedemptionId = Annotated[str, Path(alias="id", min_length=1, max_length=128,
                                    description="the string id, or the integer number")]
@@ -54,9 +70,8 @@ def redeem_request(body: NewRedemption) -> redemption_pb2.RedeemRequest:
     return request
 
 
-@router.post("", response_model=Redemption, status_code=201,
-             responses={200: {"description": "A replay of an Idempotency-Key: the first result "
-                                             "(header Idempotent-Replayed: true)", "model": Redemption}})
+@router.post("", response_model=Redemption, status_code=201, operation_id="createRedemption", openapi_extra=PLAYER,
+             responses=REDEEM_RESPONSES)
 async def create_redemption(body: NewRedemption, player: CurrentPlayer, services: Services, response: Response,
                             idempotency_key: IdempotencyKey = None) -> Redemption:
     request = redeem_request(body)
@@ -71,7 +86,8 @@ async def create_redemption(body: NewRedemption, player: CurrentPlayer, services
     return Redemption.from_proto(reply.redemption)
 
 
-@router.post("/quote", response_model=Quote)
+@router.post("/quote", response_model=Quote, operation_id="quoteRedemption", openapi_extra=PLAYER,
+             responses=problems(401, 413, 422, 503, s404="ITEM_NOT_FOUND"))
 async def quote_redemption(body: QuoteRequest, player: CurrentPlayer, services: Services) -> Quote:
     """A dry run of a redemption: eligibility, cost, balance, stock and allowance left. Nothing changes."""
     reply = await services.redemption.quote(redemption_pb2.QuoteRedemptionRequest(
@@ -80,7 +96,8 @@ async def quote_redemption(body: QuoteRequest, player: CurrentPlayer, services: 
     return Quote.from_proto(reply)
 
 
-@router.get("", response_model=RedemptionList)
+@router.get("", response_model=RedemptionList, operation_id="listRedemptions", openapi_extra=PLAYER,
+            responses=problems(401, 422, 503))
 async def list_redemptions(player: CurrentPlayer, services: Services, limit: RedemptionsLimit = 20,
                            cursor: Cursor = None, status: StatusFilter = None) -> RedemptionList:
     viewer, viewer_id = player_viewer(player)
@@ -91,7 +108,8 @@ async def list_redemptions(player: CurrentPlayer, services: Services, limit: Red
                           next_cursor=next_cursor(reply.next_page_token))
 
 
-@router.get("/{id}", response_model=Redemption)
+@router.get("/{id}", response_model=Redemption, operation_id="getRedemption", openapi_extra=PLAYER,
+            responses=problems(401, 422, 503, s404="REDEMPTION_NOT_FOUND"))
 async def get_redemption(redemption_id: RedemptionId, player: CurrentPlayer, services: Services) -> Redemption:
     viewer, viewer_id = player_viewer(player)
     reply = await services.redemption.get(redemption_pb2.GetRedemptionRequest(
@@ -100,7 +118,10 @@ async def get_redemption(redemption_id: RedemptionId, player: CurrentPlayer, ser
     return Redemption.from_proto(reply.redemption)
 
 
-@router.post("/{id}/cancel", response_model=Redemption)
+@router.post("/{id}/cancel", response_model=Redemption, operation_id="cancelRedemption", openapi_extra=PLAYER,
+             responses=problems(401, 413, 422, 503, s404="REDEMPTION_NOT_FOUND",
+                                s409="REDEMPTION_NOT_CANCELLABLE: completed, shipped, or being delivered "
+                                     "(then Retry-After)"))
 async def cancel_redemption(redemption_id: RedemptionId, player: CurrentPlayer, services: Services,
                             body: CancelRequest | None = None) -> Redemption:
     """Refunds the points and releases the stock; harmless twice; refused once completed (or shipped)."""

@@ -8,21 +8,23 @@ from fastapi import APIRouter, Query
 from rewards.wallet.v1 import wallet_pb2
 
 from gateway.auth import CurrentPlayer
-from gateway.errors import PROBLEM_RESPONSES
+from gateway.openapi import PLAYER_OR_BACKEND, problems, security
 from gateway.routes import Cursor, Limit, Services, next_cursor
 from gateway.schemas import Balance, Balances, Transaction, TransactionList
 
-router = APIRouter(prefix="/v1/wallet", tags=["wallet"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1/wallet", tags=["wallet"])
 
 
-@router.get("/balances", response_model=Balances)
+@router.get("/balances", response_model=Balances, operation_id="getBalances",
+            openapi_extra=security(PLAYER_OR_BACKEND), responses=problems(401, 422, 503))
 async def get_balances(player: CurrentPlayer, services: Services) -> Balances:
     reply = await services.wallet.get_balances(wallet_pb2.GetBalancesRequest(
         scope=player.scope.to_proto(), player_id=player.player_id))
     return Balances(player_id=player.player_id, balances=[Balance.from_proto(a) for a in reply.accounts])
 
 
-@router.get("/transactions", response_model=TransactionList)
+@router.get("/transactions", response_model=TransactionList, operation_id="listTransactions",
+            openapi_extra=security(PLAYER_OR_BACKEND), responses=problems(401, 422, 503))
 async def list_transactions(
     player: CurrentPlayer, services: Services, limit: Limit = 20, cursor: Cursor = None,
     point_type: Annotated[str | None, Query(alias="pointType", max_length=32)] = None,

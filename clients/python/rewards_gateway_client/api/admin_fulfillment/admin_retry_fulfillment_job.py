@@ -1,0 +1,199 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.fulfillment_job import FulfillmentJob
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    redemption_id: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/admin/fulfillment/jobs/{redemption_id}/retry".format(
+            redemption_id=quote(str(redemption_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> FulfillmentJob | Problem | None:
+    if response.status_code == 200:
+        response_200 = FulfillmentJob.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[FulfillmentJob | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    redemption_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[FulfillmentJob | Problem]:
+    """Retry Job
+
+     Runs the job again now.
+
+    Args:
+        redemption_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[FulfillmentJob | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        redemption_id=redemption_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    redemption_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> FulfillmentJob | Problem | None:
+    """Retry Job
+
+     Runs the job again now.
+
+    Args:
+        redemption_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        FulfillmentJob | Problem
+    """
+
+    return sync_detailed(
+        redemption_id=redemption_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    redemption_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[FulfillmentJob | Problem]:
+    """Retry Job
+
+     Runs the job again now.
+
+    Args:
+        redemption_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[FulfillmentJob | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        redemption_id=redemption_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    redemption_id: str,
+    *,
+    client: AuthenticatedClient,
+) -> FulfillmentJob | Problem | None:
+    """Retry Job
+
+     Runs the job again now.
+
+    Args:
+        redemption_id (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        FulfillmentJob | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            redemption_id=redemption_id,
+            client=client,
+        )
+    ).parsed

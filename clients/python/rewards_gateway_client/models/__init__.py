@@ -1,0 +1,185 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .adjustment import Adjustment
+from .admin_item import AdminItem
+from .admin_item_fulfillment_config_type_0 import AdminItemFulfillmentConfigType0
+from .admin_item_list import AdminItemList
+from .admin_upload_codes_json_body import AdminUploadCodesJsonBody
+from .admin_upload_codes_json_body_code_input import AdminUploadCodesJsonBodyCodeInput
+from .balance import Balance
+from .balances import Balances
+from .callback_receipt import CallbackReceipt
+from .cancel_request import CancelRequest
+from .claim_error import ClaimError
+from .claim_fail import ClaimFail
+from .claim_result import ClaimResult
+from .claim_success import ClaimSuccess
+from .code_pool import CodePool
+from .code_reveal import CodeReveal
+from .code_reveal_list import CodeRevealList
+from .code_upload_result import CodeUploadResult
+from .coins_gateway_shipping_address import CoinsGatewayShippingAddress
+from .customer_info import CustomerInfo
+from .fail_data import FailData
+from .fail_result import FailResult
+from .failure import Failure
+from .field_problem import FieldProblem
+from .fulfillment_data import FulfillmentData
+from .fulfillment_job import FulfillmentJob
+from .fulfillment_job_list import FulfillmentJobList
+from .fulfillment_result import FulfillmentResult
+from .fulfillment_result_data_type_0 import FulfillmentResultDataType0
+from .gems_store_error import GemsStoreError
+from .gems_store_field_error import GemsStoreFieldError
+from .gems_store_shipping_address import GemsStoreShippingAddress
+from .gift import Gift
+from .gift_page import GiftPage
+from .gift_redemption import GiftRedemption
+from .grant import Grant
+from .health import Health
+from .item import Item
+from .item_changes import ItemChanges
+from .item_changes_fulfillment_config_type_0 import ItemChangesFulfillmentConfigType0
+from .item_changes_fulfillment_strategy_type_0 import ItemChangesFulfillmentStrategyType0
+from .item_changes_status_type_0 import ItemChangesStatusType0
+from .item_list import ItemList
+from .job_advance import JobAdvance
+from .job_advance_outcome import JobAdvanceOutcome
+from .job_failure import JobFailure
+from .marketplace_problem_details import MarketplaceProblemDetails
+from .new_item import NewItem
+from .new_item_fulfillment_config_type_0 import NewItemFulfillmentConfigType0
+from .new_item_fulfillmentstrategy import NewItemFulfillmentstrategy
+from .new_item_status import NewItemStatus
+from .new_redemption import NewRedemption
+from .new_redemption_trigger_details_type_0 import NewRedemptionTriggerDetailsType0
+from .not_ready import NotReady
+from .not_ready_checks import NotReadyChecks
+from .offer import Offer
+from .player_state import PlayerState
+from .player_status_change import PlayerStatusChange
+from .player_status_change_status import PlayerStatusChangeStatus
+from .point_option import PointOption
+from .point_type import PointType
+from .point_type_definition import PointTypeDefinition
+from .point_type_list import PointTypeList
+from .points_movement import PointsMovement
+from .price import Price
+from .problem import Problem
+from .quote import Quote
+from .quote_request import QuoteRequest
+from .readiness import Readiness
+from .readiness_checks import ReadinessChecks
+from .receive_provider_callback_body import ReceiveProviderCallbackBody
+from .redeem_gift import RedeemGift
+from .redeem_points_request import RedeemPointsRequest
+from .redeem_points_request_trigger_details_type_0 import RedeemPointsRequestTriggerDetailsType0
+from .redemption import Redemption
+from .redemption_list import RedemptionList
+from .redemption_page import RedemptionPage
+from .redemption_trigger_details_type_0 import RedemptionTriggerDetailsType0
+from .shipment import Shipment
+from .shipping_address import ShippingAddress
+from .stock_adjustment import StockAdjustment
+from .store_redeem_request import StoreRedeemRequest
+from .store_redemption import StoreRedemption
+from .store_redemption_status import StoreRedemptionStatus
+from .targeting import Targeting
+from .token_request import TokenRequest
+from .token_response import TokenResponse
+from .transaction import Transaction
+from .transaction_list import TransactionList
+from .variant import Variant
+
+__all__ = (
+    "Adjustment",
+    "AdminItem",
+    "AdminItemFulfillmentConfigType0",
+    "AdminItemList",
+    "AdminUploadCodesJsonBody",
+    "AdminUploadCodesJsonBodyCodeInput",
+    "Balance",
+    "Balances",
+    "CallbackReceipt",
+    "CancelRequest",
+    "ClaimError",
+    "ClaimFail",
+    "ClaimResult",
+    "ClaimSuccess",
+    "CodePool",
+    "CodeReveal",
+    "CodeRevealList",
+    "CodeUploadResult",
+    "CoinsGatewayShippingAddress",
+    "CustomerInfo",
+    "FailData",
+    "FailResult",
+    "Failure",
+    "FieldProblem",
+    "FulfillmentData",
+    "FulfillmentJob",
+    "FulfillmentJobList",
+    "FulfillmentResult",
+    "FulfillmentResultDataType0",
+    "GemsStoreError",
+    "GemsStoreFieldError",
+    "GemsStoreShippingAddress",
+    "Gift",
+    "GiftPage",
+    "GiftRedemption",
+    "Grant",
+    "Health",
+    "Item",
+    "ItemChanges",
+    "ItemChangesFulfillmentConfigType0",
+    "ItemChangesFulfillmentStrategyType0",
+    "ItemChangesStatusType0",
+    "ItemList",
+    "JobAdvance",
+    "JobAdvanceOutcome",
+    "JobFailure",
+    "MarketplaceProblemDetails",
+    "NewItem",
+    "NewItemFulfillmentConfigType0",
+    "NewItemFulfillmentstrategy",
+    "NewItemStatus",
+    "NewRedemption",
+    "NewRedemptionTriggerDetailsType0",
+    "NotReady",
+    "NotReadyChecks",
+    "Offer",
+    "PlayerState",
+    "PlayerStatusChange",
+    "PlayerStatusChangeStatus",
+    "PointOption",
+    "PointsMovement",
+    "PointType",
+    "PointTypeDefinition",
+    "PointTypeList",
+    "Price",
+    "Problem",
+    "Quote",
+    "QuoteRequest",
+    "Readiness",
+    "ReadinessChecks",
+    "ReceiveProviderCallbackBody",
+    "RedeemGift",
+    "RedeemPointsRequest",
+    "RedeemPointsRequestTriggerDetailsType0",
+    "Redemption",
+    "RedemptionList",
+    "RedemptionPage",
+    "RedemptionTriggerDetailsType0",
+    "Shipment",
+    "ShippingAddress",
+    "StockAdjustment",
+    "StoreRedeemRequest",
+    "StoreRedemption",
+    "StoreRedemptionStatus",
+    "Targeting",
+    "TokenRequest",
+    "TokenResponse",
+    "Transaction",
+    "TransactionList",
+    "Variant",
+)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+T = TypeVar("T", bound="Adjustment")
+
+
+@_attrs_define
+class Adjustment:
+    """
+    Attributes:
+        point_type (str):
+        amount (int): signed minor units, not zero
+        description (str | Unset):  Default: ''.
+    """
+
+    point_type: str
+    amount: int
+    description: str | Unset = ""
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        point_type = self.point_type
+
+        amount = self.amount
+
+        description = self.description
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "pointType": point_type,
+                "amount": amount,
+            }
+        )
+        if description is not UNSET:
+            field_dict["description"] = description
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        point_type = d.pop("pointType")
+
+        amount = d.pop("amount")
+
+        description = d.pop("description", UNSET)
+
+        adjustment = cls(
+            point_type=point_type,
+            amount=amount,
+            description=description,
+        )
+
+        adjustment.additional_properties = d
+        return adjustment
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

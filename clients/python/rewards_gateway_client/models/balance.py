@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="Balance")
+
+
+@_attrs_define
+class Balance:
+    """
+    Attributes:
+        point_type (str):
+        amount (int): minor units
+        scale (int):
+        display (str): decimal string, e.g. "150.50"
+    """
+
+    point_type: str
+    amount: int
+    scale: int
+    display: str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        point_type = self.point_type
+
+        amount = self.amount
+
+        scale = self.scale
+
+        display = self.display
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "pointType": point_type,
+                "amount": amount,
+                "scale": scale,
+                "display": display,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        point_type = d.pop("pointType")
+
+        amount = d.pop("amount")
+
+        scale = d.pop("scale")
+
+        display = d.pop("display")
+
+        balance = cls(
+            point_type=point_type,
+            amount=amount,
+            scale=scale,
+            display=display,
+        )
+
+        balance.additional_properties = d
+        return balance
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

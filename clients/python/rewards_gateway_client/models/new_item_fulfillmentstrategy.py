@@ -1,0 +1,13 @@
+from enum import StrEnum
+
+
+class NewItemFulfillmentstrategy(StrEnum):
+    BONUS = "bonus"
+    CODE_POOL = "code_pool"
+    FREE_ROUNDS = "free_rounds"
+    MANUAL = "manual"
+    PHYSICAL = "physical"
+    WEBHOOK = "webhook"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.redemption import Redemption
+
+
+T = TypeVar("T", bound="RedemptionList")
+
+
+@_attrs_define
+class RedemptionList:
+    """
+    Attributes:
+        redemptions (list[Redemption]):
+        next_cursor (None | str):
+    """
+
+    redemptions: list[Redemption]
+    next_cursor: None | str
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        redemptions = []
+        for redemptions_item_data in self.redemptions:
+            redemptions_item = redemptions_item_data.to_dict()
+            redemptions.append(redemptions_item)
+
+        next_cursor: None | str
+        next_cursor = self.next_cursor
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "redemptions": redemptions,
+                "nextCursor": next_cursor,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.redemption import Redemption  # noqa: PLC0415
+
+        d = dict(src_dict)
+        redemptions = []
+        _redemptions = d.pop("redemptions")
+        for redemptions_item_data in _redemptions:
+            redemptions_item = Redemption.from_dict(redemptions_item_data)
+
+            redemptions.append(redemptions_item)
+
+        def _parse_next_cursor(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        next_cursor = _parse_next_cursor(d.pop("nextCursor"))
+
+        redemption_list = cls(
+            redemptions=redemptions,
+            next_cursor=next_cursor,
+        )
+
+        redemption_list.additional_properties = d
+        return redemption_list
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
