@@ -17,7 +17,7 @@ $(STAMP): requirements-dev.txt $(foreach p,$(PROJECTS),$(p)/pyproject.toml)
 
 install: $(STAMP)
 
-run: install  ## start the whole platform with demo data (Ctrl-C stops it)
+run: install  ## start the whole platform with demo data (Ctrl-C stops it); REPLICAS=2: two of every service; MTLS=1: mutual TLS between them
 	@$(PY) -m local_runner run
 
 test: install promtool  ## every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)

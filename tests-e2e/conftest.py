@@ -17,13 +17,15 @@ import pytest
 from local_runner.demo import seed
 from local_runner.infra import free_port
 from local_runner.platform import Platform
-from local_runner.settings import RunnerSettings
+from local_runner.settings import REPLICATED, RunnerSettings
 
 
-def _free_settings(run_dir: Path) -> RunnerSettings:
+def _free_settings(run_dir: Path, replicas: int = 1, mtls: bool = False) -> RunnerSettings:
     return RunnerSettings(
         run_dir=run_dir, gateway_port=free_port(), catalog_port=free_port(), wallet_port=free_port(),
         redemption_port=free_port(), fulfillment_port=free_port(), partner_port=free_port(),
+        replicas=replicas, replica_ports={svc: [free_port() for _ in range(replicas - 1)] for svc in REPLICATED},
+        mtls=mtls,
         postgres_port=free_port(),
         nats_port=free_port(), nats_monitor_port=free_port(), nats_url=None, database_urls={},
         start_timeout=120.0, seed_demo=True,
@@ -35,9 +37,10 @@ def _free_settings(run_dir: Path) -> RunnerSettings:
 
 
 @contextlib.contextmanager
-def _running_platform(request: pytest.FixtureRequest, service_env: dict[str, str] | None = None) -> Iterator[Platform]:
+def _running_platform(request: pytest.FixtureRequest, service_env: dict[str, str] | None = None,
+                      replicas: int = 1, mtls: bool = False) -> Iterator[Platform]:
     run_dir = Path(tempfile.mkdtemp(prefix="rewards-e2e-"))
-    settings = _free_settings(run_dir)
+    settings = _free_settings(run_dir, replicas, mtls)
     settings.service_env.update(service_env or {})
     p = Platform(settings, say=lambda m: print(f"[e2e] {m}"))
     try:
@@ -64,10 +67,11 @@ def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
 
 @pytest.fixture(scope="session")
 def another_platform(
-        request: pytest.FixtureRequest) -> Callable[[dict[str, str]], contextlib.AbstractContextManager[Platform]]:
-    """Starts a platform of its own with extra service settings (OTEL_*, ...), for a module that needs them: about
-    20 s, so only where the shared one cannot do."""
-    return lambda service_env: _running_platform(request, service_env)
+        request: pytest.FixtureRequest) -> Callable[..., contextlib.AbstractContextManager[Platform]]:
+    """Starts a platform of its own with extra service settings (OTEL_*, ...), `replicas` processes of the gateway
+    and of every gRPC service, and mutual TLS between the services when `mtls`, for a module that needs them: about
+    20 s (more with replicas), so only where the shared one cannot do."""
+    return lambda service_env, replicas=1, mtls=False: _running_platform(request, service_env, replicas, mtls)
 
 
 @pytest.fixture(scope="session")
@@ -170,6 +174,12 @@ class Databases:
 @pytest.fixture(scope="session")
 def databases(platform: Platform) -> Databases:
     return Databases(platform)
+
+
+@pytest.fixture(scope="session")
+def databases_of() -> Callable[[Platform], Databases]:
+    """The Databases of another platform (see another_platform)."""
+    return Databases
 
 
 def restart_with(platform, name: str, env: dict[str, str] | None = None) -> None:

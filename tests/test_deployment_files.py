@@ -58,11 +58,13 @@ DEPENDS_ON = {
     "redemption-service": {"postgres", "nats", "catalog-service", "wallet-service"},
     "gateway": {"postgres", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service"},
 }
+# `dns:///` names: each caller balances its calls over every address the name resolves to (round_robin): a
+# headless Service's ready pods in Kubernetes, every replica of `--scale` in compose.
 ADDRESSES = {
-    "CATALOG_ADDR": "catalog-service:50051",
-    "WALLET_ADDR": "wallet-service:50052",
-    "REDEMPTION_ADDR": "redemption-service:50053",
-    "FULFILLMENT_ADDR": "fulfillment-service:50054",
+    "CATALOG_ADDR": "dns:///catalog-service:50051",
+    "WALLET_ADDR": "dns:///wallet-service:50052",
+    "REDEMPTION_ADDR": "dns:///redemption-service:50053",
+    "FULFILLMENT_ADDR": "dns:///fulfillment-service:50054",
 }
 EXPECTED_ENV = {
     "catalog-service": {},
@@ -533,12 +535,51 @@ def test_manifest_takes_settings_from_a_configmap_and_secrets_from_a_secret(svc:
 
 def test_service_addresses_in_the_manifests_name_real_services() -> None:
     ports = {s.folder: manifests(s)["Service"]["spec"]["ports"][0]["port"] for s in SERVICES}
+    found = 0
     for svc in SERVICES:
         config = manifests(svc)["ConfigMap"]["data"]
         for name in ADDRESSES:
             if name in config:
-                host, port = config[name].rsplit(":", 1)
+                assert config[name].startswith("dns:///"), f"{svc.folder} {name}={config[name]}: not a dns:/// name"
+                host, port = config[name].removeprefix("dns:///").rsplit(":", 1)
                 assert ports.get(host) == int(port), f"{svc.folder} {name}={config[name]}"
+                found += 1
+    assert found == 7, "the gateway names four services, redemption-service three"
+
+
+@pytest.mark.parametrize("svc", GRPC_SERVICES, ids=[s.folder for s in GRPC_SERVICES])
+def test_grpc_services_are_headless_so_callers_balance_per_call(svc: Service) -> None:
+    """A ClusterIP balances connections: one long-lived HTTP/2 connection would pin a client to one pod. Headless,
+    the name resolves to each ready pod, and the callers' round_robin channels spread their calls over them."""
+    service = manifests(svc)["Service"]
+    assert service["spec"].get("clusterIP") == "None", f"{svc.folder}: the Service is not headless"
+    assert not service["spec"].get("publishNotReadyAddresses"), "a pod that is not ready must not be called"
+    assert manifests(BY_FOLDER["gateway"])["Service"]["spec"].get("clusterIP") != "None", "the gateway sits behind " \
+        "an Ingress, which balances HTTP requests itself"
+
+
+@pytest.mark.parametrize("svc", GRPC_SERVICES, ids=[s.folder for s in GRPC_SERVICES])
+def test_grpc_services_bound_the_age_of_a_connection(svc: Service) -> None:
+    """Without a bound a client keeps its connections, and its channel never looks the name up again: pods added
+    by a scale-up or a rollout would take no calls from it. The values are accepted by the kit's settings."""
+    from service_kit.settings import GrpcServerSettings
+
+    config = manifests(svc)["ConfigMap"]["data"]
+    age = GrpcServerSettings(**{k.lower(): v for k, v in config.items() if k.startswith("GRPC_MAX_CONNECTION_AGE")})
+    assert "GRPC_MAX_CONNECTION_AGE_SECONDS" in config and "GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS" in config
+    assert 0 < age.grpc_max_connection_age_seconds <= 300, "new pods should receive calls within minutes"
+    # The grace covers the longest deadline a caller gives: the gateway's Redeem.
+    from gateway.config import Settings as GatewaySettings
+
+    redeem_deadline = GatewaySettings.model_fields["redeem_timeout_seconds"].default
+    assert age.grpc_max_connection_age_grace_seconds >= redeem_deadline
+
+
+def test_compose_callers_name_dns_targets_so_scaled_replicas_share_the_calls(compose: dict[str, Any]) -> None:
+    named = {(svc, name): value for svc, entry in compose["services"].items()
+             for name, value in (entry.get("environment") or {}).items() if name.endswith("_ADDR")}
+    assert len(named) == 7, named
+    assert all(value == ADDRESSES[name] for (_, name), value in named.items()), named
 
 
 def test_kustomization_applies_every_manifest() -> None:

@@ -1,14 +1,16 @@
 """catalog-service settings, from the environment."""
 
-from service_kit.settings import ServiceSettings
+from service_kit.settings import GrpcServerSettings
 
 
-class Settings(ServiceSettings):
+class Settings(GrpcServerSettings):
     database_url: str                 # DATABASE_URL, required: postgresql://user:pass@host:port/catalog
     grpc_host: str = "0.0.0.0"        # GRPC_HOST
     grpc_port: int = 50051            # GRPC_PORT
     db_pool_size: int = 10            # DB_POOL_SIZE
     metrics_port: int = 9151          # METRICS_PORT: Prometheus GET /metrics on GRPC_HOST; 0: none
+    # GRPC_ALLOWED_CALLERS: with mutual TLS on, who may call (the saga's reservations; the gateway's reads and admin routes)
+    grpc_allowed_callers: str = "redemption-service,gateway"
     migrate_on_start: bool = True     # MIGRATE_ON_START: apply Alembic migrations before serving
     low_stock_threshold: int = 10     # LOW_STOCK_THRESHOLD: an active item with less counted stock is `low`
     invariant_check_seconds: float = 60.0  # INVARIANT_CHECK_SECONDS: how often the reservation counts are checked

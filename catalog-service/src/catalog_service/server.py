@@ -10,6 +10,7 @@ from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
 from service_kit.invariants import InvariantChecks, keep_sampling
+from service_kit.mtls import ServerSecurity
 from service_kit.pgpool import PgPool
 
 from catalog_service.config import Settings
@@ -51,6 +52,9 @@ async def main(settings: Settings) -> None:
         host=settings.grpc_host,
         port=settings.grpc_port,
         metrics_port=settings.metrics_port,
+        max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+        max_connection_age_grace_seconds=settings.grpc_max_connection_age_grace_seconds,
+        security=ServerSecurity.from_settings(settings),
         add_services=add_services,
         background=[invariant_checks, stock_levels],
         on_stop=close,

@@ -2,16 +2,18 @@
 
 from pydantic import SecretStr, ValidationInfo, field_validator
 from service_kit.sealing import KeyRing
-from service_kit.settings import ServiceSettings
+from service_kit.settings import GrpcServerSettings
 
 
-class Settings(ServiceSettings):
+class Settings(GrpcServerSettings):
     database_url: str                   # DATABASE_URL, required: postgresql://user:pass@host:port/fulfillment
     nats_url: str = "nats://127.0.0.1:4222"  # NATS_URL
     grpc_host: str = "0.0.0.0"          # GRPC_HOST
     grpc_port: int = 50054              # GRPC_PORT
     db_pool_size: int = 10              # DB_POOL_SIZE
     metrics_port: int = 9154            # METRICS_PORT: Prometheus GET /metrics on GRPC_HOST; 0: none
+    # GRPC_ALLOWED_CALLERS: with mutual TLS on, who may call (the inline code claim and VoidJob; the gateway's admin routes and provider callbacks)
+    grpc_allowed_callers: str = "redemption-service,gateway"
     migrate_on_start: bool = True       # MIGRATE_ON_START: apply Alembic migrations before serving
     # CODE_ENCRYPTION_KEY, required: a Fernet key (urlsafe base64 of 32 bytes). Codes, PINs and result
     # payloads are encrypted with it at rest; losing it loses every unassigned code.

@@ -13,6 +13,7 @@ from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
 from service_kit.invariants import InvariantChecks, keep_sampling
 from service_kit.messaging import JetStreamLink
+from service_kit.mtls import ServerSecurity
 from service_kit.pgpool import PgPool
 
 from fulfillment_service.config import Settings
@@ -87,6 +88,9 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
         host=settings.grpc_host,
         port=settings.grpc_port,
         metrics_port=settings.metrics_port,
+        max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+        max_connection_age_grace_seconds=settings.grpc_max_connection_age_grace_seconds,
+        security=ServerSecurity.from_settings(settings),
         add_services=add_services,
         background=[take_jobs, relay.run, invariant_checks, gauges],
         on_stop=stop,

@@ -18,6 +18,7 @@ from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode, from_rpc_error
 from service_kit.grpc_client import call_idempotent, call_metadata, open_channel
+from service_kit.mtls import TlsFiles, tls_of
 
 from gateway.config import Settings
 
@@ -76,11 +77,12 @@ class ServiceClient:
     """One service's channel and stub, with the deadline and error translation every call shares."""
 
     def __init__(self, name: str, target: str, stub_class: Callable[[grpc.aio.Channel], Any],
-                 timeout: float) -> None:
+                 timeout: float, tls: TlsFiles | None = None) -> None:
         self.name = name
         self.target = target
         self.timeout = timeout
-        self.channel = open_channel(target)
+        # With mutual TLS the server's certificate must name the service ("catalog-service", ...).
+        self.channel = open_channel(target, tls=tls, server_name=f"{name}-service")
         self.stub = stub_class(self.channel)
         self.health = health_pb2_grpc.HealthStub(self.channel)
 
@@ -112,8 +114,8 @@ class ServiceClient:
 
 
 class CatalogClient(ServiceClient):
-    def __init__(self, target: str, timeout: float) -> None:
-        super().__init__("catalog", target, catalog_pb2_grpc.CatalogServiceStub, timeout)
+    def __init__(self, target: str, timeout: float, tls: TlsFiles | None = None) -> None:
+        super().__init__("catalog", target, catalog_pb2_grpc.CatalogServiceStub, timeout, tls)
 
     async def create_item(self, r: catalog_pb2.CreateItemRequest) -> catalog_pb2.CreateItemResponse:
         return await self.call("CreateItem", r)
@@ -135,8 +137,8 @@ class CatalogClient(ServiceClient):
 
 
 class WalletClient(ServiceClient):
-    def __init__(self, target: str, timeout: float) -> None:
-        super().__init__("wallet", target, wallet_pb2_grpc.WalletServiceStub, timeout)
+    def __init__(self, target: str, timeout: float, tls: TlsFiles | None = None) -> None:
+        super().__init__("wallet", target, wallet_pb2_grpc.WalletServiceStub, timeout, tls)
 
     async def define_point_type(self, r: wallet_pb2.DefinePointTypeRequest) -> wallet_pb2.DefinePointTypeResponse:
         return await self.call("DefinePointType", r)
@@ -164,8 +166,8 @@ class WalletClient(ServiceClient):
 
 
 class RedemptionClient(ServiceClient):
-    def __init__(self, target: str, timeout: float, redeem_timeout: float) -> None:
-        super().__init__("redemption", target, redemption_pb2_grpc.RedemptionServiceStub, timeout)
+    def __init__(self, target: str, timeout: float, redeem_timeout: float, tls: TlsFiles | None = None) -> None:
+        super().__init__("redemption", target, redemption_pb2_grpc.RedemptionServiceStub, timeout, tls)
         self.redeem_timeout = redeem_timeout
 
     async def redeem(self, r: redemption_pb2.RedeemRequest) -> redemption_pb2.RedeemResponse:
@@ -190,8 +192,8 @@ class RedemptionClient(ServiceClient):
 
 
 class FulfillmentClient(ServiceClient):
-    def __init__(self, target: str, timeout: float) -> None:
-        super().__init__("fulfillment", target, fulfillment_pb2_grpc.FulfillmentServiceStub, timeout)
+    def __init__(self, target: str, timeout: float, tls: TlsFiles | None = None) -> None:
+        super().__init__("fulfillment", target, fulfillment_pb2_grpc.FulfillmentServiceStub, timeout, tls)
 
     async def upload_codes(self, r: fulfillment_pb2.UploadCodesRequest) -> fulfillment_pb2.UploadCodesResponse:
         # Not retried: a repeat would be harmless (duplicates are counted) but would misreport what was added.
@@ -223,10 +225,11 @@ class Upstreams:
 
     def __init__(self, settings: Settings) -> None:
         t = settings.upstream_timeout_seconds
-        self.catalog = CatalogClient(settings.catalog_addr, t)
-        self.wallet = WalletClient(settings.wallet_addr, t)
-        self.redemption = RedemptionClient(settings.redemption_addr, t, settings.redeem_timeout_seconds)
-        self.fulfillment = FulfillmentClient(settings.fulfillment_addr, t)
+        tls = tls_of(settings)   # mutual TLS to the services, when GRPC_TLS_* are set
+        self.catalog = CatalogClient(settings.catalog_addr, t, tls)
+        self.wallet = WalletClient(settings.wallet_addr, t, tls)
+        self.redemption = RedemptionClient(settings.redemption_addr, t, settings.redeem_timeout_seconds, tls)
+        self.fulfillment = FulfillmentClient(settings.fulfillment_addr, t, tls)
 
     @property
     def all(self) -> list[ServiceClient]:

@@ -46,6 +46,11 @@ def run() -> int:
         print("Prometheus metrics:\n" + "".join(f"  {name:<20} {url}\n" for name, url in platform.metrics_urls.items()),
               flush=True)
         _say(f"all services healthy in {time.monotonic() - started:.1f}s; gateway on {platform.gateway_url}")
+        if settings.replicas > 1:
+            _say(f"{settings.replicas} replicas of the gateway and of each gRPC service: gateways on "
+                 f"{', '.join(platform.gateway_urls)}; each caller spreads its calls over every replica")
+        if settings.mtls:
+            _say(f"mutual TLS between the services: the local CA and their certificates in {settings.run_dir / 'tls'}")
         while not stop.wait(1.0):
             dead = platform.exited()
             if dead:

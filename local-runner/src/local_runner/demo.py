@@ -94,7 +94,7 @@ def seed(platform: Platform) -> dict[str, Any]:
     demo["brand_id"] = 1
 
     h = platform.s.host
-    with grpc.insecure_channel(f"{h}:{platform.s.wallet_port}") as ch:
+    with platform.channel(f"{h}:{platform.s.wallet_port}", "wallet-service") as ch:
         wallet = wallet_pb2_grpc.WalletServiceStub(ch)
         for code, name, scale in (("gems", "Gems", 0), ("coins", "Coins", 2)):
             wallet.DefinePointType(wallet_pb2.DefinePointTypeRequest(
@@ -106,7 +106,7 @@ def seed(platform: Platform) -> dict[str, Any]:
                     idempotency_key=f"demo-welcome-{player}-{point_type}", description="Welcome bonus"),
                     timeout=TIMEOUT)
 
-    with grpc.insecure_channel(f"{h}:{platform.s.catalog_port}") as ch:
+    with platform.channel(f"{h}:{platform.s.catalog_port}", "catalog-service") as ch:
         catalog = catalog_pb2_grpc.CatalogServiceStub(ch)
         for item in demo_items():
             try:
@@ -115,7 +115,7 @@ def seed(platform: Platform) -> dict[str, Any]:
                 if exc.code() != grpc.StatusCode.ALREADY_EXISTS:
                     raise
 
-    with grpc.insecure_channel(f"{h}:{platform.s.fulfillment_port}") as ch:
+    with platform.channel(f"{h}:{platform.s.fulfillment_port}", "fulfillment-service") as ch:
         pool = fulfillment_pb2_grpc.FulfillmentServiceStub(ch)
         codes = [fulfillment_pb2.CodeInput(code=f"AMZN-DEMO-{i:04d}", pin=f"{(i * 7919) % 10000:04d}")
                  for i in range(1, 101)]
@@ -132,9 +132,9 @@ def seed(platform: Platform) -> dict[str, Any]:
         "player_token": token.json()["access_token"],
         "player_token_expires_at": int(time.time()) + 12 * 3600,
         "items": {item.id: item.name for item in demo_items()},
-        "grpc": {"catalog": f"{h}:{platform.s.catalog_port}", "wallet": f"{h}:{platform.s.wallet_port}",
-                 "redemption": f"{h}:{platform.s.redemption_port}",
-                 "fulfillment": f"{h}:{platform.s.fulfillment_port}"},
+        "gateway_urls": platform.gateway_urls,
+        # Channel targets: `host:port`, or with REPLICAS above 1 the list of every replica (`ipv4:h:p1,h:p2`).
+        "grpc": {service: platform.target(service) for service in ("catalog", "wallet", "redemption", "fulfillment")},
     })
     demo_file.write_text(json.dumps(demo, indent=2) + "\n")
     demo_file.chmod(0o600)

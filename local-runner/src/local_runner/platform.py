@@ -5,8 +5,12 @@ Used by `python -m local_runner run` and by the e2e tests (on free ports in a te
 from __future__ import annotations
 
 import base64
+import functools
+import importlib
+import ipaddress
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -20,24 +24,68 @@ import httpx
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from local_runner.certificates import CertificateFiles, issue
 from local_runner.infra import Nats, Postgres, stop_process
 from local_runner.settings import RunnerSettings
 
 DATABASES = ("gateway", "catalog", "wallet", "redemption", "fulfillment")
+TLS_SETTINGS = ("GRPC_TLS_CERT_FILE", "GRPC_TLS_KEY_FILE", "GRPC_TLS_CA_FILE", "GRPC_ALLOWED_CALLERS")
+# The runner's identity with mutual TLS on (MTLS=1): every gRPC service lets it check health and seed the demo.
+RUNNER_IDENTITY = "local-runner"
+
+
+# The services that take part in mutual TLS (MTLS=1), by module: the gRPC services and the gateway, their caller.
+TLS_MODULES = ("catalog_service", "wallet_service", "redemption_service", "fulfillment_service", "gateway")
+
+
+@functools.cache
+def allowed_callers(module: str) -> str:
+    """A gRPC service's own GRPC_ALLOWED_CALLERS default (the callers that need it); "" for the gateway, which no
+    service calls. Read from the service's settings, only when mutual TLS is on."""
+    if module == "gateway":
+        return ""
+    return str(importlib.import_module(f"{module}.config").Settings.model_fields["grpc_allowed_callers"].default)
 
 
 @dataclass
 class ServiceSpec:
-    name: str                # folder and log name: "catalog-service"
+    name: str                # log and pid file name: "catalog-service", its second replica "catalog-service-2"
     module: str              # python -m <module>
     database: str | None     # its own database, if it has one
     port: int
     http: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     metrics_port: int | None = None   # a gRPC service's METRICS_PORT (the gateway's /metrics is on its own port)
+    replica: int = 1         # which replica of its service (REPLICAS)
 
     def address(self, host: str) -> str:
         return f"{host}:{self.port}"
+
+    @property
+    def service(self) -> str:
+        """The service's folder name, the same for every replica: "catalog-service"."""
+        return replica_name(self.name, 1)
+
+
+def replica_name(service: str, replica: int) -> str:
+    """"catalog-service" for the first replica, "catalog-service-2" for the second, ..."""
+    base = re.sub(r"-\d+$", "", service)
+    return base if replica == 1 else f"{base}-{replica}"
+
+
+def grpc_target(host: str, ports: list[int]) -> str:
+    """The channel target of a service's replicas: `host:port` for one; for several, the list grpc balances over
+    (round_robin, service_kit.grpc_client), `ipv4:h:p1,h:p2` (or `ipv6:[h]:p1,...`)."""
+    if len(ports) == 1:
+        return f"{host}:{ports[0]}"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise SystemExit(f"configuration error: REPLICAS above 1 needs RUN_HOST to be an IP address, got {host!r}"
+                         ) from None
+    if address.version == 4:
+        return "ipv4:" + ",".join(f"{host}:{p}" for p in ports)
+    return "ipv6:" + ",".join(f"[{host}]:{p}" for p in ports)
 
 
 class Platform:
@@ -60,46 +108,61 @@ class Platform:
         return f"http://{self.s.host}:{self.s.gateway_port}"
 
     @property
+    def gateway_urls(self) -> list[str]:
+        """Every gateway replica's URL, the first's (gateway_url) first."""
+        return [f"http://{self.s.host}:{port}" for port in self.s.ports("gateway")]
+
+    @property
     def metrics_urls(self) -> dict[str, str]:
         """Prometheus' `GET /metrics` of every process of the platform, by its name."""
         urls = {spec.name: f"http://{self.s.host}:{spec.metrics_port}/metrics"
                 for spec in self.specs() if spec.metrics_port}
-        return {**urls, "gateway": f"{self.gateway_url}/metrics"}
+        gateways = {replica_name("gateway", n): f"{url}/metrics" for n, url in enumerate(self.gateway_urls, 1)}
+        return {**urls, **gateways}
+
+    def target(self, service: str) -> str:
+        """What a caller dials for "catalog", "wallet", ...: every replica of it."""
+        return grpc_target(self.s.host, self.s.ports(service))
+
+    def replicas_of(self, service: str) -> list[str]:
+        """The process names of every replica of a service ("catalog-service"): ["catalog-service", ...]."""
+        return [replica_name(service, n) for n in range(1, self.s.replicas + 1)]
 
     def specs(self) -> list[ServiceSpec]:
         h = self.s.host
-        metrics = self.s.metrics_ports
-        catalog = f"{h}:{self.s.catalog_port}"
-        wallet = f"{h}:{self.s.wallet_port}"
+        catalog, wallet = self.target("catalog"), self.target("wallet")
+        redemption, fulfillment = self.target("redemption"), self.target("fulfillment")
         signing = self._secret("webhook_signing_secret", lambda: secrets.token_urlsafe(32))
-        return [
+        fulfillment_env = {"NATS_URL": self.nats_url, "WEBHOOK_SIGNING_SECRET": signing,
+                           "BONUS_ENGINE_URL": f"http://{h}:{self.s.partner_port}/bonus",
+                           "CODE_ENCRYPTION_KEY": self._secret(
+                               "code_encryption_key",
+                               lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}
+        redemption_env = {"NATS_URL": self.nats_url, "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
+                          "FULFILLMENT_ADDR": fulfillment,
+                          "CODE_ENCRYPTION_KEYS": self._secret(
+                              "redemption_code_encryption_keys",
+                              lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}
+        grpc_services = [("catalog-service", "catalog_service", "catalog", {}),
+                         ("wallet-service", "wallet_service", "wallet", {}),
+                         ("fulfillment-service", "fulfillment_service", "fulfillment", fulfillment_env),
+                         ("redemption-service", "redemption_service", "redemption", redemption_env)]
+        specs = [
             # The demo's bonus engine and voucher provider (what a tenant's own systems would be).
             ServiceSpec("demo-partner", "local_runner.demo_partner", None, self.s.partner_port, http=True,
                         extra_env={"PORT": str(self.s.partner_port), "HOST": h, "WEBHOOK_SIGNING_SECRET": signing}),
-            ServiceSpec("catalog-service", "catalog_service", "catalog", self.s.catalog_port,
-                        metrics_port=metrics["catalog"]),
-            ServiceSpec("wallet-service", "wallet_service", "wallet", self.s.wallet_port,
-                        metrics_port=metrics["wallet"]),
-            ServiceSpec("fulfillment-service", "fulfillment_service", "fulfillment", self.s.fulfillment_port,
-                        metrics_port=metrics["fulfillment"],
-                        extra_env={"NATS_URL": self.nats_url, "WEBHOOK_SIGNING_SECRET": signing,
-                                   "BONUS_ENGINE_URL": f"http://{h}:{self.s.partner_port}/bonus",
-                                   "CODE_ENCRYPTION_KEY": self._secret(
-                                       "code_encryption_key",
-                                       lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}),
-            ServiceSpec("redemption-service", "redemption_service", "redemption", self.s.redemption_port,
-                        metrics_port=metrics["redemption"],
-                        extra_env={"NATS_URL": self.nats_url, "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
-                                   "FULFILLMENT_ADDR": f"{h}:{self.s.fulfillment_port}",
-                                   "CODE_ENCRYPTION_KEYS": self._secret(
-                                       "redemption_code_encryption_keys",
-                                       lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}),
-            ServiceSpec("gateway", "gateway", "gateway", self.s.gateway_port, http=True,
-                        extra_env={"HTTP_HOST": h, "HTTP_PORT": str(self.s.gateway_port),
-                                   "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
-                                   "REDEMPTION_ADDR": f"{h}:{self.s.redemption_port}",
-                                   "FULFILLMENT_ADDR": f"{h}:{self.s.fulfillment_port}"}),
         ]
+        for folder, module, key, env in grpc_services:
+            ports, metrics = self.s.ports(key), self.s.metrics_ports_of(key)
+            specs += [ServiceSpec(replica_name(folder, n), module, key, port, metrics_port=metrics_port,
+                                  extra_env=env, replica=n)
+                      for n, (port, metrics_port) in enumerate(zip(ports, metrics, strict=True), 1)]
+        specs += [ServiceSpec(replica_name("gateway", n), "gateway", "gateway", port, http=True, replica=n,
+                              extra_env={"HTTP_HOST": h, "HTTP_PORT": str(port),
+                                         "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
+                                         "REDEMPTION_ADDR": redemption, "FULFILLMENT_ADDR": fulfillment})
+                  for n, port in enumerate(self.s.ports("gateway"), 1)]
+        return specs
 
     def spec(self, name: str) -> ServiceSpec:
         return next(s for s in self.specs() if s.name == name)
@@ -157,16 +220,35 @@ class Platform:
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
         env = dict(os.environ)
-        for var in ("DATABASE_URL", "NATS_URL", "GRPC_PORT", "HTTP_PORT", "METRICS_PORT"):
+        for var in ("DATABASE_URL", "NATS_URL", "GRPC_PORT", "HTTP_PORT", "METRICS_PORT", *TLS_SETTINGS):
             env.pop(var, None)
         env.update({"GRPC_HOST": self.s.host, "GRPC_PORT": str(spec.port), "PYTHONUNBUFFERED": "1"})
         if spec.metrics_port:
             env["METRICS_PORT"] = str(spec.metrics_port)
         if spec.database:
             env["DATABASE_URL"] = self.database_urls[spec.database]
+        if self.s.mtls and spec.module in TLS_MODULES:
+            env.update(self.certificate(spec.service).env())
+            if allowed_callers(spec.module):
+                # The callers that need the service, and the runner's own health checks and demo seeding.
+                env["GRPC_ALLOWED_CALLERS"] = f"{allowed_callers(spec.module)},{RUNNER_IDENTITY}"
         env.update(spec.extra_env)
         env.update(self.s.service_env)
         return env
+
+    def certificate(self, identity: str) -> CertificateFiles:
+        """The certificate (mutual TLS) of a service, or of the runner (RUNNER_IDENTITY)."""
+        return issue(self.run_dir / "tls", identity, (self.s.host,))
+
+    def channel(self, address: str, service: str) -> grpc.Channel:
+        """A blocking channel to one of the platform's gRPC services, as the runner (with its certificate when
+        mutual TLS is on)."""
+        if not self.s.mtls:
+            return grpc.insecure_channel(address)
+        files = self.certificate(RUNNER_IDENTITY)
+        credentials = grpc.ssl_channel_credentials(files.ca.read_bytes(), files.key.read_bytes(),
+                                                   files.certificate.read_bytes())
+        return grpc.secure_channel(address, credentials, options=[("grpc.ssl_target_name_override", service)])
 
     def start_service(self, spec: ServiceSpec) -> None:
         log = open(self.logs / f"{spec.name}.log", "ab")
@@ -210,7 +292,7 @@ class Platform:
             except httpx.HTTPError:
                 return False
         try:
-            with grpc.insecure_channel(spec.address(self.s.host)) as channel:
+            with self.channel(spec.address(self.s.host), spec.service) as channel:
                 reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""), timeout=1.0)
                 return reply.status == health_pb2.HealthCheckResponse.SERVING
         except grpc.RpcError:
@@ -249,13 +331,14 @@ class Platform:
         """Stops processes a previous run left behind (a kill -9 of the runner, a closed terminal)."""
         if not self.pids.exists():
             return
-        markers = {spec.name: f"-m {spec.module}" for spec in self.specs()}
+        # By service, not by replica: an earlier run may have had more replicas than this one.
+        markers = {spec.service: f"-m {spec.module}" for spec in self.specs()}
         for pidfile in self.pids.glob("*.pid"):
             try:
                 proc = psutil.Process(int(pidfile.read_text().strip()))
                 cmdline = " ".join(proc.cmdline())
                 # Only our own processes: a pid may have been reused since.
-                marker = markers.get(pidfile.stem, str(self.run_dir))
+                marker = markers.get(replica_name(pidfile.stem, 1), str(self.run_dir))
                 if marker in cmdline:
                     self.say(f"stopping a leftover {pidfile.stem} (pid {proc.pid}) from an earlier run")
                     proc.send_signal(signal.SIGINT if pidfile.stem == "postgres" else signal.SIGTERM)

@@ -9,6 +9,11 @@ from pathlib import Path
 from local_runner.infra import free_port
 
 GRPC_SERVICES = ("catalog", "wallet", "redemption", "fulfillment")
+# What REPLICAS runs several times: the gateway and every gRPC service (not PostgreSQL, NATS or the demo partner).
+REPLICATED = ("gateway", *GRPC_SERVICES)
+# The second replica of a service listens on its first's port + REPLICA_PORT_STEP, the third on + 2 x, ...
+REPLICA_PORT_STEP = 100
+MAX_REPLICAS = 9
 
 
 def _int(name: str, default: int) -> int:
@@ -53,3 +58,40 @@ class RunnerSettings:
     seed_demo: bool = field(default_factory=lambda: os.environ.get("SEED_DEMO", "true").lower() not in ("0", "false", "no"))
     # Extra environment for every service (tests set failpoints and short timers through this).
     service_env: dict[str, str] = field(default_factory=dict)
+    # Processes of the gateway and of each gRPC service (REPLICAS=2: two of each, every caller spreading its calls
+    # over both); each replica on its own ports.
+    replicas: int = field(default_factory=lambda: _int("REPLICAS", 1))
+    # The ports of the second and later replicas, by "gateway", "catalog", ...: the first's port +
+    # REPLICA_PORT_STEP each unless given; their METRICS_PORT a free port each unless given.
+    replica_ports: dict[str, list[int]] = field(default_factory=dict)
+    replica_metrics_ports: dict[str, list[int]] = field(default_factory=dict)
+    # Mutual TLS between the services (MTLS=1): a local CA and a certificate per service in RUN_DIR/tls.
+    mtls: bool = field(default_factory=lambda: os.environ.get("MTLS", "false").lower() in ("1", "true", "yes"))
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.replicas <= MAX_REPLICAS:
+            raise SystemExit(f"configuration error: REPLICAS must be between 1 and {MAX_REPLICAS}, "
+                             f"got {self.replicas}")
+        for service in REPLICATED:
+            ports = self.replica_ports.setdefault(service, [])
+            first = self.port_of(service)
+            while len(ports) < self.replicas - 1:
+                ports.append(first + REPLICA_PORT_STEP * (len(ports) + 1))
+            del ports[self.replicas - 1:]
+        for service in GRPC_SERVICES:
+            metrics = self.replica_metrics_ports.setdefault(service, [])
+            while len(metrics) < self.replicas - 1:
+                metrics.append(free_port())
+            del metrics[self.replicas - 1:]
+
+    def port_of(self, service: str) -> int:
+        """The first replica's port of "gateway", "catalog", ..."""
+        return int(getattr(self, f"{service}_port"))
+
+    def ports(self, service: str) -> list[int]:
+        """The port of each replica of "gateway", "catalog", ..., the first's first."""
+        return [self.port_of(service), *self.replica_ports[service]]
+
+    def metrics_ports_of(self, service: str) -> list[int]:
+        """The METRICS_PORT of each replica of a gRPC service, the first's first."""
+        return [self.metrics_ports[service], *self.replica_metrics_ports[service]]

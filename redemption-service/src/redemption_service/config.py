@@ -2,10 +2,10 @@
 
 from pydantic import SecretStr, field_validator
 from service_kit.sealing import KeyRing
-from service_kit.settings import ServiceSettings
+from service_kit.settings import GrpcServerSettings
 
 
-class Settings(ServiceSettings):
+class Settings(GrpcServerSettings):
     database_url: str                            # DATABASE_URL, required: postgresql://user:pass@host:port/redemption
     nats_url: str = "nats://127.0.0.1:4222"      # NATS_URL
     catalog_addr: str = "127.0.0.1:50051"        # CATALOG_ADDR
@@ -15,6 +15,8 @@ class Settings(ServiceSettings):
     grpc_port: int = 50053                       # GRPC_PORT
     db_pool_size: int = 10                       # DB_POOL_SIZE
     metrics_port: int = 9153                     # METRICS_PORT: Prometheus GET /metrics on GRPC_HOST; 0: none
+    # GRPC_ALLOWED_CALLERS: with mutual TLS on, who may call (the gateway's redemption routes)
+    grpc_allowed_callers: str = "gateway"
     migrate_on_start: bool = True                # MIGRATE_ON_START: apply Alembic migrations before serving
     call_timeout_seconds: float = 3.0            # CALL_TIMEOUT_SECONDS: deadline of each call to catalog/wallet/fulfillment
     idempotency_ttl_hours: float = 24.0          # IDEMPOTENCY_TTL_HOURS: how long a key replays its first result

@@ -12,6 +12,7 @@ from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import serve
 from service_kit.invariants import keep_sampling
 from service_kit.messaging import JetStreamLink
+from service_kit.mtls import ServerSecurity, tls_of
 from service_kit.pgpool import PgPool
 
 from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
@@ -43,11 +44,12 @@ async def main(settings: Settings) -> None:
     codes = Codes.from_setting(settings.code_encryption_keys.get_secret_value())
     # Rows from a version before codes were sealed: sealed before serving (one indexed read when there are none).
     await seal_codes_in_clear(pool, codes)
-    catalog_channel = open_channel(settings.catalog_addr)
-    wallet_channel = open_channel(settings.wallet_addr)
+    tls = tls_of(settings)   # mutual TLS to the services it calls, when GRPC_TLS_* are set
+    catalog_channel = open_channel(settings.catalog_addr, tls=tls, server_name="catalog-service")
+    wallet_channel = open_channel(settings.wallet_addr, tls=tls, server_name="wallet-service")
     catalog = CatalogClient(catalog_channel, settings.call_timeout_seconds)
     wallet = WalletClient(wallet_channel, settings.call_timeout_seconds)
-    fulfillment_channel = open_channel(settings.fulfillment_addr)
+    fulfillment_channel = open_channel(settings.fulfillment_addr, tls=tls, server_name="fulfillment-service")
     fulfillment = FulfillmentClient(fulfillment_channel, settings.call_timeout_seconds)
     waits = FulfillmentWaits()
     nats = JetStreamLink(settings.nats_url, "redemption-service")
@@ -113,6 +115,9 @@ async def main(settings: Settings) -> None:
         host=settings.grpc_host,
         port=settings.grpc_port,
         metrics_port=settings.metrics_port,
+        max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+        max_connection_age_grace_seconds=settings.grpc_max_connection_age_grace_seconds,
+        security=ServerSecurity.from_settings(settings),
         add_services=add_services,
         background=[outbox_relay, fulfillment_results, reconciler, backlog_report, saga_recovery,
                     idempotency_pruning, gauges],

@@ -9,6 +9,7 @@ from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
 from service_kit.invariants import InvariantChecks
+from service_kit.mtls import ServerSecurity
 from service_kit.pgpool import PgPool
 
 from wallet_service.config import Settings
@@ -43,6 +44,9 @@ async def main(settings: Settings) -> None:
             host=settings.grpc_host,
             port=settings.grpc_port,
             metrics_port=settings.metrics_port,
+            max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+            max_connection_age_grace_seconds=settings.grpc_max_connection_age_grace_seconds,
+            security=ServerSecurity.from_settings(settings),
             add_services=add_services,
             background=[invariant_checks],
             grace_seconds=settings.shutdown_grace_seconds,

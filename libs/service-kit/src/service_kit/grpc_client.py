@@ -1,9 +1,18 @@
-"""Calling another service: one channel per target, a deadline on every call, the request id passed on,
-and retries (with backoff and jitter) only for calls the caller declares idempotent."""
+"""Calling another service: one channel per target, balanced per call over every address the target resolves to,
+a deadline on every call, the request id passed on, and retries (with backoff and jitter) only for calls the caller
+declares idempotent.
+
+A target is what grpc accepts: `host:port` (resolved by DNS), `dns:///name:port` (a Kubernetes headless
+Service: one address per ready pod, looked up again whenever a connection ends), or a fixed list such as
+`ipv4:127.0.0.1:50051,127.0.0.1:50151` (the local runner's replicas). The channel keeps a connection to every
+address and sends each call to the next ready one (`round_robin`): with grpc's default `pick_first` every call of
+a channel would stay on one pod, so a second replica would take no load. Servers bound each connection's age
+(service_kit.grpc_server.server_options), so a channel re-resolves its name and finds new pods within that age."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -21,6 +30,7 @@ from tenacity import (
 
 from service_kit import tracing
 from service_kit.logs import request_id_var
+from service_kit.mtls import TlsFiles
 
 log = logging.getLogger("service_kit.client")
 
@@ -38,18 +48,46 @@ RETRY_WAIT_MAX = 1.0
 _QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
 
-def open_channel(target: str) -> grpc.aio.Channel:
+# The policy every channel asks for. The service config is the channel's own: one a DNS TXT record might carry
+# is ignored (grpc.service_config_disable_resolution), so nothing outside the code changes how calls are spread.
+LOAD_BALANCING_POLICY = "round_robin"
+# Keepalive pings on every connection, with calls or without: a pod that vanished without closing its
+# connections (a node lost, a network cut) is dropped from the rotation within about 40 s instead of failing
+# calls until their deadlines. The servers accept pings this often (grpc_server.server_options).
+KEEPALIVE_TIME_MS = 30_000
+KEEPALIVE_TIMEOUT_MS = 10_000
+# A replica that was down is connected to again within this (grpc's default backoff grows to 120 s).
+MAX_RECONNECT_BACKOFF_MS = 10_000
+
+
+def channel_options(policy: str = LOAD_BALANCING_POLICY) -> list[tuple[str, str | int]]:
+    """The options of every channel the kit opens; `policy` only for the micro-benchmark's comparison."""
+    return [
+        ("grpc.service_config", json.dumps({"loadBalancingConfig": [{policy: {}}]})),
+        ("grpc.service_config_disable_resolution", 1),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", KEEPALIVE_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+        ("grpc.enable_retries", 0),
+    ]
+
+
+def open_channel(target: str, *, tls: TlsFiles | None = None, server_name: str = "",
+                 policy: str = LOAD_BALANCING_POLICY) -> grpc.aio.Channel:
     """Create inside the running event loop (never at import time). While tracing is on, each unary call (but
-    health and reflection) is a CLIENT span and carries the trace context in its metadata (service_kit.tracing)."""
-    channel = grpc.aio.insecure_channel(
-        target,
-        options=[
-            ("grpc.keepalive_time_ms", 30_000),
-            ("grpc.keepalive_timeout_ms", 10_000),
-            ("grpc.http2.max_pings_without_data", 0),
-            ("grpc.enable_retries", 0),
-        ],
-    )
+    health and reflection) is a CLIENT span and carries the trace context in its metadata (service_kit.tracing).
+    tls (service_kit.mtls.tls_of): mutual TLS, this service's certificate shown to the server, whose certificate
+    must be signed by the CA and name `server_name` (the called service, e.g. "catalog-service"), whatever the
+    target's addresses."""
+    options = channel_options(policy)
+    if tls is None:
+        channel = grpc.aio.insecure_channel(target, options=options)
+    else:
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        channel = grpc.aio.secure_channel(target, tls.channel_credentials(), options=options)
     return TracedChannel(channel) if tracing.enabled() else channel
 
 

@@ -20,10 +20,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from service_kit import metrics, tracing
+from service_kit import metrics, mtls, tracing
 from service_kit.db import database_unavailable, is_database_unavailable
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var, tenant_var
+from service_kit.settings import DEFAULT_MAX_CONNECTION_AGE_GRACE_SECONDS, DEFAULT_MAX_CONNECTION_AGE_SECONDS
 
 log = logging.getLogger("service_kit.grpc")
 
@@ -44,9 +45,12 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
     health and reflection) a SERVER span, current while the call runs and its line is logged (service_kit.tracing):
     one interceptor for all of it, since each grpc.aio interceptor layer costs CPU on every call."""
 
-    def __init__(self, *, service: str = "unknown") -> None:
+    def __init__(self, *, service: str = "unknown", allowed_callers: frozenset[str] | None = None) -> None:
+        """allowed_callers (mutual TLS on, service_kit.mtls): the identities whose calls are answered, health
+        aside; None: every caller."""
         self._metrics = metrics.RpcRecorder(service)
         self._span_attributes: dict[str, dict[str, str]] = {}
+        self._callers = allowed_callers
 
     async def intercept_service(self, continuation, handler_call_details):  # type: ignore[no-untyped-def]
         handler = await continuation(handler_call_details)
@@ -57,6 +61,7 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
         quiet = method.startswith(_QUIET_PREFIXES)
         rpc_metrics = self._metrics.of(method)
         traced = tracing.enabled() and not quiet
+        callers = None if method.startswith(mtls.HEALTH_PREFIX) else self._callers
         if traced:
             span_attributes = self._span_attributes.get(method)
             if span_attributes is None:
@@ -74,6 +79,15 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
             rpc_metrics.started()
             failure: DomainError | None = None
             try:
+                if callers is not None:
+                    caller = mtls.caller_of(context)
+                    if caller not in callers:
+                        # A service that does not need this one, or a connection without a certificate (the
+                        # plain-text health port): nothing is run.
+                        code = "PERMISSION_DENIED" if caller else "UNAUTHENTICATED"
+                        log.warning("caller refused", extra={"method": method, "caller": caller})
+                        await context.abort(getattr(grpc.StatusCode, code),
+                                            f"{caller or 'a caller without a certificate'} may not call {method}")
                 try:
                     bad = nul_field(request) if isinstance(request, Message) else None
                     if bad is not None:
@@ -176,6 +190,34 @@ async def cancel_until_done(tasks: Sequence[asyncio.Task[Any]]) -> None:
         if not task.cancelled():
             task.exception()   # retrieved: a failure was logged when it happened (or is of the stop itself)
 
+# The server's own pings find clients that vanished; clients ping every 30 s (with calls or without), which
+# the server must accept (pings more often than this are strikes, and two strikes close the connection).
+SERVER_KEEPALIVE_TIME_MS = 60_000
+SERVER_KEEPALIVE_TIMEOUT_MS = 20_000
+MIN_CLIENT_PING_INTERVAL_MS = 10_000
+MAX_RECEIVE_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+def server_options(max_connection_age_seconds: float = DEFAULT_MAX_CONNECTION_AGE_SECONDS,
+                   max_connection_age_grace_seconds: float = DEFAULT_MAX_CONNECTION_AGE_GRACE_SECONDS,
+                   ) -> list[tuple[str, int]]:
+    """The options of every service's server (serve). A connection lives at most max_connection_age_seconds
+    (GRPC_MAX_CONNECTION_AGE_SECONDS; grpc adds up to 10% of jitter), then the server asks the client to go away
+    and reconnect, and calls in flight get the grace (GRPC_MAX_CONNECTION_AGE_GRACE_SECONDS) to finish. Clients
+    balance per call over the addresses their target resolves to (service_kit.grpc_client), so the reconnect is
+    what makes a channel resolve a headless Service's name again and bring new pods (a scale-up, a rollout) into
+    its rotation. The grace covers the longest deadline a caller gives (the gateway's Redeem, 15 s)."""
+    return [
+        ("grpc.so_reuseport", 0),
+        ("grpc.max_receive_message_length", MAX_RECEIVE_MESSAGE_BYTES),
+        ("grpc.max_connection_age_ms", max(1, round(max_connection_age_seconds * 1000))),
+        ("grpc.max_connection_age_grace_ms", max(0, round(max_connection_age_grace_seconds * 1000))),
+        ("grpc.keepalive_time_ms", SERVER_KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", SERVER_KEEPALIVE_TIMEOUT_MS),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", MIN_CLIENT_PING_INTERVAL_MS),
+    ]
+
 
 async def serve(
     *,
@@ -188,15 +230,21 @@ async def serve(
     grace_seconds: float = 10.0,
     ready: asyncio.Event | None = None,
     metrics_port: int = 0,
+    max_connection_age_seconds: float = DEFAULT_MAX_CONNECTION_AGE_SECONDS,
+    max_connection_age_grace_seconds: float = DEFAULT_MAX_CONNECTION_AGE_GRACE_SECONDS,
+    security: mtls.ServerSecurity | None = None,
 ) -> None:
     """Runs until SIGTERM or SIGINT, then stops taking calls, lets those in flight finish within the grace
     period, cancels the background tasks and calls on_stop. add_services registers the servicers and
     returns their full service names (for health and reflection). metrics_port (METRICS_PORT): Prometheus'
-    `GET /metrics` on host, from start until the end of the grace period; 0: none."""
+    `GET /metrics` on host, from start until the end of the grace period; 0: none. The connection age and its
+    grace: see server_options. security (service_kit.mtls.ServerSecurity.from_settings): mutual TLS on the port,
+    the callers allowed, and the plain-text health port; None: plain text, every caller."""
     metrics.set_process_service(name)
     server = grpc.aio.server(
-        interceptors=[ServingInterceptor(service=name)],
-        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 16 * 1024 * 1024)],
+        interceptors=[ServingInterceptor(service=name,
+                                         allowed_callers=security.allowed_callers if security else None)],
+        options=server_options(max_connection_age_seconds, max_connection_age_grace_seconds),
     )
     service_names = list(add_services(server))
     health = HealthServicer()
@@ -205,9 +253,15 @@ async def serve(
         [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    if security is None:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    else:
+        bound = server.add_secure_port(f"{host}:{port}", security.tls.server_credentials())
     if bound == 0:
         raise SystemExit(f"{name}: cannot listen on {host}:{port}")
+    if security is not None and security.health_port and not server.add_insecure_port(
+            f"{host}:{security.health_port}"):
+        raise SystemExit(f"{name}: cannot listen on {host}:{security.health_port} (GRPC_HEALTH_PORT)")
     await server.start()
     try:
         exporter = await metrics.MetricsServer.start(host, metrics_port) if metrics_port else None
@@ -224,7 +278,9 @@ async def serve(
     for service in ("", *service_names):
         await health.set(service, health_pb2.HealthCheckResponse.SERVING)
     log.info("serving", extra={"port": bound, "services": service_names,
-                               "metrics_port": exporter.port if exporter else None})
+                               "metrics_port": exporter.port if exporter else None,
+                               "mutual_tls": security is not None,
+                               "allowed_callers": sorted(security.allowed_callers) if security else None})
     if ready is not None:
         ready.set()
 
