@@ -27,11 +27,14 @@ from gateway.access_log import AccessLogMiddleware
 from gateway.auth import Credentials, SigningKeys
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.config import Settings
+from gateway.console import routes as console_pages
 from gateway.dialects import DIALECTS, dialect_for
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
 from gateway.metrics import MetricsMiddleware
 from gateway.routes import admin, auth, fulfillment, health, items, redemptions, wallet
+from gateway.store import routes as store_pages
 from gateway.upstream import Upstreams
+from gateway.web import pages as web_pages
 
 log = logging.getLogger("gateway")
 
@@ -94,6 +97,10 @@ class RequestIdMiddleware:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    page_of = web_pages.app_of(request.url.path)
+    if page_of is not None:
+        status, message = web_pages.refusal(exc)
+        return web_pages.problem_page(request, page_of, status, message)
     dialect = dialect_for(request.url.path)
     response = dialect.render_error(exc) if dialect else domain_error_response(exc)
     if exc.code is ErrorCode.UNAUTHENTICATED:
@@ -109,6 +116,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     errors = [{"field": ".".join(str(part) for part in e.get("loc", ())), "message": e.get("msg", "")}
               for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    page_of = web_pages.app_of(request.url.path)
+    if page_of is not None:
+        return web_pages.problem_page(request, page_of, 422, f"Invalid request: {detail}")
     dialect = dialect_for(request.url.path)
     if dialect:
         return dialect.render_error(DomainError(ErrorCode.VALIDATION_ERROR, detail))
@@ -117,6 +127,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    page_of = web_pages.app_of(request.url.path)
+    if page_of is not None:
+        return web_pages.problem_page(request, page_of, exc.status_code, str(exc.detail))
     code = BY_STATUS.get(exc.status_code, "HTTP_ERROR")
     return problem_response(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
@@ -169,4 +182,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)
+    # The web apps last: the API's routes are matched first, and no middleware is added for the pages.
+    app.include_router(store_pages.router)
+    app.include_router(console_pages.router)
+    app.mount(web_pages.ASSETS_PATH, web_pages.assets(), name="assets")
     return app

@@ -98,7 +98,9 @@ class Platform:
                         extra_env={"HTTP_HOST": h, "HTTP_PORT": str(self.s.gateway_port),
                                    "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
                                    "REDEMPTION_ADDR": f"{h}:{self.s.redemption_port}",
-                                   "FULFILLMENT_ADDR": f"{h}:{self.s.fulfillment_port}"}),
+                                   "FULFILLMENT_ADDR": f"{h}:{self.s.fulfillment_port}",
+                                   # the demo storefront (/store) sells for the demo tenant (local_runner.demo)
+                                   **({"STORE_TENANT": "demo"} if self.s.seed_demo else {})}),
         ]
 
     def spec(self, name: str) -> ServiceSpec:
