@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 PROJECTS := protos libs/service-kit catalog-service wallet-service redemption-service fulfillment-service gateway local-runner bench
 
-.PHONY: install run test bench reset protos clients lint clean soak promtool
+.PHONY: install run test bench reset protos clients lint clean soak promtool chromium
 
 $(STAMP): requirements-dev.txt $(foreach p,$(PROJECTS),$(p)/pyproject.toml)
 	@echo "==> creating $(VENV) and installing dependencies"
@@ -20,11 +20,14 @@ install: $(STAMP)
 run: install  ## start the whole platform with demo data (Ctrl-C stops it); REPLICAS=2: two of every service; MTLS=1: mutual TLS between them
 	@$(PY) -m local_runner run
 
-test: install promtool  ## every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)
+test: install promtool chromium  ## every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)
 	@$(PY) -m pytest
 
 promtool: install  ## promtool (from Debian's prometheus package) for the alert rules' unit tests
 	@sh deploy/monitoring/install-promtool.sh $(VENV)/bin
+
+chromium:  ## Debian's chromium for the browser tests (tests-e2e/browser/), driven by Playwright's Python package
+	@sh tests-e2e/browser/install-chromium.sh
 
 soak: install  ## long randomized soak: traffic, kills and NATS outages, then every invariant and the share of client intents that succeeded (MINUTES=10 SEED=42 JSON=path)
 	@$(PY) -m local_runner.soak --minutes $(or $(MINUTES),10) $(if $(SEED),--seed $(SEED)) $(if $(JSON),--json $(JSON))

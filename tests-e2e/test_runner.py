@@ -72,6 +72,14 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
             assert r.returncode == 0, f"{command}\n{r.stdout}\n{r.stderr}"
             json.loads(r.stdout)
 
+        # The demo storefront and the operator console, printed with their URLs, answer their sign-in pages.
+        pages = re.findall(r"^(?:Demo storefront|Operator console) .*: (http://\S+/(?:store|console))$", output,
+                           re.MULTILINE)
+        assert len(pages) == 2, output
+        for url in pages:
+            r = subprocess.run(["curl", "-sf", url], check=False, capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0 and '<form method="post"' in r.stdout and 'name="csrf"' in r.stdout, url
+
         # Every process's Prometheus metrics, printed with their URLs.
         metrics = dict(re.findall(r"^\s+(\S+)\s+(http://\S+/metrics)$", output, re.MULTILINE))
         assert set(metrics) == {"gateway", "catalog-service", "wallet-service", "redemption-service",

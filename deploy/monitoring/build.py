@@ -82,6 +82,9 @@ DASHBOARD: list[tuple[str, list[Panel]]] = [
              f" / sum(rate(rewards_http_request_duration_seconds_count{{{API}}}[1h]))) / 0.01"))]),
         ("Requests in flight", "none", "timeseries", [
             ("{{pod}}", "sum by (pod) (rewards_http_in_flight)")]),
+        ("Storefront and console actions by outcome", "ops", "timeseries", [
+            ("{{app}} {{action}} {{outcome}}",
+             f"sum by (app, action, outcome) (rate(rewards_web_actions_total[{R}]))")]),
     ]),
     ("gRPC services: rate, errors, duration", [
         ("Calls per second by method", "reqps", "timeseries", [

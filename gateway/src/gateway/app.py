@@ -22,12 +22,15 @@ from gateway import openapi, repository
 from gateway.auth import Credentials, SigningKeys
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.config import Settings, cors_origins
+from gateway.console import routes as console_pages
 from gateway.dialects import DIALECTS, dialect_for
 from gateway.edge import EdgeMiddleware
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
 from gateway.rate_limit import RateLimitMiddleware
 from gateway.routes import admin, auth, fulfillment, health, items, redemptions, wallet
+from gateway.store import routes as store_pages
 from gateway.upstream import Upstreams
+from gateway.web import pages as web_pages
 
 log = logging.getLogger("gateway")
 
@@ -44,6 +47,10 @@ CORS_MAX_AGE_SECONDS = 600
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    page_of = web_pages.app_of(request.url.path)
+    if page_of is not None:
+        status, message = web_pages.refusal(exc)
+        return web_pages.problem_page(request, page_of, status, message)
     dialect = dialect_for(request.url.path)
     response = dialect.render_error(exc) if dialect else domain_error_response(exc)
     if exc.code is ErrorCode.UNAUTHENTICATED:
@@ -59,6 +66,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     errors = [{"field": ".".join(str(part) for part in e.get("loc", ())), "message": e.get("msg", "")}
               for e in exc.errors()]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    page_of = web_pages.app_of(request.url.path)
+    if page_of is not None:
+        return web_pages.problem_page(request, page_of, 422, f"Invalid request: {detail}")
     dialect = dialect_for(request.url.path)
     if dialect:
         return dialect.render_error(DomainError(ErrorCode.VALIDATION_ERROR, detail))
@@ -67,6 +77,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    page_of = web_pages.app_of(request.url.path)
+    if page_of is not None:
+        return web_pages.problem_page(request, page_of, exc.status_code, str(exc.detail))
     code = BY_STATUS.get(exc.status_code, "HTTP_ERROR")
     return problem_response(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
@@ -134,4 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)
+    # The web apps last: the API's routes are matched first, and no middleware is added for the pages.
+    app.include_router(store_pages.router)
+    app.include_router(console_pages.router)
+    app.mount(web_pages.ASSETS_PATH, web_pages.assets(), name="assets")
     return app

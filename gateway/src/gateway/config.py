@@ -46,6 +46,14 @@ class Settings(ServiceSettings):
     access_log: bool = False                    # ACCESS_LOG: uvicorn's access log (costs throughput)
     migrate_on_start: bool = True               # MIGRATE_ON_START
     db_pool_size: int = 5                       # DB_POOL_SIZE
+    # The web apps (gateway/web): the demo storefront at /store serves this tenant's sandbox; empty: off (404).
+    store_tenant: str = ""                      # STORE_TENANT
+    store_players: str = "player-1,player-2"    # STORE_PLAYERS: comma-separated players one may sign in as
+    web_session_seconds: int = 1800             # WEB_SESSION_SECONDS: a storefront or console session's life
+
+    @property
+    def store_player_ids(self) -> list[str]:
+        return [p.strip() for p in self.store_players.split(",") if p.strip()]
 
     @field_validator("cors_allow_origins")
     @classmethod

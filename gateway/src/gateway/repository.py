@@ -214,6 +214,19 @@ async def verify_api_key(session: AsyncSession, api_key: str) -> Credential | No
     return Credential("api_key", row.key_id, row.tenant_id, row.environment, row.admin)
 
 
+async def credential_in_force(session: AsyncSession, kind: str, credential_id: str) -> Credential | None:
+    """The credential verified earlier (an operator's console session names it), unless revoked since."""
+    if kind == "api_key":
+        row = (await session.execute(select(api_keys).where(api_keys.c.key_id == credential_id))).first()
+        return None if row is None or row.revoked_at is not None else \
+            Credential("api_key", row.key_id, row.tenant_id, row.environment, row.admin)
+    if kind == "client":
+        row = (await session.execute(select(api_clients).where(api_clients.c.client_id == credential_id))).first()
+        return None if row is None or row.revoked_at is not None else \
+            Credential("client", row.client_id, row.tenant_id, row.environment, row.admin)
+    return None
+
+
 # ---- signing keys --------------------------------------------------------------------------------------------
 
 def _new_kid() -> str:

@@ -160,7 +160,9 @@ class Platform:
         specs += [ServiceSpec(replica_name("gateway", n), "gateway", "gateway", port, http=True, replica=n,
                               extra_env={"HTTP_HOST": h, "HTTP_PORT": str(port),
                                          "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
-                                         "REDEMPTION_ADDR": redemption, "FULFILLMENT_ADDR": fulfillment})
+                                         "REDEMPTION_ADDR": redemption, "FULFILLMENT_ADDR": fulfillment,
+                                         # the demo storefront (/store) sells for the demo tenant (local_runner.demo)
+                                         **({"STORE_TENANT": "demo"} if self.s.seed_demo else {})})
                   for n, port in enumerate(self.s.ports("gateway"), 1)]
         return specs
 

@@ -268,5 +268,7 @@ async def redeem_store_item(body: StoreRedeemRequest, player: StorePlayer, servi
     return store_redemption(reply.redemption)
 
 
-DIALECT = Dialect(name="gems-store", prefix=PREFIX, router=router, render_error=render_error,
+# The dialect's one route is its prefix for errors: the rest of /store is the demo storefront's pages
+# (gateway/store), which answer their errors as pages.
+DIALECT = Dialect(name="gems-store", prefix=f"{PREFIX}/redeem", router=router, render_error=render_error,
                   render_refusal=render_refusal)
