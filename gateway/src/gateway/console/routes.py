@@ -16,8 +16,8 @@ from service_kit.scope import Scope
 from starlette.responses import Response
 
 from gateway import repository
-from gateway.access_log import note_tenant
 from gateway.code_reveals import CodeReveal
+from gateway.edge import note_tenant
 from gateway.repository import Credential
 from gateway.routes import Services, admin, fulfillment
 from gateway.schemas import CancelRequest, FulfillmentJob, Grant, JobFailure, Redemption, Shipment, Transaction
