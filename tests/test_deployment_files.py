@@ -95,7 +95,7 @@ def compose_binary() -> Path:
 
 def run_compose(compose_file: Path, *args: str, key: str | None = TEST_KEY) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("COMPOSE_", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET"))}
+           if not k.startswith(("COMPOSE_", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET", "OTEL_"))}
     env["WEBHOOK_SIGNING_SECRET"] = "test-signing-secret"
     if key is not None:
         env["CODE_ENCRYPTION_KEY"] = key
@@ -198,6 +198,17 @@ def test_compose_gives_each_grpc_service_a_metrics_port_on_its_network(compose: 
     entry = compose["services"][svc.folder]
     assert entry["environment"]["METRICS_PORT"] == str(svc.metrics_port)
     assert [str(p) for p in entry["expose"]] == [str(svc.metrics_port)]
+
+
+TRACING_SETTINGS = ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER",
+                    "OTEL_TRACES_SAMPLER_ARG")
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_compose_passes_the_tracing_settings_off_by_default(compose: dict[str, Any], svc: Service) -> None:
+    environment = compose["services"][svc.folder]["environment"]
+    assert all(name in environment for name in TRACING_SETTINGS), environment
+    assert environment["OTEL_TRACES_EXPORTER"] == "none", "traces only when the operator asks for them"
 
 
 def test_compose_postgres_creates_every_database(compose: dict[str, Any]) -> None:
@@ -485,6 +496,13 @@ def test_manifest_deploys_the_service_with_probes_and_resources(svc: Service) ->
     (service_port,) = service["spec"]["ports"]
     assert service_port["port"] == svc.port
     assert service_port["targetPort"] in (port["name"], svc.port)
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_manifest_carries_the_tracing_settings_off_by_default(svc: Service) -> None:
+    data = manifests(svc)["ConfigMap"]["data"]
+    assert all(name in data for name in TRACING_SETTINGS), data
+    assert data["OTEL_TRACES_EXPORTER"] == "none" and data["OTEL_EXPORTER_OTLP_ENDPOINT"].startswith("http")
 
 
 @pytest.mark.parametrize("svc", SERVICES, ids=ids)
