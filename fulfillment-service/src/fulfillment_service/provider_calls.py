@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from service_kit import tracing
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -130,15 +131,18 @@ class ProviderClient:
         timestamp = str(int(time.time()))
         headers = {"Content-Type": "application/json", "Idempotency-Key": idempotency_key,
                    "X-Timestamp": timestamp, "X-Signature": signature_for(self._secret, timestamp, body)}
+        span = tracing.start_http_client_span("POST", url, headers)   # None while tracing is off
         started = time.perf_counter()
         try:
             response = await self.http.post(url, content=body, headers=headers, timeout=self.timeout)
         except httpx.TransportError as exc:  # timeouts, refused and reset connections
+            tracing.end_http_client_span(span, None, exc)
             kind = "timeout" if isinstance(exc, httpx.TimeoutException) else "unreachable"
             PROVIDER_ERRORS.labels(strategy, kind).inc()
             raise _Transient(f"provider unreachable: {exc.__class__.__name__}") from None
         finally:
             PROVIDER_DURATION.labels(strategy).observe(time.perf_counter() - started)
+        tracing.end_http_client_span(span, response.status_code)
         if response.status_code == 429 or response.status_code >= 500:
             PROVIDER_ERRORS.labels(strategy, "unreachable").inc()
             raise _Transient(f"provider answered {response.status_code}", _retry_after(response))

@@ -37,6 +37,7 @@ import os
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 from opentelemetry import context as otel_context
@@ -263,6 +264,36 @@ def end_http_span(span: Any, token: Any, route: str | None, status: int) -> None
             span.set_status(Status(StatusCode.ERROR))
     span.end()
     otel_context.detach(token)
+
+
+def start_http_client_span(method: str, url: str, headers: MutableMapping[str, str]) -> Any:
+    """The CLIENT span of an outgoing HTTP request (a provider's API), a child of the current span, its W3C
+    context added to `headers` so the provider can join the trace; None while tracing is off. Named by the method
+    and the host only, with the scheme, host and port as attributes: a path may carry a redemption's id."""
+    if not enabled():
+        return None
+    parsed = urlsplit(url)
+    span = _tracer.start_span(f"{method} {parsed.hostname or ''}", kind=SpanKind.CLIENT,
+                              attributes={"http.request.method": method, "url.scheme": parsed.scheme,
+                                          "server.address": parsed.hostname or "",
+                                          "server.port": parsed.port or (443 if parsed.scheme == "https" else 80)})
+    _W3C.inject(headers, context=trace.set_span_in_context(span))
+    return span
+
+
+def end_http_client_span(span: Any, status: int | None, error: BaseException | None = None) -> None:
+    """status: the answer's; None when none came (a timeout, a refused connection: `error`)."""
+    if span is None:
+        return
+    if span.is_recording():
+        if status is not None:
+            span.set_attribute("http.response.status_code", status)
+        if error is not None:
+            span.set_attribute("error.type", type(error).__name__)
+            span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+        elif status is not None and status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+    span.end()
 
 
 # --- SQL: PgPool and the SQLAlchemy engines --------------------------------------------------------------------
