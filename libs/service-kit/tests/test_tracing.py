@@ -219,6 +219,51 @@ async def test_the_context_crosses_a_grpc_aio_call_between_two_servers(
     assert {e["span_id"] for e in served} == server_span_ids
 
 
+@pytest.fixture
+def unsampled() -> Iterator[InMemorySpanExporter]:
+    """Tracing on, with a sampler that keeps no trace: what 19 redemptions in 20 see by default."""
+    exporter = InMemorySpanExporter()
+    assert tracing.configure_tracing("kit-test", exporter=exporter, environ={
+        "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"})
+    yield exporter
+    tracing.shutdown_tracing()
+
+
+async def test_a_trace_that_is_not_sampled_makes_no_span_but_its_context_still_crosses_every_call(
+        unsampled: InMemorySpanExporter, log_lines: io.StringIO) -> None:
+    seen: list[tuple[str, str] | None] = []
+
+    async def b_call(request: bytes, context: Any) -> bytes:
+        seen.append(tracing.current_trace_ids())
+        return b"b:" + request
+
+    b_server, b_port = await _server("B", b_call)
+    b_channel = open_channel(f"127.0.0.1:{b_port}")
+
+    async def a_call(request: bytes, context: Any) -> bytes:
+        seen.append(tracing.current_trace_ids())
+        return b"a:" + await b_channel.unary_unary("/kit.B/Call")(request, timeout=5, metadata=call_metadata())
+
+    a_server, a_port = await _server("A", a_call)
+    a_channel = open_channel(f"127.0.0.1:{a_port}")
+    try:
+        with tracing.tracer().start_as_current_span("http request") as root:
+            assert not root.is_recording()
+            reply = await a_channel.unary_unary("/kit.A/Call")(b"x", timeout=5, metadata=call_metadata())
+    finally:
+        await a_channel.close()
+        await b_channel.close()
+        await a_server.stop(None)
+        await b_server.stop(None)
+    assert reply == b"a:b:x"
+    assert unsampled.get_finished_spans() == (), "nothing recorded in a trace that is not sampled"
+    # Both servers ran inside the caller's trace (so their own calls stay unsampled, and their log lines name it).
+    root_ids = (format(root.get_span_context().trace_id, "032x"), format(root.get_span_context().span_id, "016x"))
+    assert seen == [root_ids, root_ids]
+    served = [e for e in _lines(log_lines) if e["msg"] == "call served"]
+    assert len(served) == 2 and {e["trace_id"] for e in served} == {root_ids[0]}
+
+
 async def test_a_refused_call_is_an_error_of_the_client_span_and_a_status_of_the_server_span(
         spans: InMemorySpanExporter) -> None:
     async def refuse(request: bytes, context: Any) -> bytes:

@@ -127,7 +127,7 @@ class ServingInterceptor(grpc.aio.ServerInterceptor):
                 status = rpc_metrics.finished(context, time.perf_counter() - started)
                 tenant_var.reset(tenant_token)
                 request_id_var.reset(token)
-                if span is not None:
+                if span_token is not None:
                     tracing.end_server_span(span, span_token, status)
 
         return grpc.unary_unary_rpc_method_handler(

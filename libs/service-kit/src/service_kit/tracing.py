@@ -205,29 +205,49 @@ def rpc_attributes(method: str) -> dict[str, str]:
     return {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
 
 
+# A trace that was not sampled (19 redemptions in 20 by default) records none of its spans: every standard
+# sampler decides a trace's children as it decided the trace (parent-based ones by the parent, the ratio by the
+# trace id). So within such a trace the kit makes no span at all: a call carries the trace's context on (the
+# server then knows it is not sampled either), and the server makes that context current, at the cost of
+# reading and writing `traceparent`, not of the SDK's span machinery.
+
 def start_server_span(method: str, attributes: Mapping[str, str], metadata: Mapping[str, Any]) -> tuple[Any, Any]:
     """The SERVER span of a call, a child of the context in its metadata (a root without one), made current;
-    (span, token) for end_server_span."""
-    span = _tracer.start_span(method, context=_W3C.extract(metadata), kind=SpanKind.SERVER, attributes=attributes)
+    (span, token) for end_server_span. In a trace that is not sampled, no span (None): the caller's context is
+    made current."""
+    parent = _W3C.extract(metadata)
+    parent_context = trace.get_current_span(parent).get_span_context()
+    if parent_context.is_valid and not parent_context.trace_flags.sampled:
+        return None, otel_context.attach(parent)
+    span = _tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes=attributes)
     return span, otel_context.attach(trace.set_span_in_context(span))
 
 
 def end_server_span(span: Any, token: Any, code: grpc.StatusCode) -> None:
-    _end_rpc_span(span, code, code in _SERVER_ERRORS)
+    if span is not None:
+        _end_rpc_span(span, code, code in _SERVER_ERRORS)
     otel_context.detach(token)
 
 
 def start_client_span(method: str, attributes: Mapping[str, str]) -> tuple[Any, tuple[tuple[str, str], ...]]:
     """The CLIENT span of a call, a child of the current span (a root outside any), and the metadata that carries
-    it to the server (traceparent, and tracestate when there is one)."""
-    span = _tracer.start_span(method, kind=SpanKind.CLIENT, attributes=attributes)
+    it to the server (traceparent, and tracestate when there is one). In a trace that is not sampled, no span
+    (None): the metadata carries the trace's context as it is."""
+    current = trace.get_current_span()
+    if current.get_span_context().is_valid and not current.is_recording():
+        span = None
+        context = trace.set_span_in_context(current)
+    else:
+        span = _tracer.start_span(method, kind=SpanKind.CLIENT, attributes=attributes)
+        context = trace.set_span_in_context(span)
     carrier: dict[str, str] = {}
-    _W3C.inject(carrier, context=trace.set_span_in_context(span))
+    _W3C.inject(carrier, context=context)
     return span, tuple(carrier.items())
 
 
 def end_client_span(span: Any, code: grpc.StatusCode) -> None:
-    _end_rpc_span(span, code, code is not grpc.StatusCode.OK)
+    if span is not None:
+        _end_rpc_span(span, code, code is not grpc.StatusCode.OK)
 
 
 def _end_rpc_span(span: Any, code: grpc.StatusCode, failed: bool) -> None:
