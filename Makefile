@@ -17,7 +17,7 @@ $(STAMP): requirements-dev.txt $(foreach p,$(PROJECTS),$(p)/pyproject.toml)
 
 install: $(STAMP)
 
-run: install  ## start the whole platform with demo data (Ctrl-C stops it); REPLICAS=2: two of every service; MTLS=1: mutual TLS between them
+run: install  ## start the whole platform with demo data (Ctrl-C stops it); REPLICAS=2: two of every service; MTLS=1: mutual TLS between them; NATS_REPLICAS=3: a NATS cluster of three
 	@$(PY) -m local_runner run
 
 test: install promtool chromium  ## every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)
@@ -32,8 +32,8 @@ chromium:  ## Debian's chromium for the browser tests (tests-e2e/browser/), driv
 soak: install  ## long randomized soak: traffic, kills and NATS outages, then every invariant and the share of client intents that succeeded (MINUTES=10 SEED=42 JSON=path)
 	@$(PY) -m local_runner.soak --minutes $(or $(MINUTES),10) $(if $(SEED),--seed $(SEED)) $(if $(JSON),--json $(JSON))
 
-bench: install  ## measure the whole redemption against this machine's limit (QUICK=1: about a minute); figures in bench-results/
-	@$(PY) -m rewards_bench $(if $(QUICK),--quick) --out bench-results
+bench: install  ## measure the whole redemption against this machine's limit (QUICK=1: about a minute), and the same level with REPLICAS=2 (REPLICAS=1: not); figures in bench-results/
+	@$(PY) -m rewards_bench $(if $(QUICK),--quick) $(if $(REPLICAS),--replicas $(REPLICAS)) --out bench-results
 
 reset: install  ## stop what an earlier run left behind, then delete .run/ (data, logs, demo credentials)
 	@$(PY) -m local_runner reset

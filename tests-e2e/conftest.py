@@ -20,7 +20,7 @@ from local_runner.platform import Platform
 from local_runner.settings import REPLICATED, RunnerSettings
 
 
-def _free_settings(run_dir: Path, replicas: int = 1, mtls: bool = False) -> RunnerSettings:
+def _free_settings(run_dir: Path, replicas: int = 1, mtls: bool = False, nats_replicas: int = 1) -> RunnerSettings:
     return RunnerSettings(
         run_dir=run_dir, gateway_port=free_port(), catalog_port=free_port(), wallet_port=free_port(),
         redemption_port=free_port(), fulfillment_port=free_port(), partner_port=free_port(),
@@ -28,6 +28,8 @@ def _free_settings(run_dir: Path, replicas: int = 1, mtls: bool = False) -> Runn
         mtls=mtls,
         postgres_port=free_port(),
         nats_port=free_port(), nats_monitor_port=free_port(), nats_url=None, database_urls={},
+        nats_replicas=nats_replicas,
+        nats_node_ports=[(free_port(), free_port(), free_port()) for _ in range(nats_replicas)],
         start_timeout=120.0, seed_demo=True,
         service_env={"LOG_LEVEL": "INFO", "SAGA_RECOVERY_INTERVAL_SECONDS": "2", "SAGA_STALE_SECONDS": "10",
                      "RECONCILE_INTERVAL_SECONDS": "2", "RECONCILE_AFTER_SECONDS": "8",
@@ -38,9 +40,9 @@ def _free_settings(run_dir: Path, replicas: int = 1, mtls: bool = False) -> Runn
 
 @contextlib.contextmanager
 def _running_platform(request: pytest.FixtureRequest, service_env: dict[str, str] | None = None,
-                      replicas: int = 1, mtls: bool = False) -> Iterator[Platform]:
+                      replicas: int = 1, mtls: bool = False, nats_replicas: int = 1) -> Iterator[Platform]:
     run_dir = Path(tempfile.mkdtemp(prefix="rewards-e2e-"))
-    settings = _free_settings(run_dir, replicas, mtls)
+    settings = _free_settings(run_dir, replicas, mtls, nats_replicas)
     settings.service_env.update(service_env or {})
     p = Platform(settings, say=lambda m: print(f"[e2e] {m}"))
     try:
@@ -69,9 +71,11 @@ def platform(request: pytest.FixtureRequest) -> Iterator[Platform]:
 def another_platform(
         request: pytest.FixtureRequest) -> Callable[..., contextlib.AbstractContextManager[Platform]]:
     """Starts a platform of its own with extra service settings (OTEL_*, ...), `replicas` processes of the gateway
-    and of every gRPC service, and mutual TLS between the services when `mtls`, for a module that needs them: about
-    20 s (more with replicas), so only where the shared one cannot do."""
-    return lambda service_env, replicas=1, mtls=False: _running_platform(request, service_env, replicas, mtls)
+    and of every gRPC service, mutual TLS between the services when `mtls`, and a NATS cluster of `nats_replicas`
+    nodes (every stream on each), for a module that needs them: about 20 s (more with replicas), so only where the
+    shared one cannot do."""
+    return lambda service_env, replicas=1, mtls=False, nats_replicas=1: _running_platform(
+        request, service_env, replicas, mtls, nats_replicas)
 
 
 @pytest.fixture(scope="session")

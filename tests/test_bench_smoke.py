@@ -12,7 +12,8 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-SECTIONS = ("meta", "redeem", "hot_item", "limit", "hop", "reads", "resources", "round_trips", "tracing", "ratios")
+SECTIONS = ("meta", "redeem", "hot_item", "limit", "hop", "reads", "resources", "round_trips", "tracing", "replicas",
+            "ratios")
 SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service")
 
 
@@ -60,13 +61,26 @@ def test_quick_run_writes_every_section_and_the_chart(tmp_path: Path) -> None:
     for side in ("off", "on"):
         assert tracing[side]["level"]["failed"] == 0 and tracing[side]["cpu_ms_per_redemption_platform"] > 0
     assert tracing["collector"]["exports"] > 0, "tracing on, yet no span reached the collector"
+    # The same level on a platform of two replicas of every service (REPLICAS=2), the load over both gateways.
+    spread = results["replicas"]
+    assert spread["one"] == tracing["off"]
+    many = spread["many"]
+    assert many["replicas"] == 2 and many["gateways"] == 2
+    assert many["level"]["failed"] == 0 and many["level"]["requests"] > 0, many["level"]
+    for service in SERVICES:
+        for replica in (service, f"{service}-2"):
+            assert many["cpu_ms_per_redemption"][replica] > 0, (replica, many["cpu_ms_per_redemption"])
+        assert many["cpu_ms_per_redemption_by_service"][service] == pytest.approx(
+            many["cpu_ms_per_redemption"][service] + many["cpu_ms_per_redemption"][f"{service}-2"], abs=0.02)
     names = {r["name"] for r in results["ratios"]}
     assert names >= {"end-to-end redeem / limit, throughput at c=64", "end-to-end redeem p99 / p50 at c=16",
                      "code-pool redeems answered COMPLETED with their code at c=64, %",
                      "end-to-end redeem p50 at c=1, ms",
                      "CPU per redemption, all processes but the load generator, ms",
                      "hop: added latency of one gateway -> gRPC call, ms at c=1 (p50)",
-                     "SQL round trips per redemption, all services"}, sorted(names)
+                     "SQL round trips per redemption, all services",
+                     "REPLICAS=2 / 1, throughput at c=16 (the load split over 2 gateways)",
+                     "REPLICAS=2 / 1, CPU per redemption, all processes but the load generator"}, sorted(names)
     assert any(n.startswith("CPU of the idle platform") for n in names)
     for path in reads["paths"]:
         assert any(n.startswith(f"read {path} / no-op route, throughput at c=16") for n in names), path

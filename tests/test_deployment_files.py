@@ -465,7 +465,8 @@ def test_manifest_deploys_the_service_with_probes_and_resources(svc: Service) ->
     assert {"ConfigMap", "Deployment", "Service"} <= set(docs)
     deployment = docs["Deployment"]
     assert deployment["apiVersion"] == "apps/v1" and deployment["metadata"]["name"] == svc.folder
-    assert deployment["spec"]["replicas"] >= 2
+    # How many: the HorizontalPodAutoscaler's (test_every_deployment_is_scaled_by_its_own_autoscaler).
+    assert "replicas" not in deployment["spec"], "an apply would reset the count the autoscaler chose"
     pod = deployment["spec"]["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["containers"]
@@ -604,8 +605,318 @@ def test_kustomization_applies_every_manifest() -> None:
     kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
     resources = kustomization["resources"]
     assert all((DEPLOY / r).is_file() for r in resources), resources
-    assert {Path(r).parts[0] for r in resources} == set(BY_FOLDER)
+    assert {Path(r).parts[0] for r in resources} == {*BY_FOLDER, "nats"}
     assert {i["name"] for i in kustomization["images"]} == {f"rewards/{s.folder}" for s in SERVICES}
+
+
+# ---- strict schema validation: every object of kustomization.yaml against Kubernetes' own OpenAPI schemas ------
+
+# The oldest Kubernetes the README supports that kubernetes-validate ships schemas for, and the newest it ships.
+KUBERNETES_VERSIONS = ("1.25.0", "1.37.0")
+
+
+def kustomized_objects() -> list[tuple[str, dict[str, Any]]]:
+    """(file, object) of every object `kubectl apply -k deploy/` applies."""
+    resources = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())["resources"]
+    return [(r, d) for r in resources for d in yaml.safe_load_all((DEPLOY / r).read_text()) if d]
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_manifest_is_valid_under_strict_schema_validation(version: str) -> None:
+    """Strict: a field the schema does not know (a typo, a field at the wrong level) is an error, as
+    `kubectl apply --validate=strict` makes it; types, enums and required fields are checked too."""
+    import kubernetes_validate
+
+    objects = kustomized_objects()
+    kinds = {d["kind"] for _, d in objects}
+    assert {"Deployment", "StatefulSet", "Service", "ConfigMap", "PodDisruptionBudget"} <= kinds, kinds
+    failures = []
+    for path, obj in objects:
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            failures.append(f"{path} {obj['kind']}/{obj['metadata']['name']}: {exc.message} at {list(exc.path)}")
+    assert not failures, "\n".join(failures)
+
+
+def test_strict_schema_validation_refuses_an_unknown_field_and_a_wrong_type() -> None:
+    # Guards the guard: the check above means something.
+    import copy
+
+    import kubernetes_validate
+
+    deployment = next(d for _, d in kustomized_objects() if d["kind"] == "Deployment")
+    kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
+    typo = copy.deepcopy(deployment)
+    typo["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {"grpc": {"port": 1}}
+    wrong_type = copy.deepcopy(deployment)
+    wrong_type["spec"]["replicas"] = "two"
+    for broken in (typo, wrong_type):
+        with pytest.raises(kubernetes_validate.ValidationError):
+            kubernetes_validate.validate(broken, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+# ---- the NATS cluster --------------------------------------------------------------------------------------
+
+
+def nats_objects() -> dict[tuple[str, str], dict[str, Any]]:
+    docs = [d for d in yaml.safe_load_all((DEPLOY / "nats" / "nats.yaml").read_text()) if d]
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs}
+
+
+def test_nats_runs_as_a_three_node_cluster_over_a_headless_service(tmp_path: Path) -> None:
+    objects = nats_objects()
+    sts = objects[("StatefulSet", "nats")]["spec"]
+    assert sts["replicas"] == 3
+    assert sts["podManagementPolicy"] == "Parallel", "a pod is ready only once a majority runs"
+    headless = objects[("Service", sts["serviceName"])]["spec"]
+    assert headless["clusterIP"] == "None" and headless["publishNotReadyAddresses"] is True
+    labels = sts["template"]["metadata"]["labels"]
+    assert headless["selector"].items() <= labels.items()
+    assert sts["selector"]["matchLabels"].items() <= labels.items()
+    (container,) = sts["template"]["spec"]["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert {p["name"]: p["port"] for p in headless["ports"]} == ports
+    pdb = objects[("PodDisruptionBudget", "nats")]["spec"]
+    assert pdb["maxUnavailable"] == 1 and pdb["selector"]["matchLabels"].items() <= labels.items()
+    affinity = sts["template"]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert affinity[0]["topologyKey"] == "kubernetes.io/hostname"
+
+    # The configuration: accepted by nats-server, a route to every pod by its stable name, every write synced.
+    conf_volume = next(v for v in sts["template"]["spec"]["volumes"] if v["name"] == "config")
+    conf_text = objects[("ConfigMap", conf_volume["configMap"]["name"])]["data"]["nats.conf"]
+    mount = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == "config")
+    assert container["args"] == ["--config", f"{mount}/nats.conf"]
+    conf = tmp_path / "nats.conf"
+    conf.write_text(conf_text)
+    assert {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"]
+    checked = subprocess.run([nats_server_binary(), "-c", str(conf), "-t"], check=False, capture_output=True,
+                             text=True, timeout=20, env={**os.environ, "POD_NAME": "nats-0"})
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+    routes = re.findall(r"nats-route://([\w.-]+):(\d+)", conf_text)
+    assert routes == [(f"nats-{n}.{sts['serviceName']}", str(ports["cluster"])) for n in range(sts["replicas"])]
+    assert re.search(r"^\s*server_name:\s*\$POD_NAME\s*$", conf_text, re.MULTILINE)
+    assert re.search(rf"^\s*port:\s*{ports['client']}\s*$", conf_text, re.MULTILINE)
+    assert re.search(rf"^\s*http_port:\s*{ports['monitor']}\s*$", conf_text, re.MULTILINE)
+    assert re.search(r"^\s*sync_interval:\s*always\s*$", conf_text, re.MULTILINE)
+    store = re.search(r"^\s*store_dir:\s*(\S+)\s*$", conf_text, re.MULTILINE)
+    data = next(m["mountPath"] for m in container["volumeMounts"] if m["name"] == "data")
+    assert store and store.group(1) == data
+    assert [t["metadata"]["name"] for t in sts["volumeClaimTemplates"]] == ["data"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["port"] == "monitor"
+        assert container[probe]["httpGet"]["path"].startswith("/healthz")
+
+
+@pytest.mark.parametrize("folder", ["redemption-service", "fulfillment-service"])
+def test_the_services_connect_to_every_nats_pod_and_replicate_the_streams_on_all(folder: str) -> None:
+    sts = nats_objects()[("StatefulSet", "nats")]["spec"]
+    (container,) = sts["template"]["spec"]["containers"]
+    client = next(p["containerPort"] for p in container["ports"] if p["name"] == "client")
+    config = manifests(BY_FOLDER[folder])["ConfigMap"]["data"]
+    assert config["NATS_URL"].split(",") == [f"nats://nats-{n}.{sts['serviceName']}:{client}"
+                                             for n in range(sts["replicas"])]
+    assert config["NATS_STREAM_REPLICAS"] == str(sts["replicas"])
+    settings = importlib.import_module(f"{BY_FOLDER[folder].package}.config").Settings
+    assert settings.model_fields["nats_stream_replicas"].annotation is int
+    from service_kit.messaging import server_urls
+
+    assert len(server_urls(config["NATS_URL"])) == sts["replicas"]
+
+
+# ---- scale: an autoscaler per Deployment, NetworkPolicies along the call arrows --------------------------------
+
+
+def test_every_deployment_has_exactly_one_autoscaler() -> None:
+    objects = [d for _, d in kustomized_objects()]
+    deployments = sorted(d["metadata"]["name"] for d in objects if d["kind"] == "Deployment")
+    targets = sorted(d["spec"]["scaleTargetRef"]["name"] for d in objects if d["kind"] == "HorizontalPodAutoscaler")
+    assert deployments == sorted(s.folder for s in SERVICES)
+    assert targets == deployments
+
+
+@pytest.mark.parametrize("svc", SERVICES, ids=ids)
+def test_every_deployment_is_scaled_by_its_own_autoscaler(svc: Service) -> None:
+    docs = manifests(svc)
+    deployment, hpa, pdb = docs["Deployment"], docs["HorizontalPodAutoscaler"], docs["PodDisruptionBudget"]
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
+                                             "name": deployment["metadata"]["name"]}
+    low, high = hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]
+    assert 2 <= low < high, (low, high)
+    assert pdb["spec"]["minAvailable"] < low, "a drain must be able to take a pod"
+    (cpu,) = [m["resource"] for m in hpa["spec"]["metrics"] if m["type"] == "Resource"]
+    assert cpu["name"] == "cpu" and cpu["target"]["type"] == "Utilization"
+    assert 0 < cpu["target"]["averageUtilization"] <= 90
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert "cpu" in container["resources"]["requests"], "utilization is of the CPU request"
+    assert hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 60
+
+
+@dataclass(frozen=True)
+class Workload:
+    labels: dict[str, str]
+    ports: dict[str, int]   # container port name -> number
+
+
+# Pods outside these manifests the policies may name: Prometheus (a source, any namespace) and the cluster DNS.
+PROMETHEUS = {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}
+CLUSTER_DNS = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+               "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+ANYWHERE = "anywhere"
+INTERNET = "internet"
+POSTGRES = "rewards-postgres"
+ARROWS = {
+    ("gateway", "catalog-service", 50051), ("gateway", "wallet-service", 50052),
+    ("gateway", "redemption-service", 50053), ("gateway", "fulfillment-service", 50054),
+    ("redemption-service", "catalog-service", 50051), ("redemption-service", "wallet-service", 50052),
+    ("redemption-service", "fulfillment-service", 50054),
+    ("redemption-service", "nats", 4222), ("fulfillment-service", "nats", 4222), ("nats", "nats", 6222),
+    *((s.folder, POSTGRES, 5432) for s in SERVICES),
+}
+
+
+def workloads() -> dict[str, Workload]:
+    """The pods the manifests run, by name: the Deployments' and the StatefulSet's templates, and the
+    CloudNativePG cluster's instances (which the operator labels cnpg.io/cluster: <name>, PostgreSQL on 5432)."""
+    found = {}
+    for _, obj in kustomized_objects():
+        if obj["kind"] in ("Deployment", "StatefulSet"):
+            template = obj["spec"]["template"]
+            ports = {p["name"]: p["containerPort"] for c in template["spec"]["containers"] for p in c["ports"]}
+            found[obj["metadata"]["name"]] = Workload(template["metadata"]["labels"], ports)
+    cluster = next(d for d in yaml.safe_load_all((DEPLOY / "postgres" / "cloudnativepg.yaml").read_text())
+                   if d and d["kind"] == "Cluster")
+    found[cluster["metadata"]["name"]] = Workload({"cnpg.io/cluster": cluster["metadata"]["name"]},
+                                                  {"postgresql": 5432})
+    return found
+
+
+def _selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, f"only matchLabels here: {selector}"
+    return selector.get("matchLabels", {}).items() <= labels.items()
+
+
+def _peers(peer: dict[str, Any], pods: dict[str, Workload]) -> list[str]:
+    """The workloads a policy's peer names; it must name existing labels."""
+    if peer == PROMETHEUS:
+        return ["prometheus"]
+    if peer == CLUSTER_DNS:
+        return ["dns"]
+    if "ipBlock" in peer:
+        assert peer["ipBlock"]["cidr"] == "0.0.0.0/0" and "10.0.0.0/8" in peer["ipBlock"]["except"], peer
+        return [INTERNET]
+    assert set(peer) == {"podSelector"}, f"a peer outside the namespace that is not Prometheus or DNS: {peer}"
+    named = [name for name, w in pods.items() if _selects(peer["podSelector"], w.labels)]
+    assert named, f"{peer} selects no pod of the manifests"
+    return named
+
+
+def _port(port: dict[str, Any], workload: Workload | None, where: str) -> int:
+    """A policy's port as a number, checked against the container ports of the pods it is for."""
+    value = port["port"]
+    if workload is None:
+        return int(value)
+    if isinstance(value, str):
+        assert value in workload.ports, f"{where}: no container port named {value} ({workload.ports})"
+        return workload.ports[value]
+    assert value in workload.ports.values(), f"{where}: no container port {value} ({workload.ports})"
+    return int(value)
+
+
+def allowed_traffic() -> tuple[set[tuple[str, str, int]], set[tuple[str, str, int]], set[str]]:
+    """(ingress, egress, the workloads with a policy for both): each a set of (from, to, port) a policy allows."""
+    pods = workloads()
+    ingress: set[tuple[str, str, int]] = set()
+    egress: set[tuple[str, str, int]] = set()
+    isolated = set()
+    for path, policy in kustomized_objects():
+        if policy["kind"] != "NetworkPolicy":
+            continue
+        where = f"{path} NetworkPolicy/{policy['metadata']['name']}"
+        spec = policy["spec"]
+        (target,) = [name for name, w in pods.items() if _selects(spec["podSelector"], w.labels)] or [None]
+        assert target is not None, f"{where}: its podSelector selects no pod of the manifests"
+        assert set(spec["policyTypes"]) == {"Ingress", "Egress"}, where
+        isolated.add(target)
+        for rule in spec.get("ingress", []):
+            sources = [s for peer in rule["from"] for s in _peers(peer, pods)] if "from" in rule else [ANYWHERE]
+            for port in rule["ports"]:
+                ingress |= {(s, target, _port(port, pods[target], where)) for s in sources}
+        for rule in spec.get("egress", []):
+            for dest in [d for peer in rule["to"] for d in _peers(peer, pods)]:
+                for port in rule["ports"]:
+                    egress.add((target, dest, _port(port, pods.get(dest), where)))
+    return ingress, egress, isolated
+
+
+def test_network_policies_isolate_every_pod_the_manifests_run() -> None:
+    _, _, isolated = allowed_traffic()
+    assert isolated == set(workloads()) - {POSTGRES}
+
+
+def test_network_policies_let_traffic_flow_only_along_the_call_arrows() -> None:
+    ingress, egress, isolated = allowed_traffic()
+    pods = set(workloads())
+
+    def admitted(src: str, dest: str, port: int) -> bool:
+        if dest not in isolated:   # the database's pods: the operator's own concern
+            return True
+        return (src, dest, port) in ingress or (ANYWHERE, dest, port) in ingress
+
+    flows = {(s, d, p) for s, d, p in egress if s in pods and d in pods and admitted(s, d, p)}
+    assert flows == ARROWS, f"missing: {ARROWS - flows}; extra: {flows - ARROWS}"
+    # An allowed ingress that no egress uses is a hole for a pod the policies do not govern.
+    internal_ingress = {(s, d, p) for s, d, p in ingress if s in pods}
+    assert internal_ingress <= ARROWS, internal_ingress - ARROWS
+
+
+def test_network_policies_admit_prometheus_dns_clients_and_providers_only_where_needed() -> None:
+    ingress, egress, _ = allowed_traffic()
+    metrics = {(s.folder, s.metrics_port) for s in GRPC_SERVICES}
+    assert {(d, p) for s, d, p in ingress if s == "prometheus"} == metrics
+    gateway = BY_FOLDER["gateway"]
+    assert {(d, p) for s, d, p in ingress if s == ANYWHERE} == {("gateway", gateway.port)}, "the API, /metrics"
+    assert {s for s, d, _ in egress if d == "dns"} == set(workloads()) - {POSTGRES}
+    assert {p for _, d, p in egress if d == "dns"} == {53}
+    assert {(s, p) for s, d, p in egress if d == INTERNET} == {("fulfillment-service", 443)}
+
+
+def test_cloudnativepg_cluster_holds_each_service_database_and_enough_connections() -> None:
+    docs = [d for d in yaml.safe_load_all((DEPLOY / "postgres" / "cloudnativepg.yaml").read_text()) if d]
+    (cluster,) = [d for d in docs if d["kind"] == "Cluster"]
+    spec = cluster["spec"]
+    assert spec["instances"] >= 3 and spec["postgresql"]["synchronous"]["number"] >= 1
+    assert spec["affinity"]["podAntiAffinityType"] == "required"
+    owned = {spec["bootstrap"]["initdb"]["database"]: spec["bootstrap"]["initdb"]["owner"]}
+    owned |= {d["spec"]["name"]: d["spec"]["owner"] for d in docs if d["kind"] == "Database"
+              if d["spec"]["cluster"]["name"] == cluster["metadata"]["name"]}
+    assert owned == {s.database: s.database for s in SERVICES}
+    roles = {r["name"] for r in spec["managed"]["roles"]} | {spec["bootstrap"]["initdb"]["owner"]}
+    assert roles == {s.database for s in SERVICES}
+    # Every replica at its autoscaler's maximum, with its fixed pools, fits in max_connections.
+    from catalog_service.server import ADMIN_POOL_SIZE as CATALOG_ADMIN
+    from redemption_service.server import COLD_PATH_POOL_SIZE
+    from wallet_service.server import ADMIN_POOL_SIZE as WALLET_ADMIN
+
+    def pool(svc: Service) -> int:
+        config = manifests(svc)["ConfigMap"]["data"]
+        default = importlib.import_module(f"{svc.package}.config").Settings.model_fields["db_pool_size"].default
+        return int(config.get("DB_POOL_SIZE", default))
+
+    per_replica = {"gateway": pool(BY_FOLDER["gateway"]),
+                   "catalog-service": pool(BY_FOLDER["catalog-service"]) + CATALOG_ADMIN,
+                   "wallet-service": pool(BY_FOLDER["wallet-service"]) + WALLET_ADMIN,
+                   "redemption-service": pool(BY_FOLDER["redemption-service"]) + COLD_PATH_POOL_SIZE,
+                   "fulfillment-service": 2 * pool(BY_FOLDER["fulfillment-service"])}
+    most = sum(n * manifests(BY_FOLDER[f])["HorizontalPodAutoscaler"]["spec"]["maxReplicas"]
+               for f, n in per_replica.items())
+    assert int(spec["postgresql"]["parameters"]["max_connections"]) >= most + 20, most
+    readme = (DEPLOY / "README.md").read_text()
+    for folder, n in per_replica.items():
+        row = next(line for line in readme.splitlines() if line.strip().startswith(f"| {folder} |"))
+        assert row.split("|")[2].strip() == str(n), row
+    assert f"{most} in all" in readme
 
 
 def test_deploy_readme_names_every_secret_key() -> None:

@@ -1,9 +1,11 @@
-"""python -m rewards_bench [--quick] [--out bench-results/] [--loader auto|wrk|python]
+"""python -m rewards_bench [--quick] [--out bench-results/] [--loader auto|wrk|python] [--replicas N]
 
 Starts the whole platform as `make run` does (embedded PostgreSQL and NATS, the five services, the demo tenant), on
 free ports in a temporary folder, loads it phase by phase, prints a table of the figures with issue 7's targets
 beside the ratios, writes bench.json and bench.png to --out, and stops everything it started. A benchmark, not a
 test: it asserts nothing about the figures. --quick runs every phase with small numbers (the smoke test's setting).
+A third platform runs every service as --replicas processes (2 by default; 1 skips it) for the same level as
+the tracing-off one: its throughput and CPU per redemption beside the one-replica figures.
 The load comes from wrk (installed with apt-get when missing); where it cannot be had, from the Python loader, with a
 warning, and bench.json records which.
 """
@@ -52,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results"), help="folder for bench.json, bench.png")
     parser.add_argument("--loader", choices=("auto", "wrk", "python"), default="auto",
                         help="auto: wrk, installed when missing, else the Python loader")
+    parser.add_argument("--replicas", type=int, default=2,
+                        help="processes of each service on the third platform (REPLICAS); 1: no third platform")
     args = parser.parse_args(argv)
+    if not 1 <= args.replicas <= 9:
+        parser.error("--replicas must be between 1 and 9")
     # SIGTERM (kill, a CI job's timeout) unwinds like Ctrl-C, so each platform's `finally` stops its processes:
     # they run in sessions of their own and would otherwise outlive the benchmark, idling on the CPUs it measures.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
@@ -69,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
              "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, lambda bench: bench.traced_run(), sizes, wrk, loader)
         results["tracing"]["collector"] = {"exports": sink.requests, "bytes": sink.bytes}
     _say(f"tracing on: {sink.requests} exports, {sink.bytes} bytes received by the stand-in collector")
+    if args.replicas > 1:
+        # The same level once more, on a platform of `replicas` processes of every service (REPLICAS=2 by default).
+        results["replicas"] = {"one": results["tracing"]["off"],
+                               "many": _on_platform({}, lambda bench: bench.replicated_run(), sizes, wrk, loader,
+                                                    replicas=args.replicas)}
     results["meta"].update({"quick": args.quick, "levels": list(LEVELS)})
     results["ratios"] = ratios(results)
     json_path, png_path = write(results, args.out)
@@ -77,13 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _on_platform(environ: dict[str, str], work: Any, sizes: Any, wrk: str | None, loader: dict[str, Any]) -> Any:
-    """Starts a platform (its processes get `environ` on top of this one's), runs `work(bench)` on it, stops it."""
+def _on_platform(environ: dict[str, str], work: Any, sizes: Any, wrk: str | None, loader: dict[str, Any],
+                 replicas: int = 1) -> Any:
+    """Starts a platform (its processes get `environ` on top of this one's; `replicas` processes of every
+    service), runs `work(bench)` on it, stops it."""
     began = time.monotonic()
     saved = {k: os.environ.get(k) for k in environ}
     os.environ.update(environ)
     try:
-        platform = start_platform(say=_say)
+        platform = start_platform(say=_say, replicas=replicas)
     finally:
         for k, v in saved.items():
             if v is None:

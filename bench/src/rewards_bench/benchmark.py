@@ -72,6 +72,10 @@ class Benchmark:
         self.say = say
         self.wrk_binary = wrk
         self.wrk: Wrk | None = None
+        # The redeem load's gateways: the first only, or every replica's (replicated_run), the workers (wrk's
+        # connections) split evenly over them as a load balancer in front of them would.
+        self.gateway_urls: list[str] = []
+        self.wrks: list[Wrk] = []
         self.loader = loader
         self.store: Store | None = None
         self.results: dict[str, Any] = {}
@@ -126,10 +130,11 @@ class Benchmark:
         """One client of one keep-alive connection per worker: a single httpx pool of many connections costs the
         load generator far more CPU per request (encode/httpx#3215), which would be charged to the platform."""
         assert self.store is not None
+        urls = self.gateway_urls or [self.store.gateway_url]
         async with contextlib.AsyncExitStack() as stack:
             yield [await stack.enter_async_context(httpx.AsyncClient(
-                base_url=self.store.gateway_url, timeout=30.0, verify=TLS,
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))) for _ in range(concurrency)]
+                base_url=urls[worker % len(urls)], timeout=30.0, verify=TLS,
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))) for worker in range(concurrency)]
 
     async def get_level(self, path: str, headers: dict[str, str], concurrency: int, requests: int) -> Level:
         if self.wrk is not None:
@@ -145,6 +150,8 @@ class Benchmark:
         counts the answers by status and those COMPLETED with their code (`answered_with_code`)."""
         store = self.store
         assert store is not None
+        if len(self.wrks) > 1:
+            return await self.spread_wrk_level(items, concurrency, requests)
         if self.wrk is not None:
             return await self.wrk.level(concurrency, requests, method="POST", path="/v1/redemptions",
                                         tokens=[store.tokens[p] for p in store.players], items=items)
@@ -167,6 +174,31 @@ class Benchmark:
             level = await run_level(redeem, concurrency, requests)
         level.extra["answered_with_code"] = answered_with_code
         level.extra.update({f"status_{code}": n for code, n in refusals.items()})
+        return level
+
+    async def spread_wrk_level(self, items: list[str], concurrency: int, requests: int) -> Level:
+        """One wrk per gateway at once, the connections and requests split evenly: their answers and counts add
+        up; the level's time is the longer of the two, and its percentiles the worse of the two (wrk reports
+        percentiles, not the latencies to merge)."""
+        store = self.store
+        assert store is not None
+        n = len(self.wrks)
+        tokens = [store.tokens[p] for p in store.players]
+        parts = await asyncio.gather(*(
+            wrk.level(max(1, concurrency // n), requests // n + (1 if k < requests % n else 0), method="POST",
+                      path="/v1/redemptions", tokens=tokens[k::n], items=items)
+            for k, wrk in enumerate(self.wrks)))
+        answered = sum(p.requests for p in parts)
+        seconds = max(p.seconds for p in parts)
+        level = Level(concurrency=concurrency, requests=answered, ok=sum(p.ok for p in parts),
+                      failed=sum(p.failed for p in parts), seconds=seconds,
+                      throughput=round(answered / seconds, 1) if seconds > 0 else 0.0,
+                      p50_ms=max(p.p50_ms for p in parts), p95_ms=max(p.p95_ms for p in parts),
+                      p99_ms=max(p.p99_ms for p in parts), mean_ms=round(
+                          sum(p.mean_ms * p.requests for p in parts) / answered, 2) if answered else 0.0)
+        for part in parts:
+            for key, value in part.extra.items():
+                level.extra[key] = level.extra.get(key, 0.0) + value
         return level
 
     async def redeem_levels(self, items: list[str], levels: dict[int, int], label: str) -> list[Level]:
@@ -270,6 +302,25 @@ class Benchmark:
         if self.wrk_binary:
             self.wrk = Wrk(self.wrk_binary, self.store.gateway_url, self.platform.run_dir / "wrk")
         return await self.traced_level("tracing on")
+
+    async def replicated_run(self) -> dict[str, Any]:
+        """The tracing-off level again (c=16, after a warm-up), on a platform of two replicas of the gateway and of
+        every gRPC service (REPLICAS=2): the load split over both gateways, each spreading its calls over both
+        replicas of what it calls. Against the one-replica figure of the same level, what spreading costs
+        (more connections and pools, a fast result applied by the other replica and read again)."""
+        s = self.sizes
+        per_item = math.ceil((s.warmup + s.traced) / s.spread_items) + 8
+        self.store = await prepare_store(self.platform, spread_items=s.spread_items, codes_per_spread_item=per_item,
+                                         hot_codes=8, players=s.players, gems_per_player=1_000_000)
+        self.gateway_urls = self.platform.gateway_urls
+        if self.wrk_binary:
+            self.wrks = [Wrk(self.wrk_binary, url, self.platform.run_dir / f"wrk-{n}")
+                         for n, url in enumerate(self.gateway_urls, 1)]
+        result = await self.traced_level(f"replicas={self.platform.s.replicas}")
+        result["replicas"] = self.platform.s.replicas
+        result["gateways"] = len(self.gateway_urls)
+        result["cpu_ms_per_redemption_by_service"] = resources.by_service(result["cpu_ms_per_redemption"])
+        return result
 
     async def round_trips_phase(self) -> None:
         store = self.store

@@ -73,6 +73,19 @@ def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
     if "off" in tracing and "on" in tracing:
         v = _ratio(tracing["on"]["cpu_ms_per_redemption_platform"], tracing["off"]["cpu_ms_per_redemption_platform"])
         add("CPU per redemption, tracing on / off (c=16, spans exported over OTLP)", v, "<= 1.1", _at_most(v, 1.1))
+    spread = results.get("replicas")
+    if spread:
+        one, many = spread["one"], spread["many"]
+        n = many["replicas"]
+        v = _ratio(many["level"]["throughput"], one["level"]["throughput"])
+        add(f"REPLICAS={n} / 1, throughput at c=16 (the load split over {many['gateways']} gateways)", v, None, None)
+        v = _ratio(many["cpu_ms_per_redemption_platform"], one["cpu_ms_per_redemption_platform"])
+        add(f"REPLICAS={n} / 1, CPU per redemption, all processes but the load generator", v, None, None)
+        for name, cpu in many["cpu_ms_per_redemption_by_service"].items():
+            if name != "load generator":
+                whose = f"{name} (all its replicas)" if name.endswith("service") or name == "gateway" else name
+                add(f"  CPU per redemption of {whose}, REPLICAS={n} / 1",
+                    _ratio(cpu, one["cpu_ms_per_redemption"].get(name)), None, None)
     trips = results.get("round_trips")
     if trips:
         add("SQL round trips per redemption, all services", trips["total_per_redemption"], None, None)
@@ -171,6 +184,20 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"  {'all but the load generator':<26} off "
                      f"{tracing['off']['cpu_ms_per_redemption_platform']:>7.2f}   on "
                      f"{tracing['on']['cpu_ms_per_redemption_platform']:>7.2f}")
+    spread = results.get("replicas")
+    if spread:
+        one, many = spread["one"], spread["many"]
+        n = many["replicas"]
+        lines.append(f"one level at c=16, REPLICAS=1 and REPLICAS={n} (every service {n} times, the load split over "
+                     f"{many['gateways']} gateways): throughput, p50, p99, CPU ms per redemption by service")
+        for label, side in (("1", one), (str(n), many)):
+            lv = side["level"]
+            lines.append(f"  REPLICAS={label:<3} {lv['throughput']:>8.1f}/s  p50 {lv['p50_ms']:>7.1f} ms  "
+                         f"p99 {lv['p99_ms']:>7.1f} ms  ({lv['failed']} failed)")
+        for name, cpu in many["cpu_ms_per_redemption_by_service"].items():
+            lines.append(f"  {name:<26} 1: {one['cpu_ms_per_redemption'].get(name, 0.0):>7.2f}   {n}: {cpu:>7.2f}")
+        lines.append(f"  {'all but the load generator':<26} 1: {one['cpu_ms_per_redemption_platform']:>7.2f}   "
+                     f"{n}: {many['cpu_ms_per_redemption_platform']:>7.2f}")
     trips = results.get("round_trips")
     if trips:
         lines.append(f"SQL round trips per redemption ({trips['redemptions']} redemptions at c=1, PostgreSQL's "

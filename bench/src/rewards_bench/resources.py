@@ -6,14 +6,16 @@ import asyncio
 import time
 
 import psutil
-from local_runner.platform import Platform
+from local_runner.platform import Platform, replica_name
 
 SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service")
 LOAD_GENERATOR = "load generator"
 
 
 def processes(platform: Platform) -> dict[str, psutil.Process]:
-    procs = {name: psutil.Process(platform.procs[name].pid) for name in SERVICES}
+    """Every process of the platform by its name: each replica of a service on its own ("gateway-2", ...)."""
+    procs = {name: psutil.Process(proc.pid) for name, proc in platform.procs.items()
+             if replica_name(name, 1) in SERVICES}
     if platform.postgres is not None and platform.postgres.proc is not None:
         procs["postgres"] = psutil.Process(platform.postgres.proc.pid)
     if platform.nats is not None and platform.nats.proc is not None:
@@ -21,6 +23,15 @@ def processes(platform: Platform) -> dict[str, psutil.Process]:
     # The load generator shares the machine's CPUs with the platform: what it takes is shown beside the rest.
     procs[LOAD_GENERATOR] = psutil.Process()
     return procs
+
+
+def by_service(per_process: dict[str, float]) -> dict[str, float]:
+    """Per-process figures summed over each service's replicas ("gateway" + "gateway-2" -> "gateway")."""
+    out: dict[str, float] = {}
+    for name, value in per_process.items():
+        key = replica_name(name, 1) if replica_name(name, 1) in SERVICES else name
+        out[key] = round(out.get(key, 0.0) + value, 2)
+    return out
 
 
 def cpu_seconds(proc: psutil.Process, name: str) -> float:

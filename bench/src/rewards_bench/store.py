@@ -15,19 +15,21 @@ import httpx
 from local_runner.demo import seed
 from local_runner.infra import free_port
 from local_runner.platform import Platform
-from local_runner.settings import RunnerSettings
+from local_runner.settings import REPLICATED, RunnerSettings
 
 TIMEOUT = 30.0
 CODES_PER_UPLOAD = 5_000   # the gateway takes at most 10,000 codes and 2 MB per request
 
 
-def start_platform(say: Any = print) -> Platform:
+def start_platform(say: Any = print, replicas: int = 1) -> Platform:
+    """The platform on free ports; `replicas` processes of the gateway and of every gRPC service (REPLICAS)."""
     run_dir = Path(tempfile.mkdtemp(prefix="rewards-bench-"))
     settings = RunnerSettings(
         run_dir=run_dir, gateway_port=free_port(), catalog_port=free_port(), wallet_port=free_port(),
         redemption_port=free_port(), fulfillment_port=free_port(), partner_port=free_port(),
         postgres_port=free_port(), nats_port=free_port(), nats_monitor_port=free_port(), nats_url=None,
-        database_urls={}, start_timeout=120.0, seed_demo=True)
+        database_urls={}, start_timeout=120.0, seed_demo=True, replicas=replicas,
+        replica_ports={svc: [free_port() for _ in range(replicas - 1)] for svc in REPLICATED})
     platform = Platform(settings, say=lambda m: say(f"[platform] {m}"))
     try:
         platform.start()

@@ -7,7 +7,8 @@ from service_kit.settings import GrpcServerSettings
 
 class Settings(GrpcServerSettings):
     database_url: str                   # DATABASE_URL, required: postgresql://user:pass@host:port/fulfillment
-    nats_url: str = "nats://127.0.0.1:4222"  # NATS_URL
+    nats_url: str = "nats://127.0.0.1:4222"  # NATS_URL: one server, or a cluster's, comma-separated
+    nats_stream_replicas: int = 1            # NATS_STREAM_REPLICAS: servers each stream is kept on (3 in a cluster)
     grpc_host: str = "0.0.0.0"          # GRPC_HOST
     grpc_port: int = 50054              # GRPC_PORT
     db_pool_size: int = 10              # DB_POOL_SIZE

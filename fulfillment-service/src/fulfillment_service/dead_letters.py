@@ -94,7 +94,8 @@ class DeadLetters:
 
     async def run(self) -> None:
         await DurableConsumer(self.broker.jetstream, DEAD_LETTERS_STREAM, self.config, self.take,
-                              batch=self.fetch_batch, what="dead letter").run()
+                              batch=self.fetch_batch, what="dead letter",
+                              stream_replicas=self.broker.stream_replicas).run()
 
     async def settle_waiting(self) -> int:
         """Settles the dead letters waiting now, one at a time, until none is left; returns how many. A failure

@@ -59,7 +59,7 @@ class JobConsumer:
 
     async def run(self) -> None:
         await DurableConsumer(self.broker.jetstream, JOBS_STREAM, self.config, self.take, batch=self.fetch_batch,
-                              what="job").run()
+                              what="job", stream_replicas=self.broker.stream_replicas).run()
 
     async def take(self, msg: Msg) -> None:
         # A job that kills the process on every delivery: only the dead-letter path can refund it.

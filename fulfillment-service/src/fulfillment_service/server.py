@@ -38,7 +38,8 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
     # admin calls and the other strategies.
     pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
     vault = Vault(settings.code_encryption_key.get_secret_value())
-    broker = JetStreamLink(settings.nats_url, "fulfillment-service")
+    broker = JetStreamLink(settings.nats_url, "fulfillment-service",
+                           stream_replicas=settings.nats_stream_replicas)
     secret = settings.webhook_signing_secret.get_secret_value()
     http = httpx.AsyncClient(follow_redirects=False)
     client = ProviderClient(http, secret, timeout=settings.provider_timeout_seconds,

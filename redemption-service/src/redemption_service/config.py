@@ -7,7 +7,8 @@ from service_kit.settings import GrpcServerSettings
 
 class Settings(GrpcServerSettings):
     database_url: str                            # DATABASE_URL, required: postgresql://user:pass@host:port/redemption
-    nats_url: str = "nats://127.0.0.1:4222"      # NATS_URL
+    nats_url: str = "nats://127.0.0.1:4222"      # NATS_URL: one server, or a cluster's, comma-separated
+    nats_stream_replicas: int = 1                # NATS_STREAM_REPLICAS: servers each stream is kept on (3 in a cluster)
     catalog_addr: str = "127.0.0.1:50051"        # CATALOG_ADDR
     wallet_addr: str = "127.0.0.1:50052"         # WALLET_ADDR
     fulfillment_addr: str = "127.0.0.1:50054"    # FULFILLMENT_ADDR: a cancel voids the job there first

@@ -159,7 +159,7 @@ class FulfillmentResultConsumer:
 
     async def run(self) -> None:
         await DurableConsumer(self.link.jetstream, RESULTS_STREAM, self.config, self.take, batch=self.fetch_batch,
-                              what="result").run()
+                              what="result", stream_replicas=self.link.stream_replicas).run()
 
     async def take(self, msg: Msg) -> None:
         note_delivery("redemption-service", self.config.durable_name or "", msg)

@@ -52,7 +52,8 @@ async def main(settings: Settings) -> None:
     fulfillment_channel = open_channel(settings.fulfillment_addr, tls=tls, server_name="fulfillment-service")
     fulfillment = FulfillmentClient(fulfillment_channel, settings.call_timeout_seconds)
     waits = FulfillmentWaits()
-    nats = JetStreamLink(settings.nats_url, "redemption-service")
+    nats = JetStreamLink(settings.nats_url, "redemption-service",
+                         stream_replicas=settings.nats_stream_replicas)
     relay = jobs_relay(pool, sessions, nats, settings.outbox_poll_seconds)
     redemptions = Redemptions(sessions, pool, catalog, wallet, fulfillment, codes=codes,
                               idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),

@@ -54,6 +54,15 @@ STREAMS = {
 }
 
 
+def server_urls(url: str) -> list[str]:
+    """The servers of NATS_URL: one URL, or several comma-separated (the nodes of a cluster; the client moves to
+    another when its server goes away, and learns the rest of the cluster from the one it reaches)."""
+    urls = [u.strip() for u in url.split(",") if u.strip()]
+    if not urls:
+        raise ValueError("NATS_URL names no server")
+    return urls
+
+
 async def connect(url: str, name: str) -> Client:
     async def on_error(exc: Exception) -> None:
         log.warning("nats error", extra={"error": repr(exc)})
@@ -65,7 +74,7 @@ async def connect(url: str, name: str) -> Client:
         log.info("nats reconnected")
 
     return await nats.connect(
-        servers=[url],
+        servers=server_urls(url),
         name=name,
         connect_timeout=5,
         reconnect_time_wait=1,
@@ -77,8 +86,11 @@ async def connect(url: str, name: str) -> Client:
     )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Creates or updates the streams; safe to call from every service at every start."""
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Creates or updates the streams, each kept on `replicas` servers of a cluster (1 for a single server; 3 for
+    a three-node cluster: every write on a majority before its ack, so one node lost loses nothing and stops
+    nothing); safe to call from every service at every start. Every service must give the same `replicas`
+    (NATS_STREAM_REPLICAS), or each start would move the streams to its own count."""
     for name, subjects in STREAMS.items():
         config = StreamConfig(
             name=name,
@@ -87,13 +99,17 @@ async def ensure_streams(js: JetStreamContext) -> None:
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
             max_age=7 * 24 * 3600.0,
+            num_replicas=replicas,
         )
         try:
-            await js.stream_info(name)
+            info = await js.stream_info(name)
             await js.update_stream(config)
+            if (info.config.num_replicas or 1) != replicas:
+                log.info("stream replicas changed", extra={
+                    "stream": name, "replicas_before": info.config.num_replicas or 1, "replicas": replicas})
         except NotFoundError:
             await js.add_stream(config)
-            log.info("stream created", extra={"stream": name})
+            log.info("stream created", extra={"stream": name, "replicas": replicas})
 
 
 def keep_cancellation() -> None:
@@ -128,8 +144,9 @@ class DurableConsumer:
     restart that left the subscription deaf, or after a NATS that lost its store."""
 
     def __init__(self, jetstream: Callable[[], Awaitable[JetStreamContext]], stream: str, config: ConsumerConfig,
-                 take: Callable[[Msg], Awaitable[None]], *, batch: int, what: str) -> None:
+                 take: Callable[[Msg], Awaitable[None]], *, batch: int, what: str, stream_replicas: int = 1) -> None:
         self.jetstream = jetstream
+        self.stream_replicas = stream_replicas
         self.stream = stream
         self.config = config
         self.take = take
@@ -206,8 +223,9 @@ class DurableConsumer:
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         js = await self.jetstream()
         # A NATS that lost its store (a crash with the data folder gone) has no streams left: declare them again
-        # before the consumer, or we would subscribe again forever to nothing. Both are idempotent.
-        await ensure_streams(js)
+        # before the consumer, or we would subscribe again forever to nothing. Both are idempotent. (The consumer
+        # is kept on as many servers as its stream: its config leaves num_replicas unset.)
+        await ensure_streams(js, self.stream_replicas)
         # Creates the durable consumer, or updates it to this config: safe at every start, from every replica.
         await js.add_consumer(self.stream, self.config)
         return await js.pull_subscribe_bind(durable=self.config.durable_name, stream=self.stream)
@@ -234,9 +252,10 @@ class JetStreamLink:
     the consumers and relays that ask for it, never the gRPC server beside them. connect() already reconnects
     forever once connected; the backoff here covers the first connection and declaring the streams."""
 
-    def __init__(self, url: str, name: str, *, max_backoff: float = 10.0) -> None:
+    def __init__(self, url: str, name: str, *, max_backoff: float = 10.0, stream_replicas: int = 1) -> None:
         self.url = url
         self.name = name
+        self.stream_replicas = stream_replicas
         self.max_backoff = max_backoff
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
@@ -260,8 +279,8 @@ class JetStreamLink:
                 if self._nc is None or self._nc.is_closed:
                     self._nc = await connect(self.url, self.name)
                 js = self._nc.jetstream(timeout=JETSTREAM_TIMEOUT_SECONDS)
-                await ensure_streams(js)
-                log.info("nats ready", extra={"url": self.url})
+                await ensure_streams(js, self.stream_replicas)
+                log.info("nats ready", extra={"url": self.url, "stream_replicas": self.stream_replicas})
                 return js
             except Exception as exc:  # any failure to reach NATS is retried; cancellation still propagates
                 keep_cancellation()
