@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
-PROJECTS := protos libs/service-kit catalog-service wallet-service redemption-service fulfillment-service gateway local-runner bench
+PROJECTS := protos libs/service-kit catalog-service wallet-service redemption-service fulfillment-service events-service gateway local-runner bench
 
 .PHONY: install run test bench reset protos clients lint clean soak promtool chromium
 

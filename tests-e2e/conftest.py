@@ -23,7 +23,8 @@ from local_runner.settings import REPLICATED, RunnerSettings
 def _free_settings(run_dir: Path, replicas: int = 1, mtls: bool = False, nats_replicas: int = 1) -> RunnerSettings:
     return RunnerSettings(
         run_dir=run_dir, gateway_port=free_port(), catalog_port=free_port(), wallet_port=free_port(),
-        redemption_port=free_port(), fulfillment_port=free_port(), partner_port=free_port(),
+        redemption_port=free_port(), fulfillment_port=free_port(), events_port=free_port(),
+        partner_port=free_port(),
         replicas=replicas, replica_ports={svc: [free_port() for _ in range(replicas - 1)] for svc in REPLICATED},
         mtls=mtls,
         postgres_port=free_port(),

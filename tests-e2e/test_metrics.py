@@ -9,7 +9,8 @@ import uuid
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-PROCESSES = {"gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service"}
+PROCESSES = {"gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service",
+             "events-service"}
 
 
 def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -45,6 +46,8 @@ def test_every_process_exports_its_red_metrics_after_a_redemption(platform, oper
             "service": "redemption-service", "code": "OK", "method": "/rewards.redemption.v1.RedemptionService/Redeem"}),
         # Its health was checked at start: a job of this (manual) item reaches it over NATS, not gRPC.
         "fulfillment-service": ("rewards_rpc_requests_total", {"service": "fulfillment-service", "code": "OK"}),
+        # Its health too (the runner's check at start); its events come over NATS.
+        "events-service": ("rewards_rpc_requests_total", {"service": "events-service", "code": "OK"}),
         "gateway": ("rewards_http_requests_total", {"route": "/v1/redemptions", "method": "POST", "status": "201",
                                                     "dialect": "canonical"}),
     }

@@ -52,7 +52,7 @@ def _our_pids(run_dir: Path) -> list[int]:
 def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     ports = {name: free_port() for name in ("GATEWAY_PORT", "CATALOG_PORT", "WALLET_PORT", "REDEMPTION_PORT",
-                                            "FULFILLMENT_PORT", "DEMO_PARTNER_PORT", "POSTGRES_PORT", "NATS_PORT", "NATS_MONITOR_PORT")}
+                                            "FULFILLMENT_PORT", "EVENTS_PORT", "DEMO_PARTNER_PORT", "POSTGRES_PORT", "NATS_PORT", "NATS_MONITOR_PORT")}
     runner = _start_runner(run_dir, ports)
     try:
         output = _read_until_ready(runner)
@@ -83,13 +83,13 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
         # Every process's Prometheus metrics, printed with their URLs.
         metrics = dict(re.findall(r"^\s+(\S+)\s+(http://\S+/metrics)$", output, re.MULTILINE))
         assert set(metrics) == {"gateway", "catalog-service", "wallet-service", "redemption-service",
-                                "fulfillment-service"}, output
+                                "fulfillment-service", "events-service"}, output
         for url in metrics.values():
             r = subprocess.run(["curl", "-sf", url], check=False, capture_output=True, text=True, timeout=30)
             assert r.returncode == 0 and "_requests_total" in r.stdout, url
 
         pids = _our_pids(run_dir)
-        assert len(pids) == 8  # postgres, nats, the five services and the demo partner
+        assert len(pids) == 9  # postgres, nats, the six services and the demo partner
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.wait(90)

@@ -45,6 +45,7 @@ SERVICES = [
     Service("wallet-service", "wallet_service", 50052, "wallet", metrics_port=9152),
     Service("redemption-service", "redemption_service", 50053, "redemption", metrics_port=9153),
     Service("fulfillment-service", "fulfillment_service", 50054, "fulfillment", metrics_port=9154),
+    Service("events-service", "events_service", 50055, "events", metrics_port=9155),
 ]
 BY_FOLDER = {s.folder: s for s in SERVICES}
 GRPC_SERVICES = [s for s in SERVICES if not s.http]
@@ -55,8 +56,10 @@ DEPENDS_ON = {
     "catalog-service": {"postgres"},
     "wallet-service": {"postgres"},
     "fulfillment-service": {"postgres", "nats"},
+    "events-service": {"postgres", "nats"},
     "redemption-service": {"postgres", "nats", "catalog-service", "wallet-service"},
-    "gateway": {"postgres", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service"},
+    "gateway": {"postgres", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service",
+                "events-service"},
 }
 # `dns:///` names: each caller balances its calls over every address the name resolves to (round_robin): a
 # headless Service's ready pods in Kubernetes, every replica of `--scale` in compose.
@@ -65,11 +68,13 @@ ADDRESSES = {
     "WALLET_ADDR": "dns:///wallet-service:50052",
     "REDEMPTION_ADDR": "dns:///redemption-service:50053",
     "FULFILLMENT_ADDR": "dns:///fulfillment-service:50054",
+    "EVENTS_ADDR": "dns:///events-service:50055",
 }
 EXPECTED_ENV = {
     "catalog-service": {},
-    "wallet-service": {},
+    "wallet-service": {"NATS_URL": "nats://nats:4222"},
     "fulfillment-service": {"NATS_URL": "nats://nats:4222"},
+    "events-service": {"NATS_URL": "nats://nats:4222"},
     "redemption-service": {"NATS_URL": "nats://nats:4222", "CATALOG_ADDR": ADDRESSES["CATALOG_ADDR"],
                            "WALLET_ADDR": ADDRESSES["WALLET_ADDR"], "FULFILLMENT_ADDR": ADDRESSES["FULFILLMENT_ADDR"]},
     "gateway": {"HTTP_HOST": "0.0.0.0", **ADDRESSES},
@@ -563,7 +568,7 @@ def test_service_addresses_in_the_manifests_name_real_services() -> None:
                 host, port = config[name].removeprefix("dns:///").rsplit(":", 1)
                 assert ports.get(host) == int(port), f"{svc.folder} {name}={config[name]}"
                 found += 1
-    assert found == 7, "the gateway names four services, redemption-service three"
+    assert found == 8, "the gateway names five services, redemption-service three"
 
 
 @pytest.mark.parametrize("svc", GRPC_SERVICES, ids=[s.folder for s in GRPC_SERVICES])
@@ -597,7 +602,7 @@ def test_grpc_services_bound_the_age_of_a_connection(svc: Service) -> None:
 def test_compose_callers_name_dns_targets_so_scaled_replicas_share_the_calls(compose: dict[str, Any]) -> None:
     named = {(svc, name): value for svc, entry in compose["services"].items()
              for name, value in (entry.get("environment") or {}).items() if name.endswith("_ADDR")}
-    assert len(named) == 7, named
+    assert len(named) == 8, named
     assert all(value == ADDRESSES[name] for (_, name), value in named.items()), named
 
 
@@ -771,7 +776,9 @@ ARROWS = {
     ("gateway", "redemption-service", 50053), ("gateway", "fulfillment-service", 50054),
     ("redemption-service", "catalog-service", 50051), ("redemption-service", "wallet-service", 50052),
     ("redemption-service", "fulfillment-service", 50054),
-    ("redemption-service", "nats", 4222), ("fulfillment-service", "nats", 4222), ("nats", "nats", 6222),
+    ("gateway", "events-service", 50055),
+    ("redemption-service", "nats", 4222), ("fulfillment-service", "nats", 4222), ("wallet-service", "nats", 4222),
+    ("events-service", "nats", 4222), ("nats", "nats", 6222),
     *((s.folder, POSTGRES, 5432) for s in SERVICES),
 }
 
@@ -908,7 +915,8 @@ def test_cloudnativepg_cluster_holds_each_service_database_and_enough_connection
                    "catalog-service": pool(BY_FOLDER["catalog-service"]) + CATALOG_ADMIN,
                    "wallet-service": pool(BY_FOLDER["wallet-service"]) + WALLET_ADMIN,
                    "redemption-service": pool(BY_FOLDER["redemption-service"]) + COLD_PATH_POOL_SIZE,
-                   "fulfillment-service": 2 * pool(BY_FOLDER["fulfillment-service"])}
+                   "fulfillment-service": 2 * pool(BY_FOLDER["fulfillment-service"]),
+                   "events-service": pool(BY_FOLDER["events-service"])}
     most = sum(n * manifests(BY_FOLDER[f])["HorizontalPodAutoscaler"]["spec"]["maxReplicas"]
                for f, n in per_replica.items())
     assert int(spec["postgresql"]["parameters"]["max_connections"]) >= most + 20, most

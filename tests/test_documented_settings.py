@@ -9,7 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {"gateway": "gateway", "catalog-service": "catalog_service", "wallet-service": "wallet_service",
-            "redemption-service": "redemption_service", "fulfillment-service": "fulfillment_service"}
+            "redemption-service": "redemption_service", "fulfillment-service": "fulfillment_service",
+            "events-service": "events_service"}
 
 
 def settings_names(package: str) -> set[str]:

@@ -42,7 +42,8 @@ def test_every_caller_names_both_replicas_of_what_it_calls(tmp_path: Path) -> No
     platform = Platform(RunnerSettings(run_dir=tmp_path, replicas=2), say=lambda _: None)
     specs = {spec.name: spec for spec in platform.specs()}
     assert set(specs) == {"demo-partner", *(f"{svc}{suffix}" for suffix in ("", "-2") for svc in (
-        "gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service"))}
+        "gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service",
+        "events-service"))}
     for caller, called in (("gateway", ("catalog", "wallet", "redemption", "fulfillment")),
                            ("redemption-service", ("catalog", "wallet", "fulfillment"))):
         for name in (caller, f"{caller}-2"):

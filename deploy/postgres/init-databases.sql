@@ -5,3 +5,4 @@ CREATE DATABASE catalog;
 CREATE DATABASE wallet;
 CREATE DATABASE redemption;
 CREATE DATABASE fulfillment;
+CREATE DATABASE events;

@@ -26,7 +26,8 @@ def start_platform(say: Any = print, replicas: int = 1) -> Platform:
     run_dir = Path(tempfile.mkdtemp(prefix="rewards-bench-"))
     settings = RunnerSettings(
         run_dir=run_dir, gateway_port=free_port(), catalog_port=free_port(), wallet_port=free_port(),
-        redemption_port=free_port(), fulfillment_port=free_port(), partner_port=free_port(),
+        redemption_port=free_port(), fulfillment_port=free_port(), events_port=free_port(),
+        partner_port=free_port(),
         postgres_port=free_port(), nats_port=free_port(), nats_monitor_port=free_port(), nats_url=None,
         database_urls={}, start_timeout=120.0, seed_demo=True, replicas=replicas,
         replica_ports={svc: [free_port() for _ in range(replicas - 1)] for svc in REPLICATED})

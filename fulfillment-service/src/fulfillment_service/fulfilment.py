@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit import domain_events
 from service_kit.errors import DomainError
 from service_kit.failpoints import failpoint
 from service_kit.pgpool import PgPool, Transaction
@@ -30,7 +31,7 @@ from service_kit.scope import Scope
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fulfillment_service import code_pool, outbox, repository
+from fulfillment_service import code_pool, events, outbox, repository
 from fulfillment_service.code_pool import Claim
 from fulfillment_service.provider_jobs import CALLABLE_STATES, CALLED_STRATEGIES, InvalidJob, provider_call_for
 from fulfillment_service.results import (
@@ -269,7 +270,8 @@ async def _take_job(session: AsyncSession, vault: Vault, received: ReceivedJob, 
             await outbox.publish_again(session, existing.result_event_id)
         elif existing.strategy in (MANUAL, PHYSICAL) and existing.state == "waiting":
             # Taken before ACCEPTED existed, so never acknowledged: acknowledge it now, or it is asked forever.
-            await _accept_for_operator(session, vault, scope, job.redemption_id)
+            await _accept_for_operator(session, vault, scope, job.redemption_id, existing.item_id,
+                                      existing.strategy)
         return Taken.ALREADY_KNOWN
 
     rid = job.redemption_id
@@ -286,11 +288,11 @@ async def _take_job(session: AsyncSession, vault: Vault, received: ReceivedJob, 
                                  "a physical item needs a shipping address", "no shipping address")
         else:
             # The shipment: pending until an operator ships it (AdvanceJob).
-            await _accept_for_operator(session, vault, scope, rid)  # its delivery_status is pending from open_job
+            await _accept_for_operator(session, vault, scope, rid, job.item_id, job.strategy)  # its delivery_status is pending from open_job
             log.info("shipment created", extra={"redemption_id": rid, "item_id": job.item_id})
     elif job.strategy == MANUAL:
         # An operator books it with the vendor and moves it on (AdvanceJob); the redemption stays OPEN.
-        await _accept_for_operator(session, vault, scope, rid)
+        await _accept_for_operator(session, vault, scope, rid, job.item_id, job.strategy)
     else:
         await record_failure(session, vault, scope, rid, "INVALID_JOB", f"unknown strategy {job.strategy!r}",
                              "unknown strategy")
@@ -328,9 +330,13 @@ async def _voided(session: AsyncSession, received: ReceivedJob, existing: Row, f
     return Taken.VOIDED
 
 
-async def _accept_for_operator(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str) -> None:
+async def _accept_for_operator(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str,
+                               item_id: str, strategy: str) -> None:
     """The job waits for an operator. An ACCEPTED result says so, or redemption-service, seeing no result, would
-    send the job again and again; it is the job's recorded result until the operator moves it."""
+    send the job again and again; it is the job's recorded result until the operator moves it. The tenant is told
+    by a fulfillment.waiting_for_operator event."""
     event_id = await publish_result(session, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_ACCEPTED)
     await repository.settle_job(session, scope, redemption_id, state="waiting", outcome="ACCEPTED",
                                 result_event_id=event_id, result_data={})
+    await events.add(session, vault, domain_events.FULFILLMENT_WAITING_FOR_OPERATOR, scope, redemption_id,
+                     item_id=item_id, strategy=strategy)

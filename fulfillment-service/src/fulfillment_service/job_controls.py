@@ -12,12 +12,13 @@ import logging
 from dataclasses import dataclass
 
 from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit import domain_events
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fulfillment_service import repository
+from fulfillment_service import events, repository
 from fulfillment_service.fulfilment import MANUAL, PHYSICAL, VOIDED
 from fulfillment_service.provider_calls import signature_is_valid
 from fulfillment_service.provider_jobs import CALLED_STRATEGIES, WEBHOOK, ProviderDelivery
@@ -144,6 +145,10 @@ async def _move_shipment(session: AsyncSession, vault: Vault, scope: Scope, row:
                                 state="succeeded" if target == "DELIVERED" else "waiting", outcome=target,
                                 result_event_id=event_id, result_data={"note": request.note.strip()},
                                 delivery_status=new_status, tracking_number=tracking)
+    await events.add(session, vault,
+                     domain_events.FULFILLMENT_SHIPPED if target == "SHIPPED" else domain_events.FULFILLMENT_DELIVERED,
+                     scope, row.redemption_id, item_id=row.item_id, delivery_status=new_status,
+                     tracking_number=tracking)
     log.info("shipment moved", extra={"redemption_id": row.redemption_id, "delivery_status": new_status})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from service_kit.db import NAMING_CONVENTION
+from service_kit.domain_events import event_outbox_table
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -105,6 +106,9 @@ outbox = Table(
     Column("trace_context", JSONB(none_as_null=True), nullable=True),
     Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL")),
 )
+
+# The tenants' domain events waiting to be published (service_kit.domain_events; migration 0008).
+event_outbox = event_outbox_table(metadata)
 
 # Job events already taken: a redelivery of the same event is acked without a second effect.
 processed_events = Table(

@@ -10,6 +10,7 @@ rows it was not woken for: written by another replica, or left by a failed publi
 from __future__ import annotations
 
 from service_kit.db import note_outbox_write, wake_after_outbox_commits
+from service_kit.domain_events import event_outbox_statements
 from service_kit.messaging import JetStreamLink
 from service_kit.outbox_relay import OutboxRelay, RelayStatements
 from service_kit.pgpool import PgPool, Transaction
@@ -62,9 +63,11 @@ async def queue_again(tx: Transaction, event_id: str) -> None:
 def results_relay(pool: PgPool, sessions: async_sessionmaker, broker: JetStreamLink, vault: Vault, *,
                   interval: float, batch: int = 100) -> OutboxRelay:
     """The kit's relay over this outbox: payloads unsealed as they go out; woken by every SQLAlchemy commit that
-    wrote a row, and by PgPool writers calling its `wake()` after their commit."""
+    wrote a row, and by PgPool writers calling its `wake()` after their commit. The same relay drains the
+    tenants' events (event_outbox, sealed alike: events.py)."""
     relay = OutboxRelay(pool, broker, RelayStatements(claim=CLAIM_UNPUBLISHED, mark_published=MARK_PUBLISHED,
                                                       backlog=BACKLOG, note_failure=NOTE_FAILED_PUBLISH),
-                        interval=interval, batch=batch, open_payload=vault.unseal_bytes)
+                        interval=interval, batch=batch, open_payload=vault.unseal_bytes,
+                        also=[event_outbox_statements()])
     wake_after_outbox_commits(sessions, relay.wake)
     return relay

@@ -27,7 +27,7 @@ from gateway.dialects import DIALECTS, dialect_for
 from gateway.edge import EdgeMiddleware
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
 from gateway.rate_limit import RateLimitMiddleware
-from gateway.routes import admin, auth, fulfillment, health, items, redemptions, wallet
+from gateway.routes import admin, auth, events, fulfillment, health, items, redemptions, wallet
 from gateway.store import routes as store_pages
 from gateway.upstream import Upstreams
 from gateway.web import pages as web_pages
@@ -100,7 +100,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.upstreams = Upstreams(settings)
     log.info("gateway ready", extra={"catalog": settings.catalog_addr, "wallet": settings.wallet_addr,
                                      "redemption": settings.redemption_addr,
-                                     "fulfillment": settings.fulfillment_addr,
+                                     "fulfillment": settings.fulfillment_addr, "events": settings.events_addr,
                                      "cors_allow_origins": settings.cors_allow_origins or "(none)",
                                      "rate_limit_per_second": settings.rate_limit_per_second or "(no limit)",
                                      "rate_limit_burst": settings.rate_limit_burst})
@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for module in (health, auth, items, wallet, redemptions, admin, fulfillment):
+    for module in (health, auth, items, wallet, redemptions, admin, fulfillment, events):
         app.include_router(module.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)

@@ -360,6 +360,20 @@ async def admin_caller(request: Request, p: Annotated[Presented, Depends(present
     raise _unauthenticated("an admin API key or admin client credentials are required")
 
 
+async def backend_caller(request: Request, p: Annotated[Presented, Depends(presented)]) -> Credential:
+    """A trusted back end of the tenant (an API key or client credentials, admin or not); never a player token,
+    which names one player and may not read what concerns the others (the tenant's event log)."""
+    if p.has_credential:
+        credential = await _credential(request, p)
+        note_tenant(credential.tenant_id)
+        return credential
+    if p.token:
+        await verify_token(request.app.state.signing_keys, p.token)
+        raise DomainError(ErrorCode.FORBIDDEN, "a player token cannot read the tenant's events")
+    raise _unauthenticated("an API key or client credentials are required")
+
+
 CurrentPlayer = Annotated[Player, Depends(current_player)]
 TenantScope = Annotated[Scope, Depends(tenant_scope)]
 AdminCaller = Annotated[Credential, Depends(admin_caller)]
+BackendCaller = Annotated[Credential, Depends(backend_caller)]

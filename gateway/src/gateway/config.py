@@ -27,6 +27,7 @@ class Settings(ServiceSettings):
     wallet_addr: str = "127.0.0.1:50052"        # WALLET_ADDR
     redemption_addr: str = "127.0.0.1:50053"    # REDEMPTION_ADDR
     fulfillment_addr: str = "127.0.0.1:50054"   # FULFILLMENT_ADDR
+    events_addr: str = "127.0.0.1:50055"        # EVENTS_ADDR: the events service (GET /v1/events)
     upstream_timeout_seconds: float = 5.0       # UPSTREAM_TIMEOUT_SECONDS: deadline of every gRPC call
     redeem_timeout_seconds: float = 15.0        # REDEEM_TIMEOUT_SECONDS: deadline of the Redeem call (the saga)
     token_ttl_seconds: int = 900                # TOKEN_TTL_SECONDS: default lifetime of a player token

@@ -13,6 +13,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
+from rewards.events.v1 import events_pb2, events_pb2_grpc
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
@@ -220,8 +221,16 @@ class FulfillmentClient(ServiceClient):
         return await self.call("ProviderCallback", r)
 
 
+class EventsClient(ServiceClient):
+    def __init__(self, target: str, timeout: float, tls: TlsFiles | None = None) -> None:
+        super().__init__("events", target, events_pb2_grpc.EventsServiceStub, timeout, tls)
+
+    async def list_events(self, r: events_pb2.ListEventsRequest) -> events_pb2.ListEventsResponse:
+        return await self.call("ListEvents", r, read=True)
+
+
 class Upstreams:
-    """The four clients; made inside the running event loop (the app's lifespan), never at import."""
+    """The five clients; made inside the running event loop (the app's lifespan), never at import."""
 
     def __init__(self, settings: Settings) -> None:
         t = settings.upstream_timeout_seconds
@@ -230,11 +239,14 @@ class Upstreams:
         self.wallet = WalletClient(settings.wallet_addr, t, tls)
         self.redemption = RedemptionClient(settings.redemption_addr, t, settings.redeem_timeout_seconds, tls)
         self.fulfillment = FulfillmentClient(settings.fulfillment_addr, t, tls)
+        self.events = EventsClient(settings.events_addr, t, tls)
 
     @property
     def all(self) -> list[ServiceClient]:
+        """The services `/readyz` waits for. Not the events service: a gateway that cannot read the event log
+        must still redeem, so GET /v1/events alone answers 503 while it is away."""
         return [self.catalog, self.wallet, self.redemption, self.fulfillment]
 
     async def close(self) -> None:
-        for client in self.all:
+        for client in (*self.all, self.events):
             await client.close()

@@ -54,6 +54,7 @@ OPERATION_IDS = {
     ("get", "/v1/admin/code-reveals"): "adminListCodeReveals",
     ("post", "/v1/admin/items/{itemId}/codes"): "adminUploadCodes",
     ("get", "/v1/admin/items/{itemId}/codes"): "adminGetCodePool",
+    ("get", "/v1/events"): "listEvents",
     ("get", "/v1/admin/fulfillment/jobs"): "adminListFulfillmentJobs",
     ("post", "/v1/admin/fulfillment/jobs/{redemptionId}/retry"): "adminRetryFulfillmentJob",
     ("post", "/v1/admin/fulfillment/jobs/{redemptionId}/fail"): "adminFailFulfillmentJob",

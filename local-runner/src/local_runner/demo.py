@@ -165,6 +165,9 @@ Example requests (the player token is valid for 12 hours; all of this is in .run
   curl -s -X POST {g}/v1/auth/token -H "x-client-id: {demo['client_id']}" \\
        -H "x-client-secret: {demo['client_secret']}" -H "Content-Type: application/json" -d '{{"player_id":"player-2"}}'
 
+  # The tenant's event log (docs/events.md), oldest first: page on with after=<nextCursor>
+  curl -s "{g}/v1/events?limit=20" -H "x-api-key: {demo['api_key']}"
+
 Demo storefront (sign in as a demo player): {g}/store
 Operator console (sign in with the demo operator's admin API key, api_key in .run/demo.json): {g}/console
   export API_KEY={demo['api_key']}

@@ -28,14 +28,15 @@ from local_runner.certificates import CertificateFiles, issue
 from local_runner.infra import Nats, Postgres, nats_cluster, stop_process
 from local_runner.settings import RunnerSettings
 
-DATABASES = ("gateway", "catalog", "wallet", "redemption", "fulfillment")
+DATABASES = ("gateway", "catalog", "wallet", "redemption", "fulfillment", "events")
 TLS_SETTINGS = ("GRPC_TLS_CERT_FILE", "GRPC_TLS_KEY_FILE", "GRPC_TLS_CA_FILE", "GRPC_ALLOWED_CALLERS")
 # The runner's identity with mutual TLS on (MTLS=1): every gRPC service lets it check health and seed the demo.
 RUNNER_IDENTITY = "local-runner"
 
 
 # The services that take part in mutual TLS (MTLS=1), by module: the gRPC services and the gateway, their caller.
-TLS_MODULES = ("catalog_service", "wallet_service", "redemption_service", "fulfillment_service", "gateway")
+TLS_MODULES = ("catalog_service", "wallet_service", "redemption_service", "fulfillment_service", "events_service",
+               "gateway")
 
 
 @functools.cache
@@ -133,6 +134,7 @@ class Platform:
         h = self.s.host
         catalog, wallet = self.target("catalog"), self.target("wallet")
         redemption, fulfillment = self.target("redemption"), self.target("fulfillment")
+        events = self.target("events")
         signing = self._secret("webhook_signing_secret", lambda: secrets.token_urlsafe(32))
         nats = {"NATS_URL": self.nats_url}
         if self.nats_nodes:
@@ -148,9 +150,11 @@ class Platform:
                               "redemption_code_encryption_keys",
                               lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}
         grpc_services = [("catalog-service", "catalog_service", "catalog", {}),
-                         ("wallet-service", "wallet_service", "wallet", {}),
+                         ("wallet-service", "wallet_service", "wallet", nats),
                          ("fulfillment-service", "fulfillment_service", "fulfillment", fulfillment_env),
-                         ("redemption-service", "redemption_service", "redemption", redemption_env)]
+                         ("redemption-service", "redemption_service", "redemption", redemption_env),
+                         # the tenants' event log, from the events stream (docs/events.md)
+                         ("events-service", "events_service", "events", nats)]
         specs = [
             # The demo's bonus engine and voucher provider (what a tenant's own systems would be).
             ServiceSpec("demo-partner", "local_runner.demo_partner", None, self.s.partner_port, http=True,
@@ -165,6 +169,7 @@ class Platform:
                               extra_env={"HTTP_HOST": h, "HTTP_PORT": str(port),
                                          "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
                                          "REDEMPTION_ADDR": redemption, "FULFILLMENT_ADDR": fulfillment,
+                                         "EVENTS_ADDR": events,
                                          # the demo storefront (/store) sells for the demo tenant (local_runner.demo)
                                          **({"STORE_TENANT": "demo"} if self.s.seed_demo else {})})
                   for n, port in enumerate(self.s.ports("gateway"), 1)]

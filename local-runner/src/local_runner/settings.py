@@ -8,7 +8,7 @@ from pathlib import Path
 
 from local_runner.infra import free_port
 
-GRPC_SERVICES = ("catalog", "wallet", "redemption", "fulfillment")
+GRPC_SERVICES = ("catalog", "wallet", "redemption", "fulfillment", "events")
 # What REPLICAS runs several times: the gateway and every gRPC service (not PostgreSQL, NATS or the demo partner).
 REPLICATED = ("gateway", *GRPC_SERVICES)
 # The second replica of a service listens on its first's port + REPLICA_PORT_STEP, the third on + 2 x, ...
@@ -43,6 +43,7 @@ class RunnerSettings:
     wallet_port: int = field(default_factory=lambda: _int("WALLET_PORT", 50052))
     redemption_port: int = field(default_factory=lambda: _int("REDEMPTION_PORT", 50053))
     fulfillment_port: int = field(default_factory=lambda: _int("FULFILLMENT_PORT", 50054))
+    events_port: int = field(default_factory=lambda: _int("EVENTS_PORT", 50055))
     partner_port: int = field(default_factory=lambda: _int("DEMO_PARTNER_PORT", 8010))
     postgres_port: int = field(default_factory=lambda: _int("POSTGRES_PORT", 55432))
     nats_port: int = field(default_factory=lambda: _int("NATS_PORT", 14222))
@@ -61,7 +62,7 @@ class RunnerSettings:
     nats_url: str | None = field(default_factory=lambda: os.environ.get("NATS_URL") or None)
     database_urls: dict[str, str] = field(default_factory=lambda: {
         db: os.environ[f"{db.upper()}_DATABASE_URL"]
-        for db in ("gateway", "catalog", "wallet", "redemption", "fulfillment")
+        for db in ("gateway", "catalog", "wallet", "redemption", "fulfillment", "events")
         if os.environ.get(f"{db.upper()}_DATABASE_URL")
     })
     start_timeout: float = field(default_factory=lambda: float(_int("START_TIMEOUT_SECONDS", 90)))

@@ -69,7 +69,8 @@ class Operator:
 def _settings(run_dir: Path, stale_seconds: int) -> RunnerSettings:
     return RunnerSettings(
         run_dir=run_dir, gateway_port=free_port(), catalog_port=free_port(), wallet_port=free_port(),
-        redemption_port=free_port(), fulfillment_port=free_port(), partner_port=free_port(),
+        redemption_port=free_port(), fulfillment_port=free_port(), events_port=free_port(),
+        partner_port=free_port(),
         postgres_port=free_port(), nats_port=free_port(), nats_monitor_port=free_port(), nats_url=None,
         database_urls={}, start_timeout=120.0, seed_demo=True, host="127.0.0.1",
         service_env={"LOG_LEVEL": "WARNING", "SAGA_RECOVERY_INTERVAL_SECONDS": "1",

@@ -4,6 +4,7 @@ same transaction as its OPEN status."""
 from __future__ import annotations
 
 from service_kit.db import NAMING_CONVENTION
+from service_kit.domain_events import event_outbox_table
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -138,6 +139,9 @@ outbox = Table(
     Index("ix_outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
     Index("ix_outbox_unpublished_redemption", "redemption_id", postgresql_where=text("published_at IS NULL")),
 )
+
+# The tenants' domain events waiting to be published (service_kit.domain_events; migration 0009).
+event_outbox = event_outbox_table(metadata)
 
 # Fulfillment results already applied, by event id: a redelivered or re-sent result changes nothing.
 processed_events = Table(

@@ -12,6 +12,7 @@ from typing import Any
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.db import note_outbox_write, wake_after_outbox_commits
+from service_kit.domain_events import event_outbox_statements
 from service_kit.messaging import JOBS_SUBJECT, JetStreamLink
 from service_kit.outbox_relay import OutboxRelay, RelayStatements
 from service_kit.pgpool import PgPool
@@ -85,8 +86,10 @@ FROM outbox WHERE published_at IS NULL
 def jobs_relay(pool: PgPool, sessions: async_sessionmaker, link: JetStreamLink, poll_seconds: float) -> OutboxRelay:
     """The kit's relay over this outbox: woken by every SQLAlchemy commit that wrote a job (the reconciler) and by
     Redeem through its `wake()` (a pivot whose job may go out now), and every poll_seconds for the rest: rows
-    another instance wrote, and jobs whose inline call a crash cut short (after their grace)."""
+    another instance wrote, and jobs whose inline call a crash cut short (after their grace). The same relay
+    drains the tenants' events (event_outbox, events.py): those of a code-pool redeem (created, completed) go out
+    with the next round, woken or not, so the redeem path pays no relay round of its own."""
     relay = OutboxRelay(pool, link, RelayStatements(claim=CLAIM_DUE, mark_published=MARK_PUBLISHED, backlog=BACKLOG),
-                        interval=poll_seconds)
+                        interval=poll_seconds, also=[event_outbox_statements()])
     wake_after_outbox_commits(sessions, relay.wake)
     return relay

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from service_kit import domain_events
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
-from service_kit.tracing import outbox_context
+from service_kit.tracing import outbox_context, outbox_context_json
 from sqlalchemy import and_, delete, exists, func, literal, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from redemption_service import events
 from redemption_service.codes import MASKED, Action, Viewer
 from redemption_service.domain import (
     CANCELLABLE,
@@ -84,18 +86,22 @@ async def mark_failed(session: AsyncSession, saga_id: str, code: str, message: s
         update(sagas).where(sagas.c.id == saga_id,
                             sagas.c.state.in_([SagaState.RUNNING, SagaState.COMPENSATING]))
         .values(state=SagaState.FAILED, updated_at=func.now()))
-    failed = (
-        update(redemptions).where(redemptions.c.id == saga_id, redemptions.c.status == Status.SUBMITTED)
-        .values(status=Status.FAILED, failure_code=code, failure_message=message[:2000], updated_at=func.now())
-        .returning(redemptions.c.id, redemptions.c.tenant_id, redemptions.c.environment,
-                   redemptions.c.idempotency_key)
-        .cte("failed"))
-    key = idempotency_keys.c
-    await session.execute(
-        update(idempotency_keys).add_cte(failed)
-        .where(key.tenant_id == failed.c.tenant_id, key.environment == failed.c.environment,
-               key.key == failed.c.idempotency_key, key.redemption_id == failed.c.id)
-        .values(released_at=func.now()))
+    await session.execute(_MARK_FAILED, {"id": saga_id, "code": code, "message": message[:2000],
+                                         "trace_context": outbox_context_json()})
+
+
+# The move to FAILED, the key's release and the redemption.failed event, only on the SUBMITTED -> FAILED move.
+_MARK_FAILED = text("""
+    WITH failed AS (
+        UPDATE redemptions SET status = 'FAILED', failure_code = :code, failure_message = :message,
+            updated_at = now()
+        WHERE id = :id AND status = 'SUBMITTED'
+        RETURNING *),
+    released AS (
+        UPDATE idempotency_keys k SET released_at = now() FROM failed
+        WHERE k.tenant_id = failed.tenant_id AND k.environment = failed.environment
+          AND k.key = failed.idempotency_key AND k.redemption_id = failed.id)
+    """ + events.insert_event(domain_events.REDEMPTION_FAILED, "failed", "CAST(:trace_context AS jsonb)"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +170,20 @@ async def finish_cancel(session: AsyncSession, redemption_id: str) -> Redemption
         .returning(redemptions))).first()
     await session.execute(update(sagas).where(sagas.c.id == redemption_id, sagas.c.state == SagaState.CANCELING)
                           .values(state=SagaState.CANCELED, updated_at=func.now()))
-    return _redemption(row) if row else None
+    if row is None:
+        return None
+    await add_event(session, domain_events.REDEMPTION_CANCELED, redemption_id)
+    return _redemption(row)
+
+
+_EVENT_OF = {event_type: text(events.insert_event(event_type, "redemptions WHERE id = :id",
+                                                  "CAST(:trace_context AS jsonb)"))
+             for event_type in events.DATA}
+
+
+async def add_event(session: AsyncSession, event_type: str, redemption_id: str) -> None:
+    """The event of `event_type` about the redemption as it is now in this transaction, into the outbox."""
+    await session.execute(_EVENT_OF[event_type], {"id": redemption_id, "trace_context": outbox_context_json()})
 
 
 # --- fulfillment results ------------------------------------------------------------------------------------
@@ -208,7 +227,11 @@ async def apply_fulfillment_result(session: AsyncSession, redemption_id: str, *,
         update(redemptions)
         .where(redemptions.c.id == redemption_id, redemptions.c.result_sequence < sequence)
         .values(**values).returning(redemptions))).first()
-    return _redemption(row) if row else None
+    if row is None:
+        return None
+    if status is Status.COMPLETED:
+        await add_event(session, domain_events.REDEMPTION_COMPLETED, redemption_id)
+    return _redemption(row)
 
 
 # --- reconciling jobs that got no result ----------------------------------------------------------------------
@@ -305,7 +328,8 @@ _CONFIRM = """
         RETURNING *),
     job AS (
         INSERT INTO outbox (event_id, subject, payload, redemption_id, available_at, trace_context)
-        SELECT $17, $18, $19, id, now() + make_interval(secs => $20), $21::jsonb FROM confirmed)
+        SELECT $17, $18, $19, id, now() + make_interval(secs => $20), $21::jsonb FROM confirmed),
+    created AS (""" + events.insert_event(domain_events.REDEMPTION_CREATED, "confirmed", "$21::jsonb") + """)
     SELECT * FROM confirmed"""
 
 
@@ -343,7 +367,7 @@ def _revealed(source: str, first: int) -> str:
         .replace("${action}", f"${first + 2}").replace("{source}", source)
 
 
-_COMPLETE_INLINE = """
+_COMPLETE_INLINE = ("""
     WITH completed AS (
         UPDATE redemptions SET status = 'COMPLETED', completed_at = now(), updated_at = now(),
             result_sequence = $3, result_applied_at = now(),
@@ -356,8 +380,11 @@ _COMPLETE_INLINE = """
         SELECT $2, id, 'COMPLETED', $3 FROM completed ON CONFLICT (event_id) DO NOTHING),
     done AS (
         UPDATE outbox SET published_at = now()
-        WHERE redemption_id = (SELECT id FROM completed) AND published_at IS NULL),""" + _revealed("completed", 5) + """
-    SELECT * FROM completed"""
+        WHERE redemption_id = (SELECT id FROM completed) AND published_at IS NULL),
+    completed_event AS (""" + events.insert_event(domain_events.REDEMPTION_COMPLETED, "completed",
+                                                   "$8::jsonb") + "),"
+    + _revealed("completed", 5) + """
+    SELECT * FROM completed""")
 
 
 async def complete_inline(pool: PgPool, redemption_id: str, *, event_id: str, sequence: int,
@@ -368,7 +395,7 @@ async def complete_inline(pool: PgPool, redemption_id: str, *, event_id: str, se
     the code to its viewer recorded. fulfillment: as stored (codes sealed). None when the redemption is no longer
     plainly OPEN (a cancel, or a result applied first): the caller applies the result the general way."""
     row = await pool.fetchrow(_COMPLETE_INLINE, redemption_id, event_id, sequence, fulfillment,
-                              *_reveal_args(viewer, Action.REDEEM))
+                              *_reveal_args(viewer, Action.REDEEM), outbox_context())
     return Redemption(**row) if row is not None else None
 
 

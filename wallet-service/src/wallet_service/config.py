@@ -13,3 +13,6 @@ class Settings(GrpcServerSettings):
     grpc_allowed_callers: str = "redemption-service,gateway"
     migrate_on_start: bool = True     # MIGRATE_ON_START: apply Alembic migrations before serving
     invariant_check_seconds: float = 60.0  # INVARIANT_CHECK_SECONDS: how often the ledger invariant is checked
+    nats_url: str = "nats://127.0.0.1:4222"  # NATS_URL: where the tenants' events (points granted, adjusted) go
+    nats_stream_replicas: int = 1            # NATS_STREAM_REPLICAS: servers each stream is kept on (3 in a cluster)
+    outbox_poll_seconds: float = 5.0  # OUTBOX_POLL_SECONDS: how often the relay looks for events it was not woken for

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from service_kit.db import NAMING_CONVENTION
+from service_kit.domain_events import event_outbox_table
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -121,3 +122,7 @@ saga_outcomes = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("outcome IN ('debited', 'given_up')", name="outcome_known"),
 )
+
+# The tenants' domain events (points granted, adjusted) waiting to be published by the relay (server.py), written
+# in the transaction of their ledger entry (service_kit.domain_events; migration 0004).
+event_outbox = event_outbox_table(metadata)

@@ -1,4 +1,5 @@
-"""Bootstrap: migrations, the database pool (hot path) and engine (admin paths), the gRPC server."""
+"""Bootstrap: migrations, the database pool (hot path) and engine (admin paths), the gRPC server, and the relay
+of the tenants' events (points granted, adjusted) to NATS JetStream."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
 from service_kit.invariants import InvariantChecks
+from service_kit.messaging import JetStreamLink
 from service_kit.mtls import ServerSecurity
 from service_kit.pgpool import PgPool
 
 from wallet_service.config import Settings
+from wallet_service.events import events_relay
 from wallet_service.grpc_api import WalletApi
 from wallet_service.invariants import LedgerSweep
 from wallet_service.wallet import Wallet
@@ -28,11 +31,18 @@ async def main(settings: Settings) -> None:
         await asyncio.to_thread(upgrade_database, MIGRATIONS, settings.database_url)
     pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
     engine = create_engine(settings.database_url, pool_size=ADMIN_POOL_SIZE)
-    api = WalletApi(Wallet(pool, session_maker(engine)))
+    sessions = session_maker(engine)
+    # NATS carries only the events: an unreachable NATS delays them (they wait in the outbox), never a call.
+    nats = JetStreamLink(settings.nats_url, "wallet-service", stream_replicas=settings.nats_stream_replicas)
+    relay = events_relay(pool, sessions, nats, settings.outbox_poll_seconds)
+    api = WalletApi(Wallet(pool, sessions))
     invariants = InvariantChecks("wallet-service", [LedgerSweep(pool)])
 
     async def invariant_checks() -> None:
         await invariants.run(settings.invariant_check_seconds)
+
+    async def outbox_relay() -> None:
+        await relay.run()
 
     def add_services(server):  # type: ignore[no-untyped-def]
         wallet_pb2_grpc.add_WalletServiceServicer_to_server(api, server)
@@ -48,9 +58,10 @@ async def main(settings: Settings) -> None:
             max_connection_age_grace_seconds=settings.grpc_max_connection_age_grace_seconds,
             security=ServerSecurity.from_settings(settings),
             add_services=add_services,
-            background=[invariant_checks],
+            background=[invariant_checks, outbox_relay],
             grace_seconds=settings.shutdown_grace_seconds,
         )
     finally:   # after the calls in flight finished (serve returns once they did, or the grace period ran out)
+        await nats.close()
         await pool.close()
         await engine.dispose()

@@ -9,6 +9,7 @@ debit be one statement: no advisory lock, no BEGIN and no COMMIT.
 from __future__ import annotations
 
 import asyncpg
+from service_kit import domain_events
 from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.pgpool import PgPool
@@ -16,7 +17,7 @@ from service_kit.scope import Scope
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wallet_service import repository
+from wallet_service import events, repository
 from wallet_service.domain import (
     MAX_DESCRIPTION,
     MAX_PLAYER_ID,
@@ -41,6 +42,10 @@ from wallet_service.domain import (
     require_scale,
     require_text,
 )
+
+# The tenants' event of each movement an operator or a back end makes (grants and adjustments; a redemption's
+# debit and refund are told by the redemption's own events).
+EVENT_OF = {EntryKind.GRANT: domain_events.POINTS_GRANTED, EntryKind.ADJUSTMENT: domain_events.POINTS_ADJUSTED}
 
 
 async def _require_point_type(session: AsyncSession, scope: Scope, code: str) -> int:
@@ -125,6 +130,7 @@ class Wallet:
                     session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.GRANT,
                     amount=amount, balance_after=balance, reference=idempotency_key, description=description,
                     scale=scale)
+                await events.add(session, EVENT_OF[entry.kind], scope, entry)
                 return Movement(entry, replayed=False)
         except IntegrityError as exc:
             if not repository.is_duplicate_movement(exc):
@@ -161,6 +167,7 @@ class Wallet:
                     session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.ADJUSTMENT,
                     amount=amount, balance_after=balance, reference=idempotency_key, description=description,
                     scale=scale)
+                await events.add(session, EVENT_OF[entry.kind], scope, entry)
                 return Movement(entry, replayed=False)
         except IntegrityError as exc:
             if not repository.is_duplicate_movement(exc):

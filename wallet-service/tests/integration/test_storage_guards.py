@@ -26,8 +26,9 @@ async def test_migrations_build_an_empty_database(new_database: Callable[[str], 
             version = await conn.scalar(text("SELECT version_num FROM alembic_version"))
     finally:
         await engine.dispose()
-    assert {"point_types", "players", "accounts", "ledger_entries", "saga_tombstones", "saga_outcomes"} <= tables
-    assert version == "0003"
+    assert {"point_types", "players", "accounts", "ledger_entries", "saga_tombstones", "saga_outcomes",
+            "event_outbox"} <= tables
+    assert version == "0004"
 
 
 async def test_ledger_rows_cannot_be_updated_or_deleted(w: Any) -> None:

@@ -20,6 +20,9 @@ from .code_reveal_list import CodeRevealList
 from .code_upload_result import CodeUploadResult
 from .coins_gateway_shipping_address import CoinsGatewayShippingAddress
 from .customer_info import CustomerInfo
+from .event import Event
+from .event_data import EventData
+from .event_page import EventPage
 from .fail_data import FailData
 from .fail_result import FailResult
 from .failure import Failure
@@ -112,6 +115,9 @@ __all__ = (
     "CodeUploadResult",
     "CoinsGatewayShippingAddress",
     "CustomerInfo",
+    "Event",
+    "EventData",
+    "EventPage",
     "FailData",
     "FailResult",
     "Failure",

@@ -1,7 +1,8 @@
 """NATS JetStream: the connection, and the streams every service declares idempotently at start.
 
-Two streams: jobs (redemption -> fulfillment) and results (fulfillment -> redemption), and a third that keeps the
-server's max-deliveries advisories of the jobs (the dead letters, read by fulfillment-service). Each subject has one
+Two streams: jobs (redemption -> fulfillment) and results (fulfillment -> redemption), a third that keeps the
+server's max-deliveries advisories of the jobs (the dead letters, read by fulfillment-service), and the tenants'
+domain events (`rewards.events.>`, JSON, kept by limits: service_kit.domain_events). Each subject has one
 durable pull consumer. Events are protobuf; the event id travels as Nats-Msg-Id, which JetStream uses to
 drop duplicates inside its window and consumers use to stay idempotent.
 """
@@ -26,6 +27,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from service_kit import tracing
+from service_kit.domain_events import EVENTS_MAX_AGE_SECONDS, EVENTS_STREAM, EVENTS_SUBJECTS
 from service_kit.logs import request_id_var
 
 log = logging.getLogger("service_kit.messaging")
@@ -51,7 +53,12 @@ STREAMS = {
     JOBS_STREAM: [JOBS_SUBJECT],
     RESULTS_STREAM: [RESULTS_SUBJECT],
     DEAD_LETTERS_STREAM: [max_deliveries_subject(JOBS_STREAM)],
+    # The tenants' domain events (service_kit.domain_events, docs/events.md), published by each owner's outbox.
+    EVENTS_STREAM: [EVENTS_SUBJECTS],
 }
+# Streams kept by limits rather than as a work queue: every consumer reads every message (the events service's
+# log now, a second reader later), and a message stays until it is this old, read or not.
+LIMITS_STREAMS = {EVENTS_STREAM: EVENTS_MAX_AGE_SECONDS}
 
 
 def server_urls(url: str) -> list[str]:
@@ -95,10 +102,10 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
         config = StreamConfig(
             name=name,
             subjects=subjects,
-            retention=RetentionPolicy.WORK_QUEUE,
+            retention=RetentionPolicy.LIMITS if name in LIMITS_STREAMS else RetentionPolicy.WORK_QUEUE,
             storage=StorageType.FILE,
             duplicate_window=DUPLICATE_WINDOW_SECONDS,
-            max_age=7 * 24 * 3600.0,
+            max_age=LIMITS_STREAMS.get(name, 7 * 24 * 3600.0),
             num_replicas=replicas,
         )
         try:

@@ -7,7 +7,11 @@ sealed, how to open them. The relay is woken by `wake()` after a commit that wro
 their commit), so a row goes out at once; `interval` is only the fallback for rows it was not woken for (written
 by another replica, left by a failed publish, or held back until a time). Idle, a round costs three round trips
 (BEGIN, the claim, COMMIT) once per interval. Two replicas never publish the same row in one round: each claims
-its rows FOR UPDATE SKIP LOCKED."""
+its rows FOR UPDATE SKIP LOCKED.
+
+A service with a second outbox table (the tenants' domain events, beside the jobs or results the tests and the
+reconciler count: service_kit.domain_events) gives its statements as `also`: the one relay drains both, each
+round, each table in its own transaction, in order within each table."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -38,20 +42,24 @@ class RelayStatements:
     the W3C trace context and request id of the request that wrote the row, sent as the event's NATS headers),
     oldest first, FOR UPDATE SKIP LOCKED.
     mark_published: $1 the event ids published in the round. note_failure: $1 event id, $2 the error ('' to
-    skip). backlog: -> (backlog, oldest) over the rows not yet published."""
+    skip). backlog: -> (backlog, oldest) over the rows not yet published. prune (no parameters; '' for none):
+    deletes rows published long enough ago, run with the backlog report."""
 
     claim: str
     mark_published: str
     backlog: str
     note_failure: str = ""
+    prune: str = ""
 
 
 class OutboxRelay:
     def __init__(self, pool: PgPool, broker: JetStreamLink, statements: RelayStatements, *, interval: float,
-                 batch: int = 100, open_payload: Callable[[bytes], bytes] = bytes) -> None:
+                 batch: int = 100, open_payload: Callable[[bytes], bytes] = bytes,
+                 also: Sequence[RelayStatements] = ()) -> None:
         self.pool = pool
         self.broker = broker
         self.sql = statements
+        self.also = tuple(also)
         self.interval = interval
         self.batch = batch
         self.open_payload = open_payload
@@ -71,10 +79,12 @@ class OutboxRelay:
             self._written.clear()
             published = 0
             try:
-                published = await self.publish_pending()
+                for statements in (self.sql, *self.also):
+                    published = max(published, await self.publish_pending(statements))
                 if time.monotonic() - last_report >= BACKLOG_REPORT_SECONDS:
                     last_report = time.monotonic()
-                    await self.report_backlog()
+                    for statements in (self.sql, *self.also):
+                        await self.report_backlog(statements)
             except (DomainError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
                 keep_cancellation()
                 # The database is the source of truth: wait for it rather than take the service down.
@@ -84,14 +94,15 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._written.wait(), self.interval)
 
-    async def publish_pending(self) -> int:
-        """One round: claims up to `batch` rows, publishes them in order, marks those published. Stops at the
-        first NATS failure and leaves the rest for the next round."""
+    async def publish_pending(self, statements: RelayStatements | None = None) -> int:
+        """One round of one table (the main one by default): claims up to `batch` rows, publishes them in order,
+        marks those published. Stops at the first NATS failure and leaves the rest for the next round."""
+        sql = statements or self.sql
         if not self.broker.is_connected:
             return 0
         js = await self.broker.jetstream()
         async with self.pool.transaction() as tx:
-            rows = await tx.fetch(self.sql.claim, self.batch)
+            rows = await tx.fetch(sql.claim, self.batch)
             sent: list[str] = []
             for row in rows:
                 event_id = row["event_id"]
@@ -102,8 +113,8 @@ class OutboxRelay:
                                            timeout=PUBLISH_TIMEOUT_SECONDS, headers=headers)
                 except (nats.errors.Error, TimeoutError) as exc:
                     keep_cancellation()
-                    if self.sql.note_failure:
-                        await tx.execute(self.sql.note_failure, event_id, repr(exc)[:500])
+                    if sql.note_failure:
+                        await tx.execute(sql.note_failure, event_id, repr(exc)[:500])
                     log.warning("outbox publish failed; will retry", extra={"event_id": event_id,
                                                                            "error": repr(exc)})
                     break
@@ -112,11 +123,14 @@ class OutboxRelay:
                     log.info("event already on the stream", extra={"event_id": event_id})
             if sent:
                 # One statement for the round, not one per row.
-                await tx.execute(self.sql.mark_published, sent)
+                await tx.execute(sql.mark_published, sent)
         return len(sent)
 
-    async def report_backlog(self) -> None:
-        row = await self.pool.fetchrow(self.sql.backlog)
+    async def report_backlog(self, statements: RelayStatements | None = None) -> None:
+        sql = statements or self.sql
+        if sql.prune:
+            await self.pool.execute(sql.prune)
+        row = await self.pool.fetchrow(sql.backlog)
         if row is not None and row["backlog"]:
             log.warning("outbox backlog", extra={"backlog": row["backlog"],
                                                  "oldest_age_seconds": round(float(row["oldest"] or 0), 1)})

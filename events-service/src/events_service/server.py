@@ -1,0 +1,73 @@
+"""Bootstrap: migrations, the database pool, the gRPC server, and the background tasks (the durable consumer of
+the events, the retention purge)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from rewards.events.v1 import events_pb2, events_pb2_grpc
+from service_kit.grpc_server import serve
+from service_kit.messaging import JetStreamLink, keep_cancellation
+from service_kit.mtls import ServerSecurity
+from service_kit.pgpool import PgPool
+
+from events_service import log as event_log
+from events_service.config import Settings
+from events_service.consumer import EventLogConsumer
+from events_service.db import migrate
+from events_service.grpc_api import EventsApi
+
+log = logging.getLogger("events_service.server")
+DAY_SECONDS = 24 * 3600.0
+
+
+async def purge_periodically(pool: PgPool, retention_days: float, interval: float) -> None:
+    """Deletes what is older than the retention, now and every interval; a failed round is retried next time."""
+    while True:
+        keep_cancellation()
+        try:
+            purged = await event_log.purge(pool, retention_days * DAY_SECONDS)
+            if purged:
+                log.info("events purged", extra={"purged": purged, "retention_days": retention_days})
+        except Exception as exc:  # the database away: the next round tries again
+            keep_cancellation()
+            log.warning("event purge failed", extra={"error": repr(exc)})
+        await asyncio.sleep(interval)
+
+
+async def main(settings: Settings) -> None:
+    if settings.migrate_on_start:
+        await asyncio.to_thread(migrate, settings.database_url)
+    pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
+    nats = JetStreamLink(settings.nats_url, "events-service", stream_replicas=settings.nats_stream_replicas)
+    consumer = EventLogConsumer(pool, nats, consumer_name=settings.consumer_name, fetch_batch=settings.fetch_batch,
+                                ack_wait=settings.ack_wait_seconds, max_deliveries=settings.max_deliveries)
+    api = EventsApi(pool)
+
+    async def events_in() -> None:
+        await consumer.run()
+
+    async def retention() -> None:
+        await purge_periodically(pool, settings.retention_days, settings.purge_interval_seconds)
+
+    def add_services(server):  # type: ignore[no-untyped-def]
+        events_pb2_grpc.add_EventsServiceServicer_to_server(api, server)
+        return [events_pb2.DESCRIPTOR.services_by_name["EventsService"].full_name]
+
+    try:
+        await serve(
+            name="events-service",
+            host=settings.grpc_host,
+            port=settings.grpc_port,
+            metrics_port=settings.metrics_port,
+            max_connection_age_seconds=settings.grpc_max_connection_age_seconds,
+            max_connection_age_grace_seconds=settings.grpc_max_connection_age_grace_seconds,
+            security=ServerSecurity.from_settings(settings),
+            add_services=add_services,
+            background=[events_in, retention],
+            grace_seconds=settings.shutdown_grace_seconds,
+        )
+    finally:
+        await nats.close()
+        await pool.close()

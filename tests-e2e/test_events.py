@@ -1,0 +1,84 @@
+"""Issue 15 through the gateway on the real processes: a grant, a code-pool redemption and a cancelled one each
+tell their events (published by the owning services' outboxes, kept by the events service), which a back end
+reads with GET /v1/events, paged to the end, in order per redemption, filtered by type, never with a code."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+
+def _page_to_the_end(operator, limit: int = 7, **params: Any) -> tuple[list[dict[str, Any]], str, int]:  # type: ignore[no-untyped-def]
+    events: list[dict[str, Any]] = []
+    cursor, pages = "", 0
+    while True:
+        r = operator.http.get("/v1/events", params={"after": cursor, "limit": limit, **params})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        events += body["events"]
+        cursor, pages = body["nextCursor"], pages + 1
+        if not body["hasMore"]:
+            return events, cursor, pages
+
+
+def _of(events: list[dict[str, Any]], redemption_id: str) -> list[str]:
+    return [e["type"] for e in events if e["data"].get("redemption_id") == redemption_id]
+
+
+def test_a_back_end_replays_the_events_of_its_redemptions_in_order(gateway: httpx.Client, operator) -> None:  # type: ignore[no-untyped-def]
+    player, auth = operator.new_player(gems=1_000)
+    voucher = operator.create_item(fulfillmentStrategy="code_pool", stock=5)
+    code = f"EV-{uuid.uuid4().hex[:8]}"
+    assert operator.http.post(f"/v1/admin/items/{voucher['id']}/codes",
+                              json={"codes": [{"code": code, "pin": "4321"}]}).status_code in (200, 201)
+    manual = operator.create_item(fulfillmentStrategy="manual", stock=5)
+
+    completed = gateway.post("/v1/redemptions", headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+                             json={"offer": voucher["id"]}).json()
+    assert completed["status"] == "COMPLETED", completed
+    opened = gateway.post("/v1/redemptions", headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+                          json={"offer": manual["id"]}).json()
+    assert opened["status"] == "OPEN", opened
+    canceled = gateway.post(f"/v1/redemptions/{opened['id']}/cancel", headers=auth, json={})
+    assert canceled.status_code == 200 and canceled.json()["status"] == "CANCELED", canceled.text
+
+    # Eventually: each service's relay publishes within its poll interval, the events service appends on arrival.
+    deadline = time.monotonic() + 45
+    while True:
+        events, cursor, pages = _page_to_the_end(operator)
+        done = (_of(events, completed["id"]) == ["redemption.created", "redemption.completed"]
+                and _of(events, opened["id"]) == ["redemption.created", "fulfillment.waiting_for_operator",
+                                                  "redemption.canceled"]
+                and any(e["type"] == "points.granted" and e["data"]["player_id"] == player for e in events))
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert _of(events, completed["id"]) == ["redemption.created", "redemption.completed"], events[-10:]
+    assert _of(events, opened["id"]) == ["redemption.created", "fulfillment.waiting_for_operator",
+                                         "redemption.canceled"], events[-10:]
+    assert pages > 1 and len({e["id"] for e in events}) == len(events), "paged, and each event once"
+    assert [int(e["cursor"]) for e in events] == sorted(int(e["cursor"]) for e in events)
+    assert code not in json.dumps(events) and "4321" not in json.dumps(events), "no code or PIN in an event"
+
+    refund = next(e for e in events if e["type"] == "redemption.canceled" and e["data"]["redemption_id"] == opened["id"])
+    assert refund["data"]["refund"] == {"point_type": "gems", "amount": 10, "point_scale": 0}
+    assert (refund["tenant"], refund["environment"], refund["version"]) == \
+        (operator.demo["tenant_id"], operator.demo["environment"], 1)
+    granted = next(e for e in events if e["type"] == "points.granted" and e["data"]["player_id"] == player)
+    assert granted["data"]["amount"] == 1_000
+
+    # Nothing after the end; a filter by type; the refusals.
+    tail = operator.http.get("/v1/events", params={"after": cursor}).json()
+    assert tail["events"] == [] and tail["nextCursor"] == cursor and not tail["hasMore"]
+    only, _, _ = _page_to_the_end(operator, limit=50, types="redemption.canceled")
+    assert only and {e["type"] for e in only} == {"redemption.canceled"}
+    assert opened["id"] in {e["data"]["redemption_id"] for e in only}
+    assert gateway.get("/v1/events", headers=auth).status_code == 403, "a player token reads no tenant events"
+    assert gateway.get("/v1/events").status_code == 401
+    bad = operator.http.get("/v1/events", params={"after": "not-a-cursor"})
+    assert bad.status_code == 422 and bad.json()["code"] == "VALIDATION_ERROR", bad.text
+    assert operator.http.get("/v1/events", params={"types": "redemption.exploded"}).status_code == 422
