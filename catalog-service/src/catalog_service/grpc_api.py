@@ -13,7 +13,7 @@ from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from catalog_service import repository, stock
+from catalog_service import price_locks, repository, stock
 from catalog_service.definitions import ItemDefinitions
 from catalog_service.domain import (
     MAX_IDEMPOTENCY_KEY,
@@ -169,6 +169,16 @@ def _offer_fields(offer: Offer | None) -> dict:  # type: ignore[type-arg]
     return fields
 
 
+# An item's forced fulfilment outcome (redemption-service's and fulfillment-service's sandbox.py) is for the sandbox.
+SANDBOX_OUTCOME_KEY = "sandbox_outcome"
+
+
+def _sandbox_outcome_in_sandbox_only(scope: Scope, item: Item) -> None:
+    if scope.environment != "sandbox" and SANDBOX_OUTCOME_KEY in item.fulfillment_config:
+        raise DomainError(ErrorCode.SANDBOX_ONLY,
+                          "fulfillment_config.sandbox_outcome (a forced outcome) is for the sandbox only")
+
+
 class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
     """The hot path (reads, ReserveStock, ReleaseStock) runs on `pool`; the operators' writes on `sessions`."""
 
@@ -181,6 +191,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
         scope = scope_of(request.scope)
         # An item created without a status is for sale at once; without a strategy it is refused.
         item = validate_item(item_of(request.item, status=ItemStatus.ACTIVE, strategy=None))
+        _sandbox_outcome_in_sandbox_only(scope, item)
         if item.status is ItemStatus.DELETED:
             raise invalid("an item cannot be created deleted")
         async with self.sessions.begin() as session:
@@ -198,6 +209,7 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
             patch = item_of(request.item, status=current.status, strategy=current.fulfillment_strategy)
             updated = validate_item(apply_update(current, patch, list(request.update_mask),
                                                  request.item.unlimited_stock))
+            _sandbox_outcome_in_sandbox_only(scope, updated)
             saved = await repository.replace_item(session, scope, updated, stock_changed=updated.stock != current.stock)
         self.definitions.forget(scope, item_id)
         return catalog_pb2.UpdateItemResponse(item=item_proto(saved))
@@ -257,15 +269,30 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
                                                         **_offer_fields(result.offer))
         if result.item is not None:
             response.item.CopyFrom(item_proto(result.item))
+        if request.lock_price_seconds < 0:
+            raise invalid("lock_price_seconds may not be negative")
+        if request.lock_price_seconds and result.eligible and result.offer is not None:
+            lock_id, expires_at = await price_locks.lock_price(
+                self.pool, scope, player_id=player.player_id, item_id=item_id, offer=result.offer,
+                seconds=request.lock_price_seconds)
+            response.price_lock_id = lock_id
+            response.price_lock_expires_at.FromDatetime(expires_at)
         return response
 
     async def ReserveStock(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
+        saga_id, item_id, player = require_saga_id(request.saga_id), require_id(request.item_id), \
+            required_player(request.player)
+        price_lock = None
+        if request.price_lock_id:   # a quote's redeem; without one nothing more is read
+            price_lock = await price_locks.lock_for_reservation(
+                self.pool, scope, request.price_lock_id, saga_id=saga_id, player_id=player.player_id,
+                item_id=item_id, variant_id=request.variant_id, point_type=request.point_type)
         reservation = await stock.reserve_stock(
-            self.pool, self.definitions, scope, saga_id=require_saga_id(request.saga_id),
-            item_id=require_id(request.item_id), player=required_player(request.player),
+            self.pool, self.definitions, scope, saga_id=saga_id, item_id=item_id, player=player,
             variant_id=request.variant_id, rounds=request.rounds, point_type=request.point_type,
-            has_shipping_address=request.has_shipping_address, has_customer_info=request.has_customer_info)
+            has_shipping_address=request.has_shipping_address, has_customer_info=request.has_customer_info,
+            price_lock=price_lock)
         failpoint("catalog.after_reserve_commit")
         return catalog_pb2.ReserveStockResponse(
             saga_id=reservation.saga_id, item=item_proto(reservation.item),

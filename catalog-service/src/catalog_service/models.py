@@ -178,3 +178,25 @@ stock_adjustments = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("delta <> 0", name="delta_not_zero"),
 )
+
+# Price locks: the price and variant a quote gave a player for an item, until expires_at (price_locks.py). The
+# saga that reserved with one holds it (saga_id); its release gives it back. Rows a day past their end are swept
+# by the statement that writes new ones.
+price_locks = Table(
+    "price_locks",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("player_id", String(128), nullable=False),
+    _id("item_id", nullable=False),
+    _id("variant_id", nullable=False, server_default=""),
+    Column("point_type", String(32), nullable=False),
+    Column("price", BigInteger, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("saga_id", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("price >= 0", name="price_not_negative"),
+    Index("ix_price_locks_saga", "tenant_id", "environment", "saga_id", postgresql_where=text("saga_id IS NOT NULL")),
+    Index("ix_price_locks_expires_at", "expires_at"),
+)

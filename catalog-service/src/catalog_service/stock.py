@@ -40,6 +40,7 @@ from catalog_service.domain import (
     snapshot_from_json,
 )
 from catalog_service.models import items, stock_adjustments
+from catalog_service.price_locks import PriceLock, lock_for_reservation
 
 # The reservation, in the lock order: the saga's row (a saga reserved before, or released, conflicts: nothing more
 # is written), then the player's count below the limit ($11, 0 for none), then a unit of the item's stock, only
@@ -71,6 +72,38 @@ SELECT EXISTS (SELECT FROM held) AS held, (SELECT stock FROM taken) AS stock,
        CASE WHEN EXISTS (SELECT FROM held) AND NOT EXISTS (SELECT FROM taken) THEN reservation_not_taken() END
          AS refused"""
 _NOT_TAKEN_SQLSTATE = "RW001"
+
+# The reservation of a quote (price_locks.py): _RESERVE, then, last in the lock order, the price lock ($13) claimed
+# for the saga while it is the player's, for the item, unexpired and held by no saga; a lock not claimed undoes
+# the rest as a unit not taken does. Only a redeem that names a quote runs it.
+_RESERVE_QUOTED = """
+WITH held AS (
+    INSERT INTO reservations (tenant_id, environment, saga_id, item_id, variant_id, player_id, point_type, price,
+                              stock_counted, state, snapshot)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'held', $10::text::jsonb)
+    ON CONFLICT DO NOTHING
+    RETURNING saga_id
+), counted AS (
+    INSERT INTO player_counts AS c (tenant_id, environment, item_id, player_id, count)
+    SELECT $1, $2, $4, $6, 1 FROM held
+    ON CONFLICT (tenant_id, environment, item_id, player_id)
+    DO UPDATE SET count = c.count + 1 WHERE $11 = 0 OR c.count < $11
+    RETURNING c.count
+), taken AS (
+    UPDATE items SET stock = stock - 1
+     WHERE tenant_id = $1 AND environment = $2 AND id = $4 AND revision = $12 AND status = 'active'
+       AND (stock IS NOT NULL) = $9 AND (stock IS NULL OR stock >= 1)
+       AND EXISTS (SELECT FROM counted)
+    RETURNING stock
+), claimed AS (
+    UPDATE price_locks SET saga_id = $3
+     WHERE tenant_id = $1 AND environment = $2 AND id = $13 AND player_id = $6 AND item_id = $4
+       AND saga_id IS NULL AND expires_at > now() AND EXISTS (SELECT FROM taken)
+    RETURNING id
+)
+SELECT EXISTS (SELECT FROM held) AS held, (SELECT stock FROM taken) AS stock,
+       CASE WHEN EXISTS (SELECT FROM held) AND NOT EXISTS (SELECT FROM claimed) THEN reservation_not_taken() END
+         AS refused"""
 
 # A saga's reservation, for a retry's answer, with the item's stock of today.
 _REPLAY = """
@@ -106,6 +139,11 @@ WITH released AS (
     SELECT $1, $2, $3, 'released', now(), $4 WHERE NOT EXISTS (SELECT FROM released)
     ON CONFLICT DO NOTHING
     RETURNING saga_id
+), unlocked AS (
+    -- A quote's price lock held by the saga is given back (price_locks.py); read by nothing, it runs last, after
+    -- the item's row, in the lock order. An index scan that finds nothing for a saga without a quote.
+    UPDATE price_locks SET saga_id = NULL
+     WHERE tenant_id = $1 AND environment = $2 AND saga_id = $3 AND EXISTS (SELECT FROM released)
 )
 SELECT EXISTS (SELECT FROM released) AS released, EXISTS (SELECT FROM tombstone) AS tombstoned,
        EXISTS (SELECT FROM reservations
@@ -140,14 +178,22 @@ async def _replay(pool: PgPool, scope: Scope, saga_id: str, item_id: str, player
 
 async def reserve_stock(pool: PgPool, definitions: ItemDefinitions, scope: Scope, *, saga_id: str, item_id: str,
                         player: Player, variant_id: str = "", rounds: int = 0, point_type: str = "",
-                        has_shipping_address: bool = False, has_customer_info: bool = False) -> Reservation:
+                        has_shipping_address: bool = False, has_customer_info: bool = False,
+                        price_lock: PriceLock | None = None) -> Reservation:
     """Takes a unit of the item (and of the player's allowance) for the saga, or refuses with the first check
-    that fails (domain.choose_offer's order). Idempotent on saga_id: a retry answers the stored snapshot."""
+    that fails (domain.choose_offer's order). Idempotent on saga_id: a retry answers the stored snapshot.
+    With a price lock (price_locks.lock_for_reservation checked it), its variant and point type are chosen and
+    its price is paid, and the reservation's statement claims it."""
+    if price_lock is not None:
+        variant_id, rounds, point_type = price_lock.variant_id, 0, price_lock.point_type
 
     def offer_of(item: Item, redeemed_count: int) -> Offer:
-        return choose_offer(item, player=player, redeemed_count=redeemed_count, now=datetime.now(UTC),
-                            variant_id=variant_id, rounds=rounds, point_type=point_type,
-                            has_shipping_address=has_shipping_address, has_customer_info=has_customer_info)
+        offer = choose_offer(item, player=player, redeemed_count=redeemed_count, now=datetime.now(UTC),
+                             variant_id=variant_id, rounds=rounds, point_type=point_type,
+                             has_shipping_address=has_shipping_address, has_customer_info=has_customer_info)
+        if price_lock is not None:
+            offer = replace(offer, price=replace(offer.price, amount=price_lock.price))
+        return offer
 
     # The fast way: the cached definition passes every check but the two only the write can know (the count is
     # taken as 0, the stock as unlimited: the write enforces both). Any refusal is decided again on fresh reads,
@@ -174,7 +220,7 @@ async def reserve_stock(pool: PgPool, definitions: ItemDefinitions, scope: Scope
                     return replayed
                 raise
         try:
-            return await _take(pool, scope, saga_id, player, definition, offer)
+            return await _take(pool, scope, saga_id, player, definition, offer, price_lock)
         except _Claimed:
             # A concurrent call with the same saga id (or a release's tombstone) committed first.
             replayed = await _replay(pool, scope, saga_id, item_id, player.player_id)
@@ -183,19 +229,26 @@ async def reserve_stock(pool: PgPool, definitions: ItemDefinitions, scope: Scope
             return replayed
         except _NotTaken:
             definition = offer = None   # decide again on fresh reads: the refusal, or a retry that takes
+            if price_lock is not None:
+                # The lock may be what was not taken (another saga holds it now, or it just expired).
+                price_lock = await lock_for_reservation(
+                    pool, scope, price_lock.id, saga_id=saga_id, player_id=player.player_id, item_id=item_id,
+                    variant_id=price_lock.variant_id, point_type=price_lock.point_type)
     raise DomainError(ErrorCode.UNAVAILABLE, f"item {item_id} kept changing during the reservation; try again",
                       {"retry_after_seconds": "1"})
 
 
 async def _take(pool: PgPool, scope: Scope, saga_id: str, player: Player, definition: Definition,
-                offer: Offer) -> Reservation:
+                offer: Offer, price_lock: PriceLock | None = None) -> Reservation:
     item = definition.item
+    args = (scope.tenant_id, scope.environment, saga_id, item.id, offer.variant.id if offer.variant else None,
+            player.player_id, offer.price.point_type, offer.price.amount, definition.stock_counted,
+            definition.snapshot(offer), item.per_player_limit, definition.revision)
     try:
-        row = await pool.fetchrow(
-            _RESERVE, scope.tenant_id, scope.environment, saga_id, item.id,
-            offer.variant.id if offer.variant else None, player.player_id, offer.price.point_type,
-            offer.price.amount, definition.stock_counted, definition.snapshot(offer), item.per_player_limit,
-            definition.revision)
+        if price_lock is None:
+            row = await pool.fetchrow(_RESERVE, *args)
+        else:
+            row = await pool.fetchrow(_RESERVE_QUOTED, *args, price_lock.id)
     except asyncpg.PostgresError as exc:
         if exc.sqlstate == _NOT_TAKEN_SQLSTATE:
             raise _NotTaken() from None   # the statement undid the reservation row and the count it wrote

@@ -18,6 +18,7 @@ from service_kit.messaging_metrics import note_delivery
 from service_kit.pgpool import PgPool
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from fulfillment_service import sandbox
 from fulfillment_service.fulfilment import MalformedJob, ReceivedJob, Taken, fulfil_job, give_up_job, read_job
 from fulfillment_service.metrics import DEAD_LETTERS, SERVICE
 from fulfillment_service.provider_jobs import ProviderDelivery
@@ -74,6 +75,9 @@ class JobConsumer:
             return
         delivery = msg.metadata.num_delivered
         final = delivery >= self.max_deliveries
+        forced = sandbox.forced_outcome(received)
+        if forced is not None and await self._carry_out(msg, received, forced):
+            return
         try:
             taken = await fulfil_job(self.sessions, self.pool, self.vault, received,
                                      bonus_engine_url=self.provider.bonus_engine_url,
@@ -99,6 +103,22 @@ class JobConsumer:
         # The effect is committed, the ack not sent: the redelivery must find the effect and add nothing.
         failpoint("fulfillment.after_commit")
         await msg.ack()
+
+    async def _carry_out(self, msg: Msg, received: ReceivedJob, forced: sandbox.Forced) -> bool:
+        """A sandbox job's forced outcome: True when it settled the message (held back, or failed as asked);
+        False when the job goes on as usual (its wait is over)."""
+        if forced.wait_seconds:
+            left = sandbox.seconds_left(forced, msg.metadata.timestamp)
+            if left <= 0:
+                sandbox.FORCED.labels(forced.name).inc()
+                return False
+            await msg.nak(delay=left)
+            return True
+        async with self.sessions.begin() as session:
+            await sandbox.fail_as_forced(session, self.vault, received, forced)
+        self.outbox_written()
+        await msg.ack()
+        return True
 
     @contextlib.asynccontextmanager
     async def _still_working(self, msg: Msg) -> AsyncIterator[None]:

@@ -529,6 +529,11 @@ class NewRedemption(_Selection):
     comment: str = Field(default="", max_length=2000)
     trigger_source: str = Field(default="", max_length=64)
     trigger_details: FreeFormObject | None = None
+    quote_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="a quote's `quoteId`: pay the quoted price for the quoted variant and "
+                                             "point type, even if the offer's price changed since (refused with "
+                                             "QUOTE_EXPIRED, QUOTE_NOT_YOURS, QUOTE_ALREADY_USED, QUOTE_MISMATCH, "
+                                             "QUOTE_NOT_FOUND)")
 
 
 class QuoteRequest(_Selection):
@@ -656,6 +661,10 @@ class Quote(ApiModel):
     remaining_allowance: int | None = Field(description="null: unlimited")
     shipping_address_required: bool
     customer_info_required: bool
+    quote_id: str | None = Field(description="send it as the redemption's `quoteId` to pay this price for this "
+                                             "variant until `expiresAt`, once; null when the offer refused the "
+                                             "player")
+    expires_at: datetime | None = Field(description="the end of the quote's price lock")
 
     @classmethod
     def from_proto(cls, q: redemption_pb2.QuoteRedemptionResponse) -> Quote:
@@ -666,7 +675,8 @@ class Quote(ApiModel):
                    stock_left=None if q.stock_left < 0 else q.stock_left,
                    remaining_allowance=None if q.remaining_allowance < 0 else q.remaining_allowance,
                    shipping_address_required=q.shipping_address_required,
-                   customer_info_required=q.customer_info_required)
+                   customer_info_required=q.customer_info_required, quote_id=_or_none(q.quote_id),
+                   expires_at=timestamp(q, "quote_expires_at") if q.quote_id else None)
 
 
 # ---- auth and health (OAuth-style snake_case, as token endpoints usually speak) ------------------------------

@@ -34,9 +34,17 @@ class Settings(GrpcServerSettings):
     inline_fulfilment_strategies: str = "code_pool"  # INLINE_FULFILMENT_STRATEGIES: comma-separated; empty: all jobs over JetStream
     reconcile_interval_seconds: float = 15.0     # RECONCILE_INTERVAL_SECONDS: how often the reconciler runs
     reconcile_after_seconds: float = 60.0        # RECONCILE_AFTER_SECONDS: an OPEN job without a result this long is re-published
+    quote_valid_seconds: int = 300               # QUOTE_VALID_SECONDS: a quote's price and variant hold this long (1..86400)
     # CODE_ENCRYPTION_KEYS, required: Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first.
     # Codes and PINs are sealed with the newest and unsealed with any (rotation: README).
     code_encryption_keys: SecretStr
+
+    @field_validator("quote_valid_seconds")
+    @classmethod
+    def _quote_validity_bounded(cls, value: int) -> int:
+        if not 1 <= value <= 86_400:
+            raise ValueError("must be between 1 and 86400 seconds")
+        return value
 
     @field_validator("code_encryption_keys")
     @classmethod

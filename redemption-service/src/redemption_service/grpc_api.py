@@ -40,12 +40,15 @@ class RedemptionApi(redemption_pb2_grpc.RedemptionServiceServicer):
 
     async def QuoteRedemption(self, request, context):  # type: ignore[no-untyped-def]
         quote = await self.redemptions.quote(request)
-        return redemption_pb2.QuoteRedemptionResponse(
+        response = redemption_pb2.QuoteRedemptionResponse(
             eligible=quote.eligible, reason=quote.reason, item_id=quote.item_id, variant_id=quote.variant_id,
             point_type=quote.point_type, cost=quote.cost, point_scale=quote.point_scale, balance=quote.balance,
             stock_left=quote.stock_left, remaining_allowance=quote.remaining_allowance,
             shipping_address_required=quote.shipping_address_required,
-            customer_info_required=quote.customer_info_required)
+            customer_info_required=quote.customer_info_required, quote_id=quote.quote_id)
+        if quote.quote_expires_at is not None:
+            response.quote_expires_at.FromDatetime(quote.quote_expires_at)
+        return response
 
     async def GetRedemption(self, request, context):  # type: ignore[no-untyped-def]
         viewer = viewer_of(request.viewer, request.viewer_id, request.player_id)

@@ -47,6 +47,10 @@ def request_fingerprint(request: redemption_pb2.RedeemRequest) -> str:
         "trigger_source": request.trigger_source or DEFAULT_TRIGGER_SOURCE,
         "trigger_details": as_dict("trigger_details") or None,
     }
+    if request.quote_id:   # only then: the fingerprints of keys stored before quotes existed stay the same
+        canonical["quote_id"] = request.quote_id
+    if request.sandbox_outcome:
+        canonical["sandbox_outcome"] = request.sandbox_outcome
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(encoded.encode()).hexdigest()
 

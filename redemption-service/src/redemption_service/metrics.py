@@ -28,6 +28,11 @@ SAGA_COMPENSATIONS = Counter("rewards_saga_compensations_total", "Compensations 
                              ["step", "result"])
 SAGA_RECOVERIES = Counter("rewards_saga_recoveries_total", "Stale sagas taken over by recovery, by what it did",
                           ["action"])
+QUOTES = Counter("rewards_quotes_total", "Quotes answered: `locked` with a price lock (a quoteId), `refused` without",
+                 ["result"])
+QUOTED_REDEMPTIONS = Counter("rewards_quoted_redemptions_total",
+                             "Redeem calls that named a quote, by how they ended (failure_code: QUOTE_* and the rest)",
+                             ["outcome", "failure_code"])
 IDEMPOTENCY = Counter("rewards_idempotency_total", "Requests that found their idempotency key taken",
                       ["result"])
 SAGA_OLDEST_UNFINISHED = Gauge("rewards_saga_oldest_unfinished_age_seconds",
@@ -46,6 +51,11 @@ def count_redemption(status: Status, failure_code: str) -> None:
     if status is Status.SUBMITTED:
         failure_code = "UNAVAILABLE"
     REDEMPTIONS.labels(outcome, failure_code if outcome == "failed" else "").inc()
+
+
+def count_quoted_redemption(status: Status, failure_code: str) -> None:
+    outcome = _OUTCOMES.get(status, "open")
+    QUOTED_REDEMPTIONS.labels(outcome, failure_code if outcome == "failed" else "").inc()
 
 
 SAGAS_AND_OVERDUE = """

@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from google.protobuf.json_format import MessageToDict
@@ -26,14 +26,14 @@ from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from redemption_service import repository
+from redemption_service import repository, sandbox
 from redemption_service.clients import Catalog, Fulfillment, Wallet
 from redemption_service.codes import MASKED, Codes, Viewer, viewer_of
 from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPlan, Status
 from redemption_service.fulfillment_results import MalformedResult, apply_result, received_result
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.idempotency import DEFAULT_TRIGGER_SOURCE, key_or_generated, request_fingerprint
-from redemption_service.metrics import IDEMPOTENCY, count_redemption
+from redemption_service.metrics import IDEMPOTENCY, QUOTES, count_quoted_redemption, count_redemption
 from redemption_service.saga.engine import SagaFailed, SagaRunner
 from redemption_service.saga.journal import SagaLog
 from redemption_service.saga.redeem import RedeemOrder, RedeemSaga
@@ -57,6 +57,8 @@ INLINE_STRATEGIES = frozenset({"code_pool"})
 INLINE_TIMEOUT_SECONDS = 2.0
 # A job fulfilled inline waits this much longer than the inline call's deadline before the relay may publish it.
 INLINE_GRACE_MARGIN_SECONDS = 3.0
+# How long a quote's price and variant hold (QUOTE_VALID_SECONDS); catalog stores the lock it priced.
+QUOTE_VALID_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,8 @@ class Quote:
     remaining_allowance: int
     shipping_address_required: bool
     customer_info_required: bool
+    quote_id: str = ""                  # the price lock catalog stored for this quote; empty: none
+    quote_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,8 @@ class Redemptions:
                  fulfillment_waits: FulfillmentWaits | None = None, fulfillment_wait_ms: int = 0,
                  inline_timeout_seconds: float = INLINE_TIMEOUT_SECONDS,
                  inline_strategies: frozenset[str] = INLINE_STRATEGIES,
-                 wake_relay: Callable[[], None] = lambda: None) -> None:
+                 wake_relay: Callable[[], None] = lambda: None,
+                 quote_valid_seconds: int = QUOTE_VALID_SECONDS) -> None:
         """fulfillment_wait_ms: how long Redeem waits for a fast result when the request does not say (0: not
         at all). inline_timeout_seconds: the deadline of the inline fulfilment of a code-pool job. wake_relay:
         tells the outbox relay a job may be published now (an inline fulfilment failed). codes: seals the codes
@@ -113,6 +118,7 @@ class Redemptions:
         self.inline_timeout_seconds = inline_timeout_seconds
         self.inline_strategies = inline_strategies
         self.wake_relay = wake_relay
+        self.quote_valid_seconds = quote_valid_seconds
         saga_log = SagaLog(sessions, pool, inline_strategies=inline_strategies,
                            inline_grace_seconds=inline_timeout_seconds + INLINE_GRACE_MARGIN_SECONDS)
         self.saga = RedeemSaga(catalog, wallet, saga_log)
@@ -134,6 +140,7 @@ class Redemptions:
         for the request's viewer (codes.viewer_of): the statement that read or completed it recorded the reveal."""
         scope = Scope.from_proto(request.scope)
         _validate_redeem(request)
+        sandbox_outcome = sandbox.checked_outcome(request.sandbox_outcome, scope)
         viewer = viewer_of(request.viewer, request.viewer_id, request.player.player_id)
         key = key_or_generated(request.idempotency_key)
         fingerprint = request_fingerprint(request)
@@ -143,7 +150,8 @@ class Redemptions:
             redemption_id=str(uuid.uuid4()), scope=scope, player=request.player, item_id=request.item_id,
             variant_id=request.variant_id, rounds=request.rounds, point_type=request.point_type,
             shipping_address=request.shipping_address if shipping else None,
-            customer_info=request.customer_info if customer else None)
+            customer_info=request.customer_info if customer else None, quote_id=request.quote_id,
+            sandbox_outcome=sandbox_outcome)
         values = {
             "id": order.redemption_id, "player_id": order.player_id, "item_id": order.item_id,
             "variant_id": order.variant_id, "rounds": order.rounds, "point_type": order.point_type,
@@ -167,6 +175,8 @@ class Redemptions:
                     redemption = await self._await_fulfillment(order.redemption_id, result_applied, wait_ms / 1000,
                                                                viewer)
         count_redemption(redemption.status, redemption.failure_code or "")
+        if order.quote_id:
+            count_quoted_redemption(redemption.status, redemption.failure_code or "")
         return _outcome(redemption), False
 
     async def _run_saga(self, order: RedeemOrder, viewer: Viewer) -> Redemption:
@@ -181,6 +191,8 @@ class Redemptions:
             assert failed is not None
             return failed
         assert order.confirmed is not None and order.job is not None
+        if sandbox.forced(order.confirmed.fulfillment_config):
+            return await self._send_job_now(order.confirmed)   # its forced outcome comes from fulfillment-service
         if order.confirmed.fulfillment_strategy in self.inline_strategies:
             return await self._fulfil_inline(order.confirmed, order.job, viewer)
         self.wake_relay()   # the job may go out now
@@ -286,7 +298,7 @@ class Redemptions:
             self.catalog.check_eligibility(catalog_pb2.CheckEligibilityRequest(
                 scope=scope.to_proto(), item_id=request.item_id, variant_id=request.variant_id,
                 rounds=request.rounds, point_type=request.point_type, player=request.player,
-                skip_required_fields=True)),
+                skip_required_fields=True, lock_price_seconds=self.quote_valid_seconds)),
             return_exceptions=True)
         for result in (player, accounts, eligibility):
             if isinstance(result, BaseException) and not _is_refusal(result):
@@ -307,6 +319,13 @@ class Redemptions:
         balance = account.balance if account else 0
         if not reason and balance < price.amount:
             reason = ErrorCode.INSUFFICIENT_BALANCE.value
+        # Catalog locked the price when the item accepts the player; a player the wallet refuses gets no quote
+        # to redeem with, one short of points does (the price holds while they earn the rest).
+        locked = eligibility.price_lock_id if reason in ("", ErrorCode.INSUFFICIENT_BALANCE.value) else ""
+        QUOTES.labels("locked" if locked else "refused").inc()
+        if locked:
+            log.info("quote locked", extra={"quote_id": locked, "item_id": item.id or request.item_id,
+                                            "cost": price.amount, "point_type": price.point_type})
         return Quote(
             eligible=not reason, reason=reason, item_id=item.id or request.item_id,
             variant_id=eligibility.variant.id or request.variant_id, point_type=price.point_type,
@@ -314,7 +333,8 @@ class Redemptions:
             stock_left=-1 if item.unlimited_stock else item.stock,
             remaining_allowance=eligibility.remaining_allowance,
             shipping_address_required=item.shipping_address_required,
-            customer_info_required=item.customer_info_required)
+            customer_info_required=item.customer_info_required,
+            quote_id=locked, quote_expires_at=eligibility.price_lock_expires_at.ToDatetime(UTC) if locked else None)
 
     # --- reads ----------------------------------------------------------------------------------------------
 
@@ -446,7 +466,7 @@ def _require(value: str, name: str, max_length: int) -> None:
 def _validate_redeem(request: redemption_pb2.RedeemRequest) -> None:
     _require(request.player.player_id, "player.player_id", 128)
     _require(request.item_id, "item_id", 128)
-    limits = {"variant_id": 128, "point_type": 32, "comment": 1000, "trigger_source": 64}
+    limits = {"variant_id": 128, "point_type": 32, "comment": 1000, "trigger_source": 64, "quote_id": 64}
     for name, limit in limits.items():
         if len(getattr(request, name)) > limit:
             raise DomainError(ErrorCode.VALIDATION_ERROR, f"{name} is longer than {limit} characters")

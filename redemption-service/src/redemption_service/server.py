@@ -62,7 +62,7 @@ async def main(settings: Settings) -> None:
                               inline_timeout_seconds=settings.inline_fulfilment_timeout_seconds,
                               inline_strategies=frozenset(
                                   s.strip() for s in settings.inline_fulfilment_strategies.split(",") if s.strip()),
-                              wake_relay=relay.wake)
+                              wake_relay=relay.wake, quote_valid_seconds=settings.quote_valid_seconds)
     results = FulfillmentResultConsumer(sessions, nats, redemptions, waits,
                                         consumer_name=settings.results_consumer,
                                         fetch_batch=settings.fetch_batch,

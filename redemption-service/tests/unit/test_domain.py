@@ -132,6 +132,14 @@ def test_fingerprint_ignores_the_fulfillment_wait_and_sees_the_body() -> None:
     assert request_fingerprint(request()) != request_fingerprint(request(trigger_details=details))
 
 
+def test_fingerprint_sees_a_quote_and_is_unchanged_without_one() -> None:
+    assert request_fingerprint(request()) != request_fingerprint(request(quote_id="q1"))
+    assert request_fingerprint(request(quote_id="q1")) != request_fingerprint(request(quote_id="q2"))
+    # A key stored before quotes existed still matches its request: the fingerprint of a body without a quote is
+    # the one it always was (sha256 of these fields only).
+    assert request_fingerprint(request()) == "0fefe3c37a92a784b999d917c1d97940820bfdee42960386b949bff679edb0b1"
+
+
 def test_idempotency_key_length_and_generation() -> None:
     assert key_or_generated("k" * 200) == "k" * 200
     with pytest.raises(DomainError) as exc:

@@ -31,6 +31,9 @@ class NewRedemption:
         comment (str | Unset):  Default: ''.
         trigger_source (str | Unset):  Default: ''.
         trigger_details (NewRedemptionTriggerDetailsType0 | None | Unset):
+        quote_id (None | str | Unset): a quote's `quoteId`: pay the quoted price for the quoted variant and point type,
+            even if the offer's price changed since (refused with QUOTE_EXPIRED, QUOTE_NOT_YOURS, QUOTE_ALREADY_USED,
+            QUOTE_MISMATCH, QUOTE_NOT_FOUND)
     """
 
     offer: str
@@ -43,6 +46,7 @@ class NewRedemption:
     comment: str | Unset = ""
     trigger_source: str | Unset = ""
     trigger_details: NewRedemptionTriggerDetailsType0 | None | Unset = UNSET
+    quote_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +96,12 @@ class NewRedemption:
         else:
             trigger_details = self.trigger_details
 
+        quote_id: None | str | Unset
+        if isinstance(self.quote_id, Unset):
+            quote_id = UNSET
+        else:
+            quote_id = self.quote_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -117,6 +127,8 @@ class NewRedemption:
             field_dict["triggerSource"] = trigger_source
         if trigger_details is not UNSET:
             field_dict["triggerDetails"] = trigger_details
+        if quote_id is not UNSET:
+            field_dict["quoteId"] = quote_id
 
         return field_dict
 
@@ -199,6 +211,15 @@ class NewRedemption:
 
         trigger_details = _parse_trigger_details(d.pop("triggerDetails", UNSET))
 
+        def _parse_quote_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        quote_id = _parse_quote_id(d.pop("quoteId", UNSET))
+
         new_redemption = cls(
             offer=offer,
             variant_id=variant_id,
@@ -210,6 +231,7 @@ class NewRedemption:
             comment=comment,
             trigger_source=trigger_source,
             trigger_details=trigger_details,
+            quote_id=quote_id,
         )
 
         new_redemption.additional_properties = d

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
@@ -27,6 +28,9 @@ class Quote:
         remaining_allowance (int | None): null: unlimited
         shipping_address_required (bool):
         customer_info_required (bool):
+        quote_id (None | str): send it as the redemption's `quoteId` to pay this price for this variant until
+            `expiresAt`, once; null when the offer refused the player
+        expires_at (datetime.datetime | None): the end of the quote's price lock
     """
 
     eligible: bool
@@ -43,6 +47,8 @@ class Quote:
     remaining_allowance: int | None
     shipping_address_required: bool
     customer_info_required: bool
+    quote_id: None | str
+    expires_at: datetime.datetime | None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,6 +84,15 @@ class Quote:
 
         customer_info_required = self.customer_info_required
 
+        quote_id: None | str
+        quote_id = self.quote_id
+
+        expires_at: None | str
+        if isinstance(self.expires_at, datetime.datetime):
+            expires_at = self.expires_at.isoformat()
+        else:
+            expires_at = self.expires_at
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -96,6 +111,8 @@ class Quote:
                 "remainingAllowance": remaining_allowance,
                 "shippingAddressRequired": shipping_address_required,
                 "customerInfoRequired": customer_info_required,
+                "quoteId": quote_id,
+                "expiresAt": expires_at,
             }
         )
 
@@ -152,6 +169,28 @@ class Quote:
 
         customer_info_required = d.pop("customerInfoRequired")
 
+        def _parse_quote_id(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        quote_id = _parse_quote_id(d.pop("quoteId"))
+
+        def _parse_expires_at(data: object) -> datetime.datetime | None:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expires_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return expires_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None, data)
+
+        expires_at = _parse_expires_at(d.pop("expiresAt"))
+
         quote = cls(
             eligible=eligible,
             reason=reason,
@@ -167,6 +206,8 @@ class Quote:
             remaining_allowance=remaining_allowance,
             shipping_address_required=shipping_address_required,
             customer_info_required=customer_info_required,
+            quote_id=quote_id,
+            expires_at=expires_at,
         )
 
         quote.additional_properties = d

@@ -23,7 +23,7 @@ from gateway.auth import Player, auth_token_header, bearer, verify_token
 from gateway.client_ip import client_ip
 from gateway.dialects import Dialect
 from gateway.errors import Refusal, retry_after_headers
-from gateway.routes import Services
+from gateway.routes import SandboxOutcome, Services
 from gateway.schemas import FreeFormObject, dict_to_struct, display_amount
 
 PREFIX = "/gateway/coins"
@@ -43,6 +43,7 @@ DIALECT_CODE = "coins_gateway.code"
 _FAIL_STATUS: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.UNAUTHENTICATED: (401, "Unauthorized"),
     ErrorCode.FORBIDDEN: (403, "Forbidden"),
+    ErrorCode.SANDBOX_ONLY: (403, "Forced outcomes are for the sandbox only"),
     ErrorCode.NOT_FOUND: (404, "Not found"),
     ErrorCode.RATE_LIMITED: (429, "Too many requests"),
 }
@@ -242,13 +243,13 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
              operation_id="coinsGatewayRedeemPoints", responses=RESPONSES,
              openapi_extra=openapi.security(openapi.COINS_GATEWAY))
 async def redeem_points(version: Version, brand_id: BrandId, body: RedeemPointsRequest, player: BrandPlayer,
-                        services: Services) -> ClaimSuccess | JSONResponse:
+                        services: Services, sandbox_outcome: SandboxOutcome = None) -> ClaimSuccess | JSONResponse:
     """Claims a shop item with coins: checks eligibility, debits the coins, and fulfils the item (a bonus,
     free rounds, a physical claim). A repeated `uuid` answers the first response with already_processed: true."""
     redeem = redemption_pb2.RedeemRequest(
         scope=player.scope.to_proto(), player=player.to_proto(), idempotency_key=body.uuid or "",
         item_id=str(body.shop_item_id), rounds=body.rounds or 0, comment=body.comment or "",
-        trigger_source=body.trigger_source or DEFAULT_TRIGGER_SOURCE)
+        trigger_source=body.trigger_source or DEFAULT_TRIGGER_SOURCE, sandbox_outcome=sandbox_outcome or "")
     if body.trigger_details is not None:
         redeem.trigger_details.CopyFrom(dict_to_struct(body.trigger_details))
     if body.shipping_address is not None:

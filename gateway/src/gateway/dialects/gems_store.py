@@ -34,7 +34,7 @@ from gateway.auth import (
 )
 from gateway.dialects import Dialect
 from gateway.errors import Refusal, retry_after_headers
-from gateway.routes import REPLAYED_HEADER, Services
+from gateway.routes import REPLAYED_HEADER, SandboxOutcome, Services
 
 PREFIX = "/store"
 # The seed's addresses are Indian (pincode, +91 phones) and carry no country; ours need one.
@@ -55,6 +55,7 @@ _STATUS: dict[ErrorCode, int] = {
     # 402 Payment Required: not enough gems. A player the wallet has never seen has none.
     ErrorCode.INSUFFICIENT_BALANCE: 402, ErrorCode.PLAYER_NOT_FOUND: 402,
     ErrorCode.FORBIDDEN: 403, ErrorCode.ITEM_NOT_ELIGIBLE: 403, ErrorCode.PLAYER_INACTIVE: 403,
+    ErrorCode.SANDBOX_ONLY: 403,
     ErrorCode.IDEMPOTENCY_KEY_CONFLICT: 409, ErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
     ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: 409, ErrorCode.ALREADY_EXISTS: 409,
     ErrorCode.VALIDATION_ERROR: 422,
@@ -255,11 +256,13 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 @router.post("/redeem", response_model=StoreRedemption, summary="Redeem store item", operation_id="gemsStoreRedeem",
              responses=RESPONSES, openapi_extra=openapi.security(openapi.GEMS_STORE))
 async def redeem_store_item(body: StoreRedeemRequest, player: StorePlayer, services: Services,
-                            response: Response, idempotency_key: IdempotencyKey = None) -> StoreRedemption:
+                            response: Response, idempotency_key: IdempotencyKey = None,
+                            sandbox_outcome: SandboxOutcome = None) -> StoreRedemption:
     """Redeems a store item using gems. The same Idempotency-Key from the same player answers the previous
     redemption; from another player, 409."""
     redeem = redemption_pb2.RedeemRequest(scope=player.scope.to_proto(), player=player.to_proto(),
-                                          idempotency_key=idempotency_key or "", item_id=str(body.store_item_id))
+                                          idempotency_key=idempotency_key or "", item_id=str(body.store_item_id),
+                                          sandbox_outcome=sandbox_outcome or "")
     if body.shipping_address is not None:
         redeem.shipping_address.CopyFrom(body.shipping_address.to_proto(player.country or DEFAULT_COUNTRY))
     reply = await services.redemption.redeem(redeem)

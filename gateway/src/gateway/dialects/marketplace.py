@@ -31,7 +31,7 @@ from gateway import openapi
 from gateway.auth import MAX_PLAYER_ID_LENGTH, Player, api_key_header, client_ip, verify_credential
 from gateway.dialects import Dialect
 from gateway.errors import PROBLEM_MEDIA_TYPE, Refusal, retry_after_headers
-from gateway.routes import REPLAYED_HEADER, IdempotencyKey, Services, next_cursor
+from gateway.routes import REPLAYED_HEADER, IdempotencyKey, SandboxOutcome, Services, next_cursor
 from gateway.schemas import CustomerInfo, ShippingAddress, timestamp
 from gateway.upstream import Upstreams
 
@@ -50,6 +50,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.PLAYER_NOT_FOUND: 403,
     ErrorCode.PLAYER_INACTIVE: 403,
     ErrorCode.ITEM_NOT_ELIGIBLE: 403,
+    ErrorCode.SANDBOX_ONLY: 403,
     ErrorCode.ITEM_NOT_FOUND: 404,
     ErrorCode.REDEMPTION_NOT_FOUND: 404,
     ErrorCode.NOT_FOUND: 404,
@@ -475,13 +476,15 @@ async def gift_details(user: User, gift_id: GiftId, services: Services) -> Gift:
 @router.post("/user/{userKey}/redeem", response_model=GiftRedemption, status_code=201,
              operation_id="marketplaceRedeemGift", openapi_extra=MARKETPLACE, responses=REDEEM_RESPONSES)
 async def redeem_gift(body: RedeemGift, user: User, services: Services, response: Response,
-                      idempotency_key: IdempotencyKey = None) -> GiftRedemption:
+                      idempotency_key: IdempotencyKey = None,
+                      sandbox_outcome: SandboxOutcome = None) -> GiftRedemption:
     """Checks, in order: user, gift, point type, redeem limit, targeting, (customer and delivery fields), stock,
     points. A replay of an Idempotency-Key (optional, not on the page) answers the first record again."""
     request = body.to_proto()
     request.scope.CopyFrom(user.scope.to_proto())
     request.player.CopyFrom(user.to_proto())
     request.idempotency_key = idempotency_key or ""
+    request.sandbox_outcome = sandbox_outcome or ""
     reply = await services.redemption.redeem(request)
     if reply.replayed:
         response.headers[REPLAYED_HEADER] = "true"

@@ -20,6 +20,13 @@ Cursor = Annotated[str | None, Query(max_length=1000, description="nextCursor of
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 RequiredIdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
 REPLAYED_HEADER = "Idempotent-Replayed"
+# Sandbox only (403 SANDBOX_ONLY in live): force the fulfilment's outcome, on every API's redeem route.
+SandboxOutcome = Annotated[str | None, Header(
+    alias="Sandbox-Outcome", min_length=1, max_length=32,
+    description="sandbox only (403 SANDBOX_ONLY in live): force the outcome of this redemption's fulfilment: "
+                "`pending:N` (pending for N seconds, 1 to 60, then fulfilled), `provider_slow` (the same, 5 s), "
+                "`fail` (the fulfilment fails: refunded, CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` "
+                "(CANCELED with OUT_OF_CODES, refunded)")]
 
 
 def next_cursor(token: str) -> str | None:

@@ -11,7 +11,7 @@ from service_kit.errors import DomainError, ErrorCode
 from gateway.auth import CurrentPlayer
 from gateway.code_reveals import player_viewer
 from gateway.openapi import PLAYER_OR_BACKEND, headers, problems, replayed, security
-from gateway.routes import REPLAYED_HEADER, Cursor, IdempotencyKey, Services, next_cursor
+from gateway.routes import REPLAYED_HEADER, Cursor, IdempotencyKey, SandboxOutcome, Services, next_cursor
 from gateway.schemas import (
     REDEMPTION_STATUS_VALUES,
     CancelRequest,
@@ -31,14 +31,17 @@ REDEEM_RESPONSES: dict[int | str, dict[str, Any]] = {
                          "AWAITING_VENDOR until its fulfillment finishes)", "headers": headers()},
     200: replayed(Redemption, "A replay of an Idempotency-Key: the first result (header Idempotent-Replayed: true)"),
     **problems(401, 413, 503,
-               s403="ITEM_NOT_ELIGIBLE (targeting), PLAYER_INACTIVE",
-               s404="ITEM_NOT_FOUND, PLAYER_NOT_FOUND",
+               s403="ITEM_NOT_ELIGIBLE (targeting), PLAYER_INACTIVE, QUOTE_NOT_YOURS, SANDBOX_ONLY (a Sandbox-Outcome "
+                    "in live)",
+               s404="ITEM_NOT_FOUND, PLAYER_NOT_FOUND, QUOTE_NOT_FOUND",
                s409="OUT_OF_STOCK, OUT_OF_CODES, LIMIT_REACHED, REDEMPTION_ALREADY_EXISTS (a limit of one), "
+                    "QUOTE_ALREADY_USED (another redemption holds the quote), "
                     "IDEMPOTENCY_KEY_CONFLICT (the key is another player's), IDEMPOTENCY_KEY_IN_PROGRESS (the first "
                     "request with this key is still running: Retry-After)",
                s422="INSUFFICIENT_POINTS, OFFER_UNAVAILABLE, INVALID_POINT_TYPE, INVALID_ROUNDS_SELECTION, "
                     "GAME_NOT_AVAILABLE, SHIPPING_ADDRESS_REQUIRED, CUSTOMER_INFO_REQUIRED, IDEMPOTENCY_KEY_REUSED "
-                    "(the same key with another body)"),
+                    "(the same key with another body), QUOTE_EXPIRED, QUOTE_MISMATCH (the quote is for another "
+                    "offer, variant or point type)"),
 }
 
 RedemptionId = Annotated[str, Path(alias="id", min_length=1, max_length=128,
@@ -60,7 +63,7 @@ def status_filter(status: str | None) -> int:
 def redeem_request(body: NewRedemption) -> redemption_pb2.RedeemRequest:
     request = redemption_pb2.RedeemRequest(item_id=body.offer, variant_id=body.variant_id, rounds=body.rounds,
                                            point_type=body.point_type, comment=body.comment,
-                                           trigger_source=body.trigger_source)
+                                           trigger_source=body.trigger_source, quote_id=body.quote_id or "")
     if body.shipping_address is not None:
         request.shipping_address.CopyFrom(body.shipping_address.to_proto())
     if body.customer_info is not None:
@@ -73,8 +76,10 @@ def redeem_request(body: NewRedemption) -> redemption_pb2.RedeemRequest:
 @router.post("", response_model=Redemption, status_code=201, operation_id="createRedemption", openapi_extra=PLAYER,
              responses=REDEEM_RESPONSES)
 async def create_redemption(body: NewRedemption, player: CurrentPlayer, services: Services, response: Response,
-                            idempotency_key: IdempotencyKey = None) -> Redemption:
+                            idempotency_key: IdempotencyKey = None,
+                            sandbox_outcome: SandboxOutcome = None) -> Redemption:
     request = redeem_request(body)
+    request.sandbox_outcome = sandbox_outcome or ""
     request.scope.CopyFrom(player.scope.to_proto())
     request.player.CopyFrom(player.to_proto())
     request.idempotency_key = idempotency_key or ""
@@ -89,7 +94,8 @@ async def create_redemption(body: NewRedemption, player: CurrentPlayer, services
 @router.post("/quote", response_model=Quote, operation_id="quoteRedemption", openapi_extra=PLAYER,
              responses=problems(401, 413, 422, 503, s404="ITEM_NOT_FOUND"))
 async def quote_redemption(body: QuoteRequest, player: CurrentPlayer, services: Services) -> Quote:
-    """A dry run of a redemption: eligibility, cost, balance, stock and allowance left. Nothing changes."""
+    """A dry run of a redemption: eligibility, cost, balance, stock and allowance left; and, when the offer accepts
+    the player, a `quoteId` that locks this price and variant for a redemption of this player until `expiresAt`."""
     reply = await services.redemption.quote(redemption_pb2.QuoteRedemptionRequest(
         scope=player.scope.to_proto(), player=player.to_proto(), item_id=body.offer, variant_id=body.variant_id,
         rounds=body.rounds, point_type=body.point_type))

@@ -38,6 +38,15 @@ class ErrorCode(enum.StrEnum):
     IDEMPOTENCY_KEY_CONFLICT = "IDEMPOTENCY_KEY_CONFLICT"
     IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
     OUT_OF_CODES = "OUT_OF_CODES"
+    # A redeem naming a price-locked quote (POST /v1/redemptions/quote): unknown, past its validity, another
+    # player's, held by another redemption, or for another item, variant or point type than the redeem names.
+    QUOTE_NOT_FOUND = "QUOTE_NOT_FOUND"
+    QUOTE_EXPIRED = "QUOTE_EXPIRED"
+    QUOTE_NOT_YOURS = "QUOTE_NOT_YOURS"
+    QUOTE_ALREADY_USED = "QUOTE_ALREADY_USED"
+    QUOTE_MISMATCH = "QUOTE_MISMATCH"
+    # A forced outcome (the Sandbox-Outcome header, an item's `sandbox_outcome`) asked for in the live environment.
+    SANDBOX_ONLY = "SANDBOX_ONLY"
     NOT_FOUND = "NOT_FOUND"
     ALREADY_EXISTS = "ALREADY_EXISTS"
     VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -54,6 +63,12 @@ GRPC_CODE: dict[ErrorCode, grpc.StatusCode] = {
     ErrorCode.PLAYER_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
     ErrorCode.REDEMPTION_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
     ErrorCode.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    ErrorCode.QUOTE_NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    ErrorCode.QUOTE_EXPIRED: grpc.StatusCode.FAILED_PRECONDITION,
+    ErrorCode.QUOTE_NOT_YOURS: grpc.StatusCode.PERMISSION_DENIED,
+    ErrorCode.QUOTE_ALREADY_USED: grpc.StatusCode.ALREADY_EXISTS,
+    ErrorCode.QUOTE_MISMATCH: grpc.StatusCode.INVALID_ARGUMENT,
+    ErrorCode.SANDBOX_ONLY: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorCode.ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
     ErrorCode.REDEMPTION_ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
     ErrorCode.IDEMPOTENCY_KEY_CONFLICT: grpc.StatusCode.ALREADY_EXISTS,

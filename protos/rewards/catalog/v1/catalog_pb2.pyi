@@ -225,7 +225,7 @@ class ListItemsResponse(_message.Message):
     def __init__(self, items: _Optional[_Iterable[_Union[Item, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class CheckEligibilityRequest(_message.Message):
-    __slots__ = ("scope", "item_id", "variant_id", "rounds", "point_type", "player", "has_shipping_address", "has_customer_info", "skip_required_fields")
+    __slots__ = ("scope", "item_id", "variant_id", "rounds", "point_type", "player", "has_shipping_address", "has_customer_info", "skip_required_fields", "lock_price_seconds")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     VARIANT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -235,6 +235,7 @@ class CheckEligibilityRequest(_message.Message):
     HAS_SHIPPING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     HAS_CUSTOMER_INFO_FIELD_NUMBER: _ClassVar[int]
     SKIP_REQUIRED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    LOCK_PRICE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     scope: _common_pb2.Scope
     item_id: str
     variant_id: str
@@ -244,26 +245,31 @@ class CheckEligibilityRequest(_message.Message):
     has_shipping_address: bool
     has_customer_info: bool
     skip_required_fields: bool
-    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., point_type: _Optional[str] = ..., player: _Optional[_Union[_common_pb2.PlayerContext, _Mapping]] = ..., has_shipping_address: _Optional[bool] = ..., has_customer_info: _Optional[bool] = ..., skip_required_fields: _Optional[bool] = ...) -> None: ...
+    lock_price_seconds: int
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., point_type: _Optional[str] = ..., player: _Optional[_Union[_common_pb2.PlayerContext, _Mapping]] = ..., has_shipping_address: _Optional[bool] = ..., has_customer_info: _Optional[bool] = ..., skip_required_fields: _Optional[bool] = ..., lock_price_seconds: _Optional[int] = ...) -> None: ...
 
 class CheckEligibilityResponse(_message.Message):
-    __slots__ = ("eligible", "reason", "item", "variant", "price", "remaining_allowance")
+    __slots__ = ("eligible", "reason", "item", "variant", "price", "remaining_allowance", "price_lock_id", "price_lock_expires_at")
     ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ITEM_FIELD_NUMBER: _ClassVar[int]
     VARIANT_FIELD_NUMBER: _ClassVar[int]
     PRICE_FIELD_NUMBER: _ClassVar[int]
     REMAINING_ALLOWANCE_FIELD_NUMBER: _ClassVar[int]
+    PRICE_LOCK_ID_FIELD_NUMBER: _ClassVar[int]
+    PRICE_LOCK_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     eligible: bool
     reason: str
     item: Item
     variant: Variant
     price: Price
     remaining_allowance: int
-    def __init__(self, eligible: _Optional[bool] = ..., reason: _Optional[str] = ..., item: _Optional[_Union[Item, _Mapping]] = ..., variant: _Optional[_Union[Variant, _Mapping]] = ..., price: _Optional[_Union[Price, _Mapping]] = ..., remaining_allowance: _Optional[int] = ...) -> None: ...
+    price_lock_id: str
+    price_lock_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, eligible: _Optional[bool] = ..., reason: _Optional[str] = ..., item: _Optional[_Union[Item, _Mapping]] = ..., variant: _Optional[_Union[Variant, _Mapping]] = ..., price: _Optional[_Union[Price, _Mapping]] = ..., remaining_allowance: _Optional[int] = ..., price_lock_id: _Optional[str] = ..., price_lock_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ReserveStockRequest(_message.Message):
-    __slots__ = ("scope", "saga_id", "item_id", "variant_id", "rounds", "point_type", "player", "has_shipping_address", "has_customer_info")
+    __slots__ = ("scope", "saga_id", "item_id", "variant_id", "rounds", "point_type", "player", "has_shipping_address", "has_customer_info", "price_lock_id")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     SAGA_ID_FIELD_NUMBER: _ClassVar[int]
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
@@ -273,6 +279,7 @@ class ReserveStockRequest(_message.Message):
     PLAYER_FIELD_NUMBER: _ClassVar[int]
     HAS_SHIPPING_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     HAS_CUSTOMER_INFO_FIELD_NUMBER: _ClassVar[int]
+    PRICE_LOCK_ID_FIELD_NUMBER: _ClassVar[int]
     scope: _common_pb2.Scope
     saga_id: str
     item_id: str
@@ -282,7 +289,8 @@ class ReserveStockRequest(_message.Message):
     player: _common_pb2.PlayerContext
     has_shipping_address: bool
     has_customer_info: bool
-    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., saga_id: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., point_type: _Optional[str] = ..., player: _Optional[_Union[_common_pb2.PlayerContext, _Mapping]] = ..., has_shipping_address: _Optional[bool] = ..., has_customer_info: _Optional[bool] = ...) -> None: ...
+    price_lock_id: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., saga_id: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., point_type: _Optional[str] = ..., player: _Optional[_Union[_common_pb2.PlayerContext, _Mapping]] = ..., has_shipping_address: _Optional[bool] = ..., has_customer_info: _Optional[bool] = ..., price_lock_id: _Optional[str] = ...) -> None: ...
 
 class ReserveStockResponse(_message.Message):
     __slots__ = ("saga_id", "item", "variant", "price", "already_reserved")

@@ -142,7 +142,7 @@ class Redemption(_message.Message):
     def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player_id: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., item_name: _Optional[str] = ..., item_image_url: _Optional[str] = ..., point_type: _Optional[str] = ..., cost: _Optional[int] = ..., point_scale: _Optional[int] = ..., face_value: _Optional[int] = ..., face_currency: _Optional[str] = ..., fulfillment_strategy: _Optional[str] = ..., redemption_message: _Optional[str] = ..., status: _Optional[_Union[RedemptionStatus, str]] = ..., delivery_status: _Optional[_Union[DeliveryStatus, str]] = ..., failure_code: _Optional[str] = ..., failure_message: _Optional[str] = ..., fulfillment: _Optional[_Union[Fulfillment, _Mapping]] = ..., debit_transaction_id: _Optional[int] = ..., balance_after: _Optional[int] = ..., shipping_address: _Optional[_Union[_common_pb2.ShippingAddress, _Mapping]] = ..., customer_info: _Optional[_Union[_common_pb2.CustomerInfo, _Mapping]] = ..., comment: _Optional[str] = ..., trigger_source: _Optional[str] = ..., trigger_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., canceled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RedeemRequest(_message.Message):
-    __slots__ = ("scope", "player", "idempotency_key", "item_id", "variant_id", "rounds", "point_type", "shipping_address", "customer_info", "comment", "trigger_source", "trigger_details", "wait_for_fulfillment_ms", "viewer", "viewer_id")
+    __slots__ = ("scope", "player", "idempotency_key", "item_id", "variant_id", "rounds", "point_type", "shipping_address", "customer_info", "comment", "trigger_source", "trigger_details", "wait_for_fulfillment_ms", "viewer", "viewer_id", "quote_id", "sandbox_outcome")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     PLAYER_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +158,8 @@ class RedeemRequest(_message.Message):
     WAIT_FOR_FULFILLMENT_MS_FIELD_NUMBER: _ClassVar[int]
     VIEWER_FIELD_NUMBER: _ClassVar[int]
     VIEWER_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    SANDBOX_OUTCOME_FIELD_NUMBER: _ClassVar[int]
     scope: _common_pb2.Scope
     player: _common_pb2.PlayerContext
     idempotency_key: str
@@ -173,7 +175,9 @@ class RedeemRequest(_message.Message):
     wait_for_fulfillment_ms: int
     viewer: Viewer
     viewer_id: str
-    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player: _Optional[_Union[_common_pb2.PlayerContext, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., point_type: _Optional[str] = ..., shipping_address: _Optional[_Union[_common_pb2.ShippingAddress, _Mapping]] = ..., customer_info: _Optional[_Union[_common_pb2.CustomerInfo, _Mapping]] = ..., comment: _Optional[str] = ..., trigger_source: _Optional[str] = ..., trigger_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., wait_for_fulfillment_ms: _Optional[int] = ..., viewer: _Optional[_Union[Viewer, str]] = ..., viewer_id: _Optional[str] = ...) -> None: ...
+    quote_id: str
+    sandbox_outcome: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player: _Optional[_Union[_common_pb2.PlayerContext, _Mapping]] = ..., idempotency_key: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., point_type: _Optional[str] = ..., shipping_address: _Optional[_Union[_common_pb2.ShippingAddress, _Mapping]] = ..., customer_info: _Optional[_Union[_common_pb2.CustomerInfo, _Mapping]] = ..., comment: _Optional[str] = ..., trigger_source: _Optional[str] = ..., trigger_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., wait_for_fulfillment_ms: _Optional[int] = ..., viewer: _Optional[_Union[Viewer, str]] = ..., viewer_id: _Optional[str] = ..., quote_id: _Optional[str] = ..., sandbox_outcome: _Optional[str] = ...) -> None: ...
 
 class RedeemResponse(_message.Message):
     __slots__ = ("redemption", "replayed")
@@ -200,7 +204,7 @@ class QuoteRedemptionRequest(_message.Message):
     def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player: _Optional[_Union[_common_pb2.PlayerContext, _Mapping]] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., point_type: _Optional[str] = ...) -> None: ...
 
 class QuoteRedemptionResponse(_message.Message):
-    __slots__ = ("eligible", "reason", "item_id", "variant_id", "point_type", "cost", "point_scale", "balance", "stock_left", "remaining_allowance", "shipping_address_required", "customer_info_required")
+    __slots__ = ("eligible", "reason", "item_id", "variant_id", "point_type", "cost", "point_scale", "balance", "stock_left", "remaining_allowance", "shipping_address_required", "customer_info_required", "quote_id", "quote_expires_at")
     ELIGIBLE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
@@ -213,6 +217,8 @@ class QuoteRedemptionResponse(_message.Message):
     REMAINING_ALLOWANCE_FIELD_NUMBER: _ClassVar[int]
     SHIPPING_ADDRESS_REQUIRED_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_INFO_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     eligible: bool
     reason: str
     item_id: str
@@ -225,7 +231,9 @@ class QuoteRedemptionResponse(_message.Message):
     remaining_allowance: int
     shipping_address_required: bool
     customer_info_required: bool
-    def __init__(self, eligible: _Optional[bool] = ..., reason: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., point_type: _Optional[str] = ..., cost: _Optional[int] = ..., point_scale: _Optional[int] = ..., balance: _Optional[int] = ..., stock_left: _Optional[int] = ..., remaining_allowance: _Optional[int] = ..., shipping_address_required: _Optional[bool] = ..., customer_info_required: _Optional[bool] = ...) -> None: ...
+    quote_id: str
+    quote_expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, eligible: _Optional[bool] = ..., reason: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., point_type: _Optional[str] = ..., cost: _Optional[int] = ..., point_scale: _Optional[int] = ..., balance: _Optional[int] = ..., stock_left: _Optional[int] = ..., remaining_allowance: _Optional[int] = ..., shipping_address_required: _Optional[bool] = ..., customer_info_required: _Optional[bool] = ..., quote_id: _Optional[str] = ..., quote_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetRedemptionRequest(_message.Message):
     __slots__ = ("scope", "redemption_id", "player_id", "viewer", "viewer_id")

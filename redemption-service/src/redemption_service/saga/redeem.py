@@ -5,7 +5,7 @@ compensated; after it, only forward."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from google.protobuf.json_format import MessageToDict
 from rewards.catalog.v1 import catalog_pb2
@@ -34,6 +34,8 @@ class RedeemOrder:
     point_type: str
     shipping_address: common_pb2.ShippingAddress | None
     customer_info: common_pb2.CustomerInfo | None
+    quote_id: str = ""   # a quote's price lock: catalog pays its price for its variant
+    sandbox_outcome: str = ""   # sandbox only: the fulfilment's forced outcome (sandbox.py)
     reservation: catalog_pb2.ReserveStockResponse | None = None
     debit: wallet_pb2.LedgerEntry | None = None
     confirmed: Redemption | None = None      # the redemption as the pivot left it (OPEN)
@@ -58,12 +60,22 @@ class RedeemOrder:
             face_value=item.face_value,
             face_currency=item.face_currency,
             fulfillment_strategy=strategy,
-            fulfillment_config=MessageToDict(item.fulfillment_config),
+            fulfillment_config=self.fulfillment_config(),
             redemption_message=item.redemption_message,
             debit_transaction_id=self.debit.id,
             balance_after=self.debit.balance_after,
             delivery_status=DeliveryStatus.PENDING if strategy == "physical" else DeliveryStatus.NONE,
         )
+
+    def fulfillment_config(self) -> dict[str, Any]:
+        """The item's fulfillment settings as reserved; a redeem's forced sandbox outcome goes with them."""
+        assert self.reservation is not None
+        config = MessageToDict(self.reservation.item.fulfillment_config)
+        if self.sandbox_outcome:
+            config["sandbox_outcome"] = self.sandbox_outcome
+        elif self.scope.environment != "sandbox":
+            config.pop("sandbox_outcome", None)   # an item's forced outcome never acts in live
+        return config
 
 
 def fulfillment_strategy_name(strategy: int) -> str:
@@ -97,7 +109,7 @@ class RedeemSaga:
                 scope=order.scope.to_proto(), saga_id=order.redemption_id, item_id=order.item_id,
                 variant_id=order.variant_id, rounds=order.rounds, point_type=order.point_type, player=order.player,
                 has_shipping_address=order.shipping_address is not None,
-                has_customer_info=order.customer_info is not None))
+                has_customer_info=order.customer_info is not None, price_lock_id=order.quote_id))
         except DomainError as refusal:
             if refusal.code is not ErrorCode.UNAVAILABLE:
                 await self.refuse_player_first(order)

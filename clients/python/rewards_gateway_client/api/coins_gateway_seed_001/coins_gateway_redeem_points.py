@@ -10,7 +10,7 @@ from ...models.claim_error import ClaimError
 from ...models.claim_fail import ClaimFail
 from ...models.claim_success import ClaimSuccess
 from ...models.redeem_points_request import RedeemPointsRequest
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
@@ -18,8 +18,11 @@ def _get_kwargs(
     brand_id: int,
     *,
     body: RedeemPointsRequest,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(sandbox_outcome, Unset):
+        headers["Sandbox-Outcome"] = sandbox_outcome
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -108,6 +111,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: RedeemPointsRequest,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Response[ClaimError | ClaimFail | ClaimSuccess]:
     """Redeem Points
 
@@ -118,6 +122,11 @@ def sync_detailed(
     Args:
         version (str): the API version (any value is served)
         brand_id (int): the brand: which tenant's store
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (RedeemPointsRequest):
 
     Raises:
@@ -132,6 +141,7 @@ def sync_detailed(
         version=version,
         brand_id=brand_id,
         body=body,
+        sandbox_outcome=sandbox_outcome,
     )
 
     response = client.get_httpx_client().request(
@@ -147,6 +157,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: RedeemPointsRequest,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> ClaimError | ClaimFail | ClaimSuccess | None:
     """Redeem Points
 
@@ -157,6 +168,11 @@ def sync(
     Args:
         version (str): the API version (any value is served)
         brand_id (int): the brand: which tenant's store
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (RedeemPointsRequest):
 
     Raises:
@@ -172,6 +188,7 @@ def sync(
         brand_id=brand_id,
         client=client,
         body=body,
+        sandbox_outcome=sandbox_outcome,
     ).parsed
 
 
@@ -181,6 +198,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: RedeemPointsRequest,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Response[ClaimError | ClaimFail | ClaimSuccess]:
     """Redeem Points
 
@@ -191,6 +209,11 @@ async def asyncio_detailed(
     Args:
         version (str): the API version (any value is served)
         brand_id (int): the brand: which tenant's store
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (RedeemPointsRequest):
 
     Raises:
@@ -205,6 +228,7 @@ async def asyncio_detailed(
         version=version,
         brand_id=brand_id,
         body=body,
+        sandbox_outcome=sandbox_outcome,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -218,6 +242,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: RedeemPointsRequest,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> ClaimError | ClaimFail | ClaimSuccess | None:
     """Redeem Points
 
@@ -228,6 +253,11 @@ async def asyncio(
     Args:
         version (str): the API version (any value is served)
         brand_id (int): the brand: which tenant's store
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (RedeemPointsRequest):
 
     Raises:
@@ -244,5 +274,6 @@ async def asyncio(
             brand_id=brand_id,
             client=client,
             body=body,
+            sandbox_outcome=sandbox_outcome,
         )
     ).parsed

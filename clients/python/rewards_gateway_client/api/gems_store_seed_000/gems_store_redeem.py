@@ -15,10 +15,14 @@ def _get_kwargs(
     *,
     body: StoreRedeemRequest,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(sandbox_outcome, Unset):
+        headers["Sandbox-Outcome"] = sandbox_outcome
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -108,6 +112,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: StoreRedeemRequest,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Response[GemsStoreError | StoreRedemption]:
     """Redeem store item
 
@@ -116,6 +121,11 @@ def sync_detailed(
 
     Args:
         idempotency_key (None | str | Unset): one per purchase attempt, for safe retries
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (StoreRedeemRequest):
 
     Raises:
@@ -129,6 +139,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        sandbox_outcome=sandbox_outcome,
     )
 
     response = client.get_httpx_client().request(
@@ -143,6 +154,7 @@ def sync(
     client: AuthenticatedClient,
     body: StoreRedeemRequest,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> GemsStoreError | StoreRedemption | None:
     """Redeem store item
 
@@ -151,6 +163,11 @@ def sync(
 
     Args:
         idempotency_key (None | str | Unset): one per purchase attempt, for safe retries
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (StoreRedeemRequest):
 
     Raises:
@@ -165,6 +182,7 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        sandbox_outcome=sandbox_outcome,
     ).parsed
 
 
@@ -173,6 +191,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: StoreRedeemRequest,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Response[GemsStoreError | StoreRedemption]:
     """Redeem store item
 
@@ -181,6 +200,11 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (None | str | Unset): one per purchase attempt, for safe retries
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (StoreRedeemRequest):
 
     Raises:
@@ -194,6 +218,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        sandbox_outcome=sandbox_outcome,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -206,6 +231,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: StoreRedeemRequest,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> GemsStoreError | StoreRedemption | None:
     """Redeem store item
 
@@ -214,6 +240,11 @@ async def asyncio(
 
     Args:
         idempotency_key (None | str | Unset): one per purchase attempt, for safe retries
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (StoreRedeemRequest):
 
     Raises:
@@ -229,5 +260,6 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            sandbox_outcome=sandbox_outcome,
         )
     ).parsed

@@ -17,10 +17,14 @@ def _get_kwargs(
     *,
     body: RedeemGift,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(sandbox_outcome, Unset):
+        headers["Sandbox-Outcome"] = sandbox_outcome
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -108,6 +112,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: RedeemGift,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Response[GiftRedemption | MarketplaceProblemDetails]:
     """Redeem Gift
 
@@ -118,6 +123,11 @@ def sync_detailed(
     Args:
         user_key (str): the player id in the tenant's game
         idempotency_key (None | str | Unset):
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (RedeemGift):
 
     Raises:
@@ -132,6 +142,7 @@ def sync_detailed(
         user_key=user_key,
         body=body,
         idempotency_key=idempotency_key,
+        sandbox_outcome=sandbox_outcome,
     )
 
     response = client.get_httpx_client().request(
@@ -147,6 +158,7 @@ def sync(
     client: AuthenticatedClient,
     body: RedeemGift,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> GiftRedemption | MarketplaceProblemDetails | None:
     """Redeem Gift
 
@@ -157,6 +169,11 @@ def sync(
     Args:
         user_key (str): the player id in the tenant's game
         idempotency_key (None | str | Unset):
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (RedeemGift):
 
     Raises:
@@ -172,6 +189,7 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        sandbox_outcome=sandbox_outcome,
     ).parsed
 
 
@@ -181,6 +199,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: RedeemGift,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Response[GiftRedemption | MarketplaceProblemDetails]:
     """Redeem Gift
 
@@ -191,6 +210,11 @@ async def asyncio_detailed(
     Args:
         user_key (str): the player id in the tenant's game
         idempotency_key (None | str | Unset):
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (RedeemGift):
 
     Raises:
@@ -205,6 +229,7 @@ async def asyncio_detailed(
         user_key=user_key,
         body=body,
         idempotency_key=idempotency_key,
+        sandbox_outcome=sandbox_outcome,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -218,6 +243,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: RedeemGift,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> GiftRedemption | MarketplaceProblemDetails | None:
     """Redeem Gift
 
@@ -228,6 +254,11 @@ async def asyncio(
     Args:
         user_key (str): the player id in the tenant's game
         idempotency_key (None | str | Unset):
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (RedeemGift):
 
     Raises:
@@ -244,5 +275,6 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            sandbox_outcome=sandbox_outcome,
         )
     ).parsed

@@ -15,10 +15,14 @@ def _get_kwargs(
     *,
     body: NewRedemption,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(sandbox_outcome, Unset):
+        headers["Sandbox-Outcome"] = sandbox_outcome
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -106,11 +110,17 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: NewRedemption,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Response[Problem | Redemption]:
     """Create Redemption
 
     Args:
         idempotency_key (None | str | Unset):
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (NewRedemption):
 
     Raises:
@@ -124,6 +134,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        sandbox_outcome=sandbox_outcome,
     )
 
     response = client.get_httpx_client().request(
@@ -138,11 +149,17 @@ def sync(
     client: AuthenticatedClient,
     body: NewRedemption,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Problem | Redemption | None:
     """Create Redemption
 
     Args:
         idempotency_key (None | str | Unset):
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (NewRedemption):
 
     Raises:
@@ -157,6 +174,7 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        sandbox_outcome=sandbox_outcome,
     ).parsed
 
 
@@ -165,11 +183,17 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: NewRedemption,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Response[Problem | Redemption]:
     """Create Redemption
 
     Args:
         idempotency_key (None | str | Unset):
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (NewRedemption):
 
     Raises:
@@ -183,6 +207,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        sandbox_outcome=sandbox_outcome,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -195,11 +220,17 @@ async def asyncio(
     client: AuthenticatedClient,
     body: NewRedemption,
     idempotency_key: None | str | Unset = UNSET,
+    sandbox_outcome: None | str | Unset = UNSET,
 ) -> Problem | Redemption | None:
     """Create Redemption
 
     Args:
         idempotency_key (None | str | Unset):
+        sandbox_outcome (None | str | Unset): sandbox only (403 SANDBOX_ONLY in live): force the
+            outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
+            fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
+            CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
+            refunded)
         body (NewRedemption):
 
     Raises:
@@ -215,5 +246,6 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            sandbox_outcome=sandbox_outcome,
         )
     ).parsed

@@ -88,7 +88,10 @@ def sync_detailed(
 ) -> Response[Problem | Quote]:
     """Quote Redemption
 
-     A dry run of a redemption: eligibility, cost, balance, stock and allowance left. Nothing changes.
+     A dry run of a redemption: eligibility, cost, balance, stock and allowance left; and, when the offer
+    accepts
+    the player, a `quoteId` that locks this price and variant for a redemption of this player until
+    `expiresAt`.
 
     Args:
         body (QuoteRequest):
@@ -119,7 +122,10 @@ def sync(
 ) -> Problem | Quote | None:
     """Quote Redemption
 
-     A dry run of a redemption: eligibility, cost, balance, stock and allowance left. Nothing changes.
+     A dry run of a redemption: eligibility, cost, balance, stock and allowance left; and, when the offer
+    accepts
+    the player, a `quoteId` that locks this price and variant for a redemption of this player until
+    `expiresAt`.
 
     Args:
         body (QuoteRequest):
@@ -145,7 +151,10 @@ async def asyncio_detailed(
 ) -> Response[Problem | Quote]:
     """Quote Redemption
 
-     A dry run of a redemption: eligibility, cost, balance, stock and allowance left. Nothing changes.
+     A dry run of a redemption: eligibility, cost, balance, stock and allowance left; and, when the offer
+    accepts
+    the player, a `quoteId` that locks this price and variant for a redemption of this player until
+    `expiresAt`.
 
     Args:
         body (QuoteRequest):
@@ -174,7 +183,10 @@ async def asyncio(
 ) -> Problem | Quote | None:
     """Quote Redemption
 
-     A dry run of a redemption: eligibility, cost, balance, stock and allowance left. Nothing changes.
+     A dry run of a redemption: eligibility, cost, balance, stock and allowance left; and, when the offer
+    accepts
+    the player, a `quoteId` that locks this price and variant for a redemption of this player until
+    `expiresAt`.
 
     Args:
         body (QuoteRequest):
