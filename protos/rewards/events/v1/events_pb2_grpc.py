@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class EventsServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Each tenant's append-only log of domain events, read by cursor (the gateway's GET /v1/events).
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -42,7 +43,8 @@ class EventsServiceStub:
 
 
 class EventsServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Each tenant's append-only log of domain events, read by cursor (the gateway's GET /v1/events).
+    """
 
     def ListEvents(self, request, context):
         """The scope's events after a cursor, oldest first, in the order the log received them. Read-only.
@@ -68,7 +70,8 @@ def add_EventsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class EventsService:
-    """Missing associated documentation comment in .proto file."""
+    """Each tenant's append-only log of domain events, read by cursor (the gateway's GET /v1/events).
+    """
 
     @staticmethod
     def ListEvents(request,

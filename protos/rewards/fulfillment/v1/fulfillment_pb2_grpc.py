@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class FulfillmentServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Delivers what was redeemed: voucher codes from pools, partner calls and operator-driven physical deliveries.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -82,28 +83,33 @@ class FulfillmentServiceStub:
 
 
 class FulfillmentServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Delivers what was redeemed: voucher codes from pools, partner calls and operator-driven physical deliveries.
+    """
 
     def UploadCodes(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds voucher codes (and PINs) to an item's pool; a code already in the pool is skipped.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetCodePool(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The levels of an item's code pool: available, assigned and the alert threshold.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListJobs(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A page of fulfillment jobs, by state, by cursor.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RetryJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Runs a stuck or failed job again now.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -204,7 +210,8 @@ def add_FulfillmentServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class FulfillmentService:
-    """Missing associated documentation comment in .proto file."""
+    """Delivers what was redeemed: voucher codes from pools, partner calls and operator-driven physical deliveries.
+    """
 
     @staticmethod
     def UploadCodes(request,

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class RedemptionServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Redeems items for points with a saga (reserve stock, debit, fulfil; compensations on failure), and reads them back.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -67,7 +68,8 @@ class RedemptionServiceStub:
 
 
 class RedemptionServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Redeems items for points with a saga (reserve stock, debit, fulfil; compensations on failure), and reads them back.
+    """
 
     def Redeem(self, request, context):
         """Runs the saga. Idempotent on (scope, idempotency_key): the same player and body get the first result.
@@ -84,13 +86,15 @@ class RedemptionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetRedemption(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One redemption of the scope, its code revealed or masked by the viewer.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListRedemptions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A page of redemptions, newest first, by cursor and filters.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -151,7 +155,8 @@ def add_RedemptionServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class RedemptionService:
-    """Missing associated documentation comment in .proto file."""
+    """Redeems items for points with a saga (reserve stock, debit, fulfil; compensations on failure), and reads them back.
+    """
 
     @staticmethod
     def Redeem(request,

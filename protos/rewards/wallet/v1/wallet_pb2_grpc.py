@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class WalletServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Players, their point balances and the append-only ledger that moves them.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -87,7 +88,8 @@ class WalletServiceStub:
 
 
 class WalletServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Players, their point balances and the append-only ledger that moves them.
+    """
 
     def DefinePointType(self, request, context):
         """Point types and players (operators, game servers).
@@ -97,19 +99,22 @@ class WalletServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPointTypes(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """The point types of the scope.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpsertPlayer(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a player or updates its status and profile.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPlayer(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One player of the scope.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -122,13 +127,15 @@ class WalletServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AdjustPoints(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """An operator's correction by a signed amount; a balance never goes below zero.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DebitPoints(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Takes the price of a redemption (the saga's debit step); refused when the balance is short.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -148,7 +155,8 @@ class WalletServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListTransactions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A page of a player's ledger entries, newest first, by cursor.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -215,7 +223,8 @@ def add_WalletServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class WalletService:
-    """Missing associated documentation comment in .proto file."""
+    """Players, their point balances and the append-only ledger that moves them.
+    """
 
     @staticmethod
     def DefinePointType(request,
