@@ -52,7 +52,8 @@ def _our_pids(run_dir: Path) -> list[int]:
 def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     ports = {name: free_port() for name in ("GATEWAY_PORT", "CATALOG_PORT", "WALLET_PORT", "REDEMPTION_PORT",
-                                            "FULFILLMENT_PORT", "EVENTS_PORT", "DEMO_PARTNER_PORT", "POSTGRES_PORT", "NATS_PORT", "NATS_MONITOR_PORT")}
+                                            "FULFILLMENT_PORT", "EVENTS_PORT", "DEMO_PARTNER_PORT", "POSTGRES_PORT", "NATS_PORT", "NATS_MONITOR_PORT",
+                                            "PROMETHEUS_PORT")}
     runner = _start_runner(run_dir, ports)
     try:
         output = _read_until_ready(runner)
@@ -87,6 +88,13 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
         for url in metrics.values():
             r = subprocess.run(["curl", "-sf", url], check=False, capture_output=True, text=True, timeout=30)
             assert r.returncode == 0 and "_requests_total" in r.stdout, url
+
+        # The local Prometheus (make promtool unpacked the binary), with its URL.
+        found = re.search(r"^Prometheus \(every process scraped, the alert rules loaded\): (http://\S+)$", output,
+                          re.MULTILINE)
+        assert found and found.group(1) == f"http://127.0.0.1:{ports['PROMETHEUS_PORT']}", output
+        r = subprocess.run(["curl", "-sf", f"{found.group(1)}/-/ready"], check=False, capture_output=True, timeout=30)
+        assert r.returncode == 0, r
 
         pids = _our_pids(run_dir)
         assert len(pids) == 9  # postgres, nats, the six services and the demo partner

@@ -13,8 +13,13 @@ import signal
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from local_runner.settings import RunnerSettings
+
+if TYPE_CHECKING:
+    from local_runner.platform import Platform
+    from local_runner.prometheus import LocalPrometheus
 
 
 def _say(message: str) -> None:
@@ -36,6 +41,7 @@ def run() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     started = time.monotonic()
+    prometheus = None
     try:
         _say(f"starting in {settings.run_dir}")
         platform.start()
@@ -45,6 +51,7 @@ def run() -> int:
             print(examples(demo), flush=True)
         print("Prometheus metrics:\n" + "".join(f"  {name:<20} {url}\n" for name, url in platform.metrics_urls.items()),
               flush=True)
+        prometheus = _local_prometheus(settings, platform)
         _say(f"all services healthy in {time.monotonic() - started:.1f}s; gateway on {platform.gateway_url}")
         if settings.replicas > 1:
             _say(f"{settings.replicas} replicas of the gateway and of each gRPC service: gateways on "
@@ -63,8 +70,33 @@ def run() -> int:
         _say(f"failed: {exc}")
         return 1
     finally:
+        if prometheus is not None:
+            prometheus.stop()
         platform.stop()
         _say("stopped")
+
+
+def _local_prometheus(settings: RunnerSettings, platform: Platform) -> LocalPrometheus | None:
+    """A Prometheus scraping every process with the alert rules loaded, when a `prometheus` binary is there and
+    PROMETHEUS_PORT is not 0; a Prometheus that cannot start is said, and the platform runs on without it."""
+    from local_runner.prometheus import LocalPrometheus, prometheus_binary
+
+    binary = prometheus_binary()
+    if not settings.prometheus_port or binary is None:
+        if settings.prometheus_port:
+            _say("no prometheus binary (make promtool unpacks one into .venv/bin): no local Prometheus")
+        return None
+    prometheus = LocalPrometheus(binary, settings.run_dir / "prometheus", platform.logs / "prometheus.log",
+                                 settings.host, settings.prometheus_port)
+    try:
+        prometheus.start(platform.metrics_urls)
+    except (OSError, RuntimeError) as exc:
+        _say(f"local Prometheus not started: {exc}")
+        prometheus.stop()
+        return None
+    print(f"Prometheus (every process scraped, the alert rules loaded): {prometheus.url}\n"
+          f"  alerts: {prometheus.url}/alerts   targets: {prometheus.url}/targets", flush=True)
+    return prometheus
 
 
 def reset() -> int:

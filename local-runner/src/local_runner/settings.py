@@ -53,6 +53,8 @@ class RunnerSettings:
     # every stream replicated on all three, the services given every node's URL.
     nats_replicas: int = field(default_factory=lambda: _int("NATS_REPLICAS", 1))
     nats_cluster_port: int = field(default_factory=lambda: _int("NATS_CLUSTER_PORT", 16222))
+    # `make run`'s local Prometheus (when a prometheus binary is there: local_runner.prometheus); 0: none.
+    prometheus_port: int = field(default_factory=lambda: _int("PROMETHEUS_PORT", 9090))
     # (client port, monitoring port, route port) of every node of the cluster, the first's first: the steps above
     # unless given.
     nats_node_ports: list[tuple[int, int, int]] = field(default_factory=list)
