@@ -26,7 +26,7 @@ class Replica:
         self.server: grpc.aio.Server | None = None
         self.port = 0
 
-    async def start(self, options: list[tuple[str, int]] | None = None) -> Replica:
+    async def start(self, options: list[tuple[str, int]] | None = None, port: int = 0) -> Replica:
         async def answer(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
             self.peers.append(context.peer())
             return self.name.encode()
@@ -34,7 +34,7 @@ class Replica:
         self.server = grpc.aio.server(options=options or server_options())
         self.server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
             "test.Where", {"Am": grpc.unary_unary_rpc_method_handler(answer)})])
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.port = self.server.add_insecure_port(f"127.0.0.1:{port}")
         await self.server.start()
         return self
 
@@ -119,6 +119,34 @@ async def test_a_connection_is_replaced_after_its_age_without_failing_a_call(rep
     assert seen == Counter({"a": 30})
     # Every call answered, over several connections: the client reconnected each time the age was reached.
     assert len(set(a.peers)) >= 2, set(a.peers)
+
+
+async def _first_call_after_a_restart(policy: str | None) -> str:
+    """A server's first answer to a channel that talked to it, then saw it down for 2.5 s (a restart), called the
+    moment it is back; "UNAVAILABLE" if that call failed."""
+    first = await Replica("a").start()
+    port = first.port
+    channel = open_channel(f"127.0.0.1:{port}", policy=policy)
+    again = None
+    try:
+        assert await _answers(channel, 2) == Counter({"a": 2})
+        await first.stop()
+        await asyncio.sleep(2.5)
+        again = await Replica("b").start(port=port)
+        try:
+            return (await channel.unary_unary(METHOD)(b"", timeout=2)).decode()
+        except grpc.aio.AioRpcError as exc:
+            return exc.code().name
+    finally:
+        await channel.close()
+        if again is not None:
+            await again.stop()
+
+
+async def test_a_single_address_channel_answers_the_first_call_after_its_server_restarts() -> None:
+    # One address: pick_first (service_kit.grpc_client.policy_for), whose next call reconnects and waits for it.
+    # round_robin would have retried in the background while the server was down and be in its backoff now.
+    assert await _first_call_after_a_restart(None) == "b"
 
 
 def test_the_connection_age_settings_have_defaults_and_refuse_nonsense(monkeypatch) -> None:

@@ -58,6 +58,17 @@ KEEPALIVE_TIME_MS = 30_000
 KEEPALIVE_TIMEOUT_MS = 10_000
 # A replica that was down is connected to again within this (grpc's default backoff grows to 120 s).
 MAX_RECONNECT_BACKOFF_MS = 10_000
+# One address (`host:port`): pick_first. round_robin reconnects a dropped subchannel at once, and while its peer
+# restarts the failed attempts grow a backoff during which every call fails fast (UNAVAILABLE): seconds of 503s
+# after a restart that is already over. pick_first reconnects when the next call comes, and that call waits for it.
+SINGLE_ADDRESS_POLICY = "pick_first"
+
+
+def policy_for(target: str) -> str:
+    """round_robin for a target that names or resolves to several replicas (`dns:///name:port`, `ipv4:a:p,b:p`),
+    pick_first for one `host:port`."""
+    many = target.startswith(("dns:", "ipv4:", "ipv6:")) or "," in target
+    return LOAD_BALANCING_POLICY if many else SINGLE_ADDRESS_POLICY
 
 
 def channel_options(policy: str = LOAD_BALANCING_POLICY) -> list[tuple[str, str | int]]:
@@ -75,13 +86,13 @@ def channel_options(policy: str = LOAD_BALANCING_POLICY) -> list[tuple[str, str 
 
 
 def open_channel(target: str, *, tls: TlsFiles | None = None, server_name: str = "",
-                 policy: str = LOAD_BALANCING_POLICY) -> grpc.aio.Channel:
+                 policy: str | None = None) -> grpc.aio.Channel:
     """Create inside the running event loop (never at import time). While tracing is on, each unary call (but
     health and reflection) is a CLIENT span and carries the trace context in its metadata (service_kit.tracing).
     tls (service_kit.mtls.tls_of): mutual TLS, this service's certificate shown to the server, whose certificate
     must be signed by the CA and name `server_name` (the called service, e.g. "catalog-service"), whatever the
-    target's addresses."""
-    options = channel_options(policy)
+    target's addresses. policy: the load-balancing policy; default policy_for(target)."""
+    options = channel_options(policy or policy_for(target))
     if tls is None:
         channel = grpc.aio.insecure_channel(target, options=options)
     else:
