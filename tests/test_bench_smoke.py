@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 SECTIONS = ("meta", "redeem", "hot_item", "limit", "hop", "reads", "resources", "round_trips", "tracing", "replicas",
             "ratios")
-SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service", "events-service")
+SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service")
 
 
 def test_quick_run_writes_every_section_and_the_chart(tmp_path: Path) -> None:

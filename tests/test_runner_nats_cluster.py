@@ -51,6 +51,11 @@ def test_each_node_names_itself_and_routes_to_the_other_two(tmp_path: Path) -> N
     assert checked.returncode == 0, checked.stderr + checked.stdout
 
 
+def test_ports_taken_one_after_another_are_never_the_same_port() -> None:
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+
+
 def test_the_platform_starts_the_cluster_and_gives_the_services_every_node(tmp_path: Path) -> None:
     s = RunnerSettings(run_dir=tmp_path, nats_replicas=3, nats_url=None,
                        nats_node_ports=[(free_port(), free_port(), free_port()) for _ in range(3)])
