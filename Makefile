@@ -34,8 +34,12 @@ install-run: $(RUN_STAMP)
 run: install-run  ## start the whole platform with demo data (Ctrl-C stops it); REPLICAS=2: two of every service; MTLS=1: mutual TLS between them; NATS_REPLICAS=3: a NATS cluster of three
 	@$(PY) -m local_runner run
 
-test: install promtool chromium  ## every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)
+test: install lint promtool chromium  ## lint, then every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)
 	@$(PY) -m pytest
+
+lint: install  ## ruff over the whole tree, import order included (pyproject.toml's [tool.ruff]); `make test` runs it first
+	@echo "==> ruff check"
+	@$(PY) -m ruff check --no-cache .
 
 promtool: install  ## promtool (from Debian's prometheus package) for the alert rules' unit tests
 	@sh deploy/monitoring/install-promtool.sh $(VENV)/bin

@@ -53,7 +53,7 @@ def machine(platform) -> Iterator[httpx.Client]:
     env = platform.service_env(platform.spec("gateway"))
     made = subprocess.run([sys.executable, "-m", "gateway.admin", "create-api-key", "--tenant", "demo",
                            "--environment", "sandbox", "--name", f"canonical-{uuid.uuid4().hex[:6]}"],
-                          env=env, capture_output=True, text=True, timeout=60)
+                          env=env, capture_output=True, text=True, check=False, timeout=60)
     assert made.returncode == 0, made.stderr
     with httpx.Client(base_url=platform.gateway_url, timeout=20.0,
                       headers={"x-api-key": json.loads(made.stdout)["api_key"]}) as client:
@@ -125,7 +125,7 @@ def test_create_answers_201_with_the_redemption(member_of, operator, demo) -> No
                           "pointsPrice": 150, "pointType": "gems"}
     assert r["playerId"] == member.id and r["status"] in LIFECYCLE
     assert (r["startAt"], r["endAt"]) == (None, None)  # not a scheduled experience
-    assert abs(datetime.fromisoformat(r["createdAt"].replace("Z", "+00:00")) - datetime.now(UTC)) < timedelta(
+    assert abs(datetime.fromisoformat(r["createdAt"]) - datetime.now(UTC)) < timedelta(
         minutes=5)
     assert balance(operator, member.id) == 50
 

@@ -29,8 +29,11 @@ def _redemption(gateway: httpx.Client, auth: dict[str, str], rid: str) -> dict[s
 
 
 def _settled(gateway, auth, rid: str, status: str = "COMPLETED", timeout: float = 60.0) -> dict[str, Any]:
-    return first_truthy(lambda: (lambda r: r if r["status"] == status else None)(_redemption(gateway, auth, rid)),
-                        timeout, f"redemption {rid} {status}")
+    def settled() -> dict[str, Any] | None:
+        r = _redemption(gateway, auth, rid)
+        return r if r["status"] == status else None
+
+    return first_truthy(settled, timeout, f"redemption {rid} {status}")
 
 
 def _balance(gateway, auth, point_type: str = "gems") -> int:
@@ -124,9 +127,11 @@ def test_physical_goods_ship_then_deliver(gateway, operator) -> None:
     rid = r.json()["id"]
     assert r.json()["deliveryStatus"] == "PENDING"
     assert operator.http.post(f"/v1/admin/redemptions/{rid}/ship", json={"trackingNumber": "TRK-1"}).status_code == 200
-    shipped = first_truthy(
-        lambda: (lambda x: x if x["deliveryStatus"] == "SHIPPED" else None)(_redemption(gateway, auth, rid)), 60,
-        "shipped")
+    def shipped_now() -> dict[str, Any] | None:
+        x = _redemption(gateway, auth, rid)
+        return x if x["deliveryStatus"] == "SHIPPED" else None
+
+    shipped = first_truthy(shipped_now, 60, "shipped")
     assert shipped["fulfillment"]["trackingNumber"] == "TRK-1"
     late = gateway.post(f"/v1/redemptions/{rid}/cancel", headers=auth, json={})
     assert late.status_code == 409 and late.json()["code"] == "REDEMPTION_NOT_CANCELLABLE"

@@ -69,7 +69,7 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
             # -f: fail on an HTTP error status, so a broken example fails the test.
             r = subprocess.run(["bash", "-c", command.replace("curl -s", "curl -sf", 1)],
                                env=dict(os.environ, TOKEN=token.group(1)), capture_output=True, text=True,
-                               timeout=60)
+                               check=False, timeout=60)
             assert r.returncode == 0, f"{command}\n{r.stdout}\n{r.stderr}"
             json.loads(r.stdout)
 

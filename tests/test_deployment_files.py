@@ -16,7 +16,7 @@ from concurrent import futures
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import grpc
 import pytest
@@ -106,7 +106,7 @@ def run_compose(compose_file: Path, *args: str, key: str | None = TEST_KEY) -> s
         env["CODE_ENCRYPTION_KEY"] = key
     return subprocess.run(
         [str(compose_binary()), "-f", str(compose_file), "--project-directory", str(ROOT), *args],
-        env=env, capture_output=True, text=True, timeout=30, cwd=ROOT,
+        env=env, capture_output=True, text=True, check=False, timeout=30, cwd=ROOT,
     )
 
 
@@ -268,11 +268,11 @@ def test_compose_nats_runs_jetstream_synced_on_every_write(compose: dict[str, An
 
 def test_nats_conf_is_accepted_by_nats_server(tmp_path: Path) -> None:
     conf = DEPLOY / "nats" / "nats.conf"
-    ok = subprocess.run([nats_server_binary(), "-c", str(conf), "-t"], capture_output=True, text=True, timeout=20)
+    ok = subprocess.run([nats_server_binary(), "-c", str(conf), "-t"], capture_output=True, text=True, check=False, timeout=20)
     assert ok.returncode == 0, ok.stderr + ok.stdout
     broken = tmp_path / "nats.conf"
     broken.write_text(conf.read_text().replace("sync_interval: always", "sync_interval: {always"))
-    bad = subprocess.run([nats_server_binary(), "-c", str(broken), "-t"], capture_output=True, text=True, timeout=20)
+    bad = subprocess.run([nats_server_binary(), "-c", str(broken), "-t"], capture_output=True, text=True, check=False, timeout=20)
     assert bad.returncode != 0
 
 
@@ -382,9 +382,9 @@ def grpc_health_server() -> Iterator[tuple[int, health.HealthServicer]]:
 
 class _Answer(http.server.BaseHTTPRequestHandler):
     status = 200
-    paths: list[str] = []
+    paths: ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+    def do_GET(self) -> None:
         type(self).paths.append(self.path)
         self.send_response(type(self).status)
         self.end_headers()
@@ -404,7 +404,7 @@ def http_server() -> Iterator[tuple[int, type[_Answer]]]:
 
 def run_check(command: list[str], env: dict[str, str]) -> int:
     assert command[0] == "python"
-    r = subprocess.run([sys.executable, *command[1:]], env={**os.environ, **env}, capture_output=True, timeout=20)
+    r = subprocess.run([sys.executable, *command[1:]], env={**os.environ, **env}, capture_output=True, check=False, timeout=20)
     return r.returncode
 
 
@@ -964,5 +964,5 @@ def test_deploy_readme_names_every_secret_key() -> None:
 def test_compose_binary_is_real_and_reports_failure() -> None:
     # Guards the guard: the checks above rely on a binary whose exit status means something.
     r = subprocess.run([str(compose_binary()), "-f", "/nonexistent/compose.yml", "config", "-q"],
-                       capture_output=True, text=True, timeout=30)
+                       capture_output=True, text=True, check=False, timeout=30)
     assert r.returncode != 0

@@ -1,4 +1,3 @@
-# ruff: noqa: E402
 """Fixtures: the gateway's real PostgreSQL database (migrated once per session), small in-process gRPC fakes
 of the four services on a free port, and the app served through httpx's ASGI transport with its lifespan."""
 

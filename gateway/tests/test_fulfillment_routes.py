@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -74,8 +74,8 @@ async def test_a_json_upload_sends_the_codes_in_the_credentials_scope(gateway, f
         (gateway.tenant, common_pb2.ENVIRONMENT_SANDBOX, "gift-card")
     assert [(c.code, c.pin, c.HasField("expires_at")) for c in sent.codes] == \
         [("ABCD-1234", "9999", True), ("EFGH-5678", "", False), ("IJKL-0000", "", False)]
-    assert sent.codes[0].expires_at.ToDatetime(tzinfo=timezone.utc) == \
-        datetime(2030, 1, 31, 22, 59, 59, tzinfo=timezone.utc)
+    assert sent.codes[0].expires_at.ToDatetime(tzinfo=UTC) == \
+        datetime(2030, 1, 31, 22, 59, 59, tzinfo=UTC)
     md = fake_services.calls[-1].metadata
     assert (md["x-tenant-id"], md["x-environment"]) == (gateway.tenant, "sandbox")
 

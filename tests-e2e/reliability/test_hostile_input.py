@@ -51,7 +51,7 @@ def probe_for(operation, headers: dict[str, str], base_url: str, example_seed: i
             try:
                 case.validate_response(response, checks=(check,))
             # A FailureGroup is a BaseExceptionGroup, which `except Exception` does not catch.
-            except (Exception, FailureGroup) as exc:  # noqa: BLE001 - collect every operation's failures, then fail once
+            except (Exception, FailureGroup) as exc:
                 found = exc.exceptions if isinstance(exc, FailureGroup) else [exc]
                 failures.append(f"{operation.method.upper()} {operation.path}: {'; '.join(map(str, found))[:300]}"
                                 f"\n    replay: {case.as_curl_command()}")

@@ -9,7 +9,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display: the chart is a file
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 RSS_TARGET_MB = 150.0
 
@@ -134,8 +134,8 @@ def _loader_line(meta: dict[str, Any]) -> str:
 
 def table(results: dict[str, Any]) -> str:
     meta = results["meta"]
-    lines: list[str] = [f"rewards benchmark, {meta['started_at']} on {meta['cpus']} CPUs "
-                        f"({'quick' if meta.get('quick') else 'full'})", _loader_line(meta), ""]
+    lines: list[str] = [(f"rewards benchmark, {meta['started_at']} on {meta['cpus']} CPUs "
+                        f"({'quick' if meta.get('quick') else 'full'})"), _loader_line(meta), ""]
     lines += _rows(f"end-to-end redeem through the gateway, spread over {results['redeem']['items']} code-pool items, "
                    f"{results['redeem']['players']} players", results["redeem"]["levels"])
     with_code = [f"c={lv['concurrency']}: {int(lv['extra'].get('answered_with_code', 0))}/{lv['requests']}"

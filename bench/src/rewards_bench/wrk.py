@@ -153,12 +153,12 @@ def find_or_install(say: Callable[[str], None]) -> tuple[str | None, str]:
         return None, "wrk is not installed, and apt-get cannot install it here (needs root and apt-get)"
     install, update = INSTALL
     say("wrk is missing: installing the Debian package (apt-get install -y wrk)...")
-    done = subprocess.run(install, capture_output=True, text=True, timeout=600,
+    done = subprocess.run(install, capture_output=True, text=True, check=False, timeout=600,
                           env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     if done.returncode != 0:
         say("apt-get install failed; running apt-get update, then installing again...")
-        subprocess.run(update, capture_output=True, text=True, timeout=600)
-        done = subprocess.run(install, capture_output=True, text=True, timeout=600,
+        subprocess.run(update, capture_output=True, text=True, check=False, timeout=600)
+        done = subprocess.run(install, capture_output=True, text=True, check=False, timeout=600,
                               env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
     found = shutil.which("wrk")
     if found:
@@ -169,7 +169,7 @@ def find_or_install(say: Callable[[str], None]) -> tuple[str | None, str]:
 
 def version(binary: str) -> str:
     # `wrk -v` prints its version line and exits 1.
-    out = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=10)
+    out = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False, timeout=10)
     return (out.stdout or out.stderr).splitlines()[0].strip() if (out.stdout or out.stderr) else "?"
 
 

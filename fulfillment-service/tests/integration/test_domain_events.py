@@ -4,13 +4,12 @@ event in the transaction of its move, with an id made from the redemption, publi
 
 from __future__ import annotations
 
+from fulfillment_service.models import event_outbox
 from local_runner.pytest_plugin import wait_until
 from service_kit import domain_events
 from service_kit.domain_events import EVENTS_STREAM
 from service_kit.scope import Scope
 from sqlalchemy import func, select
-
-from fulfillment_service.models import event_outbox
 
 from .test_provider_and_operator_jobs import ADDRESS, O, advance, job
 

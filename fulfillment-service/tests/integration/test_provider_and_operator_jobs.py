@@ -13,22 +13,21 @@ from dataclasses import dataclass, field
 import grpc
 import pytest
 import uvicorn
+from fulfillment_service import repository
+from fulfillment_service.models import jobs, outbox
+from fulfillment_service.provider_calls import signature_for, signature_is_valid
 from google.protobuf.struct_pb2 import Struct
 from local_runner.infra import free_port
+from local_runner.pytest_plugin import wait_until
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.messaging import RESULTS_SUBJECT
 from service_kit.scope import Scope
-from local_runner.pytest_plugin import wait_until
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-
-from fulfillment_service import repository
-from fulfillment_service.models import jobs, outbox
-from fulfillment_service.provider_calls import signature_for, signature_is_valid
 
 SIGNING_SECRET = "test-signing-secret-0123456789"  # the service fixture's (conftest)
 SCOPE = common_pb2.Scope(tenant_id="acme", environment=common_pb2.ENVIRONMENT_LIVE)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from cryptography.fernet import Fernet
-from service_kit.settings import load_settings
-
 from fulfillment_service.config import Settings
 from fulfillment_service.fulfilment import MalformedJob, read_job, result_event_id
 from fulfillment_service.job_consumer import consumer_config
 from fulfillment_service.vault import Vault, mask_code
+from service_kit.settings import load_settings
 
 
 def test_a_sealed_code_reads_back_and_does_not_contain_the_code() -> None:

@@ -3,6 +3,7 @@ token signing keys are stored as they are, since HMAC needs the key itself."""
 
 from __future__ import annotations
 
+from service_kit.db import NAMING_CONVENTION
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -17,7 +18,6 @@ from sqlalchemy import (
     func,
     text,
 )
-from service_kit.db import NAMING_CONVENTION
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

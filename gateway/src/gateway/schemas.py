@@ -3,7 +3,7 @@ Amounts are integers in minor units; `display` fields are the same amount as a d
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
@@ -46,7 +46,7 @@ def timestamp(message: Message, name: str) -> datetime | None:
     if not message.HasField(name):
         return None
     value: timestamp_pb2.Timestamp = getattr(message, name)
-    return value.ToDatetime(tzinfo=timezone.utc)
+    return value.ToDatetime(tzinfo=UTC)
 
 
 def set_timestamp(target: timestamp_pb2.Timestamp, value: datetime) -> None:
@@ -57,7 +57,7 @@ def _in_utc(value: datetime) -> datetime:
     """The instant in UTC (a naive one is read as UTC). A valid ISO date such as 0001-01-01T00:00:00+02:00 falls
     outside what a datetime or a protobuf Timestamp can hold once in UTC: that is bad input, answered 422."""
     try:
-        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     except OverflowError:
         raise ValueError("out of range: an instant must fall between the years 0001 and 9999 in UTC") from None
 

@@ -6,12 +6,11 @@ import re
 
 import grpc
 import pytest
+from gateway.errors import CANONICAL
 from rewards.catalog.v1 import catalog_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
 from service_kit.errors import DomainError, ErrorCode
-
-from gateway.errors import CANONICAL
 
 from ..conftest import open_gateway, settings_for
 

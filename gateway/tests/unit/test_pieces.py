@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-from service_kit.errors import DomainError, ErrorCode
-
 from gateway.edge import request_id_from
 from gateway.errors import CANONICAL, public_code, retry_after_headers
 from gateway.schemas import CodeInput, ItemChanges, display_amount
+from pydantic import ValidationError
+from service_kit.errors import DomainError, ErrorCode
 
 
 def test_display_amount_is_exact():

@@ -113,13 +113,13 @@ class Postgres:
         stale = self.data_dir / "postmaster.pid"
         if stale.exists():
             self._clear_stale_pid(stale)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-h", "127.0.0.1", "-p", str(self.port),
-             "-k", str(self.data_dir), "-c", "max_connections=300", "-c", "shared_buffers=256MB",
-             "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "log_min_messages=warning"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, **as_user,
-        )
+        with open(self.log_path, "ab") as log:   # the child writes to its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [str(self.bin_dir / "postgres"), "-D", str(self.data_dir), "-h", "127.0.0.1", "-p", str(self.port),
+                 "-k", str(self.data_dir), "-c", "max_connections=300", "-c", "shared_buffers=256MB",
+                 "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "log_min_messages=warning"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, **as_user,
+            )
         wait_for_port("127.0.0.1", self.port, timeout, "PostgreSQL", self.proc, self.log_path)
         self._wait_accepting(timeout)
 
@@ -136,7 +136,7 @@ class Postgres:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             r = subprocess.run([str(self.bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, timeout=10)
             if r.returncode == 0:
                 return
             time.sleep(0.1)
@@ -223,9 +223,9 @@ class Nats:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         conf = self.store_dir.parent / f"nats-{self.port}.conf"
         conf.write_text(self.config())
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([nats_server_binary(), "-c", str(conf)], stdout=log,
+                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         wait_for_port("127.0.0.1", self.port, timeout, "NATS", self.proc, self.log_path)
         wait_for_port("127.0.0.1", self.monitor_port, timeout, "NATS monitoring", self.proc, self.log_path)
 

@@ -294,9 +294,9 @@ class Platform:
         return grpc.secure_channel(address, credentials, options=[("grpc.ssl_target_name_override", service)])
 
     def start_service(self, spec: ServiceSpec) -> None:
-        log = open(self.logs / f"{spec.name}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", spec.module], env=self.service_env(spec), stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        with open(self.logs / f"{spec.name}.log", "ab") as log:   # the child keeps its own descriptor
+            proc = subprocess.Popen([sys.executable, "-m", spec.module], env=self.service_env(spec), stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs[spec.name] = proc
         self._write_pid(spec.name, proc)
 

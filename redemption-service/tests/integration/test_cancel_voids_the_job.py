@@ -5,13 +5,12 @@ by the FAILED result fulfillment recorded with it."""
 from __future__ import annotations
 
 import pytest
-from rewards.fulfillment.v1 import fulfillment_pb2
-from rewards.redemption.v1 import redemption_pb2
-from service_kit.errors import DomainError, ErrorCode
-
 from redemption_service import redemptions as redemptions_module
 from redemption_service import repository
 from redemption_service.domain import Status
+from rewards.fulfillment.v1 import fulfillment_pb2
+from rewards.redemption.v1 import redemption_pb2
+from service_kit.errors import DomainError, ErrorCode
 
 
 def cancel_request(system, redemption_id: str) -> redemption_pb2.CancelRedemptionRequest:  # type: ignore[no-untyped-def]

@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from redemption_service.domain import Status
 from rewards.redemption.v1 import redemption_pb2
 from service_kit import domain_events
 from service_kit.domain_events import EVENTS_STREAM, event_outbox_statements
 from service_kit.errors import DomainError
 from service_kit.scope import Scope
-
-from redemption_service.domain import Status
 
 from .conftest import TENANT
 

@@ -192,7 +192,7 @@ async def _fulfil_with_codes(results) -> None:  # type: ignore[no-untyped-def]
         keep_cancellation()
         try:
             message = await js.get_last_msg(JOBS_STREAM, JOBS_SUBJECT)
-        except Exception:  # noqa: BLE001 - nothing on the subject yet
+        except Exception:
             message = None
         if message is not None and message.seq > seen:
             seen = message.seq

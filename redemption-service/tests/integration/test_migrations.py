@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from redemption_service.models import metadata
 from service_kit.db import to_async_url
 from sqlalchemy.ext.asyncio import create_async_engine
-
-from redemption_service.models import metadata
 
 
 async def test_migrations_match_the_models(migrated_database: str) -> None:

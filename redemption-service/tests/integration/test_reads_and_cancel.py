@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from redemption_service import repository
+from redemption_service.domain import Status
 from rewards.common.v1 import common_pb2
 from rewards.redemption.v1 import redemption_pb2
 from service_kit.errors import DomainError, ErrorCode
-
-from redemption_service import repository
-from redemption_service.domain import Status
 
 
 def cancel_request(system, redemption_id: str, player: str = "") -> redemption_pb2.CancelRedemptionRequest:  # type: ignore[no-untyped-def]

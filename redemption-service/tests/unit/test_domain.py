@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 from google.protobuf.struct_pb2 import Struct
+from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPlan, Status
+from redemption_service.idempotency import key_or_generated, request_fingerprint
 from rewards.common.v1 import common_pb2
 from rewards.redemption.v1 import redemption_pb2
 from service_kit.errors import DomainError, ErrorCode
-
-from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPlan, Status
-from redemption_service.idempotency import key_or_generated, request_fingerprint
 
 
 def redemption(status: Status, delivery: str = "", *, sequence: int = 0, strategy: str = "physical",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from rewards.common.v1 import common_pb2
-from rewards.fulfillment.v1 import fulfillment_pb2 as f
-
 from redemption_service.domain import Outcome
 from redemption_service.fulfillment_results import MalformedResult, read_result
+from rewards.common.v1 import common_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2 as f
 
 
 def result(**fields: object) -> f.FulfillmentResult:

@@ -173,7 +173,7 @@ async def test_racing_debit_and_refund_of_a_saga_never_keep_the_points(w: Any) -
         try:
             await w.debit(saga_id, "p1", 10)
             return True
-        except Exception as exc:  # noqa: BLE001 - the refusal is checked below
+        except Exception as exc:
             error = await w.refused(_raise(exc))
             assert error.code == ErrorCode.VALIDATION_ERROR
             return False

@@ -13,7 +13,6 @@ from service_kit.errors import ErrorCode
 from service_kit.messaging import JetStreamLink
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncEngine
-
 from wallet_service.events import events_relay
 
 

@@ -1,5 +1,4 @@
-from service_kit.migrations import run_env
-
 from events_service.models import metadata
+from service_kit.migrations import run_env
 
 run_env(metadata)

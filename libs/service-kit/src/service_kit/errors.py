@@ -8,7 +8,7 @@ The gateway maps each code to each API's HTTP status and words.
 from __future__ import annotations
 
 import enum
-from typing import Mapping
+from collections.abc import Mapping
 
 import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -129,4 +129,4 @@ def from_rpc_error(exc: grpc.RpcError) -> DomainError | None:
     return None
 
 
-__all__ = ["ERROR_DOMAIN", "DomainError", "ErrorCode", "from_rpc_error", "code_pb2"]
+__all__ = ["ERROR_DOMAIN", "DomainError", "ErrorCode", "code_pb2", "from_rpc_error"]

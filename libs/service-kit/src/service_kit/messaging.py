@@ -243,7 +243,6 @@ class DurableConsumer:
                 await sub.unsubscribe()
             except (nats.errors.Error, OSError):
                 pass
-        return None
 
     async def _messages_waiting(self) -> bool:
         js = await self.jetstream()

@@ -9,7 +9,6 @@ from sqlalchemy import MetaData, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-
 # Replicas starting together on an empty database would race to create the same tables: one lock per
 # database makes the second wait, then find the schema current.
 _MIGRATION_LOCK_ID = 727_001

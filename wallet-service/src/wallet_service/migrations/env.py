@@ -1,5 +1,4 @@
 from service_kit.migrations import run_env
-
 from wallet_service.models import metadata
 
 run_env(metadata)
