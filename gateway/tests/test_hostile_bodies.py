@@ -16,6 +16,7 @@ import pytest
 from gateway.body_limit import BodyLimitMiddleware
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
+from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
 from starlette.responses import PlainTextResponse
 
@@ -335,3 +336,36 @@ async def test_a_request_over_grpcs_size_limit_is_a_validation_error(gateway, fa
         await gateway.app.state.upstreams.redemption.redeem(redemption_pb2.RedeemRequest(comment="x" * (5 * MB)))
     assert refused.value.code is ErrorCode.VALIDATION_ERROR
     assert fake_services.requests("Redeem") == []
+
+
+# ---- the idempotency key: one bound on both sides of the wire (service_kit.contract) -------------------------
+
+def with_key(route: Redeem, api: str, key: str) -> tuple[bytes, dict[str, str]]:
+    """The request carrying `key` where the API takes it: coins-gateway in the body's uuid, the others in the
+    Idempotency-Key header."""
+    if api == "coins-gateway":
+        return route.content(uuid=key), route.headers
+    return route.content(), {**route.headers, "Idempotency-Key": key}
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_an_idempotency_key_over_the_services_bound_is_refused_before_the_call(gateway, fake_services, routes,
+                                                                                     api):
+    route = routes[api]
+    content, headers = with_key(route, api, "k" * (MAX_IDEMPOTENCY_KEY_LENGTH + 1))
+    reply = await gateway.client.post(route.url, content=content, headers=headers)
+    detail = route.error(reply, route.invalid, "VALIDATION_ERROR")
+    assert "Idempotency-Key" in detail or "uuid" in detail, detail
+    assert fake_services.requests("Redeem") == []
+
+
+@pytest.mark.parametrize("api", APIS)
+async def test_an_idempotency_key_of_exactly_the_bound_goes_upstream(gateway, fake_services, routes, api):
+    fake_services.on("Redeem", redemption_pb2.RedeemResponse(redemption=a_redemption()))
+    route = routes[api]
+    key = "k" * MAX_IDEMPOTENCY_KEY_LENGTH
+    content, headers = with_key(route, api, key)
+    reply = await gateway.client.post(route.url, content=content, headers=headers)
+    assert reply.status_code == route.ok, reply.text
+    [sent] = fake_services.requests("Redeem")
+    assert sent.idempotency_key == key

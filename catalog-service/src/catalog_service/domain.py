@@ -16,13 +16,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
 
 MAX_ID = 64
 MAX_TENANT_ID = 64
 MAX_PLAYER_ID = 128
 MAX_SAGA_ID = 200
-MAX_IDEMPOTENCY_KEY = 200
+MAX_IDEMPOTENCY_KEY = MAX_IDEMPOTENCY_KEY_LENGTH   # the gateway's bound too
 MAX_NAME = 200
 MAX_DESCRIPTION = 10_000
 MAX_URL = 2_000

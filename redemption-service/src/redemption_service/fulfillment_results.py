@@ -19,6 +19,7 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from rewards.fulfillment.v1 import fulfillment_pb2
+from service_kit.contract import DEFAULT_FAILURE_CODE
 from service_kit.errors import DomainError
 from service_kit.failpoints import failpoint
 from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, DurableConsumer, JetStreamLink
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 MAX_EVENT_ID_LENGTH = 64
 MAX_REDEMPTION_ID_LENGTH = 36
-DEFAULT_FAILURE_CODE = "FULFILLMENT_FAILED"
 DEFAULT_FAILURE_MESSAGE = "the item could not be delivered; the points were refunded"
 
 

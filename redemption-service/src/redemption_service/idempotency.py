@@ -10,6 +10,7 @@ import uuid
 
 from google.protobuf.json_format import MessageToDict
 from rewards.redemption.v1 import redemption_pb2
+from service_kit.contract import DEFAULT_TRIGGER_SOURCE, MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -17,14 +18,12 @@ from redemption_service import repository
 
 log = logging.getLogger(__name__)
 
-MAX_KEY_LENGTH = 200
-DEFAULT_TRIGGER_SOURCE = "MANUAL"
 
 
 def key_or_generated(key: str) -> str:
     """An empty key gets a fresh one: that request has no replay protection."""
-    if len(key) > MAX_KEY_LENGTH:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, f"idempotency_key is longer than {MAX_KEY_LENGTH} characters")
+    if len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"idempotency_key is longer than {MAX_IDEMPOTENCY_KEY_LENGTH} characters")
     return key or f"generated:{uuid.uuid4()}"
 
 

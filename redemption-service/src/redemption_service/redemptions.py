@@ -20,6 +20,7 @@ from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
+from service_kit.contract import DEFAULT_TRIGGER_SOURCE
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
 from service_kit.pgpool import PgPool
@@ -32,7 +33,7 @@ from redemption_service.codes import MASKED, Codes, Viewer, viewer_of
 from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPlan, Status
 from redemption_service.fulfillment_results import MalformedResult, apply_result, received_result
 from redemption_service.fulfillment_waits import FulfillmentWaits
-from redemption_service.idempotency import DEFAULT_TRIGGER_SOURCE, key_or_generated, request_fingerprint
+from redemption_service.idempotency import key_or_generated, request_fingerprint
 from redemption_service.metrics import IDEMPOTENCY, QUOTES, count_quoted_redemption, count_redemption
 from redemption_service.saga.engine import SagaFailed, SagaRunner
 from redemption_service.saga.journal import SagaLog

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from rewards.common.v1 import common_pb2
 from rewards.redemption.v1 import redemption_pb2
+from service_kit.contract import DEFAULT_FAILURE_CODE, DEFAULT_TRIGGER_SOURCE, MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var
 from starlette.responses import JSONResponse, Response
@@ -27,12 +28,9 @@ from gateway.routes import SandboxOutcome, Services
 from gateway.schemas import FreeFormObject, dict_to_struct, display_amount
 
 PREFIX = "/gateway/coins"
-DEFAULT_TRIGGER_SOURCE = "MANUAL"
 SUCCESS_MESSAGE = "Successfully claimed coins"
 FAIL_MESSAGE = "Validation error while claiming coins"
 ERROR_MESSAGE = "Failed to claim coins"
-# The code a canceled redemption reports when fulfillment gave no reason.
-DEFAULT_FAILURE_CODE = "FULFILLMENT_FAILED"
 # Metadata key: the page's word for an error our ErrorCode does not name (an unknown brand).
 DIALECT_CODE = "coins_gateway.code"
 
@@ -109,7 +107,7 @@ class RedeemPointsRequest(BaseModel):
     trigger_source: str | None = Field(default=DEFAULT_TRIGGER_SOURCE, max_length=64)
     trigger_details: FreeFormObject | None = None
     comment: str | None = Field(default=None, max_length=1000)
-    uuid: str | None = Field(default=None, min_length=1, max_length=200,
+    uuid: str | None = Field(default=None, min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
                              description="idempotency key: a repeat answers the first response, already_processed")
     shipping_address: CoinsGatewayShippingAddress | None = Field(default=None, description="not on the seed page")
 

@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from rewards.common.v1 import common_pb2
 from rewards.redemption.v1 import redemption_pb2
+from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.logs import request_id_var
 from service_kit.scope import Scope
@@ -39,7 +40,6 @@ from gateway.routes import REPLAYED_HEADER, SandboxOutcome, Services
 PREFIX = "/store"
 # The seed's addresses are Indian (pincode, +91 phones) and carry no country; ours need one.
 DEFAULT_COUNTRY = "IN"
-MAX_IDEMPOTENCY_KEY = 200   # what the redemption service keeps
 
 # ---- errors: the page's status codes -------------------------------------------------------------------------
 
@@ -249,7 +249,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _error("A service is unavailable (UNAVAILABLE): nothing changed; retry after Retry-After", "Retry-After"),
 }
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=MAX_IDEMPOTENCY_KEY,
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH,
                                               description="one per purchase attempt, for safe retries")]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 
 from gateway.upstream import Upstreams
 
@@ -17,8 +18,8 @@ async def upstreams(request: Request) -> Upstreams:
 Services = Annotated[Upstreams, Depends(upstreams)]
 Limit = Annotated[int, Query(ge=1, le=100, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=1000, description="nextCursor of the previous page")]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
-RequiredIdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=255)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)]
+RequiredIdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)]
 REPLAYED_HEADER = "Idempotent-Replayed"
 # Sandbox only (403 SANDBOX_ONLY in live): force the fulfilment's outcome, on every API's redeem route.
 SandboxOutcome = Annotated[str | None, Header(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import ValidationError
+from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
 from starlette.responses import Response
 
@@ -214,7 +215,7 @@ async def redeem(request: Request, item_id: ItemId, settings: On, services: Serv
     try:
         body = NewRedemption.model_validate(redemption_body(item_id, form))
         key = field(form, "idempotency_key")
-        if not key or len(key) > 255:
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "the form has no idempotency key: reload the page")
         made = await redemptions.create_redemption(body, player, services, Response(), idempotency_key=key)
     except ValidationError as exc:
