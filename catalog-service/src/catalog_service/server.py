@@ -9,8 +9,9 @@ import grpc
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
-from service_kit.invariants import InvariantChecks, keep_sampling
+from service_kit.invariants import InvariantChecks
 from service_kit.mtls import ServerSecurity
+from service_kit.periodic import every
 from service_kit.pgpool import PgPool
 
 from catalog_service.config import Settings
@@ -32,12 +33,9 @@ async def main(settings: Settings) -> None:
     api = CatalogApi(session_maker(engine), pool)
     invariants = InvariantChecks("catalog-service", [ReservationSweep(pool)])
 
-    async def invariant_checks() -> None:
-        await invariants.run(settings.invariant_check_seconds)
-
-    async def stock_levels() -> None:
-        await keep_sampling("stock levels", lambda: sample_stock_levels(pool, settings.low_stock_threshold),
-                            SAMPLE_SECONDS)
+    invariant_checks = every("invariant_checks", settings.invariant_check_seconds, invariants.run_once)
+    stock_levels = every("stock_levels", SAMPLE_SECONDS,
+                         lambda: sample_stock_levels(pool, settings.low_stock_threshold))
 
     def add_services(server: grpc.aio.Server) -> list[str]:
         catalog_pb2_grpc.add_CatalogServiceServicer_to_server(api, server)

@@ -11,9 +11,10 @@ import httpx
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.db import create_engine, session_maker, upgrade_database
 from service_kit.grpc_server import serve
-from service_kit.invariants import InvariantChecks, keep_sampling
+from service_kit.invariants import InvariantChecks
 from service_kit.messaging import JetStreamLink
 from service_kit.mtls import ServerSecurity
+from service_kit.periodic import every
 from service_kit.pgpool import PgPool
 
 from fulfillment_service.config import Settings
@@ -60,13 +61,10 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
 
     invariants = InvariantChecks(SERVICE, [CodeSweep(pool)])
 
-    async def invariant_checks() -> None:
-        await invariants.run(settings.invariant_check_seconds)
-
-    async def gauges() -> None:
-        await keep_sampling("fulfillment gauges", lambda: sample_all(
-            pool, broker, low_pool_threshold=settings.low_pool_threshold, jobs_consumer=settings.consumer_name,
-            dead_letters_consumer=settings.dead_letters_consumer), SAMPLE_SECONDS)
+    invariant_checks = every("invariant_checks", settings.invariant_check_seconds, invariants.run_once)
+    gauges = every("gauges", SAMPLE_SECONDS, lambda: sample_all(
+        pool, broker, low_pool_threshold=settings.low_pool_threshold, jobs_consumer=settings.consumer_name,
+        dead_letters_consumer=settings.dead_letters_consumer))
 
     async def take_jobs() -> None:
         # Dead letters first: a job that killed the process on every delivery is failed (and refunded) before the

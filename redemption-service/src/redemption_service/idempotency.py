@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -54,16 +53,12 @@ def request_fingerprint(request: redemption_pb2.RedeemRequest) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-async def keep_pruning_keys(sessions: async_sessionmaker, interval_seconds: float) -> None:
-    """Deletes expired keys (kept IDEMPOTENCY_TTL_HOURS), a batch at a time so no transaction grows long."""
+async def prune_expired_keys(sessions: async_sessionmaker) -> None:
+    """One round: deletes expired keys (kept IDEMPOTENCY_TTL_HOURS), a batch at a time so no transaction grows
+    long."""
     while True:
-        try:
-            while True:
-                async with sessions.begin() as session:
-                    pruned = await repository.prune_idempotency_keys(session)
-                if pruned == 0:
-                    break
-                log.info("idempotency keys pruned", extra={"count": pruned})
-        except Exception:
-            log.exception("pruning idempotency keys failed")
-        await asyncio.sleep(interval_seconds)
+        async with sessions.begin() as session:
+            pruned = await repository.prune_idempotency_keys(session)
+        if pruned == 0:
+            return
+        log.info("idempotency keys pruned", extra={"count": pruned})

@@ -9,7 +9,6 @@ redemptions older than the bound whose job was never acknowledged."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -42,15 +41,6 @@ async def republish_stale_jobs(sessions: async_sessionmaker, after_seconds: floa
     return total
 
 
-async def keep_reconciling(sessions: async_sessionmaker, after_seconds: float, interval_seconds: float) -> None:
-    while True:
-        try:
-            await republish_stale_jobs(sessions, after_seconds)
-        except Exception:
-            log.exception("reconcile round failed")
-        await asyncio.sleep(interval_seconds)
-
-
 async def report_backlog(sessions: async_sessionmaker, overdue_seconds: float) -> repository.Backlog:
     async with sessions() as session:
         backlog = await repository.backlog(session, overdue_seconds)
@@ -61,12 +51,3 @@ async def report_backlog(sessions: async_sessionmaker, overdue_seconds: float) -
             "open_overdue": backlog.open_overdue, "overdue_after_seconds": overdue_seconds})
     return backlog
 
-
-async def keep_reporting_backlog(sessions: async_sessionmaker, overdue_seconds: float,
-                                 interval_seconds: float = BACKLOG_REPORT_SECONDS) -> None:
-    while True:
-        await asyncio.sleep(interval_seconds)
-        try:
-            await report_backlog(sessions, overdue_seconds)
-        except Exception:
-            log.exception("backlog report failed")

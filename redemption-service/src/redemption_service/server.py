@@ -10,9 +10,9 @@ from datetime import timedelta
 from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from service_kit.grpc_client import open_channel
 from service_kit.grpc_server import serve
-from service_kit.invariants import keep_sampling
 from service_kit.messaging import JetStreamLink
 from service_kit.mtls import ServerSecurity, tls_of
+from service_kit.periodic import every
 from service_kit.pgpool import PgPool
 
 from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
@@ -22,13 +22,13 @@ from redemption_service.db import migrate, open_database
 from redemption_service.fulfillment_results import FulfillmentResultConsumer
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.grpc_api import RedemptionApi
-from redemption_service.idempotency import keep_pruning_keys
+from redemption_service.idempotency import prune_expired_keys
 from redemption_service.metrics import SAMPLE_SECONDS, sample_all
 from redemption_service.outbox import jobs_relay
-from redemption_service.reconciler import keep_reconciling, keep_reporting_backlog
+from redemption_service.reconciler import BACKLOG_REPORT_SECONDS, report_backlog, republish_stale_jobs
 from redemption_service.redemptions import Redemptions
 from redemption_service.reseal import seal_codes_in_clear
-from redemption_service.saga.recovery import keep_recovering
+from redemption_service.saga.recovery import recover_stale_sagas
 
 PRUNE_INTERVAL_SECONDS = 600.0
 # The SQLAlchemy engine serves the cold paths only (cancels, results from NATS, recovery, the reconciler); the
@@ -80,23 +80,16 @@ async def main(settings: Settings) -> None:
     async def fulfillment_results() -> None:
         await results.run()
 
-    async def reconciler() -> None:
-        await keep_reconciling(sessions, settings.reconcile_after_seconds, settings.reconcile_interval_seconds)
-
-    async def backlog_report() -> None:
-        await keep_reporting_backlog(sessions, settings.reconcile_after_seconds)
-
-    async def saga_recovery() -> None:
-        await keep_recovering(sessions, catalog, wallet, settings.saga_stale_seconds,
-                              settings.saga_recovery_interval_seconds)
-
-    async def gauges() -> None:
-        await keep_sampling("redemption gauges", lambda: sample_all(
-            pool, nats, overdue_seconds=settings.reconcile_after_seconds,
-            results_consumer=settings.results_consumer), SAMPLE_SECONDS)
-
-    async def idempotency_pruning() -> None:
-        await keep_pruning_keys(sessions, PRUNE_INTERVAL_SECONDS)
+    reconciler = every("reconciler", settings.reconcile_interval_seconds,
+                       lambda: republish_stale_jobs(sessions, settings.reconcile_after_seconds))
+    backlog_report = every("backlog_report", BACKLOG_REPORT_SECONDS,
+                           lambda: report_backlog(sessions, settings.reconcile_after_seconds),
+                           first_delay_seconds=BACKLOG_REPORT_SECONDS)
+    saga_recovery = every("saga_recovery", settings.saga_recovery_interval_seconds,
+                          lambda: recover_stale_sagas(sessions, catalog, wallet, settings.saga_stale_seconds))
+    gauges = every("gauges", SAMPLE_SECONDS, lambda: sample_all(
+        pool, nats, overdue_seconds=settings.reconcile_after_seconds, results_consumer=settings.results_consumer))
+    idempotency_pruning = every("idempotency_pruning", PRUNE_INTERVAL_SECONDS, lambda: prune_expired_keys(sessions))
 
     async def stop() -> None:
         try:

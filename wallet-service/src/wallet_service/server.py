@@ -12,6 +12,7 @@ from service_kit.grpc_server import serve
 from service_kit.invariants import InvariantChecks
 from service_kit.messaging import JetStreamLink
 from service_kit.mtls import ServerSecurity
+from service_kit.periodic import every
 from service_kit.pgpool import PgPool
 
 from wallet_service.config import Settings
@@ -38,8 +39,7 @@ async def main(settings: Settings) -> None:
     api = WalletApi(Wallet(pool, sessions))
     invariants = InvariantChecks("wallet-service", [LedgerSweep(pool)])
 
-    async def invariant_checks() -> None:
-        await invariants.run(settings.invariant_check_seconds)
+    invariant_checks = every("invariant_checks", settings.invariant_check_seconds, invariants.run_once)
 
     async def outbox_relay() -> None:
         await relay.run()

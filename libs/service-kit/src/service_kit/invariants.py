@@ -14,10 +14,9 @@ the cycle under way has found so far: a row found broken stays counted until a w
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -102,18 +101,3 @@ class InvariantChecks:
         INVARIANT_LAST_RUN.labels(self.service).set(time.time())
         return {name: tally.count() for name, tally in self._tallies.items()}
 
-    async def run(self, interval_seconds: float) -> None:
-        while True:
-            await self.run_once()
-            await asyncio.sleep(interval_seconds)
-
-
-async def keep_sampling(what: str, sample: Callable[[], Awaitable[object]], interval_seconds: float) -> None:
-    """Calls sample() now and every interval_seconds: gauges read from the database by a background task, never
-    at scrape time nor on the hot path. A failed sample is logged and tried again at the next interval."""
-    while True:
-        try:
-            await sample()
-        except Exception:  # the gauges keep their last values
-            log.warning("sampling failed", exc_info=True, extra={"what": what})
-        await asyncio.sleep(interval_seconds)

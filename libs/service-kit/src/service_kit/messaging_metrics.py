@@ -1,6 +1,6 @@
 """The gauges and counters of the outbox and the durable consumers, shared by the services that publish and consume
-(redemption-service, fulfillment-service). The gauges are sampled by a background task (service_kit.invariants.
-keep_sampling), never at scrape time; a redelivery is counted where the consumer takes the message."""
+(redemption-service, fulfillment-service). The gauges are sampled by a background task (service_kit.periodic.
+every), never at scrape time; a redelivery is counted where the consumer takes the message."""
 
 from __future__ import annotations
 

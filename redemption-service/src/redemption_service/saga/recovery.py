@@ -4,7 +4,6 @@ idempotent on the saga id, harmless when nothing landed), then FAILED. A cancel 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from service_kit.errors import ErrorCode
@@ -48,12 +47,3 @@ async def recover_stale_sagas(sessions: async_sessionmaker, catalog: Catalog, wa
         settled += 1
     return settled
 
-
-async def keep_recovering(sessions: async_sessionmaker, catalog: Catalog, wallet: Wallet,
-                          stale_seconds: float, interval_seconds: float) -> None:
-    while True:
-        try:
-            await recover_stale_sagas(sessions, catalog, wallet, stale_seconds)
-        except Exception:
-            log.exception("saga recovery round failed")
-        await asyncio.sleep(interval_seconds)
