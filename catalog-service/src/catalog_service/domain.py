@@ -18,6 +18,7 @@ from typing import Any
 
 from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.validation import optional_text, require_text
 
 MAX_ID = 64
 MAX_TENANT_ID = 64
@@ -157,18 +158,6 @@ class ItemPage:
 
 def invalid(message: str) -> DomainError:
     return DomainError(ErrorCode.VALIDATION_ERROR, message)
-
-
-def require_text(value: str, name: str, max_length: int) -> str:
-    if not value or not value.strip():
-        raise invalid(f"{name} is required")
-    return optional_text(value, name, max_length)
-
-
-def optional_text(value: str, name: str, max_length: int) -> str:
-    if len(value) > max_length:
-        raise invalid(f"{name} must be at most {max_length} characters")
-    return value
 
 
 def require_id(value: str, name: str = "item_id") -> str:

@@ -25,6 +25,7 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
+from service_kit.validation import optional_text, require_text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from redemption_service import repository, sandbox
@@ -291,8 +292,8 @@ class Redemptions:
     async def quote(self, request: redemption_pb2.QuoteRedemptionRequest) -> Quote:
         scope = Scope.from_proto(request.scope)
         player_id = request.player.player_id
-        _require(player_id, "player.player_id", 128)
-        _require(request.item_id, "item_id", 128)
+        require_text(player_id, "player.player_id", 128)
+        require_text(request.item_id, "item_id", 128)
         player, accounts, eligibility = await asyncio.gather(
             self.wallet.get_player(scope, player_id),
             self.wallet.get_balances(scope, player_id),
@@ -343,7 +344,7 @@ class Redemptions:
                   viewer: Viewer = MASKED) -> Redemption:
         """A viewer shown the code has the reveal recorded by the read itself."""
         scope = Scope.from_proto(scope_proto)
-        _require(reference, "redemption_id", 64)
+        require_text(reference, "redemption_id", 64)
         redemption = await repository.fetch_by_reference(self.pool, scope, reference, player_id=player_id,
                                                          viewer=viewer)
         if redemption is None:
@@ -457,20 +458,12 @@ def _is_refusal(exc: BaseException) -> bool:
                                                              ErrorCode.VALIDATION_ERROR)
 
 
-def _require(value: str, name: str, max_length: int) -> None:
-    if not value:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, f"{name} is required")
-    if len(value) > max_length:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, f"{name} is longer than {max_length} characters")
-
-
 def _validate_redeem(request: redemption_pb2.RedeemRequest) -> None:
-    _require(request.player.player_id, "player.player_id", 128)
-    _require(request.item_id, "item_id", 128)
+    require_text(request.player.player_id, "player.player_id", 128)
+    require_text(request.item_id, "item_id", 128)
     limits = {"variant_id": 128, "point_type": 32, "comment": 1000, "trigger_source": 64, "quote_id": 64}
     for name, limit in limits.items():
-        if len(getattr(request, name)) > limit:
-            raise DomainError(ErrorCode.VALIDATION_ERROR, f"{name} is longer than {limit} characters")
+        optional_text(getattr(request, name), name, limit)
     if request.rounds < 0:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "rounds may not be negative")
     if request.wait_for_fulfillment_ms < 0:

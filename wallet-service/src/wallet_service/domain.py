@@ -16,6 +16,7 @@ from datetime import datetime
 
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
+from service_kit.validation import require_text
 
 MAX_TENANT_ID = 64
 MAX_PLAYER_ID = 128
@@ -109,21 +110,6 @@ class TransactionPage:
 def require_scope(scope: Scope) -> Scope:
     require_text(scope.tenant_id, "scope.tenant_id", MAX_TENANT_ID)
     return scope
-
-
-def require_text(value: str, field: str, max_length: int) -> str:
-    if not value or not value.strip():
-        raise DomainError(ErrorCode.VALIDATION_ERROR, f"{field} is required")
-    return optional_text(value, field, max_length)
-
-
-def optional_text(value: str, field: str, max_length: int) -> str:
-    if len(value) > max_length:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, f"{field} must be at most {max_length} characters")
-    if "\x00" in value:
-        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
-        raise DomainError(ErrorCode.VALIDATION_ERROR, f"{field} must not contain NUL characters")
-    return value
 
 
 def require_point_type_code(value: str, field: str = "point_type") -> str:

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.validation import require_text
 from wallet_service.domain import (
     MAX_AMOUNT,
     decode_page_token,
@@ -14,7 +15,6 @@ from wallet_service.domain import (
     require_adjustment_amount,
     require_point_type_code,
     require_positive_amount,
-    require_text,
 )
 
 
