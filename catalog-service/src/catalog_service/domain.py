@@ -6,8 +6,6 @@ Limits mirror the column sizes, so bad input is refused as VALIDATION_ERROR befo
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import json
 import re
@@ -16,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from service_kit import page_tokens
 from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.validation import optional_text, require_text
@@ -403,21 +402,16 @@ def remaining_allowance(item: Item, redeemed_count: int) -> int:
     return -1 if not item.per_player_limit else max(item.per_player_limit - redeemed_count, 0)
 
 
-# --- page tokens: the base64 of the last id served ----------------------------------------------------------
+# --- page tokens: the last id served (service_kit.page_tokens), for one player's listing -------------------
 
-def encode_page_token(last_id: str) -> str:
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+def encode_page_token(last_id: str, player_id: str) -> str:
+    return page_tokens.encode([last_id], query=(player_id,))
 
 
-def decode_page_token(token: str) -> str | None:
+def decode_page_token(token: str, player_id: str) -> str | None:
     """The id after which the next page starts, or None for the first page."""
-    if not token:
-        return None
-    try:
-        last_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, ValueError):
-        raise invalid("page_token is not a token this service issued") from None
-    if not _ID.match(last_id):
+    [last_id] = page_tokens.decode(token, (str,), query=(player_id,)) or [None]
+    if last_id is not None and not _ID.match(last_id):
         raise invalid("page_token is not a token this service issued")
     return last_id
 

@@ -11,6 +11,7 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
+from service_kit.validation import optional_text, require_text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from catalog_service import price_locks, repository, stock
@@ -31,13 +32,11 @@ from catalog_service.domain import (
     decode_page_token,
     encode_page_token,
     invalid,
-    optional_text,
     page_size_of,
     require_id,
     require_player,
     require_saga_id,
     require_stock_delta,
-    require_text,
     validate_item,
     visible_to,
 )
@@ -249,10 +248,10 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
     async def ListItems(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
         size = page_size_of(request.page_size)
-        after_id = decode_page_token(request.page_token)
+        after_id = decode_page_token(request.page_token, request.player.player_id)
         page = await repository.list_items(self.pool, scope, player=player_of(request.player),
                                            now=datetime.now(UTC), after_id=after_id, limit=size + 1)
-        token = encode_page_token(page[size - 1].id) if len(page) > size else ""
+        token = encode_page_token(page[size - 1].id, request.player.player_id) if len(page) > size else ""
         return catalog_pb2.ListItemsResponse(items=[item_proto(i) for i in page[:size]], next_page_token=token)
 
     async def CheckEligibility(self, request, context):  # type: ignore[no-untyped-def]

@@ -83,12 +83,12 @@ def test_the_first_price_is_the_default_and_a_sole_variant_is_chosen() -> None:
 
 @pytest.mark.parametrize("item_id", ["12", "507f1f77bcf86cd799439011", "a:b.c-d_e"])
 def test_page_tokens_round_trip(item_id: str) -> None:
-    assert decode_page_token(encode_page_token(item_id)) == item_id
-    assert decode_page_token("") is None
+    assert decode_page_token(encode_page_token(item_id, "p1"), "p1") == item_id
+    assert decode_page_token("", "p1") is None
 
 
-@pytest.mark.parametrize("token", ["%%%", encode_page_token("has space")])
+@pytest.mark.parametrize("token", ["%%%", encode_page_token("has space", "p1"), encode_page_token("12", "p2")])
 def test_foreign_page_tokens_are_refused(token: str) -> None:
     with pytest.raises(DomainError) as refused:
-        decode_page_token(token)
+        decode_page_token(token, "p1")
     assert refused.value.code is ErrorCode.VALIDATION_ERROR

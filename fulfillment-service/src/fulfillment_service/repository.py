@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from service_kit.errors import DomainError, ErrorCode
+from service_kit import page_tokens
 from service_kit.pgpool import Record, Transaction
 from service_kit.scope import Scope
 from sqlalchemy import Row, and_, func, or_, select, update
@@ -170,22 +169,10 @@ class JobPage:
     next_page_token: str
 
 
-def _page_token(row: Row) -> str:
-    raw = json.dumps({"c": row.created_at.isoformat(), "r": row.redemption_id}).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _read_page_token(token: str) -> tuple[datetime, str]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return datetime.fromisoformat(data["c"]), str(data["r"])
-    except (ValueError, KeyError, TypeError):
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not one this service issued") from None
-
-
 async def list_jobs(session: AsyncSession, scope: Scope, *, state: str | None, stuck_after: timedelta | None,
                     page_size: int, page_token: str) -> JobPage:
-    """Newest first, keyset-paginated on (created_at, redemption_id)."""
+    """Newest first, keyset-paginated on (created_at, redemption_id); a token pages only the listing it came from."""
+    listing = (state or "", stuck_after.total_seconds() if stuck_after is not None else "")
     query = select(jobs).where(jobs.c.tenant_id == scope.tenant_id, jobs.c.environment == scope.environment)
     if state is not None:
         query = query.where(jobs.c.state == state)
@@ -193,11 +180,12 @@ async def list_jobs(session: AsyncSession, scope: Scope, *, state: str | None, s
         query = query.where(jobs.c.state.in_(("pending", "running")),
                             jobs.c.updated_at < func.now() - stuck_after)
     if page_token:
-        created_at, redemption_id = _read_page_token(page_token)
+        created_at, redemption_id = page_tokens.decode(page_token, (datetime, str), query=listing)
         query = query.where(or_(jobs.c.created_at < created_at,
                                 and_(jobs.c.created_at == created_at, jobs.c.redemption_id < redemption_id)))
     rows = list((await session.execute(
         query.order_by(jobs.c.created_at.desc(), jobs.c.redemption_id.desc()).limit(page_size + 1))).all())
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return JobPage(rows=rows, next_page_token=_page_token(rows[-1]) if more else "")
+    token = page_tokens.encode([rows[-1].created_at, rows[-1].redemption_id], query=listing) if more else ""
+    return JobPage(rows=rows, next_page_token=token)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
@@ -20,6 +17,7 @@ from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
+from service_kit import page_tokens
 from service_kit.contract import DEFAULT_TRIGGER_SOURCE
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
@@ -360,11 +358,12 @@ class Redemptions:
         status = None
         if request.status != redemption_pb2.REDEMPTION_STATUS_UNSPECIFIED:
             status = Status(redemption_pb2.RedemptionStatus.Name(request.status).removeprefix("REDEMPTION_STATUS_"))
-        before = _decode_page_token(request.page_token) if request.page_token else None
+        listing = (request.player_id, request.status)
+        before = page_tokens.decode(request.page_token, (datetime, int), query=listing)
         rows = await repository.fetch_page(self.pool, scope, player_id=request.player_id, status=status,
                                            limit=size + 1, before=before, viewer=viewer)
         page, more = rows[:size], len(rows) > size
-        return Page(page, _encode_page_token(page[-1]) if more else "")
+        return Page(page, page_tokens.encode([page[-1].created_at, page[-1].number], query=listing) if more else "")
 
     # --- the audit of code reveals -------------------------------------------------------------------------
 
@@ -375,12 +374,13 @@ class Redemptions:
         if len(request.redemption_id) > 64:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "redemption_id is longer than 64 characters")
         size = min(request.page_size or DEFAULT_REVEALS_PAGE_SIZE, MAX_REVEALS_PAGE_SIZE)
-        before = _decode_reveal_token(request.page_token) if request.page_token else None
+        [before] = page_tokens.decode(request.page_token, (int,), query=(request.redemption_id,)) or [None]
         async with self.sessions() as session:
             rows = await repository.list_code_reveals(session, scope, redemption_id=request.redemption_id,
                                                       limit=size + 1, before_id=before)
         page, more = rows[:size], len(rows) > size
-        return RevealPage(page, _encode_reveal_token(page[-1].id) if more else "")
+        token = page_tokens.encode([page[-1].id], query=(request.redemption_id,)) if more else ""
+        return RevealPage(page, token)
 
     # --- cancel ---------------------------------------------------------------------------------------------
 
@@ -484,30 +484,3 @@ def _present(request: Any, field: str) -> dict[str, Any] | None:
         return None
     value = MessageToDict(getattr(request, field), preserving_proto_field_name=True)
     return value or None
-
-
-def _encode_page_token(last: Redemption) -> str:
-    raw = json.dumps({"t": last.created_at.isoformat(), "n": last.number}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_page_token(token: str) -> tuple[datetime, int]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        return datetime.fromisoformat(data["t"]), int(data["n"])
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not valid") from None
-
-
-def _encode_reveal_token(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"i": last_id}).encode()).decode().rstrip("=")
-
-
-def _decode_reveal_token(token: str) -> int:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["i"]
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError
-        return value
-    except (binascii.Error, ValueError, KeyError, TypeError):
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not valid") from None

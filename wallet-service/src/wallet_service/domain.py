@@ -5,11 +5,7 @@ Limits mirror the column sizes, so bad input is refused as VALIDATION_ERROR befo
 
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -154,31 +150,3 @@ def page_size_of(requested: int) -> int:
 # A token carries the id of the last entry served and a digest of the query it belongs to, so that a token
 # of one player's list is refused on another's instead of silently serving the wrong rows.
 
-def _query_digest(player_id: str, point_type: str) -> str:
-    return hashlib.sha256(f"{player_id}\x00{point_type}".encode()).hexdigest()[:16]
-
-
-def encode_page_token(last_id: int, player_id: str, point_type: str) -> str:
-    body = json.dumps({"before": last_id, "q": _query_digest(player_id, point_type)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
-
-
-def decode_page_token(token: str, player_id: str, point_type: str) -> int | None:
-    """The id below which the next page starts, or None for the first page."""
-    if not token:
-        return None
-    if len(token) > 200:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not a token this service issued")
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        body = json.loads(raw)
-        before = body["before"]
-        digest = body["q"]
-    except (binascii.Error, ValueError, TypeError, KeyError):
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not a token this service issued") from None
-    if not isinstance(before, int) or isinstance(before, bool) or before <= 0:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "page_token is not a token this service issued")
-    if digest != _query_digest(player_id, point_type):
-        raise DomainError(ErrorCode.VALIDATION_ERROR,
-                          "page_token belongs to another query (player_id or point_type changed)")
-    return before

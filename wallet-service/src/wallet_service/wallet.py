@@ -9,11 +9,12 @@ debit be one statement: no advisory lock, no BEGIN and no COMMIT.
 from __future__ import annotations
 
 import asyncpg
-from service_kit import domain_events
+from service_kit import domain_events, page_tokens
 from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
+from service_kit.validation import optional_text, require_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,15 +33,11 @@ from wallet_service.domain import (
     PointType,
     Refund,
     TransactionPage,
-    decode_page_token,
-    encode_page_token,
-    optional_text,
     page_size_of,
     require_adjustment_amount,
     require_point_type_code,
     require_positive_amount,
     require_scale,
-    require_text,
 )
 
 # The tenants' event of each movement an operator or a back end makes (grants and adjustments; a redemption's
@@ -280,10 +277,10 @@ class Wallet:
         if point_type:
             require_point_type_code(point_type)
         limit = page_size_of(page_size)
-        before_id = decode_page_token(page_token, player_id, point_type)
+        [before_id] = page_tokens.decode(page_token, (int,), query=(player_id, point_type)) or [None]
         rows = await repository.entries_page(self.pool, scope, player_id, point_type, before_id, limit + 1)
         if rows is None:
             raise DomainError(ErrorCode.INVALID_POINT_TYPE, f"unknown point type {point_type!r}")
         page = rows[:limit]
-        next_token = encode_page_token(page[-1].id, player_id, point_type) if len(rows) > limit else ""
+        next_token = page_tokens.encode([page[-1].id], query=(player_id, point_type)) if len(rows) > limit else ""
         return TransactionPage(page, next_token)
