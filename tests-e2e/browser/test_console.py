@@ -1,7 +1,10 @@
 """The operators' console in a real browser: a wrong key is refused; an operator signs in with the demo's admin key,
 retries a job whose provider was down and fails another with its refund, reads a redemption's story with its code
 masked, the catalog with its code pool's levels and a player's ledger, and grants points; a form posted without
-its CSRF token is refused and changes nothing. No page logs a console error."""
+its CSRF token is refused and changes nothing. An operator creates an item, edits it, uploads a bad file of codes
+(nothing stored, each bad line named) and a good one; reveals a code once, and the audit records it; adjusts a
+player's points, suspends and unsuspends them, and reads the health page, on a phone's width. No page logs a
+console error."""
 
 from __future__ import annotations
 
@@ -171,3 +174,126 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(platform, 
     assert again.ok and "Replayed" in again.text()
     page.reload()
     expect(page.locator('.balance-amount[data-point-type="gems"]')).to_have_text("15")
+
+
+def test_an_operator_creates_an_item_edits_it_and_uploads_its_codes(platform, operator, demo, page: Page,
+                                                                    screenshot, checks) -> None:
+    base = platform.gateway_url
+    item_id = f"console-{uuid.uuid4().hex[:8]}"
+    _sign_in(page, base, demo["api_key"])
+    page.get_by_role("link", name="Catalog").click()
+    page.get_by_role("link", name="New item").click()
+    checks.every_control_labelled(page)
+    page.get_by_label("Id (empty: generated)").fill(item_id)
+    page.get_by_label("Name").fill("Console voucher")
+    page.get_by_label("Point type").select_option("gems")
+    page.get_by_label("Price (minor units)").fill("40")
+    page.get_by_label("Stock").fill("5")
+    page.get_by_label("Fulfillment").select_option("code_pool")
+    page.get_by_role("button", name="Create item").click()
+    expect(page.get_by_role("status")).to_have_text(f"Item {item_id} created.")
+    expect(page.locator('.stock[data-level="low"]')).to_contain_text("5: low")
+    checks.every_control_labelled(page)
+
+    # Edited with the keyboard alone: the fields, the checkbox, and Enter to send.
+    page.get_by_label("Name").fill("Console voucher, renamed")
+    page.get_by_label("Price (minor units)").fill("45")
+    page.get_by_label("Stock").fill("0")
+    page.get_by_label("Active (players can redeem it)").focus()
+    page.keyboard.press("Space")                                  # unticked: inactive
+    page.get_by_label("Name").press("Enter")
+    expect(page.get_by_role("status")).to_have_text(f"Item {item_id} saved.")
+    expect(page.locator('.stock[data-level="out"]')).to_contain_text("out of stock")
+    saved = operator.http.get(f"/v1/admin/items/{item_id}").json()
+    assert (saved["name"], saved["prices"][0]["amount"], saved["stock"], saved["status"]) == \
+        ("Console voucher, renamed", 45, 0, "INACTIVE")
+
+    secret = f"CONSOLE-{uuid.uuid4().hex[:10].upper()}"
+    bad = f"code,pin\n{secret},1111\n\n{secret},2222\n,3333\n{'X' * 201},4444\n".encode()
+    page.get_by_label(re.compile("^CSV file")).set_input_files(
+        {"name": "codes.csv", "mimeType": "text/csv", "buffer": bad})
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("alert").first).to_have_text("Nothing was stored: the file has errors.")
+    errors = page.locator(".upload-errors li")
+    expect(errors).to_have_text(["line 3: empty line", "line 4: the same code as line 2",
+                                 "line 5: the code is empty",
+                                 "line 6: the code is too long (201 characters, at most 200)"])
+    assert secret not in page.content()
+    assert operator.http.get(f"/v1/admin/items/{item_id}/codes").json()["available"] == 0
+
+    good = f"{secret}-1,1111\n{secret}-2,2222\n{secret}-3\n".encode()
+    page.get_by_label(re.compile("^CSV file")).set_input_files(
+        {"name": "codes.csv", "mimeType": "text/csv", "buffer": good})
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("status")).to_have_text("Added 3 codes.")
+    expect(page.locator(".pool")).to_contain_text("3 available")
+    assert secret not in page.content(), "a code in clear on the item's page"
+    screenshot(page, "console-item")
+    page.get_by_role("link", name="← Catalog").click()
+    expect(page.locator(f'tr[data-item-id="{item_id}"] .pool')).to_contain_text("3 available")
+    assert secret not in page.content(), "a code in clear on the catalog page"
+
+
+def test_a_reveal_shows_the_code_once_and_the_audit_records_it(platform, operator, demo, page: Page) -> None:
+    base = platform.gateway_url
+    _, auth = operator.new_player(gems=500)
+    r = httpx.post(f"{base}/v1/redemptions", json={"offer": "12"}, headers=auth, timeout=20)
+    assert r.status_code == 201, r.text
+    rid, code = r.json()["id"], r.json()["fulfillment"]["code"]
+    _sign_in(page, base, demo["api_key"])
+    page.goto(f"{base}/console/redemptions/{rid}")
+    assert code not in page.content()
+    page.get_by_role("button", name="Reveal the code").click()
+    expect(page.locator(".revealed-code")).to_have_text(code)
+    expect(page.get_by_role("status")).to_contain_text("this reveal is recorded")
+    key_id = demo["api_key"].split(".")[0]
+    expect(page.locator(".story .reveal", has_text="console")).to_contain_text(
+        f"code revealed in the console to api_key:{key_id}")                # beside the player's own, at redeem
+
+    page.goto(f"{base}/console/redemptions/{rid}")                # shown once: masked again
+    expect(page.locator(".masked-code")).to_be_visible()
+    assert code not in page.content()
+    reveals = operator.http.get("/v1/admin/code-reveals", params={"redemptionId": rid}).json()["reveals"]
+    console_reveals = [v for v in reveals if v["viewerId"] == f"console:api_key:{key_id}"]
+    assert len(console_reveals) == 1 and console_reveals[0]["action"] == "get"
+
+
+def test_an_operator_adjusts_suspends_and_reads_the_health_page_on_a_phone(platform, operator, demo, another_page,
+                                                                         checks) -> None:
+    base = platform.gateway_url
+    player, _ = operator.new_player(gems=20)
+    page = another_page(360)
+    _sign_in(page, base, demo["api_key"])
+    page.goto(f"{base}/console/players?player={player}")
+    page.get_by_label("Points to adjust").select_option("gems")
+    page.get_by_label("Adjustment (signed minor units)").fill("-3")
+    page.get_by_label("Reason").fill("double grant corrected")
+    page.get_by_role("button", name="Adjust").click()
+    expect(page.get_by_role("status")).to_have_text("Adjusted by -3 gems")
+    expect(page.locator('.balance-amount[data-point-type="gems"]')).to_have_text("17")
+    expect(page.locator('.ledger-row[data-kind="adjustment"]')).to_contain_text("double grant corrected")
+    page.get_by_role("button", name="Suspend").click()
+    expect(page.get_by_role("status")).to_have_text(f"{player} is suspended.")
+    expect(page.locator("#player-title")).to_contain_text("SUSPENDED")
+    page.get_by_role("button", name="Unsuspend").click()
+    expect(page.locator("#player-title")).to_contain_text("ACTIVE")
+    checks.every_control_labelled(page)
+    checks.fits(page, 360)
+
+    page.get_by_role("link", name="Health").click()
+    expect(page.locator("#readiness")).to_contain_text("Ready")
+    for part in ("gateway database", "catalog-service", "wallet-service", "redemption-service",
+                 "fulfillment-service", "events-service"):
+        expect(page.locator(f'tr[data-part="{part}"] .state')).to_have_text("serving")
+    # The runner tells the gateway where each service's /metrics is: their outbox and consumer numbers.
+    for process in ("redemption-service", "fulfillment-service", "catalog-service"):
+        expect(page.locator(f'tr[data-process="{process}"] .scrape')).to_have_text("read")
+    expect(page.locator('tr[data-process="redemption-service"] .backlog')).to_have_text(re.compile(r"^\d+$"))
+    expect(page.locator('tr[data-process="redemption-service"] .oldest')).to_have_text(re.compile(r"^\d+ s$"))
+    # (consumers' pending counts appear once a service's 15 s sampler has read them from JetStream)
+    expect(page.locator('tr[data-process="catalog-service"] .backlog')).to_have_text("—")
+    checks.fits(page, 360)
+    for path in ("/console/catalog", "/console/catalog/new", "/console/catalog/items/12"):
+        page.goto(f"{base}{path}")
+        checks.every_control_labelled(page)
+        checks.fits(page, 360)

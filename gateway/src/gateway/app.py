@@ -130,7 +130,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = app.state.settings = settings or load_settings(Settings)
     # Added first, so it runs inside the edge: a 413 carries the request id, is counted and logged.
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes,
-                       larger={fulfillment.UPLOAD_CODES_PATH: settings.max_upload_body_bytes})
+                       larger={fulfillment.UPLOAD_CODES_PATH: settings.max_upload_body_bytes,
+                               # the file, and the multipart form around it
+                               console_pages.UPLOAD_CODES_PAGE: settings.max_upload_body_bytes + 65536})
     # Off unless set; outside the body limit, so a flood is refused before any body is read.
     if settings.rate_limit_per_second > 0:
         app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)

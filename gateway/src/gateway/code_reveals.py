@@ -1,6 +1,7 @@
 """Who reads a redemption's code: the viewer the gateway names to redemption-service from the caller's credential
 (a player token: the player; a back end's API key or client credentials: the back end; an admin credential on the
-admin routes: masked), and the admin API's view of the code-reveal audit."""
+admin routes: masked; the console's reveal button: the back end, as console:<credential>), and the admin API's
+view of the code-reveal audit."""
 
 from __future__ import annotations
 
@@ -28,11 +29,19 @@ def admin_viewer(caller: Credential) -> tuple[int, str]:
     return redemption_pb2.VIEWER_ADMIN, f"{caller.kind}:{caller.id}"
 
 
+def console_viewer(caller: Credential) -> tuple[int, str]:
+    """(viewer, viewer_id) of the console's reveal button: an operator asked to see the code, so it is unsealed and
+    the reveal recorded, as the tenant's back end (the audit's viewers are the player and the back end), with the
+    operator's credential marked as the console's: console:api_key:<id>."""
+    return redemption_pb2.VIEWER_BACKEND, f"console:{caller.kind}:{caller.id}"
+
+
 class CodeReveal(ApiModel):
     id: int
     redemption_id: str
     viewer: str                     # player or backend
-    viewer_id: str                  # the player id, or the back end's credential (api_key:<id>, client:<id>)
+    viewer_id: str                  # the player id, or the back end's credential (api_key:<id>, client:<id>;
+                                    # console:api_key:<id>: an operator's reveal in the console)
     action: str                     # redeem, get or list
     revealed_at: datetime
 

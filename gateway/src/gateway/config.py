@@ -6,6 +6,7 @@ from pydantic import field_validator
 from service_kit.settings import ServiceSettings
 
 from gateway.client_ip import TrustedProxies
+from gateway.console.service_metrics import parse_targets
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
@@ -51,6 +52,10 @@ class Settings(ServiceSettings):
     store_tenant: str = ""                      # STORE_TENANT
     store_players: str = "player-1,player-2"    # STORE_PLAYERS: comma-separated players one may sign in as
     web_session_seconds: int = 1800             # WEB_SESSION_SECONDS: a storefront or console session's life
+    console_low_stock: int = 10                 # CONSOLE_LOW_STOCK: the console marks an item's stock low at or below
+    # CONSOLE_METRICS_URLS: name=url pairs, comma-separated, of the services' /metrics the console's health page
+    # reads (outbox backlog, consumer lag); empty: the page shows the services' readiness only.
+    console_metrics_urls: str = ""
 
     @property
     def store_player_ids(self) -> list[str]:
@@ -60,6 +65,12 @@ class Settings(ServiceSettings):
     @classmethod
     def _origins_parse(cls, value: str) -> str:
         cors_origins(value)  # raises ValueError naming the bad entry
+        return value
+
+    @field_validator("console_metrics_urls")
+    @classmethod
+    def _metrics_urls_parse(cls, value: str) -> str:
+        parse_targets(value)  # raises ValueError naming the bad entry
         return value
 
     @field_validator("rate_limit_per_second")

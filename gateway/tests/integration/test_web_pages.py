@@ -12,6 +12,7 @@ import pytest
 from gateway.dialects import dialect_for
 from gateway.web.pages import app_of
 from rewards.catalog.v1 import catalog_pb2
+from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
 
@@ -138,11 +139,99 @@ async def test_a_console_post_without_its_csrf_token_changes_nothing(web: Gatewa
                        ("/console/fulfillment/jobs/rd_1/fail", {"reason": "x"}),
                        ("/console/fulfillment/jobs/rd_1/retry", {}),
                        ("/console/players/player-1/grants", {"point_type": "gems", "amount": "5",
-                                                             "idempotency_key": "k1"})):
+                                                             "idempotency_key": "k1"}),
+                       ("/console/players/player-1/adjustments", {"point_type": "gems", "amount": "-5",
+                                                                  "reason": "x", "idempotency_key": "k2"}),
+                       ("/console/players/player-1/status", {"status": "SUSPENDED"}),
+                       ("/console/catalog/items", {"name": "Mug", "point_type": "gems", "price": "5"}),
+                       ("/console/catalog/items/mug", {"name": "Mug", "point_type": "gems", "price": "5"}),
+                       ("/console/redemptions/rd_1/reveal", {})):
         assert (await web.client.post(path, data=form)).status_code == 403, path
         assert (await web.client.post(path, data={**form, "csrf": "forged"})).status_code == 403, path
-    assert not [c for c in fake_services.calls if c.method in ("CancelRedemption", "FailJob", "RetryJob",
-                                                               "GrantPoints")]
+    upload = {"file": ("codes.csv", b"A-1,1\n", "text/csv")}
+    for form in ({}, {"csrf": "forged"}):
+        refused = await web.client.post("/console/catalog/items/mug/codes", data=form, files=upload)
+        assert refused.status_code == 403
+    assert not [c for c in fake_services.calls if c.method in (
+        "CancelRedemption", "FailJob", "RetryJob", "GrantPoints", "AdjustPoints", "UpsertPlayer", "CreateItem",
+        "UpdateItem", "AdjustStock", "GetRedemption", "UploadCodes")]
+
+
+async def _console(web: Gateway) -> str:
+    """Signs in to the console; the session's CSRF token."""
+    home = await web.client.get("/console")
+    await web.client.post("/console/sign-in", data={"api_key": web.admin_key, "csrf": _csrf(home)})
+    return _csrf(await web.client.get("/console/health"))
+
+
+def a_code_pool_item() -> catalog_pb2.Item:
+    return catalog_pb2.Item(id="gift", name="Gift card", status=catalog_pb2.ITEM_STATUS_ACTIVE, stock=3,
+                            prices=[catalog_pb2.Price(point_type="gems", amount=50)],
+                            fulfillment_strategy=catalog_pb2.FULFILLMENT_STRATEGY_CODE_POOL)
+
+
+async def test_a_file_of_codes_with_a_bad_line_stores_nothing_and_names_each_line(web: Gateway,
+                                                                                 fake_services) -> None:
+    csrf = await _console(web)
+    fake_services.on("GetItem", catalog_pb2.GetItemResponse(item=a_code_pool_item()))
+    fake_services.on("GetCodePool", fulfillment_pb2.GetCodePoolResponse(available=1, low_threshold=5, low=True))
+    fake_services.on("ListPointTypes", wallet_pb2.ListPointTypesResponse())
+    fake_services.on("UploadCodes", fulfillment_pb2.UploadCodesResponse(added=2, duplicates=0))
+    secret = "SECRET-CODE-1"
+    bad = f"code,pin\n{secret},1\n\n{secret},2\n,3\n{'x' * 201},4\nB,1,2\n".encode()
+    page = await web.client.post("/console/catalog/items/gift/codes", data={"csrf": csrf},
+                                 files={"file": ("codes.csv", bad, "text/csv")})
+    assert page.status_code == 422 and "Nothing was stored" in page.text
+    for line in ("line 3: empty line", "line 4: the same code as line 2", "line 5: the code is empty",
+                 "line 6: the code is too long", "line 7: 3 fields"):
+        assert line in page.text, line
+    assert secret not in page.text
+    too_big = b"A,1\n" * (web.app.state.settings.max_upload_body_bytes // 4 + 1)
+    page = await web.client.post("/console/catalog/items/gift/codes", data={"csrf": csrf},
+                                 files={"file": ("codes.csv", too_big, "text/csv")})
+    assert page.status_code == 422 and "the file is larger than" in page.text
+    assert not fake_services.requests("UploadCodes")
+
+    good = await web.client.post("/console/catalog/items/gift/codes", data={"csrf": csrf},
+                                 files={"file": ("codes.csv", b"\xef\xbb\xbfG-1,11\r\nG-2\r\n", "text/csv")})
+    assert good.status_code == 303 and "Added+2+codes" in good.headers["location"]
+    (sent,) = fake_services.requests("UploadCodes")
+    assert sent.item_id == "gift" and [(c.code, c.pin) for c in sent.codes] == [("G-1", "11"), ("G-2", "")]
+
+
+async def test_an_edit_changes_the_fields_and_adds_the_stock_difference_once(web: Gateway, fake_services) -> None:
+    csrf = await _console(web)
+    item = a_code_pool_item()
+    fake_services.on("GetItem", catalog_pb2.GetItemResponse(item=item))
+    fake_services.on("UpdateItem", lambda r: catalog_pb2.UpdateItemResponse(item=r.item))
+    fake_services.on("AdjustStock", catalog_pb2.AdjustStockResponse(item=item))
+    form = {"csrf": csrf, "name": "Gift card 2", "point_type": "gems", "price": "60", "stock": "10",
+            "stock_seen": "3", "idempotency_key": "edit-1"}
+    saved = await web.client.post("/console/catalog/items/gift", data=form)
+    assert saved.status_code == 303
+    (update,) = fake_services.requests("UpdateItem")
+    assert update.item.name == "Gift card 2" and update.item.prices[0].amount == 60
+    assert update.item.status == catalog_pb2.ITEM_STATUS_INACTIVE          # "active" left unticked
+    assert set(update.update_mask) == {"name", "prices", "status"}
+    (stock,) = fake_services.requests("AdjustStock")
+    assert stock.delta == 7 and stock.idempotency_key == "edit-1"
+
+
+async def test_a_reveal_is_a_read_by_the_operator_s_key_which_the_audit_records(web: Gateway,
+                                                                                fake_services) -> None:
+    csrf = await _console(web)
+    shown = a_redemption(redemption_pb2.REDEMPTION_STATUS_COMPLETED)
+    shown.fulfillment.code, shown.fulfillment.pin = "CLEAR-CODE", "4321"
+    fake_services.on("GetRedemption", redemption_pb2.GetRedemptionResponse(redemption=shown))
+    fake_services.on("ListJobs", fulfillment_pb2.ListJobsResponse())
+    fake_services.on("ListCodeReveals", redemption_pb2.ListCodeRevealsResponse())
+    fake_services.on("ListTransactions", wallet_pb2.ListTransactionsResponse())
+    page = await web.client.post("/console/redemptions/rd_1/reveal", data={"csrf": csrf})
+    assert page.status_code == 200 and "CLEAR-CODE" in page.text and "4321" in page.text
+    assert page.headers["cache-control"] == "no-store"
+    (read,) = fake_services.requests("GetRedemption")
+    key_id = web.admin_key.split(".")[0]
+    assert read.viewer == redemption_pb2.VIEWER_BACKEND and read.viewer_id == f"console:api_key:{key_id}"
 
 
 async def test_a_revoked_key_ends_its_console_session(web: Gateway, fake_services) -> None:

@@ -165,11 +165,14 @@ class Platform:
             specs += [ServiceSpec(replica_name(folder, n), module, key, port, metrics_port=metrics_port,
                                   extra_env=env, replica=n)
                       for n, (port, metrics_port) in enumerate(zip(ports, metrics, strict=True), 1)]
+        # The console's health page reads each service's /metrics (outbox backlog, consumer lag).
+        metrics_urls = ",".join(f"{spec.name}=http://{h}:{spec.metrics_port}/metrics"
+                                for spec in specs if spec.metrics_port)
         specs += [ServiceSpec(replica_name("gateway", n), "gateway", "gateway", port, http=True, replica=n,
                               extra_env={"HTTP_HOST": h, "HTTP_PORT": str(port),
                                          "CATALOG_ADDR": catalog, "WALLET_ADDR": wallet,
                                          "REDEMPTION_ADDR": redemption, "FULFILLMENT_ADDR": fulfillment,
-                                         "EVENTS_ADDR": events,
+                                         "EVENTS_ADDR": events, "CONSOLE_METRICS_URLS": metrics_urls,
                                          # the demo storefront (/store) sells for the demo tenant (local_runner.demo)
                                          **({"STORE_TENANT": "demo"} if self.s.seed_demo else {})})
                   for n, port in enumerate(self.s.ports("gateway"), 1)]

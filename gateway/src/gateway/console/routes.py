@@ -3,6 +3,7 @@ few calls of the admin API's route functions with the signed-in operator's crede
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -10,17 +11,38 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import ValidationError
+from rewards.fulfillment.v1 import fulfillment_pb2
+from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
+from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from gateway import repository
-from gateway.code_reveals import CodeReveal
+from gateway.code_reveals import CodeReveal, console_viewer
+from gateway.console import service_metrics
+from gateway.console.codes_file import read_codes
 from gateway.edge import note_tenant
 from gateway.repository import Credential
 from gateway.routes import Services, admin, fulfillment
-from gateway.schemas import CancelRequest, FulfillmentJob, Grant, JobFailure, Redemption, Shipment, Transaction
+from gateway.routes import health as health_routes
+from gateway.schemas import (
+    Adjustment,
+    AdminItem,
+    CancelRequest,
+    FulfillmentJob,
+    Grant,
+    ItemChanges,
+    JobFailure,
+    NewItem,
+    PlayerStatusChange,
+    Redemption,
+    Shipment,
+    StockAdjustment,
+    Transaction,
+)
 from gateway.web.pages import CONSOLE_PREFIX, checked_form, field, noted, refusal, render, see_other
 from gateway.web.session import Session, WebApp, anonymous, clear_cookie, current_session, seal, set_cookie
 
@@ -163,13 +185,15 @@ async def _job_of(services: Services, caller: Credential, redemption_id: str) ->
 
 
 async def _story(request: Request, services: Services, caller: Credential, session: Session, redemption_id: str,
-                 status_code: int = 200, error: str | None = None, notice: str | None = None) -> Response:
-    r = await admin.get_redemption(redemption_id, caller, services)
+                 status_code: int = 200, error: str | None = None, notice: str | None = None,
+                 revealed: Redemption | None = None) -> Response:
+    r = revealed or await admin.get_redemption(redemption_id, caller, services)
     job = await _job_of(services, caller, r.id)
     reveals = await admin.list_code_reveals(caller, services, limit=50, cursor=None, redemption_id=r.id)
     ledger, _ = await _ledger(services, caller, r.player_id, None)
     return _page(request, "console/redemption.html", caller, session, status_code=status_code, r=r, job=job,
-                 story=story_of(r, ledger, reveals.reveals), error=error, notice=notice)
+                 story=story_of(r, ledger, reveals.reveals), error=error, notice=notice,
+                 revealed=revealed is not None)
 
 
 def story_of(r: Redemption, ledger: list[Transaction], reveals: list[CodeReveal]) -> list[tuple[Any, str, str]]:
@@ -186,7 +210,11 @@ def story_of(r: Redemption, ledger: list[Transaction], reveals: list[CodeReveal]
         reason = f": {r.failure.message or r.failure.code}" if r.failure else ""
         events.append((r.canceled_at, f"canceled and refunded{reason}", "canceled"))
     for v in reveals:
-        events.append((v.revealed_at, f"code shown to the {v.viewer} {v.viewer_id} ({v.action})", "reveal"))
+        if v.viewer_id.startswith("console:"):
+            what = f"code revealed in the console to {v.viewer_id.removeprefix('console:')}"
+        else:
+            what = f"code shown to the {v.viewer} {v.viewer_id} ({v.action})"
+        events.append((v.revealed_at, what, "reveal"))
     oldest = datetime.max.replace(tzinfo=UTC)
     return sorted(events, key=lambda e: e[0] or oldest)
 
@@ -219,6 +247,28 @@ async def cancel(request: Request, redemption_id: RedemptionId, services: Servic
         return await _story(request, services, caller, session, redemption_id, 409, refusal(exc)[1])
     noted(APP.name, "cancel", "ok", redemption_id=redemption_id, credential=caller.id)
     return see_other(f"{CONSOLE_PREFIX}/redemptions/{redemption_id}")
+
+
+@router.post("/redemptions/{id}/reveal")
+async def reveal(request: Request, redemption_id: RedemptionId, services: Services) -> Response:
+    """Shows the code and PIN in clear on this one answer (not cached), and records who saw them and when: the
+    read that unseals them writes the code-reveal audit row in the same statement (redemption-service)."""
+    try:
+        caller, session = await _operator(request)
+    except SignedOut:
+        return _signed_out(request)
+    form = await checked_form(request, session, APP.name, "reveal")
+    if isinstance(form, Response):
+        return form
+    viewer, viewer_id = console_viewer(caller)
+    reply = await services.redemption.get(redemption_pb2.GetRedemptionRequest(
+        scope=Scope(caller.tenant_id, caller.environment).to_proto(), redemption_id=redemption_id,
+        viewer=viewer, viewer_id=viewer_id))
+    r = Redemption.from_proto(reply.redemption)
+    noted(APP.name, "reveal", "ok", redemption_id=r.id, credential=caller.id)
+    shown = "The code is shown below, once" if r.fulfillment and r.fulfillment.code else "This redemption has no code"
+    return await _story(request, services, caller, session, r.id, revealed=r,
+                        notice=f"{shown}: this reveal is recorded in the audit, with your key and the time.")
 
 
 # ---- fulfillment ---------------------------------------------------------------------------------------------
@@ -272,10 +322,8 @@ async def job_action(request: Request, redemption_id: RedemptionId,
             notice = f"Redemption {redemption_id} delivered."
     except ValidationError as exc:
         noted(APP.name, action, ErrorCode.VALIDATION_ERROR.value, redemption_id=redemption_id, credential=caller.id)
-        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                            for e in exc.errors(include_url=False, include_input=False))
         return _page(request, "refused.html", caller, session, status_code=422, app=APP.name,
-                     message=f"Invalid request: {message}")
+                     message=f"Invalid request: {_invalid(exc)}")
     except DomainError as exc:
         noted(APP.name, action, exc.code.value, redemption_id=redemption_id, credential=caller.id)
         status, message = refusal(exc)
@@ -286,8 +334,27 @@ async def job_action(request: Request, redemption_id: RedemptionId,
 
 # ---- catalog -------------------------------------------------------------------------------------------------
 
+STRATEGIES = ("code_pool", "webhook", "physical", "bonus", "free_rounds", "manual")
+ItemId = Annotated[str, Path(alias="itemId", min_length=1, max_length=128)]
+UPLOAD_CODES_PAGE = f"{CONSOLE_PREFIX}/catalog/items/{{itemId}}/codes"   # its body limit: MAX_UPLOAD_BODY_BYTES and 64 KiB
+
+
+def stock_level(item: AdminItem, low: int) -> str:
+    """unlimited, out (none left), low (at most `low` left) or ok."""
+    if item.unlimited_stock:
+        return "unlimited"
+    stock = item.stock or 0
+    return "out" if stock <= 0 else "low" if stock <= low else "ok"
+
+
+def _invalid(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                     for e in exc.errors(include_url=False, include_input=False))
+
+
 @router.get("/catalog")
-async def catalog(request: Request, services: Services, cursor: PageCursor = None) -> Response:
+async def catalog(request: Request, services: Services, cursor: PageCursor = None,
+                  notice: Annotated[str, Query(max_length=200)] = "") -> Response:
     try:
         caller, session = await _operator(request)
     except SignedOut:
@@ -297,8 +364,166 @@ async def catalog(request: Request, services: Services, cursor: PageCursor = Non
     for item in page.items:
         if item.fulfillment_strategy == "code_pool":
             pools[item.id] = await fulfillment.get_code_pool(item.id, caller, services)
+    low = request.app.state.settings.console_low_stock
     return _page(request, "console/catalog.html", caller, session, items=page.items, pools=pools,
-                 next_cursor=page.next_cursor)
+                 levels={i.id: stock_level(i, low) for i in page.items}, low_stock=low,
+                 next_cursor=page.next_cursor, notice=notice or None)
+
+
+def _item_form(request: Request, caller: Credential, session: Session, point_types: list[Any],
+               values: dict[str, str], status_code: int = 200, error: str | None = None) -> Response:
+    return _page(request, "console/item_new.html", caller, session, status_code=status_code, values=values,
+                 point_types=point_types, strategies=STRATEGIES, error=error)
+
+
+@router.get("/catalog/new")
+async def new_item(request: Request, services: Services) -> Response:
+    try:
+        caller, session = await _operator(request)
+    except SignedOut:
+        return _signed_out(request)
+    point_types = (await admin.list_point_types(caller, services)).point_types
+    return _item_form(request, caller, session, point_types,
+                      {"strategy": "manual", "stock": "0", "active": "on"})
+
+
+@router.post("/catalog/items")
+async def create_item(request: Request, services: Services) -> Response:
+    try:
+        caller, session = await _operator(request)
+    except SignedOut:
+        return _signed_out(request)
+    form = await checked_form(request, session, APP.name, "create_item")
+    if isinstance(form, Response):
+        return form
+    values = {name: field(form, name) for name in ("id", "name", "point_type", "price", "stock", "strategy",
+                                                    "active")}
+    try:
+        body = NewItem.model_validate({
+            "id": values["id"], "name": values["name"],
+            "prices": [{"point_type": values["point_type"], "amount": values["price"]}],
+            "stock": values["stock"] or "0", "fulfillment_strategy": values["strategy"],
+            "status": "ACTIVE" if values["active"] else "INACTIVE"})
+        item = await admin.create_item(body, caller, services)
+    except (ValidationError, DomainError) as exc:
+        if isinstance(exc, DomainError) and exc.code not in (ErrorCode.ALREADY_EXISTS, ErrorCode.VALIDATION_ERROR):
+            raise
+        code = exc.code.value if isinstance(exc, DomainError) else ErrorCode.VALIDATION_ERROR.value
+        noted(APP.name, "create_item", code, credential=caller.id)
+        status, message = refusal(exc) if isinstance(exc, DomainError) else (422, f"Invalid item: {_invalid(exc)}")
+        point_types = (await admin.list_point_types(caller, services)).point_types
+        return _item_form(request, caller, session, point_types, values, status, message)
+    noted(APP.name, "create_item", "ok", item_id=item.id, credential=caller.id)
+    return see_other(f"{CONSOLE_PREFIX}/catalog/items/{quote(item.id, safe='')}?"
+                     f"{urlencode({'notice': f'Item {item.id} created.'})}")
+
+
+async def _item_page(request: Request, services: Services, caller: Credential, session: Session, item_id: str,
+                     status_code: int = 200, error: str | None = None, notice: str | None = None,
+                     upload_errors: list[str] | None = None) -> Response:
+    item = await admin.get_item(item_id, caller, services)
+    pool = None
+    if item.fulfillment_strategy == "code_pool":
+        pool = await fulfillment.get_code_pool(item.id, caller, services)
+    point_types = (await admin.list_point_types(caller, services)).point_types
+    low = request.app.state.settings.console_low_stock
+    return _page(request, "console/item.html", caller, session, status_code=status_code, item=item, pool=pool,
+                 level=stock_level(item, low), low_stock=low, point_types=point_types,
+                 idempotency_key=uuid.uuid4().hex, error=error, notice=notice, upload_errors=upload_errors or [],
+                 max_upload_bytes=request.app.state.settings.max_upload_body_bytes)
+
+
+@router.get("/catalog/items/{itemId}")
+async def item_page(request: Request, item_id: ItemId, services: Services,
+                    notice: Annotated[str, Query(max_length=200)] = "") -> Response:
+    try:
+        caller, session = await _operator(request)
+    except SignedOut:
+        return _signed_out(request)
+    return await _item_page(request, services, caller, session, item_id, notice=notice or None)
+
+
+@router.post("/catalog/items/{itemId}")
+async def edit_item(request: Request, item_id: ItemId, services: Services) -> Response:
+    """Name, price (the first one; the others stay), active or not, and stock: the difference between the stock
+    asked for and the stock the form showed is added (redemptions since then are not undone), once per form."""
+    try:
+        caller, session = await _operator(request)
+    except SignedOut:
+        return _signed_out(request)
+    form = await checked_form(request, session, APP.name, "edit_item")
+    if isinstance(form, Response):
+        return form
+    try:
+        current = await admin.get_item(item_id, caller, services)
+        prices = [{"point_type": p.point_type, "amount": p.amount} for p in current.prices]
+        first = {"point_type": field(form, "point_type"), "amount": field(form, "price")}
+        changes: dict[str, Any] = {"name": field(form, "name"), "prices": [first, *prices[1:]]}
+        if field(form, "active"):
+            changes["status"] = "ACTIVE"
+        elif current.status == "ACTIVE":
+            changes["status"] = "INACTIVE"
+        body = ItemChanges.model_validate(changes)
+        delta = 0
+        if not current.unlimited_stock:
+            wanted, seen = field(form, "stock"), field(form, "stock_seen")
+            if not (wanted.isdigit() and seen.isdigit()):
+                raise DomainError(ErrorCode.VALIDATION_ERROR, "stock must be a whole number, 0 or more")
+            delta = int(wanted) - int(seen)
+        key = field(form, "idempotency_key")
+        if delta and (not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH):
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "the form has no idempotency key: reload the page")
+        await admin.update_item(item_id, body, caller, services)
+        if delta:
+            await admin.adjust_stock(item_id, StockAdjustment(delta=delta, reason="set in the operator console"),
+                                     caller, services, key)
+    except ValidationError as exc:
+        noted(APP.name, "edit_item", ErrorCode.VALIDATION_ERROR.value, item_id=item_id, credential=caller.id)
+        return await _item_page(request, services, caller, session, item_id, 422, f"Invalid item: {_invalid(exc)}")
+    except DomainError as exc:
+        if exc.code not in (ErrorCode.VALIDATION_ERROR, ErrorCode.OUT_OF_STOCK, ErrorCode.IDEMPOTENCY_KEY_CONFLICT):
+            raise
+        noted(APP.name, "edit_item", exc.code.value, item_id=item_id, credential=caller.id)
+        status, message = refusal(exc)
+        return await _item_page(request, services, caller, session, item_id, status, message)
+    noted(APP.name, "edit_item", "ok", item_id=item_id, credential=caller.id, stock_delta=delta)
+    return see_other(f"{CONSOLE_PREFIX}/catalog/items/{quote(item_id, safe='')}?"
+                     f"{urlencode({'notice': f'Item {item_id} saved.'})}")
+
+
+@router.post(UPLOAD_CODES_PAGE.removeprefix(CONSOLE_PREFIX))
+async def upload_codes(request: Request, item_id: ItemId, services: Services) -> Response:
+    """A CSV file of code,pin lines into the item's pool: every line checked first; a file with an error stores
+    nothing, and its page names each bad line."""
+    try:
+        caller, session = await _operator(request)
+    except SignedOut:
+        return _signed_out(request)
+    form = await checked_form(request, session, APP.name, "upload_codes")
+    if isinstance(form, Response):
+        return form
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        noted(APP.name, "upload_codes", ErrorCode.VALIDATION_ERROR.value, item_id=item_id, credential=caller.id)
+        return await _item_page(request, services, caller, session, item_id, 422, "Choose a CSV file of codes.")
+    limit = request.app.state.settings.max_upload_body_bytes
+    data = await upload.read(limit + 1)
+    read = read_codes(data, limit)
+    if read.errors:
+        noted(APP.name, "upload_codes", ErrorCode.VALIDATION_ERROR.value, item_id=item_id, credential=caller.id,
+              bad_lines=len(read.errors))
+        return await _item_page(request, services, caller, session, item_id, 422,
+                                "Nothing was stored: the file has errors.", upload_errors=read.shown_errors)
+    # The same call as POST /v1/admin/items/{itemId}/codes.
+    reply = await services.fulfillment.upload_codes(fulfillment_pb2.UploadCodesRequest(
+        scope=Scope(caller.tenant_id, caller.environment).to_proto(), item_id=item_id,
+        codes=[c.to_proto() for c in read.codes]))
+    noted(APP.name, "upload_codes", "ok", item_id=item_id, credential=caller.id, received=len(read.codes),
+          added=reply.added, duplicates=reply.duplicates)
+    notice = f"Added {reply.added} codes"
+    if reply.duplicates:
+        notice += f"; {reply.duplicates} were in the pool already and were left as they were"
+    return see_other(f"{CONSOLE_PREFIX}/catalog/items/{quote(item_id, safe='')}?{urlencode({'notice': notice + '.'})}")
 
 
 # ---- players -------------------------------------------------------------------------------------------------
@@ -332,36 +557,108 @@ async def players(request: Request, services: Services, player: SearchText = "",
     point_types = (await admin.list_point_types(caller, services)).point_types
     return _page(request, "console/players.html", caller, session, status_code=status_code,
                  player=player, state=state, ledger=ledger, next_cursor=next_cursor, error=error,
-                 point_types=point_types, idempotency_key=uuid.uuid4().hex, notice=notice or None)
+                 point_types=point_types, idempotency_key=uuid.uuid4().hex, adjust_key=uuid.uuid4().hex,
+                 notice=notice or None)
 
 
 @router.post("/players/{playerId}/grants")
 async def grant(request: Request, player_id: PlayerId, services: Services) -> Response:
+    return await _move_points(request, player_id, services, "grant")
+
+
+@router.post("/players/{playerId}/adjustments")
+async def adjust(request: Request, player_id: PlayerId, services: Services) -> Response:
+    """A signed correction of a player's balance, with its reason (required: it is the ledger entry's
+    description)."""
+    return await _move_points(request, player_id, services, "adjust")
+
+
+async def _move_points(request: Request, player_id: str, services: Any, action: str) -> Response:
+    """A grant or an adjustment posted from the player's page: the admin API's own call, with the form's
+    idempotency key, so a form sent twice moves the points once."""
     try:
         caller, session = await _operator(request)
     except SignedOut:
         return _signed_out(request)
-    form = await checked_form(request, session, APP.name, "grant")
+    form = await checked_form(request, session, APP.name, action)
     if isinstance(form, Response):
         return form
     key = field(form, "idempotency_key")
+    noun = "grant" if action == "grant" else "adjustment"
     try:
-        if not key or len(key) > 255:
+        if not key or len(key) > MAX_IDEMPOTENCY_KEY_LENGTH:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "the form has no idempotency key: reload the page")
-        body = Grant.model_validate({"point_type": field(form, "point_type"), "amount": field(form, "amount"),
-                                     "description": field(form, "description") or "granted by an operator"})
-        moved = await admin.grant_points(player_id, body, caller, services, key, Response())
+        if action == "grant":
+            body = Grant.model_validate({"point_type": field(form, "point_type"), "amount": field(form, "amount"),
+                                         "description": field(form, "description") or "granted by an operator"})
+            moved = await admin.grant_points(player_id, body, caller, services, key, Response())
+        else:
+            if not field(form, "reason"):
+                raise DomainError(ErrorCode.VALIDATION_ERROR, "an adjustment needs its reason")
+            adjustment = Adjustment.model_validate({"point_type": field(form, "point_type"),
+                                                    "amount": field(form, "amount"),
+                                                    "description": field(form, "reason")})
+            moved = await admin.adjust_points(player_id, adjustment, caller, services, key, Response())
     except ValidationError as exc:
-        noted(APP.name, "grant", ErrorCode.VALIDATION_ERROR.value, player_id=player_id, credential=caller.id)
-        message = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                            for e in exc.errors(include_url=False, include_input=False))
+        noted(APP.name, action, ErrorCode.VALIDATION_ERROR.value, player_id=player_id, credential=caller.id)
         return _page(request, "refused.html", caller, session, status_code=422, app=APP.name,
-                     message=f"Invalid grant: {message}")
+                     message=f"Invalid {noun}: {_invalid(exc)}")
     except DomainError as exc:
-        noted(APP.name, "grant", exc.code.value, player_id=player_id, credential=caller.id)
+        noted(APP.name, action, exc.code.value, player_id=player_id, credential=caller.id)
         status, message = refusal(exc)
         return _page(request, "refused.html", caller, session, status_code=status, app=APP.name, message=message)
-    noted(APP.name, "grant", "ok", player_id=player_id, credential=caller.id)
-    what = "Replayed: already granted" if moved.replayed else f"Granted {moved.transaction.display}"
+    noted(APP.name, action, "ok", player_id=player_id, credential=caller.id)
+    if moved.replayed:
+        what = "Replayed: already granted" if action == "grant" else "Replayed: already adjusted"
+    else:
+        what = f"Granted {moved.transaction.display}" if action == "grant" else \
+            f"Adjusted by {moved.transaction.display}"
     return see_other(f"{CONSOLE_PREFIX}/players?{urlencode({'player': player_id})}"
                      f"&notice={quote(what + ' ' + moved.transaction.point_type)}")
+
+
+@router.post("/players/{playerId}/status")
+async def player_status(request: Request, player_id: PlayerId, services: Services) -> Response:
+    """Suspends a player (they can no longer redeem) or makes them active again (PUT /v1/admin/players/{id})."""
+    try:
+        caller, session = await _operator(request)
+    except SignedOut:
+        return _signed_out(request)
+    form = await checked_form(request, session, APP.name, "player_status")
+    if isinstance(form, Response):
+        return form
+    try:
+        body = PlayerStatusChange.model_validate({"status": field(form, "status")})
+    except ValidationError as exc:
+        noted(APP.name, "player_status", ErrorCode.VALIDATION_ERROR.value, player_id=player_id, credential=caller.id)
+        return _page(request, "refused.html", caller, session, status_code=422, app=APP.name,
+                     message=f"Invalid status: {_invalid(exc)}")
+    state = await admin.set_player_status(player_id, body, caller, services)
+    noted(APP.name, "player_status", "ok", player_id=player_id, credential=caller.id, status=state.status)
+    word = "suspended" if state.status == "SUSPENDED" else "active again"
+    return see_other(f"{CONSOLE_PREFIX}/players?{urlencode({'player': player_id})}"
+                     f"&notice={quote(f'{player_id} is {word}.')}")
+
+
+# ---- health --------------------------------------------------------------------------------------------------
+
+@router.get("/health")
+async def health(request: Request, services: Services) -> Response:
+    """What /readyz checks (the gateway's database, each service's gRPC health), and the events service, which
+    /readyz leaves out (only GET /v1/events needs it); then the outbox and consumer numbers of each service's
+    /metrics named in CONSOLE_METRICS_URLS. Each check and scrape has its own deadline (2 s, 1 s, 2 s)."""
+    try:
+        caller, session = await _operator(request)
+    except SignedOut:
+        return _signed_out(request)
+    upstreams = request.app.state.upstreams
+    clients = [*upstreams.all, upstreams.events]
+    results = await asyncio.gather(health_routes.database_reachable(request), *(c.serving() for c in clients))
+    rows = [("gateway database", results[0], True)]
+    rows += [(f"{c.name}-service", ok, c is not upstreams.events) for c, ok in zip(clients, results[1:], strict=True)]
+    targets = service_metrics.parse_targets(request.app.state.settings.console_metrics_urls)
+    numbers = await service_metrics.scrape_all(targets)
+    noted(APP.name, "health", "ok" if all(ok for _, ok, _ in rows) else "failing", credential=caller.id)
+    return _page(request, "console/health.html", caller, session, rows=rows,
+                 ready=all(ok for _, ok, needed in rows if needed), numbers=numbers,
+                 metrics_configured=bool(targets))

@@ -22,7 +22,7 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-async def _database_reachable(request: Request) -> bool:
+async def database_reachable(request: Request) -> bool:
     try:
         async with asyncio.timeout(2.0):
             async with request.app.state.sessions() as session:
@@ -37,7 +37,7 @@ async def _database_reachable(request: Request) -> bool:
 async def readyz(request: Request) -> JSONResponse | Readiness:
     """The database answers and every service's gRPC health is SERVING."""
     services: Upstreams = request.app.state.upstreams
-    results = await asyncio.gather(_database_reachable(request), *(c.serving() for c in services.all))
+    results = await asyncio.gather(database_reachable(request), *(c.serving() for c in services.all))
     checks = dict(zip(["database", *(c.name for c in services.all)], results, strict=True))
     failing = [name for name, ok in checks.items() if not ok]
     if failing:
