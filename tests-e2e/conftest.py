@@ -35,7 +35,10 @@ def _free_settings(run_dir: Path, replicas: int = 1, mtls: bool = False, nats_re
         service_env={"LOG_LEVEL": "INFO", "SAGA_RECOVERY_INTERVAL_SECONDS": "2", "SAGA_STALE_SECONDS": "10",
                      "RECONCILE_INTERVAL_SECONDS": "2", "RECONCILE_AFTER_SECONDS": "8",
                      # fulfillment: a provider that is down is tried again within seconds, not half a minute
-                     "ACK_WAIT_SECONDS": "3", "PROVIDER_MAX_ATTEMPTS": "2"},
+                     "ACK_WAIT_SECONDS": "3", "PROVIDER_MAX_ATTEMPTS": "2",
+                     # events: a webhook receiver that is down is tried again within a second
+                     "WEBHOOK_RETRY_BASE_SECONDS": "0.3", "WEBHOOK_RETRY_MAX_INTERVAL_SECONDS": "1",
+                     "WEBHOOK_DELIVERY_INTERVAL_SECONDS": "0.2", "WEBHOOK_TIMEOUT_SECONDS": "2"},
     )
 
 

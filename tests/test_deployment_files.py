@@ -913,7 +913,8 @@ def test_network_policies_admit_prometheus_dns_clients_and_providers_only_where_
     assert {(d, p) for s, d, p in ingress if s == ANYWHERE} == {("gateway", gateway.port)}, "the API, /metrics"
     assert {s for s, d, _ in egress if d == "dns"} == set(workloads()) - {POSTGRES}
     assert {p for _, d, p in egress if d == "dns"} == {53}
-    assert {(s, p) for s, d, p in egress if d == INTERNET} == {("fulfillment-service", 443)}
+    # The providers fulfillment calls, the tenants' webhook receivers the events service POSTs to.
+    assert {(s, p) for s, d, p in egress if d == INTERNET} == {("fulfillment-service", 443), ("events-service", 443)}
 
 
 def test_cloudnativepg_cluster_holds_each_service_database_and_enough_connections() -> None:

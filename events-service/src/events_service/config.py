@@ -20,3 +20,13 @@ class Settings(GrpcServerSettings):
     max_deliveries: int = 10          # MAX_DELIVERIES: then it is left on the stream (logged), not retried forever
     retention_days: float = 30.0      # RETENTION_DAYS: events older than this are purged from the log
     purge_interval_seconds: float = 3600.0  # PURGE_INTERVAL_SECONDS: how often the purge runs
+    # Webhooks (docs/events.md, "Webhooks")
+    webhook_timeout_seconds: float = 10.0      # WEBHOOK_TIMEOUT_SECONDS: a POST answered later than this failed
+    webhook_delivery_interval_seconds: float = 1.0  # WEBHOOK_DELIVERY_INTERVAL_SECONDS: due deliveries looked for
+    webhook_delivery_batch: int = 50           # WEBHOOK_DELIVERY_BATCH: deliveries claimed (and sent at once) a round
+    webhook_retry_base_seconds: float = 5.0    # WEBHOOK_RETRY_BASE_SECONDS: the first retry's delay, doubled after
+    webhook_retry_max_interval_seconds: float = 21600.0  # WEBHOOK_RETRY_MAX_INTERVAL_SECONDS: the longest delay
+    webhook_retry_for_seconds: float = 259200.0  # WEBHOOK_RETRY_FOR_SECONDS: a delivery is retried this long (3 days)
+    webhook_disable_after_seconds: float = 432000.0  # WEBHOOK_DISABLE_AFTER_SECONDS: failing this long: disabled
+    webhook_rotation_overlap_seconds: float = 86400.0  # WEBHOOK_ROTATION_OVERLAP_SECONDS: old secret still signs
+    webhook_allow_http: bool = False           # WEBHOOK_ALLOW_HTTP: accept http:// endpoint URLs (local runs only)

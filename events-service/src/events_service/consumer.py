@@ -6,6 +6,7 @@ MAX_DELIVERIES, after which it stays on the stream (kept 7 days) and is logged a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -32,8 +33,11 @@ def consumer_config(name: str, ack_wait: float, max_deliveries: int) -> Consumer
 
 class EventLogConsumer:
     def __init__(self, pool: PgPool, link: JetStreamLink, *, consumer_name: str, fetch_batch: int,
-                 ack_wait: float, max_deliveries: int) -> None:
+                 ack_wait: float, max_deliveries: int, retry_for_seconds: float = event_log.RETRY_FOR_SECONDS,
+                 on_deliveries: Callable[[], None] = lambda: None) -> None:
         self.pool = pool
+        self.retry_for_seconds = retry_for_seconds
+        self.on_deliveries = on_deliveries   # wakes the webhook delivery loop
         self.link = link
         self.config = consumer_config(consumer_name, ack_wait, max_deliveries)
         self.fetch_batch = fetch_batch
@@ -54,7 +58,7 @@ class EventLogConsumer:
             await msg.term()
             return
         try:
-            appended = await event_log.append(self.pool, event)
+            appended = await event_log.append(self.pool, event, self.retry_for_seconds)
         except Exception:
             EVENTS_TAKEN.labels("failed").inc()
             delivered = msg.metadata.num_delivered
@@ -67,5 +71,7 @@ class EventLogConsumer:
                 await msg.nak(delay=min(2.0 ** delivered, 30.0))
             return
         EVENTS_TAKEN.labels("appended" if appended else "duplicate").inc()
+        if appended and appended.deliveries:
+            self.on_deliveries()
         # After the commit: if this ack is lost, the redelivery is a duplicate and changes nothing.
         await msg.ack()

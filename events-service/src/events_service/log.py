@@ -15,18 +15,32 @@ from typing import Any
 
 from service_kit import domain_events
 from service_kit.errors import DomainError, ErrorCode
-from service_kit.pgpool import PgPool
+from service_kit.pgpool import PgPool, Transaction
 from service_kit.scope import Scope
 
 # Any constant works: every appending transaction takes the same one.
 APPEND_LOCK = 7_041_512_015
 
+# The same statement queues the event's webhook deliveries, one per enabled endpoint of its scope that takes its
+# type (webhooks.py): stored together or not at all, so no event is ever missed by an endpoint. $8: how long a
+# delivery is retried.
 _APPEND = f"""
-    WITH serialized AS (SELECT pg_advisory_xact_lock({APPEND_LOCK}))
-    INSERT INTO events (event_id, tenant_id, environment, type, version, occurred_at, data)
-    SELECT $1, $2, $3, $4, $5, $6, $7::jsonb FROM serialized
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING seq"""
+    WITH serialized AS (SELECT pg_advisory_xact_lock({APPEND_LOCK})),
+    appended AS (
+        INSERT INTO events (event_id, tenant_id, environment, type, version, occurred_at, data)
+        SELECT $1, $2, $3, $4, $5, $6, $7::jsonb FROM serialized
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING seq, event_id, tenant_id, environment, type),
+    queued AS (
+        INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, retry_until)
+        SELECT w.id, a.seq, a.event_id, now() + make_interval(secs => $8)
+        FROM appended a JOIN webhook_endpoints w ON w.tenant_id = a.tenant_id AND w.environment = a.environment
+        WHERE w.enabled AND (cardinality(w.event_types) = 0 OR a.type = ANY(w.event_types))
+        ON CONFLICT (endpoint_id, event_id) DO NOTHING
+        RETURNING 1)
+    SELECT seq, (SELECT count(*) FROM queued) AS queued FROM appended"""
+# Three days, as Standard Webhooks' senders retry (the service's WEBHOOK_RETRY_FOR_SECONDS).
+RETRY_FOR_SECONDS = 3 * 24 * 3600.0
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -48,6 +62,11 @@ _PAGE_OF_TYPES = """
 _PURGE = """
     DELETE FROM events WHERE seq IN (
         SELECT seq FROM events WHERE received_at < now() - make_interval(secs => $1) ORDER BY received_at LIMIT $2)"""
+
+_PURGE_DELIVERIES = """
+    DELETE FROM webhook_deliveries WHERE id IN (
+        SELECT id FROM webhook_deliveries WHERE status <> 'pending' AND finished_at < now() - make_interval(secs => $1)
+        ORDER BY finished_at LIMIT $2)"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +112,19 @@ def read_event(payload: bytes) -> dict[str, Any]:
     return {**event, "time": occurred_at}
 
 
-async def append(pool: PgPool, event: dict[str, Any]) -> bool:
-    """Appends one event (as read_event gives it); False when it was in the log already."""
-    seq = await pool.fetchval(_APPEND, event["id"], event["tenant"], event["environment"], event["type"],
-                              event["version"], event["time"], event["data"])
-    return seq is not None
+@dataclass(frozen=True, slots=True)
+class Appended:
+    seq: int
+    deliveries: int     # webhook deliveries queued with it
+
+
+async def append(pool: PgPool | Transaction, event: dict[str, Any],
+                 retry_for_seconds: float = RETRY_FOR_SECONDS) -> Appended | None:
+    """Appends one event (as read_event gives it), with its webhook deliveries; None when it was in the log
+    already."""
+    row = await pool.fetchrow(_APPEND, event["id"], event["tenant"], event["environment"], event["type"],
+                              event["version"], event["time"], event["data"], retry_for_seconds)
+    return None if row is None else Appended(row["seq"], row["queued"])
 
 
 def parse_cursor(after: str) -> int:
@@ -135,7 +162,12 @@ async def page(pool: PgPool, scope: Scope, *, after: str, types: list[str], limi
 
 
 async def purge(pool: PgPool, older_than_seconds: float, batch: int = 5000) -> int:
-    """Deletes events received longer ago than the retention, a batch at a time; how many went."""
+    """Deletes events received longer ago than the retention, a batch at a time, and the webhook deliveries
+    (with their attempts) finished as long ago; how many events went."""
+    while True:
+        status = await pool.execute(_PURGE_DELIVERIES, older_than_seconds, batch)
+        if int(status.rsplit(" ", 1)[-1]) < batch:
+            break
     total = 0
     while True:
         status = await pool.execute(_PURGE, older_than_seconds, batch)

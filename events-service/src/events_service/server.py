@@ -1,5 +1,5 @@
 """Bootstrap: migrations, the database pool, the gRPC server, and the background tasks (the durable consumer of
-the events, the retention purge)."""
+the events, the webhook delivery loop, the retention purge)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from events_service import log as event_log
 from events_service.config import Settings
 from events_service.consumer import EventLogConsumer
 from events_service.db import migrate
-from events_service.grpc_api import EventsApi
+from events_service.delivery import WebhookDelivery
+from events_service.grpc_api import EventsApi, WebhookSettings
 
 log = logging.getLogger("events_service.server")
 DAY_SECONDS = 24 * 3600.0
@@ -41,12 +42,22 @@ async def main(settings: Settings) -> None:
         await asyncio.to_thread(migrate, settings.database_url)
     pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
     nats = JetStreamLink(settings.nats_url, "events-service", stream_replicas=settings.nats_stream_replicas)
+    delivery = WebhookDelivery(pool, timeout=settings.webhook_timeout_seconds,
+                               interval=settings.webhook_delivery_interval_seconds,
+                               batch=settings.webhook_delivery_batch, retry_base=settings.webhook_retry_base_seconds,
+                               retry_cap=settings.webhook_retry_max_interval_seconds,
+                               disable_after=settings.webhook_disable_after_seconds,
+                               retry_for=settings.webhook_retry_for_seconds)
     consumer = EventLogConsumer(pool, nats, consumer_name=settings.consumer_name, fetch_batch=settings.fetch_batch,
-                                ack_wait=settings.ack_wait_seconds, max_deliveries=settings.max_deliveries)
-    api = EventsApi(pool)
+                                ack_wait=settings.ack_wait_seconds, max_deliveries=settings.max_deliveries,
+                                retry_for_seconds=settings.webhook_retry_for_seconds, on_deliveries=delivery.wake)
+    api = EventsApi(pool, WebhookSettings.of(settings), wake_delivery=delivery.wake)
 
     async def events_in() -> None:
         await consumer.run()
+
+    async def webhooks_out() -> None:
+        await delivery.run()
 
     async def retention() -> None:
         await purge_periodically(pool, settings.retention_days, settings.purge_interval_seconds)
@@ -65,7 +76,7 @@ async def main(settings: Settings) -> None:
             max_connection_age_grace_seconds=settings.grpc_max_connection_age_grace_seconds,
             security=ServerSecurity.from_settings(settings),
             add_services=add_services,
-            background=[events_in, retention],
+            background=[events_in, webhooks_out, retention],
             grace_seconds=settings.shutdown_grace_seconds,
         )
     finally:

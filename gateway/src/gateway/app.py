@@ -27,7 +27,7 @@ from gateway.dialects import DIALECTS, dialect_for
 from gateway.edge import EdgeMiddleware
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
 from gateway.rate_limit import RateLimitMiddleware
-from gateway.routes import admin, auth, events, fulfillment, health, items, redemptions, wallet
+from gateway.routes import admin, auth, events, fulfillment, health, items, redemptions, wallet, webhooks
 from gateway.store import routes as store_pages
 from gateway.upstream import Upstreams
 from gateway.web import pages as web_pages
@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for module in (health, auth, items, wallet, redemptions, admin, fulfillment, events):
+    for module in (health, auth, items, wallet, redemptions, admin, fulfillment, events, webhooks):
         app.include_router(module.router)
     for dialect in DIALECTS:
         app.include_router(dialect.router)

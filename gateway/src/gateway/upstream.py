@@ -228,6 +228,39 @@ class EventsClient(ServiceClient):
     async def list_events(self, r: events_pb2.ListEventsRequest) -> events_pb2.ListEventsResponse:
         return await self.call("ListEvents", r, read=True)
 
+    async def create_webhook_endpoint(self, r: events_pb2.CreateWebhookEndpointRequest
+                                      ) -> events_pb2.CreateWebhookEndpointResponse:
+        # Never retried: a repeat would make a second endpoint.
+        return await self.call("CreateWebhookEndpoint", r)
+
+    async def list_webhook_endpoints(self, r: events_pb2.ListWebhookEndpointsRequest
+                                     ) -> events_pb2.ListWebhookEndpointsResponse:
+        return await self.call("ListWebhookEndpoints", r, read=True)
+
+    async def get_webhook_endpoint(self, r: events_pb2.GetWebhookEndpointRequest
+                                   ) -> events_pb2.GetWebhookEndpointResponse:
+        return await self.call("GetWebhookEndpoint", r, read=True)
+
+    async def update_webhook_endpoint(self, r: events_pb2.UpdateWebhookEndpointRequest
+                                      ) -> events_pb2.UpdateWebhookEndpointResponse:
+        return await self.call("UpdateWebhookEndpoint", r)
+
+    async def rotate_webhook_secret(self, r: events_pb2.RotateWebhookSecretRequest
+                                    ) -> events_pb2.RotateWebhookSecretResponse:
+        return await self.call("RotateWebhookSecret", r)
+
+    async def delete_webhook_endpoint(self, r: events_pb2.DeleteWebhookEndpointRequest
+                                      ) -> events_pb2.DeleteWebhookEndpointResponse:
+        return await self.call("DeleteWebhookEndpoint", r)
+
+    async def list_webhook_attempts(self, r: events_pb2.ListWebhookAttemptsRequest
+                                    ) -> events_pb2.ListWebhookAttemptsResponse:
+        return await self.call("ListWebhookAttempts", r, read=True)
+
+    async def resend_webhook_event(self, r: events_pb2.ResendWebhookEventRequest
+                                   ) -> events_pb2.ResendWebhookEventResponse:
+        return await self.call("ResendWebhookEvent", r)
+
 
 class Upstreams:
     """The five clients; made inside the running event loop (the app's lifespan), never at import."""

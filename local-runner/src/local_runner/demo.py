@@ -168,6 +168,10 @@ Example requests (the player token is valid for 12 hours; all of this is in .run
   # The tenant's event log (docs/events.md), oldest first: page on with after=<nextCursor>
   curl -s "{g}/v1/events?limit=20" -H "x-api-key: {demo['api_key']}"
 
+  # The same events pushed, signed (Standard Webhooks), to a receiver of yours: the secret is shown once
+  curl -s -X POST {g}/v1/admin/webhooks -H "x-api-key: {demo['api_key']}" -H "Content-Type: application/json" \\
+       -d '{{"url":"http://127.0.0.1:9999/hooks","eventTypes":["redemption.completed"]}}'
+
 Demo storefront (sign in as a demo player): {g}/store
 Operator console (sign in with the demo operator's admin API key, api_key in .run/demo.json): {g}/console
   export API_KEY={demo['api_key']}

@@ -154,7 +154,8 @@ class Platform:
                          ("fulfillment-service", "fulfillment_service", "fulfillment", fulfillment_env),
                          ("redemption-service", "redemption_service", "redemption", redemption_env),
                          # the tenants' event log, from the events stream (docs/events.md)
-                         ("events-service", "events_service", "events", nats)]
+                         # (webhook receivers of a local run are plain http:// on this machine)
+                         ("events-service", "events_service", "events", {**nats, "WEBHOOK_ALLOW_HTTP": "true"})]
         specs = [
             # The demo's bonus engine and voucher provider (what a tenant's own systems would be).
             ServiceSpec("demo-partner", "local_runner.demo_partner", None, self.s.partner_port, http=True,

@@ -56,6 +56,7 @@ from .new_item_fulfillmentstrategy import NewItemFulfillmentstrategy
 from .new_item_status import NewItemStatus
 from .new_redemption import NewRedemption
 from .new_redemption_trigger_details_type_0 import NewRedemptionTriggerDetailsType0
+from .new_webhook_endpoint import NewWebhookEndpoint
 from .not_ready import NotReady
 from .not_ready_checks import NotReadyChecks
 from .offer import Offer
@@ -81,6 +82,8 @@ from .redemption import Redemption
 from .redemption_list import RedemptionList
 from .redemption_page import RedemptionPage
 from .redemption_trigger_details_type_0 import RedemptionTriggerDetailsType0
+from .resend import Resend
+from .secret_rotation import SecretRotation
 from .shipment import Shipment
 from .shipping_address import ShippingAddress
 from .stock_adjustment import StockAdjustment
@@ -93,6 +96,12 @@ from .token_response import TokenResponse
 from .transaction import Transaction
 from .transaction_list import TransactionList
 from .variant import Variant
+from .webhook_attempt import WebhookAttempt
+from .webhook_attempt_list import WebhookAttemptList
+from .webhook_endpoint import WebhookEndpoint
+from .webhook_endpoint_changes import WebhookEndpointChanges
+from .webhook_endpoint_list import WebhookEndpointList
+from .webhook_endpoint_with_secret import WebhookEndpointWithSecret
 
 __all__ = (
     "Adjustment",
@@ -151,6 +160,7 @@ __all__ = (
     "NewItemStatus",
     "NewRedemption",
     "NewRedemptionTriggerDetailsType0",
+    "NewWebhookEndpoint",
     "NotReady",
     "NotReadyChecks",
     "Offer",
@@ -176,6 +186,8 @@ __all__ = (
     "RedemptionList",
     "RedemptionPage",
     "RedemptionTriggerDetailsType0",
+    "Resend",
+    "SecretRotation",
     "Shipment",
     "ShippingAddress",
     "StockAdjustment",
@@ -188,4 +200,10 @@ __all__ = (
     "Transaction",
     "TransactionList",
     "Variant",
+    "WebhookAttempt",
+    "WebhookAttemptList",
+    "WebhookEndpoint",
+    "WebhookEndpointChanges",
+    "WebhookEndpointList",
+    "WebhookEndpointWithSecret",
 )

@@ -42,10 +42,12 @@ FULFILLMENT_DELIVERED = "fulfillment.delivered"
 FULFILLMENT_WAITING_FOR_OPERATOR = "fulfillment.waiting_for_operator"
 POINTS_GRANTED = "points.granted"
 POINTS_ADJUSTED = "points.adjusted"
+# Written by the events service itself into the tenant's log (never published): a webhook endpoint it disabled.
+WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint.disabled"
 VERSIONS: dict[str, int] = {
     REDEMPTION_CREATED: 1, REDEMPTION_COMPLETED: 1, REDEMPTION_CANCELED: 1, REDEMPTION_FAILED: 1,
     FULFILLMENT_SHIPPED: 1, FULFILLMENT_DELIVERED: 1, FULFILLMENT_WAITING_FOR_OPERATOR: 1,
-    POINTS_GRANTED: 1, POINTS_ADJUSTED: 1,
+    POINTS_GRANTED: 1, POINTS_ADJUSTED: 1, WEBHOOK_ENDPOINT_DISABLED: 1,
 }
 # Keys a payload may never carry, whatever its type (checked by build(); the SQL payloads name their columns).
 FORBIDDEN_KEYS = frozenset({"code", "pin", "sealed_code", "sealed_pin", "fulfillment"})

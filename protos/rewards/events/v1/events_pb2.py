@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from rewards.common.v1 import common_pb2 as rewards_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1erewards/events/v1/events.proto\x12\x11rewards.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erewards/common/v1/common.proto\"i\n\x11ListEventsRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\r\n\x05\x61\x66ter\x18\x02 \x01(\t\x12\r\n\x05types\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"\xc7\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttenant_id\x18\x05 \x01(\t\x12\x33\n\x0b\x65nvironment\x18\x06 \x01(\x0e\x32\x1e.rewards.common.v1.Environment\x12\x11\n\tdata_json\x18\x07 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x08 \x01(\t\"e\n\x12ListEventsResponse\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rewards.events.v1.Event\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\x12\x10\n\x08has_more\x18\x03 \x01(\x08\x32j\n\rEventsService\x12Y\n\nListEvents\x12$.rewards.events.v1.ListEventsRequest\x1a%.rewards.events.v1.ListEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1erewards/events/v1/events.proto\x12\x11rewards.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erewards/common/v1/common.proto\"i\n\x11ListEventsRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\r\n\x05\x61\x66ter\x18\x02 \x01(\t\x12\r\n\x05types\x18\x03 \x03(\t\x12\r\n\x05limit\x18\x04 \x01(\x05\"\xc7\x01\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12(\n\x04time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttenant_id\x18\x05 \x01(\t\x12\x33\n\x0b\x65nvironment\x18\x06 \x01(\x0e\x32\x1e.rewards.common.v1.Environment\x12\x11\n\tdata_json\x18\x07 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x08 \x01(\t\"e\n\x12ListEventsResponse\x12(\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x18.rewards.events.v1.Event\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\x12\x10\n\x08has_more\x18\x03 \x01(\x08\"\xcc\x02\n\x0fWebhookEndpoint\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x05 \x01(\x08\x12\x17\n\x0f\x64isabled_reason\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x39\n\x15previous_secret_until\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rfailing_since\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"~\n\x1c\x43reateWebhookEndpointRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0b\n\x03url\x18\x02 \x01(\t\x12\x13\n\x0b\x65vent_types\x18\x03 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\"e\n\x1d\x43reateWebhookEndpointResponse\x12\x34\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\".rewards.events.v1.WebhookEndpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"F\n\x1bListWebhookEndpointsRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\"U\n\x1cListWebhookEndpointsResponse\x12\x35\n\tendpoints\x18\x01 \x03(\x0b\x32\".rewards.events.v1.WebhookEndpoint\"Y\n\x19GetWebhookEndpointRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\"R\n\x1aGetWebhookEndpointResponse\x12\x34\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\".rewards.events.v1.WebhookEndpoint\"\x92\x01\n\x1cUpdateWebhookEndpointRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x34\n\x08\x65ndpoint\x18\x02 \x01(\x0b\x32\".rewards.events.v1.WebhookEndpoint\x12\x13\n\x0bupdate_mask\x18\x03 \x03(\t\"U\n\x1dUpdateWebhookEndpointResponse\x12\x34\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\".rewards.events.v1.WebhookEndpoint\"s\n\x1aRotateWebhookSecretRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x17\n\x0foverlap_seconds\x18\x03 \x01(\x03\"c\n\x1bRotateWebhookSecretResponse\x12\x34\n\x08\x65ndpoint\x18\x01 \x01(\x0b\x32\".rewards.events.v1.WebhookEndpoint\x12\x0e\n\x06secret\x18\x02 \x01(\t\"\\\n\x1c\x44\x65leteWebhookEndpointRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\"\x1f\n\x1d\x44\x65leteWebhookEndpointResponse\"\x81\x01\n\x1aListWebhookAttemptsRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"\x9d\x01\n\x0eWebhookAttempt\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x30\n\x0c\x61ttempted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bstatus_code\x18\x03 \x01(\x05\x12\x12\n\nlatency_ms\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\"k\n\x1bListWebhookAttemptsResponse\x12\x33\n\x08\x61ttempts\x18\x01 \x03(\x0b\x32!.rewards.events.v1.WebhookAttempt\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"k\n\x19ResendWebhookEventRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x13\n\x0b\x65ndpoint_id\x18\x02 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x03 \x01(\t\"\x1c\n\x1aResendWebhookEventResponse2\xa9\x08\n\rEventsService\x12Y\n\nListEvents\x12$.rewards.events.v1.ListEventsRequest\x1a%.rewards.events.v1.ListEventsResponse\x12z\n\x15\x43reateWebhookEndpoint\x12/.rewards.events.v1.CreateWebhookEndpointRequest\x1a\x30.rewards.events.v1.CreateWebhookEndpointResponse\x12w\n\x14ListWebhookEndpoints\x12..rewards.events.v1.ListWebhookEndpointsRequest\x1a/.rewards.events.v1.ListWebhookEndpointsResponse\x12q\n\x12GetWebhookEndpoint\x12,.rewards.events.v1.GetWebhookEndpointRequest\x1a-.rewards.events.v1.GetWebhookEndpointResponse\x12z\n\x15UpdateWebhookEndpoint\x12/.rewards.events.v1.UpdateWebhookEndpointRequest\x1a\x30.rewards.events.v1.UpdateWebhookEndpointResponse\x12t\n\x13RotateWebhookSecret\x12-.rewards.events.v1.RotateWebhookSecretRequest\x1a..rewards.events.v1.RotateWebhookSecretResponse\x12z\n\x15\x44\x65leteWebhookEndpoint\x12/.rewards.events.v1.DeleteWebhookEndpointRequest\x1a\x30.rewards.events.v1.DeleteWebhookEndpointResponse\x12t\n\x13ListWebhookAttempts\x12-.rewards.events.v1.ListWebhookAttemptsRequest\x1a..rewards.events.v1.ListWebhookAttemptsResponse\x12q\n\x12ResendWebhookEvent\x12,.rewards.events.v1.ResendWebhookEventRequest\x1a-.rewards.events.v1.ResendWebhookEventResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVENT']._serialized_end=425
   _globals['_LISTEVENTSRESPONSE']._serialized_start=427
   _globals['_LISTEVENTSRESPONSE']._serialized_end=528
-  _globals['_EVENTSSERVICE']._serialized_start=530
-  _globals['_EVENTSSERVICE']._serialized_end=636
+  _globals['_WEBHOOKENDPOINT']._serialized_start=531
+  _globals['_WEBHOOKENDPOINT']._serialized_end=863
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_start=865
+  _globals['_CREATEWEBHOOKENDPOINTREQUEST']._serialized_end=991
+  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_start=993
+  _globals['_CREATEWEBHOOKENDPOINTRESPONSE']._serialized_end=1094
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_start=1096
+  _globals['_LISTWEBHOOKENDPOINTSREQUEST']._serialized_end=1166
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_start=1168
+  _globals['_LISTWEBHOOKENDPOINTSRESPONSE']._serialized_end=1253
+  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_start=1255
+  _globals['_GETWEBHOOKENDPOINTREQUEST']._serialized_end=1344
+  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_start=1346
+  _globals['_GETWEBHOOKENDPOINTRESPONSE']._serialized_end=1428
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_start=1431
+  _globals['_UPDATEWEBHOOKENDPOINTREQUEST']._serialized_end=1577
+  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_start=1579
+  _globals['_UPDATEWEBHOOKENDPOINTRESPONSE']._serialized_end=1664
+  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_start=1666
+  _globals['_ROTATEWEBHOOKSECRETREQUEST']._serialized_end=1781
+  _globals['_ROTATEWEBHOOKSECRETRESPONSE']._serialized_start=1783
+  _globals['_ROTATEWEBHOOKSECRETRESPONSE']._serialized_end=1882
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_start=1884
+  _globals['_DELETEWEBHOOKENDPOINTREQUEST']._serialized_end=1976
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_start=1978
+  _globals['_DELETEWEBHOOKENDPOINTRESPONSE']._serialized_end=2009
+  _globals['_LISTWEBHOOKATTEMPTSREQUEST']._serialized_start=2012
+  _globals['_LISTWEBHOOKATTEMPTSREQUEST']._serialized_end=2141
+  _globals['_WEBHOOKATTEMPT']._serialized_start=2144
+  _globals['_WEBHOOKATTEMPT']._serialized_end=2301
+  _globals['_LISTWEBHOOKATTEMPTSRESPONSE']._serialized_start=2303
+  _globals['_LISTWEBHOOKATTEMPTSRESPONSE']._serialized_end=2410
+  _globals['_RESENDWEBHOOKEVENTREQUEST']._serialized_start=2412
+  _globals['_RESENDWEBHOOKEVENTREQUEST']._serialized_end=2519
+  _globals['_RESENDWEBHOOKEVENTRESPONSE']._serialized_start=2521
+  _globals['_RESENDWEBHOOKEVENTRESPONSE']._serialized_end=2549
+  _globals['_EVENTSSERVICE']._serialized_start=2552
+  _globals['_EVENTSSERVICE']._serialized_end=3617
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,46 @@ class EventsServiceStub:
                 request_serializer=rewards_dot_events_dot_v1_dot_events__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
+        self.CreateWebhookEndpoint = channel.unary_unary(
+                '/rewards.events.v1.EventsService/CreateWebhookEndpoint',
+                request_serializer=rewards_dot_events_dot_v1_dot_events__pb2.CreateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.CreateWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookEndpoints = channel.unary_unary(
+                '/rewards.events.v1.EventsService/ListWebhookEndpoints',
+                request_serializer=rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookEndpointsRequest.SerializeToString,
+                response_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookEndpointsResponse.FromString,
+                _registered_method=True)
+        self.GetWebhookEndpoint = channel.unary_unary(
+                '/rewards.events.v1.EventsService/GetWebhookEndpoint',
+                request_serializer=rewards_dot_events_dot_v1_dot_events__pb2.GetWebhookEndpointRequest.SerializeToString,
+                response_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.GetWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.UpdateWebhookEndpoint = channel.unary_unary(
+                '/rewards.events.v1.EventsService/UpdateWebhookEndpoint',
+                request_serializer=rewards_dot_events_dot_v1_dot_events__pb2.UpdateWebhookEndpointRequest.SerializeToString,
+                response_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.UpdateWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.RotateWebhookSecret = channel.unary_unary(
+                '/rewards.events.v1.EventsService/RotateWebhookSecret',
+                request_serializer=rewards_dot_events_dot_v1_dot_events__pb2.RotateWebhookSecretRequest.SerializeToString,
+                response_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.RotateWebhookSecretResponse.FromString,
+                _registered_method=True)
+        self.DeleteWebhookEndpoint = channel.unary_unary(
+                '/rewards.events.v1.EventsService/DeleteWebhookEndpoint',
+                request_serializer=rewards_dot_events_dot_v1_dot_events__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+                response_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.DeleteWebhookEndpointResponse.FromString,
+                _registered_method=True)
+        self.ListWebhookAttempts = channel.unary_unary(
+                '/rewards.events.v1.EventsService/ListWebhookAttempts',
+                request_serializer=rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookAttemptsRequest.SerializeToString,
+                response_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookAttemptsResponse.FromString,
+                _registered_method=True)
+        self.ResendWebhookEvent = channel.unary_unary(
+                '/rewards.events.v1.EventsService/ResendWebhookEvent',
+                request_serializer=rewards_dot_events_dot_v1_dot_events__pb2.ResendWebhookEventRequest.SerializeToString,
+                response_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.ResendWebhookEventResponse.FromString,
+                _registered_method=True)
 
 
 class EventsServiceServicer:
@@ -53,6 +93,62 @@ class EventsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateWebhookEndpoint(self, request, context):
+        """A webhook endpoint of the scope; its signing secret is in this answer only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookEndpoints(self, request, context):
+        """The scope's webhook endpoints, oldest first (never their secrets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWebhookEndpoint(self, request, context):
+        """One endpoint of the scope (never its secret).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWebhookEndpoint(self, request, context):
+        """Changes the url, event types, description or enabled state named in update_mask; nothing on a refusal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateWebhookSecret(self, request, context):
+        """A new signing secret (in this answer only); the previous one keeps signing beside it for the overlap.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWebhookEndpoint(self, request, context):
+        """Deletes an endpoint, its deliveries and their attempts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWebhookAttempts(self, request, context):
+        """An endpoint's delivery attempts, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendWebhookEvent(self, request, context):
+        """Sends an event of the scope's log to an endpoint again (same webhook-id), whatever its deliveries did.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +156,46 @@ def add_EventsServiceServicer_to_server(servicer, server):
                     servicer.ListEvents,
                     request_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.ListEventsRequest.FromString,
                     response_serializer=rewards_dot_events_dot_v1_dot_events__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'CreateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWebhookEndpoint,
+                    request_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.CreateWebhookEndpointRequest.FromString,
+                    response_serializer=rewards_dot_events_dot_v1_dot_events__pb2.CreateWebhookEndpointResponse.SerializeToString,
+            ),
+            'ListWebhookEndpoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookEndpoints,
+                    request_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookEndpointsRequest.FromString,
+                    response_serializer=rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookEndpointsResponse.SerializeToString,
+            ),
+            'GetWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWebhookEndpoint,
+                    request_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.GetWebhookEndpointRequest.FromString,
+                    response_serializer=rewards_dot_events_dot_v1_dot_events__pb2.GetWebhookEndpointResponse.SerializeToString,
+            ),
+            'UpdateWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWebhookEndpoint,
+                    request_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.UpdateWebhookEndpointRequest.FromString,
+                    response_serializer=rewards_dot_events_dot_v1_dot_events__pb2.UpdateWebhookEndpointResponse.SerializeToString,
+            ),
+            'RotateWebhookSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateWebhookSecret,
+                    request_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.RotateWebhookSecretRequest.FromString,
+                    response_serializer=rewards_dot_events_dot_v1_dot_events__pb2.RotateWebhookSecretResponse.SerializeToString,
+            ),
+            'DeleteWebhookEndpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWebhookEndpoint,
+                    request_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.DeleteWebhookEndpointRequest.FromString,
+                    response_serializer=rewards_dot_events_dot_v1_dot_events__pb2.DeleteWebhookEndpointResponse.SerializeToString,
+            ),
+            'ListWebhookAttempts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWebhookAttempts,
+                    request_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookAttemptsRequest.FromString,
+                    response_serializer=rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookAttemptsResponse.SerializeToString,
+            ),
+            'ResendWebhookEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendWebhookEvent,
+                    request_deserializer=rewards_dot_events_dot_v1_dot_events__pb2.ResendWebhookEventRequest.FromString,
+                    response_serializer=rewards_dot_events_dot_v1_dot_events__pb2.ResendWebhookEventResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +226,222 @@ class EventsService:
             '/rewards.events.v1.EventsService/ListEvents',
             rewards_dot_events_dot_v1_dot_events__pb2.ListEventsRequest.SerializeToString,
             rewards_dot_events_dot_v1_dot_events__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.events.v1.EventsService/CreateWebhookEndpoint',
+            rewards_dot_events_dot_v1_dot_events__pb2.CreateWebhookEndpointRequest.SerializeToString,
+            rewards_dot_events_dot_v1_dot_events__pb2.CreateWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookEndpoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.events.v1.EventsService/ListWebhookEndpoints',
+            rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookEndpointsRequest.SerializeToString,
+            rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookEndpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.events.v1.EventsService/GetWebhookEndpoint',
+            rewards_dot_events_dot_v1_dot_events__pb2.GetWebhookEndpointRequest.SerializeToString,
+            rewards_dot_events_dot_v1_dot_events__pb2.GetWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.events.v1.EventsService/UpdateWebhookEndpoint',
+            rewards_dot_events_dot_v1_dot_events__pb2.UpdateWebhookEndpointRequest.SerializeToString,
+            rewards_dot_events_dot_v1_dot_events__pb2.UpdateWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateWebhookSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.events.v1.EventsService/RotateWebhookSecret',
+            rewards_dot_events_dot_v1_dot_events__pb2.RotateWebhookSecretRequest.SerializeToString,
+            rewards_dot_events_dot_v1_dot_events__pb2.RotateWebhookSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWebhookEndpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.events.v1.EventsService/DeleteWebhookEndpoint',
+            rewards_dot_events_dot_v1_dot_events__pb2.DeleteWebhookEndpointRequest.SerializeToString,
+            rewards_dot_events_dot_v1_dot_events__pb2.DeleteWebhookEndpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWebhookAttempts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.events.v1.EventsService/ListWebhookAttempts',
+            rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookAttemptsRequest.SerializeToString,
+            rewards_dot_events_dot_v1_dot_events__pb2.ListWebhookAttemptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendWebhookEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.events.v1.EventsService/ResendWebhookEvent',
+            rewards_dot_events_dot_v1_dot_events__pb2.ResendWebhookEventRequest.SerializeToString,
+            rewards_dot_events_dot_v1_dot_events__pb2.ResendWebhookEventResponse.FromString,
             options,
             channel_credentials,
             insecure,
