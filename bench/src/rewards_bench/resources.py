@@ -8,7 +8,7 @@ import time
 import psutil
 from local_runner.platform import Platform, replica_name
 
-SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service")
+SERVICES = ("gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service", "events-service")
 LOAD_GENERATOR = "load generator"
 
 
