@@ -223,20 +223,27 @@ class Benchmark:
             await conn.close()
 
     async def drain(self, bound: float = 180.0) -> float:
-        """Waits until no redemption is SUBMITTED or OPEN and none was added in the last quarter second."""
+        """Waits until no redemption is SUBMITTED or OPEN, their domain events are published and in the event
+        log, and nothing of the kind changed in the last quarter second: the CPU a level is charged includes
+        what its redemptions cost after their answers (the events' relay, NATS, events-service)."""
         began = time.perf_counter()
-        conn = await asyncpg.connect(self.platform.database_urls["redemption"], timeout=10, command_timeout=10)
+        urls = self.platform.database_urls
+        redemption = await asyncpg.connect(urls["redemption"], timeout=10, command_timeout=10)
+        events = await asyncpg.connect(urls["events"], timeout=10, command_timeout=10)
         try:
-            last = -1
+            last: tuple[int, int] | None = None
             while time.perf_counter() - began < bound:
-                pending, made = await conn.fetchrow(
-                    "SELECT count(*) FILTER (WHERE status IN ('SUBMITTED', 'OPEN')), count(*) FROM redemptions")
-                if not pending and made == last:
+                pending, made, unpublished = await redemption.fetchrow(
+                    "SELECT count(*) FILTER (WHERE status IN ('SUBMITTED', 'OPEN')), count(*), "
+                    "(SELECT count(*) FROM event_outbox WHERE published_at IS NULL) FROM redemptions")
+                logged = int(await events.fetchval("SELECT count(*) FROM events"))
+                if not pending and not unpublished and (made, logged) == last:
                     break
-                last = made
+                last = (made, logged)
                 await asyncio.sleep(0.25)
         finally:
-            await conn.close()
+            await redemption.close()
+            await events.close()
         return round(time.perf_counter() - began, 1)
 
     # ---- the phases ---------------------------------------------------------------------------------------
