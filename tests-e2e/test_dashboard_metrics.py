@@ -17,7 +17,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
-PROCESSES = {"gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service"}
+PROCESSES = {"gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service",
+             "events-service"}
 
 
 def _monitoring_checks() -> Any:

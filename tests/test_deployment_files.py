@@ -80,7 +80,8 @@ EXPECTED_ENV = {
     "gateway": {"HTTP_HOST": "0.0.0.0", **ADDRESSES},
 }
 SECRET_KEYS = {s.folder: {"fulfillment-service": {"DATABASE_URL", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET"},
-                          "redemption-service": {"DATABASE_URL", "CODE_ENCRYPTION_KEYS"}}.get(s.folder, {"DATABASE_URL"})
+                          "redemption-service": {"DATABASE_URL", "CODE_ENCRYPTION_KEYS"},
+                          "events-service": {"DATABASE_URL", "WEBHOOK_SECRET_KEYS"}}.get(s.folder, {"DATABASE_URL"})
                for s in SERVICES}
 TEST_KEY = "dGVzdC1rZXktbm90LWZvci1yZWFsLWNvZGVzLTMyYnk="
 
@@ -100,7 +101,8 @@ def compose_binary() -> Path:
 
 def run_compose(compose_file: Path, *args: str, key: str | None = TEST_KEY) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("COMPOSE_", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET", "OTEL_"))}
+           if not k.startswith(("COMPOSE_", "CODE_ENCRYPTION_KEY", "WEBHOOK_SIGNING_SECRET", "WEBHOOK_SECRET_KEYS",
+                                           "OTEL_"))}
     env["WEBHOOK_SIGNING_SECRET"] = "test-signing-secret"
     if key is not None:
         env["CODE_ENCRYPTION_KEY"] = key
@@ -188,6 +190,12 @@ def test_compose_environment_points_each_service_at_its_own_database(compose: di
         assert env["CODE_ENCRYPTION_KEYS"] == TEST_KEY, "CODE_ENCRYPTION_KEY unless keys of its own are given"
     else:
         assert "CODE_ENCRYPTION_KEYS" not in env
+    if svc.folder == "events-service":
+        assert env["WEBHOOK_SECRET_KEYS"] == TEST_KEY, "CODE_ENCRYPTION_KEY unless keys of its own are given"
+    else:
+        assert "WEBHOOK_SECRET_KEYS" not in env
+    # Off in every deployment: only the local runner and the tests let webhooks reach private addresses.
+    assert env.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "false") == "false"
     # Docker's SIGKILL must not cut the graceful stop short.
     assert _seconds(compose["services"][svc.folder]["stop_grace_period"]) > float(env["SHUTDOWN_GRACE_SECONDS"])
 
@@ -570,6 +578,7 @@ def test_manifest_takes_settings_from_a_configmap_and_secrets_from_a_secret(svc:
     assert set(secret_refs) == SECRET_KEYS[svc.folder]
     assert {ref["name"] for ref in secret_refs.values()} == {svc.folder}
     assert not SECRET_KEYS[svc.folder] & set(config), "a secret in a ConfigMap"
+    assert config.get("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", "false") == "false", "only local runs and tests allow it"
     assert all(isinstance(v, str) for v in config.values()), "ConfigMap values must be strings"
 
     port_var = "HTTP_PORT" if svc.http else "GRPC_PORT"

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MONITORING = ROOT / "deploy" / "monitoring"
 RULES = MONITORING / "rules.yml"
 RUNBOOK = ROOT / "docs" / "runbook.md"
-SERVICES = ["gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service"]
+SERVICES = ["gateway", "catalog-service", "wallet-service", "redemption-service", "fulfillment-service",
+            "events-service"]
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 # Prometheus' own series, not exported by a process.
 PROMETHEUS_SERIES = {"up"}
@@ -213,6 +214,10 @@ def test_the_alerts_cover_what_issue_13_asks_for() -> None:
         "pools low": 'rewards_code_pools{state="low"}',
         "pools exhausted": 'rewards_code_pools{state="exhausted"}',
         "a service down": "up{service=",
+        "webhook backlog": "rewards_webhook_pending_deliveries",
+        "webhook delays": "rewards_webhook_oldest_pending_seconds",
+        "webhook loop stalled": "rewards_webhook_overdue_seconds",
+        "webhook endpoints disabled": "rewards_webhook_endpoints_disabled_total",
     }
     for what, needle in wanted.items():
         assert any(needle in e for e in exprs.values()), what
@@ -234,6 +239,7 @@ def metric_names(expr: str) -> set[str]:
     e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)          # strings (label values, regexes)
     e = re.sub(r"\{[^}]*\}", " ", e)                       # label matchers
     e = re.sub(r"\[[^\]]*\]", " ", e)                      # range and subquery windows
+    e = re.sub(r"\boffset\s+-?[0-9a-z]+", " ", e)            # offsets (offset 30m)
     e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
     e = re.sub(r"\d+(\.\d+)?(e[+-]?\d+)?", " ", e)         # numbers
     names = set()
@@ -271,8 +277,8 @@ def used_series() -> dict[str, set[str]]:
 def test_metric_names_are_found_in_promql() -> None:
     expr = ('histogram_quantile(0.99, sum by (service, le) (rate(rewards_rpc_duration_seconds_bucket'
             '{code!="OK", le="0.5"}[5m]))) / on (service) group_left sum(up{service=~"a|b"}) > 14.4 * 1e3'
-            ' and time() - max(rewards_x) > bool 0')
-    assert metric_names(expr) == {"rewards_rpc_duration_seconds_bucket", "up", "rewards_x"}
+            ' and time() - max(rewards_x) > bool 0 and max(rewards_y offset 30m) > 1')
+    assert metric_names(expr) == {"rewards_rpc_duration_seconds_bucket", "up", "rewards_x", "rewards_y"}
 
 
 def test_every_metric_in_the_rules_and_the_dashboard_is_in_the_contract() -> None:
@@ -359,3 +365,10 @@ def test_the_monitoring_kustomization_applies_its_files() -> None:
     assert generator["files"] == ["dashboard.json"]
     for name in [*kustomization["resources"], *generator["files"]]:
         assert (MONITORING / name).is_file(), name
+
+
+def test_every_service_is_watched_for_being_down() -> None:
+    exprs = {a["alert"]: a["expr"] for a in alerts()}
+    for service in SERVICES:
+        assert f'absent(up{{service="{service}"}})' in exprs["RewardsServiceDown"], service
+        assert service in exprs["RewardsInstanceDown"], service

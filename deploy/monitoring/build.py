@@ -49,7 +49,7 @@ def prometheus_rule(rules_text: str) -> str:
 # table. Only metrics of metrics.txt (and Prometheus' own `up`); `service` is the process (see rules.yml).
 
 R = "$__rate_interval"
-SERVICES = "gateway|catalog-service|wallet-service|redemption-service|fulfillment-service"
+SERVICES = "gateway|catalog-service|wallet-service|redemption-service|fulfillment-service|events-service"
 API = 'route!~"/healthz|/readyz|/metrics"'
 
 Panel = tuple[str, str, str, list[tuple[str, str]]]
@@ -153,6 +153,22 @@ DASHBOARD: list[tuple[str, list[Panel]]] = [
             ("{{tenant}} {{item}}", "bottomk(20, max by (tenant, item) (rewards_code_pool_available))")]),
         ("Items with low or no stock", "none", "stat", [
             ("{{state}}", "max by (state) (rewards_items_stock)")]),
+    ]),
+    ("Webhooks (events-service)", [
+        ("Webhook attempts by outcome", "ops", "timeseries", [
+            ("{{outcome}}", f"sum by (outcome) (rate(rewards_webhook_attempts_total[{R}]))")]),
+        ("Webhook deliveries finished", "ops", "timeseries", [
+            ("{{outcome}}", f"sum by (outcome) (rate(rewards_webhook_deliveries_total[{R}]))")]),
+        ("Webhook POST duration, p50 and p99", "s", "timeseries", [
+            ("p50", f"histogram_quantile(0.5, sum by (le) (rate(rewards_webhook_attempt_seconds_bucket[{R}])))"),
+            ("p99", f"histogram_quantile(0.99, sum by (le) (rate(rewards_webhook_attempt_seconds_bucket[{R}])))")]),
+        ("Pending webhook deliveries", "none", "timeseries", [
+            ("pending", "max(rewards_webhook_pending_deliveries)")]),
+        ("Oldest pending and most overdue webhook delivery", "s", "timeseries", [
+            ("oldest pending", "max(rewards_webhook_oldest_pending_seconds)"),
+            ("most overdue", "max(rewards_webhook_overdue_seconds)")]),
+        ("Webhook endpoints disabled", "none", "timeseries", [
+            ("{{reason}}", f"sum by (reason) (increase(rewards_webhook_endpoints_disabled_total[{R}]))")]),
     ]),
     ("Databases", [
         ("Connection pools", "none", "timeseries", [

@@ -13,13 +13,15 @@ import grpc
 import pytest
 from events_service.consumer import EventLogConsumer
 from events_service.db import migrate
-from events_service.grpc_api import EventsApi
+from events_service.grpc_api import EventsApi, WebhookSettings
+from events_service.webhooks import SecretVault
 from nats.js import JetStreamContext
 from rewards.events.v1 import events_pb2_grpc
 from service_kit.domain_events import EVENTS_STREAM
 from service_kit.grpc_server import ServingInterceptor, cancel_until_done
 from service_kit.messaging import JetStreamLink, connect, ensure_streams
 from service_kit.pgpool import PgPool
+from service_kit.sealing import new_key
 
 _ids = itertools.count(1)
 
@@ -61,7 +63,8 @@ async def service(pool: PgPool, nats_server) -> AsyncIterator[EventsService]:  #
     consumer = EventLogConsumer(pool, link, consumer_name=f"events-log-{next(_ids)}", fetch_batch=64,
                                 ack_wait=2.0, max_deliveries=3)
     server = grpc.aio.server(interceptors=[ServingInterceptor()])
-    events_pb2_grpc.add_EventsServiceServicer_to_server(EventsApi(pool), server)
+    api = EventsApi(pool, WebhookSettings(SecretVault.from_setting(new_key())))
+    events_pb2_grpc.add_EventsServiceServicer_to_server(api, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     task = asyncio.create_task(consumer.run())

@@ -1,5 +1,7 @@
 """events-service settings, from the environment."""
 
+from pydantic import SecretStr, field_validator
+from service_kit.sealing import KeyRing
 from service_kit.settings import GrpcServerSettings
 
 
@@ -30,3 +32,16 @@ class Settings(GrpcServerSettings):
     webhook_disable_after_seconds: float = 432000.0  # WEBHOOK_DISABLE_AFTER_SECONDS: failing this long: disabled
     webhook_rotation_overlap_seconds: float = 86400.0  # WEBHOOK_ROTATION_OVERLAP_SECONDS: old secret still signs
     webhook_allow_http: bool = False           # WEBHOOK_ALLOW_HTTP: accept http:// endpoint URLs (local runs only)
+    # WEBHOOK_ALLOW_PRIVATE_ADDRESSES: accept endpoints on loopback, private and link-local addresses, and deliver
+    # to them (local runs and tests only; else an endpoint may not reach into the service's own network)
+    webhook_allow_private_addresses: bool = False
+    # WEBHOOK_SECRET_KEYS, required: Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first. The
+    # endpoints' signing secrets are sealed with the newest and unsealed with any (rotation: README).
+    webhook_secret_keys: SecretStr
+
+    @field_validator("webhook_secret_keys")
+    @classmethod
+    def _are_fernet_keys(cls, value: SecretStr) -> SecretStr:
+        # The message names the key's position, never the key; load_settings names the setting.
+        KeyRing.from_setting(value.get_secret_value(), "WEBHOOK_SECRET_KEYS")
+        return value

@@ -9,7 +9,11 @@ the event again when the lease ends (same webhook-id: the receiver drops the rep
 A 2xx delivers. A 410 disables the endpoint at once. Any other answer, or none, is retried after
 webhooks.retry_delay until the delivery's retry_until (three days), then the delivery failed. An endpoint whose
 failures have not been broken by one success for WEBHOOK_DISABLE_AFTER_SECONDS is disabled. Disabling writes a
-`webhook.endpoint.disabled` event into the tenant's log, in the transaction that disables it."""
+`webhook.endpoint.disabled` event into the tenant's log, in the transaction that disables it.
+
+The secrets a delivery is signed with are unsealed here, for the attempt only (webhooks.SecretVault); one that no
+key of WEBHOOK_SECRET_KEYS opens fails the attempt unsent. The connection goes only to public addresses, checked as
+it is made (addresses.py), unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES: a refused one fails the attempt unsent too."""
 
 from __future__ import annotations
 
@@ -28,15 +32,17 @@ from service_kit import domain_events
 from service_kit.messaging import keep_cancellation
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
+from service_kit.sealing import SealError
 
+from events_service import addresses, webhooks
 from events_service import log as event_log
-from events_service import webhooks
 
 log = logging.getLogger("events_service.delivery")
 
 ATTEMPTS = Counter("rewards_webhook_attempts_total",
                    "Webhook delivery attempts, by outcome (delivered: a 2xx; failed: any other answer or none; "
-                   "gone: a 410, which disables the endpoint).", ["outcome"])
+                   "gone: a 410, which disables the endpoint; refused: not sent, the receiver's address is not "
+                   "public or its secret cannot be unsealed).", ["outcome"])
 DELIVERIES = Counter("rewards_webhook_deliveries_total",
                      "Webhook deliveries finished, by outcome (delivered, failed: retried for the whole window).",
                      ["outcome"])
@@ -44,8 +50,15 @@ ATTEMPT_SECONDS = Histogram("rewards_webhook_attempt_seconds", "How long a webho
                             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 DISABLED = Counter("rewards_webhook_endpoints_disabled_total",
                    "Webhook endpoints disabled by the delivery loop, by reason (gone: a 410; failing).", ["reason"])
-PENDING = Gauge("rewards_webhook_pending_deliveries", "Webhook deliveries not yet delivered nor given up.")
-OLDEST_PENDING = Gauge("rewards_webhook_oldest_pending_seconds", "Age of the oldest pending webhook delivery.")
+# What the loop owes: the pending deliveries of enabled endpoints (a disabled endpoint's wait for it to be enabled).
+PENDING = Gauge("rewards_webhook_pending_deliveries",
+                "Webhook deliveries to enabled endpoints not yet delivered nor given up.")
+OLDEST_PENDING = Gauge("rewards_webhook_oldest_pending_seconds",
+                       "Age of the oldest pending webhook delivery to an enabled endpoint (a receiver failing for "
+                       "hours makes it grow, up to the retry window).")
+OVERDUE = Gauge("rewards_webhook_overdue_seconds",
+                "How long the most overdue due webhook delivery has waited past its time without an attempt: near "
+                "0 while the delivery loop keeps up.")
 
 BACKLOG_REPORT_SECONDS = 15.0
 MAX_ERROR = 500
@@ -104,8 +117,11 @@ _DISABLE = """
     RETURNING id, tenant_id, environment, url"""
 
 _BACKLOG = """
-    SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at))::float8 AS oldest
-    FROM webhook_deliveries WHERE status = 'pending'"""
+    SELECT count(*) AS pending, extract(epoch FROM now() - min(d.created_at))::float8 AS oldest,
+           extract(epoch FROM now() - min(d.next_attempt_at) FILTER (WHERE d.next_attempt_at <= now()))::float8
+               AS overdue
+    FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id
+    WHERE d.status = 'pending' AND w.enabled"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +129,7 @@ class Answer:
     status_code: int      # 0: none
     latency_ms: int
     error: str
+    refused: bool = False  # not sent at all (a receiver's address that is not public, a secret no key opens)
 
     @property
     def delivered(self) -> bool:
@@ -120,9 +137,12 @@ class Answer:
 
 
 class WebhookDelivery:
-    def __init__(self, pool: PgPool, *, timeout: float, interval: float, batch: int, retry_base: float,
-                 retry_cap: float, disable_after: float, retry_for: float, lease: float | None = None) -> None:
+    def __init__(self, pool: PgPool, vault: webhooks.SecretVault, *, timeout: float, interval: float, batch: int,
+                 retry_base: float, retry_cap: float, disable_after: float, retry_for: float,
+                 allow_private: bool = False, lease: float | None = None) -> None:
         self.pool = pool
+        self.vault = vault
+        self.allow_private = allow_private
         self.timeout = timeout
         self.interval = interval
         self.batch = batch
@@ -141,8 +161,9 @@ class WebhookDelivery:
 
     async def run(self) -> None:
         last_report = 0.0
-        async with httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), follow_redirects=False,
-                                     headers={"user-agent": "rewards-webhooks/1"}) as client:
+        transport = addresses.ReceiverTransport(allow_private=self.allow_private)
+        async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(self.timeout),
+                                     follow_redirects=False, headers={"user-agent": "rewards-webhooks/1"}) as client:
             while True:
                 keep_cancellation()
                 self._queued.clear()
@@ -172,9 +193,15 @@ class WebhookDelivery:
                  "tenant": row["tenant_id"], "environment": row["environment"], "data": row["data"],
                  "seq": row["seq"]}
         payload = webhooks.body(event)
-        signing = [row["secret"]] + ([row["previous_secret"]] if row["previous_secret"] else [])
-        headers = webhooks.signed_headers(row["event_id"], payload, signing, datetime.now(UTC))
-        answer = await self.post(client, row["url"], payload, headers)
+        try:
+            signing = [self.vault.open(row["secret"])] + (
+                [self.vault.open(row["previous_secret"])] if row["previous_secret"] else [])
+        except SealError as exc:
+            log.error("a webhook secret cannot be unsealed", extra={"endpoint_id": row["endpoint_id"]})
+            answer = Answer(0, 0, f"not sent: {exc}", refused=True)
+        else:
+            headers = webhooks.signed_headers(row["event_id"], payload, signing, datetime.now(UTC))
+            answer = await self.post(client, row["url"], payload, headers)
         extra = {"event_id": row["event_id"], "endpoint_id": row["endpoint_id"], "attempt": row["attempts"],
                  "status_code": answer.status_code, "latency_ms": answer.latency_ms}
         if answer.delivered:
@@ -185,7 +212,7 @@ class WebhookDelivery:
             log.info("webhook delivered", extra=extra)
             return
         gone = answer.status_code == 410
-        ATTEMPTS.labels("gone" if gone else "failed").inc()
+        ATTEMPTS.labels("gone" if gone else "refused" if answer.refused else "failed").inc()
         delay = webhooks.retry_delay(row["attempts"], base=self.retry_base, cap=self.retry_cap)
         outcome = await self.pool.fetchrow(_FAILED, row["id"], row["attempts"], answer.status_code,
                                            answer.latency_ms, answer.error[:MAX_ERROR], delay)
@@ -210,6 +237,8 @@ class WebhookDelivery:
                     status = response.status_code
         except (httpx.HTTPError, TimeoutError) as exc:
             elapsed = time.perf_counter() - started
+            if addresses.refused_by_guard(exc):
+                return Answer(0, int(elapsed * 1000), str(exc)[:MAX_ERROR], refused=True)
             ATTEMPT_SECONDS.observe(elapsed)
             what = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__} after {self.timeout} s"
             return Answer(0, int(elapsed * 1000), what[:MAX_ERROR])
@@ -242,3 +271,4 @@ class WebhookDelivery:
         if row is not None:
             PENDING.set(row["pending"])
             OLDEST_PENDING.set(row["oldest"] or 0.0)
+            OVERDUE.set(row["overdue"] or 0.0)

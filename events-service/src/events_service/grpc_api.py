@@ -20,14 +20,17 @@ from events_service import webhooks
 
 @dataclass(frozen=True, slots=True)
 class WebhookSettings:
+    vault: webhooks.SecretVault       # seals the secrets it makes (WEBHOOK_SECRET_KEYS)
     allow_http: bool = False
+    allow_private_addresses: bool = False
     rotation_overlap_seconds: float = 86400.0
     retry_for_seconds: float = event_log.RETRY_FOR_SECONDS
 
     @classmethod
     def of(cls, settings: Any) -> WebhookSettings:
-        return cls(settings.webhook_allow_http, settings.webhook_rotation_overlap_seconds,
-                   settings.webhook_retry_for_seconds)
+        return cls(webhooks.SecretVault.from_setting(settings.webhook_secret_keys.get_secret_value()),
+                   settings.webhook_allow_http, settings.webhook_allow_private_addresses,
+                   settings.webhook_rotation_overlap_seconds, settings.webhook_retry_for_seconds)
 
 
 def _time(at: datetime | None) -> Timestamp | None:
@@ -60,10 +63,10 @@ def _event(event: event_log.LoggedEvent) -> events_pb2.Event:
 
 
 class EventsApi(events_pb2_grpc.EventsServiceServicer):
-    def __init__(self, pool: PgPool, hooks: WebhookSettings | None = None,
+    def __init__(self, pool: PgPool, hooks: WebhookSettings,
                  wake_delivery: Callable[[], None] = lambda: None) -> None:
         self.pool = pool
-        self.hooks = hooks or WebhookSettings()
+        self.hooks = hooks
         self.wake_delivery = wake_delivery
 
     async def ListEvents(self, request: events_pb2.ListEventsRequest,
@@ -78,8 +81,9 @@ class EventsApi(events_pb2_grpc.EventsServiceServicer):
     async def CreateWebhookEndpoint(self, request: events_pb2.CreateWebhookEndpointRequest,
                                     context: grpc.aio.ServicerContext) -> events_pb2.CreateWebhookEndpointResponse:
         endpoint, secret = await webhooks.create(
-            self.pool, Scope.from_proto(request.scope), url=request.url, event_types=list(request.event_types),
-            description=request.description, allow_http=self.hooks.allow_http)
+            self.pool, Scope.from_proto(request.scope), self.hooks.vault, url=request.url,
+            event_types=list(request.event_types), description=request.description,
+            allow_http=self.hooks.allow_http, allow_private=self.hooks.allow_private_addresses)
         return events_pb2.CreateWebhookEndpointResponse(endpoint=_endpoint(endpoint), secret=secret)
 
     async def ListWebhookEndpoints(self, request: events_pb2.ListWebhookEndpointsRequest,
@@ -98,7 +102,7 @@ class EventsApi(events_pb2_grpc.EventsServiceServicer):
         changed = await webhooks.update(
             self.pool, Scope.from_proto(request.scope), e.id, mask=list(request.update_mask), url=e.url,
             event_types=list(e.event_types), description=e.description, enabled=e.enabled,
-            allow_http=self.hooks.allow_http)
+            allow_http=self.hooks.allow_http, allow_private=self.hooks.allow_private_addresses)
         if changed.enabled and "enabled" in request.update_mask:
             self.wake_delivery()   # its pending deliveries are due again
         return events_pb2.UpdateWebhookEndpointResponse(endpoint=_endpoint(changed))
@@ -106,7 +110,7 @@ class EventsApi(events_pb2_grpc.EventsServiceServicer):
     async def RotateWebhookSecret(self, request: events_pb2.RotateWebhookSecretRequest,
                                   context: grpc.aio.ServicerContext) -> events_pb2.RotateWebhookSecretResponse:
         overlap = request.overlap_seconds or self.hooks.rotation_overlap_seconds
-        endpoint, secret = await webhooks.rotate_secret(self.pool, Scope.from_proto(request.scope),
+        endpoint, secret = await webhooks.rotate_secret(self.pool, Scope.from_proto(request.scope), self.hooks.vault,
                                                         request.endpoint_id, overlap)
         return events_pb2.RotateWebhookSecretResponse(endpoint=_endpoint(endpoint), secret=secret)
 

@@ -45,8 +45,9 @@ events = Table(
     Index("ix_events_received_at", "received_at"),
 )
 
-# A tenant's endpoint in one environment. The secret signs (Standard Webhooks, `whsec_` + base64); after a
-# rotation the previous one signs too until previous_secret_until. failing_since: the first failure of the run of
+# A tenant's endpoint in one environment. The secret signs (Standard Webhooks, `whsec_` + base64), stored sealed
+# (a Fernet token, WEBHOOK_SECRET_KEYS; migration 0003); after a rotation the previous one signs too until
+# previous_secret_until. failing_since: the first failure of the run of
 # failures that has not been broken by a success (an endpoint failing past WEBHOOK_DISABLE_AFTER_SECONDS is
 # disabled).
 webhook_endpoints = Table(
@@ -58,8 +59,8 @@ webhook_endpoints = Table(
     Column("url", String(2048), nullable=False),
     Column("description", String(200), nullable=False, server_default=""),
     Column("event_types", ARRAY(String(64)), nullable=False, server_default="{}"),
-    Column("secret", String(100), nullable=False),
-    Column("previous_secret", String(100), nullable=True),
+    Column("secret", String(255), nullable=False),
+    Column("previous_secret", String(255), nullable=True),
     Column("previous_secret_until", DateTime(timezone=True), nullable=True),
     Column("enabled", Boolean, nullable=False, server_default=true()),
     Column("disabled_reason", String(200), nullable=False, server_default=""),

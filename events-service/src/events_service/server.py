@@ -18,6 +18,7 @@ from events_service.consumer import EventLogConsumer
 from events_service.db import migrate
 from events_service.delivery import WebhookDelivery
 from events_service.grpc_api import EventsApi, WebhookSettings
+from events_service.reseal import seal_secrets_in_clear
 
 log = logging.getLogger("events_service.server")
 DAY_SECONDS = 24 * 3600.0
@@ -41,17 +42,20 @@ async def main(settings: Settings) -> None:
     if settings.migrate_on_start:
         await asyncio.to_thread(migrate, settings.database_url)
     pool = await PgPool.open(settings.database_url, size=settings.db_pool_size)
+    hooks = WebhookSettings.of(settings)
+    await seal_secrets_in_clear(pool, hooks.vault)
     nats = JetStreamLink(settings.nats_url, "events-service", stream_replicas=settings.nats_stream_replicas)
-    delivery = WebhookDelivery(pool, timeout=settings.webhook_timeout_seconds,
+    delivery = WebhookDelivery(pool, hooks.vault, timeout=settings.webhook_timeout_seconds,
                                interval=settings.webhook_delivery_interval_seconds,
                                batch=settings.webhook_delivery_batch, retry_base=settings.webhook_retry_base_seconds,
                                retry_cap=settings.webhook_retry_max_interval_seconds,
                                disable_after=settings.webhook_disable_after_seconds,
-                               retry_for=settings.webhook_retry_for_seconds)
+                               retry_for=settings.webhook_retry_for_seconds,
+                               allow_private=settings.webhook_allow_private_addresses)
     consumer = EventLogConsumer(pool, nats, consumer_name=settings.consumer_name, fetch_batch=settings.fetch_batch,
                                 ack_wait=settings.ack_wait_seconds, max_deliveries=settings.max_deliveries,
                                 retry_for_seconds=settings.webhook_retry_for_seconds, on_deliveries=delivery.wake)
-    api = EventsApi(pool, WebhookSettings.of(settings), wake_delivery=delivery.wake)
+    api = EventsApi(pool, hooks, wake_delivery=delivery.wake)
 
     async def events_in() -> None:
         await consumer.run()

@@ -4,7 +4,14 @@ deletes through the gateway's admin API, and what a delivery is signed and sched
 A secret is Standard Webhooks' `whsec_` + base64 of 32 random bytes, shown once (in the answer that made it).
 After a rotation the previous secret signs beside the new one until `previous_secret_until`, both signatures in
 `webhook-signature`, space-separated, so a receiver that still holds the old one keeps verifying. Every change is
-one conditional statement on the scope's row: a refused one (a bad URL, an unknown type) changes nothing."""
+one conditional statement on the scope's row: a refused one (a bad URL, an unknown type) changes nothing.
+
+Secrets are sealed at rest (`SecretVault`: the kit's Fernet key ring, setting WEBHOOK_SECRET_KEYS): the columns
+`secret` and `previous_secret` hold Fernet tokens, unsealed only by the delivery loop to sign. A row written before
+sealing holds a `whsec_` value in clear: it is used as it is, and sealed at the next start (reseal.py).
+
+An endpoint's URL may not name a host that is a literal non-public IP address (addresses.py; the delivery loop
+checks the addresses a name resolves to), unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES."""
 
 from __future__ import annotations
 
@@ -23,9 +30,13 @@ from service_kit import domain_events
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
+from service_kit.sealing import KeyRing
 from standardwebhooks import Webhook
 
+from events_service import addresses
+
 SECRET_PREFIX = "whsec_"
+SECRET_KEYS_SETTING = "WEBHOOK_SECRET_KEYS"
 SECRET_BYTES = 32
 MAX_URL_LENGTH = 2048
 MAX_DESCRIPTION = 200
@@ -127,7 +138,34 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def check_url(url: str, *, allow_http: bool) -> str:
+class SecretVault:
+    """Seals the endpoints' signing secrets for storage, and opens what is stored (a Fernet token; or a `whsec_`
+    value from before sealing, which is used as it is until it is sealed at the next start)."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring = ring
+
+    @classmethod
+    def from_setting(cls, value: str) -> SecretVault:
+        return cls(KeyRing.from_setting(value, SECRET_KEYS_SETTING))
+
+    @staticmethod
+    def in_clear(stored: str) -> bool:
+        return stored.startswith(SECRET_PREFIX)
+
+    def seal(self, secret: str) -> str:
+        return self.ring.seal_text(secret)
+
+    def open(self, stored: str) -> str:
+        """The secret; service_kit.sealing.SealError (naming the setting, not the value) when no key opens it."""
+        return stored if self.in_clear(stored) else self.ring.unseal(stored)
+
+    def reseal(self, stored: str) -> str:
+        """What to store instead: sealed under the newest key (a value in clear sealed)."""
+        return self.seal(stored) if self.in_clear(stored) else self.ring.reseal(stored).decode("ascii")
+
+
+def check_url(url: str, *, allow_http: bool, allow_private: bool) -> str:
     url = url.strip()
     if not url or len(url) > MAX_URL_LENGTH:
         raise DomainError(ErrorCode.VALIDATION_ERROR, f"url is required, at most {MAX_URL_LENGTH} characters")
@@ -146,6 +184,11 @@ def check_url(url: str, *, allow_http: bool) -> str:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "url may not carry a user or password")
     if parts.fragment:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "url may not carry a fragment")
+    literal = addresses.literal_address(parts.hostname)
+    why = addresses.why_not_public(literal) if literal is not None and not allow_private else None
+    if why is not None:
+        raise DomainError(ErrorCode.VALIDATION_ERROR,
+                          f"url's host {parts.hostname} is {why}: webhooks go to public addresses only")
     return url
 
 
@@ -176,15 +219,15 @@ def _found(row: Any) -> Any:
     return row
 
 
-async def create(pool: PgPool, scope: Scope, *, url: str, event_types: Sequence[str], description: str,
-                 allow_http: bool) -> tuple[Endpoint, str]:
-    """(the endpoint, its secret: the only time it is shown)."""
-    url = check_url(url, allow_http=allow_http)
+async def create(pool: PgPool, scope: Scope, vault: SecretVault, *, url: str, event_types: Sequence[str],
+                 description: str, allow_http: bool, allow_private: bool) -> tuple[Endpoint, str]:
+    """(the endpoint, its secret: the only time it is shown; what is stored is sealed)."""
+    url = check_url(url, allow_http=allow_http, allow_private=allow_private)
     types = check_event_types(event_types)
     description = check_description(description)
     secret = new_secret()
     row = await pool.fetchrow(_CREATE, str(uuid.uuid4()), scope.tenant_id, scope.environment, url, types,
-                              description, secret)
+                              description, vault.seal(secret))
     if row is None:
         raise DomainError(ErrorCode.VALIDATION_ERROR, f"at most {MAX_ENDPOINTS} webhook endpoints per environment")
     return _endpoint(row), secret
@@ -200,7 +243,8 @@ async def get(pool: PgPool, scope: Scope, endpoint_id: str) -> Endpoint:
 
 
 async def update(pool: PgPool, scope: Scope, endpoint_id: str, *, mask: Sequence[str], url: str,
-                 event_types: Sequence[str], description: str, enabled: bool, allow_http: bool) -> Endpoint:
+                 event_types: Sequence[str], description: str, enabled: bool, allow_http: bool,
+                 allow_private: bool) -> Endpoint:
     fields = set(mask)
     if not fields or fields - UPDATABLE:
         raise DomainError(ErrorCode.VALIDATION_ERROR,
@@ -208,19 +252,20 @@ async def update(pool: PgPool, scope: Scope, endpoint_id: str, *, mask: Sequence
     endpoint_id = _check_id(endpoint_id)
     row = await pool.fetchrow(
         _UPDATE, scope.tenant_id, scope.environment, endpoint_id,
-        check_url(url, allow_http=allow_http) if "url" in fields else None,
+        check_url(url, allow_http=allow_http, allow_private=allow_private) if "url" in fields else None,
         check_event_types(event_types) if "event_types" in fields else None,
         check_description(description) if "description" in fields else None,
         enabled if "enabled" in fields else None)
     return _endpoint(_found(row))
 
 
-async def rotate_secret(pool: PgPool, scope: Scope, endpoint_id: str, overlap_seconds: float) -> tuple[Endpoint, str]:
+async def rotate_secret(pool: PgPool, scope: Scope, vault: SecretVault, endpoint_id: str,
+                        overlap_seconds: float) -> tuple[Endpoint, str]:
     if overlap_seconds < 0 or overlap_seconds > 7 * 24 * 3600:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "the overlap is between 0 and 7 days")
     secret = new_secret()
-    row = await pool.fetchrow(_ROTATE, scope.tenant_id, scope.environment, _check_id(endpoint_id), secret,
-                              float(overlap_seconds))
+    row = await pool.fetchrow(_ROTATE, scope.tenant_id, scope.environment, _check_id(endpoint_id),
+                              vault.seal(secret), float(overlap_seconds))
     return _endpoint(_found(row)), secret
 
 

@@ -94,12 +94,13 @@ def test_the_default_schedule_reaches_three_days_in_about_two_dozen_attempts() -
 ])
 def test_a_bad_url_is_refused(url: str, reason: str) -> None:
     with pytest.raises(DomainError) as refused:
-        webhooks.check_url(url, allow_http=False)
+        webhooks.check_url(url, allow_http=False, allow_private=False)
     assert refused.value.code is ErrorCode.VALIDATION_ERROR and reason in str(refused.value)
 
 
 def test_http_only_where_allowed_and_unknown_types_refused() -> None:
-    assert webhooks.check_url("http://127.0.0.1:8080/hook", allow_http=True) == "http://127.0.0.1:8080/hook"
+    assert webhooks.check_url("http://127.0.0.1:8080/hook", allow_http=True, allow_private=True) == \
+        "http://127.0.0.1:8080/hook"
     assert webhooks.check_event_types(["redemption.created", "redemption.created", "webhook.endpoint.disabled"]) \
         == ["redemption.created", "webhook.endpoint.disabled"]
     with pytest.raises(DomainError, match="unknown event types"):

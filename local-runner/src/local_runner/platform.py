@@ -149,13 +149,17 @@ class Platform:
                           "CODE_ENCRYPTION_KEYS": self._secret(
                               "redemption_code_encryption_keys",
                               lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}
+        # Webhook receivers of a local run are plain http:// on this machine (127.0.0.1): both allowed here only.
+        events_env = {**nats, "WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+                      "WEBHOOK_SECRET_KEYS": self._secret(
+                          "events_webhook_secret_keys",
+                          lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}
         grpc_services = [("catalog-service", "catalog_service", "catalog", {}),
                          ("wallet-service", "wallet_service", "wallet", nats),
                          ("fulfillment-service", "fulfillment_service", "fulfillment", fulfillment_env),
                          ("redemption-service", "redemption_service", "redemption", redemption_env),
                          # the tenants' event log, from the events stream (docs/events.md)
-                         # (webhook receivers of a local run are plain http:// on this machine)
-                         ("events-service", "events_service", "events", {**nats, "WEBHOOK_ALLOW_HTTP": "true"})]
+                         ("events-service", "events_service", "events", events_env)]
         specs = [
             # The demo's bonus engine and voucher provider (what a tenant's own systems would be).
             ServiceSpec("demo-partner", "local_runner.demo_partner", None, self.s.partner_port, http=True,
