@@ -8,8 +8,9 @@ import logging
 
 from rewards.events.v1 import events_pb2, events_pb2_grpc
 from service_kit.grpc_server import serve
-from service_kit.messaging import JetStreamLink, keep_cancellation
+from service_kit.messaging import JetStreamLink
 from service_kit.mtls import ServerSecurity
+from service_kit.periodic import every
 from service_kit.pgpool import PgPool
 
 from events_service import log as event_log
@@ -24,18 +25,11 @@ log = logging.getLogger("events_service.server")
 DAY_SECONDS = 24 * 3600.0
 
 
-async def purge_periodically(pool: PgPool, retention_days: float, interval: float) -> None:
-    """Deletes what is older than the retention, now and every interval; a failed round is retried next time."""
-    while True:
-        keep_cancellation()
-        try:
-            purged = await event_log.purge(pool, retention_days * DAY_SECONDS)
-            if purged:
-                log.info("events purged", extra={"purged": purged, "retention_days": retention_days})
-        except Exception as exc:  # the database away: the next round tries again
-            keep_cancellation()
-            log.warning("event purge failed", extra={"error": repr(exc)})
-        await asyncio.sleep(interval)
+async def purge_once(pool: PgPool, retention_days: float) -> None:
+    """One round of the retention: deletes what is older than it."""
+    purged = await event_log.purge(pool, retention_days * DAY_SECONDS)
+    if purged:
+        log.info("events purged", extra={"purged": purged, "retention_days": retention_days})
 
 
 async def main(settings: Settings) -> None:
@@ -63,8 +57,8 @@ async def main(settings: Settings) -> None:
     async def webhooks_out() -> None:
         await delivery.run()
 
-    async def retention() -> None:
-        await purge_periodically(pool, settings.retention_days, settings.purge_interval_seconds)
+    retention = every("retention", settings.purge_interval_seconds,
+                      lambda: purge_once(pool, settings.retention_days))
 
     def add_services(server):  # type: ignore[no-untyped-def]
         events_pb2_grpc.add_EventsServiceServicer_to_server(api, server)
