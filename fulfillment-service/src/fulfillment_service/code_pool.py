@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fulfillment_service.domain import JobState, Strategy
 from fulfillment_service.models import code_pool
 from fulfillment_service.vault import Vault, mask_code
 
@@ -77,7 +78,7 @@ async def add_codes(session: AsyncSession, vault: Vault, scope: Scope, item_id: 
 # names no item ($6 = ''), or when it was not opened here.
 #   $1 event id, $2 record the event in processed_events, $3 tenant, $4 environment, $5 redemption, $6 item,
 #   $7 the job as received
-CLAIM_CODE = """
+CLAIM_CODE = f"""
 WITH event AS (
     INSERT INTO processed_events (event_id)
     SELECT $1::varchar WHERE $2::boolean
@@ -86,7 +87,8 @@ WITH event AS (
 ), opened AS (
     INSERT INTO jobs (tenant_id, environment, redemption_id, item_id, strategy, state, attempts, job_event_id,
                       payload)
-    SELECT $3::varchar, $4::varchar, $5::varchar, $6::varchar, 'code_pool', 'running', 1, $1::varchar, $7::bytea
+    SELECT $3::varchar, $4::varchar, $5::varchar, $6::varchar, '{Strategy.CODE_POOL}', '{JobState.RUNNING}', 1,
+           $1::varchar, $7::bytea
     WHERE NOT $2::boolean OR EXISTS (SELECT FROM event)
     ON CONFLICT DO NOTHING
     RETURNING redemption_id
@@ -117,7 +119,7 @@ FROM (SELECT) AS one LEFT JOIN code ON true
 # row's updated_at, the result's time either way.
 #   $1 tenant, $2 environment, $3 redemption, $4 item, $5 the job's event id, $6 the job as received, $7 the
 #   result's event id, $8 result_data and $9 last_error when no code is assigned
-FULFIL_NOW = """
+FULFIL_NOW = f"""
 WITH candidate AS (
     SELECT id, code_encrypted, pin_encrypted FROM code_pool
     WHERE tenant_id = $1::varchar AND environment = $2::varchar AND item_id = $4::varchar
@@ -127,10 +129,11 @@ WITH candidate AS (
 ), opened AS (
     INSERT INTO jobs (tenant_id, environment, redemption_id, item_id, strategy, state, attempts, job_event_id,
                       payload, result_sequence, result_outcome, result_event_id, result_data, last_error)
-    SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, 'code_pool',
-           CASE WHEN c.id IS NULL THEN 'failed' ELSE 'succeeded' END, 1, $5::varchar, $6::bytea, 1,
+    SELECT $1::varchar, $2::varchar, $3::varchar, $4::varchar, '{Strategy.CODE_POOL}',
+           CASE WHEN c.id IS NULL THEN '{JobState.FAILED}' ELSE '{JobState.SUCCEEDED}' END, 1,
+           $5::varchar, $6::bytea, 1,
            CASE WHEN c.id IS NULL THEN 'FAILED' ELSE 'COMPLETED' END, $7::varchar,
-           CASE WHEN c.id IS NULL THEN $8::text ELSE '{"code_id": ' || c.id || '}' END,
+           CASE WHEN c.id IS NULL THEN $8::text ELSE '{{"code_id": ' || c.id || '}}' END,
            CASE WHEN c.id IS NULL THEN $9::text ELSE '' END
     FROM (SELECT) AS one LEFT JOIN candidate c ON true
     ON CONFLICT DO NOTHING

@@ -15,10 +15,9 @@ same code."""
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
@@ -28,12 +27,20 @@ from service_kit.errors import DomainError
 from service_kit.failpoints import failpoint
 from service_kit.pgpool import PgPool, Transaction
 from service_kit.scope import Scope
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fulfillment_service import code_pool, events, outbox, repository
 from fulfillment_service.code_pool import Claim
-from fulfillment_service.provider_jobs import CALLABLE_STATES, CALLED_STRATEGIES, InvalidJob, provider_call_for
+from fulfillment_service.domain import (
+    CALLABLE_STATES,
+    Fulfilment,
+    JobState,
+    Method,
+    Strategy,
+    Taken,
+    fulfilment_of,
+)
+from fulfillment_service.provider_jobs import InvalidJob, provider_call_for
 from fulfillment_service.results import (
     FIRST_SEQUENCE,
     Outcome,
@@ -52,12 +59,6 @@ __all__ = ["MalformedJob", "ReceivedJob", "Taken", "fulfil_job", "fulfil_now", "
 
 log = logging.getLogger("fulfillment_service.fulfilment")
 
-CODE_POOL = "code_pool"
-PHYSICAL = "physical"
-MANUAL = "manual"
-VOIDED = "voided"
-
-
 class MalformedJob(ValueError):
     """A job event that names no redemption (unreadable, or without id or scope): nothing to fulfil or refund."""
 
@@ -68,14 +69,6 @@ class ReceivedJob:
     scope: Scope
     job: fulfillment_pb2.FulfillmentJob
     payload: bytes
-
-
-class Taken(enum.Enum):
-    FULFILLED = "fulfilled"              # this delivery did the work (completed or failed)
-    REDELIVERED = "redelivered"          # the same event again: nothing to do
-    ALREADY_KNOWN = "already_known"      # another event for a redemption that already has a job
-    CALL_PROVIDER = "call_provider"      # the job is open and its provider is to be called now
-    VOIDED = "voided"                    # its redemption was canceled first: acked with no effect
 
 
 # The job row's key columns (models.jobs): FulfilNow refuses what they cannot hold.
@@ -121,48 +114,44 @@ _MAY_QUEUE = (Taken.FULFILLED, Taken.ALREADY_KNOWN, Taken.VOIDED)
 
 async def fulfil_job(sessions: async_sessionmaker, pool: PgPool, vault: Vault, received: ReceivedJob, *,
                      bonus_engine_url: str = "", outbox_written: Callable[[], None] = _nothing) -> Taken:
-    """Takes one job event in one transaction: a code-pool job on PgPool (after its commit, `outbox_written`
-    wakes the relay), the other strategies in a SQLAlchemy session (whose commit wakes it)."""
-    if received.job.strategy == CODE_POOL:
+    """Takes one job event in one transaction: opens its job, or finds it opened before, then fulfils it the way
+    its strategy is (STRATEGIES). A code-pool job is opened and given its code in one statement on PgPool (after
+    its commit, `outbox_written` wakes the relay); the others in a SQLAlchemy session (whose commit wakes it)."""
+    fulfilment = fulfilment_of(received.job.strategy)
+    if fulfilment.method is Method.CODE_POOL:
         async with pool.transaction() as tx:
             taken = await take_code_pool_job(tx, vault, received)
         if taken in _MAY_QUEUE:
             outbox_written()
         return taken
     async with sessions.begin() as session:
-        return await _take_job(session, vault, received, bonus_engine_url=bonus_engine_url)
+        first_time = await repository.mark_event_processed(session, received.event_id)
+        if not (first_time and await _open_job(session, received, fulfilment)):
+            return await _take_known_job(session, vault, received, first_time)
+        return await _FULFIL[fulfilment.method](session, vault, received, bonus_engine_url)
 
 
 async def take_code_pool_job(tx: Transaction, vault: Vault, received: ReceivedJob) -> Taken:
-    """A code-pool job event, in the caller's transaction. The same moves as _take_job, on the job row the claim
-    found: opened here (assign and record), voided (acked with no effect), redelivered, or known (its recorded
-    result queued again: a job that FulfilNow settled, or a reconciler asking)."""
+    """A code-pool job event, in the caller's transaction. The same moves as for the other strategies, on the job
+    row the claim found: opened here (assign and record), voided (acked with no effect), redelivered, or known (its
+    recorded result queued again: a job that FulfilNow settled, or a reconciler asking)."""
     job, scope = received.job, received.scope
     claim = await code_pool.claim_code(tx, vault, scope, job.redemption_id, job.item_id, received.event_id,
                                        received.payload, record_event=True)
     if claim.opened:
         await _settle_claim(tx, vault, received, claim)
         return Taken.FULFILLED
-    existing = await repository.lock_job_with_result(tx, scope, job.redemption_id)
-    if existing is None:
+    found = await repository.lock_job_with_result(tx, scope, job.redemption_id)
+    if found is None:
         return Taken.REDELIVERED
-    if existing["state"] == VOIDED:
-        if not existing["job_event_id"]:
-            await repository.name_tombstone(tx, scope, job.redemption_id, item_id=job.item_id,
-                                            strategy=job.strategy, job_event_id=received.event_id,
-                                            payload=received.payload)
-        if claim.first_time and existing["result_event_id"] is not None:
-            await queue_result_again(tx, vault, scope, job.redemption_id, existing)
-        log.info("job voided before delivery; acked with no effect",
-                 extra={"redemption_id": job.redemption_id, "event_id": received.event_id})
-        return Taken.VOIDED
-    if existing["strategy"] in CALLED_STRATEGIES and existing["state"] in CALLABLE_STATES:
-        return Taken.CALL_PROVIDER
-    if not claim.first_time:
-        return Taken.REDELIVERED
-    if existing["result_event_id"] is not None:
-        await queue_result_again(tx, vault, scope, job.redemption_id, existing)
-    return Taken.ALREADY_KNOWN
+    existing, stored = found
+    taken = existing.taken_again(claim.first_time)
+    if taken is Taken.VOIDED and not existing.job_event_id:
+        await repository.name_tombstone(tx, scope, job.redemption_id, item_id=job.item_id, strategy=job.strategy,
+                                        job_event_id=received.event_id, payload=received.payload)
+    if taken in _RESENDS and claim.first_time and existing.result_event_id is not None:
+        await queue_result_again(tx, vault, scope, existing, stored)
+    return _taken_again(received, taken)
 
 
 async def fulfil_now(pool: PgPool, vault: Vault, received: ReceivedJob) -> fulfillment_pb2.FulfillmentResult | None:
@@ -171,7 +160,7 @@ async def fulfil_now(pool: PgPool, vault: Vault, received: ReceivedJob) -> fulfi
     it queued then). A job already opened answers its recorded result; None (nothing changed) for a voided job,
     a job of another strategy, or one without a result."""
     job, scope, rid = received.job, received.scope, received.job.redemption_id
-    if job.strategy != CODE_POOL:
+    if fulfilment_of(job.strategy).method is not Method.CODE_POOL:
         return None
     no_code = _no_code(job)
     row = await pool.fetchrow(
@@ -181,9 +170,12 @@ async def fulfil_now(pool: PgPool, vault: Vault, received: ReceivedJob) -> fulfi
     if row is None or not row["opened"]:
         async with pool.transaction() as tx:
             found = await repository.lock_job_with_result(tx, scope, rid)
-        if found is None or found["state"] == VOIDED or found["strategy"] != CODE_POOL:
+        if found is None:
             return None
-        return recorded_result(vault, scope, rid, found)
+        existing, stored = found
+        if existing.state is JobState.VOIDED or existing.strategy != Strategy.CODE_POOL:
+            return None
+        return recorded_result(vault, scope, existing, stored)
     # Committed, not answered: the caller sees a failed call, and the job event brings the same result.
     failpoint("fulfillment.fulfil_now_after_commit")
     if row["code_id"] is None:
@@ -235,68 +227,102 @@ async def _settle_claim(tx: Transaction, vault: Vault, received: ReceivedJob,
     if assigned is None or not job.item_id:
         failed = _failed(job)
         return await record_first_result(
-            tx, vault, scope, rid, Outcome.RESULT_OUTCOME_FAILED, state="failed", last_error=failed.last_error,
+            tx, vault, scope, rid, Outcome.RESULT_OUTCOME_FAILED, state=JobState.FAILED, last_error=failed.last_error,
             result_data=failed.result_data, failure_code=failed.failure_code, failure_message=failed.failure_message)
-    result = await record_first_result(tx, vault, scope, rid, Outcome.RESULT_OUTCOME_COMPLETED, state="succeeded",
-                                       result_data={"code_id": assigned.code_id}, code=assigned.code,
-                                       pin=assigned.pin)
+    result = await record_first_result(tx, vault, scope, rid, Outcome.RESULT_OUTCOME_COMPLETED,
+                                       state=JobState.SUCCEEDED, result_data={"code_id": assigned.code_id},
+                                       code=assigned.code, pin=assigned.pin)
     log.info("code assigned", extra={"item_id": job.item_id, "redemption_id": rid, "code_id": assigned.code_id})
     return result
 
 
-async def _take_job(session: AsyncSession, vault: Vault, received: ReceivedJob, *,
-                    bonus_engine_url: str = "") -> Taken:
-    """A job event of any strategy but code_pool, in a SQLAlchemy transaction."""
-    job, scope = received.job, received.scope
-    first_time = await repository.mark_event_processed(session, received.event_id)
-    called = job.strategy in CALLED_STRATEGIES
-    opened = first_time and await repository.open_job(
-        session, scope, job.redemption_id, job.item_id, job.strategy, received.event_id, received.payload,
-        state="pending" if called else "running", attempts=0 if called else 1,
-        delivery_status="pending" if job.strategy == PHYSICAL else "")
-    if not opened:
-        existing = await repository.lock_job(session, scope, job.redemption_id)
-        if existing is None:
-            return Taken.REDELIVERED
-        if existing.state == VOIDED:
-            return await _voided(session, received, existing, first_time)
-        if existing.strategy in CALLED_STRATEGIES and existing.state in CALLABLE_STATES:
-            # The provider has not answered yet (an earlier delivery failed or crashed): call it again.
-            return Taken.CALL_PROVIDER
-        if not first_time:
-            return Taken.REDELIVERED
-        # Someone is asking again (a reconciler that saw no result): send the recorded result once more.
-        if existing.result_event_id is not None:
-            await outbox.publish_again(session, existing.result_event_id)
-        elif existing.strategy in (MANUAL, PHYSICAL) and existing.state == "waiting":
-            # Taken before ACCEPTED existed, so never acknowledged: acknowledge it now, or it is asked forever.
-            await _accept_for_operator(session, vault, scope, job.redemption_id, existing.item_id,
-                                      existing.strategy)
-        return Taken.ALREADY_KNOWN
+async def _open_job(session: AsyncSession, received: ReceivedJob, fulfilment: Fulfilment) -> bool:
+    """Opens the job row in its strategy's first state; False when the redemption has a job already."""
+    job = received.job
+    return await repository.open_job(
+        session, received.scope, job.redemption_id, job.item_id, job.strategy, received.event_id, received.payload,
+        state=fulfilment.opens_as, attempts=fulfilment.attempts_at_open, delivery_status=fulfilment.delivery_status)
 
-    rid = job.redemption_id
-    if called:
-        try:
-            provider_call_for(job, bonus_engine_url)
-        except InvalidJob as exc:
-            await record_failure(session, vault, scope, rid, "INVALID_JOB", str(exc), str(exc))
-            return Taken.FULFILLED
-        return Taken.CALL_PROVIDER
-    elif job.strategy == PHYSICAL:
-        if not (job.shipping_address.line1 and job.shipping_address.country):
-            await record_failure(session, vault, scope, rid, "SHIPPING_ADDRESS_REQUIRED",
-                                 "a physical item needs a shipping address", "no shipping address")
-        else:
-            # The shipment: pending until an operator ships it (AdvanceJob).
-            await _accept_for_operator(session, vault, scope, rid, job.item_id, job.strategy)  # its delivery_status is pending from open_job
-            log.info("shipment created", extra={"redemption_id": rid, "item_id": job.item_id})
-    elif job.strategy == MANUAL:
-        # An operator books it with the vendor and moves it on (AdvanceJob); the redemption stays OPEN.
-        await _accept_for_operator(session, vault, scope, rid, job.item_id, job.strategy)
-    else:
-        await record_failure(session, vault, scope, rid, "INVALID_JOB", f"unknown strategy {job.strategy!r}",
-                             "unknown strategy")
+
+async def _take_known_job(session: AsyncSession, vault: Vault, received: ReceivedJob, first_time: bool) -> Taken:
+    """A job event for a job opened before it (this event again, or another one for the same redemption)."""
+    job, scope = received.job, received.scope
+    existing = await repository.lock_job(session, scope, job.redemption_id)
+    if existing is None:
+        return Taken.REDELIVERED
+    taken = existing.taken_again(first_time)
+    if taken is Taken.VOIDED and not existing.job_event_id:
+        # A tombstone: keep what the job was, for operators reading the job list.
+        await repository.update_job(session, scope, job.redemption_id, item_id=job.item_id, strategy=job.strategy,
+                                    job_event_id=received.event_id, payload=received.payload)
+    if taken in _RESENDS and first_time and existing.result_event_id is not None:
+        await outbox.publish_again(session, existing.result_event_id)
+    elif taken is Taken.ALREADY_KNOWN and existing.waits_unacknowledged():
+        # Taken before ACCEPTED existed, so never acknowledged: acknowledge it now, or it is asked forever.
+        await _accept_for_operator(session, vault, scope, job.redemption_id, existing.item_id, existing.strategy)
+    return _taken_again(received, taken)
+
+
+# A job event that is not a redelivery sends the job's recorded result once more: a voided job asked for again (a
+# reconciler: the cancel may not have reached the redemption; its FAILED result cancels the redemption with its
+# refund if it is still open), or a known job asked again (a reconciler that saw no result).
+_RESENDS = (Taken.VOIDED, Taken.ALREADY_KNOWN)
+
+
+def _taken_again(received: ReceivedJob, taken: Taken) -> Taken:
+    if taken is Taken.VOIDED:
+        # The redemption was canceled before this job could be delivered: no code, no call, no shipment.
+        log.info("job voided before delivery; acked with no effect",
+                 extra={"redemption_id": received.job.redemption_id, "event_id": received.event_id})
+    return taken
+
+
+# --- each strategy's fulfilment of a job opened in this transaction ---------------------------------------------
+
+async def _call_provider(session: AsyncSession, vault: Vault, received: ReceivedJob, bonus_engine_url: str) -> Taken:
+    """Checked now (a job that cannot be delivered as configured fails at once, and is refunded); the provider is
+    called after the commit (provider_jobs)."""
+    try:
+        provider_call_for(received.job, bonus_engine_url)
+    except InvalidJob as exc:
+        await record_failure(session, vault, received.scope, received.job.redemption_id, "INVALID_JOB", str(exc),
+                             str(exc))
+        return Taken.FULFILLED
+    return Taken.CALL_PROVIDER
+
+
+async def _create_shipment(session: AsyncSession, vault: Vault, received: ReceivedJob, bonus_engine_url: str) -> Taken:
+    """The shipment: pending (from open_job) until an operator ships it (AdvanceJob)."""
+    job, rid = received.job, received.job.redemption_id
+    if not (job.shipping_address.line1 and job.shipping_address.country):
+        await record_failure(session, vault, received.scope, rid, "SHIPPING_ADDRESS_REQUIRED",
+                             "a physical item needs a shipping address", "no shipping address")
+        return Taken.FULFILLED
+    await _accept_for_operator(session, vault, received.scope, rid, job.item_id, job.strategy)
+    log.info("shipment created", extra={"redemption_id": rid, "item_id": job.item_id})
     return Taken.FULFILLED
+
+
+async def _hand_to_operator(session: AsyncSession, vault: Vault, received: ReceivedJob, bonus_engine_url: str) -> Taken:
+    """An operator books it with the vendor and moves it on (AdvanceJob); the redemption stays OPEN."""
+    job = received.job
+    await _accept_for_operator(session, vault, received.scope, job.redemption_id, job.item_id, job.strategy)
+    return Taken.FULFILLED
+
+
+async def _refuse_unknown(session: AsyncSession, vault: Vault, received: ReceivedJob, bonus_engine_url: str) -> Taken:
+    job = received.job
+    await record_failure(session, vault, received.scope, job.redemption_id, "INVALID_JOB",
+                         f"unknown strategy {job.strategy!r}", "unknown strategy")
+    return Taken.FULFILLED
+
+
+_FULFIL: dict[Method, Callable[[AsyncSession, Vault, ReceivedJob, str], Awaitable[Taken]]] = {
+    Method.PROVIDER_CALL: _call_provider,
+    Method.SHIPMENT: _create_shipment,
+    Method.OPERATOR: _hand_to_operator,
+    Method.NONE: _refuse_unknown,
+}
 
 
 async def give_up_job(session: AsyncSession, vault: Vault, received: ReceivedJob, error: str) -> bool:
@@ -314,29 +340,13 @@ async def give_up_job(session: AsyncSession, vault: Vault, received: ReceivedJob
     return True
 
 
-async def _voided(session: AsyncSession, received: ReceivedJob, existing: Row, first_time: bool) -> Taken:
-    """The redemption was canceled before this job could be delivered: no code, no call, no shipment. A job
-    asked for again (a reconciler: the cancel may not have reached the redemption) gets the recorded FAILED
-    result once more, which cancels the redemption with its refund if it is still open."""
-    job = received.job
-    if not existing.job_event_id:
-        # A tombstone: keep what the job was, for operators reading the job list.
-        await repository.update_job(session, received.scope, job.redemption_id, item_id=job.item_id,
-                                    strategy=job.strategy, job_event_id=received.event_id, payload=received.payload)
-    if first_time and existing.result_event_id is not None:
-        await outbox.publish_again(session, existing.result_event_id)
-    log.info("job voided before delivery; acked with no effect",
-             extra={"redemption_id": job.redemption_id, "event_id": received.event_id})
-    return Taken.VOIDED
-
-
 async def _accept_for_operator(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str,
                                item_id: str, strategy: str) -> None:
     """The job waits for an operator. An ACCEPTED result says so, or redemption-service, seeing no result, would
     send the job again and again; it is the job's recorded result until the operator moves it. The tenant is told
     by a fulfillment.waiting_for_operator event."""
     event_id = await publish_result(session, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_ACCEPTED)
-    await repository.settle_job(session, scope, redemption_id, state="waiting", outcome="ACCEPTED",
+    await repository.settle_job(session, scope, redemption_id, state=JobState.WAITING, outcome="ACCEPTED",
                                 result_event_id=event_id, result_data={})
     await events.add(session, vault, domain_events.FULFILLMENT_WAITING_FOR_OPERATOR, scope, redemption_id,
                      item_id=item_id, strategy=strategy)

@@ -8,11 +8,11 @@ from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from fulfillment_service import code_pool, job_controls, repository
 from fulfillment_service.code_pool import NewCode
+from fulfillment_service.domain import Job, JobState, VoidOutcome
 from fulfillment_service.fulfilment import MalformedJob, fulfil_now, received_now
 from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
@@ -23,18 +23,18 @@ DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 _STATE_NAMES = {
-    fulfillment_pb2.JOB_STATE_PENDING: "pending",
-    fulfillment_pb2.JOB_STATE_RUNNING: "running",
-    fulfillment_pb2.JOB_STATE_WAITING: "waiting",
-    fulfillment_pb2.JOB_STATE_SUCCEEDED: "succeeded",
-    fulfillment_pb2.JOB_STATE_FAILED: "failed",
-    fulfillment_pb2.JOB_STATE_VOIDED: "voided",
+    fulfillment_pb2.JOB_STATE_PENDING: JobState.PENDING,
+    fulfillment_pb2.JOB_STATE_RUNNING: JobState.RUNNING,
+    fulfillment_pb2.JOB_STATE_WAITING: JobState.WAITING,
+    fulfillment_pb2.JOB_STATE_SUCCEEDED: JobState.SUCCEEDED,
+    fulfillment_pb2.JOB_STATE_FAILED: JobState.FAILED,
+    fulfillment_pb2.JOB_STATE_VOIDED: JobState.VOIDED,
 }
 _STATE_VALUES = {v: k for k, v in _STATE_NAMES.items()}
 _VOID_OUTCOMES = {
-    job_controls.VoidOutcome.VOIDED: fulfillment_pb2.VOID_OUTCOME_VOIDED,
-    job_controls.VoidOutcome.DELIVERED: fulfillment_pb2.VOID_OUTCOME_DELIVERED,
-    job_controls.VoidOutcome.IN_PROGRESS: fulfillment_pb2.VOID_OUTCOME_IN_PROGRESS,
+    VoidOutcome.VOIDED: fulfillment_pb2.VOID_OUTCOME_VOIDED,
+    VoidOutcome.DELIVERED: fulfillment_pb2.VOID_OUTCOME_DELIVERED,
+    VoidOutcome.IN_PROGRESS: fulfillment_pb2.VOID_OUTCOME_IN_PROGRESS,
 }
 
 
@@ -59,16 +59,16 @@ def _codes_from(request: fulfillment_pb2.UploadCodesRequest) -> list[NewCode]:
     return codes
 
 
-def _job(row: Row) -> fulfillment_pb2.Job:
-    job = fulfillment_pb2.Job(
-        redemption_id=row.redemption_id, scope=Scope(row.tenant_id, row.environment).to_proto(),
-        item_id=row.item_id, strategy=row.strategy, state=_STATE_VALUES[row.state], attempts=row.attempts,
-        last_error=row.last_error, delivery_status=row.delivery_status, tracking_number=row.tracking_number)
-    if row.next_attempt_at is not None:
-        job.next_attempt_at.FromDatetime(row.next_attempt_at)
-    job.created_at.FromDatetime(row.created_at)
-    job.updated_at.FromDatetime(row.updated_at)
-    return job
+def _job(job: Job) -> fulfillment_pb2.Job:
+    message = fulfillment_pb2.Job(
+        redemption_id=job.redemption_id, scope=Scope(job.tenant_id, job.environment).to_proto(),
+        item_id=job.item_id, strategy=job.strategy, state=_STATE_VALUES[job.state], attempts=job.attempts,
+        last_error=job.last_error, delivery_status=job.delivery_status, tracking_number=job.tracking_number)
+    if job.next_attempt_at is not None:
+        message.next_attempt_at.FromDatetime(job.next_attempt_at)
+    message.created_at.FromDatetime(job.created_at)
+    message.updated_at.FromDatetime(job.updated_at)
+    return message
 
 
 class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
@@ -114,7 +114,7 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
                 session, scope, state=_STATE_NAMES.get(request.state),
                 stuck_after=self.stuck_after if request.stuck_only else None,
                 page_size=page_size, page_token=request.page_token)
-        return fulfillment_pb2.ListJobsResponse(jobs=[_job(r) for r in page.rows],
+        return fulfillment_pb2.ListJobsResponse(jobs=[_job(j) for j in page.jobs],
                                                 next_page_token=page.next_page_token)
 
     async def _job_now(self, scope: Scope, redemption_id: str) -> fulfillment_pb2.Job:

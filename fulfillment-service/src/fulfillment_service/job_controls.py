@@ -6,22 +6,30 @@ A voided job is final: no delivery, callback or operator move changes it."""
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
-from dataclasses import dataclass
 
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit import domain_events
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from fulfillment_service import events, repository
-from fulfillment_service.fulfilment import MANUAL, PHYSICAL, VOIDED
+from fulfillment_service.domain import (
+    SHIPMENT_STAGES,
+    UNSETTLED_STATES,
+    DeliveryStatus,
+    Job,
+    JobState,
+    Method,
+    Strategy,
+    Void,
+    VoidOutcome,
+    advanced_state,
+)
 from fulfillment_service.provider_calls import signature_is_valid
-from fulfillment_service.provider_jobs import CALLED_STRATEGIES, WEBHOOK, ProviderDelivery
+from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.results import Outcome, publish_result, record_failure
 from fulfillment_service.vault import Vault
 
@@ -31,32 +39,29 @@ log = logging.getLogger("fulfillment_service.job_controls")
 # "" only for a job taken before ACCEPTED existed). An operator moves it to one of MANUAL_TARGETS.
 MANUAL_STAGES = ("", "ACCEPTED", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED")
 MANUAL_TARGETS = MANUAL_STAGES[2:]
-DELIVERY_STAGES = ("pending", "shipped", "delivered")
-SETTLED_STATES = ("succeeded", "failed")
 CANCELED_ON_REQUEST = "CANCELED_ON_REQUEST"
 DEFAULT_VOID_REASON = "canceled on request"
-_VOIDED_MOVE = "the job was voided (its redemption was canceled): it cannot move"
 
 
 def outcome_name(outcome: int) -> str:
     return fulfillment_pb2.ResultOutcome.Name(outcome).removeprefix("RESULT_OUTCOME_")
 
 
-async def _locked(session: AsyncSession, scope: Scope, redemption_id: str) -> Row:
+async def _locked(session: AsyncSession, scope: Scope, redemption_id: str) -> Job:
     if not redemption_id:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "redemption_id is required")
-    row = await repository.lock_job(session, scope, redemption_id)
-    if row is None:
+    job = await repository.lock_job(session, scope, redemption_id)
+    if job is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no job for redemption {redemption_id}")
-    return row
+    return job
 
 
-async def current_job(sessions: async_sessionmaker, scope: Scope, redemption_id: str) -> Row:
+async def current_job(sessions: async_sessionmaker, scope: Scope, redemption_id: str) -> Job:
     async with sessions() as session:
-        row = await repository.find_job(session, scope, redemption_id)
-    if row is None:
+        job = await repository.find_job(session, scope, redemption_id)
+    if job is None:
         raise DomainError(ErrorCode.NOT_FOUND, f"no job for redemption {redemption_id}")
-    return row
+    return job
 
 
 async def retry_job(sessions: async_sessionmaker, provider: ProviderDelivery, scope: Scope,
@@ -64,20 +69,11 @@ async def retry_job(sessions: async_sessionmaker, provider: ProviderDelivery, sc
     """Calls the provider of a job that has no outcome yet (failing, stuck, or accepted and never called back)
     now. A failed job is not re-run: its redemption was refunded."""
     async with sessions.begin() as session:
-        row = await _locked(session, scope, redemption_id)
-        if row.state == "succeeded":
-            raise DomainError(ErrorCode.VALIDATION_ERROR, "the job succeeded: there is nothing to retry")
-        if row.state == "failed":
-            raise DomainError(ErrorCode.VALIDATION_ERROR,
-                              "the job failed and its redemption was refunded: it cannot run again")
-        if row.state == VOIDED:
-            raise DomainError(ErrorCode.VALIDATION_ERROR, _VOIDED_MOVE)
-        if row.strategy not in CALLED_STRATEGIES:
-            raise DomainError(ErrorCode.VALIDATION_ERROR,
-                              f"a {row.strategy} job calls no provider: move it with AdvanceJob or FailJob")
-        job = fulfillment_pb2.FulfillmentJob.FromString(row.payload)
+        job = await _locked(session, scope, redemption_id)
+        job.check_retry()
+        received = fulfillment_pb2.FulfillmentJob.FromString(job.payload)
     log.info("job retried by an operator", extra={"redemption_id": redemption_id})
-    done = await provider.deliver(scope, job, final=False, retry_delay=0.0, states=("pending", "running", "waiting"))
+    done = await provider.deliver(scope, received, final=False, retry_delay=0.0, states=UNSETTLED_STATES)
     if done.retry_in:
         raise DomainError(ErrorCode.VALIDATION_ERROR,
                           f"the provider is being called for this job right now (its lease ends in "
@@ -88,13 +84,9 @@ async def fail_job(session: AsyncSession, vault: Vault, scope: Scope, redemption
     reason = reason.strip()
     if not reason:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "reason is required")
-    row = await _locked(session, scope, redemption_id)
-    if row.state == "succeeded":
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "the job succeeded: it cannot be failed")
-    if row.state in ("failed", VOIDED):
+    job = await _locked(session, scope, redemption_id)
+    if not job.fails_by_operator():
         return  # failed or voided already: the refund is on its way; failing again is harmless
-    if row.delivery_status in ("shipped", "delivered"):
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "the goods were shipped: the job cannot be failed")
     await record_failure(session, vault, scope, redemption_id, "FAILED_BY_OPERATOR", reason,
                          f"failed by an operator: {reason}")
 
@@ -102,72 +94,63 @@ async def fail_job(session: AsyncSession, vault: Vault, scope: Scope, redemption
 async def advance_job(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str,
                       request: fulfillment_pb2.AdvanceJobRequest) -> None:
     target = outcome_name(request.outcome) if request.outcome in Outcome.values() else ""
-    row = await _locked(session, scope, redemption_id)
-    if row.strategy not in (PHYSICAL, MANUAL):
-        raise DomainError(ErrorCode.VALIDATION_ERROR,
-                          f"only physical and manual jobs are advanced by an operator, not {row.strategy}")
-    if row.state == VOIDED:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, _VOIDED_MOVE)
-    if row.state in SETTLED_STATES:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, f"the job has {row.state}: it cannot move")
+    job = await _locked(session, scope, redemption_id)
+    job.check_advance(target)
     if target == "FAILED":
         reason = (request.note or "").strip()
         if not reason:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "a failure needs a reason in note")
-        if row.delivery_status in ("shipped", "delivered"):
-            raise DomainError(ErrorCode.VALIDATION_ERROR, "the goods were shipped: the job cannot be failed")
+        job.check_goods_not_sent()
         await record_failure(session, vault, scope, redemption_id, "FAILED_BY_OPERATOR", reason,
                              f"failed by an operator: {reason}")
         return
-    if row.strategy == PHYSICAL:
-        await _move_shipment(session, vault, scope, row, target, request)
+    if job.fulfilment.method is Method.SHIPMENT:
+        await _move_shipment(session, vault, scope, job, target, request)
     else:
-        await _move_manual(session, vault, scope, row, target, request)
+        await _move_manual(session, vault, scope, job, target, request)
 
 
-async def _move_shipment(session: AsyncSession, vault: Vault, scope: Scope, row: Row, target: str,
+async def _move_shipment(session: AsyncSession, vault: Vault, scope: Scope, job: Job, target: str,
                          request: fulfillment_pb2.AdvanceJobRequest) -> None:
     if target not in ("SHIPPED", "DELIVERED"):
         raise DomainError(ErrorCode.VALIDATION_ERROR, "a physical job moves to SHIPPED, DELIVERED or FAILED")
-    new_status = target.lower()
-    if DELIVERY_STAGES.index(new_status) <= DELIVERY_STAGES.index(row.delivery_status):
+    new_status = DeliveryStatus(target.lower())
+    if SHIPMENT_STAGES.index(new_status) <= SHIPMENT_STAGES.index(job.delivery_status):
         raise DomainError(ErrorCode.VALIDATION_ERROR,
-                          f"the shipment is {row.delivery_status}: it cannot move back or stay at {new_status}")
-    tracking = request.tracking_number.strip() or row.tracking_number
+                          f"the shipment is {job.delivery_status}: it cannot move back or stay at {new_status}")
+    tracking = request.tracking_number.strip() or job.tracking_number
     if target == "SHIPPED" and not tracking:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "tracking_number is required to ship")
     if len(tracking) > 128:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "tracking_number is at most 128 characters")
     outcome = Outcome.RESULT_OUTCOME_SHIPPED if target == "SHIPPED" else Outcome.RESULT_OUTCOME_DELIVERED
-    event_id = await publish_result(session, vault, scope, row.redemption_id, outcome, tracking_number=tracking)
+    event_id = await publish_result(session, vault, scope, job.redemption_id, outcome, tracking_number=tracking)
     # DELIVERED completes a physical redemption; the job is done with it.
-    await repository.settle_job(session, scope, row.redemption_id,
-                                state="succeeded" if target == "DELIVERED" else "waiting", outcome=target,
+    await repository.settle_job(session, scope, job.redemption_id, state=advanced_state(target), outcome=target,
                                 result_event_id=event_id, result_data={"note": request.note.strip()},
                                 delivery_status=new_status, tracking_number=tracking)
     await events.add(session, vault,
                      domain_events.FULFILLMENT_SHIPPED if target == "SHIPPED" else domain_events.FULFILLMENT_DELIVERED,
-                     scope, row.redemption_id, item_id=row.item_id, delivery_status=new_status,
+                     scope, job.redemption_id, item_id=job.item_id, delivery_status=new_status,
                      tracking_number=tracking)
-    log.info("shipment moved", extra={"redemption_id": row.redemption_id, "delivery_status": new_status})
+    log.info("shipment moved", extra={"redemption_id": job.redemption_id, "delivery_status": new_status})
 
 
-async def _move_manual(session: AsyncSession, vault: Vault, scope: Scope, row: Row, target: str,
+async def _move_manual(session: AsyncSession, vault: Vault, scope: Scope, job: Job, target: str,
                        request: fulfillment_pb2.AdvanceJobRequest) -> None:
     if target not in MANUAL_TARGETS:
         raise DomainError(ErrorCode.VALIDATION_ERROR,
                           "a manual job moves to AWAITING_VENDOR, AWAITING_CUSTOMER, PURCHASED, COMPLETED or FAILED")
-    current = row.result_outcome or ""
+    current = job.result_outcome or ""
     if MANUAL_STAGES.index(target) <= MANUAL_STAGES.index(current):
         raise DomainError(ErrorCode.VALIDATION_ERROR,
                           f"the job is at {current if current not in ('', 'ACCEPTED') else 'OPEN'}: "
                           f"it moves forward only, not to {target}")
-    event_id = await publish_result(session, vault, scope, row.redemption_id, request.outcome,
+    event_id = await publish_result(session, vault, scope, job.redemption_id, request.outcome,
                                     provider_reference=request.note.strip()[:256])
-    await repository.settle_job(session, scope, row.redemption_id,
-                                state="succeeded" if target == "COMPLETED" else "waiting", outcome=target,
+    await repository.settle_job(session, scope, job.redemption_id, state=advanced_state(target), outcome=target,
                                 result_event_id=event_id, result_data={"note": request.note.strip()})
-    log.info("manual job moved", extra={"redemption_id": row.redemption_id, "stage": target})
+    log.info("manual job moved", extra={"redemption_id": job.redemption_id, "stage": target})
 
 
 def _callback_body(body: bytes) -> dict[str, object]:
@@ -189,30 +172,27 @@ async def accept_callback(session: AsyncSession, vault: Vault, secret: bytes,
     rid = request.redemption_id
     if not rid or data.get("redemption_id", rid) != rid:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "the callback names another redemption")
-    rows = [r for r in await repository.lock_jobs_of_redemption(session, rid) if r.strategy == WEBHOOK]
-    if not rows:
+    found = [j for j in await repository.lock_jobs_of_redemption(session, rid) if j.strategy == Strategy.WEBHOOK]
+    if not found:
         raise DomainError(ErrorCode.NOT_FOUND, f"no provider job for redemption {rid}")
-    if len(rows) > 1:
+    if len(found) > 1:
         raise DomainError(ErrorCode.VALIDATION_ERROR, f"redemption id {rid} is ambiguous across tenants")
-    row = rows[0]
-    scope = Scope(row.tenant_id, row.environment)
-    if row.state == VOIDED:
+    job = found[0]
+    scope = Scope(job.tenant_id, job.environment)
+    if job.state is JobState.VOIDED:
         # Canceled (and refunded) before the provider's answer: the answer changes nothing. Accepted, so the
         # provider stops calling back.
         log.warning("provider called back for a voided job; ignored",
                     extra={"redemption_id": rid, "status": data["status"]})
         return scope, rid
-    wanted = "succeeded" if data["status"] == "completed" else "failed"
-    if row.state in SETTLED_STATES:
-        if row.state != wanted:
-            raise DomainError(ErrorCode.VALIDATION_ERROR, f"the job has {row.state} already")
+    if job.callback_state(completed=data["status"] == "completed") is None:
         return scope, rid  # the same news again: nothing changes
-    reference = str(data.get("reference") or row.provider_reference)[:256]
+    reference = str(data.get("reference") or job.provider_reference)[:256]
     if data["status"] == "completed":
         event_id = await publish_result(session, vault, scope, rid, Outcome.RESULT_OUTCOME_COMPLETED,
                                         code=str(data.get("code") or ""), pin=str(data.get("pin") or ""),
                                         provider_reference=reference)
-        await repository.settle_job(session, scope, rid, state="succeeded", outcome="COMPLETED",
+        await repository.settle_job(session, scope, rid, state=JobState.SUCCEEDED, outcome="COMPLETED",
                                     result_event_id=event_id, result_data={"reference": reference},
                                     provider_reference=reference)
     else:
@@ -220,18 +200,6 @@ async def accept_callback(session: AsyncSession, vault: Vault, secret: bytes,
         await record_failure(session, vault, scope, rid, "PROVIDER_REJECTED", reason, reason)
     log.info("provider called back", extra={"redemption_id": rid, "status": data["status"]})
     return scope, rid
-
-
-class VoidOutcome(enum.Enum):
-    VOIDED = "voided"              # nothing will be delivered: the cancel may go ahead
-    DELIVERED = "delivered"        # the job has an outcome (or its goods were shipped): too late
-    IN_PROGRESS = "in_progress"    # a provider call is in flight and may deliver: too late for now
-
-
-@dataclass(frozen=True, slots=True)
-class Void:
-    outcome: VoidOutcome
-    message: str = ""
 
 
 async def void_job(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str, reason: str) -> Void:
@@ -245,30 +213,19 @@ async def void_job(session: AsyncSession, vault: Vault, scope: Scope, redemption
         raise DomainError(ErrorCode.VALIDATION_ERROR, "redemption_id is longer than 128 characters")
     reason = reason.strip()[:1000] or DEFAULT_VOID_REASON
     if not await repository.open_voided_job(session, scope, redemption_id):
-        row = await repository.lock_job(session, scope, redemption_id)
-        if row is None:  # an insert that conflicted, then a row gone: jobs are never deleted
+        job = await repository.lock_job(session, scope, redemption_id)
+        if job is None:  # an insert that conflicted, then a row gone: jobs are never deleted
             raise DomainError(ErrorCode.INTERNAL, f"the job of redemption {redemption_id} vanished")
-        refusal = _void_refusal(row)
-        if refusal is not None:
-            log.info("void refused", extra={"redemption_id": redemption_id, "state": row.state,
-                                            "outcome": refusal.outcome.value})
-            return refusal
-        if row.state in ("failed", VOIDED):
-            return Void(VoidOutcome.VOIDED)
+        answer = job.void()
+        if answer is not None:
+            if answer.outcome is not VoidOutcome.VOIDED:
+                log.info("void refused", extra={"redemption_id": redemption_id, "state": job.state,
+                                                "outcome": answer.outcome.value})
+            return answer
     event_id = await publish_result(session, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_FAILED,
                                     failure_code=CANCELED_ON_REQUEST, failure_message=reason)
-    await repository.settle_job(session, scope, redemption_id, state=VOIDED, outcome="FAILED",
+    await repository.settle_job(session, scope, redemption_id, state=JobState.VOIDED, outcome="FAILED",
                                 result_event_id=event_id,
                                 result_data={"failure_code": CANCELED_ON_REQUEST, "failure_message": reason})
     log.info("job voided", extra={"redemption_id": redemption_id})
     return Void(VoidOutcome.VOIDED)
-
-
-def _void_refusal(row: Row) -> Void | None:
-    if row.state == "succeeded":
-        return Void(VoidOutcome.DELIVERED, "the item was delivered already")
-    if row.delivery_status in ("shipped", "delivered"):
-        return Void(VoidOutcome.DELIVERED, f"the goods are already {row.delivery_status}")
-    if row.state == "running":
-        return Void(VoidOutcome.IN_PROGRESS, "the item is being delivered right now; try again shortly")
-    return None

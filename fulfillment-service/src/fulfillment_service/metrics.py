@@ -22,12 +22,12 @@ from service_kit.messaging import DEAD_LETTERS_STREAM, JOBS_STREAM, JetStreamLin
 from service_kit.messaging_metrics import CONSUMER_PENDING, sample_consumer, sample_outbox
 from service_kit.pgpool import PgPool
 
+from fulfillment_service.domain import OPERATOR_STRATEGIES, UNSETTLED_STATES, JobState, Strategy
+from fulfillment_service.models import sql_list
 from fulfillment_service.outbox import BACKLOG
 
 SERVICE = "fulfillment-service"
 SAMPLE_SECONDS = 15.0
-OPERATOR_STRATEGIES = ("manual", "physical")
-UNSETTLED_STATES = ("pending", "running", "waiting")
 
 JOBS = Gauge("rewards_fulfillment_jobs", "Jobs without an outcome yet, by strategy and state", ["strategy", "state"])
 WAITING_OPERATOR = Gauge("rewards_fulfillment_waiting_operator", "Manual and physical jobs waiting for an operator")
@@ -48,9 +48,10 @@ CODE_POOLS = Gauge("rewards_code_pools", "Live code pools that are low or exhaus
 _seen_jobs: set[tuple[str, str]] = set()
 _seen_pools: set[tuple[str, str]] = set()
 
-UNSETTLED_JOBS = """
+# The states are literals, as in the index's predicate, so that the planner can use it.
+UNSETTLED_JOBS = f"""
 SELECT strategy, state, count(*) AS jobs FROM jobs
- WHERE state IN ('pending', 'running', 'waiting')
+ WHERE state IN ({sql_list(UNSETTLED_STATES)})
  GROUP BY strategy, state
 """
 
@@ -81,7 +82,7 @@ async def sample_jobs(pool: PgPool) -> dict[tuple[str, str], int]:
     for (strategy, state), count in rows.items():
         JOBS.labels(strategy, state).set(count)
     _seen_jobs.update(rows)
-    WAITING_OPERATOR.set(sum(rows.get((s, "waiting"), 0) for s in OPERATOR_STRATEGIES))
+    WAITING_OPERATOR.set(sum(rows.get((s, JobState.WAITING), 0) for s in OPERATOR_STRATEGIES))
     return rows
 
 
@@ -127,7 +128,7 @@ CODES_BATCH = 5000
 # redemption whose job is not a succeeded code-pool job (the claim and the job's success commit together, and a
 # void refuses a job with a code). Every lookup is by a whole key: the primary key, uq_code_pool_assigned_to and the
 # jobs' primary key.
-_CODES_CHECK = """
+_CODES_CHECK = f"""
 WITH assigned AS (
     SELECT id, tenant_id, environment, assigned_to FROM code_pool
      WHERE id > $1 AND id <= $1 + $2 AND assigned_to IS NOT NULL
@@ -139,7 +140,7 @@ WITH assigned AS (
     SELECT a.* FROM assigned a
      WHERE NOT EXISTS (SELECT FROM jobs j WHERE j.tenant_id = a.tenant_id AND j.environment = a.environment
                                           AND j.redemption_id = a.assigned_to
-                                          AND j.strategy = 'code_pool' AND j.state = 'succeeded')
+                                          AND j.strategy = '{Strategy.CODE_POOL}' AND j.state = '{JobState.SUCCEEDED}')
 )
 SELECT (SELECT array_agg(concat_ws('/', tenant_id, environment, assigned_to)) FROM twice) AS twice,
        (SELECT array_agg(concat_ws('/', tenant_id, environment, assigned_to)) FROM strays) AS strays,

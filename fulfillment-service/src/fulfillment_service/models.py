@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from service_kit.db import NAMING_CONVENTION
 from service_kit.domain_events import event_outbox_table
 from sqlalchemy import (
@@ -23,10 +25,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from fulfillment_service.domain import UNSETTLED_STATES, DeliveryStatus, JobState
+
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-# voided: the redemption was canceled before delivery (a tombstone when the job had not arrived yet).
-JOB_STATES = ("pending", "running", "waiting", "succeeded", "failed", "voided")
+
+def sql_list(values: Iterable[str]) -> str:
+    """Values as the SQL literals of an IN list, for statements that name stored values: 'a', 'b'."""
+    return ", ".join(f"'{v}'" for v in values)
+
 
 # One row per redemption: its primary key is what makes a second delivery of the same job harmless.
 jobs = Table(
@@ -59,15 +66,14 @@ jobs = Table(
     Column("lease_holder", String(128)),
     Column("lease_expires_at", DateTime(timezone=True)),
     CheckConstraint("(lease_holder IS NULL) = (lease_expires_at IS NULL)", name="lease_complete"),
-    CheckConstraint("delivery_status IN ('', 'pending', 'shipped', 'delivered')", name="delivery_status_known"),
-    CheckConstraint("state IN ('pending', 'running', 'waiting', 'succeeded', 'failed', 'voided')",
-                    name="state_known"),
+    CheckConstraint(f"delivery_status IN ({sql_list(DeliveryStatus)})", name="delivery_status_known"),
+    CheckConstraint(f"state IN ({sql_list(JobState)})", name="state_known"),
     CheckConstraint("attempts >= 0", name="attempts_not_negative"),
     Index("ix_jobs_listing", "tenant_id", "environment", "created_at", "redemption_id"),
     Index("ix_jobs_redemption_id", "redemption_id"),  # provider callbacks name only the redemption
     # The jobs without an outcome, counted by the gauges (metrics.py; migration 0006).
     Index("ix_jobs_unsettled", "strategy", "state",
-          postgresql_where=text("state IN ('pending', 'running', 'waiting')")),
+          postgresql_where=text(f"state IN ({sql_list(UNSETTLED_STATES)})")),
 )
 
 code_pool = Table(

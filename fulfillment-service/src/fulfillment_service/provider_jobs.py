@@ -30,6 +30,7 @@ from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from fulfillment_service import repository
+from fulfillment_service.domain import CALLABLE_STATES, Job, JobState, Strategy
 from fulfillment_service.metrics import ATTEMPTS, PROVIDER_ERRORS
 from fulfillment_service.provider_calls import ProviderAnswer, ProviderClient, ProviderUnreachable, valid_provider_url
 from fulfillment_service.results import Outcome, publish_result, record_failure
@@ -37,12 +38,6 @@ from fulfillment_service.vault import Vault
 
 log = logging.getLogger("fulfillment_service.provider_jobs")
 
-WEBHOOK = "webhook"
-BONUS = "bonus"
-FREE_ROUNDS = "free_rounds"
-CALLED_STRATEGIES = frozenset({WEBHOOK, BONUS, FREE_ROUNDS})
-# A job in these states has no outcome yet: a delivery may call its provider.
-CALLABLE_STATES = ("pending", "running")
 DEFAULT_LEASE_SECONDS = 90.0
 # The call is abandoned this share of its lease in: the lease's clock (the database's) started a commit earlier.
 CALL_SHARE_OF_LEASE = 0.9
@@ -111,8 +106,8 @@ def _url(config: dict[str, Any], fallback: str) -> str:
 
 def provider_call_for(job: fulfillment_pb2.FulfillmentJob, bonus_engine_url: str) -> ProviderCall:
     config = _config(job)
-    if job.strategy == WEBHOOK:
-        return ProviderCall(WEBHOOK, _url(config, ""), {
+    if job.strategy == Strategy.WEBHOOK:
+        return ProviderCall(Strategy.WEBHOOK, _url(config, ""), {
             "redemption_id": job.redemption_id, "item_id": job.item_id, "variant_id": job.variant_id,
             "rounds": job.rounds, "player_id": job.player_id,
             "shipping_address": MessageToDict(job.shipping_address, preserving_proto_field_name=True)
@@ -122,14 +117,14 @@ def provider_call_for(job: fulfillment_pb2.FulfillmentJob, bonus_engine_url: str
             "face_value": job.face_value, "face_currency": job.face_currency,
         })
     url = _url(config, bonus_engine_url)
-    if job.strategy == BONUS:
+    if job.strategy == Strategy.BONUS:
         amount = _whole(config["bonus_amount"], "bonus_amount") if "bonus_amount" in config else job.face_value
         currency = str(config.get("currency") or job.face_currency)
         if amount <= 0 or not currency:
             raise InvalidJob("a bonus needs a positive amount and a currency")
-        return ProviderCall(BONUS, url, {"player_id": job.player_id, "redemption_id": job.redemption_id,
-                                         "kind": "bonus", "amount": amount, "currency": currency})
-    if job.strategy == FREE_ROUNDS:
+        return ProviderCall(Strategy.BONUS, url, {"player_id": job.player_id, "redemption_id": job.redemption_id,
+                                                  "kind": "bonus", "amount": amount, "currency": currency})
+    if job.strategy == Strategy.FREE_ROUNDS:
         game_id = config.get("game_id")
         if game_id in (None, ""):
             raise InvalidJob("free rounds need the item's fulfillment_config game_id")
@@ -137,8 +132,9 @@ def provider_call_for(job: fulfillment_pb2.FulfillmentJob, bonus_engine_url: str
             game_id = int(game_id)
         if job.rounds <= 0:
             raise InvalidJob("free rounds need a positive number of rounds")
-        return ProviderCall(FREE_ROUNDS, url, {"player_id": job.player_id, "redemption_id": job.redemption_id,
-                                               "kind": "free_rounds", "rounds": job.rounds, "game_id": game_id})
+        return ProviderCall(Strategy.FREE_ROUNDS, url, {
+            "player_id": job.player_id, "redemption_id": job.redemption_id, "kind": "free_rounds",
+            "rounds": job.rounds, "game_id": game_id})
     raise InvalidJob(f"strategy {job.strategy!r} is not delivered by a provider call")
 
 
@@ -152,13 +148,13 @@ def read_answer(call: ProviderCall, answer: ProviderAnswer) -> Verdict:
     (same Idempotency-Key) rather than refunded."""
     body = answer.body
     if not answer.ok:
-        if call.strategy != WEBHOOK and body.get("code") == "GAME_NOT_AVAILABLE":
+        if call.strategy != Strategy.WEBHOOK and body.get("code") == "GAME_NOT_AVAILABLE":
             return Verdict("failed", failure_code="GAME_NOT_AVAILABLE",
                            failure_message=_text(body, "message") or "the game is not available")
         return Verdict("failed", failure_code="PROVIDER_REJECTED",
                        failure_message=f"provider answered {answer.status_code}: "
                                        f"{_text(body, 'message') or _text(body, 'code')}".rstrip(": "))
-    if call.strategy == WEBHOOK:
+    if call.strategy == Strategy.WEBHOOK:
         status = body.get("status")
         if status == "completed":
             return Verdict("completed", code=_text(body, "code"), pin=_text(body, "pin"),
@@ -183,14 +179,14 @@ async def apply_verdict(session, vault: Vault, scope: Scope, redemption_id: str,
             pin=verdict.pin, provider_reference=verdict.reference, financial_ref_id=verdict.financial_ref_id)
         # Codes stay out of the job row (the outbox payload is sealed); references are not secret.
         await repository.settle_job(
-            session, scope, redemption_id, state="succeeded", outcome="COMPLETED", result_event_id=event_id,
+            session, scope, redemption_id, state=JobState.SUCCEEDED, outcome="COMPLETED", result_event_id=event_id,
             result_data={"reference": verdict.reference, "financial_ref_id": verdict.financial_ref_id},
             provider_reference=verdict.reference)
         log.info("provider delivered", extra={"redemption_id": redemption_id})
     elif verdict.outcome == "accepted":
         event_id = await publish_result(session, vault, scope, redemption_id,
                                         Outcome.RESULT_OUTCOME_AWAITING_VENDOR, provider_reference=verdict.reference)
-        await repository.settle_job(session, scope, redemption_id, state="waiting", outcome="AWAITING_VENDOR",
+        await repository.settle_job(session, scope, redemption_id, state=JobState.WAITING, outcome="AWAITING_VENDOR",
                                     result_event_id=event_id, result_data={"reference": verdict.reference},
                                     provider_reference=verdict.reference)
         log.info("provider accepted; awaiting its callback", extra={"redemption_id": redemption_id})
@@ -209,7 +205,7 @@ class ProviderDelivery:
         self.lease_seconds = lease_seconds
 
     async def deliver(self, scope: Scope, job: fulfillment_pb2.FulfillmentJob, *, final: bool,
-                      retry_delay: float, states: tuple[str, ...] = CALLABLE_STATES) -> Delivery:
+                      retry_delay: float, states: tuple[JobState, ...] = CALLABLE_STATES) -> Delivery:
         """Calls the provider once (with its bounded retries) under a lease, and records what came of it.
         Settled when the job has an outcome, or when another attempt is responsible for it (it holds the
         lease, or took it over from this one); not settled when the job should be tried again on a later
@@ -276,9 +272,9 @@ class ProviderDelivery:
         return SETTLED
 
     @staticmethod
-    def _holds(job_row: Any, holder: str) -> bool:
+    def _holds(job_row: Job | None, holder: str) -> bool:
         """The job still has no outcome and this attempt still holds its lease: it may write the outcome."""
-        return job_row is not None and job_row.state in CALLABLE_STATES and job_row.lease_holder == holder
+        return job_row is not None and job_row.holds_lease(holder)
 
     @staticmethod
     def _lost(redemption_id: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from fulfillment_service.domain import CALLABLE_STATES, DeliveryStatus, Job, JobState
 from fulfillment_service.models import jobs, processed_events
 
 
@@ -25,8 +26,8 @@ async def mark_event_processed(session: AsyncSession, event_id: str) -> bool:
 
 
 async def open_job(session: AsyncSession, scope: Scope, redemption_id: str, item_id: str, strategy: str,
-                   event_id: str, payload: bytes, *, state: str = "running", attempts: int = 1,
-                   delivery_status: str = "") -> bool:
+                   event_id: str, payload: bytes, *, state: JobState = JobState.RUNNING, attempts: int = 1,
+                   delivery_status: DeliveryStatus = DeliveryStatus.NONE) -> bool:
     """Inserts the job; False when the redemption already has a job (a second job event)."""
     inserted = await session.scalar(
         insert(jobs).values(tenant_id=scope.tenant_id, environment=scope.environment, redemption_id=redemption_id,
@@ -41,7 +42,7 @@ async def open_voided_job(session: AsyncSession, scope: Scope, redemption_id: st
     finds this row (the primary key) and is acked with no effect. False when the redemption has a job already;
     an insert racing an uncommitted one waits for it, so the job row decides between the two."""
     return await open_job(session, scope, redemption_id, item_id="", strategy="", event_id="", payload=b"",
-                          state="voided", attempts=0)
+                          state=JobState.VOIDED, attempts=0)
 
 
 def _this_job(scope: Scope, redemption_id: str):  # type: ignore[no-untyped-def]
@@ -49,22 +50,25 @@ def _this_job(scope: Scope, redemption_id: str):  # type: ignore[no-untyped-def]
                 jobs.c.redemption_id == redemption_id)
 
 
-async def find_job(session: AsyncSession, scope: Scope, redemption_id: str) -> Row | None:
-    return (await session.execute(select(jobs).where(_this_job(scope, redemption_id)))).first()
+def _job(row: Row | None) -> Job | None:
+    return None if row is None else Job.from_row(row._mapping)
 
 
-async def lock_job(session: AsyncSession, scope: Scope, redemption_id: str) -> Row | None:
+async def find_job(session: AsyncSession, scope: Scope, redemption_id: str) -> Job | None:
+    return _job((await session.execute(select(jobs).where(_this_job(scope, redemption_id)))).first())
+
+
+async def lock_job(session: AsyncSession, scope: Scope, redemption_id: str) -> Job | None:
     """The job, locked until the transaction ends: every move of a job (consumer, callback, operator) takes
     this lock first, so two of them never both settle it."""
-    return (await session.execute(select(jobs).where(_this_job(scope, redemption_id)).with_for_update())).first()
+    return _job((await session.execute(select(jobs).where(_this_job(scope, redemption_id)).with_for_update())).first())
 
 
 # The hot path's reads and writes of a job row (SQL text run by PgPool). The job, locked like lock_job, with its
 # latest result's sealed payload and the code assigned to it (a repeat of FulfilNow answers the result; a job event
 # re-queues it; when FulfilNow left no outbox row, both are built from the job and its code: results.py).
 LOCK_JOB_WITH_RESULT = """
-SELECT j.state, j.strategy, j.job_event_id, j.result_event_id, j.result_outcome, j.result_sequence, j.result_data,
-       j.updated_at, o.payload AS result_payload, c.code_encrypted, c.pin_encrypted
+SELECT j.*, o.payload AS result_payload, c.code_encrypted, c.pin_encrypted
 FROM jobs j
 LEFT JOIN outbox o ON o.event_id = j.result_event_id
 LEFT JOIN code_pool c ON c.tenant_id = j.tenant_id AND c.environment = j.environment
@@ -80,8 +84,21 @@ WHERE tenant_id = $1 AND environment = $2 AND redemption_id = $3
 """
 
 
-async def lock_job_with_result(tx: Transaction, scope: Scope, redemption_id: str) -> Record | None:
-    return await tx.fetchrow(LOCK_JOB_WITH_RESULT, scope.tenant_id, scope.environment, redemption_id)
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """A job's latest result as stored: its sealed outbox payload (None when FulfilNow left no outbox row), and the
+    code assigned to the job (sealed), to build it from."""
+
+    payload: bytes | None
+    code_encrypted: bytes | None
+    pin_encrypted: bytes | None
+
+
+async def lock_job_with_result(tx: Transaction, scope: Scope, redemption_id: str) -> tuple[Job, StoredResult] | None:
+    row: Record | None = await tx.fetchrow(LOCK_JOB_WITH_RESULT, scope.tenant_id, scope.environment, redemption_id)
+    if row is None:
+        return None
+    return Job.from_row(row), StoredResult(row["result_payload"], row["code_encrypted"], row["pin_encrypted"])
 
 
 async def name_tombstone(tx: Transaction, scope: Scope, redemption_id: str, *, item_id: str, strategy: str,
@@ -90,10 +107,10 @@ async def name_tombstone(tx: Transaction, scope: Scope, redemption_id: str, *, i
                      job_event_id, payload)
 
 
-async def lock_jobs_of_redemption(session: AsyncSession, redemption_id: str) -> list[Row]:
+async def lock_jobs_of_redemption(session: AsyncSession, redemption_id: str) -> list[Job]:
     """Provider callbacks name the redemption only (the provider knows no tenant)."""
-    return list((await session.execute(
-        select(jobs).where(jobs.c.redemption_id == redemption_id).with_for_update())).all())
+    return [Job.from_row(row._mapping) for row in (await session.execute(
+        select(jobs).where(jobs.c.redemption_id == redemption_id).with_for_update())).all()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +126,7 @@ def _lease_is_free():  # type: ignore[no-untyped-def]
     return or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at <= func.now())
 
 
-async def start_attempt(session: AsyncSession, scope: Scope, redemption_id: str, states: tuple[str, ...], *,
+async def start_attempt(session: AsyncSession, scope: Scope, redemption_id: str, states: tuple[JobState, ...], *,
                         holder: str, lease_seconds: float) -> AttemptStart:
     """Counts a provider call about to be made and takes its lease (`holder` until now + lease_seconds), when
     the job is in `states` and no other attempt holds a live lease. Two replicas asking at once serialise on
@@ -117,7 +134,7 @@ async def start_attempt(session: AsyncSession, scope: Scope, redemption_id: str,
     holder died or hung) is taken over."""
     started = await session.scalar(
         update(jobs).where(_this_job(scope, redemption_id), jobs.c.state.in_(states), _lease_is_free())
-        .values(state="running", attempts=jobs.c.attempts + 1, next_attempt_at=None, updated_at=func.now(),
+        .values(state=JobState.RUNNING, attempts=jobs.c.attempts + 1, next_attempt_at=None, updated_at=func.now(),
                 lease_holder=holder, lease_expires_at=func.now() + timedelta(seconds=lease_seconds))
         .returning(jobs.c.redemption_id))
     if started is not None:
@@ -133,9 +150,9 @@ async def postpone_job(session: AsyncSession, scope: Scope, redemption_id: str, 
     """The provider could not be reached in this delivery: the job waits for the next one, and the lease is
     given back. False (nothing written) when `holder` no longer holds the lease: it was taken over."""
     postponed = await session.scalar(
-        update(jobs).where(_this_job(scope, redemption_id), jobs.c.state.in_(("pending", "running")),
+        update(jobs).where(_this_job(scope, redemption_id), jobs.c.state.in_(CALLABLE_STATES),
                            jobs.c.lease_holder == holder)
-        .values(state="pending", last_error=error[:2000], updated_at=func.now(),
+        .values(state=JobState.PENDING, last_error=error[:2000], updated_at=func.now(),
                 next_attempt_at=func.now() + timedelta(seconds=delay_seconds),
                 lease_holder=None, lease_expires_at=None)
         .returning(jobs.c.redemption_id))
@@ -153,7 +170,7 @@ async def next_result_sequence(session: AsyncSession, scope: Scope, redemption_i
         .values(result_sequence=jobs.c.result_sequence + 1).returning(jobs.c.result_sequence)))
 
 
-async def settle_job(session: AsyncSession, scope: Scope, redemption_id: str, *, state: str, outcome: str,
+async def settle_job(session: AsyncSession, scope: Scope, redemption_id: str, *, state: JobState, outcome: str,
                      result_event_id: str, result_data: dict[str, object], last_error: str = "",
                      **more: object) -> None:
     await session.execute(
@@ -165,11 +182,11 @@ async def settle_job(session: AsyncSession, scope: Scope, redemption_id: str, *,
 
 @dataclass(frozen=True, slots=True)
 class JobPage:
-    rows: list[Row]
+    jobs: list[Job]
     next_page_token: str
 
 
-async def list_jobs(session: AsyncSession, scope: Scope, *, state: str | None, stuck_after: timedelta | None,
+async def list_jobs(session: AsyncSession, scope: Scope, *, state: JobState | None, stuck_after: timedelta | None,
                     page_size: int, page_token: str) -> JobPage:
     """Newest first, keyset-paginated on (created_at, redemption_id); a token pages only the listing it came from."""
     listing = (state or "", stuck_after.total_seconds() if stuck_after is not None else "")
@@ -177,7 +194,7 @@ async def list_jobs(session: AsyncSession, scope: Scope, *, state: str | None, s
     if state is not None:
         query = query.where(jobs.c.state == state)
     if stuck_after is not None:
-        query = query.where(jobs.c.state.in_(("pending", "running")),
+        query = query.where(jobs.c.state.in_(CALLABLE_STATES),
                             jobs.c.updated_at < func.now() - stuck_after)
     if page_token:
         created_at, redemption_id = page_tokens.decode(page_token, (datetime, str), query=listing)
@@ -188,4 +205,4 @@ async def list_jobs(session: AsyncSession, scope: Scope, *, state: str | None, s
     more = len(rows) > page_size
     rows = rows[:page_size]
     token = page_tokens.encode([rows[-1].created_at, rows[-1].redemption_id], query=listing) if more else ""
-    return JobPage(rows=rows, next_page_token=token)
+    return JobPage(jobs=[Job.from_row(row._mapping) for row in rows], next_page_token=token)

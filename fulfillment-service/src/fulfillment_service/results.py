@@ -12,12 +12,14 @@ from typing import Any
 
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.messaging import RESULTS_SUBJECT
-from service_kit.pgpool import Record, Transaction
+from service_kit.pgpool import Transaction
 from service_kit.scope import Scope
 from service_kit.tracing import outbox_context
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillment_service import outbox, repository
+from fulfillment_service.domain import Job, JobState
+from fulfillment_service.repository import StoredResult
 from fulfillment_service.vault import Vault
 
 log = logging.getLogger("fulfillment_service.results")
@@ -48,7 +50,7 @@ async def record_failure(session: AsyncSession, vault: Vault, scope: Scope, rede
     """A FAILED result (redemption-service refunds and cancels on it) and the job failed, together."""
     event_id = await publish_result(session, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_FAILED,
                                     failure_code=failure_code, failure_message=failure_message)
-    await repository.settle_job(session, scope, redemption_id, state="failed", outcome="FAILED",
+    await repository.settle_job(session, scope, redemption_id, state=JobState.FAILED, outcome="FAILED",
                                 result_event_id=event_id, last_error=last_error[:2000],
                                 result_data={"failure_code": failure_code, "failure_message": failure_message})
     log.warning("job failed", extra={"redemption_id": redemption_id, "failure_code": failure_code})
@@ -90,7 +92,7 @@ def first_result(scope: Scope, redemption_id: str, outcome: int, *, occurred_at:
 
 
 async def record_first_result(tx: Transaction, vault: Vault, scope: Scope, redemption_id: str, outcome: int, *,
-                              state: str, result_data: Mapping[str, object], last_error: str = "",
+                              state: JobState, result_data: Mapping[str, object], last_error: str = "",
                               **fields: Any) -> fulfillment_pb2.FulfillmentResult:
     """Settles a job opened in this transaction with its first result; returns the result."""
     result = first_result(scope, redemption_id, outcome, **fields)
@@ -117,39 +119,39 @@ ON CONFLICT (event_id) DO UPDATE SET published_at = NULL
 """
 
 
-def recorded_result(vault: Vault, scope: Scope, redemption_id: str,
-                    row: Record) -> fulfillment_pb2.FulfillmentResult | None:
-    """The latest result of a job row read by repository.lock_job_with_result: its outbox payload, or built from
-    the row when FulfilNow left none. None when the job has no result yet."""
-    if row["result_event_id"] is None:
+def recorded_result(vault: Vault, scope: Scope, job: Job,
+                    stored: StoredResult) -> fulfillment_pb2.FulfillmentResult | None:
+    """The latest result of a job read by repository.lock_job_with_result: its outbox payload, or built from the
+    job and its code when FulfilNow left none. None when the job has no result yet."""
+    if job.result_event_id is None:
         return None
-    if row["result_payload"] is not None:
-        return fulfillment_pb2.FulfillmentResult.FromString(vault.unseal_bytes(row["result_payload"]))
+    if stored.payload is not None:
+        return fulfillment_pb2.FulfillmentResult.FromString(vault.unseal_bytes(stored.payload))
     fields: dict[str, Any] = {}
-    outcome = Outcome.Value("RESULT_OUTCOME_" + row["result_outcome"])
+    outcome = Outcome.Value("RESULT_OUTCOME_" + (job.result_outcome or ""))
     if outcome == Outcome.RESULT_OUTCOME_COMPLETED:
-        if row["code_encrypted"] is None:
-            raise RuntimeError(f"the completed job of redemption {redemption_id} has no code assigned")
-        pin = row["pin_encrypted"]
-        fields = {"code": vault.unseal(row["code_encrypted"]), "pin": vault.unseal(pin) if pin is not None else ""}
+        if stored.code_encrypted is None:
+            raise RuntimeError(f"the completed job of redemption {job.redemption_id} has no code assigned")
+        pin = stored.pin_encrypted
+        fields = {"code": vault.unseal(stored.code_encrypted), "pin": vault.unseal(pin) if pin is not None else ""}
     else:
-        data = json.loads(row["result_data"] or "{}")
+        data = json.loads(job.result_data or "{}")
         fields = {"failure_code": data.get("failure_code", ""), "failure_message": data.get("failure_message", "")}
     result = fulfillment_pb2.FulfillmentResult(
-        event_id=row["result_event_id"], redemption_id=redemption_id, scope=scope.to_proto(), outcome=outcome,
-        sequence=row["result_sequence"], **fields)
-    result.occurred_at.FromDatetime(row["updated_at"])
+        event_id=job.result_event_id, redemption_id=job.redemption_id, scope=scope.to_proto(), outcome=outcome,
+        sequence=job.result_sequence, **fields)
+    result.occurred_at.FromDatetime(job.updated_at)
     return result
 
 
-async def queue_result_again(tx: Transaction, vault: Vault, scope: Scope, redemption_id: str, row: Record) -> None:
+async def queue_result_again(tx: Transaction, vault: Vault, scope: Scope, job: Job, stored: StoredResult) -> None:
     """Queues the job's latest result once more (same event id: JetStream drops it inside its duplicate window,
     and redemption-service is idempotent on it outside); writes its outbox row when FulfilNow left none. The caller
     wakes the relay after the commit."""
-    if row["result_payload"] is not None:
-        await outbox.queue_again(tx, row["result_event_id"])
+    if stored.payload is not None:
+        await outbox.queue_again(tx, job.result_event_id)
         return
-    result = recorded_result(vault, scope, redemption_id, row)
+    result = recorded_result(vault, scope, job, stored)
     if result is not None:
         await tx.execute(QUEUE_BUILT_RESULT, result.event_id, RESULTS_SUBJECT,
                          vault.seal_bytes(result.SerializeToString()), outbox_context())
