@@ -24,7 +24,7 @@ class Settings(GrpcServerSettings):
     purge_interval_seconds: float = 3600.0  # PURGE_INTERVAL_SECONDS: how often the purge runs
     # Webhooks (docs/events.md, "Webhooks")
     webhook_timeout_seconds: float = 10.0      # WEBHOOK_TIMEOUT_SECONDS: a POST answered later than this failed
-    webhook_delivery_interval_seconds: float = 1.0  # WEBHOOK_DELIVERY_INTERVAL_SECONDS: due deliveries looked for
+    webhook_delivery_interval_seconds: float = 5.0  # WEBHOOK_DELIVERY_INTERVAL_SECONDS: due deliveries looked for
     webhook_delivery_batch: int = 50           # WEBHOOK_DELIVERY_BATCH: deliveries claimed (and sent at once) a round
     webhook_retry_base_seconds: float = 5.0    # WEBHOOK_RETRY_BASE_SECONDS: the first retry's delay, doubled after
     webhook_retry_max_interval_seconds: float = 21600.0  # WEBHOOK_RETRY_MAX_INTERVAL_SECONDS: the longest delay
