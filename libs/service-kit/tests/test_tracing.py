@@ -336,3 +336,22 @@ async def test_every_sqlalchemy_statement_is_a_span_without_its_parameters(
     assert statements[0].status.status_code is trace.StatusCode.UNSET
     assert statements[1].status.status_code is trace.StatusCode.ERROR
     assert not any("CODE-SECRET" in json.dumps(dict(s.attributes)) for s in statements)
+
+
+async def test_a_message_of_a_trace_that_is_not_sampled_makes_no_span_but_runs_in_its_trace(
+        unsampled: InMemorySpanExporter) -> None:
+    trace_id, parent = 0x0AF7651916CD43DD8448EB211C80319C, 0x00F067AA0BA902B7
+    headers = {"traceparent": f"00-{trace_id:032x}-{parent:016x}-00", "Nats-Msg-Id": "ev-2"}
+    seen: dict[str, Any] = {}
+
+    async def take(msg: Any) -> None:
+        context = trace.get_current_span().get_span_context()
+        seen.update(trace_id=context.trace_id, span_id=context.span_id, sampled=context.trace_flags.sampled)
+
+    consumer = DurableConsumer(None, "STREAM", None, take, batch=1, what="event")  # type: ignore[arg-type]
+    await consumer._take(SimpleNamespace(subject="rewards.events.redemption.created",  # type: ignore[arg-type]
+                                         headers=headers))
+    # The publisher's context itself is current: no span was started for the message (not even a non-recording
+    # one, whose span id would be new), which is what an unsampled message costs.
+    assert seen == {"trace_id": trace_id, "span_id": parent, "sampled": False}
+    assert unsampled.get_finished_spans() == ()

@@ -204,11 +204,10 @@ class DurableConsumer:
         attached = None
         span = None
         if tracing.enabled():
-            span = tracing.tracer("service_kit.messaging").start_span(
-                f"{msg.subject} receive", context=tracing.extract(headers), kind=trace.SpanKind.CONSUMER,
-                attributes={"messaging.system": "nats", "messaging.destination.name": msg.subject,
-                            "messaging.message.id": headers.get("Nats-Msg-Id", "")})
-            attached = otel_context.attach(trace.set_span_in_context(span))
+            span, attached = tracing.start_consumer_span(
+                f"{msg.subject} receive", headers,
+                {"messaging.system": "nats", "messaging.destination.name": msg.subject,
+                 "messaging.message.id": headers.get("Nats-Msg-Id", "")})
         try:
             await self.take(msg)
         except BaseException as exc:

@@ -223,6 +223,19 @@ def start_server_span(method: str, attributes: Mapping[str, str], metadata: Mapp
     return span, otel_context.attach(trace.set_span_in_context(span))
 
 
+def start_consumer_span(name: str, headers: Mapping[str, str], attributes: Mapping[str, str]) -> tuple[Any, Any]:
+    """The CONSUMER span of a message, a child of the context its headers carry (a root without one), made
+    current; (span, token): end the span (when not None) and detach the token. In a trace that is not sampled, no
+    span: the publisher's context is made current, as start_server_span does for a call."""
+    parent = _W3C.extract(headers)
+    parent_context = trace.get_current_span(parent).get_span_context()
+    if parent_context.is_valid and not parent_context.trace_flags.sampled:
+        return None, otel_context.attach(parent)
+    span = tracer("service_kit.messaging").start_span(name, context=parent, kind=SpanKind.CONSUMER,
+                                                      attributes=attributes)
+    return span, otel_context.attach(trace.set_span_in_context(span))
+
+
 def end_server_span(span: Any, token: Any, code: grpc.StatusCode) -> None:
     if span is not None:
         _end_rpc_span(span, code, code in _SERVER_ERRORS)
