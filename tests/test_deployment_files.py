@@ -71,7 +71,7 @@ ADDRESSES = {
     "EVENTS_ADDR": "dns:///events-service:50055",
 }
 EXPECTED_ENV = {
-    "catalog-service": {},
+    "catalog-service": {"NATS_URL": "nats://nats:4222"},
     "wallet-service": {"NATS_URL": "nats://nats:4222"},
     "fulfillment-service": {"NATS_URL": "nats://nats:4222"},
     "events-service": {"NATS_URL": "nats://nats:4222"},
@@ -814,7 +814,7 @@ ARROWS = {
     ("redemption-service", "fulfillment-service", 50054),
     ("gateway", "events-service", 50055),
     ("redemption-service", "nats", 4222), ("fulfillment-service", "nats", 4222), ("wallet-service", "nats", 4222),
-    ("events-service", "nats", 4222), ("nats", "nats", 6222),
+    ("catalog-service", "nats", 4222), ("events-service", "nats", 4222), ("nats", "nats", 6222),
     *((s.folder, POSTGRES, 5432) for s in SERVICES),
 }
 

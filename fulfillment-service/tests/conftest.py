@@ -13,6 +13,7 @@ import httpx
 import nats.errors
 import pytest
 from cryptography.fernet import Fernet
+from fulfillment_service import code_pool
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
 from fulfillment_service.outbox import results_relay
@@ -32,6 +33,8 @@ from service_kit.pgpool import PgPool
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 _ids = itertools.count(1)
+# LOW_POOL_THRESHOLD of the service under test: its servicer's and its connections' (code_pool.pool_settings).
+LOW_POOL_THRESHOLD = 3
 SIGNING_SECRET = "test-signing-secret-0123456789"
 PROVIDER_TIMEOUT = 0.5
 
@@ -58,7 +61,7 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker]:
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[PgPool]:
     """The service's hot-path pool (server.py opens it beside the engine)."""
-    pool = await PgPool.open(database_url, size=4)
+    pool = await PgPool.open(database_url, size=4, settings=code_pool.pool_settings(LOW_POOL_THRESHOLD))
     yield pool
     await pool.close()
 
@@ -140,7 +143,8 @@ async def service(sessions: async_sessionmaker, pool: PgPool, vault: Vault, bus:
     consumer = JobConsumer(sessions, pool, broker, vault, provider,
                            consumer_name=f"fulfillment-worker-{next(_ids)}", ack_wait=1.0, max_deliveries=3,
                            fetch_batch=16, outbox_written=relay.wake)
-    api = FulfillmentApi(sessions, pool, vault, provider, callback_secret=SIGNING_SECRET, low_pool_threshold=3,
+    api = FulfillmentApi(sessions, pool, vault, provider, callback_secret=SIGNING_SECRET,
+                         low_pool_threshold=LOW_POOL_THRESHOLD,
                          stuck_after_seconds=300)
     server = grpc.aio.server(interceptors=[ServingInterceptor()])
     fulfillment_pb2_grpc.add_FulfillmentServiceServicer_to_server(api, server)

@@ -211,10 +211,33 @@ async def test_the_pool_stats_of_an_item(gateway, fake_services):
         available=3, assigned=40, expired=2, low_threshold=10, low=True, masked_sample=["AB****34", "EF****78"]))
     reply = await gateway.client.get("/v1/admin/items/gift-card/codes", headers=gateway.admin())
     assert reply.status_code == 200
-    assert reply.json() == {"available": 3, "assigned": 40, "expired": 2, "lowThreshold": 10, "low": True,
-                            "maskedSample": ["AB****34", "EF****78"]}
+    assert reply.json() == {"available": 3, "assigned": 40, "expired": 2, "lowThreshold": 10, "ownThreshold": False,
+                            "low": True, "maskedSample": ["AB****34", "EF****78"]}
     sent = fake_services.requests("GetCodePool")[0]
     assert (sent.scope.tenant_id, sent.item_id) == (gateway.tenant, "gift-card")
+
+
+async def test_a_pools_threshold_is_set_and_cleared_and_the_pool_answered(gateway, fake_services):
+    fake_services.on("SetCodePoolThreshold", fulfillment_pb2.SetCodePoolThresholdResponse(low_threshold=4,
+                                                                                           own_threshold=True))
+    fake_services.on("GetCodePool", fulfillment_pb2.GetCodePoolResponse(available=3, low_threshold=4, low=True,
+                                                                        own_threshold=True))
+    path = "/v1/admin/items/gift-card/codes/threshold"
+    reply = await gateway.client.put(path, headers=gateway.admin(), json={"lowThreshold": 4})
+    assert reply.status_code == 200, reply.text
+    assert (reply.json()["lowThreshold"], reply.json()["ownThreshold"], reply.json()["low"]) == (4, True, True)
+    cleared = await gateway.client.put(path, headers=gateway.admin(), json={"lowThreshold": None})
+    assert cleared.status_code == 200, cleared.text
+    first, second = fake_services.requests("SetCodePoolThreshold")
+    assert (first.scope.tenant_id, first.item_id, first.low_threshold) == (gateway.tenant, "gift-card", 4)
+    assert first.HasField("low_threshold") and not second.HasField("low_threshold")
+
+
+@pytest.mark.parametrize("body", [{"lowThreshold": -1}, {"lowThreshold": "many"}, {}])
+async def test_a_bad_threshold_is_422_and_sends_nothing(gateway, fake_services, body):
+    reply = await gateway.client.put("/v1/admin/items/gift-card/codes/threshold", headers=gateway.admin(), json=body)
+    assert_problem(reply, 422, "VALIDATION_ERROR")
+    assert fake_services.calls == []
 
 
 async def test_jobs_are_listed_with_their_filters_and_cursor(gateway, fake_services):
@@ -351,6 +374,7 @@ ADMIN_ROUTES = [
     ("post", "/v1/admin/fulfillment/jobs/rd_1/advance", {"outcome": "DELIVERED"}),
     ("post", "/v1/admin/redemptions/rd_1/ship", {"trackingNumber": "1Z"}),
     ("post", "/v1/admin/redemptions/rd_1/deliver", None),
+    ("put", "/v1/admin/items/gift-card/codes/threshold", {"lowThreshold": 3}),
 ]
 
 
@@ -433,7 +457,7 @@ async def test_the_openapi_document_lists_the_fulfillment_routes(gateway):
     doc = (await gateway.client.get("/openapi.json")).json()
     expected = {
         ("post", "/v1/admin/items/{itemId}/codes"), ("get", "/v1/admin/items/{itemId}/codes"),
-        ("get", "/v1/admin/fulfillment/jobs"), ("post", "/v1/admin/fulfillment/jobs/{redemptionId}/retry"),
+        ("put", "/v1/admin/items/{itemId}/codes/threshold"), ("get", "/v1/admin/fulfillment/jobs"), ("post", "/v1/admin/fulfillment/jobs/{redemptionId}/retry"),
         ("post", "/v1/admin/fulfillment/jobs/{redemptionId}/fail"),
         ("post", "/v1/admin/fulfillment/jobs/{redemptionId}/advance"),
         ("post", "/v1/admin/redemptions/{id}/ship"), ("post", "/v1/admin/redemptions/{id}/deliver"),

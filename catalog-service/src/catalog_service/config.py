@@ -1,5 +1,6 @@
 """catalog-service settings, from the environment."""
 
+from pydantic import field_validator
 from service_kit.settings import GrpcServerSettings
 
 
@@ -12,5 +13,16 @@ class Settings(GrpcServerSettings):
     # GRPC_ALLOWED_CALLERS: with mutual TLS on, who may call (the saga's reservations; the gateway's reads and admin routes)
     grpc_allowed_callers: str = "redemption-service,gateway"
     migrate_on_start: bool = True     # MIGRATE_ON_START: apply Alembic migrations before serving
-    low_stock_threshold: int = 10     # LOW_STOCK_THRESHOLD: an active item with less counted stock is `low`
+    # LOW_STOCK_THRESHOLD: counted stock below this is `low` (gauge, item.stock_low), for an item without its own
+    low_stock_threshold: int = 10
     invariant_check_seconds: float = 60.0  # INVARIANT_CHECK_SECONDS: how often the reservation counts are checked
+    nats_url: str = "nats://127.0.0.1:4222"  # NATS_URL: where the tenants' events (item low, out of stock) go
+    nats_stream_replicas: int = 1            # NATS_STREAM_REPLICAS: servers each stream is kept on (3 in a cluster)
+    outbox_poll_seconds: float = 5.0  # OUTBOX_POLL_SECONDS: how often the relay looks for events it was not woken for
+
+    @field_validator("low_stock_threshold")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value

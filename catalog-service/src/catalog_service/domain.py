@@ -111,6 +111,8 @@ class Item:
     face_currency: str = ""
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Counted stock below this is low (the item.stock_low event, the low gauge); None: LOW_STOCK_THRESHOLD.
+    low_stock_threshold: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +271,8 @@ def validate_item(item: Item) -> Item:
         raise invalid("stock must not be negative")
     if item.stock is not None and item.stock > MAX_STOCK:
         raise invalid(f"stock must be at most {MAX_STOCK}")
+    if item.low_stock_threshold is not None and not 0 <= item.low_stock_threshold <= MAX_STOCK:
+        raise invalid(f"low_stock_threshold must be 0..{MAX_STOCK} (unset: the service's default)")
     if not 0 <= item.per_player_limit <= MAX_INT32:
         raise invalid("per_player_limit must not be negative (0: no limit)")
     if not 0 <= item.face_value <= MAX_AMOUNT:
@@ -285,7 +289,7 @@ def validate_item(item: Item) -> Item:
 UPDATABLE_FIELDS = (
     "name", "description", "image_url", "status", "available_from", "available_until", "prices", "variants",
     "per_player_limit", "targeting", "fulfillment_strategy", "fulfillment_config", "shipping_address_required",
-    "customer_info_required", "redemption_message", "face_value", "face_currency",
+    "customer_info_required", "redemption_message", "face_value", "face_currency", "low_stock_threshold",
 )
 
 
@@ -459,7 +463,7 @@ def snapshot_json(item: Item, offer: Offer) -> dict[str, Any]:
             "customer_info_required": item.customer_info_required,
             "redemption_message": item.redemption_message, "face_value": item.face_value,
             "face_currency": item.face_currency, "created_at": _time(item.created_at),
-            "updated_at": _time(item.updated_at),
+            "updated_at": _time(item.updated_at), "low_stock_threshold": item.low_stock_threshold,
         },
         "variant": _variant_json(offer.variant) if offer.variant else None,
         "price": _price_json(offer.price),
@@ -480,7 +484,7 @@ def snapshot_from_json(raw: dict[str, Any]) -> tuple[Item, Offer]:
         fulfillment_config=i["fulfillment_config"], shipping_address_required=i["shipping_address_required"],
         customer_info_required=i["customer_info_required"], redemption_message=i["redemption_message"],
         face_value=i["face_value"], face_currency=i["face_currency"], created_at=_parse_time(i["created_at"]),
-        updated_at=_parse_time(i["updated_at"]),
+        updated_at=_parse_time(i["updated_at"]), low_stock_threshold=i.get("low_stock_threshold"),
     )
     variant = _variant_from(raw["variant"]) if raw["variant"] else None
     p = raw["price"]

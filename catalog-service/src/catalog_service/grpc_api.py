@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from google.protobuf import json_format
@@ -123,6 +124,7 @@ def item_of(message: catalog_pb2.Item, *, status: ItemStatus | None,
         shipping_address_required=message.shipping_address_required,
         customer_info_required=message.customer_info_required, redemption_message=message.redemption_message,
         face_value=message.face_value, face_currency=message.face_currency,
+        low_stock_threshold=(message.low_stock_threshold if message.HasField("low_stock_threshold") else None),
     )
 
 
@@ -152,6 +154,8 @@ def item_proto(item: Item) -> catalog_pb2.Item:
         face_value=item.face_value, face_currency=item.face_currency,
     )
     message.fulfillment_config.update(item.fulfillment_config)
+    if item.low_stock_threshold is not None:
+        message.low_stock_threshold = item.low_stock_threshold
     for field in ("available_from", "available_until", "created_at", "updated_at"):
         value = getattr(item, field)
         if value is not None:
@@ -179,12 +183,18 @@ def _sandbox_outcome_in_sandbox_only(scope: Scope, item: Item) -> None:
 
 
 class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
-    """The hot path (reads, ReserveStock, ReleaseStock) runs on `pool`; the operators' writes on `sessions`."""
+    """The hot path (reads, ReserveStock, ReleaseStock) runs on `pool`; the operators' writes on `sessions`.
+    low_stock_threshold: LOW_STOCK_THRESHOLD, for the items without their own; events_written: wakes the
+    relay after a reservation that wrote a tenant's event (events.py)."""
 
-    def __init__(self, sessions: async_sessionmaker, pool: PgPool) -> None:
+    def __init__(self, sessions: async_sessionmaker, pool: PgPool, *,
+                 low_stock_threshold: int = stock.DEFAULT_LOW_STOCK,
+                 events_written: Callable[[], None] = lambda: None) -> None:
         self.sessions = sessions
         self.pool = pool
         self.definitions = ItemDefinitions()
+        self.low_stock_threshold = low_stock_threshold
+        self.events_written = events_written
 
     async def CreateItem(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
@@ -226,7 +236,8 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
         item = await stock.adjust_stock(
             self.sessions, scope, item_id=require_id(request.item_id), delta=require_stock_delta(request.delta),
             idempotency_key=require_text(request.idempotency_key, "idempotency_key", MAX_IDEMPOTENCY_KEY),
-            reason=optional_text(request.reason, "reason", MAX_REASON))
+            reason=optional_text(request.reason, "reason", MAX_REASON),
+            low_stock_threshold=self.low_stock_threshold)
         self.definitions.forget(scope, item.id)
         return catalog_pb2.AdjustStockResponse(item=item_proto(item))
 
@@ -291,7 +302,8 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
             self.pool, self.definitions, scope, saga_id=saga_id, item_id=item_id, player=player,
             variant_id=request.variant_id, rounds=request.rounds, point_type=request.point_type,
             has_shipping_address=request.has_shipping_address, has_customer_info=request.has_customer_info,
-            price_lock=price_lock)
+            price_lock=price_lock, low_stock_threshold=self.low_stock_threshold,
+            events_written=self.events_written)
         failpoint("catalog.after_reserve_commit")
         return catalog_pb2.ReserveStockResponse(
             saga_id=reservation.saga_id, item=item_proto(reservation.item),

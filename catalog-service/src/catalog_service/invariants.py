@@ -8,8 +8,9 @@ only adjustments are journaled; the e2e invariants check it against the initial 
 round: the next BATCH counts in primary-key order (a sweep that wraps around), each compared through
 `ix_reservations_held` (migration 0004).
 
-Gauge `rewards_items_stock{state}`: active items with counted stock that is out (0) or low (below
-LOW_STOCK_THRESHOLD). One read of the items table, every SAMPLE_SECONDS: the catalog's size, not its traffic."""
+Gauge `rewards_items_stock{state}`: active items with counted stock that is out (0) or low (below the item's own
+low-stock threshold, or LOW_STOCK_THRESHOLD for an item without one: the threshold of the item.stock_low event).
+One read of the items table, every SAMPLE_SECONDS: the catalog's size, not its traffic."""
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ SELECT (SELECT array_agg(concat_ws('/', tenant_id, environment, item_id, player_
 
 STOCK_LEVELS = """
 SELECT count(*) FILTER (WHERE stock = 0) AS out,
-       count(*) FILTER (WHERE stock > 0 AND stock < $1) AS low
+       count(*) FILTER (WHERE stock > 0 AND stock < coalesce(low_stock_threshold, $1)) AS low
   FROM items WHERE status = 'active' AND stock IS NOT NULL
 """
 

@@ -5,6 +5,7 @@ and does not depend on the server's locale."""
 from __future__ import annotations
 
 from service_kit.db import NAMING_CONVENTION
+from service_kit.domain_events import event_outbox_table
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -60,6 +61,9 @@ items = Table(
     # Bumped by every change of the definition (fields, prices, variants, status, stock adjustments), in the
     # statement that makes it: what a cached definition is checked against (definitions.py).
     Column("revision", BigInteger, nullable=False, server_default="1"),
+    # Counted stock below this is low (item.stock_low, the low gauge); NULL: LOW_STOCK_THRESHOLD (migration 0006).
+    Column("low_stock_threshold", BigInteger),
+    CheckConstraint("low_stock_threshold >= 0", name="low_stock_threshold_not_negative"),
     CheckConstraint("status IN ('draft', 'active', 'inactive', 'deleted')", name="status_known"),
     CheckConstraint("stock >= 0", name="stock_not_negative"),
     CheckConstraint("per_player_limit >= 0", name="limit_not_negative"),
@@ -200,3 +204,7 @@ price_locks = Table(
     Index("ix_price_locks_saga", "tenant_id", "environment", "saga_id", postgresql_where=text("saga_id IS NOT NULL")),
     Index("ix_price_locks_expires_at", "expires_at"),
 )
+
+# The tenants' domain events (item.stock_low, item.out_of_stock) waiting to be published by the relay
+# (events.py), written by the statement that moves the stock (service_kit.domain_events; migration 0006).
+event_outbox = event_outbox_table(metadata)

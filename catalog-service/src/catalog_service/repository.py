@@ -40,6 +40,7 @@ _ITEM = """
     i.per_player_limit, i.targeting_private, i.target_segments, i.target_countries, i.target_min_level,
     i.fulfillment_strategy, i.fulfillment_config, i.shipping_address_required, i.customer_info_required,
     i.redemption_message, i.face_value, i.face_currency, i.created_at, i.updated_at, i.revision,
+    i.low_stock_threshold,
     (SELECT coalesce(json_agg(json_build_array(p.point_type, p.amount) ORDER BY p.position), '[]')
        FROM item_prices p
       WHERE p.tenant_id = i.tenant_id AND p.environment = i.environment AND p.item_id = i.id) AS prices,
@@ -109,7 +110,7 @@ def item_of(r: Record) -> Item:
         fulfillment_config=r["fulfillment_config"], shipping_address_required=r["shipping_address_required"],
         customer_info_required=r["customer_info_required"], redemption_message=r["redemption_message"],
         face_value=r["face_value"], face_currency=r["face_currency"], created_at=r["created_at"],
-        updated_at=r["updated_at"],
+        updated_at=r["updated_at"], low_stock_threshold=r["low_stock_threshold"],
     )
 
 
@@ -149,6 +150,7 @@ def _item_columns(item: Item) -> dict[str, Any]:
         "shipping_address_required": item.shipping_address_required,
         "customer_info_required": item.customer_info_required, "redemption_message": item.redemption_message,
         "face_value": item.face_value, "face_currency": item.face_currency,
+        "low_stock_threshold": item.low_stock_threshold,
     }
 
 
@@ -257,7 +259,7 @@ async def _complete(session: AsyncSession, scope: Scope, rows: Sequence[Any]) ->
             fulfillment_config=r.fulfillment_config, shipping_address_required=r.shipping_address_required,
             customer_info_required=r.customer_info_required, redemption_message=r.redemption_message,
             face_value=r.face_value, face_currency=r.face_currency, created_at=r.created_at,
-            updated_at=r.updated_at,
+            updated_at=r.updated_at, low_stock_threshold=r.low_stock_threshold,
         )
         for r in rows
     ]

@@ -13,6 +13,8 @@ decided in memory on the item's cached definition (definitions.py) and then writ
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -24,7 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog_service import repository
+from catalog_service import events, repository
 from catalog_service.definitions import Definition, ItemDefinitions
 from catalog_service.domain import (
     MAX_STOCK,
@@ -45,8 +47,10 @@ from catalog_service.price_locks import PriceLock, lock_for_reservation
 # The reservation, in the lock order: the saga's row (a saga reserved before, or released, conflicts: nothing more
 # is written), then the player's count below the limit ($11, 0 for none), then a unit of the item's stock, only
 # while the item is still at the revision it was decided on ($12), active, and has stock (or none is counted).
-# Each step runs only after the one before it succeeded. A step that takes nothing after the reservation was held
-# makes the statement raise (reservation_not_taken(), SQLSTATE RW001, migration 0003), which undoes the rows the
+# Each step runs only after the one before it succeeded. The unit taken writes the tenants' events of a crossing of
+# the item's low-stock threshold ($13: LOW_STOCK_THRESHOLD, for an item without its own) or of its last unit
+# (events.py), in the same statement. A step that takes nothing after the reservation was held makes the statement
+# raise (reservation_not_taken(), SQLSTATE RW001, migration 0003), which undoes the rows the
 # steps before it wrote: the statement runs on its own, one round trip, with no BEGIN and COMMIT around it.
 _RESERVE = """
 WITH held AS (
@@ -66,14 +70,15 @@ WITH held AS (
      WHERE tenant_id = $1 AND environment = $2 AND id = $4 AND revision = $12 AND status = 'active'
        AND (stock IS NOT NULL) = $9 AND (stock IS NULL OR stock >= 1)
        AND EXISTS (SELECT FROM counted)
-    RETURNING stock
-)
+    RETURNING tenant_id, environment, id, stock, coalesce(low_stock_threshold, $13) AS threshold
+), """ + events.reservation_events("taken", "$3::text") + """
 SELECT EXISTS (SELECT FROM held) AS held, (SELECT stock FROM taken) AS stock,
+       EXISTS (SELECT FROM stock_low) OR EXISTS (SELECT FROM out_of_stock) AS told,
        CASE WHEN EXISTS (SELECT FROM held) AND NOT EXISTS (SELECT FROM taken) THEN reservation_not_taken() END
          AS refused"""
 _NOT_TAKEN_SQLSTATE = "RW001"
 
-# The reservation of a quote (price_locks.py): _RESERVE, then, last in the lock order, the price lock ($13) claimed
+# The reservation of a quote (price_locks.py): _RESERVE, then, last in the lock order, the price lock ($14) claimed
 # for the saga while it is the player's, for the item, unexpired and held by no saga; a lock not claimed undoes
 # the rest as a unit not taken does. Only a redeem that names a quote runs it.
 _RESERVE_QUOTED = """
@@ -94,14 +99,15 @@ WITH held AS (
      WHERE tenant_id = $1 AND environment = $2 AND id = $4 AND revision = $12 AND status = 'active'
        AND (stock IS NOT NULL) = $9 AND (stock IS NULL OR stock >= 1)
        AND EXISTS (SELECT FROM counted)
-    RETURNING stock
-), claimed AS (
+    RETURNING tenant_id, environment, id, stock, coalesce(low_stock_threshold, $13) AS threshold
+), """ + events.reservation_events("taken", "$3::text") + """, claimed AS (
     UPDATE price_locks SET saga_id = $3
-     WHERE tenant_id = $1 AND environment = $2 AND id = $13 AND player_id = $6 AND item_id = $4
+     WHERE tenant_id = $1 AND environment = $2 AND id = $14 AND player_id = $6 AND item_id = $4
        AND saga_id IS NULL AND expires_at > now() AND EXISTS (SELECT FROM taken)
     RETURNING id
 )
 SELECT EXISTS (SELECT FROM held) AS held, (SELECT stock FROM taken) AS stock,
+       EXISTS (SELECT FROM stock_low) OR EXISTS (SELECT FROM out_of_stock) AS told,
        CASE WHEN EXISTS (SELECT FROM held) AND NOT EXISTS (SELECT FROM claimed) THEN reservation_not_taken() END
          AS refused"""
 
@@ -149,6 +155,16 @@ SELECT EXISTS (SELECT FROM released) AS released, EXISTS (SELECT FROM tombstone)
        EXISTS (SELECT FROM reservations
                 WHERE tenant_id = $1 AND environment = $2 AND saga_id = $3 AND state = 'released') AS released_before"""
 
+log = logging.getLogger("catalog_service.stock")
+
+# LOW_STOCK_THRESHOLD's default (config.py), for callers that do not give it.
+DEFAULT_LOW_STOCK = 10
+
+
+def _nothing() -> None:
+    pass
+
+
 # Decisions and writes that can each be overtaken by a concurrent change (the definition, the last unit of
 # stock, the player's count) are retried this often on fresh reads before the call gives up as UNAVAILABLE.
 _ATTEMPTS = 3
@@ -179,11 +195,13 @@ async def _replay(pool: PgPool, scope: Scope, saga_id: str, item_id: str, player
 async def reserve_stock(pool: PgPool, definitions: ItemDefinitions, scope: Scope, *, saga_id: str, item_id: str,
                         player: Player, variant_id: str = "", rounds: int = 0, point_type: str = "",
                         has_shipping_address: bool = False, has_customer_info: bool = False,
-                        price_lock: PriceLock | None = None) -> Reservation:
+                        price_lock: PriceLock | None = None, low_stock_threshold: int = DEFAULT_LOW_STOCK,
+                        events_written: Callable[[], None] = _nothing) -> Reservation:
     """Takes a unit of the item (and of the player's allowance) for the saga, or refuses with the first check
     that fails (domain.choose_offer's order). Idempotent on saga_id: a retry answers the stored snapshot.
     With a price lock (price_locks.lock_for_reservation checked it), its variant and point type are chosen and
-    its price is paid, and the reservation's statement claims it."""
+    its price is paid, and the reservation's statement claims it. A unit taken that crosses the item's low-stock
+    threshold (its own, else low_stock_threshold) writes its events, and then calls events_written."""
     if price_lock is not None:
         variant_id, rounds, point_type = price_lock.variant_id, 0, price_lock.point_type
 
@@ -220,7 +238,13 @@ async def reserve_stock(pool: PgPool, definitions: ItemDefinitions, scope: Scope
                     return replayed
                 raise
         try:
-            return await _take(pool, scope, saga_id, player, definition, offer, price_lock)
+            reservation, told = await _take(pool, scope, saga_id, player, definition, offer, price_lock,
+                                            low_stock_threshold)
+            if told:
+                log.info("stock level told", extra={"item_id": item_id, "stock": reservation.item.stock,
+                                                     "saga_id": saga_id})
+                events_written()
+            return reservation
         except _Claimed:
             # A concurrent call with the same saga id (or a release's tombstone) committed first.
             replayed = await _replay(pool, scope, saga_id, item_id, player.player_id)
@@ -239,11 +263,12 @@ async def reserve_stock(pool: PgPool, definitions: ItemDefinitions, scope: Scope
 
 
 async def _take(pool: PgPool, scope: Scope, saga_id: str, player: Player, definition: Definition,
-                offer: Offer, price_lock: PriceLock | None = None) -> Reservation:
+                offer: Offer, price_lock: PriceLock | None, low_stock_threshold: int) -> tuple[Reservation, bool]:
+    """The reservation, and whether its statement wrote an event (a threshold crossed)."""
     item = definition.item
     args = (scope.tenant_id, scope.environment, saga_id, item.id, offer.variant.id if offer.variant else None,
             player.player_id, offer.price.point_type, offer.price.amount, definition.stock_counted,
-            definition.snapshot(offer), item.per_player_limit, definition.revision)
+            definition.snapshot(offer), item.per_player_limit, definition.revision, low_stock_threshold)
     try:
         if price_lock is None:
             row = await pool.fetchrow(_RESERVE, *args)
@@ -256,7 +281,7 @@ async def _take(pool: PgPool, scope: Scope, saga_id: str, player: Player, defini
     if not row["held"]:
         raise _Claimed()
     return Reservation(saga_id, replace(item, stock=row["stock"]), offer.variant, offer.price,
-                       already_reserved=False)
+                       already_reserved=False), row["told"]
 
 
 async def release_stock(pool: PgPool, scope: Scope, *, saga_id: str, reason: str) -> bool:
@@ -295,22 +320,29 @@ async def check_eligibility(pool: PgPool, definitions: ItemDefinitions, scope: S
 
 
 async def adjust_stock(sessions: async_sessionmaker, scope: Scope, *, item_id: str, delta: int,
-                       idempotency_key: str, reason: str) -> Item:
-    """Adds delta to a counted item's stock once per idempotency key; never below zero."""
+                       idempotency_key: str, reason: str, low_stock_threshold: int = DEFAULT_LOW_STOCK) -> Item:
+    """Adds delta to a counted item's stock once per idempotency key; never below zero. An adjustment that
+    crosses the item's low-stock threshold (its own, else low_stock_threshold) or takes the last unit writes
+    its events in its transaction."""
     try:
         async with sessions.begin() as session:
             if await _adjustment_replayed(session, scope, idempotency_key, item_id, delta):
                 return await _current(session, scope, item_id)
-            stock_after = await session.scalar(
+            moved = (await session.execute(
                 update(items)
                 .where(items.c.tenant_id == scope.tenant_id, items.c.environment == scope.environment,
                        items.c.id == item_id, items.c.status != ItemStatus.DELETED.value,
                        items.c.stock.is_not(None), items.c.stock + delta >= 0, items.c.stock + delta <= MAX_STOCK)
                 # A new revision: updated_at, which cached definitions carry, changes.
                 .values(stock=items.c.stock + delta, updated_at=func.now(), revision=items.c.revision + 1)
-                .returning(items.c.stock))
-            if stock_after is None:
+                .returning(items.c.stock, items.c.low_stock_threshold))).first()
+            if moved is None:
                 raise await _adjustment_refusal(session, scope, item_id, delta)
+            stock_after = moved.stock
+            threshold = moved.low_stock_threshold if moved.low_stock_threshold is not None else low_stock_threshold
+            await events.add_adjustment_events(session, scope, item_id=item_id, before=stock_after - delta,
+                                               after=stock_after, threshold=threshold,
+                                               idempotency_key=idempotency_key)
             recorded = await session.scalar(
                 insert(stock_adjustments)
                 .values(tenant_id=scope.tenant_id, environment=scope.environment, idempotency_key=idempotency_key,

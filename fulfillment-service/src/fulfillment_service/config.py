@@ -19,7 +19,9 @@ class Settings(GrpcServerSettings):
     # CODE_ENCRYPTION_KEY, required: a Fernet key (urlsafe base64 of 32 bytes). Codes, PINs and result
     # payloads are encrypted with it at rest; losing it loses every unassigned code.
     code_encryption_key: SecretStr
-    low_pool_threshold: int = 10        # LOW_POOL_THRESHOLD: GetCodePool flags a pool below this as low
+    # LOW_POOL_THRESHOLD: a pool with fewer available codes is low (GetCodePool, the gauge, code_pool.low), for a
+    # pool without its own threshold
+    low_pool_threshold: int = 10
     invariant_check_seconds: float = 60.0  # INVARIANT_CHECK_SECONDS: how often the codes' invariants are checked
     consumer_name: str = "fulfillment-worker"  # CONSUMER_NAME: the durable pull consumer on the jobs subject
     # DEAD_LETTERS_CONSUMER: the durable consumer of the jobs' max-deliveries advisories (the dead-letter path)
@@ -72,6 +74,13 @@ class Settings(GrpcServerSettings):
         if value <= bound:
             raise ValueError(f"must be longer than PROVIDER_MAX_ATTEMPTS x (PROVIDER_TIMEOUT_SECONDS + "
                              f"PROVIDER_RETRY_MAX_WAIT_SECONDS) = {bound:g} s, the longest a delivery's calls take")
+        return value
+
+    @field_validator("low_pool_threshold")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must not be negative")
         return value
 
     @field_validator("max_deliveries", "provider_max_attempts")

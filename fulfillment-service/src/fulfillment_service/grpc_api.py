@@ -21,6 +21,7 @@ MAX_CODES_PER_UPLOAD = 10_000
 MAX_CODE_LENGTH = 256
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+MAX_LOW_THRESHOLD = 1_000_000_000
 
 _STATE_NAMES = {
     fulfillment_pb2.JOB_STATE_PENDING: JobState.PENDING,
@@ -88,7 +89,8 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
             raise DomainError(ErrorCode.VALIDATION_ERROR, "item_id is required")
         codes = _codes_from(request)
         async with self.sessions.begin() as session:
-            added, duplicates = await code_pool.add_codes(session, self.vault, scope, request.item_id, codes)
+            added, duplicates = await code_pool.add_codes(session, self.vault, scope, request.item_id, codes,
+                                                           low_threshold=self.low_pool_threshold)
         return fulfillment_pb2.UploadCodesResponse(added=added, duplicates=duplicates)
 
     async def GetCodePool(self, request, context):  # type: ignore[no-untyped-def]
@@ -100,7 +102,21 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
                                                  self.low_pool_threshold)
         return fulfillment_pb2.GetCodePoolResponse(
             available=status.available, assigned=status.assigned, expired=status.expired,
-            low_threshold=status.low_threshold, low=status.low, masked_sample=status.masked_sample)
+            low_threshold=status.low_threshold, low=status.low, masked_sample=status.masked_sample,
+            own_threshold=status.own_threshold)
+
+    async def SetCodePoolThreshold(self, request, context):  # type: ignore[no-untyped-def]
+        scope = Scope.from_proto(request.scope)
+        if not request.item_id:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "item_id is required")
+        threshold = request.low_threshold if request.HasField("low_threshold") else None
+        if threshold is not None and not 0 <= threshold <= MAX_LOW_THRESHOLD:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, f"low_threshold must be 0..{MAX_LOW_THRESHOLD}")
+        async with self.sessions.begin() as session:
+            own = await code_pool.set_low_threshold(session, scope, request.item_id, threshold,
+                                                    default=self.low_pool_threshold)
+        return fulfillment_pb2.SetCodePoolThresholdResponse(
+            low_threshold=self.low_pool_threshold if own is None else own, own_threshold=own is not None)
 
     async def ListJobs(self, request, context):  # type: ignore[no-untyped-def]
         scope = Scope.from_proto(request.scope)

@@ -6,10 +6,11 @@ Gauges, one indexed statement each:
 - `rewards_fulfillment_jobs{strategy, state}` and `rewards_fulfillment_waiting_operator`: the jobs without an
   outcome (pending, running, waiting), through `ix_jobs_unsettled` (migration 0006); settled jobs are not counted
   (they only grow). Waiting for an operator: `manual` and `physical` jobs `waiting`.
-- `rewards_code_pool_available{tenant, item}` and `rewards_code_pools{state}` (low: fewer than LOW_POOL_THRESHOLD
-  available, exhausted: none), for the `live` pools only (sandbox pools are tenants' tests, not stock to alert
-  on): the pools are found by a loose scan of `uq_code_pool_code` (one index descent per pool), their codes counted
-  through `ix_code_pool_available`.
+- `rewards_code_pool_available{tenant, item}` and `rewards_code_pools{state}` (low: fewer available than the
+  pool's own threshold, else LOW_POOL_THRESHOLD, as for the code_pool.low event; exhausted: none), for the `live`
+  pools only (sandbox pools are tenants' tests, not stock to alert on): the pools are found by a loose scan of
+  `uq_code_pool_code` (one index descent per pool), their codes counted through `ix_code_pool_available`, their
+  thresholds read from `code_pools` by primary key.
 - `rewards_outbox_backlog` / `_oldest_age_seconds`, `rewards_consumer_pending` (the jobs and the dead-letters
   consumers) and `rewards_dead_letters_open` (advisories not yet settled: that consumer's pending and un-acked).
 """
@@ -70,7 +71,9 @@ WITH RECURSIVE pools AS (
 SELECT p.tenant_id, p.item_id,
        (SELECT count(*) FROM code_pool c
          WHERE c.tenant_id = p.tenant_id AND c.environment = 'live' AND c.item_id = p.item_id
-           AND c.assigned_to IS NULL AND (c.expires_at IS NULL OR c.expires_at > now())) AS available
+           AND c.assigned_to IS NULL AND (c.expires_at IS NULL OR c.expires_at > now())) AS available,
+       (SELECT t.low_threshold FROM code_pools t
+         WHERE t.tenant_id = p.tenant_id AND t.environment = 'live' AND t.item_id = p.item_id) AS low_threshold
   FROM pools p
 """
 
@@ -87,7 +90,11 @@ async def sample_jobs(pool: PgPool) -> dict[tuple[str, str], int]:
 
 
 async def sample_pools(pool: PgPool, low_threshold: int) -> dict[tuple[str, str], int]:
-    available = {(r["tenant_id"], r["item_id"]): int(r["available"]) for r in await pool.fetch(LIVE_POOLS)}
+    """Each live pool's available codes; low against its own threshold, else low_threshold (LOW_POOL_THRESHOLD)."""
+    rows = await pool.fetch(LIVE_POOLS)
+    available = {(r["tenant_id"], r["item_id"]): int(r["available"]) for r in rows}
+    thresholds = {(r["tenant_id"], r["item_id"]): low_threshold if r["low_threshold"] is None
+                  else int(r["low_threshold"]) for r in rows}
     for labels in _seen_pools - available.keys():   # a pool gone since the last sample
         CODE_POOL_AVAILABLE.remove(*labels)
     _seen_pools.intersection_update(available)
@@ -95,7 +102,7 @@ async def sample_pools(pool: PgPool, low_threshold: int) -> dict[tuple[str, str]
         CODE_POOL_AVAILABLE.labels(tenant, item).set(count)
     _seen_pools.update(available)
     CODE_POOLS.labels("exhausted").set(sum(1 for n in available.values() if n == 0))
-    CODE_POOLS.labels("low").set(sum(1 for n in available.values() if 0 < n < low_threshold))
+    CODE_POOLS.labels("low").set(sum(1 for key, n in available.items() if 0 < n < thresholds[key]))
     return available
 
 

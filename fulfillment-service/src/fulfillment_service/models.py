@@ -97,6 +97,22 @@ code_pool = Table(
           postgresql_where=text("assigned_to IS NULL"), postgresql_include=["expires_at"]),
 )
 
+# One row per item's pool (written by the first upload; migration 0009): its own low threshold (NULL: the
+# LOW_POOL_THRESHOLD setting), and the redemptions whose claims told the pool low and exhausted (code_pool.py: each
+# crossing told once; an upload that refills the pool clears them).
+code_pools = Table(
+    "code_pools",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("low_threshold", BigInteger),
+    Column("low_told_by", String(128)),
+    Column("exhausted_told_by", String(128)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("low_threshold >= 0", name="low_threshold_not_negative"),
+)
+
 # Results waiting to be published. The payload is a FulfillmentResult, encrypted (it may carry a code and PIN).
 outbox = Table(
     "outbox",

@@ -9,6 +9,8 @@ rows it was not woken for: written by another replica, or left by a failed publi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from service_kit.db import note_outbox_write, wake_after_outbox_commits
 from service_kit.domain_events import event_outbox_statements
 from service_kit.messaging import JetStreamLink
@@ -60,14 +62,23 @@ async def queue_again(tx: Transaction, event_id: str) -> None:
     await tx.execute(QUEUE_AGAIN, event_id)
 
 
+def _opener(vault: Vault) -> Callable[[bytes], bytes]:
+    """Opens a row's payload as it goes out. The pool levels' events are written by the code claim's statement
+    in clear (SQL cannot seal, and an event never carries a code: code_pool.py); every other row is sealed, and a
+    sealed payload is a Fernet token (urlsafe base64), which never starts as a JSON object does."""
+    def open_payload(payload: bytes) -> bytes:
+        return bytes(payload) if payload[:1] == b"{" else vault.unseal_bytes(payload)
+    return open_payload
+
+
 def results_relay(pool: PgPool, sessions: async_sessionmaker, broker: JetStreamLink, vault: Vault, *,
                   interval: float, batch: int = 100) -> OutboxRelay:
     """The kit's relay over this outbox: payloads unsealed as they go out; woken by every SQLAlchemy commit that
     wrote a row, and by PgPool writers calling its `wake()` after their commit. The same relay drains the
-    tenants' events (event_outbox, sealed alike: events.py)."""
+    tenants' events (event_outbox, sealed alike: events.py; the pool levels' in clear: _opener)."""
     relay = OutboxRelay(pool, broker, RelayStatements(claim=CLAIM_UNPUBLISHED, mark_published=MARK_PUBLISHED,
                                                       backlog=BACKLOG, note_failure=NOTE_FAILED_PUBLISH),
-                        interval=interval, batch=batch, open_payload=vault.unseal_bytes,
+                        interval=interval, batch=batch, open_payload=_opener(vault),
                         also=[event_outbox_statements()])
     wake_after_outbox_commits(sessions, relay.wake)
     return relay

@@ -233,6 +233,9 @@ class AdminItem(Item):
     targeting: Targeting
     fulfillment_strategy: str | None
     fulfillment_config: dict[str, Any] | None
+    low_stock_threshold: int | None = Field(
+        description="counted stock below this is low (an item.stock_low event when a change crosses it); null: "
+                    "the catalog's LOW_STOCK_THRESHOLD")
     created_at: datetime | None
     updated_at: datetime | None
 
@@ -244,6 +247,7 @@ class AdminItem(Item):
                                        min_level=t.min_level),
                    fulfillment_strategy=STRATEGY_NAMES.get(i.fulfillment_strategy),
                    fulfillment_config=struct_to_dict(i, "fulfillment_config"),
+                   low_stock_threshold=i.low_stock_threshold if i.HasField("low_stock_threshold") else None,
                    created_at=timestamp(i, "created_at"), updated_at=timestamp(i, "updated_at"))
 
 
@@ -268,7 +272,7 @@ ITEM_FIELD_NAMES = {
     "per_player_limit": "per_player_limit", "targeting": "targeting", "fulfillment_strategy": "fulfillment_strategy",
     "fulfillment_config": "fulfillment_config", "shipping_address_required": "shipping_address_required",
     "customer_info_required": "customer_info_required", "redemption_message": "redemption_message",
-    "face_value": "face_value", "face_currency": "face_currency",
+    "face_value": "face_value", "face_currency": "face_currency", "low_stock_threshold": "low_stock_threshold",
 }
 
 
@@ -293,6 +297,9 @@ class ItemChanges(ApiModel):
     redemption_message: str | None = Field(default=None, max_length=2000)
     face_value: int | None = Field(default=None, ge=0, le=MAX_MINOR_UNITS)
     face_currency: str | None = Field(default=None, max_length=8)
+    low_stock_threshold: int | None = Field(
+        default=None, ge=0, le=MAX_MINOR_UNITS,
+        description="counted stock below this is low (item.stock_low); null: the catalog's LOW_STOCK_THRESHOLD")
 
     @field_validator("status", mode="before")
     @classmethod
@@ -747,13 +754,22 @@ class CodePool(ApiModel):
     assigned: int
     expired: int
     low_threshold: int
-    low: bool = Field(description="available is at or below lowThreshold")
+    own_threshold: bool = Field(description="lowThreshold is the pool's own (PUT .../codes/threshold); false: "
+                                            "the fulfillment service's LOW_POOL_THRESHOLD")
+    low: bool = Field(description="available is below lowThreshold (a code_pool.low event when a claim crosses it)")
     masked_sample: list[str] = Field(description="a few available codes, masked")
 
     @classmethod
     def from_proto(cls, p: fulfillment_pb2.GetCodePoolResponse) -> CodePool:
         return cls(available=p.available, assigned=p.assigned, expired=p.expired, low_threshold=p.low_threshold,
-                   low=p.low, masked_sample=list(p.masked_sample))
+                   own_threshold=p.own_threshold, low=p.low, masked_sample=list(p.masked_sample))
+
+
+class CodePoolThreshold(ApiModel):
+    """PUT /v1/admin/items/{id}/codes/threshold."""
+
+    low_threshold: int | None = Field(ge=0, le=1_000_000_000,
+                                      description="the pool is low below this; null: back to LOW_POOL_THRESHOLD")
 
 
 JOB_STATE_NAMES = {v: k.removeprefix("JOB_STATE_") for k, v in fulfillment_pb2.JobState.items() if v}

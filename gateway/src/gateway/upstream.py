@@ -203,6 +203,10 @@ class FulfillmentClient(ServiceClient):
     async def get_code_pool(self, r: fulfillment_pb2.GetCodePoolRequest) -> fulfillment_pb2.GetCodePoolResponse:
         return await self.call("GetCodePool", r, read=True)
 
+    async def set_code_pool_threshold(self, r: fulfillment_pb2.SetCodePoolThresholdRequest
+                                      ) -> fulfillment_pb2.SetCodePoolThresholdResponse:
+        return await self.call("SetCodePoolThreshold", r, read=True)   # idempotent: it sets a value
+
     async def list_jobs(self, r: fulfillment_pb2.ListJobsRequest) -> fulfillment_pb2.ListJobsResponse:
         return await self.call("ListJobs", r, read=True)
 

@@ -298,12 +298,23 @@ async def test_admin_items_stock_points_and_players(gateway, fake_services):
     assert item["fulfillmentStrategy"] == "free_rounds" and item["fulfillmentConfig"] == {"gameId": "g1", "bet": 20}
     assert item["targeting"] == {"private": True, "segments": ["vip"], "countries": [], "minLevel": 5}
     assert stored["item"].variants[0].rounds == 20 and stored["item"].stock == 10
+    assert item["lowStockThreshold"] is None and not stored["item"].HasField("low_stock_threshold")
 
     patched = await gw.client.patch("/v1/admin/items/12", headers=gw.admin(),
                                     json={"name": "Renamed", "availableUntil": None})
     assert patched.status_code == 200
     update = fake_services.requests("UpdateItem")[0]
     assert sorted(update.update_mask) == ["available_until", "name"] and update.item.id == "12"
+    # An item's own low-stock threshold (item.stock_low), and null to follow the catalog's setting again.
+    own = await gw.client.patch("/v1/admin/items/12", headers=gw.admin(), json={"lowStockThreshold": 3})
+    assert own.status_code == 200 and own.json()["lowStockThreshold"] == 3
+    cleared = await gw.client.patch("/v1/admin/items/12", headers=gw.admin(), json={"lowStockThreshold": None})
+    assert cleared.status_code == 200 and cleared.json()["lowStockThreshold"] is None
+    set_it, clear_it = fake_services.requests("UpdateItem")[1:3]
+    assert set_it.update_mask == ["low_stock_threshold"] and set_it.item.low_stock_threshold == 3
+    assert clear_it.update_mask == ["low_stock_threshold"] and not clear_it.item.HasField("low_stock_threshold")
+    negative = await gw.client.patch("/v1/admin/items/12", headers=gw.admin(), json={"lowStockThreshold": -1})
+    assert_problem(negative, 422, "VALIDATION_ERROR")
 
     archived = await gw.client.delete("/v1/admin/items/12", headers=gw.admin())
     assert archived.json()["status"] == "DELETED"

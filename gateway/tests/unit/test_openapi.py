@@ -54,6 +54,7 @@ OPERATION_IDS = {
     ("get", "/v1/admin/code-reveals"): "adminListCodeReveals",
     ("post", "/v1/admin/items/{itemId}/codes"): "adminUploadCodes",
     ("get", "/v1/admin/items/{itemId}/codes"): "adminGetCodePool",
+    ("put", "/v1/admin/items/{itemId}/codes/threshold"): "adminSetCodePoolThreshold",
     ("get", "/v1/events"): "listEvents",
     ("post", "/v1/admin/webhooks"): "adminCreateWebhookEndpoint",
     ("get", "/v1/admin/webhooks"): "adminListWebhookEndpoints",

@@ -154,7 +154,7 @@ class Platform:
                       "WEBHOOK_SECRET_KEYS": self._secret(
                           "events_webhook_secret_keys",
                           lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())}
-        grpc_services = [("catalog-service", "catalog_service", "catalog", {}),
+        grpc_services = [("catalog-service", "catalog_service", "catalog", nats),
                          ("wallet-service", "wallet_service", "wallet", nats),
                          ("fulfillment-service", "fulfillment_service", "fulfillment", fulfillment_env),
                          ("redemption-service", "redemption_service", "redemption", redemption_env),

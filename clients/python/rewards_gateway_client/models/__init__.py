@@ -15,6 +15,7 @@ from .claim_fail import ClaimFail
 from .claim_result import ClaimResult
 from .claim_success import ClaimSuccess
 from .code_pool import CodePool
+from .code_pool_threshold import CodePoolThreshold
 from .code_reveal import CodeReveal
 from .code_reveal_list import CodeRevealList
 from .code_upload_result import CodeUploadResult
@@ -119,6 +120,7 @@ __all__ = (
     "ClaimResult",
     "ClaimSuccess",
     "CodePool",
+    "CodePoolThreshold",
     "CodeReveal",
     "CodeRevealList",
     "CodeUploadResult",

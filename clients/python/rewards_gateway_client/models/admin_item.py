@@ -46,6 +46,8 @@ class AdminItem:
         targeting (Targeting):
         fulfillment_strategy (None | str):
         fulfillment_config (AdminItemFulfillmentConfigType0 | None):
+        low_stock_threshold (int | None): counted stock below this is low (an item.stock_low event when a change crosses
+            it); null: the catalog's LOW_STOCK_THRESHOLD
         created_at (datetime.datetime | None):
         updated_at (datetime.datetime | None):
         redeemed_count (int | None | Unset):
@@ -73,6 +75,7 @@ class AdminItem:
     targeting: Targeting
     fulfillment_strategy: None | str
     fulfillment_config: AdminItemFulfillmentConfigType0 | None
+    low_stock_threshold: int | None
     created_at: datetime.datetime | None
     updated_at: datetime.datetime | None
     redeemed_count: int | None | Unset = UNSET
@@ -152,6 +155,9 @@ class AdminItem:
         else:
             fulfillment_config = self.fulfillment_config
 
+        low_stock_threshold: int | None
+        low_stock_threshold = self.low_stock_threshold
+
         created_at: None | str
         if isinstance(self.created_at, datetime.datetime):
             created_at = self.created_at.isoformat()
@@ -196,6 +202,7 @@ class AdminItem:
                 "targeting": targeting,
                 "fulfillmentStrategy": fulfillment_strategy,
                 "fulfillmentConfig": fulfillment_config,
+                "lowStockThreshold": low_stock_threshold,
                 "createdAt": created_at,
                 "updatedAt": updated_at,
             }
@@ -351,6 +358,13 @@ class AdminItem:
 
         fulfillment_config = _parse_fulfillment_config(d.pop("fulfillmentConfig"))
 
+        def _parse_low_stock_threshold(data: object) -> int | None:
+            if data is None:
+                return data
+            return cast(int | None, data)
+
+        low_stock_threshold = _parse_low_stock_threshold(d.pop("lowStockThreshold"))
+
         def _parse_created_at(data: object) -> datetime.datetime | None:
             if data is None:
                 return data
@@ -413,6 +427,7 @@ class AdminItem:
             targeting=targeting,
             fulfillment_strategy=fulfillment_strategy,
             fulfillment_config=fulfillment_config,
+            low_stock_threshold=low_stock_threshold,
             created_at=created_at,
             updated_at=updated_at,
             redeemed_count=redeemed_count,

@@ -17,7 +17,9 @@ class CodePool:
         assigned (int):
         expired (int):
         low_threshold (int):
-        low (bool): available is at or below lowThreshold
+        own_threshold (bool): lowThreshold is the pool's own (PUT .../codes/threshold); false: the fulfillment service's
+            LOW_POOL_THRESHOLD
+        low (bool): available is below lowThreshold (a code_pool.low event when a claim crosses it)
         masked_sample (list[str]): a few available codes, masked
     """
 
@@ -25,6 +27,7 @@ class CodePool:
     assigned: int
     expired: int
     low_threshold: int
+    own_threshold: bool
     low: bool
     masked_sample: list[str]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -38,6 +41,8 @@ class CodePool:
 
         low_threshold = self.low_threshold
 
+        own_threshold = self.own_threshold
+
         low = self.low
 
         masked_sample = self.masked_sample
@@ -50,6 +55,7 @@ class CodePool:
                 "assigned": assigned,
                 "expired": expired,
                 "lowThreshold": low_threshold,
+                "ownThreshold": own_threshold,
                 "low": low,
                 "maskedSample": masked_sample,
             }
@@ -68,6 +74,8 @@ class CodePool:
 
         low_threshold = d.pop("lowThreshold")
 
+        own_threshold = d.pop("ownThreshold")
+
         low = d.pop("low")
 
         masked_sample = cast(list[str], d.pop("maskedSample"))
@@ -77,6 +85,7 @@ class CodePool:
             assigned=assigned,
             expired=expired,
             low_threshold=low_threshold,
+            own_threshold=own_threshold,
             low=low,
             masked_sample=masked_sample,
         )

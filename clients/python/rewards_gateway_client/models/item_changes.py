@@ -44,6 +44,8 @@ class ItemChanges:
         redemption_message (None | str | Unset):
         face_value (int | None | Unset):
         face_currency (None | str | Unset):
+        low_stock_threshold (int | None | Unset): counted stock below this is low (item.stock_low); null: the catalog's
+            LOW_STOCK_THRESHOLD
     """
 
     name: None | str | Unset = UNSET
@@ -64,6 +66,7 @@ class ItemChanges:
     redemption_message: None | str | Unset = UNSET
     face_value: int | None | Unset = UNSET
     face_currency: None | str | Unset = UNSET
+    low_stock_threshold: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,6 +205,12 @@ class ItemChanges:
         else:
             face_currency = self.face_currency
 
+        low_stock_threshold: int | None | Unset
+        if isinstance(self.low_stock_threshold, Unset):
+            low_stock_threshold = UNSET
+        else:
+            low_stock_threshold = self.low_stock_threshold
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({})
@@ -241,6 +250,8 @@ class ItemChanges:
             field_dict["faceValue"] = face_value
         if face_currency is not UNSET:
             field_dict["faceCurrency"] = face_currency
+        if low_stock_threshold is not UNSET:
+            field_dict["lowStockThreshold"] = low_stock_threshold
 
         return field_dict
 
@@ -489,6 +500,15 @@ class ItemChanges:
 
         face_currency = _parse_face_currency(d.pop("faceCurrency", UNSET))
 
+        def _parse_low_stock_threshold(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        low_stock_threshold = _parse_low_stock_threshold(d.pop("lowStockThreshold", UNSET))
+
         item_changes = cls(
             name=name,
             description=description,
@@ -508,6 +528,7 @@ class ItemChanges:
             redemption_message=redemption_message,
             face_value=face_value,
             face_currency=face_currency,
+            low_stock_threshold=low_stock_threshold,
         )
 
         item_changes.additional_properties = d

@@ -44,6 +44,8 @@ class NewItem:
         redemption_message (None | str | Unset):
         face_value (int | None | Unset):
         face_currency (None | str | Unset):
+        low_stock_threshold (int | None | Unset): counted stock below this is low (item.stock_low); null: the catalog's
+            LOW_STOCK_THRESHOLD
         id (str | Unset):  Default: ''.
         stock (int | Unset):  Default: 0.
     """
@@ -66,6 +68,7 @@ class NewItem:
     redemption_message: None | str | Unset = UNSET
     face_value: int | None | Unset = UNSET
     face_currency: None | str | Unset = UNSET
+    low_stock_threshold: int | None | Unset = UNSET
     id: str | Unset = ""
     stock: int | Unset = 0
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -187,6 +190,12 @@ class NewItem:
         else:
             face_currency = self.face_currency
 
+        low_stock_threshold: int | None | Unset
+        if isinstance(self.low_stock_threshold, Unset):
+            low_stock_threshold = UNSET
+        else:
+            low_stock_threshold = self.low_stock_threshold
+
         id = self.id
 
         stock = self.stock
@@ -231,6 +240,8 @@ class NewItem:
             field_dict["faceValue"] = face_value
         if face_currency is not UNSET:
             field_dict["faceCurrency"] = face_currency
+        if low_stock_threshold is not UNSET:
+            field_dict["lowStockThreshold"] = low_stock_threshold
         if id is not UNSET:
             field_dict["id"] = id
         if stock is not UNSET:
@@ -440,6 +451,15 @@ class NewItem:
 
         face_currency = _parse_face_currency(d.pop("faceCurrency", UNSET))
 
+        def _parse_low_stock_threshold(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        low_stock_threshold = _parse_low_stock_threshold(d.pop("lowStockThreshold", UNSET))
+
         id = d.pop("id", UNSET)
 
         stock = d.pop("stock", UNSET)
@@ -463,6 +483,7 @@ class NewItem:
             redemption_message=redemption_message,
             face_value=face_value,
             face_currency=face_currency,
+            low_stock_threshold=low_stock_threshold,
             id=id,
             stock=stock,
         )

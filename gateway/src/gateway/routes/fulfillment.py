@@ -30,6 +30,7 @@ from gateway.schemas import (
     CallbackReceipt,
     CodeInput,
     CodePool,
+    CodePoolThreshold,
     CodeUpload,
     CodeUploadResult,
     FulfillmentJob,
@@ -222,6 +223,24 @@ async def upload_codes(item_id: ItemId, request: Request, caller: AdminCaller,
 async def get_code_pool(item_id: ItemId, caller: AdminCaller, services: Services) -> CodePool:
     reply = await services.fulfillment.get_code_pool(fulfillment_pb2.GetCodePoolRequest(
         scope=_scope(caller), item_id=item_id))
+    return CodePool.from_proto(reply)
+
+
+@router.put("/v1/admin/items/{itemId}/codes/threshold", response_model=CodePool, tags=["admin: fulfillment"],
+            operation_id="adminSetCodePoolThreshold", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN))
+async def set_code_pool_threshold(item_id: ItemId, body: CodePoolThreshold, caller: AdminCaller,
+                                  services: Services) -> CodePool:
+    """Sets the pool's own low threshold (`{"lowThreshold": 5}`), or clears it (`null`: the fulfillment
+    service's LOW_POOL_THRESHOLD again): the pool is low below it, and the claim that crosses it tells a
+    `code_pool.low` event. Answers the pool's status."""
+    scope = _scope(caller)
+    request = fulfillment_pb2.SetCodePoolThresholdRequest(scope=scope, item_id=item_id)
+    if body.low_threshold is not None:
+        request.low_threshold = body.low_threshold
+    await services.fulfillment.set_code_pool_threshold(request)
+    log.info("code pool threshold set", extra={"item_id": item_id, "low_threshold": body.low_threshold})
+    reply = await services.fulfillment.get_code_pool(fulfillment_pb2.GetCodePoolRequest(scope=scope, item_id=item_id))
     return CodePool.from_proto(reply)
 
 

@@ -42,12 +42,19 @@ FULFILLMENT_DELIVERED = "fulfillment.delivered"
 FULFILLMENT_WAITING_FOR_OPERATOR = "fulfillment.waiting_for_operator"
 POINTS_GRANTED = "points.granted"
 POINTS_ADJUSTED = "points.adjusted"
+# The levels of what there is to sell: an item's counted stock and an item's code pool, each told once per
+# crossing of its threshold (catalog-service, fulfillment-service).
+ITEM_STOCK_LOW = "item.stock_low"
+ITEM_OUT_OF_STOCK = "item.out_of_stock"
+CODE_POOL_LOW = "code_pool.low"
+CODE_POOL_EXHAUSTED = "code_pool.exhausted"
 # Written by the events service itself into the tenant's log (never published): a webhook endpoint it disabled.
 WEBHOOK_ENDPOINT_DISABLED = "webhook.endpoint.disabled"
 VERSIONS: dict[str, int] = {
     REDEMPTION_CREATED: 1, REDEMPTION_COMPLETED: 1, REDEMPTION_CANCELED: 1, REDEMPTION_FAILED: 1,
     FULFILLMENT_SHIPPED: 1, FULFILLMENT_DELIVERED: 1, FULFILLMENT_WAITING_FOR_OPERATOR: 1,
-    POINTS_GRANTED: 1, POINTS_ADJUSTED: 1, WEBHOOK_ENDPOINT_DISABLED: 1,
+    POINTS_GRANTED: 1, POINTS_ADJUSTED: 1, ITEM_STOCK_LOW: 1, ITEM_OUT_OF_STOCK: 1, CODE_POOL_LOW: 1,
+    CODE_POOL_EXHAUSTED: 1, WEBHOOK_ENDPOINT_DISABLED: 1,
 }
 # Keys a payload may never carry, whatever its type (checked by build(); the SQL payloads name their columns).
 FORBIDDEN_KEYS = frozenset({"code", "pin", "sealed_code", "sealed_pin", "fulfillment"})

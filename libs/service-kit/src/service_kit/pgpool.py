@@ -25,7 +25,7 @@ own, with the SQL text and never its arguments (service_kit.tracing.statement_sp
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,17 +150,19 @@ class PgPool(_Counted):
     @classmethod
     async def open(cls, url: str, *, size: int = 10, statement_timeout_ms: int = 10_000,
                    connect_timeout_seconds: float = 10.0,
-                   checkout_timeout_seconds: float = POOL_CHECKOUT_TIMEOUT_SECONDS) -> PgPool:
+                   checkout_timeout_seconds: float = POOL_CHECKOUT_TIMEOUT_SECONDS,
+                   settings: Mapping[str, str] | None = None) -> PgPool:
         """Connects lazily beyond the first connection (within connect_timeout_seconds at open); up to `size`
         connections. Every call waits at most checkout_timeout_seconds for a connection (a free one, or a new
         one connecting) and is refused as UNAVAILABLE after that; every statement runs at most
-        statement_timeout_ms."""
+        statement_timeout_ms. settings: more run-time parameters of every connection (a service's own, named
+        `rewards.<name>`, read by its statements with current_setting)."""
         pool = await asyncpg.create_pool(
             to_dsn(url), min_size=1, max_size=size, init=_init_connection, reset=_reset_connection,
             timeout=connect_timeout_seconds,
             command_timeout=statement_timeout_ms / 1000 + 5, max_inactive_connection_lifetime=300,
             server_settings={"statement_timeout": str(statement_timeout_ms),
-                             "idle_in_transaction_session_timeout": "60000"})
+                             "idle_in_transaction_session_timeout": "60000", **(settings or {})})
         return cls(pool, checkout_timeout_seconds, urlsplit(to_dsn(url)).path.lstrip("/"))
 
     async def close(self) -> None:

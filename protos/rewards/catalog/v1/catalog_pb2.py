@@ -27,17 +27,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from rewards.common.v1 import common_pb2 as rewards_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n rewards/catalog/v1/catalog.proto\x12\x12rewards.catalog.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erewards/common/v1/common.proto\"+\n\x05Price\x12\x12\n\npoint_type\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\"^\n\x07Variant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06rounds\x18\x03 \x01(\x05\x12)\n\x06prices\x18\x04 \x03(\x0b\x32\x19.rewards.catalog.v1.Price\"T\n\tTargeting\x12\x0f\n\x07private\x18\x01 \x01(\x08\x12\x10\n\x08segments\x18\x02 \x03(\t\x12\x11\n\tcountries\x18\x03 \x03(\t\x12\x11\n\tmin_level\x18\x04 \x01(\x05\"\x95\x06\n\x04Item\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x11\n\timage_url\x18\x04 \x01(\t\x12.\n\x06status\x18\x05 \x01(\x0e\x32\x1e.rewards.catalog.v1.ItemStatus\x12\x32\n\x0e\x61vailable_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0f\x61vailable_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06prices\x18\x08 \x03(\x0b\x32\x19.rewards.catalog.v1.Price\x12-\n\x08variants\x18\t \x03(\x0b\x32\x1b.rewards.catalog.v1.Variant\x12\x17\n\x0funlimited_stock\x18\n \x01(\x08\x12\r\n\x05stock\x18\x0b \x01(\x03\x12\x18\n\x10per_player_limit\x18\x0c \x01(\x05\x12\x30\n\ttargeting\x18\r \x01(\x0b\x32\x1d.rewards.catalog.v1.Targeting\x12\x45\n\x14\x66ulfillment_strategy\x18\x0e \x01(\x0e\x32\'.rewards.catalog.v1.FulfillmentStrategy\x12\x33\n\x12\x66ulfillment_config\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x19shipping_address_required\x18\x10 \x01(\x08\x12\x1e\n\x16\x63ustomer_info_required\x18\x11 \x01(\x08\x12\x1a\n\x12redemption_message\x18\x12 \x01(\t\x12\x12\n\nface_value\x18\x13 \x01(\x03\x12\x15\n\rface_currency\x18\x14 \x01(\t\x12.\n\ncreated_at\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"d\n\x11\x43reateItemRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12&\n\x04item\x18\x02 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"<\n\x12\x43reateItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"y\n\x11UpdateItemRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12&\n\x04item\x18\x02 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\x12\x13\n\x0bupdate_mask\x18\x03 \x03(\t\"<\n\x12UpdateItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"N\n\x12\x41rchiveItemRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07item_id\x18\x02 \x01(\t\"=\n\x13\x41rchiveItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"\x86\x01\n\x12\x41\x64justStockRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"=\n\x13\x41\x64justStockResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"|\n\x0eGetItemRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\x30\n\x06player\x18\x03 \x01(\x0b\x32 .rewards.common.v1.PlayerContext\"X\n\x0fGetItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\x12\x1d\n\x15player_redeemed_count\x18\x02 \x01(\x05\"\x94\x01\n\x10ListItemsRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x30\n\x06player\x18\x02 \x01(\x0b\x32 .rewards.common.v1.PlayerContext\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"U\n\x11ListItemsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.rewards.catalog.v1.Item\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb0\x02\n\x17\x43heckEligibilityRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\x12\n\nvariant_id\x18\x03 \x01(\t\x12\x0e\n\x06rounds\x18\x04 \x01(\x05\x12\x12\n\npoint_type\x18\x05 \x01(\t\x12\x30\n\x06player\x18\x06 \x01(\x0b\x32 .rewards.common.v1.PlayerContext\x12\x1c\n\x14has_shipping_address\x18\x07 \x01(\x08\x12\x19\n\x11has_customer_info\x18\x08 \x01(\x08\x12\x1c\n\x14skip_required_fields\x18\t \x01(\x08\x12\x1a\n\x12lock_price_seconds\x18\n \x01(\x05\"\xab\x02\n\x18\x43heckEligibilityResponse\x12\x10\n\x08\x65ligible\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12&\n\x04item\x18\x03 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\x12,\n\x07variant\x18\x04 \x01(\x0b\x32\x1b.rewards.catalog.v1.Variant\x12(\n\x05price\x18\x05 \x01(\x0b\x32\x19.rewards.catalog.v1.Price\x12\x1b\n\x13remaining_allowance\x18\x06 \x01(\x03\x12\x15\n\rprice_lock_id\x18\x07 \x01(\t\x12\x39\n\x15price_lock_expires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x02\n\x13ReserveStockRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07saga_id\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\x12\x12\n\nvariant_id\x18\x04 \x01(\t\x12\x0e\n\x06rounds\x18\x05 \x01(\x05\x12\x12\n\npoint_type\x18\x06 \x01(\t\x12\x30\n\x06player\x18\x07 \x01(\x0b\x32 .rewards.common.v1.PlayerContext\x12\x1c\n\x14has_shipping_address\x18\x08 \x01(\x08\x12\x19\n\x11has_customer_info\x18\t \x01(\x08\x12\x15\n\rprice_lock_id\x18\n \x01(\t\"\xc1\x01\n\x14ReserveStockResponse\x12\x0f\n\x07saga_id\x18\x01 \x01(\t\x12&\n\x04item\x18\x02 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\x12,\n\x07variant\x18\x03 \x01(\x0b\x32\x1b.rewards.catalog.v1.Variant\x12(\n\x05price\x18\x04 \x01(\x0b\x32\x19.rewards.catalog.v1.Price\x12\x18\n\x10\x61lready_reserved\x18\x05 \x01(\x08\"_\n\x13ReleaseStockRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07saga_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"(\n\x14ReleaseStockResponse\x12\x10\n\x08released\x18\x01 \x01(\x08*\x8b\x01\n\nItemStatus\x12\x1b\n\x17ITEM_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11ITEM_STATUS_DRAFT\x10\x01\x12\x16\n\x12ITEM_STATUS_ACTIVE\x10\x02\x12\x18\n\x14ITEM_STATUS_INACTIVE\x10\x03\x12\x17\n\x13ITEM_STATUS_DELETED\x10\x04*\x8b\x02\n\x13\x46ulfillmentStrategy\x12$\n FULFILLMENT_STRATEGY_UNSPECIFIED\x10\x00\x12\"\n\x1e\x46ULFILLMENT_STRATEGY_CODE_POOL\x10\x01\x12 \n\x1c\x46ULFILLMENT_STRATEGY_WEBHOOK\x10\x02\x12!\n\x1d\x46ULFILLMENT_STRATEGY_PHYSICAL\x10\x03\x12\x1e\n\x1a\x46ULFILLMENT_STRATEGY_BONUS\x10\x04\x12$\n FULFILLMENT_STRATEGY_FREE_ROUNDS\x10\x05\x12\x1f\n\x1b\x46ULFILLMENT_STRATEGY_MANUAL\x10\x06\x32\xed\x06\n\x0e\x43\x61talogService\x12[\n\nCreateItem\x12%.rewards.catalog.v1.CreateItemRequest\x1a&.rewards.catalog.v1.CreateItemResponse\x12[\n\nUpdateItem\x12%.rewards.catalog.v1.UpdateItemRequest\x1a&.rewards.catalog.v1.UpdateItemResponse\x12^\n\x0b\x41rchiveItem\x12&.rewards.catalog.v1.ArchiveItemRequest\x1a\'.rewards.catalog.v1.ArchiveItemResponse\x12^\n\x0b\x41\x64justStock\x12&.rewards.catalog.v1.AdjustStockRequest\x1a\'.rewards.catalog.v1.AdjustStockResponse\x12R\n\x07GetItem\x12\".rewards.catalog.v1.GetItemRequest\x1a#.rewards.catalog.v1.GetItemResponse\x12X\n\tListItems\x12$.rewards.catalog.v1.ListItemsRequest\x1a%.rewards.catalog.v1.ListItemsResponse\x12m\n\x10\x43heckEligibility\x12+.rewards.catalog.v1.CheckEligibilityRequest\x1a,.rewards.catalog.v1.CheckEligibilityResponse\x12\x61\n\x0cReserveStock\x12\'.rewards.catalog.v1.ReserveStockRequest\x1a(.rewards.catalog.v1.ReserveStockResponse\x12\x61\n\x0cReleaseStock\x12\'.rewards.catalog.v1.ReleaseStockRequest\x1a(.rewards.catalog.v1.ReleaseStockResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n rewards/catalog/v1/catalog.proto\x12\x12rewards.catalog.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1erewards/common/v1/common.proto\"+\n\x05Price\x12\x12\n\npoint_type\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\"^\n\x07Variant\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06rounds\x18\x03 \x01(\x05\x12)\n\x06prices\x18\x04 \x03(\x0b\x32\x19.rewards.catalog.v1.Price\"T\n\tTargeting\x12\x0f\n\x07private\x18\x01 \x01(\x08\x12\x10\n\x08segments\x18\x02 \x03(\t\x12\x11\n\tcountries\x18\x03 \x03(\t\x12\x11\n\tmin_level\x18\x04 \x01(\x05\"\xcf\x06\n\x04Item\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x11\n\timage_url\x18\x04 \x01(\t\x12.\n\x06status\x18\x05 \x01(\x0e\x32\x1e.rewards.catalog.v1.ItemStatus\x12\x32\n\x0e\x61vailable_from\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0f\x61vailable_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x06prices\x18\x08 \x03(\x0b\x32\x19.rewards.catalog.v1.Price\x12-\n\x08variants\x18\t \x03(\x0b\x32\x1b.rewards.catalog.v1.Variant\x12\x17\n\x0funlimited_stock\x18\n \x01(\x08\x12\r\n\x05stock\x18\x0b \x01(\x03\x12\x18\n\x10per_player_limit\x18\x0c \x01(\x05\x12\x30\n\ttargeting\x18\r \x01(\x0b\x32\x1d.rewards.catalog.v1.Targeting\x12\x45\n\x14\x66ulfillment_strategy\x18\x0e \x01(\x0e\x32\'.rewards.catalog.v1.FulfillmentStrategy\x12\x33\n\x12\x66ulfillment_config\x18\x0f \x01(\x0b\x32\x17.google.protobuf.Struct\x12!\n\x19shipping_address_required\x18\x10 \x01(\x08\x12\x1e\n\x16\x63ustomer_info_required\x18\x11 \x01(\x08\x12\x1a\n\x12redemption_message\x18\x12 \x01(\t\x12\x12\n\nface_value\x18\x13 \x01(\x03\x12\x15\n\rface_currency\x18\x14 \x01(\t\x12.\n\ncreated_at\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12 \n\x13low_stock_threshold\x18\x17 \x01(\x03H\x00\x88\x01\x01\x42\x16\n\x14_low_stock_threshold\"d\n\x11\x43reateItemRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12&\n\x04item\x18\x02 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"<\n\x12\x43reateItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"y\n\x11UpdateItemRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12&\n\x04item\x18\x02 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\x12\x13\n\x0bupdate_mask\x18\x03 \x03(\t\"<\n\x12UpdateItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"N\n\x12\x41rchiveItemRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07item_id\x18\x02 \x01(\t\"=\n\x13\x41rchiveItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"\x86\x01\n\x12\x41\x64justStockRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"=\n\x13\x41\x64justStockResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\"|\n\x0eGetItemRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\x30\n\x06player\x18\x03 \x01(\x0b\x32 .rewards.common.v1.PlayerContext\"X\n\x0fGetItemResponse\x12&\n\x04item\x18\x01 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\x12\x1d\n\x15player_redeemed_count\x18\x02 \x01(\x05\"\x94\x01\n\x10ListItemsRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x30\n\x06player\x18\x02 \x01(\x0b\x32 .rewards.common.v1.PlayerContext\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"U\n\x11ListItemsResponse\x12\'\n\x05items\x18\x01 \x03(\x0b\x32\x18.rewards.catalog.v1.Item\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xb0\x02\n\x17\x43heckEligibilityRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\x12\n\nvariant_id\x18\x03 \x01(\t\x12\x0e\n\x06rounds\x18\x04 \x01(\x05\x12\x12\n\npoint_type\x18\x05 \x01(\t\x12\x30\n\x06player\x18\x06 \x01(\x0b\x32 .rewards.common.v1.PlayerContext\x12\x1c\n\x14has_shipping_address\x18\x07 \x01(\x08\x12\x19\n\x11has_customer_info\x18\x08 \x01(\x08\x12\x1c\n\x14skip_required_fields\x18\t \x01(\x08\x12\x1a\n\x12lock_price_seconds\x18\n \x01(\x05\"\xab\x02\n\x18\x43heckEligibilityResponse\x12\x10\n\x08\x65ligible\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12&\n\x04item\x18\x03 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\x12,\n\x07variant\x18\x04 \x01(\x0b\x32\x1b.rewards.catalog.v1.Variant\x12(\n\x05price\x18\x05 \x01(\x0b\x32\x19.rewards.catalog.v1.Price\x12\x1b\n\x13remaining_allowance\x18\x06 \x01(\x03\x12\x15\n\rprice_lock_id\x18\x07 \x01(\t\x12\x39\n\x15price_lock_expires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x02\n\x13ReserveStockRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07saga_id\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\x12\x12\n\nvariant_id\x18\x04 \x01(\t\x12\x0e\n\x06rounds\x18\x05 \x01(\x05\x12\x12\n\npoint_type\x18\x06 \x01(\t\x12\x30\n\x06player\x18\x07 \x01(\x0b\x32 .rewards.common.v1.PlayerContext\x12\x1c\n\x14has_shipping_address\x18\x08 \x01(\x08\x12\x19\n\x11has_customer_info\x18\t \x01(\x08\x12\x15\n\rprice_lock_id\x18\n \x01(\t\"\xc1\x01\n\x14ReserveStockResponse\x12\x0f\n\x07saga_id\x18\x01 \x01(\t\x12&\n\x04item\x18\x02 \x01(\x0b\x32\x18.rewards.catalog.v1.Item\x12,\n\x07variant\x18\x03 \x01(\x0b\x32\x1b.rewards.catalog.v1.Variant\x12(\n\x05price\x18\x04 \x01(\x0b\x32\x19.rewards.catalog.v1.Price\x12\x18\n\x10\x61lready_reserved\x18\x05 \x01(\x08\"_\n\x13ReleaseStockRequest\x12\'\n\x05scope\x18\x01 \x01(\x0b\x32\x18.rewards.common.v1.Scope\x12\x0f\n\x07saga_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"(\n\x14ReleaseStockResponse\x12\x10\n\x08released\x18\x01 \x01(\x08*\x8b\x01\n\nItemStatus\x12\x1b\n\x17ITEM_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11ITEM_STATUS_DRAFT\x10\x01\x12\x16\n\x12ITEM_STATUS_ACTIVE\x10\x02\x12\x18\n\x14ITEM_STATUS_INACTIVE\x10\x03\x12\x17\n\x13ITEM_STATUS_DELETED\x10\x04*\x8b\x02\n\x13\x46ulfillmentStrategy\x12$\n FULFILLMENT_STRATEGY_UNSPECIFIED\x10\x00\x12\"\n\x1e\x46ULFILLMENT_STRATEGY_CODE_POOL\x10\x01\x12 \n\x1c\x46ULFILLMENT_STRATEGY_WEBHOOK\x10\x02\x12!\n\x1d\x46ULFILLMENT_STRATEGY_PHYSICAL\x10\x03\x12\x1e\n\x1a\x46ULFILLMENT_STRATEGY_BONUS\x10\x04\x12$\n FULFILLMENT_STRATEGY_FREE_ROUNDS\x10\x05\x12\x1f\n\x1b\x46ULFILLMENT_STRATEGY_MANUAL\x10\x06\x32\xed\x06\n\x0e\x43\x61talogService\x12[\n\nCreateItem\x12%.rewards.catalog.v1.CreateItemRequest\x1a&.rewards.catalog.v1.CreateItemResponse\x12[\n\nUpdateItem\x12%.rewards.catalog.v1.UpdateItemRequest\x1a&.rewards.catalog.v1.UpdateItemResponse\x12^\n\x0b\x41rchiveItem\x12&.rewards.catalog.v1.ArchiveItemRequest\x1a\'.rewards.catalog.v1.ArchiveItemResponse\x12^\n\x0b\x41\x64justStock\x12&.rewards.catalog.v1.AdjustStockRequest\x1a\'.rewards.catalog.v1.AdjustStockResponse\x12R\n\x07GetItem\x12\".rewards.catalog.v1.GetItemRequest\x1a#.rewards.catalog.v1.GetItemResponse\x12X\n\tListItems\x12$.rewards.catalog.v1.ListItemsRequest\x1a%.rewards.catalog.v1.ListItemsResponse\x12m\n\x10\x43heckEligibility\x12+.rewards.catalog.v1.CheckEligibilityRequest\x1a,.rewards.catalog.v1.CheckEligibilityResponse\x12\x61\n\x0cReserveStock\x12\'.rewards.catalog.v1.ReserveStockRequest\x1a(.rewards.catalog.v1.ReserveStockResponse\x12\x61\n\x0cReleaseStock\x12\'.rewards.catalog.v1.ReleaseStockRequest\x1a(.rewards.catalog.v1.ReleaseStockResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rewards.catalog.v1.catalog_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ITEMSTATUS']._serialized_start=3546
-  _globals['_ITEMSTATUS']._serialized_end=3685
-  _globals['_FULFILLMENTSTRATEGY']._serialized_start=3688
-  _globals['_FULFILLMENTSTRATEGY']._serialized_end=3955
+  _globals['_ITEMSTATUS']._serialized_start=3604
+  _globals['_ITEMSTATUS']._serialized_end=3743
+  _globals['_FULFILLMENTSTRATEGY']._serialized_start=3746
+  _globals['_FULFILLMENTSTRATEGY']._serialized_end=4013
   _globals['_PRICE']._serialized_start=151
   _globals['_PRICE']._serialized_end=194
   _globals['_VARIANT']._serialized_start=196
@@ -45,43 +45,43 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_TARGETING']._serialized_start=292
   _globals['_TARGETING']._serialized_end=376
   _globals['_ITEM']._serialized_start=379
-  _globals['_ITEM']._serialized_end=1168
-  _globals['_CREATEITEMREQUEST']._serialized_start=1170
-  _globals['_CREATEITEMREQUEST']._serialized_end=1270
-  _globals['_CREATEITEMRESPONSE']._serialized_start=1272
-  _globals['_CREATEITEMRESPONSE']._serialized_end=1332
-  _globals['_UPDATEITEMREQUEST']._serialized_start=1334
-  _globals['_UPDATEITEMREQUEST']._serialized_end=1455
-  _globals['_UPDATEITEMRESPONSE']._serialized_start=1457
-  _globals['_UPDATEITEMRESPONSE']._serialized_end=1517
-  _globals['_ARCHIVEITEMREQUEST']._serialized_start=1519
-  _globals['_ARCHIVEITEMREQUEST']._serialized_end=1597
-  _globals['_ARCHIVEITEMRESPONSE']._serialized_start=1599
-  _globals['_ARCHIVEITEMRESPONSE']._serialized_end=1660
-  _globals['_ADJUSTSTOCKREQUEST']._serialized_start=1663
-  _globals['_ADJUSTSTOCKREQUEST']._serialized_end=1797
-  _globals['_ADJUSTSTOCKRESPONSE']._serialized_start=1799
-  _globals['_ADJUSTSTOCKRESPONSE']._serialized_end=1860
-  _globals['_GETITEMREQUEST']._serialized_start=1862
-  _globals['_GETITEMREQUEST']._serialized_end=1986
-  _globals['_GETITEMRESPONSE']._serialized_start=1988
-  _globals['_GETITEMRESPONSE']._serialized_end=2076
-  _globals['_LISTITEMSREQUEST']._serialized_start=2079
-  _globals['_LISTITEMSREQUEST']._serialized_end=2227
-  _globals['_LISTITEMSRESPONSE']._serialized_start=2229
-  _globals['_LISTITEMSRESPONSE']._serialized_end=2314
-  _globals['_CHECKELIGIBILITYREQUEST']._serialized_start=2317
-  _globals['_CHECKELIGIBILITYREQUEST']._serialized_end=2621
-  _globals['_CHECKELIGIBILITYRESPONSE']._serialized_start=2624
-  _globals['_CHECKELIGIBILITYRESPONSE']._serialized_end=2923
-  _globals['_RESERVESTOCKREQUEST']._serialized_start=2926
-  _globals['_RESERVESTOCKREQUEST']._serialized_end=3208
-  _globals['_RESERVESTOCKRESPONSE']._serialized_start=3211
-  _globals['_RESERVESTOCKRESPONSE']._serialized_end=3404
-  _globals['_RELEASESTOCKREQUEST']._serialized_start=3406
-  _globals['_RELEASESTOCKREQUEST']._serialized_end=3501
-  _globals['_RELEASESTOCKRESPONSE']._serialized_start=3503
-  _globals['_RELEASESTOCKRESPONSE']._serialized_end=3543
-  _globals['_CATALOGSERVICE']._serialized_start=3958
-  _globals['_CATALOGSERVICE']._serialized_end=4835
+  _globals['_ITEM']._serialized_end=1226
+  _globals['_CREATEITEMREQUEST']._serialized_start=1228
+  _globals['_CREATEITEMREQUEST']._serialized_end=1328
+  _globals['_CREATEITEMRESPONSE']._serialized_start=1330
+  _globals['_CREATEITEMRESPONSE']._serialized_end=1390
+  _globals['_UPDATEITEMREQUEST']._serialized_start=1392
+  _globals['_UPDATEITEMREQUEST']._serialized_end=1513
+  _globals['_UPDATEITEMRESPONSE']._serialized_start=1515
+  _globals['_UPDATEITEMRESPONSE']._serialized_end=1575
+  _globals['_ARCHIVEITEMREQUEST']._serialized_start=1577
+  _globals['_ARCHIVEITEMREQUEST']._serialized_end=1655
+  _globals['_ARCHIVEITEMRESPONSE']._serialized_start=1657
+  _globals['_ARCHIVEITEMRESPONSE']._serialized_end=1718
+  _globals['_ADJUSTSTOCKREQUEST']._serialized_start=1721
+  _globals['_ADJUSTSTOCKREQUEST']._serialized_end=1855
+  _globals['_ADJUSTSTOCKRESPONSE']._serialized_start=1857
+  _globals['_ADJUSTSTOCKRESPONSE']._serialized_end=1918
+  _globals['_GETITEMREQUEST']._serialized_start=1920
+  _globals['_GETITEMREQUEST']._serialized_end=2044
+  _globals['_GETITEMRESPONSE']._serialized_start=2046
+  _globals['_GETITEMRESPONSE']._serialized_end=2134
+  _globals['_LISTITEMSREQUEST']._serialized_start=2137
+  _globals['_LISTITEMSREQUEST']._serialized_end=2285
+  _globals['_LISTITEMSRESPONSE']._serialized_start=2287
+  _globals['_LISTITEMSRESPONSE']._serialized_end=2372
+  _globals['_CHECKELIGIBILITYREQUEST']._serialized_start=2375
+  _globals['_CHECKELIGIBILITYREQUEST']._serialized_end=2679
+  _globals['_CHECKELIGIBILITYRESPONSE']._serialized_start=2682
+  _globals['_CHECKELIGIBILITYRESPONSE']._serialized_end=2981
+  _globals['_RESERVESTOCKREQUEST']._serialized_start=2984
+  _globals['_RESERVESTOCKREQUEST']._serialized_end=3266
+  _globals['_RESERVESTOCKRESPONSE']._serialized_start=3269
+  _globals['_RESERVESTOCKRESPONSE']._serialized_end=3462
+  _globals['_RELEASESTOCKREQUEST']._serialized_start=3464
+  _globals['_RELEASESTOCKREQUEST']._serialized_end=3559
+  _globals['_RELEASESTOCKRESPONSE']._serialized_start=3561
+  _globals['_RELEASESTOCKRESPONSE']._serialized_end=3601
+  _globals['_CATALOGSERVICE']._serialized_start=4016
+  _globals['_CATALOGSERVICE']._serialized_end=4893
 # @@protoc_insertion_point(module_scope)

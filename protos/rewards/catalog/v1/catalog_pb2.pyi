@@ -75,7 +75,7 @@ class Targeting(_message.Message):
     def __init__(self, private: _Optional[bool] = ..., segments: _Optional[_Iterable[str]] = ..., countries: _Optional[_Iterable[str]] = ..., min_level: _Optional[int] = ...) -> None: ...
 
 class Item(_message.Message):
-    __slots__ = ("id", "name", "description", "image_url", "status", "available_from", "available_until", "prices", "variants", "unlimited_stock", "stock", "per_player_limit", "targeting", "fulfillment_strategy", "fulfillment_config", "shipping_address_required", "customer_info_required", "redemption_message", "face_value", "face_currency", "created_at", "updated_at")
+    __slots__ = ("id", "name", "description", "image_url", "status", "available_from", "available_until", "prices", "variants", "unlimited_stock", "stock", "per_player_limit", "targeting", "fulfillment_strategy", "fulfillment_config", "shipping_address_required", "customer_info_required", "redemption_message", "face_value", "face_currency", "created_at", "updated_at", "low_stock_threshold")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +98,7 @@ class Item(_message.Message):
     FACE_CURRENCY_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOW_STOCK_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     description: str
@@ -120,7 +121,8 @@ class Item(_message.Message):
     face_currency: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., image_url: _Optional[str] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., available_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., available_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., prices: _Optional[_Iterable[_Union[Price, _Mapping]]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., unlimited_stock: _Optional[bool] = ..., stock: _Optional[int] = ..., per_player_limit: _Optional[int] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., fulfillment_strategy: _Optional[_Union[FulfillmentStrategy, str]] = ..., fulfillment_config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., shipping_address_required: _Optional[bool] = ..., customer_info_required: _Optional[bool] = ..., redemption_message: _Optional[str] = ..., face_value: _Optional[int] = ..., face_currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    low_stock_threshold: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., image_url: _Optional[str] = ..., status: _Optional[_Union[ItemStatus, str]] = ..., available_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., available_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., prices: _Optional[_Iterable[_Union[Price, _Mapping]]] = ..., variants: _Optional[_Iterable[_Union[Variant, _Mapping]]] = ..., unlimited_stock: _Optional[bool] = ..., stock: _Optional[int] = ..., per_player_limit: _Optional[int] = ..., targeting: _Optional[_Union[Targeting, _Mapping]] = ..., fulfillment_strategy: _Optional[_Union[FulfillmentStrategy, str]] = ..., fulfillment_config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., shipping_address_required: _Optional[bool] = ..., customer_info_required: _Optional[bool] = ..., redemption_message: _Optional[str] = ..., face_value: _Optional[int] = ..., face_currency: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., low_stock_threshold: _Optional[int] = ...) -> None: ...
 
 class CreateItemRequest(_message.Message):
     __slots__ = ("scope", "item")

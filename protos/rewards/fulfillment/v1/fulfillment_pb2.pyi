@@ -194,20 +194,40 @@ class GetCodePoolRequest(_message.Message):
     def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., item_id: _Optional[str] = ...) -> None: ...
 
 class GetCodePoolResponse(_message.Message):
-    __slots__ = ("available", "assigned", "expired", "low_threshold", "low", "masked_sample")
+    __slots__ = ("available", "assigned", "expired", "low_threshold", "low", "masked_sample", "own_threshold")
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     ASSIGNED_FIELD_NUMBER: _ClassVar[int]
     EXPIRED_FIELD_NUMBER: _ClassVar[int]
     LOW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     LOW_FIELD_NUMBER: _ClassVar[int]
     MASKED_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    OWN_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
     available: int
     assigned: int
     expired: int
     low_threshold: int
     low: bool
     masked_sample: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, available: _Optional[int] = ..., assigned: _Optional[int] = ..., expired: _Optional[int] = ..., low_threshold: _Optional[int] = ..., low: _Optional[bool] = ..., masked_sample: _Optional[_Iterable[str]] = ...) -> None: ...
+    own_threshold: bool
+    def __init__(self, available: _Optional[int] = ..., assigned: _Optional[int] = ..., expired: _Optional[int] = ..., low_threshold: _Optional[int] = ..., low: _Optional[bool] = ..., masked_sample: _Optional[_Iterable[str]] = ..., own_threshold: _Optional[bool] = ...) -> None: ...
+
+class SetCodePoolThresholdRequest(_message.Message):
+    __slots__ = ("scope", "item_id", "low_threshold")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    LOW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.Scope
+    item_id: str
+    low_threshold: int
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., item_id: _Optional[str] = ..., low_threshold: _Optional[int] = ...) -> None: ...
+
+class SetCodePoolThresholdResponse(_message.Message):
+    __slots__ = ("low_threshold", "own_threshold")
+    LOW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    OWN_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    low_threshold: int
+    own_threshold: bool
+    def __init__(self, low_threshold: _Optional[int] = ..., own_threshold: _Optional[bool] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
     __slots__ = ("scope", "state", "stuck_only", "page_size", "page_token")

@@ -45,6 +45,11 @@ class FulfillmentServiceStub:
                 request_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.GetCodePoolRequest.SerializeToString,
                 response_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.GetCodePoolResponse.FromString,
                 _registered_method=True)
+        self.SetCodePoolThreshold = channel.unary_unary(
+                '/rewards.fulfillment.v1.FulfillmentService/SetCodePoolThreshold',
+                request_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.SetCodePoolThresholdRequest.SerializeToString,
+                response_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.SetCodePoolThresholdResponse.FromString,
+                _registered_method=True)
         self.ListJobs = channel.unary_unary(
                 '/rewards.fulfillment.v1.FulfillmentService/ListJobs',
                 request_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.ListJobsRequest.SerializeToString,
@@ -95,6 +100,14 @@ class FulfillmentServiceServicer:
 
     def GetCodePool(self, request, context):
         """The levels of an item's code pool: available, assigned and the alert threshold.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCodePoolThreshold(self, request, context):
+        """Sets (or clears, back to the service's LOW_POOL_THRESHOLD) the low threshold of an item's code pool: the
+        level below which the pool is low (the code_pool.low event, the low gauge). Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -165,6 +178,11 @@ def add_FulfillmentServiceServicer_to_server(servicer, server):
                     servicer.GetCodePool,
                     request_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.GetCodePoolRequest.FromString,
                     response_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.GetCodePoolResponse.SerializeToString,
+            ),
+            'SetCodePoolThreshold': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCodePoolThreshold,
+                    request_deserializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.SetCodePoolThresholdRequest.FromString,
+                    response_serializer=rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.SetCodePoolThresholdResponse.SerializeToString,
             ),
             'ListJobs': grpc.unary_unary_rpc_method_handler(
                     servicer.ListJobs,
@@ -257,6 +275,33 @@ class FulfillmentService:
             '/rewards.fulfillment.v1.FulfillmentService/GetCodePool',
             rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.GetCodePoolRequest.SerializeToString,
             rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.GetCodePoolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCodePoolThreshold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.fulfillment.v1.FulfillmentService/SetCodePoolThreshold',
+            rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.SetCodePoolThresholdRequest.SerializeToString,
+            rewards_dot_fulfillment_dot_v1_dot_fulfillment__pb2.SetCodePoolThresholdResponse.FromString,
             options,
             channel_credentials,
             insecure,
