@@ -82,6 +82,10 @@ def test_a_back_end_replays_the_events_of_its_redemptions_in_order(gateway: http
     only, _, _ = _page_to_the_end(operator, limit=50, types="redemption.canceled")
     assert only and {e["type"] for e in only} == {"redemption.canceled"}
     assert opened["id"] in {e["data"]["redemption_id"] for e in only}
+    # One redemption's events, by its id.
+    mine = operator.http.get("/v1/events", params={"redemptionId": completed["id"]}).json()
+    assert [e["type"] for e in mine["events"]] == ["redemption.created", "redemption.completed"], mine
+    assert operator.http.get("/v1/events", params={"redemptionId": "r" * 65}).status_code == 422
     assert gateway.get("/v1/events", headers=auth).status_code == 403, "a player token reads no tenant events"
     assert gateway.get("/v1/events").status_code == 401
     bad = operator.http.get("/v1/events", params={"after": "not-a-cursor"})

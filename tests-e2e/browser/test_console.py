@@ -110,6 +110,13 @@ def test_an_operator_retries_a_stuck_job_and_fails_another_with_its_refund(
     expect(page.locator(".status")).to_have_text("CANCELED")
     expect(page.locator(".story .canceled")).to_contain_text("provider gone for good")
     expect(page.locator(".story .refund")).to_contain_text("ledger refund 30 gems")
+
+    def told_the_tenant() -> bool:   # the events reach the log within a relay round
+        page.goto(f"{base}/console/redemptions/{failed}")
+        return "event redemption.canceled" in page.locator(".story").inner_text()
+
+    first_truthy(told_the_tenant, 30, "the canceled redemption's events in its story")
+    expect(page.locator(".story .event").first).to_contain_text("event redemption.created in the tenant's log")
     screenshot(page, "console-redemption")
 
     page.get_by_role("link", name=player).first.click()

@@ -72,7 +72,8 @@ class EventsApi(events_pb2_grpc.EventsServiceServicer):
     async def ListEvents(self, request: events_pb2.ListEventsRequest,
                          context: grpc.aio.ServicerContext) -> events_pb2.ListEventsResponse:
         found = await event_log.page(self.pool, Scope.from_proto(request.scope), after=request.after,
-                                     types=list(request.types), limit=request.limit)
+                                     types=list(request.types), limit=request.limit,
+                                     redemption_id=request.redemption_id)
         return events_pb2.ListEventsResponse(events=[_event(e) for e in found.events],
                                              next_cursor=found.next_cursor, has_more=found.has_more)
 

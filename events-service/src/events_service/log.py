@@ -17,6 +17,7 @@ from service_kit import domain_events
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.pgpool import PgPool, Transaction
 from service_kit.scope import Scope
+from service_kit.validation import optional_text
 
 # Any constant works: every appending transaction takes the same one.
 APPEND_LOCK = 7_041_512_015
@@ -58,6 +59,14 @@ _PAGE_OF_TYPES = """
     SELECT seq, event_id, tenant_id, environment, type, version, occurred_at, data FROM events
     WHERE tenant_id = $1 AND environment = $2 AND seq > $3 AND type = ANY($5::varchar[])
     ORDER BY seq LIMIT $4"""
+
+# The events of one redemption (ix_events_scope_redemption_seq), of some types or ($5 NULL) all.
+_PAGE_OF_REDEMPTION = """
+    SELECT seq, event_id, tenant_id, environment, type, version, occurred_at, data FROM events
+    WHERE tenant_id = $1 AND environment = $2 AND seq > $3 AND data ? 'redemption_id'
+      AND data->>'redemption_id' = $6 AND ($5::varchar[] IS NULL OR type = ANY($5::varchar[]))
+    ORDER BY seq LIMIT $4"""
+MAX_REDEMPTION_ID = 64
 
 _PURGE = """
     DELETE FROM events WHERE seq IN (
@@ -145,14 +154,20 @@ def check_types(types: list[str]) -> list[str]:
     return sorted(set(types))
 
 
-async def page(pool: PgPool, scope: Scope, *, after: str, types: list[str], limit: int) -> Page:
-    """The scope's events after the cursor, oldest first. limit: 1..MAX_LIMIT (0: DEFAULT_LIMIT)."""
+async def page(pool: PgPool, scope: Scope, *, after: str, types: list[str], limit: int,
+               redemption_id: str = "") -> Page:
+    """The scope's events after the cursor, oldest first; with redemption_id, only that redemption's. limit:
+    1..MAX_LIMIT (0: DEFAULT_LIMIT)."""
     if limit < 0 or limit > MAX_LIMIT:
         raise DomainError(ErrorCode.VALIDATION_ERROR, f"limit must be between 1 and {MAX_LIMIT}")
     limit = limit or DEFAULT_LIMIT
     since = parse_cursor(after)
     wanted = check_types(list(types))
-    if wanted:
+    optional_text(redemption_id, "redemption_id", MAX_REDEMPTION_ID)
+    if redemption_id:
+        rows = await pool.fetch(_PAGE_OF_REDEMPTION, scope.tenant_id, scope.environment, since, limit + 1,
+                                wanted or None, redemption_id)
+    elif wanted:
         rows = await pool.fetch(_PAGE_OF_TYPES, scope.tenant_id, scope.environment, since, limit + 1, wanted)
     else:
         rows = await pool.fetch(_PAGE, scope.tenant_id, scope.environment, since, limit + 1)

@@ -43,6 +43,9 @@ events = Table(
     Index("ix_events_scope_seq", "tenant_id", "environment", "seq"),
     Index("ix_events_scope_type_seq", "tenant_id", "environment", "type", "seq"),
     Index("ix_events_received_at", "received_at"),
+    # the events of one redemption (migration 0004)
+    Index("ix_events_scope_redemption_seq", "tenant_id", "environment", text("(data->>'redemption_id')"), "seq",
+          postgresql_where=text("data ? 'redemption_id'")),
 )
 
 # A tenant's endpoint in one environment. The secret signs (Standard Webhooks, `whsec_` + base64), stored sealed

@@ -64,6 +64,27 @@ async def test_events_are_kept_once_each_in_order_per_scope(service) -> None:  #
     assert list(nothing_new.events) == [] and nothing_new.next_cursor == answer.next_cursor
 
 
+async def test_one_redemptions_events_are_listed_in_order_with_its_id_through_the_index(service, pool) -> None:  # type: ignore[no-untyped-def]
+    created = await publish(service, "redemption.created", "r5", status="OPEN")
+    await publish(service, "redemption.created", "r6", status="OPEN")
+    await publish(service, "points.granted", "g5", amount=5)
+    completed = await publish(service, "redemption.completed", "r5", status="COMPLETED")
+    await publish(service, "redemption.created", "r5", tenant="other")
+    await until_listed(service, 4)
+    assert [e.id for e in (await listing(service, redemption_id="r5")).events] == [created, completed]
+    only_completed = await listing(service, redemption_id="r5", types=["redemption.completed"])
+    assert [e.id for e in only_completed.events] == [completed]
+    first = await listing(service, redemption_id="r5", limit=1)
+    assert first.has_more and [e.id for e in (await listing(service, redemption_id="r5",
+                                                              after=first.next_cursor)).events] == [completed]
+    assert list((await listing(service, redemption_id="nobody")).events) == []
+    async with pool.transaction() as tx:   # a small table may be read whole: the index must be usable
+        await tx.execute("SET LOCAL enable_seqscan = off")
+        plan = await tx.fetchval("EXPLAIN (FORMAT JSON) " + event_log._PAGE_OF_REDEMPTION, "acme", "live", 0, 101,
+                                 None, "r5")
+    assert "ix_events_scope_redemption_seq" in json.dumps(plan), plan
+
+
 async def test_a_malformed_message_is_terminated_and_the_next_event_is_kept(service) -> None:  # type: ignore[no-untyped-def]
     await service.js.publish("rewards.events.redemption.created", b"not json", timeout=5,
                              headers={"Nats-Msg-Id": "junk-1"})
@@ -75,7 +96,8 @@ async def test_a_malformed_message_is_terminated_and_the_next_event_is_kept(serv
 
 
 @pytest.mark.parametrize("fields", [{"after": "abc"}, {"after": "-1"}, {"after": "9" * 30},
-                                    {"types": ["redemption.exploded"]}, {"limit": 1001}, {"limit": -1}])
+                                    {"types": ["redemption.exploded"]}, {"limit": 1001}, {"limit": -1},
+                                    {"redemption_id": "r" * 65}])
 async def test_a_bad_request_is_refused_as_invalid(service, fields) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await listing(service, **fields)

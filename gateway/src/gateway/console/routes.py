@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import ValidationError
+from rewards.events.v1 import events_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
@@ -191,15 +192,35 @@ async def _story(request: Request, services: Services, caller: Credential, sessi
     job = await _job_of(services, caller, r.id)
     reveals = await admin.list_code_reveals(caller, services, limit=50, cursor=None, redemption_id=r.id)
     ledger, _ = await _ledger(services, caller, r.player_id, None)
+    told = await _events_of(services, caller, r.id)
     return _page(request, "console/redemption.html", caller, session, status_code=status_code, r=r, job=job,
-                 story=story_of(r, ledger, reveals.reveals), error=error, notice=notice,
+                 story=story_of(r, ledger, reveals.reveals, told), error=error, notice=notice,
                  revealed=revealed is not None)
 
 
-def story_of(r: Redemption, ledger: list[Transaction], reveals: list[CodeReveal]) -> list[tuple[Any, str, str]]:
+async def _events_of(services: Any, caller: Credential, redemption_id: str) -> list[events_pb2.Event] | None:
+    """The tenant's events about the redemption (its event log, oldest first); None when the events service does
+    not answer: the story is told without them, and says so."""
+    try:
+        reply = await services.events.list_events(events_pb2.ListEventsRequest(
+            scope=Scope(caller.tenant_id, caller.environment).to_proto(), redemption_id=redemption_id, limit=100))
+    except DomainError as exc:
+        if exc.code is not ErrorCode.UNAVAILABLE:
+            raise
+        return None
+    return list(reply.events)
+
+
+def story_of(r: Redemption, ledger: list[Transaction], reveals: list[CodeReveal],
+             told: list[events_pb2.Event] | None = ()) -> list[tuple[Any, str, str]]:
     """What happened to a redemption, oldest first: (when, what, kind) from the redemption, the player's latest
-    ledger page (the entries that name it) and the audit of its code's reveals."""
+    ledger page (the entries that name it), the audit of its code's reveals and the events the tenant was told
+    (its event log and webhooks); `told` None: the events service did not answer."""
     events: list[tuple[Any, str, str]] = [(r.created_at, f"redeemed for {r.display} {r.point_type}", "created")]
+    if told is None:
+        events.append((None, "the event log did not answer: the tenant's events are not shown", "event"))
+    for e in told or ():
+        events.append((e.time.ToDatetime(tzinfo=UTC), f"event {e.type} in the tenant's log (id {e.id})", "event"))
     for t in ledger:
         if r.id in t.reference:
             what = f"ledger {t.kind} {t.display} {t.point_type} (entry {t.id})"

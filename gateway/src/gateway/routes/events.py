@@ -63,11 +63,13 @@ async def list_events(
     types: Annotated[list[str] | None, Query(max_length=1300, description="only these types, comma-separated "
                                                                            "or repeated")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="page size")] = 100,
+    redemption_id: Annotated[str, Query(alias="redemptionId", max_length=64,
+                                        description="only the events about this redemption (its id)")] = "",
 ) -> EventPage:
     """The tenant's events after a cursor, oldest first: read with `after=nextCursor` until `hasMore` is false,
     keep the last `nextCursor`, and start from it next time."""
     reply = await services.events.list_events(events_pb2.ListEventsRequest(
         scope=Scope(caller.tenant_id, caller.environment).to_proto(), after=after, types=_types(types)[:MAX_TYPES + 1],
-        limit=limit))
+        limit=limit, redemption_id=redemption_id))
     return EventPage(events=[Event.from_proto(e) for e in reply.events], next_cursor=reply.next_cursor,
                      has_more=reply.has_more)

@@ -11,16 +11,18 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ListEventsRequest(_message.Message):
-    __slots__ = ("scope", "after", "types", "limit")
+    __slots__ = ("scope", "after", "types", "limit", "redemption_id")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     AFTER_FIELD_NUMBER: _ClassVar[int]
     TYPES_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
     scope: _common_pb2.Scope
     after: str
     types: _containers.RepeatedScalarFieldContainer[str]
     limit: int
-    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., after: _Optional[str] = ..., types: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ...) -> None: ...
+    redemption_id: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., after: _Optional[str] = ..., types: _Optional[_Iterable[str]] = ..., limit: _Optional[int] = ..., redemption_id: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("id", "type", "version", "time", "tenant_id", "environment", "data_json", "cursor")

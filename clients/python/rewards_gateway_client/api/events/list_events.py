@@ -15,6 +15,7 @@ def _get_kwargs(
     after: str | Unset = "",
     types: list[str] | None | Unset = UNSET,
     limit: int | Unset = 100,
+    redemption_id: str | Unset = "",
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -32,6 +33,8 @@ def _get_kwargs(
     params["types"] = json_types
 
     params["limit"] = limit
+
+    params["redemptionId"] = redemption_id
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -96,6 +99,7 @@ def sync_detailed(
     after: str | Unset = "",
     types: list[str] | None | Unset = UNSET,
     limit: int | Unset = 100,
+    redemption_id: str | Unset = "",
 ) -> Response[EventPage | Problem]:
     """List Events
 
@@ -108,6 +112,7 @@ def sync_detailed(
             the oldest event kept (30 days) Default: ''.
         types (list[str] | None | Unset): only these types, comma-separated or repeated
         limit (int | Unset): page size Default: 100.
+        redemption_id (str | Unset): only the events about this redemption (its id) Default: ''.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -121,6 +126,7 @@ def sync_detailed(
         after=after,
         types=types,
         limit=limit,
+        redemption_id=redemption_id,
     )
 
     response = client.get_httpx_client().request(
@@ -136,6 +142,7 @@ def sync(
     after: str | Unset = "",
     types: list[str] | None | Unset = UNSET,
     limit: int | Unset = 100,
+    redemption_id: str | Unset = "",
 ) -> EventPage | Problem | None:
     """List Events
 
@@ -148,6 +155,7 @@ def sync(
             the oldest event kept (30 days) Default: ''.
         types (list[str] | None | Unset): only these types, comma-separated or repeated
         limit (int | Unset): page size Default: 100.
+        redemption_id (str | Unset): only the events about this redemption (its id) Default: ''.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -162,6 +170,7 @@ def sync(
         after=after,
         types=types,
         limit=limit,
+        redemption_id=redemption_id,
     ).parsed
 
 
@@ -171,6 +180,7 @@ async def asyncio_detailed(
     after: str | Unset = "",
     types: list[str] | None | Unset = UNSET,
     limit: int | Unset = 100,
+    redemption_id: str | Unset = "",
 ) -> Response[EventPage | Problem]:
     """List Events
 
@@ -183,6 +193,7 @@ async def asyncio_detailed(
             the oldest event kept (30 days) Default: ''.
         types (list[str] | None | Unset): only these types, comma-separated or repeated
         limit (int | Unset): page size Default: 100.
+        redemption_id (str | Unset): only the events about this redemption (its id) Default: ''.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -196,6 +207,7 @@ async def asyncio_detailed(
         after=after,
         types=types,
         limit=limit,
+        redemption_id=redemption_id,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -209,6 +221,7 @@ async def asyncio(
     after: str | Unset = "",
     types: list[str] | None | Unset = UNSET,
     limit: int | Unset = 100,
+    redemption_id: str | Unset = "",
 ) -> EventPage | Problem | None:
     """List Events
 
@@ -221,6 +234,7 @@ async def asyncio(
             the oldest event kept (30 days) Default: ''.
         types (list[str] | None | Unset): only these types, comma-separated or repeated
         limit (int | Unset): page size Default: 100.
+        redemption_id (str | Unset): only the events about this redemption (its id) Default: ''.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -236,5 +250,6 @@ async def asyncio(
             after=after,
             types=types,
             limit=limit,
+            redemption_id=redemption_id,
         )
     ).parsed
