@@ -63,3 +63,14 @@ def test_buf_breaking_finds_a_renumbered_field(tmp_path: Path) -> None:
     done = subprocess.run([buf(), "breaking", ".", "--against", str(PROTOS)], cwd=changed, capture_output=True,
                           text=True, timeout=120, check=False)
     assert done.returncode != 0 and "tenant_id" in done.stdout + done.stderr
+
+
+def test_buf_lint_finds_an_uncommented_message(tmp_path: Path) -> None:
+    # Guards the comment rules: a message or field added without a leading comment fails the lint.
+    changed = tmp_path / "changed"
+    shutil.copytree(PROTOS, changed, ignore=shutil.ignore_patterns("build", "tests", "*.py", "*.pyi", "__pycache__"))
+    proto = changed / "rewards" / "common" / "v1" / "common.proto"
+    proto.write_text(proto.read_text() + "\nmessage Undocumented {\n  string what = 1;\n}\n")
+    done = subprocess.run([buf(), "lint"], cwd=changed, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0
+    assert 'Message "Undocumented"' in done.stdout and 'Field "what"' in done.stdout, done.stdout + done.stderr

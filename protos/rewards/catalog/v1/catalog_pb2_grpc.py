@@ -27,6 +27,10 @@ if _version_not_supported:
 
 class CatalogServiceStub:
     """The items players redeem: their prices, stock, eligibility rules and the stock reservations of the saga.
+
+    Every request carries a Scope (VALIDATION_ERROR when its tenant or environment is missing). Callers: the
+    gateway (operator and storefront routes, deadline UPSTREAM_TIMEOUT_SECONDS, reads retried) and
+    redemption-service (the saga and quotes, deadline CALL_TIMEOUT_SECONDS).
     """
 
     def __init__(self, channel):
@@ -84,66 +88,91 @@ class CatalogServiceStub:
 
 class CatalogServiceServicer:
     """The items players redeem: their prices, stock, eligibility rules and the stock reservations of the saga.
+
+    Every request carries a Scope (VALIDATION_ERROR when its tenant or environment is missing). Callers: the
+    gateway (operator and storefront routes, deadline UPSTREAM_TIMEOUT_SECONDS, reads retried) and
+    redemption-service (the saga and quotes, deadline CALL_TIMEOUT_SECONDS).
     """
 
     def CreateItem(self, request, context):
-        """Operator calls.
+        """An operator call: adds an item. An item without a status is ACTIVE (for sale at once); one without a
+        fulfillment_strategy is refused. Errors: VALIDATION_ERROR (a field out of bounds, created DELETED),
+        ALREADY_EXISTS (item.id taken), SANDBOX_ONLY (fulfillment_config.sandbox_outcome in live). Not idempotent:
+        a retry with the same item.id answers ALREADY_EXISTS; the gateway does not retry it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpdateItem(self, request, context):
-        """Changes an item's fields; what is not set stays as it was.
+        """Changes an item's fields; what is not set stays as it was. Errors: ITEM_NOT_FOUND (unknown or deleted),
+        VALIDATION_ERROR, SANDBOX_ONLY. Safe to repeat (the same fields are written again).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ArchiveItem(self, request, context):
-        """Takes an item out of the catalog (status DELETED); redemptions made of it stay readable.
+        """Takes an item out of the catalog (status DELETED); redemptions made of it stay readable. Errors:
+        ITEM_NOT_FOUND. Safe to repeat.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AdjustStock(self, request, context):
-        """Adds or removes stock by a signed delta; the stock never goes below zero.
+        """Adds or removes stock by a signed delta; the stock never goes below zero. Idempotent on idempotency_key: a
+        repeat answers the item as it is now and changes nothing. Errors: ITEM_NOT_FOUND, VALIDATION_ERROR (delta
+        zero or beyond 10^12, an unlimited item, a result below zero), IDEMPOTENCY_KEY_REUSED (the key was used for
+        another item or delta).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetItem(self, request, context):
-        """Reads. With a player, only what that player may redeem now; without one (operators), everything not deleted.
+        """One item. With a player, only what that player may redeem now (ITEM_NOT_FOUND otherwise); without one
+        (operators), everything not deleted. Read-only; the gateway retries it within its deadline.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListItems(self, request, context):
-        """A page of items in a stable order, by cursor.
+        """A page of items in a stable order (by id), by cursor; with a player, only what it may redeem now. Errors:
+        VALIDATION_ERROR (a negative page_size, a page_token of another listing). Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CheckEligibility(self, request, context):
-        """A dry run of ReserveStock: every check, nothing changed.
+        """A dry run of ReserveStock: every check, nothing changed (unless lock_price_seconds asks for a price lock).
+        A refusal is answered in `reason`, not raised; raises only VALIDATION_ERROR (no player, a bad id). Called by
+        redemption-service's QuoteRedemption.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReserveStock(self, request, context):
-        """Saga steps. Both are idempotent on saga_id; ReleaseStock is harmless when no reservation landed.
+        """Saga step 1: takes one unit of stock and of the player's allowance for the saga. Idempotent on saga_id: a
+        retry answers the stored snapshot (already_reserved), whatever the item has become. Refusals, in this
+        order: ITEM_NOT_FOUND, ITEM_UNAVAILABLE, INVALID_POINT_TYPE, INVALID_ROUNDS_SELECTION, LIMIT_REACHED (or
+        REDEMPTION_ALREADY_EXISTS for a limit of one), ITEM_NOT_ELIGIBLE, SHIPPING_ADDRESS_REQUIRED,
+        CUSTOMER_INFO_REQUIRED, OUT_OF_STOCK; with a price lock QUOTE_NOT_FOUND, QUOTE_NOT_YOURS, QUOTE_MISMATCH,
+        QUOTE_ALREADY_USED, QUOTE_EXPIRED; IDEMPOTENCY_KEY_REUSED (the saga reserved another item or player);
+        VALIDATION_ERROR (the saga was released before); UNAVAILABLE with retry_after_seconds (the item kept
+        changing), safe to retry with the same saga_id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseStock(self, request, context):
-        """Gives back the stock a saga reserved (its compensation).
+        """Saga compensation: gives back the stock (and allowance, and price lock) a saga reserved. Idempotent on
+        saga_id and harmless when no reservation landed: a saga never seen gets a tombstone, so that a reservation
+        still in flight is refused when it arrives.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -207,6 +236,10 @@ def add_CatalogServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class CatalogService:
     """The items players redeem: their prices, stock, eligibility rules and the stock reservations of the saga.
+
+    Every request carries a Scope (VALIDATION_ERROR when its tenant or environment is missing). Callers: the
+    gateway (operator and storefront routes, deadline UPSTREAM_TIMEOUT_SECONDS, reads retried) and
+    redemption-service (the saga and quotes, deadline CALL_TIMEOUT_SECONDS).
     """
 
     @staticmethod

@@ -27,6 +27,10 @@ if _version_not_supported:
 
 class EventsServiceStub:
     """Each tenant's append-only log of domain events, read by cursor (the gateway's GET /v1/events).
+
+    Called by the gateway only (GET /v1/events and the webhook routes), deadline UPSTREAM_TIMEOUT_SECONDS; reads
+    are retried. Every request carries a Scope (VALIDATION_ERROR without one). An endpoint id that is not one
+    of the scope's (or not a UUID) is NOT_FOUND.
     """
 
     def __init__(self, channel):
@@ -84,31 +88,40 @@ class EventsServiceStub:
 
 class EventsServiceServicer:
     """Each tenant's append-only log of domain events, read by cursor (the gateway's GET /v1/events).
+
+    Called by the gateway only (GET /v1/events and the webhook routes), deadline UPSTREAM_TIMEOUT_SECONDS; reads
+    are retried. Every request carries a Scope (VALIDATION_ERROR without one). An endpoint id that is not one
+    of the scope's (or not a UUID) is NOT_FOUND.
     """
 
     def ListEvents(self, request, context):
-        """The scope's events after a cursor, oldest first, in the order the log received them. Read-only.
+        """The scope's events after a cursor, oldest first, in the order the log received them. Read-only. Errors:
+        VALIDATION_ERROR (a cursor this log did not give, more than 20 types or an unknown one, limit over 1000).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateWebhookEndpoint(self, request, context):
-        """A webhook endpoint of the scope; its signing secret is in this answer only.
+        """A webhook endpoint of the scope; its signing secret is in this answer only. Not idempotent: a repeat makes
+        a second endpoint (the gateway never retries it). Errors: VALIDATION_ERROR (a URL that is not https://, or
+        names a private, loopback, link-local or metadata address, unless WEBHOOK_ALLOW_HTTP or
+        WEBHOOK_ALLOW_PRIVATE_ADDRESSES allow it; an unknown event type; a description over 200 characters; more
+        than 20 endpoints in the environment).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListWebhookEndpoints(self, request, context):
-        """The scope's webhook endpoints, oldest first (never their secrets).
+        """The scope's webhook endpoints, oldest first (never their secrets). Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetWebhookEndpoint(self, request, context):
-        """One endpoint of the scope (never its secret).
+        """One endpoint of the scope (never its secret). Errors: NOT_FOUND. Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,34 +129,40 @@ class EventsServiceServicer:
 
     def UpdateWebhookEndpoint(self, request, context):
         """Changes the url, event types, description or enabled state named in update_mask; nothing on a refusal.
+        Enabling an endpoint makes its pending deliveries due again. Safe to repeat. Errors: NOT_FOUND,
+        VALIDATION_ERROR (an empty mask or one naming another field, and CreateWebhookEndpoint's checks).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RotateWebhookSecret(self, request, context):
-        """A new signing secret (in this answer only); the previous one keeps signing beside it for the overlap.
+        """A new signing secret (in this answer only); the previous one keeps signing beside it for the overlap. Not
+        idempotent: each call makes a new secret. Errors: NOT_FOUND, VALIDATION_ERROR (an overlap over 7 days).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DeleteWebhookEndpoint(self, request, context):
-        """Deletes an endpoint, its deliveries and their attempts.
+        """Deletes an endpoint, its deliveries and their attempts. Errors: NOT_FOUND (also on a repeat).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListWebhookAttempts(self, request, context):
-        """An endpoint's delivery attempts, newest first.
+        """An endpoint's delivery attempts, newest first. Errors: NOT_FOUND, VALIDATION_ERROR (page_size over 500, a
+        page_token this service did not give). Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ResendWebhookEvent(self, request, context):
-        """Sends an event of the scope's log to an endpoint again (same webhook-id), whatever its deliveries did.
+        """Sends an event of the scope's log to an endpoint again (same webhook-id), whatever its deliveries did; the
+        new delivery is retried for WEBHOOK_RETRY_FOR_SECONDS. Each call sends again. Errors: NOT_FOUND (no such
+        endpoint, or no such event in the environment's log), VALIDATION_ERROR (the endpoint is disabled).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -207,6 +226,10 @@ def add_EventsServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class EventsService:
     """Each tenant's append-only log of domain events, read by cursor (the gateway's GET /v1/events).
+
+    Called by the gateway only (GET /v1/events and the webhook routes), deadline UPSTREAM_TIMEOUT_SECONDS; reads
+    are retried. Every request carries a Scope (VALIDATION_ERROR without one). An endpoint id that is not one
+    of the scope's (or not a UUID) is NOT_FOUND.
     """
 
     @staticmethod

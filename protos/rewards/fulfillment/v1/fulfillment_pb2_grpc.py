@@ -27,6 +27,11 @@ if _version_not_supported:
 
 class FulfillmentServiceStub:
     """Delivers what was redeemed: voucher codes from pools, partner calls and operator-driven physical deliveries.
+
+    Callers: the gateway (operators' admin routes and providers' callbacks, deadline UPSTREAM_TIMEOUT_SECONDS,
+    reads retried) and redemption-service (VoidJob, deadline CALL_TIMEOUT_SECONDS; FulfilNow, deadline
+    INLINE_FULFILMENT_TIMEOUT_SECONDS). Errors of every job call: VALIDATION_ERROR (no redemption_id, a move the
+    job's state or strategy does not allow), NOT_FOUND (no job for the redemption).
     """
 
     def __init__(self, channel):
@@ -89,17 +94,25 @@ class FulfillmentServiceStub:
 
 class FulfillmentServiceServicer:
     """Delivers what was redeemed: voucher codes from pools, partner calls and operator-driven physical deliveries.
+
+    Callers: the gateway (operators' admin routes and providers' callbacks, deadline UPSTREAM_TIMEOUT_SECONDS,
+    reads retried) and redemption-service (VoidJob, deadline CALL_TIMEOUT_SECONDS; FulfilNow, deadline
+    INLINE_FULFILMENT_TIMEOUT_SECONDS). Errors of every job call: VALIDATION_ERROR (no redemption_id, a move the
+    job's state or strategy does not allow), NOT_FOUND (no job for the redemption).
     """
 
     def UploadCodes(self, request, context):
-        """Adds voucher codes (and PINs) to an item's pool; a code already in the pool is skipped.
+        """Adds voucher codes (and PINs) to an item's pool; a code already in the pool is skipped (counted in
+        duplicates), so a repeat adds nothing twice. Errors: VALIDATION_ERROR (no item_id, no codes or more than
+        10000, an empty code, a code or PIN over 256 characters, an expiry in the past).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetCodePool(self, request, context):
-        """The levels of an item's code pool: available, assigned and the alert threshold.
+        """The levels of an item's code pool: available, assigned, expired and the alert threshold. Errors:
+        VALIDATION_ERROR (no item_id). Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -107,42 +120,54 @@ class FulfillmentServiceServicer:
 
     def SetCodePoolThreshold(self, request, context):
         """Sets (or clears, back to the service's LOW_POOL_THRESHOLD) the low threshold of an item's code pool: the
-        level below which the pool is low (the code_pool.low event, the low gauge). Idempotent.
+        level below which the pool is low (the code_pool.low event, the low gauge). Idempotent: a repeat sets the
+        same threshold. Errors: VALIDATION_ERROR (no item_id, a threshold out of bounds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListJobs(self, request, context):
-        """A page of fulfillment jobs, by state, by cursor.
+        """A page of fulfillment jobs, newest first, by state, by cursor. Errors: VALIDATION_ERROR (a negative
+        page_size, an unknown state, a page_token of another listing). Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RetryJob(self, request, context):
-        """Runs a stuck or failed job again now.
+        """Calls the provider of a job that has no outcome yet (failing, stuck, or accepted and never called back)
+        now. Refused (VALIDATION_ERROR) for a succeeded or failed job (its redemption was refunded), a job of a
+        strategy that calls no provider, and while a call of this job is in flight (retry after its lease).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def FailJob(self, request, context):
-        """Gives up on a job: a FAILED result, so the redemption is refunded.
+        """Gives up on a job: a FAILED result (FAILED_BY_OPERATOR), so the redemption is refunded. Harmless on a job
+        already failed or voided. Refused (VALIDATION_ERROR) without a reason, for a succeeded job and once the
+        goods were shipped.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AdvanceJob(self, request, context):
-        """Operator moves of physical and manual fulfillments (shipped, delivered, awaiting vendor...).
+        """Operator moves of physical and manual fulfillments (shipped, delivered, awaiting vendor...), forward only;
+        each move publishes a result to the redemption. Refused (VALIDATION_ERROR) for other strategies, a move
+        back or to the same stage, SHIPPED without a tracking number, FAILED without a note. Not idempotent: a
+        repeat of the same move is refused as "not forward".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ProviderCallback(self, request, context):
-        """A provider's signed callback for a job it had accepted.
+        """A provider's signed callback for a webhook job it had accepted (HMAC-SHA256 over timestamp + "." + body,
+        the timestamp within 300 s). Idempotent: the same news again changes nothing; a voided job's callback is
+        accepted and ignored. Errors: UNAUTHENTICATED (bad or stale signature), VALIDATION_ERROR (a body that is
+        not JSON, a status other than "completed" or "failed", another redemption's id), NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -150,7 +175,9 @@ class FulfillmentServiceServicer:
 
     def VoidJob(self, request, context):
         """Called by redemption-service before it persists a cancel: decides, on the job's row, that the job will
-        never be delivered, or answers that it was (or may be, a provider call in flight). Idempotent.
+        never be delivered, or answers that it was (or may be, a provider call in flight). A job that has not
+        arrived yet gets a voided tombstone. Idempotent: voiding twice, or a failed job, answers VOIDED again.
+        Errors: VALIDATION_ERROR (no redemption_id, or over 128 characters).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -161,6 +188,7 @@ class FulfillmentServiceServicer:
         (keyed by the redemption id, as a job event would) and answers the job's result. Idempotent: a repeat, or
         a job that a job event opened first, answers the recorded result. The outbox and JetStream stay the durable
         path when this call fails, times out or a process dies: the job event finds the job and sends its result.
+        Errors: VALIDATION_ERROR (no job, or a malformed one).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -229,6 +257,11 @@ def add_FulfillmentServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class FulfillmentService:
     """Delivers what was redeemed: voucher codes from pools, partner calls and operator-driven physical deliveries.
+
+    Callers: the gateway (operators' admin routes and providers' callbacks, deadline UPSTREAM_TIMEOUT_SECONDS,
+    reads retried) and redemption-service (VoidJob, deadline CALL_TIMEOUT_SECONDS; FulfilNow, deadline
+    INLINE_FULFILMENT_TIMEOUT_SECONDS). Errors of every job call: VALIDATION_ERROR (no redemption_id, a move the
+    job's state or strategy does not allow), NOT_FOUND (no job for the redemption).
     """
 
     @staticmethod

@@ -27,6 +27,10 @@ if _version_not_supported:
 
 class RedemptionServiceStub:
     """Redeems items for points with a saga (reserve stock, debit, fulfil; compensations on failure), and reads them back.
+
+    Called by the gateway only (every HTTP dialect). Deadlines: Redeem REDEEM_TIMEOUT_SECONDS (the saga), every
+    other call UPSTREAM_TIMEOUT_SECONDS; reads are retried, Redeem and CancelRedemption never are. Every request
+    carries a Scope (VALIDATION_ERROR without one).
     """
 
     def __init__(self, channel):
@@ -69,45 +73,66 @@ class RedemptionServiceStub:
 
 class RedemptionServiceServicer:
     """Redeems items for points with a saga (reserve stock, debit, fulfil; compensations on failure), and reads them back.
+
+    Called by the gateway only (every HTTP dialect). Deadlines: Redeem REDEEM_TIMEOUT_SECONDS (the saga), every
+    other call UPSTREAM_TIMEOUT_SECONDS; reads are retried, Redeem and CancelRedemption never are. Every request
+    carries a Scope (VALIDATION_ERROR without one).
     """
 
     def Redeem(self, request, context):
-        """Runs the saga. Idempotent on (scope, idempotency_key): the same player and body get the first result.
+        """Runs the saga: ReserveStock (catalog), DebitPoints (wallet), confirm with a fulfillment job in the outbox,
+        then for a code-pool item FulfilNow at once; it waits up to wait_for_fulfillment_ms for a fast result. The
+        saga runs to its end even when the caller's deadline passes.
+        Idempotent on (scope, idempotency_key) for IDEMPOTENCY_TTL_HOURS: the same player and body get the first
+        result (replayed), a request that failed frees its key. Errors: IDEMPOTENCY_KEY_CONFLICT (the key is another
+        player's), IDEMPOTENCY_KEY_REUSED (another body), IDEMPOTENCY_KEY_IN_PROGRESS (the first is still running
+        after IDEMPOTENCY_WAIT_SECONDS; retry_after_seconds); every refusal of ReserveStock and DebitPoints
+        (ITEM_*, OUT_OF_STOCK, LIMIT_REACHED, INVALID_*, *_REQUIRED, PLAYER_NOT_FOUND, PLAYER_INACTIVE,
+        INSUFFICIENT_BALANCE, QUOTE_*); SANDBOX_ONLY; VALIDATION_ERROR; UNAVAILABLE with retry_after_seconds (a step
+        could not be settled now: retry with the same key).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def QuoteRedemption(self, request, context):
-        """Every check of Redeem, nothing changed.
+        """Every check of Redeem (player, item, balance), nothing charged; an answer that is not eligible carries the
+        reason instead of an error. When the item accepts the player it locks the price and variant for
+        QUOTE_VALID_SECONDS (quote_id, for RedeemRequest.quote_id). Errors: VALIDATION_ERROR, UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetRedemption(self, request, context):
-        """One redemption of the scope, its code revealed or masked by the viewer.
+        """One redemption of the scope, its code revealed or masked by the viewer (a reveal is recorded). Errors:
+        REDEMPTION_NOT_FOUND (unknown, or not player_id's), VALIDATION_ERROR. Read-only but for the reveal audit.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListRedemptions(self, request, context):
-        """A page of redemptions, newest first, by cursor and filters.
+        """A page of redemptions, newest first, by cursor and filters; codes revealed or masked by the viewer. Errors:
+        VALIDATION_ERROR (a negative page_size, a page_token of another listing).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CancelRedemption(self, request, context):
-        """Refund and release; harmless twice; REDEMPTION_NOT_CANCELLABLE once completed (or shipped).
+        """Voids the fulfillment job (FulfillmentService.VoidJob), then refunds and releases: CANCELED. Harmless twice:
+        a canceled or failed redemption is answered unchanged. Errors: REDEMPTION_NOT_FOUND,
+        REDEMPTION_NOT_CANCELLABLE (completed, goods shipped or delivered, the item delivered or being delivered;
+        with retry_after_seconds while the saga or a provider call runs), UNAVAILABLE (kept changing: retry).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListCodeReveals(self, request, context):
-        """The audit of code reveals (append-only): who was shown which redemption's code and PIN, and when.
+        """The audit of code reveals (append-only): who was shown which redemption's code and PIN, and when. Errors:
+        VALIDATION_ERROR. Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -156,6 +181,10 @@ def add_RedemptionServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class RedemptionService:
     """Redeems items for points with a saga (reserve stock, debit, fulfil; compensations on failure), and reads them back.
+
+    Called by the gateway only (every HTTP dialect). Deadlines: Redeem REDEEM_TIMEOUT_SECONDS (the saga), every
+    other call UPSTREAM_TIMEOUT_SECONDS; reads are retried, Redeem and CancelRedemption never are. Every request
+    carries a Scope (VALIDATION_ERROR without one).
     """
 
     @staticmethod

@@ -27,6 +27,11 @@ if _version_not_supported:
 
 class WalletServiceStub:
     """Players, their point balances and the append-only ledger that moves them.
+
+    Every request carries a Scope (VALIDATION_ERROR without one). Callers: the gateway (operator and player
+    routes, deadline UPSTREAM_TIMEOUT_SECONDS, reads retried) and redemption-service (the saga's debit and
+    refund, quotes; deadline CALL_TIMEOUT_SECONDS). Grant and Adjust are idempotent on idempotency_key, Debit and
+    Refund on saga_id: a repeat answers the first entry with replayed set.
     """
 
     def __init__(self, channel):
@@ -89,73 +94,94 @@ class WalletServiceStub:
 
 class WalletServiceServicer:
     """Players, their point balances and the append-only ledger that moves them.
+
+    Every request carries a Scope (VALIDATION_ERROR without one). Callers: the gateway (operator and player
+    routes, deadline UPSTREAM_TIMEOUT_SECONDS, reads retried) and redemption-service (the saga's debit and
+    refund, quotes; deadline CALL_TIMEOUT_SECONDS). Grant and Adjust are idempotent on idempotency_key, Debit and
+    Refund on saga_id: a repeat answers the first entry with replayed set.
     """
 
     def DefinePointType(self, request, context):
-        """Point types and players (operators, game servers).
+        """Defines a point type of the scope (operators), or renames the existing one with that code. Errors:
+        VALIDATION_ERROR (a code of other than letters, digits, '_', '.', '-', a scale outside 0..6, a scale other
+        than the existing type's: a scale never changes). Safe to repeat.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListPointTypes(self, request, context):
-        """The point types of the scope.
+        """The point types of the scope. Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UpsertPlayer(self, request, context):
-        """Creates a player or updates its status and profile.
+        """Creates a player (active unless a status is given) or sets its status. Errors: VALIDATION_ERROR. Safe to
+        repeat.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetPlayer(self, request, context):
-        """One player of the scope.
+        """One player of the scope with its accounts. Errors: PLAYER_NOT_FOUND. Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GrantPoints(self, request, context):
-        """Movements. Grant and Adjust are idempotent on idempotency_key; Debit and Refund on saga_id.
+        """Credits a player (operators, game servers), creating it active when unknown; a suspended player may still
+        receive points. Idempotent on idempotency_key. Errors: VALIDATION_ERROR (amount not in 1..10^15),
+        INVALID_POINT_TYPE (not defined), IDEMPOTENCY_KEY_REUSED (the key was used for another player, point type
+        or amount).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AdjustPoints(self, request, context):
-        """An operator's correction by a signed amount; a balance never goes below zero.
+        """An operator's correction by a signed amount; a balance never goes below zero. Idempotent on
+        idempotency_key. Errors: VALIDATION_ERROR (zero, beyond 10^15), PLAYER_NOT_FOUND, INVALID_POINT_TYPE,
+        INSUFFICIENT_BALANCE, IDEMPOTENCY_KEY_REUSED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DebitPoints(self, request, context):
-        """Takes the price of a redemption (the saga's debit step); refused when the balance is short.
+        """Takes the price of a redemption (the saga's debit step). Idempotent on saga_id: a retry answers the first
+        debit (replayed). Errors: PLAYER_NOT_FOUND, PLAYER_INACTIVE (suspended), INVALID_POINT_TYPE,
+        INSUFFICIENT_BALANCE, IDEMPOTENCY_KEY_REUSED (the saga debited another player, point type or amount),
+        VALIDATION_ERROR (the saga was refunded before this debit: it never debits after its compensation).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RefundPoints(self, request, context):
-        """Gives back the debit of a saga. Harmless when no debit landed, and when called twice.
+        """Gives back the debit of a saga (its compensation), whatever the player's status. Idempotent on saga_id:
+        harmless when no debit landed (the saga is marked, so a debit arriving later is refused) and when called
+        twice (replayed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetBalances(self, request, context):
-        """Reads.
+        """A player's balances: one account per point type of the scope, ordered by code (0 where it holds none).
+        Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListTransactions(self, request, context):
-        """A page of a player's ledger entries, newest first, by cursor.
+        """A page of a player's ledger entries, newest first, by cursor; entries written meanwhile never shift a page.
+        Errors: INVALID_POINT_TYPE (a filter on an undefined type), VALIDATION_ERROR (a negative page_size, a
+        page_token of another listing). Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -224,6 +250,11 @@ def add_WalletServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class WalletService:
     """Players, their point balances and the append-only ledger that moves them.
+
+    Every request carries a Scope (VALIDATION_ERROR without one). Callers: the gateway (operator and player
+    routes, deadline UPSTREAM_TIMEOUT_SECONDS, reads retried) and redemption-service (the saga's debit and
+    refund, quotes; deadline CALL_TIMEOUT_SECONDS). Grant and Adjust are idempotent on idempotency_key, Debit and
+    Refund on saga_id: a repeat answers the first entry with replayed set.
     """
 
     @staticmethod
