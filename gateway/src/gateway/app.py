@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -26,7 +26,7 @@ from gateway.console import routes as console_pages
 from gateway.dialects import DIALECTS, dialect_for
 from gateway.edge import EdgeMiddleware
 from gateway.errors import BY_STATUS, domain_error_response, problem_response
-from gateway.rate_limit import RateLimitMiddleware
+from gateway.rate_limit import RateLimiter, RateLimitMiddleware, shared_buckets
 from gateway.routes import admin, auth, events, fulfillment, health, items, redemptions, wallet, webhooks
 from gateway.store import routes as store_pages
 from gateway.upstream import Upstreams
@@ -98,14 +98,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.signing_keys = SigningKeys(sessions, settings.signing_key_cache_seconds)
     app.state.credentials = Credentials(sessions, settings.credential_cache_seconds)
     app.state.upstreams = Upstreams(settings)
+    limiter: RateLimiter | None = app.state.rate_limiter
+    shared = limiter is not None and limiter.shared
     log.info("gateway ready", extra={"catalog": settings.catalog_addr, "wallet": settings.wallet_addr,
                                      "redemption": settings.redemption_addr,
                                      "fulfillment": settings.fulfillment_addr, "events": settings.events_addr,
                                      "cors_allow_origins": settings.cors_allow_origins or "(none)",
                                      "rate_limit_per_second": settings.rate_limit_per_second or "(no limit)",
-                                     "rate_limit_burst": settings.rate_limit_burst})
+                                     "rate_limit_burst": settings.rate_limit_burst,
+                                     "rate_limit_shared": shared})
     try:
-        yield
+        async with AsyncExitStack() as stack:
+            if limiter is not None and shared:
+                app.state.rate_limit_sync = await stack.enter_async_context(
+                    shared_buckets(limiter, settings.database_url, settings.rate_limit_sync_seconds))
+            yield
     finally:
         await app.state.upstreams.close()
         await engine.dispose()
@@ -133,9 +140,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        larger={fulfillment.UPLOAD_CODES_PATH: settings.max_upload_body_bytes,
                                # the file, and the multipart form around it
                                console_pages.UPLOAD_CODES_PAGE: settings.max_upload_body_bytes + 65536})
-    # Off unless set; outside the body limit, so a flood is refused before any body is read.
+    # Off unless set; outside the body limit, so a flood is refused before any body is read. Shared by the
+    # replicas through the database unless RATE_LIMIT_SYNC_SECONDS is 0 (the lifespan runs the sync).
+    app.state.rate_limiter = None
     if settings.rate_limit_per_second > 0:
-        app.add_middleware(RateLimitMiddleware, rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+        app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst,
+                                             shared=settings.rate_limit_sync_seconds > 0)
+        app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
     # Off unless set; outside the rate limit and every refusal, so a browser can read any answer's status and body.
     origins = cors_origins(settings.cors_allow_origins)
     if origins:

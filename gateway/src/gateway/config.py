@@ -45,6 +45,9 @@ class Settings(ServiceSettings):
     cors_allow_origins: str = ""
     rate_limit_per_second: float = 0.0          # RATE_LIMIT_PER_SECOND: per client credential; 0: no limit
     rate_limit_burst: int = 20                  # RATE_LIMIT_BURST: requests a client may send at once
+    # RATE_LIMIT_SYNC_SECONDS: how often each gateway process adds what it admitted to the buckets every replica
+    # shares in the database and reads them back (gateway/rate_limit.py); 0: each process limits on its own.
+    rate_limit_sync_seconds: float = 0.2
     access_log: bool = False                    # ACCESS_LOG: uvicorn's access log (costs throughput)
     migrate_on_start: bool = True               # MIGRATE_ON_START
     db_pool_size: int = 5                       # DB_POOL_SIZE
@@ -73,11 +76,11 @@ class Settings(ServiceSettings):
         parse_targets(value)  # raises ValueError naming the bad entry
         return value
 
-    @field_validator("rate_limit_per_second")
+    @field_validator("rate_limit_per_second", "rate_limit_sync_seconds")
     @classmethod
     def _rate_not_negative(cls, value: float) -> float:
         if not value >= 0:  # NaN compares false too
-            raise ValueError("must be 0 (no limit) or more")
+            raise ValueError("must be 0 (off) or more")
         return value
 
     @field_validator("rate_limit_burst")

@@ -9,9 +9,11 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -77,4 +79,15 @@ signing_keys = Table(
     CheckConstraint("status IN ('active', 'verifying', 'retired')", name="status_known"),
     CheckConstraint("status = 'retired' OR length(secret) >= 32", name="secret_present"),
     Index("uq_signing_keys_one_active", "status", unique=True, postgresql_where=text("status = 'active'")),
+)
+
+# The rate limit's buckets shared by the gateway replicas (gateway/rate_limit.py): a client credential's digest,
+# its tokens at `at` (the database's clock). Written only by the rate limit's batched statements.
+rate_limit_buckets = Table(
+    "rate_limit_buckets",
+    metadata,
+    Column("client", LargeBinary, primary_key=True),
+    Column("tokens", Float(precision=53), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_rate_limit_buckets_at", "at"),
 )

@@ -1,6 +1,7 @@
 """The gateway's own database (credentials, signing keys) going away, on a PostgreSQL of this module's own so it
 can be stopped and restarted: every API answers 503 UNAVAILABLE with Retry-After in its own error shape, not 500;
-connections the server closed are replaced without a failed request; and once it is back, requests succeed."""
+connections the server closed are replaced without a failed request; once it is back, requests succeed; and the
+rate limit shared through it fails open to each process's own limit, logged and counted, never an error."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from local_runner.infra import Postgres, free_port
 from rewards.wallet.v1 import wallet_pb2
 from service_kit.db import upgrade_database
 
-from gateway import repository
+from gateway import rate_limit, repository
 
 from ..conftest import FakeServices, Gateway, open_gateway, settings_for
 
@@ -103,3 +104,41 @@ async def test_connections_the_server_terminated_do_not_fail_the_next_requests(
     for _ in range(3):
         reply = await gateway.client.get(canonical[1], headers=canonical[2])
         assert reply.status_code == 200, reply.text
+
+
+@pytest.fixture
+async def limited(server: Postgres, fake_services: FakeServices) -> AsyncIterator[Gateway]:
+    settings = settings_for(server.url("gateway_outage"), fake_services.address, rate_limit_per_second=5.0,
+                            rate_limit_burst=3, rate_limit_sync_seconds=0.05)
+    async for gw in open_gateway(settings):
+        yield gw
+
+
+async def _eventually(check, seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time"
+        await asyncio.sleep(0.05)
+
+
+async def test_while_the_database_is_down_the_rate_limit_holds_per_process_and_never_fails_a_request(
+        limited: Gateway, server: Postgres) -> None:
+    syncs = rate_limit.SYNCS._value.get()
+    assert (await limited.client.get("/healthz", headers={"x-api-key": "k-before"})).status_code == 200
+    await _eventually(lambda: rate_limit.SYNCS._value.get() > syncs)
+    failures = rate_limit.SYNC_FAILURES._value.get()
+    await asyncio.to_thread(server.stop)
+    try:
+        replies = [await limited.client.get("/healthz", headers={"x-api-key": "k-during"}) for _ in range(6)]
+        # The burst of 3, then the process's own limit: 429 with Retry-After, never a 5xx.
+        assert [r.status_code for r in replies] == [200, 200, 200, 429, 429, 429]
+        assert replies[-1].headers["retry-after"] == "1" and replies[-1].json()["code"] == "RATE_LIMITED"
+        await _eventually(lambda: rate_limit.SYNC_FAILURES._value.get() > failures)
+        assert rate_limit.SHARED._value.get() == 0
+        assert limited.app.state.rate_limit_sync.failing
+    finally:
+        await asyncio.to_thread(server.start)
+    await asyncio.sleep(0.8)   # the client's bucket full again (3 at 5 a second)
+    assert (await limited.client.get("/healthz", headers={"x-api-key": "k-during"})).status_code == 200
+    await _eventually(lambda: rate_limit.SHARED._value.get() == 1)
+    assert not limited.app.state.rate_limit_sync.failing
