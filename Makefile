@@ -31,7 +31,7 @@ install: $(STAMP)
 
 install-run: $(RUN_STAMP)
 
-run: install-run  ## start the whole platform with demo data (Ctrl-C stops it); REPLICAS=2: two of every service; MTLS=1: mutual TLS between them; NATS_REPLICAS=3: a NATS cluster of three
+run: install-run  ## start the whole platform with demo data (Ctrl-C stops it; a service that exits is restarted with backoff); REPLICAS=2: two of every service; MTLS=1: mutual TLS between them; NATS_REPLICAS=3: a NATS cluster of three
 	@$(PY) -m local_runner run
 
 test: install lint promtool chromium  ## lint, then every test: unit, integration (real PostgreSQL and NATS) and e2e (real processes)
@@ -53,7 +53,7 @@ soak: install  ## long randomized soak: traffic, kills and NATS outages, then ev
 bench: install  ## measure the whole redemption against this machine's limit (QUICK=1: about a minute), and the same level with REPLICAS=2 (REPLICAS=1: not); figures in bench-results/
 	@$(PY) -m rewards_bench $(if $(QUICK),--quick) $(if $(REPLICAS),--replicas $(REPLICAS)) --out bench-results
 
-reset: install-run  ## stop what an earlier run left behind, then delete .run/ (data, logs, demo credentials)
+reset: install-run  ## stop a `make run` that is up and what an earlier run left behind (saying what), then delete .run/ (data, logs, demo credentials)
 	@$(PY) -m local_runner reset
 
 protos: install  ## regenerate the Python code of protos/ after editing a .proto

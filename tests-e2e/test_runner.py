@@ -1,5 +1,6 @@
-"""`make run` as a user meets it: the runner starts everything, every example request it prints works, and
-SIGTERM stops every process it started (no orphans); a second start keeps the data."""
+"""`make run` as a user meets it: the runner starts everything, every example request it prints works (and the
+operator CLI it prints), a service killed is restarted and said, Ctrl-C stops every process it started (no
+orphans); a second start keeps the data, and `make reset` while it is up stops it all and says what it stopped."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _start_runner(run_dir: Path, ports: dict[str, int]) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
 
 
-def _read_until_ready(proc: subprocess.Popen, timeout: float = 180.0) -> str:
+def _read_until_ready(proc: subprocess.Popen, timeout: float = 180.0, marker: str = READY) -> str:
     out = []
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
@@ -33,10 +34,10 @@ def _read_until_ready(proc: subprocess.Popen, timeout: float = 180.0) -> str:
         if not line:
             break
         out.append(line)
-        if READY in line:
+        if marker in line:
             return "".join(out)
     proc.kill()
-    raise AssertionError("the runner did not report ready:\n" + "".join(out))
+    raise AssertionError(f"the runner did not say {marker!r}:\n" + "".join(out))
 
 
 def _example_commands(output: str) -> list[str]:
@@ -96,10 +97,30 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
         r = subprocess.run(["curl", "-sf", f"{found.group(1)}/-/ready"], check=False, capture_output=True, timeout=30)
         assert r.returncode == 0, r
 
+        # The banner names RUN_DIR's real paths, and the operator CLI works as printed.
+        assert f"all of this is in {run_dir / 'demo.json'}" in output and ".run/" not in output, output
+        cli = re.search(r"^  (DATABASE_URL=\S+ \S+ -m gateway\.admin) list-tenants$", output, re.MULTILINE)
+        assert cli and cli.group(1) == demo["operator_cli"], output
+        r = subprocess.run(["bash", "-c", f"{cli.group(1)} list-tenants"], capture_output=True, text=True,
+                           check=False, timeout=60)
+        assert r.returncode == 0 and "demo" in [t["tenant_id"] for t in json.loads(r.stdout)["tenants"]], r
+
+        # A service that dies is restarted, said with the tail of its log; the platform runs on meanwhile.
+        catalog = int((run_dir / "pids" / "catalog-service.pid").read_text())
+        os.kill(catalog, signal.SIGKILL)
+        said = _read_until_ready(runner, 60, marker="catalog-service is healthy again")
+        assert "[run] catalog-service exited with code -9 after " in said and "restarting it in 1s" in said, said
+        assert f"--- last lines of {run_dir / 'logs' / 'catalog-service.log'}:" in said, said
+        assert int((run_dir / "pids" / "catalog-service.pid").read_text()) != catalog
+        items = next(c for c in commands if "/v1/items" in c)
+        r = subprocess.run(["bash", "-c", items.replace("curl -s", "curl -sf", 1)], capture_output=True, text=True,
+                           env=dict(os.environ, TOKEN=token.group(1)), check=False, timeout=60)
+        assert r.returncode == 0 and json.loads(r.stdout), r
+
         pids = _our_pids(run_dir)
-        assert len(pids) == 9  # postgres, nats, the six services and the demo partner
+        assert len(pids) == 10  # postgres, nats, the six services, the demo partner and the local Prometheus
     finally:
-        runner.send_signal(signal.SIGTERM)
+        runner.send_signal(signal.SIGINT)   # Ctrl-C
         runner.wait(90)
     assert runner.returncode == 0
     time.sleep(0.5)
@@ -112,7 +133,20 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
         _read_until_ready(runner)
         again = json.loads((run_dir / "demo.json").read_text())
         assert again["client_id"] == demo["client_id"]
+        pids = _our_pids(run_dir)
+        # `make reset` while it is up: it stops the runner (which stops what it started), says what, deletes RUN_DIR.
+        reset = subprocess.run([sys.executable, "-m", "local_runner", "reset"], env=dict(os.environ, RUN_DIR=str(run_dir)),
+                               capture_output=True, text=True, check=False, timeout=240, stdin=subprocess.DEVNULL)
+        assert reset.returncode == 0, reset.stdout + reset.stderr
+        said = re.search(r"^\[run\] stopped make run \(pid (\d+)\), (.*)$", reset.stdout, re.MULTILINE)
+        assert said and int(said.group(1)) == runner.pid, reset.stdout
+        assert sorted(int(pid) for pid in re.findall(r"\(pid (\d+)\)", said.group(2))) == sorted(pids), reset.stdout
+        assert not run_dir.exists(), reset.stdout
+        assert runner.wait(30) == 0
     finally:
-        runner.send_signal(signal.SIGINT)
-        runner.wait(90)
+        if runner.poll() is None:
+            runner.send_signal(signal.SIGINT)
+            runner.wait(90)
     assert runner.returncode == 0
+    alive = [pid for pid in pids if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"processes left running after make reset: {alive}"

@@ -5,9 +5,11 @@ the tenant and its credentials, the services' gRPC APIs for the rest. Safe to ru
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -61,6 +63,22 @@ def demo_items() -> list[catalog_pb2.Item]:
                customer_info_required=True, fulfillment_strategy=S.FULFILLMENT_STRATEGY_MANUAL,
                targeting=S.Targeting(private=True, segments=["vip"])),
     ]
+
+
+def shown(path: Path) -> str:
+    """A path as the banner shows it: relative to the current folder when inside it (`.run/demo.json`), else in
+    full (RUN_DIR elsewhere)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def operator_cli(platform: Platform) -> str:
+    """The operator CLI (`python -m gateway.admin`) of this run, ready to paste and to append a command to: the
+    gateway's DATABASE_URL and this Python."""
+    database_url = platform.service_env(platform.spec("gateway"))["DATABASE_URL"]
+    return f"DATABASE_URL={shlex.quote(database_url)} {shlex.quote(shown(Path(sys.executable)))} -m gateway.admin"
 
 
 def _admin(platform: Platform, *args: str) -> dict[str, Any]:
@@ -135,16 +153,20 @@ def seed(platform: Platform) -> dict[str, Any]:
         "gateway_urls": platform.gateway_urls,
         # Channel targets: `host:port`, or with REPLICAS above 1 the list of every replica (`ipv4:h:p1,h:p2`).
         "grpc": {service: platform.target(service) for service in ("catalog", "wallet", "redemption", "fulfillment")},
+        # The operators' tool for tenants, API clients and keys (gateway/README.md): append a command.
+        "operator_cli": operator_cli(platform),
     })
     demo_file.write_text(json.dumps(demo, indent=2) + "\n")
     demo_file.chmod(0o600)
     return demo
 
 
-def examples(demo: dict[str, Any]) -> str:
+def examples(demo: dict[str, Any], run_dir: Path) -> str:
     g, t = demo["gateway_url"], demo["player_token"]
+    demo_json, logs = shown(run_dir / "demo.json"), shown(run_dir / "logs")
+    reset = "make reset" if shown(run_dir) == ".run" else f"RUN_DIR={shlex.quote(shown(run_dir))} make reset"
     return f"""
-Example requests (the player token is valid for 12 hours; all of this is in .run/demo.json):
+Example requests (the player token is valid for 12 hours; all of this is in {demo_json}):
 
   export TOKEN={t}
 
@@ -173,8 +195,11 @@ Example requests (the player token is valid for 12 hours; all of this is in .run
        -d '{{"url":"http://127.0.0.1:9999/hooks","eventTypes":["redemption.completed"]}}'
 
 Demo storefront (sign in as a demo player): {g}/store
-Operator console (sign in with the demo operator's admin API key, api_key in .run/demo.json): {g}/console
+Operator console (sign in with the demo operator's admin API key, api_key in {demo_json}): {g}/console
   export API_KEY={demo['api_key']}
 
-OpenAPI: {g}/docs    Logs: .run/logs/    Stop: Ctrl-C    Forget everything: make reset
+Operator CLI (tenants, API clients, keys: gateway/README.md; operator_cli in {demo_json}):
+  {demo['operator_cli']} list-tenants
+
+OpenAPI: {g}/docs    Logs: {logs}/    Stop: Ctrl-C    Forget everything: {reset}
 """

