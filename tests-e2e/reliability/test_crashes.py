@@ -50,7 +50,7 @@ SAGA_POINTS = {
     "redemption.after_debit": "FAILED",
     "redemption.before_pivot": "FAILED",
     "redemption.after_pivot": "COMPLETED",
-    "redemption.mid_compensation": "FAILED",
+    "redemption.compensated_debit": "FAILED",
     "redemption.mid_cancel": "CANCELED",
 }
 
@@ -66,7 +66,7 @@ def test_redemption_killed_at_each_saga_step_loses_nothing(platform, gateway, op
             # A manual item waits for an operator; the player cancels it: the process dies between the refund
             # and the release.
             item, gems = ledger.item(stock=2, price=30, strategy="manual"), 100
-        elif point == "redemption.mid_compensation":
+        elif point == "redemption.compensated_debit":
             # Too poor: the debit is refused, the refund (registered before the debit) runs, then the process
             # dies before the stock is released.
             item, gems = ledger.item(stock=2, price=50), 10

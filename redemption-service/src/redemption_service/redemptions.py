@@ -122,7 +122,7 @@ class Redemptions:
         saga_log = SagaLog(sessions, pool, inline_strategies=inline_strategies,
                            inline_grace_seconds=inline_timeout_seconds + INLINE_GRACE_MARGIN_SECONDS)
         self.saga = RedeemSaga(catalog, wallet, saga_log)
-        self.runner = SagaRunner(saga_log)
+        self.runner = SagaRunner(saga_log, failpoint_prefix="redemption")
         self._detached: set[asyncio.Task[Any]] = set()
 
     async def _to_completion(self, work: Coroutine[Any, Any, T]) -> T:

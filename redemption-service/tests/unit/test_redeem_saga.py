@@ -286,3 +286,24 @@ async def test_cancellation_mid_debit_still_unwinds_then_propagates() -> None:
         await task
     assert world.calls == ["reserve_stock", "debit_points", "refund_points", "release_stock"]
     assert world.journal.events[-1] == ("failed", "")
+
+
+@pytest.mark.parametrize("balance, expected", [
+    (1000, ["redemption.before_reserve", "redemption.after_reserve", "redemption.before_debit",
+            "redemption.after_debit", "redemption.before_pivot", "redemption.after_pivot"]),
+    # Too poor: the debit is refused, its refund (registered first) runs, then the release, in reverse.
+    (100, ["redemption.before_reserve", "redemption.after_reserve", "redemption.before_debit",
+           "redemption.compensated_debit", "redemption.compensated_reserve"]),
+])
+async def test_the_runner_offers_the_crash_tests_a_failpoint_around_each_step_and_after_each_compensation(
+        monkeypatch: pytest.MonkeyPatch, balance: int, expected: list[str]) -> None:
+    from redemption_service.saga import engine
+
+    reached: list[str] = []
+    monkeypatch.setattr(engine, "failpoint", reached.append)   # FAILPOINTS would kill this test's process
+    world = World(balance=balance)
+    world.runner = SagaRunner(world.journal, failpoint_prefix="redemption", compensation_attempts=1)
+    await world.run()
+    assert reached == expected
+    reached.clear()
+    assert await World().run() is None and reached == []   # a runner without a prefix offers none

@@ -3,7 +3,9 @@
 Each step's compensation is registered (and journaled) before the step is called, because a call that failed or
 timed out may still have landed. On any failure, the registered compensations run in reverse, shielded from
 cancellation, each retried a few times; every compensation must therefore be safe when its step never landed and
-safe twice. The journal is told of each compensable step before it is called (step_started) and may refuse it
+safe twice. A step may name a failpoint stem (`point`): the runner then offers the crash tests
+`<prefix>.before_<point>` and `<prefix>.after_<point>` around the step and `<prefix>.compensated_<point>` once
+its compensation landed, so the steps themselves carry no failpoint lines. The journal is told of each compensable step before it is called (step_started) and may refuse it
 when the saga is no longer this runner's; the redeem saga's journal writes nothing there, since its recovery
 compensates every compensable step of the definition (see saga/journal.py).
 """
@@ -15,6 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
+
+from service_kit.failpoints import failpoint
 
 from redemption_service.metrics import SAGA_COMPENSATIONS
 
@@ -28,6 +32,7 @@ class Step(Generic[C]):
     name: str
     action: Callable[[C], Awaitable[None]]
     compensation: Callable[[C], Awaitable[None]] | None = None
+    point: str = ""   # the failpoints' stem: before_<point>, after_<point>, compensated_<point>
 
 
 class SagaJournal(Protocol):
@@ -58,6 +63,7 @@ class SagaFailed(Exception):
 @dataclass
 class SagaRunner:
     journal: SagaJournal
+    failpoint_prefix: str = ""   # "redemption": redemption.before_pivot, ...; empty: no failpoints
     compensation_attempts: int = 5
     compensation_backoff_seconds: float = 0.2
     _unwinding: set[asyncio.Task[SagaFailed]] = field(default_factory=set, init=False, repr=False)
@@ -69,12 +75,18 @@ class SagaRunner:
                 if step.compensation is not None:
                     await self.journal.step_started(saga_id, position, step.name)
                     registered.append(step)
+                self._failpoint("before", step)
                 await step.action(context)
+                self._failpoint("after", step)
             except BaseException as exc:
                 failure = await self._unwind_shielded(saga_id, registered, context, exc)
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 raise failure from exc
+
+    def _failpoint(self, when: str, step: Step[C]) -> None:
+        if self.failpoint_prefix and step.point:
+            failpoint(f"{self.failpoint_prefix}.{when}_{step.point}")
 
     async def _unwind_shielded(self, saga_id: str, registered: list[Step[C]], context: C,
                                cause: BaseException) -> SagaFailed:
@@ -113,6 +125,8 @@ class SagaRunner:
         for attempt in range(1, self.compensation_attempts + 1):
             try:
                 await step.compensation(context)
+                # The compensation landed, its journal entry not yet: the next ones have not run.
+                self._failpoint("compensated", step)
             except Exception:
                 log.warning("compensation failed", exc_info=True,
                             extra={"saga_id": saga_id, "step": step.name, "attempt": attempt})

@@ -13,7 +13,6 @@ from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.wallet.v1 import wallet_pb2
 from service_kit.errors import DomainError, ErrorCode
-from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 
 from redemption_service.clients import Catalog, Wallet
@@ -98,9 +97,9 @@ class RedeemSaga:
 
     def steps(self) -> list[Step[RedeemOrder]]:
         return [
-            Step("reserve_stock", self.reserve_stock, compensation=self.release_stock),
-            Step("debit_points", self.debit_points, compensation=self.refund_points),
-            Step("confirm", self.confirm),  # the pivot
+            Step("reserve_stock", self.reserve_stock, compensation=self.release_stock, point="reserve"),
+            Step("debit_points", self.debit_points, compensation=self.refund_points, point="debit"),
+            Step("confirm", self.confirm, point="pivot"),  # the pivot
         ]
 
     async def reserve_stock(self, order: RedeemOrder) -> None:
@@ -114,7 +113,6 @@ class RedeemSaga:
             if refusal.code is not ErrorCode.UNAVAILABLE:
                 await self.refuse_player_first(order)
             raise
-        failpoint("redemption.after_reserve")
 
     async def refuse_player_first(self, order: RedeemOrder) -> None:
         """The player's refusal comes before the item's (the seed pages check the user first). The debit checks
@@ -137,14 +135,9 @@ class RedeemSaga:
         order.debit = await self.wallet.debit_points(
             order.scope, order.redemption_id, order.player_id, price.point_type, price.amount,
             f"Redeemed {order.reservation.item.name}")
-        failpoint("redemption.after_debit")
 
     async def refund_points(self, order: RedeemOrder) -> None:
         await self.wallet.refund_points(order.scope, order.redemption_id, "redemption failed")
-        # Compensations run in reverse: the refund landed, the stock is still held.
-        failpoint("redemption.mid_compensation")
 
     async def confirm(self, order: RedeemOrder) -> None:
-        failpoint("redemption.before_pivot")
         order.confirmed = await self.confirmation.confirm(order, order.snapshot())
-        failpoint("redemption.after_pivot")
