@@ -150,7 +150,12 @@ def test_a_redemptions_events_reach_a_receiver_that_was_down_signed_resent_and_r
                 found = [a for a in _attempts(operator, endpoint["id"]) if a["eventId"] == completed["id"]]
                 return found if found and found[0]["statusCode"] == 200 else []
             attempts = _eventually(recorded, "the delivered attempt recorded")
-            assert attempts[0]["statusCode"] == 200 and attempts[-1]["statusCode"] == 0 and attempts[-1]["error"]
+            assert attempts[0]["statusCode"] == 200
+            # The attempts made while the receiver was down are listed with their error. (Which of the two events
+            # they were for depends on when each service's relay published it: the completed one may have come
+            # after the receiver was up.)
+            down = [a for a in _attempts(operator, endpoint["id"]) if a["statusCode"] == 0]
+            assert len(down) >= 2 and all(a["error"] for a in down), down
             # The same as GET /v1/events gives.
             logged = operator.http.get("/v1/events", params={"types": "redemption.completed",
                                                              "after": int(completed["cursor"]) - 1}).json()
