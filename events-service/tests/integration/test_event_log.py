@@ -104,6 +104,13 @@ async def test_a_bad_request_is_refused_as_invalid(service, fields) -> None:  # 
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_a_tenant_over_the_bound_is_refused_as_invalid(service) -> None:  # type: ignore[no-untyped-def]
+    too_long = common_pb2.Scope(tenant_id="t" * 65, environment=common_pb2.ENVIRONMENT_LIVE)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await listing(service, scope=too_long)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "at most 64" in refused.value.details()
+
+
 async def test_ten_thousand_events_page_to_the_end_in_order(service, pool) -> None:  # type: ignore[no-untyped-def]
     await pool.execute("""
         INSERT INTO events (event_id, tenant_id, environment, type, version, occurred_at, data)
