@@ -51,7 +51,7 @@ SAGA_POINTS = {
     "redemption.before_pivot": "FAILED",
     "redemption.after_pivot": "COMPLETED",
     "redemption.compensated_debit": "FAILED",
-    "redemption.mid_cancel": "CANCELED",
+    "redemption.undid_refund_points": "CANCELED",
 }
 
 
@@ -62,7 +62,7 @@ def test_redemption_killed_at_each_saga_step_loses_nothing(platform, gateway, op
     rng.shuffle(points)
     expected: dict[str, str] = {}
     for point in points:
-        if point == "redemption.mid_cancel":
+        if point == "redemption.undid_refund_points":
             # A manual item waits for an operator; the player cancels it: the process dies between the refund
             # and the release.
             item, gems = ledger.item(stock=2, price=30, strategy="manual"), 100
@@ -75,7 +75,7 @@ def test_redemption_killed_at_each_saga_step_loses_nothing(platform, gateway, op
         expected[item] = SAGA_POINTS[point]
         _, auth = operator.new_player(gems=gems)
         restart(platform, REDEMPTION, {**FAST_RECOVERY, "FAILPOINTS": point})
-        if point == "redemption.mid_cancel":
+        if point == "redemption.undid_refund_points":
             sender = _cancel(gateway, auth, item)
         else:
             sender = redeem_later(gateway, auth, item)

@@ -36,7 +36,7 @@ from redemption_service.idempotency import key_or_generated, request_fingerprint
 from redemption_service.metrics import IDEMPOTENCY, QUOTES, count_quoted_redemption, count_redemption
 from redemption_service.saga.engine import SagaFailed, SagaRunner
 from redemption_service.saga.journal import SagaLog
-from redemption_service.saga.redeem import RedeemOrder, RedeemSaga
+from redemption_service.saga.redeem import RedeemOrder, RedeemSaga, undo_all
 
 log = logging.getLogger(__name__)
 
@@ -427,12 +427,10 @@ class Redemptions:
                           answer.message or "the item was delivered already")
 
     async def refund_and_release(self, redemption: Redemption, reason: str) -> Redemption:
-        """Finishes a persisted cancel request (a player's, an operator's, or a failed fulfillment's): refund,
-        release, CANCELED. If this fails halfway, recovery finishes it forward."""
-        scope = Scope(redemption.tenant_id, redemption.environment)
-        await self.wallet.refund_points(scope, redemption.id, reason)
-        failpoint("redemption.mid_cancel")
-        await self.catalog.release_stock(scope, redemption.id, reason)
+        """Finishes a persisted cancel request (a player's, an operator's, or a failed fulfillment's): the redeem
+        saga's way back (refund, release), then CANCELED. If this fails halfway, recovery finishes it forward."""
+        await undo_all(self.saga.way_back(), Scope(redemption.tenant_id, redemption.environment), redemption.id,
+                       reason, failpoint_prefix="redemption")
         async with self.sessions.begin() as session:
             canceled = await repository.finish_cancel(session, redemption.id)
         return canceled or await repository.fetch_redemption(self.pool, redemption.id) or redemption

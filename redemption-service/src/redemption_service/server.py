@@ -29,6 +29,7 @@ from redemption_service.reconciler import BACKLOG_REPORT_SECONDS, report_backlog
 from redemption_service.redemptions import Redemptions
 from redemption_service.reseal import seal_codes_in_clear
 from redemption_service.saga.recovery import recover_stale_sagas
+from redemption_service.saga.redeem import RedeemSaga
 
 PRUNE_INTERVAL_SECONDS = 600.0
 # The SQLAlchemy engine serves the cold paths only (cancels, results from NATS, recovery, the reconciler); the
@@ -86,7 +87,8 @@ async def main(settings: Settings) -> None:
                            lambda: report_backlog(sessions, settings.reconcile_after_seconds),
                            first_delay_seconds=BACKLOG_REPORT_SECONDS)
     saga_recovery = every("saga_recovery", settings.saga_recovery_interval_seconds,
-                          lambda: recover_stale_sagas(sessions, catalog, wallet, settings.saga_stale_seconds))
+                          lambda: recover_stale_sagas(sessions, RedeemSaga(catalog, wallet).way_back(),
+                                                      settings.saga_stale_seconds))
     gauges = every("gauges", SAMPLE_SECONDS, lambda: sample_all(
         pool, nats, overdue_seconds=settings.reconcile_after_seconds, results_consumer=settings.results_consumer))
     idempotency_pruning = every("idempotency_pruning", PRUNE_INTERVAL_SECONDS, lambda: prune_expired_keys(sessions))

@@ -23,6 +23,7 @@ from redemption_service.fulfillment_results import FulfillmentResultConsumer
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.outbox import jobs_relay
 from redemption_service.redemptions import Redemptions
+from redemption_service.saga.redeem import Undo
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
@@ -241,6 +242,11 @@ class System:
     fulfillment: FakeFulfillment
     waits: FulfillmentWaits          # given to Redemptions and to the results consumer, as server.py does
     jobs_written: asyncio.Event      # Redemptions wakes the outbox relay with it, as server.py does
+
+    @property
+    def way_back(self) -> list[Undo]:
+        """The redeem saga's undos, as the service hands them to recovery."""
+        return self.redemptions.saga.way_back()
 
     async def sql(self, statement: str, **params: object) -> list:  # type: ignore[type-arg]
         async with self.engine.begin() as conn:

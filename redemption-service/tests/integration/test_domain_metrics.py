@@ -75,7 +75,7 @@ async def test_recovery_counts_what_it_did(system) -> None:  # type: ignore[no-u
     assert await repository.accept(system.pool, Scope("acme", "live"), key="crashed", fingerprint="f",
                                    ttl=timedelta(hours=1), values=system.accepted_values("stale-saga"))
     await system.sql("UPDATE sagas SET updated_at = now() - interval '1 hour' WHERE id = 'stale-saga'")
-    assert await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client,
+    assert await recover_stale_sagas(system.sessions, system.way_back,
                                      stale_seconds=30) == 1
     assert value("rewards_saga_recoveries_total", action="compensated") == compensated + 1
 

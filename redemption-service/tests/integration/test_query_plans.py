@@ -72,7 +72,7 @@ async def test_the_hot_statements_use_indexes(system, results) -> None:  # type:
     with captured_statements(system.engine) as seen, system.pool.counting() as trips:
         assert await republish_stale_jobs(system.sessions, AFTER) == 1
         assert (await report_backlog(system.sessions, AFTER)).unpublished == 1
-        assert await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client,
+        assert await recover_stale_sagas(system.sessions, system.way_back,
                                          stale_seconds=30) == 1
         async with system.sessions.begin() as session:
             assert await repository.prune_idempotency_keys(session) == 1

@@ -149,7 +149,7 @@ async def test_a_refund_for_a_failed_fulfillment_left_unfinished_is_finished_by_
 
     system.wallet.refund_unavailable = False
     await system.sql("UPDATE sagas SET updated_at = now() - interval '1 hour'")
-    assert await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client, 30) == 1
+    assert await recover_stale_sagas(system.sessions, system.way_back, 30) == 1
     row = await system.status(opened.id)
     assert (row.status, row.failure_code, row.failure_message) == \
         ("CANCELED", "PROVIDER_REJECTED", "the provider said no")

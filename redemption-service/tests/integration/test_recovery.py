@@ -10,7 +10,9 @@ import pytest
 from redemption_service import repository
 from redemption_service.domain import DeliveryStatus, Snapshot, Status
 from redemption_service.idempotency import request_fingerprint
+from redemption_service.saga.engine import Step
 from redemption_service.saga.recovery import recover_stale_sagas
+from redemption_service.saga.redeem import RedeemOrder, RedeemSaga, Undo
 from rewards.redemption.v1 import redemption_pb2
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
@@ -45,7 +47,7 @@ async def test_a_stale_submitted_saga_is_compensated_and_open_ones_are_left_alon
     await accept(system, "fresh-saga", "running")
     assert system.wallet.balances["p1"] == 1000 - 3 * 150
 
-    settled = await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client,
+    settled = await recover_stale_sagas(system.sessions, system.way_back,
                                         stale_seconds=30)
 
     assert settled == 1
@@ -61,8 +63,7 @@ async def test_two_recoverers_settle_each_stale_saga_once(system) -> None:  # ty
     for n in range(4):
         await accept(system, f"stale-{n}", f"key-{n}")
         await age(system, f"stale-{n}")
-    results = await asyncio.gather(*(recover_stale_sagas(system.sessions, system.catalog_client,
-                                                         system.wallet_client, stale_seconds=30)
+    results = await asyncio.gather(*(recover_stale_sagas(system.sessions, system.way_back, stale_seconds=30)
                                      for _ in range(2)))
     assert sum(results) == 4
     assert system.wallet.calls.count("RefundPoints") == 4
@@ -94,7 +95,7 @@ async def test_a_retry_waits_out_a_crashed_saga_then_is_processed_afresh(make_sy
     assert busy.value.code is ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
     assert system.wallet.calls.count("DebitPoints") == 0, "the retry ran no saga of its own"
     await age(system, "crashed-saga")
-    await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client, stale_seconds=30)
+    await recover_stale_sagas(system.sessions, system.way_back, stale_seconds=30)
     assert await status_of(system, "crashed-saga") == ("FAILED", "UNAVAILABLE", "failed")
     redemption, replayed = await system.redemptions.redeem(request)
     assert not replayed and redemption.status is Status.OPEN
@@ -112,9 +113,45 @@ async def test_a_cancel_under_way_is_finished_forward(system) -> None:  # type: 
     assert await status_of(system, opened.id) == ("OPEN", "", "canceling")
     system.wallet.refund_unavailable = False
     await age(system, opened.id)
-    assert await recover_stale_sagas(system.sessions, system.catalog_client, system.wallet_client,
+    assert await recover_stale_sagas(system.sessions, system.way_back,
                                      stale_seconds=30) == 1
     assert await status_of(system, opened.id) == ("CANCELED", "", "canceled")
     assert system.wallet.balances["p1"] == 1000 and system.catalog.items["voucher"].stock == 100
     again = await system.redemptions.cancel(cancel)
     assert again.status is Status.CANCELED and again.canceled_at is not None
+
+
+class SagaWithABonus(RedeemSaga):
+    """The redeem saga with one more compensable step, and nothing else changed: every way back undoes it."""
+
+    def __init__(self, saga: RedeemSaga, undone: list[tuple[str, str, str]]) -> None:
+        super().__init__(saga.catalog, saga.wallet, saga.confirmation)
+        self.undone = undone
+
+    def steps(self) -> list[Step[RedeemOrder]]:
+        *before, pivot = super().steps()
+        return [*before, Step("hold_bonus", self.hold_bonus, compensation=Undo("release_bonus", self.release_bonus)),
+                pivot]
+
+    async def hold_bonus(self, order: RedeemOrder) -> None:
+        pass
+
+    async def release_bonus(self, scope: Scope, saga_id: str, reason: str) -> None:
+        self.undone.append((scope.tenant_id, saga_id, reason))
+
+
+async def test_a_step_added_to_the_definition_is_undone_by_recovery_and_by_a_cancel(system) -> None:  # type: ignore[no-untyped-def]
+    undone: list[tuple[str, str, str]] = []
+    saga = system.redemptions.saga = SagaWithABonus(system.redemptions.saga, undone)
+    assert [u.name for u in saga.way_back()] == ["release_bonus", "refund_points", "release_stock"]
+
+    await accept(system, "crashed-with-bonus", "crashed")
+    await age(system, "crashed-with-bonus")
+    assert await recover_stale_sagas(system.sessions, saga.way_back(), stale_seconds=30) == 1
+    assert undone == [("acme", "crashed-with-bonus", "redemption interrupted")]
+    assert "crashed-with-bonus" in system.wallet.refunded and "crashed-with-bonus" not in system.catalog.reservations
+
+    opened, _ = await system.redemptions.redeem(system.request(key="with-bonus"))
+    cancel = redemption_pb2.CancelRedemptionRequest(scope=system.scope(), redemption_id=opened.id, reason="oops")
+    assert (await system.redemptions.cancel(cancel)).status is Status.CANCELED
+    assert undone[-1] == ("acme", opened.id, "oops")

@@ -1,9 +1,14 @@
 """The redeem saga: reserve stock, debit points (wallet refuses an unknown or inactive player there), then the
 pivot (OPEN and the fulfillment job in the outbox, in one statement). Before the pivot every failure is
-compensated; after it, only forward."""
+compensated; after it, only forward.
+
+Each compensation is an `Undo` of the definition, run by the saga's scope and id alone. Every way back runs the
+definition's: the runner unwinding a failed redeem, recovery of an interrupted saga, a cancel and a failed
+fulfilment's refund (`way_back()`, `undo_all`). A compensable step added to `steps()` is undone on all of them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,6 +18,7 @@ from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.wallet.v1 import wallet_pb2
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 
 from redemption_service.clients import Catalog, Wallet
@@ -89,18 +95,52 @@ class Confirmation(Protocol):
         """The pivot: status OPEN with the snapshot, and the fulfillment job in the outbox, in one statement."""
 
 
+FAILED_REASON = "redemption failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """A compensation as every way back runs it: by the saga's scope and id and a reason, idempotent on the id and
+    harmless where its step never landed. Called with an order, it is the runner's compensation of the step."""
+
+    name: str
+    run: Callable[[Scope, str, str], Awaitable[object]]
+
+    async def __call__(self, order: RedeemOrder) -> None:
+        await self.run(order.scope, order.redemption_id, FAILED_REASON)
+
+
+async def undo_all(way_back: Sequence[Undo], scope: Scope, saga_id: str, reason: str, *,
+                   failpoint_prefix: str = "") -> None:
+    """Runs a way back in its order (recovery, a cancel, a failed fulfilment's refund). With a prefix, the crash
+    tests may kill the process after each undo (`<prefix>.undid_<name>`); recovery gives none, so a process
+    restarted with a failpoint set still recovers the previous crash."""
+    for undo in way_back:
+        await undo.run(scope, saga_id, reason)
+        if failpoint_prefix:
+            failpoint(f"{failpoint_prefix}.undid_{undo.name}")
+
+
 class RedeemSaga:
-    def __init__(self, catalog: Catalog, wallet: Wallet, confirmation: Confirmation) -> None:
+    def __init__(self, catalog: Catalog, wallet: Wallet, confirmation: Confirmation | None = None) -> None:
+        """confirmation: the pivot; None for a saga that is only ever undone (recovery)."""
         self.catalog = catalog
         self.wallet = wallet
         self.confirmation = confirmation
 
     def steps(self) -> list[Step[RedeemOrder]]:
+        """The definition: each step with its undo and its failpoints' stem."""
         return [
-            Step("reserve_stock", self.reserve_stock, compensation=self.release_stock, point="reserve"),
-            Step("debit_points", self.debit_points, compensation=self.refund_points, point="debit"),
+            Step("reserve_stock", self.reserve_stock, compensation=Undo("release_stock", self.release_stock),
+                 point="reserve"),
+            Step("debit_points", self.debit_points, compensation=Undo("refund_points", self.refund_points),
+                 point="debit"),
             Step("confirm", self.confirm, point="pivot"),  # the pivot
         ]
+
+    def way_back(self) -> list[Undo]:
+        """The definition's undos, last step first."""
+        return [s.compensation for s in reversed(self.steps()) if isinstance(s.compensation, Undo)]
 
     async def reserve_stock(self, order: RedeemOrder) -> None:
         try:
@@ -126,8 +166,8 @@ class RedeemSaga:
         if player.status != wallet_pb2.PLAYER_STATUS_ACTIVE:
             raise DomainError(ErrorCode.PLAYER_INACTIVE, "the player may not redeem")
 
-    async def release_stock(self, order: RedeemOrder) -> None:
-        await self.catalog.release_stock(order.scope, order.redemption_id, "redemption failed")
+    async def release_stock(self, scope: Scope, saga_id: str, reason: str) -> None:
+        await self.catalog.release_stock(scope, saga_id, reason)
 
     async def debit_points(self, order: RedeemOrder) -> None:
         assert order.reservation is not None
@@ -136,8 +176,9 @@ class RedeemSaga:
             order.scope, order.redemption_id, order.player_id, price.point_type, price.amount,
             f"Redeemed {order.reservation.item.name}")
 
-    async def refund_points(self, order: RedeemOrder) -> None:
-        await self.wallet.refund_points(order.scope, order.redemption_id, "redemption failed")
+    async def refund_points(self, scope: Scope, saga_id: str, reason: str) -> None:
+        await self.wallet.refund_points(scope, saga_id, reason)
 
     async def confirm(self, order: RedeemOrder) -> None:
+        assert self.confirmation is not None, "a saga without its pivot is only undone"
         order.confirmed = await self.confirmation.confirm(order, order.snapshot())
