@@ -23,11 +23,11 @@ from gateway.auth import Credentials, SigningKeys
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.config import Settings, cors_origins
 from gateway.console import routes as console_pages
-from gateway.dialects import DIALECTS, dialect_for
+from gateway.dialects import DIALECTS, answering_dialect
 from gateway.edge import EdgeMiddleware
-from gateway.errors import BY_STATUS, domain_error_response, problem_response
+from gateway.errors import BY_STATUS, problem_response
 from gateway.rate_limit import RateLimiter, RateLimitMiddleware, shared_buckets
-from gateway.routes import admin, auth, events, fulfillment, health, items, redemptions, wallet, webhooks
+from gateway.routes import fulfillment
 from gateway.store import routes as store_pages
 from gateway.upstream import Upstreams
 from gateway.web import pages as web_pages
@@ -51,8 +51,7 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if page_of is not None:
         status, message = web_pages.refusal(exc)
         return web_pages.problem_page(request, page_of, status, message)
-    dialect = dialect_for(request.url.path)
-    response = dialect.render_error(exc) if dialect else domain_error_response(exc)
+    response = answering_dialect(request.url.path).render_error(exc)
     if exc.code is ErrorCode.UNAUTHENTICATED:
         response.headers["WWW-Authenticate"] = "Bearer"
     if exc.code in (ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL):
@@ -69,10 +68,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     page_of = web_pages.app_of(request.url.path)
     if page_of is not None:
         return web_pages.problem_page(request, page_of, 422, f"Invalid request: {detail}")
-    dialect = dialect_for(request.url.path)
-    if dialect:
-        return dialect.render_error(DomainError(ErrorCode.VALIDATION_ERROR, detail))
-    return problem_response(422, "VALIDATION_ERROR", detail, "Invalid request", extra={"errors": errors})
+    return answering_dialect(request.url.path).invalid(detail, errors)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -80,6 +76,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     page_of = web_pages.app_of(request.url.path)
     if page_of is not None:
         return web_pages.problem_page(request, page_of, exc.status_code, str(exc.detail))
+    # No route answered (no such path, another method...): in the canonical shape, whatever the path.
     code = BY_STATUS.get(exc.status_code, "HTTP_ERROR")
     return problem_response(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
 
@@ -131,7 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /docs and /redoc come from api_docs, with assets installed with the package (FastAPI's use CDNs).
         docs_url=None, redoc_url=None,
     )
-    # Built once, when first asked for (openapi.py says what it adds to FastAPI's own document).
+    # Built once, when first asked for (openapi.py says what it adds to FastAPI's own document), with every API's
+    # error bodies.
     error_models = tuple(model for dialect in DIALECTS for model in dialect.error_models)
     app.openapi = lambda: openapi.openapi_document(app, error_models)  # type: ignore[method-assign]
     settings = app.state.settings = settings or load_settings(Settings)
@@ -158,10 +156,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    for module in (health, auth, items, wallet, redemptions, admin, fulfillment, events, webhooks):
-        app.include_router(module.router)
     for dialect in DIALECTS:
-        app.include_router(dialect.router)
+        for router in dialect.routers:
+            app.include_router(router)
     # The web apps last: the API's routes are matched first, and no middleware is added for the pages.
     app.include_router(store_pages.router)
     app.include_router(console_pages.router)

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gateway import openapi, repository
 from gateway.client_ip import client_ip
-from gateway.edge import note_tenant
 from gateway.repository import Credential
+from gateway.request_facts import note_tenant
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["sub", "tid", "env", "exp", "iat", "jti"]

@@ -14,8 +14,8 @@ from starlette.responses import Response
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.dialects import dialect_for
-from gateway.errors import Refusal, refusal_response
+from gateway.dialects import answering_dialect
+from gateway.errors import Refusal
 
 
 class BodyTooLarge(HTTPException):
@@ -28,8 +28,7 @@ class BodyTooLarge(HTTPException):
 
 def too_large(path: str, limit: int) -> Response:
     refusal = Refusal(413, "PAYLOAD_TOO_LARGE", f"the body is larger than {limit} bytes", path)
-    dialect = dialect_for(path)
-    return dialect.render_refusal(refusal) if dialect else refusal_response(refusal)
+    return answering_dialect(path).render_refusal(refusal)
 
 
 def declared_length(scope: Scope) -> int | None:

@@ -19,7 +19,6 @@ player); "unmatched" when no route matched."""
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import time
@@ -27,13 +26,13 @@ import uuid
 
 from service_kit import tracing
 from service_kit.db import database_unavailable, is_database_unavailable
-from service_kit.errors import DomainError, ErrorCode
-from service_kit.logs import request_id_var, tenant_var
+from service_kit.logs import request_id_var
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.errors import domain_error_response, problem_response
+from gateway.dialects import answering_dialect, dialect_for
 from gateway.metrics import METRICS_PATH, RequestMetrics, expose
+from gateway.request_facts import facts_var
 
 log = logging.getLogger("gateway")
 access_log = logging.getLogger("gateway.access")
@@ -43,10 +42,6 @@ _REQUEST_ID_KEY = REQUEST_ID_HEADER.encode()
 _VALID_REQUEST_ID = re.compile(r"[\x20-\x7e]{1,128}")
 QUIET_PATHS = frozenset({"/healthz", METRICS_PATH})
 
-# What a request learns on its way (the tenant, from its credential), in a box the middleware creates: a value set
-# in a dependency would not reach the middleware back through a copied context, a box's content does.
-_facts: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("gateway_request_facts", default=None)
-
 
 def request_id_from(value: str | None) -> str:
     """The caller's id when it is sane (printable, at most 128 characters), a new one otherwise."""
@@ -55,21 +50,9 @@ def request_id_from(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def note_tenant(tenant_id: str) -> None:
-    """Authentication found the request's tenant: for its access line and every later log line of it."""
-    facts = _facts.get()
-    if facts is not None:
-        facts["tenant"] = tenant_id
-    tenant_var.set(tenant_id)
-
-
 class EdgeMiddleware:
     def __init__(self, app: ASGIApp) -> None:
-        # Imported here: the dialects' routes import gateway.auth, which imports note_tenant from this module.
-        from gateway.dialects import dialect_for
-
         self.app = app
-        self.dialect_for = dialect_for
         self.metrics = RequestMetrics()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,7 +72,7 @@ class EdgeMiddleware:
         rid = request_id_from(raw.decode("latin-1") if raw is not None else None)
         rid_token = request_id_var.set(rid)
         facts: dict[str, str] = {}
-        facts_token = _facts.set(facts)
+        facts_token = facts_var.set(facts)
         status = 500   # what the client gets when nothing could be answered
         answering = False
         self.metrics.started()
@@ -111,11 +94,11 @@ class EdgeMiddleware:
                     raise
                 await self._render_crash(exc, scope, receive, send_with_id)
         finally:
-            _facts.reset(facts_token)
+            facts_var.reset(facts_token)
             seconds = time.perf_counter() - started
             template = getattr(scope.get("route"), "path", None)
-            dialect = self.dialect_for(path)
-            self.metrics.finished(template, scope["method"], status, path, dialect, seconds)
+            dialect = dialect_for(path)
+            self.metrics.finished(template, scope["method"], status, dialect, seconds)
             if not quiet:
                 extra: dict[str, object] = {
                     "route": template or "unmatched", "method": scope.get("method", ""), "status": status,
@@ -129,15 +112,13 @@ class EdgeMiddleware:
                 tracing.end_http_span(span, span_token, template, status)
 
     async def _render_crash(self, exc: Exception, scope: Scope, receive: Receive, send: Send) -> None:
-        dialect = self.dialect_for(scope.get("path", ""))
+        dialect = answering_dialect(scope.get("path", ""))
         if is_database_unavailable(exc):
             # The gateway's own database (credentials, signing keys) is down, restarting or full: not a bug, a
             # 503 with Retry-After in the dialect's shape, like any service being unavailable.
             log.warning("database unavailable", extra={"path": scope.get("path"), "error": repr(exc)})
-            unavailable = database_unavailable(exc)
-            answer = dialect.render_error(unavailable) if dialect else domain_error_response(unavailable)
+            answer = dialect.render_error(database_unavailable(exc))
         else:
             log.exception("unhandled error", extra={"method": scope.get("method"), "path": scope.get("path")})
-            answer = dialect.render_error(DomainError(ErrorCode.INTERNAL, "internal error")) if dialect else \
-                problem_response(500, "INTERNAL", "internal error")
+            answer = dialect.crash()
         await answer(scope, receive, send)

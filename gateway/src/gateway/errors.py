@@ -126,12 +126,28 @@ class Refusal:
     path: str
 
 
+def validation_response(detail: str, errors: list[dict[str, str]]) -> JSONResponse:
+    """A request that failed validation: the summary, and each bad field in `errors`."""
+    return problem_response(422, "VALIDATION_ERROR", detail, "Invalid request", extra={"errors": errors})
+
+
+def crash_response() -> JSONResponse:
+    """An unhandled exception: nothing of it is said."""
+    return problem_response(500, "INTERNAL", "internal error")
+
+
 def refusal_response(refusal: Refusal) -> JSONResponse:
     return problem_response(refusal.status, refusal.code, refusal.detail)
+
+
+def detail_shown(exc: DomainError, status: int) -> bool:
+    """The one rule of every API for an error's message: a 5xx's is hidden (it may name internals: a crash, a
+    service's bug), except UNAVAILABLE's (it says what is down, to wait for); the status is the API's own."""
+    return status < 500 or exc.code is ErrorCode.UNAVAILABLE
 
 
 def domain_error_response(exc: DomainError) -> JSONResponse:
     public = CANONICAL.get(exc.code, CANONICAL[ErrorCode.INTERNAL])
     headers = retry_after_headers(exc)
-    detail = exc.message if public.status < 500 or exc.code is ErrorCode.UNAVAILABLE else public.title
+    detail = exc.message if detail_shown(exc, public.status) else public.title
     return problem_response(public.status, public.code, detail, public.title, headers)

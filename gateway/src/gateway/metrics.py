@@ -18,7 +18,7 @@ from service_kit import metrics as kit_metrics
 from starlette.types import Scope, Send
 
 if TYPE_CHECKING:
-    from gateway.dialects import Dialect
+    from gateway.dialects.base import Dialect
 
 METRICS_PATH = "/metrics"
 
@@ -33,16 +33,10 @@ _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"
 UNMATCHED = "unmatched"
 
 
-def dialect_label(path: str, dialect: Dialect | None = None) -> str:
-    """The dialect label of a request: its dialect's name, "canonical" under /v1, "none" elsewhere. dialect: the
-    request's, when the caller has looked it up already."""
-    if dialect is None:
-        from gateway.dialects import dialect_for  # here: the dialects' routes import gateway.auth, then edge
-
-        dialect = dialect_for(path)
-    if dialect is not None:
-        return dialect.name
-    return "canonical" if path == "/v1" or path.startswith("/v1/") else "none"
+def dialect_label(dialect: Dialect | None) -> str:
+    """The dialect label of a request: the name of the API it was sent to (gateway.dialects.dialect_for), "none"
+    when no API's prefix has its path (a probe, a web page)."""
+    return dialect.name if dialect is not None else "none"
 
 
 class RequestMetrics:
@@ -57,13 +51,12 @@ class RequestMetrics:
     def started() -> None:
         HTTP_IN_FLIGHT.inc()
 
-    def finished(self, template: str | None, method: str, status: int, path: str, dialect: Dialect | None,
+    def finished(self, template: str | None, method: str, status: int, dialect: Dialect | None,
                  seconds: float) -> None:
         HTTP_IN_FLIGHT.dec()
         template = template or UNMATCHED
         method = method if method in _METHODS else "other"
-        dialect_name = dialect.name if dialect is not None else \
-            ("canonical" if path == "/v1" or path.startswith("/v1/") else "none")
+        dialect_name = dialect_label(dialect)
         key = (template, method, str(status), dialect_name)
         counter = self._counters.get(key)
         if counter is None:

@@ -188,13 +188,14 @@ def operation_id(route: APIRoute) -> str:
 
 
 def openapi_document(app: FastAPI, error_models: tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    """error_models: every API's error bodies (gateway.dialects.base.Dialect.error_models), in order."""
     if app.openapi_schema:
         return app.openapi_schema
     doc = get_openapi(title=app.title, version=app.version, openapi_version=app.openapi_version,
                       description=app.description, routes=app.routes, tags=app.openapi_tags,
                       separate_input_output_schemas=app.separate_input_output_schemas)
     components = doc.setdefault("components", {})
-    components.setdefault("schemas", {}).update(component_schemas(Problem, NotReady, *error_models))
+    components.setdefault("schemas", {}).update(component_schemas(*error_models))
     components["headers"] = RESPONSE_HEADERS
     for route in iter_route_contexts(app.routes):
         original = route.original_route

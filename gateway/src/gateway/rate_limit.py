@@ -50,8 +50,7 @@ from service_kit.periodic import every
 from service_kit.pgpool import PgPool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.dialects import dialect_for
-from gateway.errors import domain_error_response
+from gateway.dialects import answering_dialect, dialect_for
 from gateway.metrics import dialect_label
 
 log = logging.getLogger("gateway.rate_limit")
@@ -271,9 +270,8 @@ class RateLimitMiddleware:
 
     def refuse(self, scope: Scope, retry_after: int) -> ASGIApp:
         path: str = scope.get("path", "")
-        RATE_LIMITED.labels(dialect_label(path)).inc()
+        RATE_LIMITED.labels(dialect_label(dialect_for(path))).inc()
         limited = DomainError(ErrorCode.RATE_LIMITED,
                               f"more than {self.limiter.rate:g} requests a second from this client; "
                               f"retry after {retry_after} s", {"retry_after_seconds": str(retry_after)})
-        dialect = dialect_for(path)
-        return dialect.render_error(limited) if dialect else domain_error_response(limited)
+        return answering_dialect(path).render_error(limited)

@@ -25,8 +25,8 @@ from gateway import repository
 from gateway.code_reveals import CodeReveal, console_viewer
 from gateway.console import service_metrics
 from gateway.console.codes_file import read_codes
-from gateway.edge import note_tenant
 from gateway.repository import Credential
+from gateway.request_facts import note_tenant
 from gateway.routes import Services, admin, fulfillment
 from gateway.routes import health as health_routes
 from gateway.schemas import (

@@ -22,9 +22,9 @@ from starlette.responses import JSONResponse, Response
 from gateway import openapi, repository
 from gateway.auth import Player, auth_token_header, bearer, verify_token
 from gateway.client_ip import client_ip
-from gateway.dialects import Dialect
+from gateway.dialects.base import Dialect
 from gateway.errors import Refusal, retry_after_headers
-from gateway.routes import SandboxOutcome, Services
+from gateway.routes import SandboxOutcome, Services, stamp_redeem
 from gateway.schemas import FreeFormObject, dict_to_struct, display_amount
 
 PREFIX = "/gateway/coins"
@@ -244,10 +244,9 @@ async def redeem_points(version: Version, brand_id: BrandId, body: RedeemPointsR
                         services: Services, sandbox_outcome: SandboxOutcome = None) -> ClaimSuccess | JSONResponse:
     """Claims a shop item with coins: checks eligibility, debits the coins, and fulfils the item (a bonus,
     free rounds, a physical claim). A repeated `uuid` answers the first response with already_processed: true."""
-    redeem = redemption_pb2.RedeemRequest(
-        scope=player.scope.to_proto(), player=player.to_proto(), idempotency_key=body.uuid or "",
+    redeem = stamp_redeem(redemption_pb2.RedeemRequest(
         item_id=str(body.shop_item_id), rounds=body.rounds or 0, comment=body.comment or "",
-        trigger_source=body.trigger_source or DEFAULT_TRIGGER_SOURCE, sandbox_outcome=sandbox_outcome or "")
+        trigger_source=body.trigger_source or DEFAULT_TRIGGER_SOURCE), player, body.uuid, sandbox_outcome)
     if body.trigger_details is not None:
         redeem.trigger_details.CopyFrom(dict_to_struct(body.trigger_details))
     if body.shipping_address is not None:
@@ -261,5 +260,5 @@ async def redeem_points(version: Version, brand_id: BrandId, body: RedeemPointsR
     return ClaimSuccess(data=claim_result(r, reply.replayed))
 
 
-DIALECT = Dialect(name="coins-gateway", prefix=PREFIX, router=router, render_error=render_error,
+DIALECT = Dialect(name="coins-gateway", prefix=PREFIX, routers=(router,), render_error=render_error,
                   render_refusal=render_refusal)

@@ -33,9 +33,9 @@ from gateway.auth import (
     verify_credential,
     verify_token,
 )
-from gateway.dialects import Dialect
-from gateway.errors import Refusal, retry_after_headers
-from gateway.routes import REPLAYED_HEADER, SandboxOutcome, Services
+from gateway.dialects.base import Dialect
+from gateway.errors import Refusal, detail_shown, retry_after_headers
+from gateway.routes import REPLAYED_HEADER, SandboxOutcome, Services, stamp_redeem
 
 PREFIX = "/store"
 # The seed's addresses are Indian (pincode, +91 phones) and carry no country; ours need one.
@@ -69,13 +69,14 @@ FIELD_ERRORS = "gems_store.field_errors"
 
 def render_error(exc: DomainError) -> Response:
     status = _STATUS.get(exc.code, 500)
-    detail: Any = exc.message if status < 500 or exc.code is ErrorCode.UNAVAILABLE else "Internal Server Error"
+    shown = detail_shown(exc, status)
+    detail: Any = exc.message if shown else "Internal Server Error"
     if exc.code is ErrorCode.VALIDATION_ERROR:
         raw = exc.metadata.get(FIELD_ERRORS)
         detail = json.loads(raw) if raw else [{"loc": ["body"], "msg": exc.message, "type": "value_error"}]
     headers = retry_after_headers(exc)
-    body = {"detail": detail, "code": exc.code.value if status < 500 or exc.code is ErrorCode.UNAVAILABLE
-            else ErrorCode.INTERNAL.value, "request_id": request_id_var.get()}
+    body = {"detail": detail, "code": exc.code.value if shown else ErrorCode.INTERNAL.value,
+            "request_id": request_id_var.get()}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -260,9 +261,8 @@ async def redeem_store_item(body: StoreRedeemRequest, player: StorePlayer, servi
                             sandbox_outcome: SandboxOutcome = None) -> StoreRedemption:
     """Redeems a store item using gems. The same Idempotency-Key from the same player answers the previous
     redemption; from another player, 409."""
-    redeem = redemption_pb2.RedeemRequest(scope=player.scope.to_proto(), player=player.to_proto(),
-                                          idempotency_key=idempotency_key or "", item_id=str(body.store_item_id),
-                                          sandbox_outcome=sandbox_outcome or "")
+    redeem = stamp_redeem(redemption_pb2.RedeemRequest(item_id=str(body.store_item_id)), player, idempotency_key,
+                          sandbox_outcome)
     if body.shipping_address is not None:
         redeem.shipping_address.CopyFrom(body.shipping_address.to_proto(player.country or DEFAULT_COUNTRY))
     reply = await services.redemption.redeem(redeem)
@@ -273,5 +273,5 @@ async def redeem_store_item(body: StoreRedeemRequest, player: StorePlayer, servi
 
 # The dialect's one route is its prefix for errors: the rest of /store is the demo storefront's pages
 # (gateway/store), which answer their errors as pages.
-DIALECT = Dialect(name="gems-store", prefix=f"{PREFIX}/redeem", router=router, render_error=render_error,
-                  render_refusal=render_refusal)
+DIALECT = Dialect(name="gems-store", prefix=f"{PREFIX}/redeem", routers=(router,),
+                  render_error=render_error, render_refusal=render_refusal)

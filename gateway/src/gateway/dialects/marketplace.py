@@ -29,9 +29,9 @@ from starlette.responses import JSONResponse
 
 from gateway import openapi
 from gateway.auth import MAX_PLAYER_ID_LENGTH, Player, api_key_header, client_ip, verify_credential
-from gateway.dialects import Dialect
-from gateway.errors import PROBLEM_MEDIA_TYPE, Refusal, retry_after_headers
-from gateway.routes import REPLAYED_HEADER, IdempotencyKey, SandboxOutcome, Services, next_cursor
+from gateway.dialects.base import Dialect
+from gateway.errors import PROBLEM_MEDIA_TYPE, Refusal, detail_shown, retry_after_headers
+from gateway.routes import REPLAYED_HEADER, IdempotencyKey, SandboxOutcome, Services, next_cursor, stamp_redeem
 from gateway.schemas import CustomerInfo, ShippingAddress, timestamp
 from gateway.upstream import Upstreams
 
@@ -122,9 +122,9 @@ def problem_body(status: int, title: str, detail: str, code: str, instance: str 
 
 def problem_details(exc: DomainError) -> dict[str, Any]:
     status = status_of(exc.code)
-    hidden = status >= 500 and exc.code is not ErrorCode.UNAVAILABLE
     return problem_body(status, TITLES.get(exc.code, HTTPStatus(status).phrase),
-                        "An unexpected error occurred." if hidden else exc.message, exc.code.value, _instance.get())
+                        exc.message if detail_shown(exc, status) else "An unexpected error occurred.",
+                        exc.code.value, _instance.get())
 
 
 def render_error(exc: DomainError) -> Response:
@@ -480,12 +480,7 @@ async def redeem_gift(body: RedeemGift, user: User, services: Services, response
                       sandbox_outcome: SandboxOutcome = None) -> GiftRedemption:
     """Checks, in order: user, gift, point type, redeem limit, targeting, (customer and delivery fields), stock,
     points. A replay of an Idempotency-Key (optional, not on the page) answers the first record again."""
-    request = body.to_proto()
-    request.scope.CopyFrom(user.scope.to_proto())
-    request.player.CopyFrom(user.to_proto())
-    request.idempotency_key = idempotency_key or ""
-    request.sandbox_outcome = sandbox_outcome or ""
-    reply = await services.redemption.redeem(request)
+    reply = await services.redemption.redeem(stamp_redeem(body.to_proto(), user, idempotency_key, sandbox_outcome))
     if reply.replayed:
         response.headers[REPLAYED_HEADER] = "true"
     return GiftRedemption.from_proto(reply.redemption)
@@ -503,5 +498,5 @@ async def redemption_history(user: User, services: Services, page_size: PageSize
                           next_cursor=next_cursor(reply.next_page_token))
 
 
-DIALECT = Dialect(name="marketplace", prefix=PREFIX, router=router, render_error=render_error,
+DIALECT = Dialect(name="marketplace", prefix=PREFIX, routers=(router,), render_error=render_error,
                   render_refusal=render_refusal, error_models=(MarketplaceProblemDetails,))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, Query, Request
+from rewards.redemption.v1 import redemption_pb2
 from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 
 from gateway.upstream import Upstreams
+
+if TYPE_CHECKING:
+    from gateway.auth import Player
 
 
 async def upstreams(request: Request) -> Upstreams:
@@ -32,3 +36,14 @@ SandboxOutcome = Annotated[str | None, Header(
 
 def next_cursor(token: str) -> str | None:
     return token or None
+
+
+def stamp_redeem(request: redemption_pb2.RedeemRequest, player: Player, idempotency_key: str | None,
+                 sandbox_outcome: str | None) -> redemption_pb2.RedeemRequest:
+    """What every API's redeem route puts on the request the same way, whatever its body: the scope and the player
+    its credential named, the Idempotency-Key (or the API's own key field) and the sandbox's forced outcome."""
+    request.scope.CopyFrom(player.scope.to_proto())
+    request.player.CopyFrom(player.to_proto())
+    request.idempotency_key = idempotency_key or ""
+    request.sandbox_outcome = sandbox_outcome or ""
+    return request

@@ -11,7 +11,15 @@ from service_kit.errors import DomainError, ErrorCode
 from gateway.auth import CurrentPlayer
 from gateway.code_reveals import player_viewer
 from gateway.openapi import PLAYER_OR_BACKEND, headers, problems, replayed, security
-from gateway.routes import REPLAYED_HEADER, Cursor, IdempotencyKey, SandboxOutcome, Services, next_cursor
+from gateway.routes import (
+    REPLAYED_HEADER,
+    Cursor,
+    IdempotencyKey,
+    SandboxOutcome,
+    Services,
+    next_cursor,
+    stamp_redeem,
+)
 from gateway.schemas import (
     REDEMPTION_STATUS_VALUES,
     CancelRequest,
@@ -78,11 +86,7 @@ def redeem_request(body: NewRedemption) -> redemption_pb2.RedeemRequest:
 async def create_redemption(body: NewRedemption, player: CurrentPlayer, services: Services, response: Response,
                             idempotency_key: IdempotencyKey = None,
                             sandbox_outcome: SandboxOutcome = None) -> Redemption:
-    request = redeem_request(body)
-    request.sandbox_outcome = sandbox_outcome or ""
-    request.scope.CopyFrom(player.scope.to_proto())
-    request.player.CopyFrom(player.to_proto())
-    request.idempotency_key = idempotency_key or ""
+    request = stamp_redeem(redeem_request(body), player, idempotency_key, sandbox_outcome)
     request.viewer, request.viewer_id = player_viewer(player)
     reply = await services.redemption.redeem(request)
     if reply.replayed:
