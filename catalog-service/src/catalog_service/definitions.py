@@ -2,8 +2,8 @@
 (four statements, or one aggregated one) on every call.
 
 A cached definition can never sell at a stale price: every change of a definition bumps `items.revision` in the
-statement that makes it (repository.py, stock.adjust_stock), and the reservation's write takes the stock only
-`WHERE revision = <the revision it decided on>` (stock.py). A definition changed since, on this replica or any
+statement that makes it (repository.py: replace_item, archive_item, move_stock), and the reservation's write takes the stock only
+`WHERE revision = <the revision it decided on>` (repository.RESERVE). A definition changed since, on this replica or any
 other, makes that write take nothing; the reservation then decides again on fresh reads.
 
 Stock is left out of a definition (it moves with every reservation, without a new revision): it is only ever

@@ -11,7 +11,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from service_kit import page_tokens
@@ -20,7 +20,6 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.validation import optional_text, require_text
 
 MAX_ID = 64
-MAX_TENANT_ID = 64
 MAX_PLAYER_ID = 128
 MAX_SAGA_ID = 200
 MAX_IDEMPOTENCY_KEY = MAX_IDEMPOTENCY_KEY_LENGTH   # the gateway's bound too
@@ -147,6 +146,23 @@ class Eligibility:
     item: Item | None
     offer: Offer | None
     remaining_allowance: int         # -1: unlimited
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLock:
+    """What a quote priced for a player, honoured by the reservation that names it until it expires, whatever the
+    item's price has become. The reservation's own statement claims it (repository.RESERVE_QUOTED), so two sagas
+    racing with one lock cannot both hold it; a release gives it back (repository.RELEASE)."""
+
+    id: str
+    player_id: str
+    item_id: str
+    variant_id: str
+    point_type: str
+    price: int
+    expires_at: datetime
+    saga_id: str | None
+    expired: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,3 +505,62 @@ def snapshot_from_json(raw: dict[str, Any]) -> tuple[Item, Offer]:
     variant = _variant_from(raw["variant"]) if raw["variant"] else None
     p = raw["price"]
     return item, Offer(variant, Price(p["point_type"], int(p["amount"])))
+
+
+# --- price locks and the sandbox ----------------------------------------------------------------------------
+
+MAX_LOCK_SECONDS = 86_400
+MAX_LOCK_ID_LENGTH = 64
+
+
+def lock_seconds_of(seconds: int) -> int:
+    """A quote's lock lasts at least a second and at most a day."""
+    return max(1, min(seconds, MAX_LOCK_SECONDS))
+
+
+def require_lock_id_length(lock_id: str) -> str:
+    if len(lock_id) > MAX_LOCK_ID_LENGTH:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"price_lock_id is longer than {MAX_LOCK_ID_LENGTH} characters")
+    return lock_id
+
+
+def is_lock_id(value: str) -> bool:
+    """Lock ids are UUIDs: anything else (a typo, a NUL byte PostgreSQL would refuse) is unknown, without a read."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def usable_price_lock(lock: PriceLock | None, lock_id: str, *, saga_id: str, player_id: str, item_id: str,
+                      variant_id: str, point_type: str) -> PriceLock:
+    """The lock a reservation of this saga may pay with, or the refusal that says why not. A lock this saga
+    already holds is answered as it is (a retried reservation: its stored snapshot answers)."""
+    if lock is None:
+        raise DomainError(ErrorCode.QUOTE_NOT_FOUND, f"no quote {lock_id!r}")
+    if lock.player_id != player_id:
+        raise DomainError(ErrorCode.QUOTE_NOT_YOURS, "this quote was given to another player")
+    if lock.saga_id == saga_id:
+        return lock
+    if lock.item_id != item_id:
+        raise DomainError(ErrorCode.QUOTE_MISMATCH, f"this quote is for item {lock.item_id!r}, not {item_id!r}")
+    if variant_id and variant_id != lock.variant_id:
+        raise DomainError(ErrorCode.QUOTE_MISMATCH, f"this quote is for variant {lock.variant_id!r}")
+    if point_type and point_type != lock.point_type:
+        raise DomainError(ErrorCode.QUOTE_MISMATCH, f"this quote is in {lock.point_type!r}")
+    if lock.saga_id is not None:
+        raise DomainError(ErrorCode.QUOTE_ALREADY_USED, "this quote was used by another redemption")
+    if lock.expired:
+        raise DomainError(ErrorCode.QUOTE_EXPIRED,
+                          f"this quote expired at {lock.expires_at.astimezone(UTC).isoformat()}; ask for a new one")
+    return lock
+
+
+# An item's forced fulfilment outcome (redemption-service's and fulfillment-service's sandbox.py) is for the sandbox.
+SANDBOX_OUTCOME_KEY = "sandbox_outcome"
+
+
+def require_sandbox_outcome_in_sandbox(environment: str, item: Item) -> None:
+    if environment != "sandbox" and SANDBOX_OUTCOME_KEY in item.fulfillment_config:
+        raise DomainError(ErrorCode.SANDBOX_ONLY,
+                          "fulfillment_config.sandbox_outcome (a forced outcome) is for the sandbox only")

@@ -1,4 +1,4 @@
-"""The CatalogService servicer: proto <-> domain, and one repository or stock call per RPC."""
+"""The CatalogService servicer: proto <-> domain values, and one use case (catalog.py) per RPC."""
 
 from __future__ import annotations
 
@@ -8,19 +8,15 @@ from datetime import UTC, datetime
 from google.protobuf import json_format
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
-from service_kit.errors import DomainError, ErrorCode
-from service_kit.failpoints import failpoint
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from service_kit.validation import optional_text, require_text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from catalog_service import price_locks, repository, stock
-from catalog_service.definitions import ItemDefinitions
+from catalog_service.catalog import DEFAULT_LOW_STOCK, Catalog
 from catalog_service.domain import (
     MAX_IDEMPOTENCY_KEY,
     MAX_REASON,
-    MAX_TENANT_ID,
     FulfillmentStrategy,
     Item,
     ItemStatus,
@@ -29,7 +25,6 @@ from catalog_service.domain import (
     Price,
     Targeting,
     Variant,
-    apply_update,
     decode_page_token,
     encode_page_token,
     invalid,
@@ -38,8 +33,6 @@ from catalog_service.domain import (
     require_player,
     require_saga_id,
     require_stock_delta,
-    validate_item,
-    visible_to,
 )
 
 STATUS_FROM_PROTO = {
@@ -63,10 +56,7 @@ STRATEGY_TO_PROTO = {v: k for k, v in STRATEGY_FROM_PROTO.items()}
 # --- proto -> domain ----------------------------------------------------------------------------------------
 
 def scope_of(message: common_pb2.Scope) -> Scope:
-    scope = Scope.from_proto(message)
-    if len(scope.tenant_id) > MAX_TENANT_ID:
-        raise invalid(f"scope.tenant_id must be at most {MAX_TENANT_ID} characters")
-    return scope
+    return Scope.from_proto(message)   # the tenant bound is checked there, for every service
 
 
 def player_of(message: common_pb2.PlayerContext) -> Player | None:
@@ -172,96 +162,75 @@ def _offer_fields(offer: Offer | None) -> dict:  # type: ignore[type-arg]
     return fields
 
 
-# An item's forced fulfilment outcome (redemption-service's and fulfillment-service's sandbox.py) is for the sandbox.
-SANDBOX_OUTCOME_KEY = "sandbox_outcome"
-
-
-def _sandbox_outcome_in_sandbox_only(scope: Scope, item: Item) -> None:
-    if scope.environment != "sandbox" and SANDBOX_OUTCOME_KEY in item.fulfillment_config:
-        raise DomainError(ErrorCode.SANDBOX_ONLY,
-                          "fulfillment_config.sandbox_outcome (a forced outcome) is for the sandbox only")
-
-
 class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
-    """The hot path (reads, ReserveStock, ReleaseStock) runs on `pool`; the operators' writes on `sessions`.
-    low_stock_threshold: LOW_STOCK_THRESHOLD, for the items without their own; events_written: wakes the
-    relay after a reservation that wrote a tenant's event (events.py)."""
+    """Each RPC: its request to domain values, the use case (catalog.Catalog), the answer to proto. Refusals are
+    DomainErrors, made statuses by the kit's interceptor."""
 
     def __init__(self, sessions: async_sessionmaker, pool: PgPool, *,
-                 low_stock_threshold: int = stock.DEFAULT_LOW_STOCK,
+                 low_stock_threshold: int = DEFAULT_LOW_STOCK,
                  events_written: Callable[[], None] = lambda: None) -> None:
-        self.sessions = sessions
-        self.pool = pool
-        self.definitions = ItemDefinitions()
-        self.low_stock_threshold = low_stock_threshold
-        self.events_written = events_written
+        self.catalog = Catalog(sessions, pool, low_stock_threshold=low_stock_threshold,
+                               events_written=events_written)
+
+    # The settings tests and the bootstrap may change after construction, kept on the use cases.
+    @property
+    def low_stock_threshold(self) -> int:
+        return self.catalog.low_stock_threshold
+
+    @low_stock_threshold.setter
+    def low_stock_threshold(self, value: int) -> None:
+        self.catalog.low_stock_threshold = value
+
+    @property
+    def events_written(self) -> Callable[[], None]:
+        return self.catalog.events_written
+
+    @events_written.setter
+    def events_written(self, value: Callable[[], None]) -> None:
+        self.catalog.events_written = value
 
     async def CreateItem(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
         # An item created without a status is for sale at once; without a strategy it is refused.
-        item = validate_item(item_of(request.item, status=ItemStatus.ACTIVE, strategy=None))
-        _sandbox_outcome_in_sandbox_only(scope, item)
-        if item.status is ItemStatus.DELETED:
-            raise invalid("an item cannot be created deleted")
-        async with self.sessions.begin() as session:
-            created = await repository.create_item(session, scope, item)
+        created = await self.catalog.create_item(scope, item_of(request.item, status=ItemStatus.ACTIVE, strategy=None))
         return catalog_pb2.CreateItemResponse(item=item_proto(created))
 
     async def UpdateItem(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
         item_id = require_id(request.item.id, "item.id")
-        async with self.sessions.begin() as session:
-            current = await repository.load_item(session, scope, item_id, lock=True)
-            if current is None or current.status is ItemStatus.DELETED:
-                raise DomainError(ErrorCode.ITEM_NOT_FOUND, f"no item {item_id!r}")
+
+        def patch_of(current: Item) -> Item:
             # Unspecified enums keep the current values, so a partial Item with an empty mask stays valid.
-            patch = item_of(request.item, status=current.status, strategy=current.fulfillment_strategy)
-            updated = validate_item(apply_update(current, patch, list(request.update_mask),
-                                                 request.item.unlimited_stock))
-            _sandbox_outcome_in_sandbox_only(scope, updated)
-            saved = await repository.replace_item(session, scope, updated, stock_changed=updated.stock != current.stock)
-        self.definitions.forget(scope, item_id)
+            return item_of(request.item, status=current.status, strategy=current.fulfillment_strategy)
+
+        saved = await self.catalog.update_item(scope, item_id, patch_of, list(request.update_mask),
+                                               request.item.unlimited_stock)
         return catalog_pb2.UpdateItemResponse(item=item_proto(saved))
 
     async def ArchiveItem(self, request, context):  # type: ignore[no-untyped-def]
-        scope = scope_of(request.scope)
-        item_id = require_id(request.item_id)
-        async with self.sessions.begin() as session:
-            item = await repository.archive_item(session, scope, item_id)
-        self.definitions.forget(scope, item_id)
+        item = await self.catalog.archive_item(scope_of(request.scope), require_id(request.item_id))
         return catalog_pb2.ArchiveItemResponse(item=item_proto(item))
 
     async def AdjustStock(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
-        item = await stock.adjust_stock(
-            self.sessions, scope, item_id=require_id(request.item_id), delta=require_stock_delta(request.delta),
+        item = await self.catalog.adjust_stock(
+            scope, item_id=require_id(request.item_id), delta=require_stock_delta(request.delta),
             idempotency_key=require_text(request.idempotency_key, "idempotency_key", MAX_IDEMPOTENCY_KEY),
-            reason=optional_text(request.reason, "reason", MAX_REASON),
-            low_stock_threshold=self.low_stock_threshold)
-        self.definitions.forget(scope, item.id)
+            reason=optional_text(request.reason, "reason", MAX_REASON))
         return catalog_pb2.AdjustStockResponse(item=item_proto(item))
 
     async def GetItem(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
         item_id = require_id(request.item_id)
-        player = player_of(request.player)
-        stored = await repository.item_for_player(self.pool, scope, item_id, player.player_id if player else "")
-        item = stored.item if stored is not None else None
-        if player is None:
-            visible = item is not None and item.status is not ItemStatus.DELETED
-        else:
-            visible = item is not None and visible_to(item, player, datetime.now(UTC))
-        if stored is None or not visible:
-            raise DomainError(ErrorCode.ITEM_NOT_FOUND, f"no item {item_id!r}")
-        self.definitions.remember(scope, stored.item, stored.revision)
+        stored = await self.catalog.get_item(scope, item_id, player_of(request.player))
         return catalog_pb2.GetItemResponse(item=item_proto(stored.item), player_redeemed_count=stored.redeemed_count)
 
     async def ListItems(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
         size = page_size_of(request.page_size)
         after_id = decode_page_token(request.page_token, request.player.player_id)
-        page = await repository.list_items(self.pool, scope, player=player_of(request.player),
-                                           now=datetime.now(UTC), after_id=after_id, limit=size + 1)
+        page = await self.catalog.list_items(scope, player=player_of(request.player), after_id=after_id,
+                                             limit=size + 1)
         token = encode_page_token(page[size - 1].id, request.player.player_id) if len(page) > size else ""
         return catalog_pb2.ListItemsResponse(items=[item_proto(i) for i in page[:size]], next_page_token=token)
 
@@ -269,50 +238,37 @@ class CatalogApi(catalog_pb2_grpc.CatalogServiceServicer):
         scope = scope_of(request.scope)
         item_id = require_id(request.item_id)
         player = required_player(request.player)
-        result = await stock.check_eligibility(
-            self.pool, self.definitions, scope, item_id=item_id, player=player, variant_id=request.variant_id,
+        quote = await self.catalog.check_eligibility(
+            scope, item_id=item_id, player=player, variant_id=request.variant_id,
             rounds=request.rounds, point_type=request.point_type,
             has_shipping_address=request.has_shipping_address, has_customer_info=request.has_customer_info,
-            skip_required_fields=request.skip_required_fields)
+            skip_required_fields=request.skip_required_fields, lock_price_seconds=request.lock_price_seconds)
+        result = quote.eligibility
         response = catalog_pb2.CheckEligibilityResponse(eligible=result.eligible, reason=result.reason,
                                                         remaining_allowance=result.remaining_allowance,
                                                         **_offer_fields(result.offer))
         if result.item is not None:
             response.item.CopyFrom(item_proto(result.item))
-        if request.lock_price_seconds < 0:
-            raise invalid("lock_price_seconds may not be negative")
-        if request.lock_price_seconds and result.eligible and result.offer is not None:
-            lock_id, expires_at = await price_locks.lock_price(
-                self.pool, scope, player_id=player.player_id, item_id=item_id, offer=result.offer,
-                seconds=request.lock_price_seconds)
-            response.price_lock_id = lock_id
-            response.price_lock_expires_at.FromDatetime(expires_at)
+        if quote.price_lock_expires_at is not None:
+            response.price_lock_id = quote.price_lock_id
+            response.price_lock_expires_at.FromDatetime(quote.price_lock_expires_at)
         return response
 
     async def ReserveStock(self, request, context):  # type: ignore[no-untyped-def]
         scope = scope_of(request.scope)
         saga_id, item_id, player = require_saga_id(request.saga_id), require_id(request.item_id), \
             required_player(request.player)
-        price_lock = None
-        if request.price_lock_id:   # a quote's redeem; without one nothing more is read
-            price_lock = await price_locks.lock_for_reservation(
-                self.pool, scope, request.price_lock_id, saga_id=saga_id, player_id=player.player_id,
-                item_id=item_id, variant_id=request.variant_id, point_type=request.point_type)
-        reservation = await stock.reserve_stock(
-            self.pool, self.definitions, scope, saga_id=saga_id, item_id=item_id, player=player,
-            variant_id=request.variant_id, rounds=request.rounds, point_type=request.point_type,
+        reservation = await self.catalog.reserve_stock(
+            scope, saga_id=saga_id, item_id=item_id, player=player, variant_id=request.variant_id,
+            rounds=request.rounds, point_type=request.point_type,
             has_shipping_address=request.has_shipping_address, has_customer_info=request.has_customer_info,
-            price_lock=price_lock, low_stock_threshold=self.low_stock_threshold,
-            events_written=self.events_written)
-        failpoint("catalog.after_reserve_commit")
+            price_lock_id=request.price_lock_id)
         return catalog_pb2.ReserveStockResponse(
             saga_id=reservation.saga_id, item=item_proto(reservation.item),
             already_reserved=reservation.already_reserved,
             **_offer_fields(Offer(reservation.variant, reservation.price)))
 
     async def ReleaseStock(self, request, context):  # type: ignore[no-untyped-def]
-        scope = scope_of(request.scope)
-        released = await stock.release_stock(self.pool, scope, saga_id=require_saga_id(request.saga_id),
-                                              reason=optional_text(request.reason, "reason", MAX_REASON))
-        failpoint("catalog.after_release_commit")
+        released = await self.catalog.release_stock(scope_of(request.scope), saga_id=require_saga_id(request.saga_id),
+                                                    reason=optional_text(request.reason, "reason", MAX_REASON))
         return catalog_pb2.ReleaseStockResponse(released=released)

@@ -183,7 +183,7 @@ stock_adjustments = Table(
     CheckConstraint("delta <> 0", name="delta_not_zero"),
 )
 
-# Price locks: the price and variant a quote gave a player for an item, until expires_at (price_locks.py). The
+# Price locks: the price and variant a quote gave a player for an item, until expires_at (domain.PriceLock). The
 # saga that reserved with one holds it (saga_id); its release gives it back. Rows a day past their end are swept
 # by the statement that writes new ones.
 price_locks = Table(

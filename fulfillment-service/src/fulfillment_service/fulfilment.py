@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from google.protobuf.message import DecodeError
 from rewards.fulfillment.v1 import fulfillment_pb2
@@ -29,18 +30,20 @@ from service_kit.pgpool import PgPool, Transaction
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fulfillment_service import code_pool, events, outbox, repository
-from fulfillment_service.code_pool import Claim
+from fulfillment_service import code_pool, job_controls, outbox, repository
+from fulfillment_service.code_pool import Claim, NewCode, PoolStatus
 from fulfillment_service.domain import (
     CALLABLE_STATES,
     Fulfilment,
+    Job,
     JobState,
     Method,
     Strategy,
     Taken,
+    Void,
     fulfilment_of,
 )
-from fulfillment_service.provider_jobs import InvalidJob, provider_call_for
+from fulfillment_service.provider_jobs import InvalidJob, ProviderDelivery, provider_call_for
 from fulfillment_service.results import (
     FIRST_SEQUENCE,
     Outcome,
@@ -54,8 +57,8 @@ from fulfillment_service.results import (
 )
 from fulfillment_service.vault import Vault
 
-__all__ = ["MalformedJob", "ReceivedJob", "Taken", "fulfil_job", "fulfil_now", "give_up_job", "read_job",
-           "received_now", "result_event_id", "take_code_pool_job"]
+__all__ = ["Fulfilments", "MalformedJob", "ReceivedJob", "Taken", "fulfil_job", "fulfil_now", "give_up_job",
+           "read_job", "received_now", "result_event_id", "take_code_pool_job"]
 
 log = logging.getLogger("fulfillment_service.fulfilment")
 
@@ -348,5 +351,74 @@ async def _accept_for_operator(session: AsyncSession, vault: Vault, scope: Scope
     event_id = await publish_result(session, vault, scope, redemption_id, Outcome.RESULT_OUTCOME_ACCEPTED)
     await repository.settle_job(session, scope, redemption_id, state=JobState.WAITING, outcome="ACCEPTED",
                                 result_event_id=event_id, result_data={})
-    await events.add(session, vault, domain_events.FULFILLMENT_WAITING_FOR_OPERATOR, scope, redemption_id,
-                     item_id=item_id, strategy=strategy)
+    await repository.add_event(session, vault, domain_events.FULFILLMENT_WAITING_FOR_OPERATOR, scope,
+                               redemption_id, item_id=item_id, strategy=strategy)
+
+
+class Fulfilments:
+    """The FulfillmentService's calls (grpc_api.py), each in its own transaction: the operators' code pools and job
+    moves, a provider's callback, redemption-service's VoidJob and FulfilNow. The job events' way in is
+    fulfil_job (job_consumer.py)."""
+
+    def __init__(self, sessions: async_sessionmaker, pool: PgPool, vault: Vault, provider: ProviderDelivery, *,
+                 callback_secret: str, low_pool_threshold: int, stuck_after_seconds: float) -> None:
+        self.sessions = sessions
+        self.pool = pool
+        self.vault = vault
+        self.provider = provider
+        self._callback_secret = callback_secret.encode()
+        self.low_pool_threshold = low_pool_threshold
+        self.stuck_after = timedelta(seconds=stuck_after_seconds)
+
+    async def upload_codes(self, scope: Scope, item_id: str, codes: list[NewCode]) -> tuple[int, int]:
+        async with self.sessions.begin() as session:
+            return await code_pool.add_codes(session, self.vault, scope, item_id, codes,
+                                             low_threshold=self.low_pool_threshold)
+
+    async def code_pool(self, scope: Scope, item_id: str) -> PoolStatus:
+        async with self.sessions() as session:
+            return await code_pool.pool_status(session, self.vault, scope, item_id, self.low_pool_threshold)
+
+    async def set_code_pool_threshold(self, scope: Scope, item_id: str, threshold: int | None) -> int | None:
+        """The pool's own threshold after the call (None: it follows LOW_POOL_THRESHOLD)."""
+        async with self.sessions.begin() as session:
+            return await code_pool.set_low_threshold(session, scope, item_id, threshold,
+                                                     default=self.low_pool_threshold)
+
+    async def list_jobs(self, scope: Scope, *, state: JobState | None, stuck_only: bool, page_size: int,
+                        page_token: str) -> repository.JobPage:
+        async with self.sessions() as session:
+            return await repository.list_jobs(session, scope, state=state,
+                                              stuck_after=self.stuck_after if stuck_only else None,
+                                              page_size=page_size, page_token=page_token)
+
+    async def current_job(self, scope: Scope, redemption_id: str) -> Job:
+        return await job_controls.current_job(self.sessions, scope, redemption_id)
+
+    async def retry_job(self, scope: Scope, redemption_id: str) -> Job:
+        await job_controls.retry_job(self.sessions, self.provider, scope, redemption_id)
+        return await self.current_job(scope, redemption_id)
+
+    async def fail_job(self, scope: Scope, redemption_id: str, reason: str) -> Job:
+        async with self.sessions.begin() as session:
+            await job_controls.fail_job(session, self.vault, scope, redemption_id, reason)
+        return await self.current_job(scope, redemption_id)
+
+    async def advance_job(self, scope: Scope, redemption_id: str,
+                          request: fulfillment_pb2.AdvanceJobRequest) -> Job:
+        async with self.sessions.begin() as session:
+            await job_controls.advance_job(session, self.vault, scope, redemption_id, request)
+        return await self.current_job(scope, redemption_id)
+
+    async def accept_callback(self, request: fulfillment_pb2.ProviderCallbackRequest) -> Job:
+        async with self.sessions.begin() as session:
+            scope, redemption_id = await job_controls.accept_callback(session, self.vault, self._callback_secret,
+                                                                      request)
+        return await self.current_job(scope, redemption_id)
+
+    async def void_job(self, scope: Scope, redemption_id: str, reason: str) -> Void:
+        async with self.sessions.begin() as session:
+            return await job_controls.void_job(session, self.vault, scope, redemption_id, reason)
+
+    async def fulfil_now(self, received: ReceivedJob) -> fulfillment_pb2.FulfillmentResult | None:
+        return await fulfil_now(self.pool, self.vault, received)

@@ -1,8 +1,8 @@
-"""The FulfillmentService servicer: proto <-> domain only."""
+"""The FulfillmentService servicer: proto <-> domain values, and one use case (fulfilment.Fulfilments) per RPC."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode
@@ -10,10 +10,9 @@ from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from fulfillment_service import code_pool, job_controls, repository
 from fulfillment_service.code_pool import NewCode
 from fulfillment_service.domain import Job, JobState, VoidOutcome
-from fulfillment_service.fulfilment import MalformedJob, fulfil_now, received_now
+from fulfillment_service.fulfilment import Fulfilments, MalformedJob, received_now
 from fulfillment_service.provider_jobs import ProviderDelivery
 from fulfillment_service.vault import Vault
 
@@ -73,33 +72,31 @@ def _job(job: Job) -> fulfillment_pb2.Job:
 
 
 class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
+    """Each RPC: its request checked and made domain values, one call of the use cases (fulfilment.Fulfilments),
+    the answer made proto. Refusals are DomainErrors, made statuses by the kit's interceptor."""
+
     def __init__(self, sessions: async_sessionmaker, pool: PgPool, vault: Vault, provider: ProviderDelivery, *,
                  callback_secret: str, low_pool_threshold: int, stuck_after_seconds: float) -> None:
-        self.sessions = sessions
-        self.pool = pool
-        self.vault = vault
-        self.provider = provider
-        self._callback_secret = callback_secret.encode()
-        self.low_pool_threshold = low_pool_threshold
-        self.stuck_after = timedelta(seconds=stuck_after_seconds)
+        self.fulfilments = Fulfilments(sessions, pool, vault, provider, callback_secret=callback_secret,
+                                       low_pool_threshold=low_pool_threshold,
+                                       stuck_after_seconds=stuck_after_seconds)
+
+    @property
+    def provider(self) -> ProviderDelivery:
+        return self.fulfilments.provider
 
     async def UploadCodes(self, request, context):  # type: ignore[no-untyped-def]
         scope = Scope.from_proto(request.scope)
         if not request.item_id:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "item_id is required")
-        codes = _codes_from(request)
-        async with self.sessions.begin() as session:
-            added, duplicates = await code_pool.add_codes(session, self.vault, scope, request.item_id, codes,
-                                                           low_threshold=self.low_pool_threshold)
+        added, duplicates = await self.fulfilments.upload_codes(scope, request.item_id, _codes_from(request))
         return fulfillment_pb2.UploadCodesResponse(added=added, duplicates=duplicates)
 
     async def GetCodePool(self, request, context):  # type: ignore[no-untyped-def]
         scope = Scope.from_proto(request.scope)
         if not request.item_id:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "item_id is required")
-        async with self.sessions() as session:
-            status = await code_pool.pool_status(session, self.vault, scope, request.item_id,
-                                                 self.low_pool_threshold)
+        status = await self.fulfilments.code_pool(scope, request.item_id)
         return fulfillment_pb2.GetCodePoolResponse(
             available=status.available, assigned=status.assigned, expired=status.expired,
             low_threshold=status.low_threshold, low=status.low, masked_sample=status.masked_sample,
@@ -112,11 +109,9 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
         threshold = request.low_threshold if request.HasField("low_threshold") else None
         if threshold is not None and not 0 <= threshold <= MAX_LOW_THRESHOLD:
             raise DomainError(ErrorCode.VALIDATION_ERROR, f"low_threshold must be 0..{MAX_LOW_THRESHOLD}")
-        async with self.sessions.begin() as session:
-            own = await code_pool.set_low_threshold(session, scope, request.item_id, threshold,
-                                                    default=self.low_pool_threshold)
+        own = await self.fulfilments.set_code_pool_threshold(scope, request.item_id, threshold)
         return fulfillment_pb2.SetCodePoolThresholdResponse(
-            low_threshold=self.low_pool_threshold if own is None else own, own_threshold=own is not None)
+            low_threshold=self.fulfilments.low_pool_threshold if own is None else own, own_threshold=own is not None)
 
     async def ListJobs(self, request, context):  # type: ignore[no-untyped-def]
         scope = Scope.from_proto(request.scope)
@@ -124,44 +119,29 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
             raise DomainError(ErrorCode.VALIDATION_ERROR, "page_size must not be negative")
         if request.state != fulfillment_pb2.JOB_STATE_UNSPECIFIED and request.state not in _STATE_NAMES:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "state is not a known job state")
-        page_size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        async with self.sessions() as session:
-            page = await repository.list_jobs(
-                session, scope, state=_STATE_NAMES.get(request.state),
-                stuck_after=self.stuck_after if request.stuck_only else None,
-                page_size=page_size, page_token=request.page_token)
+        page = await self.fulfilments.list_jobs(
+            scope, state=_STATE_NAMES.get(request.state), stuck_only=request.stuck_only,
+            page_size=min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE), page_token=request.page_token)
         return fulfillment_pb2.ListJobsResponse(jobs=[_job(j) for j in page.jobs],
                                                 next_page_token=page.next_page_token)
 
-    async def _job_now(self, scope: Scope, redemption_id: str) -> fulfillment_pb2.Job:
-        return _job(await job_controls.current_job(self.sessions, scope, redemption_id))
-
     async def RetryJob(self, request, context):  # type: ignore[no-untyped-def]
-        scope = Scope.from_proto(request.scope)
-        await job_controls.retry_job(self.sessions, self.provider, scope, request.redemption_id)
-        return fulfillment_pb2.RetryJobResponse(job=await self._job_now(scope, request.redemption_id))
+        job = await self.fulfilments.retry_job(Scope.from_proto(request.scope), request.redemption_id)
+        return fulfillment_pb2.RetryJobResponse(job=_job(job))
 
     async def FailJob(self, request, context):  # type: ignore[no-untyped-def]
-        scope = Scope.from_proto(request.scope)
-        async with self.sessions.begin() as session:
-            await job_controls.fail_job(session, self.vault, scope, request.redemption_id, request.reason)
-        return fulfillment_pb2.FailJobResponse(job=await self._job_now(scope, request.redemption_id))
+        job = await self.fulfilments.fail_job(Scope.from_proto(request.scope), request.redemption_id, request.reason)
+        return fulfillment_pb2.FailJobResponse(job=_job(job))
 
     async def AdvanceJob(self, request, context):  # type: ignore[no-untyped-def]
-        scope = Scope.from_proto(request.scope)
-        async with self.sessions.begin() as session:
-            await job_controls.advance_job(session, self.vault, scope, request.redemption_id, request)
-        return fulfillment_pb2.AdvanceJobResponse(job=await self._job_now(scope, request.redemption_id))
+        job = await self.fulfilments.advance_job(Scope.from_proto(request.scope), request.redemption_id, request)
+        return fulfillment_pb2.AdvanceJobResponse(job=_job(job))
 
     async def ProviderCallback(self, request, context):  # type: ignore[no-untyped-def]
-        async with self.sessions.begin() as session:
-            scope, rid = await job_controls.accept_callback(session, self.vault, self._callback_secret, request)
-        return fulfillment_pb2.ProviderCallbackResponse(job=await self._job_now(scope, rid))
+        return fulfillment_pb2.ProviderCallbackResponse(job=_job(await self.fulfilments.accept_callback(request)))
 
     async def VoidJob(self, request, context):  # type: ignore[no-untyped-def]
-        scope = Scope.from_proto(request.scope)
-        async with self.sessions.begin() as session:
-            void = await job_controls.void_job(session, self.vault, scope, request.redemption_id, request.reason)
+        void = await self.fulfilments.void_job(Scope.from_proto(request.scope), request.redemption_id, request.reason)
         return fulfillment_pb2.VoidJobResponse(outcome=_VOID_OUTCOMES[void.outcome], message=void.message)
 
     async def FulfilNow(self, request, context):  # type: ignore[no-untyped-def]
@@ -171,7 +151,7 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
             received = received_now(request.job)
         except MalformedJob as exc:
             raise DomainError(ErrorCode.VALIDATION_ERROR, f"job: {exc}") from None
-        result = await fulfil_now(self.pool, self.vault, received)
+        result = await self.fulfilments.fulfil_now(received)
         if result is None:
             return fulfillment_pb2.FulfilNowResponse()
         return fulfillment_pb2.FulfilNowResponse(result=result)

@@ -15,7 +15,7 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fulfillment_service import events, repository
+from fulfillment_service import repository
 from fulfillment_service.domain import (
     SHIPMENT_STAGES,
     UNSETTLED_STATES,
@@ -129,10 +129,9 @@ async def _move_shipment(session: AsyncSession, vault: Vault, scope: Scope, job:
     await repository.settle_job(session, scope, job.redemption_id, state=advanced_state(target), outcome=target,
                                 result_event_id=event_id, result_data={"note": request.note.strip()},
                                 delivery_status=new_status, tracking_number=tracking)
-    await events.add(session, vault,
-                     domain_events.FULFILLMENT_SHIPPED if target == "SHIPPED" else domain_events.FULFILLMENT_DELIVERED,
-                     scope, job.redemption_id, item_id=job.item_id, delivery_status=new_status,
-                     tracking_number=tracking)
+    event_type = domain_events.FULFILLMENT_SHIPPED if target == "SHIPPED" else domain_events.FULFILLMENT_DELIVERED
+    await repository.add_event(session, vault, event_type, scope, job.redemption_id, item_id=job.item_id,
+                               delivery_status=new_status, tracking_number=tracking)
     log.info("shipment moved", extra={"redemption_id": job.redemption_id, "delivery_status": new_status})
 
 

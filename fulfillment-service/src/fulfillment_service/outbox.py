@@ -75,7 +75,7 @@ def results_relay(pool: PgPool, sessions: async_sessionmaker, broker: JetStreamL
                   interval: float, batch: int = 100) -> OutboxRelay:
     """The kit's relay over this outbox: payloads unsealed as they go out; woken by every SQLAlchemy commit that
     wrote a row, and by PgPool writers calling its `wake()` after their commit. The same relay drains the
-    tenants' events (event_outbox, sealed alike: events.py; the pool levels' in clear: _opener)."""
+    tenants' events (event_outbox, sealed alike: repository.add_event; the pool levels' in clear: _opener)."""
     relay = OutboxRelay(pool, broker, RelayStatements(claim=CLAIM_UNPUBLISHED, mark_published=MARK_PUBLISHED,
                                                       backlog=BACKLOG, note_failure=NOTE_FAILED_PUBLISH),
                         interval=interval, batch=batch, open_payload=_opener(vault),

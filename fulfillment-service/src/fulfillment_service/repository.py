@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from service_kit import page_tokens
+from service_kit import domain_events, page_tokens
+from service_kit.db import note_outbox_write
 from service_kit.pgpool import Record, Transaction
 from service_kit.scope import Scope
+from service_kit.tracing import outbox_context
 from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from fulfillment_service.domain import CALLABLE_STATES, DeliveryStatus, Job, JobState
-from fulfillment_service.models import jobs, processed_events
+from fulfillment_service.models import event_outbox, jobs, processed_events
+from fulfillment_service.vault import Vault
 
 
 async def mark_event_processed(session: AsyncSession, event_id: str) -> bool:
@@ -206,3 +210,19 @@ async def list_jobs(session: AsyncSession, scope: Scope, *, state: JobState | No
     rows = rows[:page_size]
     token = page_tokens.encode([rows[-1].created_at, rows[-1].redemption_id], query=listing) if more else ""
     return JobPage(jobs=[Job.from_row(row._mapping) for row in rows], next_page_token=token)
+
+
+# The fulfillment events for the tenants (service_kit.domain_events, docs/events.md): a shipment shipped or
+# delivered, a job waiting for an operator. Each goes to this service's outbox in the transaction of the move it
+# reports (sealed like every row there, and opened by the one relay as it publishes), with an id made from the
+# redemption, so a move made again (a redelivered job) writes nothing new. Never a code or PIN: the data is named
+# fields of the job.
+async def add_event(session: AsyncSession, vault: Vault, event_type: str, scope: Scope, redemption_id: str,
+                    **data: Any) -> None:
+    event_id, subject, payload = domain_events.build(event_type, scope, redemption_id,
+                                                     {"redemption_id": redemption_id, **data})
+    await session.execute(
+        insert(event_outbox).values(event_id=event_id, subject=subject, payload=vault.seal_bytes(payload),
+                                    trace_context=outbox_context())
+        .on_conflict_do_nothing(index_elements=["event_id"]))
+    note_outbox_write(session)

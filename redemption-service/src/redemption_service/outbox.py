@@ -87,8 +87,8 @@ def jobs_relay(pool: PgPool, sessions: async_sessionmaker, link: JetStreamLink, 
     """The kit's relay over this outbox: woken by every SQLAlchemy commit that wrote a job (the reconciler) and by
     Redeem through its `wake()` (a pivot whose job may go out now), and every poll_seconds for the rest: rows
     another instance wrote, and jobs whose inline call a crash cut short (after their grace). The same relay
-    drains the tenants' events (event_outbox, events.py): those of a code-pool redeem (created, completed) go out
-    with the next round, woken or not, so the redeem path pays no relay round of its own."""
+    drains the tenants' events (event_outbox, written by repository.py's statements): those of a code-pool redeem
+    (created, completed) go out with the next round, woken or not, so the redeem path pays no relay round of its own."""
     relay = OutboxRelay(pool, link, RelayStatements(claim=CLAIM_DUE, mark_published=MARK_PUBLISHED, backlog=BACKLOG),
                         interval=poll_seconds, also=[event_outbox_statements()])
     wake_after_outbox_commits(sessions, relay.wake)

@@ -16,7 +16,6 @@ from sqlalchemy import and_, delete, exists, func, literal, or_, select, text, t
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from redemption_service import events
 from redemption_service.codes import MASKED, Action, Viewer
 from redemption_service.domain import (
     CANCELLABLE,
@@ -27,6 +26,36 @@ from redemption_service.domain import (
     Status,
 )
 from redemption_service.models import code_reveals, idempotency_keys, outbox, processed_events, redemptions, sagas
+
+# The redemption events for the tenants (service_kit.domain_events, docs/events.md): written to this service's
+# outbox by the statement that makes the change they report, and published by the one relay (outbox.py). Each is
+# built in SQL from the redemption's row (named columns only: never its fulfillment document, so never a code or
+# PIN), so the hot path's statements (confirm, complete_inline) add a CTE rather than a round trip. Event rows have
+# no redemption_id: that column names the fulfillment job's row, which the inline completion, the job's release and
+# the reconciler look for, and an event is none of those.
+
+# The payload of every redemption event, from a row of `redemptions` (or a CTE returning its columns).
+_COMMON = """'redemption_id', id, 'number', number, 'player_id', player_id, 'item_id', item_id,
+    'variant_id', variant_id, 'rounds', rounds, 'item_name', item_name, 'point_type', point_type, 'cost', cost,
+    'point_scale', point_scale, 'fulfillment_strategy', fulfillment_strategy, 'status', status,
+    'delivery_status', delivery_status, 'created_at', created_at"""
+_EVENT_DATA = {
+    domain_events.REDEMPTION_CREATED: f"jsonb_build_object({_COMMON})",
+    domain_events.REDEMPTION_COMPLETED: f"jsonb_build_object({_COMMON}, 'completed_at', completed_at)",
+    domain_events.REDEMPTION_CANCELED: f"""jsonb_build_object({_COMMON}, 'canceled_at', canceled_at,
+        'reason', cancel_reason, 'failure_code', failure_code,
+        'refund', jsonb_build_object('point_type', point_type, 'amount', cost, 'point_scale', point_scale))""",
+    domain_events.REDEMPTION_FAILED: f"""jsonb_build_object({_COMMON}, 'failure_code', failure_code,
+        'failure_message', failure_message)""",
+}
+
+
+def _insert_event(event_type: str, source: str, trace_context: str) -> str:
+    """The INSERT of the event about each row of `source` (a CTE of redemptions' rows, or `redemptions WHERE
+    ...`), with `trace_context` (a jsonb SQL expression) as its NATS headers."""
+    return domain_events.sql_outbox_insert(event_type, source, data=_EVENT_DATA[event_type],
+                                           trace_context=trace_context)
+
 
 _UNFINISHED = (SagaState.RUNNING, SagaState.COMPENSATING, SagaState.CANCELING)
 
@@ -101,7 +130,7 @@ _MARK_FAILED = text("""
         UPDATE idempotency_keys k SET released_at = now() FROM failed
         WHERE k.tenant_id = failed.tenant_id AND k.environment = failed.environment
           AND k.key = failed.idempotency_key AND k.redemption_id = failed.id)
-    """ + events.insert_event(domain_events.REDEMPTION_FAILED, "failed", "CAST(:trace_context AS jsonb)"))
+    """ + _insert_event(domain_events.REDEMPTION_FAILED, "failed", "CAST(:trace_context AS jsonb)"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +205,9 @@ async def finish_cancel(session: AsyncSession, redemption_id: str) -> Redemption
     return _redemption(row)
 
 
-_EVENT_OF = {event_type: text(events.insert_event(event_type, "redemptions WHERE id = :id",
+_EVENT_OF = {event_type: text(_insert_event(event_type, "redemptions WHERE id = :id",
                                                   "CAST(:trace_context AS jsonb)"))
-             for event_type in events.DATA}
+             for event_type in _EVENT_DATA}
 
 
 async def add_event(session: AsyncSession, event_type: str, redemption_id: str) -> None:
@@ -329,7 +358,7 @@ _CONFIRM = """
     job AS (
         INSERT INTO outbox (event_id, subject, payload, redemption_id, available_at, trace_context)
         SELECT $17, $18, $19, id, now() + make_interval(secs => $20), $21::jsonb FROM confirmed),
-    created AS (""" + events.insert_event(domain_events.REDEMPTION_CREATED, "confirmed", "$21::jsonb") + """)
+    created AS (""" + _insert_event(domain_events.REDEMPTION_CREATED, "confirmed", "$21::jsonb") + """)
     SELECT * FROM confirmed"""
 
 
@@ -381,7 +410,7 @@ _COMPLETE_INLINE = ("""
     done AS (
         UPDATE outbox SET published_at = now()
         WHERE redemption_id = (SELECT id FROM completed) AND published_at IS NULL),
-    completed_event AS (""" + events.insert_event(domain_events.REDEMPTION_COMPLETED, "completed",
+    completed_event AS (""" + _insert_event(domain_events.REDEMPTION_COMPLETED, "completed",
                                                    "$8::jsonb") + "),"
     + _revealed("completed", 5) + """
     SELECT * FROM completed""")

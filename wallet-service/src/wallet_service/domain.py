@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from service_kit.errors import DomainError, ErrorCode
-from service_kit.scope import Scope
 from service_kit.validation import require_text
 
-MAX_TENANT_ID = 64
 MAX_PLAYER_ID = 128
 MAX_REFERENCE = 200          # idempotency keys and saga ids
 MAX_POINT_TYPE_CODE = 32
@@ -102,11 +100,6 @@ class TransactionPage:
 
 
 # --- validation ---------------------------------------------------------------------------------------------
-
-def require_scope(scope: Scope) -> Scope:
-    require_text(scope.tenant_id, "scope.tenant_id", MAX_TENANT_ID)
-    return scope
-
 
 def require_point_type_code(value: str, field: str = "point_type") -> str:
     require_text(value, field, MAX_POINT_TYPE_CODE)

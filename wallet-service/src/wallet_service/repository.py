@@ -13,15 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+from service_kit import domain_events
+from service_kit.db import note_outbox_write
 from service_kit.pgpool import PgPool, Record
 from service_kit.scope import Scope
+from service_kit.tracing import outbox_context
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wallet_service.domain import Account, EntryKind, LedgerEntry, PlayerStatus, PointType
-from wallet_service.models import accounts, ledger_entries, players, point_types
+from wallet_service.models import accounts, event_outbox, ledger_entries, players, point_types
 
 UNIQUE_VIOLATION = "23505"
 
@@ -403,3 +406,16 @@ async def entries_page(pool: PgPool, scope: Scope, player_id: str, point_type: s
     if not rows:
         return None
     return [entry_of(r) for r in rows if r["id"] is not None]
+
+
+async def add_event(session: AsyncSession, event_type: str, scope: Scope, entry: LedgerEntry) -> None:
+    """The tenants' event of a ledger entry (events.py), into the event outbox in the entry's transaction."""
+    event_id, subject, payload = domain_events.build(event_type, scope, entry.reference, {
+        "player_id": entry.player_id, "point_type": entry.point_type, "amount": entry.amount,
+        "point_scale": entry.scale, "balance_after": entry.balance_after, "entry_id": entry.id,
+        "idempotency_key": entry.reference, "description": entry.description,
+        "created_at": entry.created_at.isoformat()}, at=entry.created_at)
+    await session.execute(insert(event_outbox).values(event_id=event_id, subject=subject, payload=payload,
+                                                      trace_context=outbox_context())
+                          .on_conflict_do_nothing(index_elements=["event_id"]))
+    note_outbox_write(session)

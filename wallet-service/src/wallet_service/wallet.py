@@ -18,7 +18,7 @@ from service_kit.validation import optional_text, require_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wallet_service import events, repository
+from wallet_service import repository
 from wallet_service.domain import (
     MAX_DESCRIPTION,
     MAX_PLAYER_ID,
@@ -127,7 +127,7 @@ class Wallet:
                     session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.GRANT,
                     amount=amount, balance_after=balance, reference=idempotency_key, description=description,
                     scale=scale)
-                await events.add(session, EVENT_OF[entry.kind], scope, entry)
+                await repository.add_event(session, EVENT_OF[entry.kind], scope, entry)
                 return Movement(entry, replayed=False)
         except IntegrityError as exc:
             if not repository.is_duplicate_movement(exc):
@@ -164,7 +164,7 @@ class Wallet:
                     session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.ADJUSTMENT,
                     amount=amount, balance_after=balance, reference=idempotency_key, description=description,
                     scale=scale)
-                await events.add(session, EVENT_OF[entry.kind], scope, entry)
+                await repository.add_event(session, EVENT_OF[entry.kind], scope, entry)
                 return Movement(entry, replayed=False)
         except IntegrityError as exc:
             if not repository.is_duplicate_movement(exc):
