@@ -1,6 +1,7 @@
 """`make run` as a user meets it: the runner starts everything, every example request it prints works (and the
-operator CLI it prints), a service killed is restarted and said, Ctrl-C stops every process it started (no
-orphans); a second start keeps the data, and `make reset` while it is up stops it all and says what it stopped."""
+operator CLI it prints), the demo partner receives the demo tenant's webhooks, a service killed is restarted and
+said, Ctrl-C stops every process it started (no orphans); a second start keeps the data (the one webhook endpoint
+to the demo partner too), and `make reset` while it is up stops it all and says what it stopped."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import psutil
 from local_runner.infra import free_port
 
@@ -46,6 +49,13 @@ def _example_commands(output: str) -> list[str]:
     return [line.strip() for line in joined.splitlines() if line.strip().startswith("curl ")]
 
 
+def _until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not in {timeout} s: {what}"
+        time.sleep(0.25)
+
+
 def _our_pids(run_dir: Path) -> list[int]:
     return [int(p.read_text()) for p in (run_dir / "pids").glob("*.pid")]
 
@@ -73,6 +83,12 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
                                check=False, timeout=60)
             assert r.returncode == 0, f"{command}\n{r.stdout}\n{r.stderr}"
             json.loads(r.stdout)
+
+        # The demo partner's receiver gets the demo tenant's events (the voucher redeemed above), verified.
+        received = demo["partner_webhook"]["received"]
+        assert f"curl -s {received}" in commands, output
+        _until(lambda: "redemption.completed" in {e["type"] for e in httpx.get(received, timeout=10).json()["events"]},
+               "the demo partner received the redemption's events")
 
         # The demo storefront and the operator console, printed with their URLs, answer their sign-in pages.
         pages = re.findall(r"^(?:Demo storefront|Operator console) .*: (http://\S+/(?:store|console))$", output,
@@ -133,6 +149,12 @@ def test_run_prints_working_examples_and_stops_cleanly(tmp_path: Path) -> None:
         _read_until_ready(runner)
         again = json.loads((run_dir / "demo.json").read_text())
         assert again["client_id"] == demo["client_id"]
+        # ... and the one webhook endpoint to the demo partner, with its secret.
+        assert again["partner_webhook"] == demo["partner_webhook"]
+        endpoints = httpx.get(f"{demo['gateway_url']}/v1/admin/webhooks", headers={"x-api-key": demo["api_key"]},
+                              timeout=10).json()["endpoints"]
+        ours = [e["id"] for e in endpoints if e["url"] == demo["partner_webhook"]["url"]]
+        assert ours == [demo["partner_webhook"]["endpoint_id"]], endpoints
         pids = _our_pids(run_dir)
         # `make reset` while it is up: it stops the runner (which stops what it started), says what, deletes RUN_DIR.
         reset = subprocess.run([sys.executable, "-m", "local_runner", "reset"], env=dict(os.environ, RUN_DIR=str(run_dir)),

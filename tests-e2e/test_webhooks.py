@@ -2,19 +2,26 @@
 every POST with the standardwebhooks package: a redemption's events reach a receiver that was down when they
 happened (retried, nothing lost, every attempt listed); a resent event carries the same webhook-id; after a
 rotation either secret verifies during the overlap; a receiver answering 410 has its endpoint disabled, which
-the tenant reads in its event log."""
+the tenant reads in its event log. The demo partner (local_runner.demo_partner), the demo tenant's receiver that
+`make run` seeds an endpoint for, gets a redemption's events verified and refuses a forged delivery; seeding it
+again keeps its one endpoint."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+from local_runner.demo import seed_partner_webhook
 from local_runner.infra import free_port
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -221,3 +228,70 @@ def test_a_receiver_answering_410_has_its_endpoint_disabled_and_the_log_tells(op
             assert enabled["enabled"] and enabled["disabledReason"] == ""
     finally:
         receiver.stop()
+
+
+def test_the_demo_partner_gets_the_demo_tenants_events_verified_and_refuses_a_forgery(
+        platform, gateway: httpx.Client, operator, databases) -> None:  # type: ignore[no-untyped-def]
+    hook = operator.demo["partner_webhook"]
+    kept = platform.partner_webhook_file
+    secret = json.loads(kept.read_text())["secret"]
+    assert kept.stat().st_mode & 0o777 == 0o600 and secret not in (platform.run_dir / "demo.json").read_text()
+    # Seeding again (a second `make run` on the same RUN_DIR) keeps the one endpoint and its secret.
+    assert seed_partner_webhook(platform) == {"endpoint_id": hook["endpoint_id"], "url": hook["url"]}
+    assert json.loads(kept.read_text())["secret"] == secret
+    listed = operator.http.get("/v1/admin/webhooks").json()["endpoints"]
+    assert [e["id"] for e in listed if e["url"] == hook["url"]] == [hook["endpoint_id"]]
+    assert next(e for e in listed if e["id"] == hook["endpoint_id"])["enabled"]
+
+    _, auth = operator.new_player(gems=100)
+    voucher = operator.create_item(fulfillmentStrategy="code_pool", stock=5)
+    assert operator.http.post(f"/v1/admin/items/{voucher['id']}/codes",
+                              json={"codes": [{"code": f"DP-{uuid.uuid4().hex[:8]}"}]}).status_code in (200, 201)
+    redeemed = gateway.post("/v1/redemptions", headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+                            json={"offer": voucher["id"]}).json()
+    assert redeemed["status"] == "COMPLETED", redeemed
+
+    with httpx.Client(base_url=f"http://127.0.0.1:{platform.s.partner_port}", timeout=10.0) as partner:
+        def theirs() -> dict[str, dict[str, Any]]:
+            ids = {row[0] for row in databases.rows("events", f"""
+                SELECT event_id FROM events WHERE data->>'redemption_id' = '{redeemed["id"]}'""")}
+            got = {e["id"]: e for e in partner.get("/webhooks/received").json()["events"]}
+            return {i: got[i] for i in ids} if len(ids) >= 2 and ids <= set(got) else {}
+        received = _eventually(theirs, "the redemption's events at the demo partner")
+        assert {e["type"] for e in received.values()} >= {"redemption.created", "redemption.completed"}
+        assert all(set(e) == {"id", "type", "time", "deliveries"} for e in received.values()), "ids and types only"
+
+        # Forged: signed with another secret, a body changed after signing, no signature: 400, nothing kept.
+        refused = partner.get("/webhooks/received").json()["refused"]
+        forged_id = f"evt_{uuid.uuid4()}"
+        body = json.dumps({"id": forged_id, "type": "redemption.completed", "data": {}})
+        now = datetime.now(UTC)
+        forged = Webhook(base64.b64encode(os.urandom(32)).decode()).sign(forged_id, now, body)
+        signed = Webhook(secret).sign(forged_id, now, body)
+        stamp = {"webhook-id": forged_id, "webhook-timestamp": str(int(now.timestamp()))}
+        for content, signature in ((body, forged), (body.replace("{}", '{"x":1}'), signed), (body, "")):
+            r = partner.post("/webhooks", content=content, headers={**stamp, "webhook-signature": signature})
+            assert r.status_code == 400, r.text
+        listed_after = partner.get("/webhooks/received").json()
+        assert listed_after["refused"] == refused + 3
+        assert forged_id not in {e["id"] for e in listed_after["events"]}
+        # The same, signed with the endpoint's secret, is taken: once per webhook-id.
+        for _ in range(2):
+            r = partner.post("/webhooks", content=body, headers={**stamp, "webhook-signature": signed})
+            assert r.status_code == 200, r.text
+        listed_after = partner.get("/webhooks/received").json()
+        assert [e["deliveries"] for e in listed_after["events"] if e["id"] == forged_id] == [2]
+
+        # The secret's file lost, the endpoint kept: seeding gives the endpoint a new secret (no second endpoint),
+        # which the partner reads and verifies with from then on.
+        kept.unlink()
+        assert seed_partner_webhook(platform)["endpoint_id"] == hook["endpoint_id"]
+        assert json.loads(kept.read_text())["secret"] != secret
+        player, _ = operator.new_player(gems=5)
+
+        def granted() -> bool:
+            ids = {row[0] for row in databases.rows("events", f"""
+                SELECT event_id FROM events WHERE type = 'points.granted' AND data->>'player_id' = '{player}'""")}
+            got = {e["id"] for e in partner.get("/webhooks/received").json()["events"]}
+            return bool(ids) and ids <= got
+        _eventually(granted, "an event signed with the new secret at the demo partner")

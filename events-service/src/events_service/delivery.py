@@ -4,7 +4,8 @@ signed (webhooks.signed_headers) with a timeout, records the attempt, and schedu
 At least once: a claim is a lease, not a transaction held across the POST. The claiming statement moves the
 delivery's next_attempt_at past the lease (FOR UPDATE SKIP LOCKED, so two replicas never claim one delivery), and
 only the statement that records the answer ends it. A replica killed after the POST and before the record sends
-the event again when the lease ends (same webhook-id: the receiver drops the repeat).
+the event again when the lease ends (same webhook-id: the receiver drops the repeat). The failpoints
+`events.after_claim` and `events.after_delivery` kill the process at those two places (tests-e2e/reliability).
 
 A 2xx delivers. A 410 disables the endpoint at once. Any other answer, or none, is retried after
 webhooks.retry_delay until the delivery's retry_until (three days), then the delivery failed. An endpoint whose
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 from prometheus_client import Counter, Gauge, Histogram
 from service_kit import domain_events
+from service_kit.failpoints import failpoint
 from service_kit.messaging import keep_cancellation
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
@@ -185,6 +187,7 @@ class WebhookDelivery:
         """One round: claims up to `batch` due deliveries and makes one attempt of each, concurrently."""
         rows = await self.pool.fetch(_CLAIM, self.batch, self.lease)
         if rows:
+            failpoint("events.after_claim")   # claimed (leased), nothing sent: each goes when its lease ends
             await asyncio.gather(*(self.attempt(client, row) for row in rows))
         return len(rows)
 
@@ -205,6 +208,7 @@ class WebhookDelivery:
         extra = {"event_id": row["event_id"], "endpoint_id": row["endpoint_id"], "attempt": row["attempts"],
                  "status_code": answer.status_code, "latency_ms": answer.latency_ms}
         if answer.delivered:
+            failpoint("events.after_delivery")   # the receiver has it, the attempt is not recorded: sent again
             ATTEMPTS.labels("delivered").inc()
             DELIVERIES.labels("delivered").inc()
             await self.pool.execute(_DELIVERED, row["id"], row["attempts"], answer.status_code, answer.latency_ms,

@@ -1,10 +1,12 @@
 """Demo data for `make run`: a tenant with an API client, players with balances, items of every kind, a pool of
-voucher codes, and a fresh player token. Made with the operators' own tools: the gateway's admin command for
-the tenant and its credentials, the services' gRPC APIs for the rest. Safe to run again: what exists is kept."""
+voucher codes, a webhook endpoint of the sandbox to the demo partner's receiver, and a fresh player token. Made
+with the operators' own tools: the gateway's admin command for the tenant and its credentials, the services' gRPC
+APIs for the rest. Safe to run again: what exists is kept."""
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import httpx
 from google.protobuf import struct_pb2
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
+from rewards.events.v1 import events_pb2, events_pb2_grpc
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 
@@ -95,7 +98,57 @@ def _tenant_exists(platform: Platform) -> bool:
     return any(t.get("tenant_id") == TENANT for t in tenants.get("tenants", []))
 
 
-def seed(platform: Platform) -> dict[str, Any]:
+def partner_webhook_url(platform: Platform) -> str:
+    """The demo partner's webhook receiver (local_runner.demo_partner, POST /webhooks)."""
+    return f"http://{platform.s.host}:{platform.s.partner_port}/webhooks"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Writes a file only its owner reads, whole or not at all (its reader never sees half of it)."""
+    part = path.with_name(path.name + ".part")
+    fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(part, path)
+
+
+def seed_partner_webhook(platform: Platform) -> dict[str, str]:
+    """The demo tenant's sandbox endpoint to the demo partner's receiver, every event type, made once: a second
+    run finds it (by the id kept, else by its URL) and keeps it, moving it to this run's partner port and enabling
+    it again if need be. Its secret, answered once, goes to the file the partner reads
+    (Platform.partner_webhook_file, owner-only), never to a log or demo.json; a kept endpoint whose secret that
+    file lost gets a new one (a rotation). Answers the endpoint's id and url."""
+    path = platform.partner_webhook_file
+    kept: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    url = partner_webhook_url(platform)
+    with platform.channel(f"{platform.s.host}:{platform.s.events_port}", "events-service") as ch:
+        events = events_pb2_grpc.EventsServiceStub(ch)
+        endpoints = events.ListWebhookEndpoints(events_pb2.ListWebhookEndpointsRequest(scope=SCOPE),
+                                                timeout=TIMEOUT).endpoints
+        endpoint = (next((e for e in endpoints if e.id == kept.get("endpoint_id")), None)
+                    or next((e for e in endpoints if e.url == url), None))
+        secret = kept.get("secret", "")
+        if endpoint is None:
+            made = events.CreateWebhookEndpoint(events_pb2.CreateWebhookEndpointRequest(
+                scope=SCOPE, url=url, description="the demo partner's receiver (make run)"), timeout=TIMEOUT)
+            endpoint, secret = made.endpoint, made.secret
+        elif endpoint.id != kept.get("endpoint_id") or not secret:
+            # Its secret is not known here any more: a new one, the old one signing no longer (1 s).
+            rotated = events.RotateWebhookSecret(events_pb2.RotateWebhookSecretRequest(
+                scope=SCOPE, endpoint_id=endpoint.id, overlap_seconds=1), timeout=TIMEOUT)
+            endpoint, secret = rotated.endpoint, rotated.secret
+        if {"endpoint_id": endpoint.id, "secret": secret} != kept:
+            _write_private(path, json.dumps({"endpoint_id": endpoint.id, "secret": secret}) + "\n")
+        if endpoint.url != url or not endpoint.enabled:
+            events.UpdateWebhookEndpoint(events_pb2.UpdateWebhookEndpointRequest(
+                scope=SCOPE, endpoint=events_pb2.WebhookEndpoint(id=endpoint.id, url=url, enabled=True),
+                update_mask=["url", "enabled"]), timeout=TIMEOUT)
+    return {"endpoint_id": endpoint.id, "url": url}
+
+
+def seed(platform: Platform, partner_webhook: bool = True) -> dict[str, Any]:
+    """The demo tenant and its data (see the module); `partner_webhook=False`: without the endpoint to the demo
+    partner (a benchmark, whose machine should not also carry the webhooks of every redemption)."""
     demo_file = platform.run_dir / "demo.json"
     demo: dict[str, Any] = json.loads(demo_file.read_text()) if demo_file.exists() else {}
     if not demo.get("client_secret") or not _tenant_exists(platform):
@@ -139,6 +192,10 @@ def seed(platform: Platform) -> dict[str, Any]:
                  for i in range(1, 101)]
         pool.UploadCodes(fulfillment_pb2.UploadCodesRequest(scope=SCOPE, item_id="12", codes=codes), timeout=TIMEOUT)
 
+    if partner_webhook:
+        hook = seed_partner_webhook(platform)
+        demo["partner_webhook"] = {**hook, "received": f"http://{h}:{platform.s.partner_port}/webhooks/received"}
+
     token = httpx.post(f"{platform.gateway_url}/v1/auth/token",
                        headers={"x-client-id": demo["client_id"], "x-client-secret": demo["client_secret"]},
                        json={"player_id": "player-1", "ttl_seconds": 12 * 3600}, timeout=TIMEOUT)
@@ -159,6 +216,17 @@ def seed(platform: Platform) -> dict[str, Any]:
     demo_file.write_text(json.dumps(demo, indent=2) + "\n")
     demo_file.chmod(0o600)
     return demo
+
+
+def _partner_example(demo: dict[str, Any]) -> str:
+    hook = demo.get("partner_webhook")
+    if not hook:
+        return ""
+    return f"""  # The same events at the demo partner, pushed by the demo's webhook endpoint: its receiver verifies each
+  # delivery's signature (Standard Webhooks) and lists their ids and types, once per webhook-id
+  curl -s {hook['received']}
+
+"""
 
 
 def examples(demo: dict[str, Any], run_dir: Path) -> str:
@@ -190,7 +258,7 @@ Example requests (the player token is valid for 12 hours; all of this is in {dem
   # The tenant's event log (docs/events.md), oldest first: page on with after=<nextCursor>
   curl -s "{g}/v1/events?limit=20" -H "x-api-key: {demo['api_key']}"
 
-  # The same events pushed, signed (Standard Webhooks), to a receiver of yours: the secret is shown once
+{_partner_example(demo)}  # The same events pushed, signed (Standard Webhooks), to a receiver of yours: the secret is shown once
   curl -s -X POST {g}/v1/admin/webhooks -H "x-api-key: {demo['api_key']}" -H "Content-Type: application/json" \\
        -d '{{"url":"http://127.0.0.1:9999/hooks","eventTypes":["redemption.completed"]}}'
 

@@ -13,7 +13,17 @@ For the reliability tests it also misbehaves on request (a webhook item names th
 - GET /faults/deliveries/{key}             {"calls": n, "effects": n} for that Idempotency-Key; an effect is the
   first successful handling (the voucher or bonus issued), so a key must never have more than one.
 
-python -m local_runner.demo_partner   (PORT, WEBHOOK_SIGNING_SECRET from the environment)
+It is also the demo tenant's webhook receiver (docs/events.md, "Webhooks"), as a tenant's own system would be:
+- POST /webhooks   verified with the standardwebhooks package against the secret of the demo's endpoint, which
+  the seeding (local_runner.demo) writes to the file EVENTS_WEBHOOK_SECRET_FILE names (read again when it
+  changes); a bad or missing signature, or a stale timestamp, is refused 400, and a delivery before that file
+  exists 503 (retried by the platform). A verified event is kept once per webhook-id: a repeat (at-least-once
+  delivery) is answered 200 again and counted, not kept twice.
+- GET /webhooks/received   what it kept, oldest first (the newest MAX_RECEIVED): each event's id, type and time
+  and how many deliveries of it came; never a payload. Plus the counts of repeats and refusals.
+
+python -m local_runner.demo_partner   (PORT, HOST, WEBHOOK_SIGNING_SECRET, EVENTS_WEBHOOK_SECRET_FILE from the
+environment)
 """
 
 from __future__ import annotations
@@ -28,12 +38,16 @@ import secrets
 import socket
 import struct
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import uvicorn
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -45,6 +59,9 @@ FAULT_KINDS = ("flaky", "throttled", "slow", "down")
 # A raw request head larger than this is refused (the reset server reads it whole).
 MAX_HEAD_BYTES = 64 * 1024
 READ_TIMEOUT_SECONDS = 10.0
+# The platform's events are a few hundred bytes; a larger webhook body is refused unread.
+MAX_WEBHOOK_BYTES = 256 * 1024
+MAX_RECEIVED = 5_000
 
 
 def _verified(secret: bytes, headers: Mapping[str, str], body: bytes) -> bool:
@@ -91,6 +108,55 @@ class Deliveries:
         return self.remember(key, 200, {"reference_id": next(self.references)})
 
 
+class EndpointSecret:
+    """The signing secret of the demo's webhook endpoint, from the file the seeding writes; read again whenever
+    the file changes (a second `make run` that rotated it), None until it exists."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._seen: tuple[int, int, int] | None = None
+        self._secret: str | None = None
+
+    def current(self) -> str | None:
+        """One stat per delivery (a small local file, replaced whole by the seeding: a new inode)."""
+        if self.path is None:
+            return None
+        try:
+            stat = self.path.stat()
+            seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+            if seen != self._seen:
+                self._secret = str(json.loads(self.path.read_text())["secret"]) or None
+                self._seen = seen
+        except (OSError, ValueError, KeyError):
+            return None
+        return self._secret
+
+
+@dataclass
+class ReceivedEvents:
+    """The events received verified, once per webhook-id (the newest MAX_RECEIVED), and what was not kept."""
+
+    events: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+    repeats: int = 0
+    refused: int = 0
+
+    def take(self, webhook_id: str, event: Any) -> bool:
+        """Keeps a verified event; False for a repeat of one kept."""
+        if webhook_id in self.events:
+            self.events[webhook_id]["deliveries"] += 1
+            self.repeats += 1
+            return False
+        body = event if isinstance(event, dict) else {}
+        self.events[webhook_id] = {"id": webhook_id, "type": str(body.get("type", "")),
+                                   "time": str(body.get("time", "")), "deliveries": 1}
+        while len(self.events) > MAX_RECEIVED:
+            self.events.popitem(last=False)
+        return True
+
+    def listed(self) -> dict[str, Any]:
+        return {"events": list(self.events.values()), "repeats": self.repeats, "refused": self.refused}
+
+
 def _number(query: Mapping[str, str], name: str, default: float) -> float:
     try:
         return max(0.0, float(query.get(name, default)))
@@ -98,9 +164,12 @@ def _number(query: Mapping[str, str], name: str, default: float) -> float:
         return default
 
 
-def create_app(secret: str, deliveries: Deliveries | None = None, reset_port: int = 0) -> Starlette:
+def create_app(secret: str, deliveries: Deliveries | None = None, reset_port: int = 0,
+               endpoint_secret: EndpointSecret | None = None) -> Starlette:
     key = secret.encode()
     book = deliveries if deliveries is not None else Deliveries()
+    hook_secret = endpoint_secret if endpoint_secret is not None else EndpointSecret(None)
+    received = ReceivedEvents()
 
     async def signed(request: Request) -> tuple[str, dict | None, JSONResponse | None]:
         """The Idempotency-Key and the job of a correctly signed call (counted), or the refusal."""
@@ -157,6 +226,26 @@ def create_app(secret: str, deliveries: Deliveries | None = None, reset_port: in
         idem = request.path_params["key"]
         return JSONResponse({"calls": book.calls[idem], "effects": book.effects[idem]})
 
+    async def webhook(request: Request) -> JSONResponse:
+        """A delivery of the demo's webhook endpoint, verified as a tenant's receiver would."""
+        length = request.headers.get("content-length", "0")
+        if not length.isdigit() or int(length) > MAX_WEBHOOK_BYTES:
+            return JSONResponse({"error": "too large"}, status_code=413)
+        body = await request.body()
+        signing = hook_secret.current()
+        if signing is None:
+            return JSONResponse({"error": "no endpoint secret yet"}, status_code=503)
+        try:
+            event = Webhook(signing).verify(body, dict(request.headers))
+        except (WebhookVerificationError, ValueError):
+            received.refused += 1
+            return JSONResponse({"error": "bad signature"}, status_code=400)
+        webhook_id = request.headers["webhook-id"]
+        return JSONResponse({"received": webhook_id, "repeat": not received.take(webhook_id, event)})
+
+    async def webhooks_received(_: Request) -> JSONResponse:
+        return JSONResponse(received.listed())
+
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
@@ -164,6 +253,7 @@ def create_app(secret: str, deliveries: Deliveries | None = None, reset_port: in
         Route("/bonus", bonus, methods=["POST"]), Route("/vouchers", vouchers, methods=["POST"]),
         Route("/faults", faults), Route("/faults/deliveries/{key}", delivered),
         Route("/faults/{kind}/vouchers", faulty_vouchers, methods=["POST"]),
+        Route("/webhooks", webhook, methods=["POST"]), Route("/webhooks/received", webhooks_received),
         Route("/healthz", healthz)])
 
 
@@ -218,12 +308,12 @@ async def start_reset_server(secret: str, deliveries: Deliveries, host: str, por
     return await asyncio.start_server(on_connection, host, port, limit=MAX_HEAD_BYTES)
 
 
-async def serve(secret: str, host: str, port: int) -> None:
+async def serve(secret: str, host: str, port: int, endpoint_secret: EndpointSecret | None = None) -> None:
     deliveries = Deliveries()
     resets = await start_reset_server(secret, deliveries, host)
     reset_port = resets.sockets[0].getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(secret, deliveries, reset_port), host=host, port=port,
-                                           access_log=False, log_level="warning"))
+    app = create_app(secret, deliveries, reset_port, endpoint_secret)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning"))
     async with resets:
         await server.serve()
 
@@ -232,7 +322,9 @@ def main() -> None:
     secret = os.environ.get("WEBHOOK_SIGNING_SECRET")
     if not secret:
         raise SystemExit("configuration error: missing required setting WEBHOOK_SIGNING_SECRET")
-    asyncio.run(serve(secret, os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8010"))))
+    hook_file = os.environ.get("EVENTS_WEBHOOK_SECRET_FILE")
+    asyncio.run(serve(secret, os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "8010")),
+                      EndpointSecret(Path(hook_file) if hook_file else None)))
 
 
 if __name__ == "__main__":

@@ -132,6 +132,12 @@ class Platform:
         gateways = {replica_name("gateway", n): f"{url}/metrics" for n, url in enumerate(self.gateway_urls, 1)}
         return {**urls, **gateways}
 
+    @property
+    def partner_webhook_file(self) -> Path:
+        """The demo's webhook endpoint to the demo partner, with its signing secret: written by the seeding
+        (local_runner.demo), read by the partner to verify each delivery. Owner-only, like secrets.json."""
+        return self.run_dir / "demo-partner-webhook.json"
+
     def listening_ports(self) -> list[PortUse]:
         """Every port the platform's processes will listen on, each with the setting that gives it."""
         h = self.s.host
@@ -200,8 +206,10 @@ class Platform:
                          ("events-service", "events_service", "events", events_env)]
         specs = [
             # The demo's bonus engine and voucher provider (what a tenant's own systems would be).
+            # Also the receiver of the demo tenant's webhook endpoint, whose secret the seeding writes (demo.py).
             ServiceSpec("demo-partner", "local_runner.demo_partner", None, self.s.partner_port, http=True,
-                        extra_env={"PORT": str(self.s.partner_port), "HOST": h, "WEBHOOK_SIGNING_SECRET": signing}),
+                        extra_env={"PORT": str(self.s.partner_port), "HOST": h, "WEBHOOK_SIGNING_SECRET": signing,
+                                   "EVENTS_WEBHOOK_SECRET_FILE": str(self.partner_webhook_file)}),
         ]
         for folder, module, key, env in grpc_services:
             ports, metrics = self.s.ports(key), self.s.metrics_ports_of(key)
