@@ -136,7 +136,8 @@ async def test_redeem_answers_completed_with_the_code_when_the_result_comes_with
     fulfillment = asyncio.create_task(_fulfil_with_codes(results))
     try:
         started = time.monotonic()
-        redemption, replayed = await system.redemptions.redeem(system.request(wait_for_fulfillment_ms=5000))
+        # A long wait (a loaded machine may take seconds): what is checked is that the answer came with the result.
+        redemption, replayed = await system.redemptions.redeem(system.request(wait_for_fulfillment_ms=15000))
         elapsed = time.monotonic() - started
     finally:
         relay.cancel()
@@ -146,7 +147,7 @@ async def test_redeem_answers_completed_with_the_code_when_the_result_comes_with
     answer = redemption_to_proto(redemption, system.redemptions.codes, Viewer(ViewerKind.PLAYER, "p1"))
     assert answer.status == redemption_pb2.REDEMPTION_STATUS_COMPLETED
     assert (answer.fulfillment.code, answer.fulfillment.pin) == (f"CODE-{redemption.id[:8]}", "0000")
-    assert elapsed < 3.0, "answered when the result came, not after the whole wait (nor the relay's poll)"
+    assert elapsed < 4.5, "answered when the result came, not after the whole wait (nor the relay's 5 s poll)"
     assert system.waits.waiting() == 0, "the bell is taken down after the call"
 
 
