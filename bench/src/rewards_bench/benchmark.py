@@ -55,7 +55,7 @@ FULL = Sizes(redeem={1: 30, 16: 320, 64: 640}, hot={16: 320, 64: 640}, limit={1:
              limit_pools=(4, 8, 16, 32, 64), hop={1: 2000, 16: 5000, 64: 5000}, reads={1: 300, 16: 1000},
              spread_items=32, players=250, small_ledger_players=10, large_ledger_players=10_000,
              large_redemption_players=2_000, warmup=16, idle_seconds=30.0, trips_redemptions=50,
-             trips_background_seconds=5.0, traced=640)
+             trips_background_seconds=5.0, traced=2500)
 QUICK = Sizes(redeem={1: 2, 16: 16, 64: 64}, hot={16: 16}, limit={1: 50, 16: 200, 64: 200},
               limit_pools=(4, 8, 16, 32, 64), hop={1: 20, 16: 32, 64: 64}, reads={1: 5, 16: 16}, spread_items=4,
               players=32, small_ledger_players=10, large_ledger_players=200, large_redemption_players=40, warmup=0,
