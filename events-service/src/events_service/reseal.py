@@ -11,14 +11,10 @@ environment), so the rows in clear are found by a scan, in pages by id."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import sys
-from dataclasses import dataclass
 
 from service_kit.pgpool import PgPool
-from service_kit.sealing import SealError
+from service_kit.sealing import Resealed, SealError, reseal_command
 from service_kit.settings import load_settings
 
 from events_service.config import Settings
@@ -38,12 +34,6 @@ _STORED = {
 _STORE = """
     UPDATE webhook_endpoints SET secret = $4, previous_secret = $5
     WHERE id = $1 AND secret = $2 AND previous_secret IS NOT DISTINCT FROM $3"""
-
-
-@dataclass(frozen=True, slots=True)
-class Resealed:
-    resealed: int
-    unreadable: int
 
 
 async def seal_stored_secrets(pool: PgPool, vault: SecretVault, *, in_clear_only: bool,
@@ -87,10 +77,7 @@ async def _main(settings: Settings) -> Resealed:
 
 
 def main() -> None:
-    done = asyncio.run(_main(load_settings(Settings)))
-    sys.stdout.write(json.dumps({"resealed": done.resealed, "unreadable": done.unreadable}) + "\n")
-    if done.unreadable:
-        raise SystemExit(1)
+    reseal_command(lambda: _main(load_settings(Settings)))
 
 
 if __name__ == "__main__":

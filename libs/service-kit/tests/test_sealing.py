@@ -3,9 +3,11 @@ never show a key or a value."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
-from service_kit.sealing import KeyRing, SealError, new_key
+from service_kit.sealing import KeyRing, Resealed, SealError, new_key, reseal_command
 
 SETTING = "CODE_ENCRYPTION_KEYS"
 
@@ -59,3 +61,18 @@ def test_a_malformed_key_is_refused_naming_the_setting_and_its_position_not_the_
 def test_an_empty_setting_is_refused() -> None:
     with pytest.raises(ValueError, match=f"{SETTING} holds no key"):
         KeyRing.from_setting(" , ", SETTING)
+
+
+def test_the_reseal_command_prints_its_counts_and_fails_when_a_row_stays_unreadable(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    async def clean() -> Resealed:
+        return Resealed(resealed=3, unreadable=0)
+
+    async def one_lost() -> Resealed:
+        return Resealed(resealed=2, unreadable=1)
+
+    reseal_command(clean)
+    assert json.loads(capsys.readouterr().out) == {"resealed": 3, "unreadable": 0}
+    with pytest.raises(SystemExit) as failed:
+        reseal_command(one_lost)
+    assert failed.value.code == 1 and json.loads(capsys.readouterr().out) == {"resealed": 2, "unreadable": 1}

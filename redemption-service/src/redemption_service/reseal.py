@@ -9,14 +9,10 @@ prints one JSON line: rows re-sealed, and rows no key opens (left as they are; t
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import sys
-from dataclasses import dataclass
 
 from service_kit.pgpool import PgPool
-from service_kit.sealing import SealError
+from service_kit.sealing import Resealed, SealError, reseal_command
 from service_kit.settings import load_settings
 
 from redemption_service import repository
@@ -26,12 +22,6 @@ from redemption_service.config import Settings
 log = logging.getLogger(__name__)
 
 BATCH = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Resealed:
-    resealed: int
-    unreadable: int
 
 
 async def seal_stored_codes(pool: PgPool, codes: Codes, *, in_clear_only: bool, batch: int = BATCH) -> Resealed:
@@ -72,10 +62,7 @@ async def _main(settings: Settings) -> Resealed:
 
 
 def main() -> None:
-    done = asyncio.run(_main(load_settings(Settings)))
-    sys.stdout.write(json.dumps({"resealed": done.resealed, "unreadable": done.unreadable}) + "\n")
-    if done.unreadable:
-        raise SystemExit(1)
+    reseal_command(lambda: _main(load_settings(Settings)))
 
 
 if __name__ == "__main__":

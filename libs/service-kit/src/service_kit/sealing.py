@@ -10,8 +10,13 @@ Fernet (AES-128-CBC with HMAC-SHA256, a timestamp, urlsafe base64) comes from `c
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import re
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -89,3 +94,22 @@ class KeyRing:
 def new_key() -> str:
     """A fresh Fernet key, as text."""
     return Fernet.generate_key().decode()
+
+
+# --- re-sealing stored secrets under the newest key (each service's `python -m <service>.reseal`) -------------
+
+@dataclass(frozen=True, slots=True)
+class Resealed:
+    """What a re-sealing pass did: rows sealed anew, and rows no key of the ring opens (each logged)."""
+
+    resealed: int
+    unreadable: int
+
+
+def reseal_command(run: Callable[[], Awaitable[Resealed]]) -> None:
+    """A service's reseal command: runs the pass, prints its counts as one JSON line, and exits 1 when a row
+    could not be opened (an operator must find its key before dropping the old ones)."""
+    done = asyncio.run(run())
+    sys.stdout.write(json.dumps({"resealed": done.resealed, "unreadable": done.unreadable}) + "\n")
+    if done.unreadable:
+        raise SystemExit(1)
