@@ -321,7 +321,8 @@ def _reservation_events(source: str, saga: str) -> str:
 # (events.py's crossings), in the same statement. A step that takes nothing after the reservation was held makes the statement
 # raise (reservation_not_taken(), SQLSTATE RW001, migration 0003), which undoes the rows the
 # steps before it wrote: the statement runs on its own, one round trip, with no BEGIN and COMMIT around it.
-RESERVE = """
+# The steps both reservations run first, up to the events of the unit taken.
+_RESERVE_STEPS = """
 WITH held AS (
     INSERT INTO reservations (tenant_id, environment, saga_id, item_id, variant_id, player_id, point_type, price,
                               stock_counted, state, snapshot)
@@ -340,7 +341,9 @@ WITH held AS (
        AND (stock IS NOT NULL) = $9 AND (stock IS NULL OR stock >= 1)
        AND EXISTS (SELECT FROM counted)
     RETURNING tenant_id, environment, id, stock, coalesce(low_stock_threshold, $13) AS threshold
-), """ + _reservation_events("taken", "$3::text") + """
+), """ + _reservation_events("taken", "$3::text")
+
+RESERVE = _RESERVE_STEPS + """
 SELECT EXISTS (SELECT FROM held) AS held, (SELECT stock FROM taken) AS stock,
        EXISTS (SELECT FROM stock_low) OR EXISTS (SELECT FROM out_of_stock) AS told,
        CASE WHEN EXISTS (SELECT FROM held) AND NOT EXISTS (SELECT FROM taken) THEN reservation_not_taken() END
@@ -350,26 +353,7 @@ NOT_TAKEN_SQLSTATE = "RW001"
 # The reservation of a quote (domain.PriceLock): RESERVE, then, last in the lock order, the price lock ($14) claimed
 # for the saga while it is the player's, for the item, unexpired and held by no saga; a lock not claimed undoes
 # the rest as a unit not taken does. Only a redeem that names a quote runs it.
-RESERVE_QUOTED = """
-WITH held AS (
-    INSERT INTO reservations (tenant_id, environment, saga_id, item_id, variant_id, player_id, point_type, price,
-                              stock_counted, state, snapshot)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'held', $10::text::jsonb)
-    ON CONFLICT DO NOTHING
-    RETURNING saga_id
-), counted AS (
-    INSERT INTO player_counts AS c (tenant_id, environment, item_id, player_id, count)
-    SELECT $1, $2, $4, $6, 1 FROM held
-    ON CONFLICT (tenant_id, environment, item_id, player_id)
-    DO UPDATE SET count = c.count + 1 WHERE $11 = 0 OR c.count < $11
-    RETURNING c.count
-), taken AS (
-    UPDATE items SET stock = stock - 1
-     WHERE tenant_id = $1 AND environment = $2 AND id = $4 AND revision = $12 AND status = 'active'
-       AND (stock IS NOT NULL) = $9 AND (stock IS NULL OR stock >= 1)
-       AND EXISTS (SELECT FROM counted)
-    RETURNING tenant_id, environment, id, stock, coalesce(low_stock_threshold, $13) AS threshold
-), """ + _reservation_events("taken", "$3::text") + """, claimed AS (
+RESERVE_QUOTED = _RESERVE_STEPS + """, claimed AS (
     UPDATE price_locks SET saga_id = $3
      WHERE tenant_id = $1 AND environment = $2 AND id = $14 AND player_id = $6 AND item_id = $4
        AND saga_id IS NULL AND expires_at > now() AND EXISTS (SELECT FROM taken)
