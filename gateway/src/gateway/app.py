@@ -156,6 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(web_pages.PageAnswer, web_pages.page_answer)
     for dialect in DIALECTS:
         for router in dialect.routers:
             app.include_router(router)

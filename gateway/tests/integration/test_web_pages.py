@@ -157,6 +157,32 @@ async def test_a_console_post_without_its_csrf_token_changes_nothing(web: Gatewa
         "UpdateItem", "AdjustStock", "GetRedemption", "UploadCodes")]
 
 
+CONSOLE_ACTIONS = ("/console/redemptions/rd_1/cancel", "/console/redemptions/rd_1/reveal",
+                   "/console/fulfillment/jobs/rd_1/fail", "/console/fulfillment/jobs/rd_1/retry",
+                   "/console/players/player-1/grants", "/console/players/player-1/adjustments",
+                   "/console/players/player-1/status", "/console/catalog/items", "/console/catalog/items/mug",
+                   "/console/catalog/items/mug/codes")
+
+
+async def test_a_console_post_without_a_session_goes_back_to_sign_in_and_changes_nothing(web: Gateway,
+                                                                                          fake_services) -> None:
+    """Signed out (no cookie, or a forged one), every action answers the sign-in redirect before it reads its
+    form or calls a service; so does a page."""
+    home = await web.client.get("/console")
+    token = _csrf(home)
+    for cookie in (None, "forged.session.value"):
+        web.client.cookies.clear()
+        if cookie:
+            web.client.cookies.set("console_session", cookie)
+        for path in CONSOLE_ACTIONS:
+            reply = await web.client.post(path, data={"csrf": token, "reason": "x"})
+            assert reply.status_code == 303 and reply.headers["location"] == "/console", (path, reply.text)
+        for page in ("/console/redemptions", "/console/fulfillment", "/console/catalog", "/console/players",
+                     "/console/health", "/console/redemptions/rd_1"):
+            assert (await web.client.get(page)).status_code == 303, page
+    assert not fake_services.calls
+
+
 async def _console(web: Gateway) -> str:
     """Signs in to the console; the session's CSRF token."""
     home = await web.client.get("/console")

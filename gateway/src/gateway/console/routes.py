@@ -18,7 +18,7 @@ from rewards.wallet.v1 import wallet_pb2
 from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.scope import Scope
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from gateway import repository
@@ -44,7 +44,7 @@ from gateway.schemas import (
     StockAdjustment,
     Transaction,
 )
-from gateway.web.pages import CONSOLE_PREFIX, checked_form, field, noted, refusal, render, see_other
+from gateway.web.pages import CONSOLE_PREFIX, PageAnswer, field, noted, posted_form, refusal, render, see_other
 from gateway.web.session import Session, WebApp, anonymous, clear_cookie, current_session, seal, set_cookie
 
 APP = WebApp(name="console", path=CONSOLE_PREFIX, cookie="console_session", same_site="strict")
@@ -59,21 +59,25 @@ PageCursor = Annotated[str | None, Query(max_length=1000)]
 SearchText = Annotated[str, Query(max_length=128)]
 
 
-class SignedOut(Exception):
-    """No session, an expired one, or its credential was revoked since: back to the sign-in page."""
-
-
 async def _operator(request: Request) -> tuple[Credential, Session]:
+    """The signed-in operator; with no session, an expired one, or a credential revoked since, back to the sign-in
+    page (PageAnswer)."""
     session = await current_session(request, APP)
     if session is None or not session.signed_in:
-        raise SignedOut
+        raise PageAnswer(_signed_out(request))
     kind, credential_id = str(session.claims.get("kind", "")), str(session.claims.get("who", ""))
     async with request.app.state.sessions() as db:
         credential = await repository.credential_in_force(db, kind, credential_id)
     if credential is None or not credential.admin:
-        raise SignedOut
+        raise PageAnswer(_signed_out(request))
     note_tenant(credential.tenant_id)
     return credential, session
+
+
+async def _operator_form(request: Request, action: str) -> tuple[Credential, Session, FormData]:
+    """The operator and the form they posted, its CSRF token checked (see posted_form)."""
+    caller, session = await _operator(request)
+    return caller, session, await posted_form(request, session, APP.name, action)
 
 
 def _signed_out(request: Request) -> Response:
@@ -111,9 +115,7 @@ async def home(request: Request) -> Response:
 @router.post("/sign-in")
 async def sign_in(request: Request) -> Response:
     session = await current_session(request, APP)
-    form = await checked_form(request, session, APP.name, "sign_in")
-    if isinstance(form, Response):
-        return form
+    form = await posted_form(request, session, APP.name, "sign_in")
     assert session is not None
     api_key = field(form, "api_key")
     try:
@@ -138,9 +140,7 @@ async def sign_in(request: Request) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request) -> Response:
-    form = await checked_form(request, await current_session(request, APP), APP.name, "sign_out")
-    if isinstance(form, Response):
-        return form
+    await posted_form(request, await current_session(request, APP), APP.name, "sign_out")
     noted(APP.name, "sign_out", "ok")
     return _signed_out(request)
 
@@ -151,10 +151,7 @@ async def sign_out(request: Request) -> Response:
 async def redemptions(request: Request, services: Services, q: SearchText = "", player: SearchText = "",
                       status: Annotated[str, Query(max_length=32)] = "", cursor: PageCursor = None) -> Response:
     """Search: q is a redemption's id or number; else the newest, by player and status."""
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
+    caller, session = await _operator(request)
     filters = {"q": q.strip(), "player": player.strip(), "status": status.strip().upper()}
     found, next_cursor, error, status_code = [], None, None, 200
     try:
@@ -242,22 +239,13 @@ def story_of(r: Redemption, ledger: list[Transaction], reveals: list[CodeReveal]
 
 @router.get("/redemptions/{id}")
 async def redemption(request: Request, redemption_id: RedemptionId, services: Services) -> Response:
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
+    caller, session = await _operator(request)
     return await _story(request, services, caller, session, redemption_id)
 
 
 @router.post("/redemptions/{id}/cancel")
 async def cancel(request: Request, redemption_id: RedemptionId, services: Services) -> Response:
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, "cancel")
-    if isinstance(form, Response):
-        return form
+    caller, session, form = await _operator_form(request, "cancel")
     reason = field(form, "reason")[:500] or "canceled by an operator"
     try:
         await admin.cancel_redemption(redemption_id, caller, services, CancelRequest(reason=reason))
@@ -274,13 +262,7 @@ async def cancel(request: Request, redemption_id: RedemptionId, services: Servic
 async def reveal(request: Request, redemption_id: RedemptionId, services: Services) -> Response:
     """Shows the code and PIN in clear on this one answer (not cached), and records who saw them and when: the
     read that unseals them writes the code-reveal audit row in the same statement (redemption-service)."""
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, "reveal")
-    if isinstance(form, Response):
-        return form
+    caller, session, _form = await _operator_form(request, "reveal")
     viewer, viewer_id = console_viewer(caller)
     reply = await services.redemption.get(redemption_pb2.GetRedemptionRequest(
         scope=Scope(caller.tenant_id, caller.environment).to_proto(), redemption_id=redemption_id,
@@ -296,10 +278,7 @@ async def reveal(request: Request, redemption_id: RedemptionId, services: Servic
 
 @router.get("/fulfillment")
 async def jobs(request: Request, services: Services, notice: Annotated[str, Query(max_length=200)] = "") -> Response:
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
+    caller, session = await _operator(request)
     stuck = (await fulfillment.list_jobs(caller, services, limit=100, cursor=None, state=None, stuck=True)).jobs
     shown = {j.redemption_id for j in stuck}
     by_state: dict[str, list[FulfillmentJob]] = {}
@@ -319,13 +298,7 @@ async def jobs(request: Request, services: Services, notice: Annotated[str, Quer
 async def job_action(request: Request, redemption_id: RedemptionId,
                      action: Annotated[str, Path(pattern="^(retry|fail|ship|deliver)$")],
                      services: Services) -> Response:
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, action)
-    if isinstance(form, Response):
-        return form
+    caller, session, form = await _operator_form(request, action)
     try:
         if action == "retry":
             await fulfillment.retry_job(redemption_id, caller, services)
@@ -376,10 +349,7 @@ def _invalid(exc: ValidationError) -> str:
 @router.get("/catalog")
 async def catalog(request: Request, services: Services, cursor: PageCursor = None,
                   notice: Annotated[str, Query(max_length=200)] = "") -> Response:
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
+    caller, session = await _operator(request)
     page = await admin.list_items(caller, services, limit=PAGE_SIZE, cursor=cursor)
     pools = {}
     for item in page.items:
@@ -399,10 +369,7 @@ def _item_form(request: Request, caller: Credential, session: Session, point_typ
 
 @router.get("/catalog/new")
 async def new_item(request: Request, services: Services) -> Response:
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
+    caller, session = await _operator(request)
     point_types = (await admin.list_point_types(caller, services)).point_types
     return _item_form(request, caller, session, point_types,
                       {"strategy": "manual", "stock": "0", "active": "on"})
@@ -410,13 +377,7 @@ async def new_item(request: Request, services: Services) -> Response:
 
 @router.post("/catalog/items")
 async def create_item(request: Request, services: Services) -> Response:
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, "create_item")
-    if isinstance(form, Response):
-        return form
+    caller, session, form = await _operator_form(request, "create_item")
     values = {name: field(form, name) for name in ("id", "name", "point_type", "price", "stock", "strategy",
                                                     "active")}
     try:
@@ -457,10 +418,7 @@ async def _item_page(request: Request, services: Services, caller: Credential, s
 @router.get("/catalog/items/{itemId}")
 async def item_page(request: Request, item_id: ItemId, services: Services,
                     notice: Annotated[str, Query(max_length=200)] = "") -> Response:
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
+    caller, session = await _operator(request)
     return await _item_page(request, services, caller, session, item_id, notice=notice or None)
 
 
@@ -468,13 +426,7 @@ async def item_page(request: Request, item_id: ItemId, services: Services,
 async def edit_item(request: Request, item_id: ItemId, services: Services) -> Response:
     """Name, price (the first one; the others stay), active or not, and stock: the difference between the stock
     asked for and the stock the form showed is added (redemptions since then are not undone), once per form."""
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, "edit_item")
-    if isinstance(form, Response):
-        return form
+    caller, session, form = await _operator_form(request, "edit_item")
     try:
         current = await admin.get_item(item_id, caller, services)
         prices = [{"point_type": p.point_type, "amount": p.amount} for p in current.prices]
@@ -516,13 +468,7 @@ async def edit_item(request: Request, item_id: ItemId, services: Services) -> Re
 async def upload_codes(request: Request, item_id: ItemId, services: Services) -> Response:
     """A CSV file of code,pin lines into the item's pool: every line checked first; a file with an error stores
     nothing, and its page names each bad line."""
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, "upload_codes")
-    if isinstance(form, Response):
-        return form
+    caller, session, form = await _operator_form(request, "upload_codes")
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         noted(APP.name, "upload_codes", ErrorCode.VALIDATION_ERROR.value, item_id=item_id, credential=caller.id)
@@ -561,10 +507,7 @@ async def _ledger(services: Services, caller: Credential, player_id: str,
 @router.get("/players")
 async def players(request: Request, services: Services, player: SearchText = "",
                   cursor: PageCursor = None, notice: Annotated[str, Query(max_length=200)] = "") -> Response:
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
+    caller, session = await _operator(request)
     player = player.strip()
     state, ledger, next_cursor, error, status_code = None, [], None, None, 200
     if player:
@@ -597,13 +540,7 @@ async def adjust(request: Request, player_id: PlayerId, services: Services) -> R
 async def _move_points(request: Request, player_id: str, services: Any, action: str) -> Response:
     """A grant or an adjustment posted from the player's page: the admin API's own call, with the form's
     idempotency key, so a form sent twice moves the points once."""
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, action)
-    if isinstance(form, Response):
-        return form
+    caller, session, form = await _operator_form(request, action)
     key = field(form, "idempotency_key")
     noun = "grant" if action == "grant" else "adjustment"
     try:
@@ -641,13 +578,7 @@ async def _move_points(request: Request, player_id: str, services: Any, action: 
 @router.post("/players/{playerId}/status")
 async def player_status(request: Request, player_id: PlayerId, services: Services) -> Response:
     """Suspends a player (they can no longer redeem) or makes them active again (PUT /v1/admin/players/{id})."""
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, "player_status")
-    if isinstance(form, Response):
-        return form
+    caller, session, form = await _operator_form(request, "player_status")
     try:
         body = PlayerStatusChange.model_validate({"status": field(form, "status")})
     except ValidationError as exc:
@@ -668,10 +599,7 @@ async def health(request: Request, services: Services) -> Response:
     """What /readyz checks (the gateway's database, each service's gRPC health), and the events service, which
     /readyz leaves out (only GET /v1/events needs it); then the outbox and consumer numbers of each service's
     /metrics named in CONSOLE_METRICS_URLS. Each check and scrape has its own deadline (2 s, 1 s, 2 s)."""
-    try:
-        caller, session = await _operator(request)
-    except SignedOut:
-        return _signed_out(request)
+    caller, session = await _operator(request)
     upstreams = request.app.state.upstreams
     clients = [*upstreams.all, upstreams.events]
     results = await asyncio.gather(health_routes.database_reachable(request), *(c.serving() for c in clients))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import ValidationError
 from service_kit.contract import MAX_IDEMPOTENCY_KEY_LENGTH
 from service_kit.errors import DomainError, ErrorCode
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from gateway.auth import Player, issue_token, verify_token
@@ -19,7 +20,7 @@ from gateway.repository import Credential
 from gateway.routes import Services, items, redemptions, wallet
 from gateway.schemas import Item, NewRedemption, Quote, QuoteRequest, Redemption
 from gateway.store.paths import PREFIX
-from gateway.web.pages import checked_form, field, noted, refusal, render, see_other
+from gateway.web.pages import PageAnswer, field, noted, posted_form, refusal, render, see_other
 from gateway.web.session import Session, WebApp, anonymous, clear_cookie, current_session, seal, set_cookie
 
 APP = WebApp(name="store", path=PREFIX, cookie="store_session", same_site="lax")
@@ -50,10 +51,10 @@ On = Annotated[Settings, Depends(storefront_on)]
 
 
 class SignedOut(Exception):
-    """The session is missing, expired or its token no longer verifies: back to the sign-in page."""
+    """The session is missing, expired or its token no longer verifies."""
 
 
-async def _player(request: Request) -> tuple[Player, Session]:
+async def _signed_in(request: Request) -> tuple[Player, Session]:
     session = await current_session(request, APP)
     if session is None or not session.signed_in:
         raise SignedOut
@@ -65,6 +66,20 @@ async def _player(request: Request) -> tuple[Player, Session]:
             raise SignedOut from None
         raise
     return player, session
+
+
+async def _player(request: Request) -> tuple[Player, Session]:
+    """The signed-in player; signed out, back to the sign-in page (PageAnswer)."""
+    try:
+        return await _signed_in(request)
+    except SignedOut:
+        raise PageAnswer(_signed_out(request)) from None
+
+
+async def _player_form(request: Request, action: str) -> tuple[Player, Session, FormData]:
+    """The player and the form they posted, its CSRF token checked (see posted_form)."""
+    player, session = await _player(request)
+    return player, session, await posted_form(request, session, APP.name, action)
 
 
 def _signed_out(request: Request) -> Response:
@@ -103,9 +118,7 @@ async def home(request: Request, settings: On) -> Response:
 
 @router.post("/sign-in")
 async def sign_in(request: Request, settings: On) -> Response:
-    form = await checked_form(request, await current_session(request, APP), APP.name, "sign_in")
-    if isinstance(form, Response):
-        return form
+    form = await posted_form(request, await current_session(request, APP), APP.name, "sign_in")
     player_id = field(form, "player")
     if player_id not in settings.store_player_ids:
         noted(APP.name, "sign_in", "FORBIDDEN")
@@ -128,9 +141,7 @@ async def sign_in(request: Request, settings: On) -> Response:
 
 @router.post("/sign-out")
 async def sign_out(request: Request, settings: On) -> Response:
-    form = await checked_form(request, await current_session(request, APP), APP.name, "sign_out")
-    if isinstance(form, Response):
-        return form
+    await posted_form(request, await current_session(request, APP), APP.name, "sign_out")
     noted(APP.name, "sign_out", "ok")
     return _signed_out(request)
 
@@ -139,10 +150,7 @@ async def sign_out(request: Request, settings: On) -> Response:
 
 @router.get("/items")
 async def item_list(request: Request, settings: On, services: Services, cursor: PageCursor = None) -> Response:
-    try:
-        player, session = await _player(request)
-    except SignedOut:
-        return _signed_out(request)
+    player, session = await _player(request)
     page = await items.list_items(player, services, limit=PAGE_SIZE, cursor=cursor)
     return await _page(request, services, "store/items.html", player, session, items=page.items,
                        next_cursor=page.next_cursor)
@@ -178,10 +186,7 @@ async def _item_page(request: Request, services: Services, player: Player, sessi
 async def item_detail(request: Request, item_id: ItemId, settings: On, services: Services,
                       variant: Annotated[str, Query(max_length=128)] = "",
                       point_type: Annotated[str, Query(alias="pointType", max_length=32)] = "") -> Response:
-    try:
-        player, session = await _player(request)
-    except SignedOut:
-        return _signed_out(request)
+    player, session = await _player(request)
     return await _item_page(request, services, player, session, item_id, variant, point_type)
 
 
@@ -204,13 +209,7 @@ def redemption_body(item_id: str, form: Any) -> dict[str, Any]:
 
 @router.post("/items/{itemId}/redeem")
 async def redeem(request: Request, item_id: ItemId, settings: On, services: Services) -> Response:
-    try:
-        player, session = await _player(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, "redeem")
-    if isinstance(form, Response):
-        return form
+    player, session, form = await _player_form(request, "redeem")
     sent = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
     try:
         body = NewRedemption.model_validate(redemption_body(item_id, form))
@@ -239,10 +238,7 @@ async def redeem(request: Request, item_id: ItemId, settings: On, services: Serv
 
 @router.get("/redemptions")
 async def history(request: Request, settings: On, services: Services, cursor: PageCursor = None) -> Response:
-    try:
-        player, session = await _player(request)
-    except SignedOut:
-        return _signed_out(request)
+    player, session = await _player(request)
     page = await redemptions.list_redemptions(player, services, limit=PAGE_SIZE, cursor=cursor)
     return await _page(request, services, "store/history.html", player, session, redemptions=page.redemptions,
                        next_cursor=page.next_cursor, final=FINAL)
@@ -255,10 +251,7 @@ async def _redemption(services: Services, player: Player, redemption_id: str) ->
 @router.get("/redemptions/{id}")
 async def redemption_detail(request: Request, redemption_id: RedemptionId, settings: On,
                             services: Services) -> Response:
-    try:
-        player, session = await _player(request)
-    except SignedOut:
-        return _signed_out(request)
+    player, session = await _player(request)
     r = await _redemption(services, player, redemption_id)
     return await _page(request, services, "store/redemption.html", player, session, r=r, final=FINAL)
 
@@ -268,7 +261,7 @@ async def redemption_status(request: Request, redemption_id: RedemptionId, setti
                             services: Services) -> Response:
     """The status part of a redemption's page, which its script fetches until the redemption is final."""
     try:
-        player, session = await _player(request)
+        player, session = await _signed_in(request)
     except SignedOut:
         return Response(status_code=401)
     r = await _redemption(services, player, redemption_id)
@@ -279,13 +272,7 @@ async def redemption_status(request: Request, redemption_id: RedemptionId, setti
 
 @router.post("/redemptions/{id}/cancel")
 async def cancel(request: Request, redemption_id: RedemptionId, settings: On, services: Services) -> Response:
-    try:
-        player, session = await _player(request)
-    except SignedOut:
-        return _signed_out(request)
-    form = await checked_form(request, session, APP.name, "cancel")
-    if isinstance(form, Response):
-        return form
+    player, session, _form = await _player_form(request, "cancel")
     try:
         await redemptions.cancel_redemption(redemption_id, player, services, None)
     except DomainError as exc:

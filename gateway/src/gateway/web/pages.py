@@ -60,15 +60,29 @@ def outcome_of(exc: DomainError) -> str:
     return exc.code.value
 
 
-async def checked_form(request: Request, session: Session | None, app: str, action: str
-                       ) -> FormData | Response:
-    """The form, or the 403 page when its CSRF token is missing or is not the session's: nothing else runs."""
+class PageAnswer(Exception):
+    """A page's answer given before its route does anything (back to sign-in, the CSRF refusal): raised by the
+    checks a route starts with, and sent as it is by the app's handler."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def page_answer(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageAnswer)
+    return exc.response
+
+
+async def posted_form(request: Request, session: Session | None, app: str, action: str) -> FormData:
+    """The form; the 403 page (PageAnswer) when its CSRF token is missing or is not the session's: nothing else
+    runs."""
     form = await request.form()
     if session is None or not session.csrf_matches(_text(form.get(CSRF_FIELD))):
         noted(app, action, "CSRF")
-        return render(request, "refused.html", status_code=403, app=app,
-                      message="This form is out of date or was not sent by this site (its CSRF token is missing "
-                              "or wrong). Nothing was changed. Reload the page and try again.")
+        raise PageAnswer(render(request, "refused.html", status_code=403, app=app,
+                                message="This form is out of date or was not sent by this site (its CSRF token is "
+                                        "missing or wrong). Nothing was changed. Reload the page and try again."))
     return form
 
 
