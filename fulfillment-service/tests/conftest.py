@@ -13,7 +13,7 @@ import httpx
 import nats.errors
 import pytest
 from cryptography.fernet import Fernet
-from fulfillment_service import code_pool
+from fulfillment_service import repository
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.job_consumer import JobConsumer
 from fulfillment_service.outbox import results_relay
@@ -33,7 +33,7 @@ from service_kit.pgpool import PgPool
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 _ids = itertools.count(1)
-# LOW_POOL_THRESHOLD of the service under test: its servicer's and its connections' (code_pool.pool_settings).
+# LOW_POOL_THRESHOLD of the service under test: its servicer's and its connections' (repository.pool_settings).
 LOW_POOL_THRESHOLD = 3
 SIGNING_SECRET = "test-signing-secret-0123456789"
 PROVIDER_TIMEOUT = 0.5
@@ -61,7 +61,7 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker]:
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[PgPool]:
     """The service's hot-path pool (server.py opens it beside the engine)."""
-    pool = await PgPool.open(database_url, size=4, settings=code_pool.pool_settings(LOW_POOL_THRESHOLD))
+    pool = await PgPool.open(database_url, size=4, settings=repository.pool_settings(LOW_POOL_THRESHOLD))
     yield pool
     await pool.close()
 

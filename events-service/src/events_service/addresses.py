@@ -1,7 +1,8 @@
 """Where a webhook may go: a tenant's endpoint must not make this service reach into its own network (SSRF).
 
 Two checks. When an endpoint is made or its URL changed, a host that is a literal IP address (in any form the
-resolver reads as one: `127.1`, `0x7f000001`, `[::ffff:127.0.0.1]`) must be a public one. When a delivery
+resolver reads as one: `127.1`, `0x7f000001`, `[::ffff:127.0.0.1]`) must be a public one (domain.check_url; which
+addresses are public is domain.py's `why_not_public`, a pure rule both checks apply). When a delivery
 connects, the host is resolved, and if any address it resolves to is not public, no connection is made and no
 request sent: the attempt fails with the reason. The connection is made to an address that was checked, in the
 same step (`GuardedBackend.connect_tcp` resolves, checks and connects), so a name rebound to a private address
@@ -26,58 +27,14 @@ from typing import Any
 import httpcore
 import httpx
 
+from events_service.domain import IPAddress, literal_address, why_not_public
+
 SETTING = "WEBHOOK_ALLOW_PRIVATE_ADDRESSES"
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_SHARED = ipaddress.IPv4Network("100.64.0.0/10")
 
 
 class AddressRefused(httpcore.ConnectError):
     """The receiver's host is, or resolves to, an address that is not public: nothing was sent."""
-
-
-def literal_address(host: str) -> IPAddress | None:
-    """The address a host names when it is an IP literal, also in the forms the C resolver accepts for IPv4
-    (`127.1`, `2130706433`, `0x7f.0.0.1`); None for a name."""
-    host = host.strip("[]")
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        pass
-    if host and all(c in "0123456789abcdefABCDEFxX." for c in host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None
-
-
-def why_not_public(address: IPAddress) -> str | None:
-    """What kind of address this is when a webhook may not go there (for the error text), None when public."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in _NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            return why_not_public(embedded)
-    if address.is_unspecified or (isinstance(address, ipaddress.IPv4Address) and address.packed[0] == 0):
-        return "an unspecified address"
-    if address.is_loopback:
-        return "a loopback address"
-    if address.is_link_local:
-        return "a link-local address (where cloud metadata services answer)"
-    if address.is_multicast:
-        return "a multicast address"
-    if isinstance(address, ipaddress.IPv4Address) and address in _SHARED:
-        return "a shared (carrier-grade NAT) address"
-    if address.is_reserved:
-        return "a reserved address"
-    if address.is_private:
-        return "a private address"
-    if not address.is_global:
-        return "a reserved address"
-    return None
 
 
 def refusal(host: str, addresses: Iterable[IPAddress]) -> str | None:

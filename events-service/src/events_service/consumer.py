@@ -16,6 +16,7 @@ from service_kit.messaging import DurableConsumer, JetStreamLink
 from service_kit.messaging_metrics import note_delivery
 from service_kit.pgpool import PgPool
 
+from events_service import domain
 from events_service import log as event_log
 
 log = logging.getLogger("events_service.consumer")
@@ -33,7 +34,7 @@ def consumer_config(name: str, ack_wait: float, max_deliveries: int) -> Consumer
 
 class EventLogConsumer:
     def __init__(self, pool: PgPool, link: JetStreamLink, *, consumer_name: str, fetch_batch: int,
-                 ack_wait: float, max_deliveries: int, retry_for_seconds: float = event_log.RETRY_FOR_SECONDS,
+                 ack_wait: float, max_deliveries: int, retry_for_seconds: float = domain.RETRY_FOR_SECONDS,
                  on_deliveries: Callable[[], None] = lambda: None) -> None:
         self.pool = pool
         self.retry_for_seconds = retry_for_seconds
@@ -50,8 +51,8 @@ class EventLogConsumer:
     async def take(self, msg: Msg) -> None:
         note_delivery("events-service", self.config.durable_name or "", msg)
         try:
-            event = event_log.read_event(msg.data)
-        except event_log.MalformedEvent as exc:
+            event = domain.read_event(msg.data)
+        except domain.MalformedEvent as exc:
             EVENTS_TAKEN.labels("malformed").inc()
             log.error("malformed event terminated", extra={"reason": str(exc), "subject": msg.subject,
                                                            "stream_seq": msg.metadata.sequence.stream})

@@ -1,5 +1,5 @@
 """The webhook delivery loop (docs/events.md, "Webhooks"): every replica claims due deliveries, POSTs each event
-signed (webhooks.signed_headers) with a timeout, records the attempt, and schedules the next one.
+signed (domain.signed_headers) with a timeout, records the attempt, and schedules the next one.
 
 At least once: a claim is a lease, not a transaction held across the POST. The claiming statement moves the
 delivery's next_attempt_at past the lease (FOR UPDATE SKIP LOCKED, so two replicas never claim one delivery), and
@@ -8,7 +8,7 @@ the event again when the lease ends (same webhook-id: the receiver drops the rep
 `events.after_claim` and `events.after_delivery` kill the process at those two places (tests-e2e/reliability).
 
 A 2xx delivers. A 410 disables the endpoint at once. Any other answer, or none, is retried after
-webhooks.retry_delay until the delivery's retry_until (three days), then the delivery failed. An endpoint whose
+domain.retry_delay until the delivery's retry_until (three days), then the delivery failed. An endpoint whose
 failures have not been broken by one success for WEBHOOK_DISABLE_AFTER_SECONDS is disabled. Disabling writes a
 `webhook.endpoint.disabled` event into the tenant's log, in the transaction that disables it.
 
@@ -36,7 +36,7 @@ from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from service_kit.sealing import SealError
 
-from events_service import addresses, webhooks
+from events_service import addresses, domain, webhooks
 from events_service import log as event_log
 
 log = logging.getLogger("events_service.delivery")
@@ -195,7 +195,7 @@ class WebhookDelivery:
         event = {"id": row["event_id"], "type": row["type"], "version": row["version"], "time": row["occurred_at"],
                  "tenant": row["tenant_id"], "environment": row["environment"], "data": row["data"],
                  "seq": row["seq"]}
-        payload = webhooks.body(event)
+        payload = domain.body(event)
         try:
             signing = [self.vault.open(row["secret"])] + (
                 [self.vault.open(row["previous_secret"])] if row["previous_secret"] else [])
@@ -203,7 +203,7 @@ class WebhookDelivery:
             log.error("a webhook secret cannot be unsealed", extra={"endpoint_id": row["endpoint_id"]})
             answer = Answer(0, 0, f"not sent: {exc}", refused=True)
         else:
-            headers = webhooks.signed_headers(row["event_id"], payload, signing, datetime.now(UTC))
+            headers = domain.signed_headers(row["event_id"], payload, signing, datetime.now(UTC))
             answer = await self.post(client, row["url"], payload, headers)
         extra = {"event_id": row["event_id"], "endpoint_id": row["endpoint_id"], "attempt": row["attempts"],
                  "status_code": answer.status_code, "latency_ms": answer.latency_ms}
@@ -217,7 +217,7 @@ class WebhookDelivery:
             return
         gone = answer.status_code == 410
         ATTEMPTS.labels("gone" if gone else "refused" if answer.refused else "failed").inc()
-        delay = webhooks.retry_delay(row["attempts"], base=self.retry_base, cap=self.retry_cap)
+        delay = domain.retry_delay(row["attempts"], base=self.retry_base, cap=self.retry_cap)
         outcome = await self.pool.fetchrow(_FAILED, row["id"], row["attempts"], answer.status_code,
                                            answer.latency_ms, answer.error[:MAX_ERROR], delay)
         log.warning("webhook attempt failed", extra={**extra, "error": answer.error, "retry_in_seconds": delay})

@@ -1,4 +1,5 @@
-"""The EventsService servicer: proto <-> the log, nothing else. DomainError travels up to the kit's interceptor,
+"""The EventsService servicer: proto <-> domain values (domain.py), and one use case (log.py, webhooks.py) per
+RPC, nothing else. DomainError travels up to the kit's interceptor,
 which turns it into a rich status."""
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from rewards.events.v1 import events_pb2, events_pb2_grpc
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 
+from events_service import domain, webhooks
 from events_service import log as event_log
-from events_service import webhooks
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +25,7 @@ class WebhookSettings:
     allow_http: bool = False
     allow_private_addresses: bool = False
     rotation_overlap_seconds: float = 86400.0
-    retry_for_seconds: float = event_log.RETRY_FOR_SECONDS
+    retry_for_seconds: float = domain.RETRY_FOR_SECONDS
 
     @classmethod
     def of(cls, settings: Any) -> WebhookSettings:
@@ -41,23 +42,23 @@ def _time(at: datetime | None) -> Timestamp | None:
     return stamp
 
 
-def _endpoint(e: webhooks.Endpoint) -> events_pb2.WebhookEndpoint:
+def _endpoint(e: domain.Endpoint) -> events_pb2.WebhookEndpoint:
     return events_pb2.WebhookEndpoint(
         id=e.id, url=e.url, event_types=e.event_types, description=e.description, enabled=e.enabled,
         disabled_reason=e.disabled_reason, created_at=_time(e.created_at), updated_at=_time(e.updated_at),
         previous_secret_until=_time(e.previous_secret_until), failing_since=_time(e.failing_since))
 
 
-def _attempt(a: webhooks.Attempt) -> events_pb2.WebhookAttempt:
+def _attempt(a: domain.Attempt) -> events_pb2.WebhookAttempt:
     return events_pb2.WebhookAttempt(event_id=a.event_id, attempted_at=_time(a.attempted_at),
                                      status_code=a.status_code, latency_ms=a.latency_ms, error=a.error,
                                      attempt=a.attempt)
 
 
-def _event(event: event_log.LoggedEvent) -> events_pb2.Event:
+def _event(event: domain.LoggedEvent) -> events_pb2.Event:
     message = events_pb2.Event(id=event.id, type=event.type, version=event.version, tenant_id=event.tenant_id,
                                environment=Scope(event.tenant_id, event.environment).to_proto().environment,
-                               data_json=event_log.data_json(event), cursor=event.cursor)
+                               data_json=domain.data_json(event), cursor=event.cursor)
     message.time.FromDatetime(event.time)
     return message
 

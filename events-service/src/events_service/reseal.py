@@ -6,7 +6,7 @@ be dropped:
 
 A row is rewritten only if its secrets did not change meanwhile (a rotation in between is re-sealed next time).
 It prints one JSON line: endpoints re-sealed, and endpoints no key opens (left as they are; the log names the
-endpoint and the setting, never a value). The table is small (at most webhooks.MAX_ENDPOINTS per tenant and
+endpoint and the setting, never a value). The table is small (at most domain.MAX_ENDPOINTS per tenant and
 environment), so the rows in clear are found by a scan, in pages by id."""
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from service_kit.sealing import Resealed, SealError, reseal_command
 from service_kit.settings import load_settings
 
 from events_service.config import Settings
-from events_service.webhooks import SECRET_KEYS_SETTING, SECRET_PREFIX, SecretVault
+from events_service.domain import SECRET_PREFIX
+from events_service.webhooks import SECRET_KEYS_SETTING, SecretVault
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ import uuid
 import grpc
 import pytest
 from events_service import log as event_log
+from events_service import repository
 from local_runner.pytest_plugin import wait_until
 from rewards.common.v1 import common_pb2
 from rewards.events.v1 import events_pb2
@@ -80,7 +81,7 @@ async def test_one_redemptions_events_are_listed_in_order_with_its_id_through_th
     assert list((await listing(service, redemption_id="nobody")).events) == []
     async with pool.transaction() as tx:   # a small table may be read whole: the index must be usable
         await tx.execute("SET LOCAL enable_seqscan = off")
-        plan = await tx.fetchval("EXPLAIN (FORMAT JSON) " + event_log._PAGE_OF_REDEMPTION, "acme", "live", 0, 101,
+        plan = await tx.fetchval("EXPLAIN (FORMAT JSON) " + repository.PAGE_OF_REDEMPTION, "acme", "live", 0, 101,
                                  None, "r5")
     assert "ix_events_scope_redemption_seq" in json.dumps(plan), plan
 

@@ -19,6 +19,7 @@ from typing import Any
 import grpc
 import pytest
 from events_service import delivery as webhook_delivery
+from events_service import domain
 from events_service import log as event_log
 from events_service import reseal as webhook_reseal
 from events_service.delivery import WebhookDelivery
@@ -106,7 +107,7 @@ class Hooks:
 
     async def append(self, event_type: str, key: str) -> str:
         eid, _, payload = domain_events.build(event_type, Scope("acme", "live"), key, {"redemption_id": key})
-        appended = await event_log.append(self.pool, event_log.read_event(payload),
+        appended = await event_log.append(self.pool, domain.read_event(payload),
                                           self.delivery.retry_for)
         assert appended is not None
         self.delivery.wake()
@@ -325,7 +326,7 @@ async def test_an_attempt_lost_with_its_replica_is_made_again_when_its_lease_end
         scope=LIVE, url=receiver.url), None)   # type: ignore[arg-type]
     receiver.secrets = [made.secret]
     eid, _, payload = domain_events.build("redemption.created", Scope("acme", "live"), "r6", {"redemption_id": "r6"})
-    await event_log.append(pool, event_log.read_event(payload), 60.0)
+    await event_log.append(pool, domain.read_event(payload), 60.0)
     # A replica claims the delivery, then dies before its POST is answered (nothing recorded).
     claimed = await pool.fetch(webhook_delivery._CLAIM, 20, dead.lease)
     assert [r["event_id"] for r in claimed] == [eid]
@@ -383,7 +384,7 @@ async def delivering(pool: PgPool, vault: SecretVault, *, allow_private: bool = 
 
 async def append(pool: PgPool, key: str) -> str:
     eid, _, payload = domain_events.build("redemption.created", Scope("acme", "live"), key, {"redemption_id": key})
-    assert await event_log.append(pool, event_log.read_event(payload), 60.0) is not None
+    assert await event_log.append(pool, domain.read_event(payload), 60.0) is not None
     return eid
 
 

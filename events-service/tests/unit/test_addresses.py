@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from events_service import addresses, webhooks
+from events_service import addresses, domain
 from service_kit.errors import DomainError, ErrorCode
 
 NOT_PUBLIC = {
@@ -67,12 +67,12 @@ def test_a_refusal_says_what_the_host_resolves_to_and_why() -> None:
 ])
 def test_an_endpoint_on_a_private_literal_address_is_refused_unless_allowed(url: str) -> None:
     with pytest.raises(DomainError) as refused:
-        webhooks.check_url(url, allow_http=False, allow_private=False)
+        domain.check_url(url, allow_http=False, allow_private=False)
     assert refused.value.code is ErrorCode.VALIDATION_ERROR and "public addresses only" in str(refused.value)
-    assert webhooks.check_url(url, allow_http=False, allow_private=True) == url
+    assert domain.check_url(url, allow_http=False, allow_private=True) == url
 
 
 def test_public_literals_and_names_are_accepted_when_made() -> None:
     for url in ("https://8.8.8.8/hook", "https://[2606:4700::1111]/hook", "https://hooks.example.com/x",
                 "https://localhost/hook"):   # a name: its addresses are checked at each delivery
-        assert webhooks.check_url(url, allow_http=False, allow_private=False) == url
+        assert domain.check_url(url, allow_http=False, allow_private=False) == url

@@ -8,9 +8,12 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service_kit.errors import DomainError, ErrorCode
+
+if TYPE_CHECKING:
+    from service_kit.scope import Scope
 
 
 class JobState(enum.StrEnum):
@@ -301,3 +304,126 @@ def advanced_state(outcome: str) -> JobState:
     if outcome == "FAILED":
         return JobState.FAILED
     return JobState.SUCCEEDED if outcome in ("DELIVERED", "COMPLETED") else JobState.WAITING
+
+
+# --- code pools -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class NewCode:
+    code: str
+    pin: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedCode:
+    code_id: int
+    code: str
+    pin: str
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStatus:
+    available: int
+    assigned: int
+    expired: int
+    low_threshold: int
+    masked_sample: list[str]
+    own_threshold: bool = False      # low_threshold is the pool's own, not LOW_POOL_THRESHOLD
+
+    @property
+    def low(self) -> bool:
+        return self.available < self.low_threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A job event's claim of a code (repository.claim_code)."""
+
+    first_time: bool               # the job event was not seen before (always True when it is not recorded)
+    opened: bool                   # this claim opened the job: it alone may assign a code and record a result
+    assigned: AssignedCode | None  # the code it assigned; None when the pool is empty or the job names no item
+
+
+@dataclass(frozen=True, slots=True)
+class SettledClaim:
+    """FulfilNow's claim (repository.fulfil_now): the job opened already settled with its first result."""
+
+    opened: bool                   # this claim opened the job; when not, nothing was written
+    assigned: AssignedCode | None  # the code it assigned (only when it opened the job); None: the job FAILED
+    settled_at: datetime           # the job row's updated_at: the first result's time
+
+
+@dataclass(frozen=True, slots=True)
+class NoCode:
+    """Why a code-pool job this claim opened gets no code: its FAILED result and the job's last error."""
+
+    failure_code: str
+    failure_message: str
+    last_error: str
+
+    @property
+    def result_data(self) -> dict[str, str]:
+        return {"failure_code": self.failure_code, "failure_message": self.failure_message}
+
+
+NO_ITEM = NoCode("INVALID_JOB", "the job names no item", "item_id is empty")
+NO_CODE_LEFT = NoCode("OUT_OF_CODES", "no code left for this item", "code pool empty")
+
+
+def no_code(item_id: str) -> NoCode:
+    """What a code-pool job fails with when it gets no code."""
+    return NO_CODE_LEFT if item_id else NO_ITEM
+
+
+# --- what the calls take and answer -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class JobOrder:
+    """A code-pool job as it is asked for (FulfilNow's job, or a job event's): what its row is opened with."""
+
+    event_id: str
+    scope: Scope
+    redemption_id: str
+    item_id: str
+    strategy: str
+    payload: bytes                 # the FulfillmentJob as received, stored with the row
+
+
+@dataclass(frozen=True, slots=True)
+class Advance:
+    """AdvanceJob: an operator's move of a physical or manual job."""
+
+    target: str                    # the ResultOutcome name moved to ("" when the outcome is not one)
+    tracking_number: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderCallback:
+    """A provider's answer to a job it accepted, as it came: signed over its timestamp and body."""
+
+    redemption_id: str
+    body: bytes
+    signature: str
+    timestamp: str
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A job's result (the FulfillmentResult the results stream carries), as a value."""
+
+    event_id: str
+    redemption_id: str
+    scope: Scope
+    outcome: str                   # the ResultOutcome name without its prefix: COMPLETED, FAILED...
+    sequence: int
+    occurred_at: datetime
+    code: str = ""
+    pin: str = ""
+    financial_ref_id: int = 0
+    tracking_number: str = ""
+    provider_reference: str = ""
+    data: Mapping[str, Any] | None = None
+    failure_code: str = ""
+    failure_message: str = ""

@@ -4,8 +4,8 @@ FAILED (and so refunded by redemption-service). Jobs delivered by a provider cal
 itself runs after this transaction (provider_jobs).
 
 A code-pool job is the hot path, on PgPool (SQL text). FulfilNow, redemption-service's call within Redeem, takes it
-in one statement in autocommit (code_pool.FULFIL_NOW: the job row opened already settled, and its code assigned);
-a job event takes it in BEGIN, code_pool.CLAIM_CODE, results.RECORD_FIRST_RESULT, COMMIT (the result then goes
+in one statement in autocommit (repository.FULFIL_NOW: the job row opened already settled, and its code assigned);
+a job event takes it in BEGIN, repository.CLAIM_CODE, repository.RECORD_FIRST_RESULT, COMMIT (the result then goes
 out through the outbox). Both are keyed by the redemption id: whichever opens the job row assigns the code, the
 other finds the job and its recorded result. FulfilNow records neither the job's event id as processed nor an
 outbox row: the same event arriving later over JetStream (redemption-service's durable path, when the call failed
@@ -15,7 +15,6 @@ same code."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,18 +29,27 @@ from service_kit.pgpool import PgPool, Transaction
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from fulfillment_service import code_pool, job_controls, outbox, repository
-from fulfillment_service.code_pool import Claim, NewCode, PoolStatus
+from fulfillment_service import job_controls, repository
 from fulfillment_service.domain import (
     CALLABLE_STATES,
+    NO_CODE_LEFT,
+    Advance,
+    Claim,
     Fulfilment,
     Job,
+    JobOrder,
     JobState,
     Method,
+    NewCode,
+    NoCode,
+    PoolStatus,
+    ProviderCallback,
+    Result,
     Strategy,
     Taken,
     Void,
     fulfilment_of,
+    no_code,
 )
 from fulfillment_service.provider_jobs import InvalidJob, ProviderDelivery, provider_call_for
 from fulfillment_service.results import (
@@ -72,6 +80,13 @@ class ReceivedJob:
     scope: Scope
     job: fulfillment_pb2.FulfillmentJob
     payload: bytes
+
+    @property
+    def order(self) -> JobOrder:
+        """The job as a code-pool claim opens it."""
+        job = self.job
+        return JobOrder(event_id=self.event_id, scope=self.scope, redemption_id=job.redemption_id,
+                        item_id=job.item_id, strategy=job.strategy, payload=self.payload)
 
 
 # The job row's key columns (models.jobs): FulfilNow refuses what they cannot hold.
@@ -123,7 +138,7 @@ async def fulfil_job(sessions: async_sessionmaker, pool: PgPool, vault: Vault, r
     fulfilment = fulfilment_of(received.job.strategy)
     if fulfilment.method is Method.CODE_POOL:
         async with pool.transaction() as tx:
-            taken = await take_code_pool_job(tx, vault, received)
+            taken = await take_code_pool_job(tx, vault, received.order)
         if taken in _MAY_QUEUE:
             outbox_written()
         return taken
@@ -134,43 +149,39 @@ async def fulfil_job(sessions: async_sessionmaker, pool: PgPool, vault: Vault, r
         return await _FULFIL[fulfilment.method](session, vault, received, bonus_engine_url)
 
 
-async def take_code_pool_job(tx: Transaction, vault: Vault, received: ReceivedJob) -> Taken:
+async def take_code_pool_job(tx: Transaction, vault: Vault, order: JobOrder) -> Taken:
     """A code-pool job event, in the caller's transaction. The same moves as for the other strategies, on the job
     row the claim found: opened here (assign and record), voided (acked with no effect), redelivered, or known (its
     recorded result queued again: a job that FulfilNow settled, or a reconciler asking)."""
-    job, scope = received.job, received.scope
-    claim = await code_pool.claim_code(tx, vault, scope, job.redemption_id, job.item_id, received.event_id,
-                                       received.payload, record_event=True)
+    scope = order.scope
+    claim = await repository.claim_code(tx, vault, order, record_event=True)
     if claim.opened:
-        await _settle_claim(tx, vault, received, claim)
+        await _settle_claim(tx, vault, order, claim)
         return Taken.FULFILLED
-    found = await repository.lock_job_with_result(tx, scope, job.redemption_id)
+    found = await repository.lock_job_with_result(tx, scope, order.redemption_id)
     if found is None:
         return Taken.REDELIVERED
     existing, stored = found
     taken = existing.taken_again(claim.first_time)
     if taken is Taken.VOIDED and not existing.job_event_id:
-        await repository.name_tombstone(tx, scope, job.redemption_id, item_id=job.item_id, strategy=job.strategy,
-                                        job_event_id=received.event_id, payload=received.payload)
+        await repository.name_tombstone(tx, scope, order.redemption_id, item_id=order.item_id,
+                                        strategy=order.strategy, job_event_id=order.event_id, payload=order.payload)
     if taken in _RESENDS and claim.first_time and existing.result_event_id is not None:
         await queue_result_again(tx, vault, scope, existing, stored)
-    return _taken_again(received, taken)
+    return _taken_again(order.redemption_id, order.event_id, taken)
 
 
-async def fulfil_now(pool: PgPool, vault: Vault, received: ReceivedJob) -> fulfillment_pb2.FulfillmentResult | None:
-    """FulfilNow: the code-pool job opened, settled and given its code in one statement (code_pool.FULFIL_NOW, in
+async def fulfil_now(pool: PgPool, vault: Vault, order: JobOrder) -> Result | None:
+    """FulfilNow: the code-pool job opened, settled and given its code in one statement (repository.FULFIL_NOW, in
     autocommit), and its result answered (the caller applies it from the answer; a job event asking again gets
     it queued then). A job already opened answers its recorded result; None (nothing changed) for a voided job,
     a job of another strategy, or one without a result."""
-    job, scope, rid = received.job, received.scope, received.job.redemption_id
-    if fulfilment_of(job.strategy).method is not Method.CODE_POOL:
+    scope, rid = order.scope, order.redemption_id
+    if fulfilment_of(order.strategy).method is not Method.CODE_POOL:
         return None
-    no_code = _no_code(job)
-    row = await pool.fetchrow(
-        code_pool.FULFIL_NOW, scope.tenant_id, scope.environment, rid, job.item_id, received.event_id,
-        received.payload, result_event_id(scope, rid, FIRST_SEQUENCE),
-        json.dumps(no_code.result_data, sort_keys=True), no_code.last_error)
-    if row is None or not row["opened"]:
+    claim = await repository.fulfil_now(pool, vault, order, no_code=no_code(order.item_id),
+                                        result_event_id=result_event_id(scope, rid, FIRST_SEQUENCE))
+    if claim is None or not claim.opened:
         async with pool.transaction() as tx:
             found = await repository.lock_job_with_result(tx, scope, rid)
         if found is None:
@@ -181,61 +192,36 @@ async def fulfil_now(pool: PgPool, vault: Vault, received: ReceivedJob) -> fulfi
         return recorded_result(vault, scope, existing, stored)
     # Committed, not answered: the caller sees a failed call, and the job event brings the same result.
     failpoint("fulfillment.fulfil_now_after_commit")
-    if row["code_id"] is None:
-        failed = _failed(job)
-        return first_result(scope, rid, Outcome.RESULT_OUTCOME_FAILED, occurred_at=row["settled_at"],
-                            failure_code=failed.failure_code, failure_message=failed.failure_message)
-    log.info("code assigned", extra={"item_id": job.item_id, "redemption_id": rid, "code_id": row["code_id"]})
-    pin = row["pin_encrypted"]
-    return first_result(scope, rid, Outcome.RESULT_OUTCOME_COMPLETED, occurred_at=row["settled_at"],
-                        code=vault.unseal(row["code_encrypted"]), pin=vault.unseal(pin) if pin is not None else "")
+    assigned = claim.assigned
+    if assigned is None:
+        failed = _failed(order)
+        return first_result(scope, rid, "FAILED", occurred_at=claim.settled_at, failure_code=failed.failure_code,
+                            failure_message=failed.failure_message)
+    log.info("code assigned", extra={"item_id": order.item_id, "redemption_id": rid, "code_id": assigned.code_id})
+    return first_result(scope, rid, "COMPLETED", occurred_at=claim.settled_at, code=assigned.code, pin=assigned.pin)
 
 
-@dataclass(frozen=True, slots=True)
-class NoCode:
-    """Why a code-pool job this claim opened gets no code: its FAILED result and the job's last error."""
-
-    failure_code: str
-    failure_message: str
-    last_error: str
-
-    @property
-    def result_data(self) -> dict[str, str]:
-        return {"failure_code": self.failure_code, "failure_message": self.failure_message}
-
-
-NO_ITEM = NoCode("INVALID_JOB", "the job names no item", "item_id is empty")
-NO_CODE_LEFT = NoCode("OUT_OF_CODES", "no code left for this item", "code pool empty")
-
-
-def _no_code(job: fulfillment_pb2.FulfillmentJob) -> NoCode:
-    """What a code-pool job fails with when it gets no code."""
-    return NO_CODE_LEFT if job.item_id else NO_ITEM
-
-
-def _failed(job: fulfillment_pb2.FulfillmentJob) -> NoCode:
+def _failed(order: JobOrder) -> NoCode:
     """A code-pool job that got no code: its failure, logged."""
-    failed = _no_code(job)
+    failed = no_code(order.item_id)
     if failed is NO_CODE_LEFT:
-        log.warning("code pool empty", extra={"item_id": job.item_id, "redemption_id": job.redemption_id})
-    log.warning("job failed", extra={"redemption_id": job.redemption_id, "failure_code": failed.failure_code})
+        log.warning("code pool empty", extra={"item_id": order.item_id, "redemption_id": order.redemption_id})
+    log.warning("job failed", extra={"redemption_id": order.redemption_id, "failure_code": failed.failure_code})
     return failed
 
 
-async def _settle_claim(tx: Transaction, vault: Vault, received: ReceivedJob,
-                        claim: Claim) -> fulfillment_pb2.FulfillmentResult:
+async def _settle_claim(tx: Transaction, vault: Vault, order: JobOrder, claim: Claim) -> Result:
     """The first result of a job this claim opened: COMPLETED with the assigned code, or FAILED."""
-    job, scope, rid = received.job, received.scope, received.job.redemption_id
+    scope, rid = order.scope, order.redemption_id
     assigned = claim.assigned
-    if assigned is None or not job.item_id:
-        failed = _failed(job)
+    if assigned is None or not order.item_id:
+        failed = _failed(order)
         return await record_first_result(
-            tx, vault, scope, rid, Outcome.RESULT_OUTCOME_FAILED, state=JobState.FAILED, last_error=failed.last_error,
+            tx, vault, scope, rid, "FAILED", state=JobState.FAILED, last_error=failed.last_error,
             result_data=failed.result_data, failure_code=failed.failure_code, failure_message=failed.failure_message)
-    result = await record_first_result(tx, vault, scope, rid, Outcome.RESULT_OUTCOME_COMPLETED,
-                                       state=JobState.SUCCEEDED, result_data={"code_id": assigned.code_id},
-                                       code=assigned.code, pin=assigned.pin)
-    log.info("code assigned", extra={"item_id": job.item_id, "redemption_id": rid, "code_id": assigned.code_id})
+    result = await record_first_result(tx, vault, scope, rid, "COMPLETED", state=JobState.SUCCEEDED,
+                                       result_data={"code_id": assigned.code_id}, code=assigned.code, pin=assigned.pin)
+    log.info("code assigned", extra={"item_id": order.item_id, "redemption_id": rid, "code_id": assigned.code_id})
     return result
 
 
@@ -259,11 +245,11 @@ async def _take_known_job(session: AsyncSession, vault: Vault, received: Receive
         await repository.update_job(session, scope, job.redemption_id, item_id=job.item_id, strategy=job.strategy,
                                     job_event_id=received.event_id, payload=received.payload)
     if taken in _RESENDS and first_time and existing.result_event_id is not None:
-        await outbox.publish_again(session, existing.result_event_id)
+        await repository.publish_again(session, existing.result_event_id)
     elif taken is Taken.ALREADY_KNOWN and existing.waits_unacknowledged():
         # Taken before ACCEPTED existed, so never acknowledged: acknowledge it now, or it is asked forever.
         await _accept_for_operator(session, vault, scope, job.redemption_id, existing.item_id, existing.strategy)
-    return _taken_again(received, taken)
+    return _taken_again(job.redemption_id, received.event_id, taken)
 
 
 # A job event that is not a redelivery sends the job's recorded result once more: a voided job asked for again (a
@@ -272,11 +258,11 @@ async def _take_known_job(session: AsyncSession, vault: Vault, received: Receive
 _RESENDS = (Taken.VOIDED, Taken.ALREADY_KNOWN)
 
 
-def _taken_again(received: ReceivedJob, taken: Taken) -> Taken:
+def _taken_again(redemption_id: str, event_id: str, taken: Taken) -> Taken:
     if taken is Taken.VOIDED:
         # The redemption was canceled before this job could be delivered: no code, no call, no shipment.
         log.info("job voided before delivery; acked with no effect",
-                 extra={"redemption_id": received.job.redemption_id, "event_id": received.event_id})
+                 extra={"redemption_id": redemption_id, "event_id": event_id})
     return taken
 
 
@@ -372,18 +358,18 @@ class Fulfilments:
 
     async def upload_codes(self, scope: Scope, item_id: str, codes: list[NewCode]) -> tuple[int, int]:
         async with self.sessions.begin() as session:
-            return await code_pool.add_codes(session, self.vault, scope, item_id, codes,
-                                             low_threshold=self.low_pool_threshold)
+            return await repository.add_codes(session, self.vault, scope, item_id, codes,
+                                              low_threshold=self.low_pool_threshold)
 
     async def code_pool(self, scope: Scope, item_id: str) -> PoolStatus:
         async with self.sessions() as session:
-            return await code_pool.pool_status(session, self.vault, scope, item_id, self.low_pool_threshold)
+            return await repository.pool_status(session, self.vault, scope, item_id, self.low_pool_threshold)
 
     async def set_code_pool_threshold(self, scope: Scope, item_id: str, threshold: int | None) -> int | None:
         """The pool's own threshold after the call (None: it follows LOW_POOL_THRESHOLD)."""
         async with self.sessions.begin() as session:
-            return await code_pool.set_low_threshold(session, scope, item_id, threshold,
-                                                     default=self.low_pool_threshold)
+            return await repository.set_low_threshold(session, scope, item_id, threshold,
+                                                      default=self.low_pool_threshold)
 
     async def list_jobs(self, scope: Scope, *, state: JobState | None, stuck_only: bool, page_size: int,
                         page_token: str) -> repository.JobPage:
@@ -404,21 +390,20 @@ class Fulfilments:
             await job_controls.fail_job(session, self.vault, scope, redemption_id, reason)
         return await self.current_job(scope, redemption_id)
 
-    async def advance_job(self, scope: Scope, redemption_id: str,
-                          request: fulfillment_pb2.AdvanceJobRequest) -> Job:
+    async def advance_job(self, scope: Scope, redemption_id: str, advance: Advance) -> Job:
         async with self.sessions.begin() as session:
-            await job_controls.advance_job(session, self.vault, scope, redemption_id, request)
+            await job_controls.advance_job(session, self.vault, scope, redemption_id, advance)
         return await self.current_job(scope, redemption_id)
 
-    async def accept_callback(self, request: fulfillment_pb2.ProviderCallbackRequest) -> Job:
+    async def accept_callback(self, callback: ProviderCallback) -> Job:
         async with self.sessions.begin() as session:
             scope, redemption_id = await job_controls.accept_callback(session, self.vault, self._callback_secret,
-                                                                      request)
+                                                                      callback)
         return await self.current_job(scope, redemption_id)
 
     async def void_job(self, scope: Scope, redemption_id: str, reason: str) -> Void:
         async with self.sessions.begin() as session:
             return await job_controls.void_job(session, self.vault, scope, redemption_id, reason)
 
-    async def fulfil_now(self, received: ReceivedJob) -> fulfillment_pb2.FulfillmentResult | None:
-        return await fulfil_now(self.pool, self.vault, received)
+    async def fulfil_now(self, order: JobOrder) -> Result | None:
+        return await fulfil_now(self.pool, self.vault, order)

@@ -10,10 +10,18 @@ from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from fulfillment_service.code_pool import NewCode
-from fulfillment_service.domain import Job, JobState, VoidOutcome
+from fulfillment_service.domain import (
+    Advance,
+    Job,
+    JobOrder,
+    JobState,
+    NewCode,
+    ProviderCallback,
+    VoidOutcome,
+)
 from fulfillment_service.fulfilment import Fulfilments, MalformedJob, received_now
 from fulfillment_service.provider_jobs import ProviderDelivery
+from fulfillment_service.results import result_message
 from fulfillment_service.vault import Vault
 
 MAX_CODES_PER_UPLOAD = 10_000
@@ -31,6 +39,7 @@ _STATE_NAMES = {
     fulfillment_pb2.JOB_STATE_VOIDED: JobState.VOIDED,
 }
 _STATE_VALUES = {v: k for k, v in _STATE_NAMES.items()}
+_OUTCOMES = fulfillment_pb2.ResultOutcome
 _VOID_OUTCOMES = {
     VoidOutcome.VOIDED: fulfillment_pb2.VOID_OUTCOME_VOIDED,
     VoidOutcome.DELIVERED: fulfillment_pb2.VOID_OUTCOME_DELIVERED,
@@ -57,6 +66,23 @@ def _codes_from(request: fulfillment_pb2.UploadCodesRequest) -> list[NewCode]:
             raise DomainError(ErrorCode.VALIDATION_ERROR, f"codes[{i}].expires_at is in the past")
         codes.append(NewCode(code=code, pin=pin, expires_at=expires_at))
     return codes
+
+
+def _advance(request: fulfillment_pb2.AdvanceJobRequest) -> Advance:
+    """The move, its outcome by name ("" for a value the enum has not: the use case refuses it)."""
+    known = request.outcome in _OUTCOMES.values()
+    target = _OUTCOMES.Name(request.outcome).removeprefix("RESULT_OUTCOME_") if known else ""
+    return Advance(target=target, tracking_number=request.tracking_number, note=request.note)
+
+
+def _order(request: fulfillment_pb2.FulfilNowRequest) -> JobOrder:
+    """FulfilNow's job, checked as a job event is (fulfilment.received_now)."""
+    if not request.HasField("job"):
+        raise DomainError(ErrorCode.VALIDATION_ERROR, "job is required")
+    try:
+        return received_now(request.job).order
+    except MalformedJob as exc:
+        raise DomainError(ErrorCode.VALIDATION_ERROR, f"job: {exc}") from None
 
 
 def _job(job: Job) -> fulfillment_pb2.Job:
@@ -134,24 +160,21 @@ class FulfillmentApi(fulfillment_pb2_grpc.FulfillmentServiceServicer):
         return fulfillment_pb2.FailJobResponse(job=_job(job))
 
     async def AdvanceJob(self, request, context):  # type: ignore[no-untyped-def]
-        job = await self.fulfilments.advance_job(Scope.from_proto(request.scope), request.redemption_id, request)
+        job = await self.fulfilments.advance_job(Scope.from_proto(request.scope), request.redemption_id,
+                                                 _advance(request))
         return fulfillment_pb2.AdvanceJobResponse(job=_job(job))
 
     async def ProviderCallback(self, request, context):  # type: ignore[no-untyped-def]
-        return fulfillment_pb2.ProviderCallbackResponse(job=_job(await self.fulfilments.accept_callback(request)))
+        callback = ProviderCallback(redemption_id=request.redemption_id, body=request.body,
+                                    signature=request.signature, timestamp=request.timestamp)
+        return fulfillment_pb2.ProviderCallbackResponse(job=_job(await self.fulfilments.accept_callback(callback)))
 
     async def VoidJob(self, request, context):  # type: ignore[no-untyped-def]
         void = await self.fulfilments.void_job(Scope.from_proto(request.scope), request.redemption_id, request.reason)
         return fulfillment_pb2.VoidJobResponse(outcome=_VOID_OUTCOMES[void.outcome], message=void.message)
 
     async def FulfilNow(self, request, context):  # type: ignore[no-untyped-def]
-        if not request.HasField("job"):
-            raise DomainError(ErrorCode.VALIDATION_ERROR, "job is required")
-        try:
-            received = received_now(request.job)
-        except MalformedJob as exc:
-            raise DomainError(ErrorCode.VALIDATION_ERROR, f"job: {exc}") from None
-        result = await self.fulfilments.fulfil_now(received)
+        result = await self.fulfilments.fulfil_now(_order(request))
         if result is None:
             return fulfillment_pb2.FulfilNowResponse()
-        return fulfillment_pb2.FulfilNowResponse(result=result)
+        return fulfillment_pb2.FulfilNowResponse(result=result_message(result))

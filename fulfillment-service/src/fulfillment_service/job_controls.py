@@ -19,10 +19,12 @@ from fulfillment_service import repository
 from fulfillment_service.domain import (
     SHIPMENT_STAGES,
     UNSETTLED_STATES,
+    Advance,
     DeliveryStatus,
     Job,
     JobState,
     Method,
+    ProviderCallback,
     Strategy,
     Void,
     VoidOutcome,
@@ -41,10 +43,6 @@ MANUAL_STAGES = ("", "ACCEPTED", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHA
 MANUAL_TARGETS = MANUAL_STAGES[2:]
 CANCELED_ON_REQUEST = "CANCELED_ON_REQUEST"
 DEFAULT_VOID_REASON = "canceled on request"
-
-
-def outcome_name(outcome: int) -> str:
-    return fulfillment_pb2.ResultOutcome.Name(outcome).removeprefix("RESULT_OUTCOME_")
 
 
 async def _locked(session: AsyncSession, scope: Scope, redemption_id: str) -> Job:
@@ -92,12 +90,12 @@ async def fail_job(session: AsyncSession, vault: Vault, scope: Scope, redemption
 
 
 async def advance_job(session: AsyncSession, vault: Vault, scope: Scope, redemption_id: str,
-                      request: fulfillment_pb2.AdvanceJobRequest) -> None:
-    target = outcome_name(request.outcome) if request.outcome in Outcome.values() else ""
+                      advance: Advance) -> None:
+    target = advance.target
     job = await _locked(session, scope, redemption_id)
     job.check_advance(target)
     if target == "FAILED":
-        reason = (request.note or "").strip()
+        reason = (advance.note or "").strip()
         if not reason:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "a failure needs a reason in note")
         job.check_goods_not_sent()
@@ -105,20 +103,20 @@ async def advance_job(session: AsyncSession, vault: Vault, scope: Scope, redempt
                              f"failed by an operator: {reason}")
         return
     if job.fulfilment.method is Method.SHIPMENT:
-        await _move_shipment(session, vault, scope, job, target, request)
+        await _move_shipment(session, vault, scope, job, target, advance)
     else:
-        await _move_manual(session, vault, scope, job, target, request)
+        await _move_manual(session, vault, scope, job, target, advance)
 
 
 async def _move_shipment(session: AsyncSession, vault: Vault, scope: Scope, job: Job, target: str,
-                         request: fulfillment_pb2.AdvanceJobRequest) -> None:
+                         advance: Advance) -> None:
     if target not in ("SHIPPED", "DELIVERED"):
         raise DomainError(ErrorCode.VALIDATION_ERROR, "a physical job moves to SHIPPED, DELIVERED or FAILED")
     new_status = DeliveryStatus(target.lower())
     if SHIPMENT_STAGES.index(new_status) <= SHIPMENT_STAGES.index(job.delivery_status):
         raise DomainError(ErrorCode.VALIDATION_ERROR,
                           f"the shipment is {job.delivery_status}: it cannot move back or stay at {new_status}")
-    tracking = request.tracking_number.strip() or job.tracking_number
+    tracking = advance.tracking_number.strip() or job.tracking_number
     if target == "SHIPPED" and not tracking:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "tracking_number is required to ship")
     if len(tracking) > 128:
@@ -127,7 +125,7 @@ async def _move_shipment(session: AsyncSession, vault: Vault, scope: Scope, job:
     event_id = await publish_result(session, vault, scope, job.redemption_id, outcome, tracking_number=tracking)
     # DELIVERED completes a physical redemption; the job is done with it.
     await repository.settle_job(session, scope, job.redemption_id, state=advanced_state(target), outcome=target,
-                                result_event_id=event_id, result_data={"note": request.note.strip()},
+                                result_event_id=event_id, result_data={"note": advance.note.strip()},
                                 delivery_status=new_status, tracking_number=tracking)
     event_type = domain_events.FULFILLMENT_SHIPPED if target == "SHIPPED" else domain_events.FULFILLMENT_DELIVERED
     await repository.add_event(session, vault, event_type, scope, job.redemption_id, item_id=job.item_id,
@@ -136,7 +134,7 @@ async def _move_shipment(session: AsyncSession, vault: Vault, scope: Scope, job:
 
 
 async def _move_manual(session: AsyncSession, vault: Vault, scope: Scope, job: Job, target: str,
-                       request: fulfillment_pb2.AdvanceJobRequest) -> None:
+                       advance: Advance) -> None:
     if target not in MANUAL_TARGETS:
         raise DomainError(ErrorCode.VALIDATION_ERROR,
                           "a manual job moves to AWAITING_VENDOR, AWAITING_CUSTOMER, PURCHASED, COMPLETED or FAILED")
@@ -145,10 +143,11 @@ async def _move_manual(session: AsyncSession, vault: Vault, scope: Scope, job: J
         raise DomainError(ErrorCode.VALIDATION_ERROR,
                           f"the job is at {current if current not in ('', 'ACCEPTED') else 'OPEN'}: "
                           f"it moves forward only, not to {target}")
-    event_id = await publish_result(session, vault, scope, job.redemption_id, request.outcome,
-                                    provider_reference=request.note.strip()[:256])
+    event_id = await publish_result(session, vault, scope, job.redemption_id,
+                                    Outcome.Value("RESULT_OUTCOME_" + target),
+                                    provider_reference=advance.note.strip()[:256])
     await repository.settle_job(session, scope, job.redemption_id, state=advanced_state(target), outcome=target,
-                                result_event_id=event_id, result_data={"note": request.note.strip()})
+                                result_event_id=event_id, result_data={"note": advance.note.strip()})
     log.info("manual job moved", extra={"redemption_id": job.redemption_id, "stage": target})
 
 
@@ -163,12 +162,12 @@ def _callback_body(body: bytes) -> dict[str, object]:
 
 
 async def accept_callback(session: AsyncSession, vault: Vault, secret: bytes,
-                          request: fulfillment_pb2.ProviderCallbackRequest) -> tuple[Scope, str]:
+                          callback: ProviderCallback) -> tuple[Scope, str]:
     """A provider's answer to a job it had accepted. Returns the job's scope and redemption id."""
-    if not signature_is_valid(secret, request.timestamp, request.body, request.signature):
+    if not signature_is_valid(secret, callback.timestamp, callback.body, callback.signature):
         raise DomainError(ErrorCode.UNAUTHENTICATED, "bad or stale callback signature")
-    data = _callback_body(request.body)
-    rid = request.redemption_id
+    data = _callback_body(callback.body)
+    rid = callback.redemption_id
     if not rid or data.get("redemption_id", rid) != rid:
         raise DomainError(ErrorCode.VALIDATION_ERROR, "the callback names another redemption")
     found = [j for j in await repository.lock_jobs_of_redemption(session, rid) if j.strategy == Strategy.WEBHOOK]

@@ -98,7 +98,7 @@ code_pool = Table(
 )
 
 # One row per item's pool (written by the first upload; migration 0009): its own low threshold (NULL: the
-# LOW_POOL_THRESHOLD setting), and the redemptions whose claims told the pool low and exhausted (code_pool.py: each
+# LOW_POOL_THRESHOLD setting), and the redemptions whose claims told the pool low and exhausted (repository.py: each
 # crossing told once; an upload that refills the pool clears them).
 code_pools = Table(
     "code_pools",

@@ -1,6 +1,6 @@
-"""The results outbox: rows written in the fulfilment's own transaction, then published by the kit's relay
-(service_kit.outbox_relay) with the event id as Nats-Msg-Id and marked only after JetStream's PubAck. Payloads
-are sealed (they carry codes).
+"""The results outbox's relay: rows written in the fulfilment's own transaction (their statements are
+repository.py's), then published by the kit's relay (service_kit.outbox_relay) with the event id as Nats-Msg-Id
+and marked only after JetStream's PubAck. Payloads are sealed (they carry codes).
 
 The relay is woken by every commit of this process that wrote an unpublished row: SQLAlchemy sessions through
 the kit's wake-on-commit, PgPool transactions by calling `wake()` after their commit (a redeem waiting for a
@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from service_kit.db import note_outbox_write, wake_after_outbox_commits
+from service_kit.db import wake_after_outbox_commits
 from service_kit.domain_events import event_outbox_statements
 from service_kit.messaging import JetStreamLink
 from service_kit.outbox_relay import OutboxRelay, RelayStatements
-from service_kit.pgpool import PgPool, Transaction
-from service_kit.tracing import outbox_context
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from service_kit.pgpool import PgPool
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from fulfillment_service.models import outbox
 from fulfillment_service.vault import Vault
 
 # The relay's statements (PgPool). The claim reads the partial index of unpublished rows.
@@ -40,32 +37,12 @@ BACKLOG = """
 SELECT count(*) AS backlog, extract(epoch FROM now() - min(created_at)) AS oldest
 FROM outbox WHERE published_at IS NULL
 """
-# An event to be sent once more (see publish_again).
-QUEUE_AGAIN = "UPDATE outbox SET published_at = NULL WHERE event_id = $1"
-
-
-async def add_event(session: AsyncSession, vault: Vault, event_id: str, subject: str, payload: bytes) -> None:
-    await session.execute(outbox.insert().values(event_id=event_id, subject=subject,
-                                                 payload=vault.seal_bytes(payload), trace_context=outbox_context()))
-    note_outbox_write(session)
-
-
-async def publish_again(session: AsyncSession, event_id: str) -> None:
-    """Queues an already published event once more (same id: JetStream drops it inside its duplicate window,
-    and consumers are idempotent on it outside)."""
-    await session.execute(update(outbox).where(outbox.c.event_id == event_id).values(published_at=None))
-    note_outbox_write(session)
-
-
-async def queue_again(tx: Transaction, event_id: str) -> None:
-    """publish_again in a PgPool transaction: the caller wakes the relay after the commit."""
-    await tx.execute(QUEUE_AGAIN, event_id)
 
 
 def _opener(vault: Vault) -> Callable[[bytes], bytes]:
     """Opens a row's payload as it goes out. The pool levels' events are written by the code claim's statement
-    in clear (SQL cannot seal, and an event never carries a code: code_pool.py); every other row is sealed, and a
-    sealed payload is a Fernet token (urlsafe base64), which never starts as a JSON object does."""
+    in clear (SQL cannot seal, and an event never carries a code: repository.CLAIM_CODE); every other row is
+    sealed, and a sealed payload is a Fernet token (urlsafe base64), which never starts as a JSON object does."""
     def open_payload(payload: bytes) -> bytes:
         return bytes(payload) if payload[:1] == b"{" else vault.unseal_bytes(payload)
     return open_payload

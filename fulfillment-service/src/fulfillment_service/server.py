@@ -17,7 +17,7 @@ from service_kit.mtls import ServerSecurity
 from service_kit.periodic import every
 from service_kit.pgpool import PgPool
 
-from fulfillment_service import code_pool
+from fulfillment_service import repository
 from fulfillment_service.config import Settings
 from fulfillment_service.dead_letters import DeadLetters
 from fulfillment_service.grpc_api import FulfillmentApi
@@ -39,7 +39,7 @@ async def main(settings: Settings, ready: asyncio.Event | None = None) -> None:
     # The hot path (FulfilNow, code-pool jobs, the relay) on asyncpg prepared statements; SQLAlchemy keeps the
     # admin calls and the other strategies.
     pool = await PgPool.open(settings.database_url, size=settings.db_pool_size,
-                             settings=code_pool.pool_settings(settings.low_pool_threshold))
+                             settings=repository.pool_settings(settings.low_pool_threshold))
     vault = Vault(settings.code_encryption_key.get_secret_value())
     broker = JetStreamLink(settings.nats_url, "fulfillment-service",
                            stream_replicas=settings.nats_stream_replicas)

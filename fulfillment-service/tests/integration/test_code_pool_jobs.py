@@ -7,13 +7,12 @@ import contextlib
 
 import grpc
 import pytest
-from fulfillment_service.code_pool import CLAIM_CODE, NewCode, add_codes
+from fulfillment_service.domain import NewCode
 from fulfillment_service.fulfilment import Taken, fulfil_job, read_job
 from fulfillment_service.job_controls import void_job
 from fulfillment_service.models import code_pool, jobs, outbox, processed_events
 from fulfillment_service.outbox import results_relay
-from fulfillment_service.repository import LOCK_JOB_WITH_RESULT
-from fulfillment_service.results import RECORD_FIRST_RESULT
+from fulfillment_service.repository import CLAIM_CODE, LOCK_JOB_WITH_RESULT, RECORD_FIRST_RESULT, add_codes
 from local_runner.pytest_plugin import wait_until
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2, fulfillment_pb2_grpc

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 
 import nats.errors
 import pytest
-from fulfillment_service.code_pool import NewCode, add_codes
 from fulfillment_service.dead_letters import DeadLetters
+from fulfillment_service.domain import NewCode
 from fulfillment_service.fulfilment import fulfil_job, read_job
 from fulfillment_service.job_consumer import consumer_config
 from fulfillment_service.models import code_pool, jobs, outbox
+from fulfillment_service.repository import add_codes
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from service_kit.messaging import (

@@ -11,10 +11,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from fulfillment_service.code_pool import FULFIL_NOW
+from fulfillment_service.domain import Result
 from fulfillment_service.fulfilment import ReceivedJob, Taken, fulfil_job, fulfil_now, read_job, received_now
 from fulfillment_service.grpc_api import FulfillmentApi
 from fulfillment_service.models import code_pool, jobs, outbox, processed_events
+from fulfillment_service.repository import FULFIL_NOW
 from fulfillment_service.results import result_event_id
 from local_runner.pytest_plugin import wait_until
 from rewards.common.v1 import common_pb2
@@ -213,9 +214,9 @@ async def test_concurrent_calls_and_the_job_event_assign_one_code_per_redemption
         event = read_job(make_job(rid).SerializeToString(), None)
         start = asyncio.Event()
 
-        async def call(received: ReceivedJob = received, start: asyncio.Event = start) -> O.FulfillmentResult | None:
+        async def call(received: ReceivedJob = received, start: asyncio.Event = start) -> Result | None:
             await start.wait()
-            return await fulfil_now(pool, vault, received)
+            return await fulfil_now(pool, vault, received.order)
 
         async def job_event(event: ReceivedJob = event, start: asyncio.Event = start, later: bool = i % 2 == 1
                             ) -> Taken:
@@ -229,7 +230,7 @@ async def test_concurrent_calls_and_the_job_event_assign_one_code_per_redemption
         taken, *answers = await racing
 
         assert taken in (Taken.FULFILLED, Taken.ALREADY_KNOWN), rid
-        assert all(a is not None and a.outcome == O.RESULT_OUTCOME_COMPLETED for a in answers), rid
+        assert all(a is not None and a.outcome == "COMPLETED" for a in answers), rid
         assert len({a.code for a in answers if a is not None}) == 1, rid
         assert await codes_assigned_to(sessions, rid) == 1, rid
     assert await scalar(sessions, select(func.count()).select_from(code_pool)

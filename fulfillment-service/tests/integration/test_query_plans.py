@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from fulfillment_service.code_pool import CLAIM_CODE
 from fulfillment_service.fulfilment import Taken, fulfil_job, read_job
 from fulfillment_service.models import outbox
-from fulfillment_service.outbox import BACKLOG, CLAIM_UNPUBLISHED, MARK_PUBLISHED, QUEUE_AGAIN
-from fulfillment_service.repository import LOCK_JOB_WITH_RESULT, NAME_TOMBSTONE
-from fulfillment_service.results import RECORD_FIRST_RESULT
+from fulfillment_service.outbox import BACKLOG, CLAIM_UNPUBLISHED, MARK_PUBLISHED
+from fulfillment_service.repository import (
+    CLAIM_CODE,
+    LOCK_JOB_WITH_RESULT,
+    NAME_TOMBSTONE,
+    QUEUE_AGAIN,
+    RECORD_FIRST_RESULT,
+)
 from google.protobuf.struct_pb2 import Struct
 from local_runner.infra import free_port
 from local_runner.pytest_plugin import wait_until

@@ -11,9 +11,8 @@ import time
 
 import grpc
 import pytest
-from fulfillment_service import code_pool as pool
 from fulfillment_service import job_controls, repository
-from fulfillment_service.code_pool import NewCode
+from fulfillment_service.domain import Advance, NewCode
 from fulfillment_service.fulfilment import ReceivedJob, Taken, fulfil_job, give_up_job, read_job, take_code_pool_job
 from fulfillment_service.job_controls import CANCELED_ON_REQUEST, VoidOutcome, void_job
 from fulfillment_service.models import code_pool, jobs, outbox
@@ -41,7 +40,7 @@ def received(rid: str, strategy: str = "code_pool", event_id: str | None = None,
 
 async def stock_codes(sessions: async_sessionmaker, vault: Vault, n: int) -> None:
     async with sessions.begin() as session:
-        await pool.add_codes(session, vault, SCOPE, ITEM, [NewCode(f"CODE-{i:04d}", "", None) for i in range(n)])
+        await repository.add_codes(session, vault, SCOPE, ITEM, [NewCode(f"CODE-{i:04d}", "", None) for i in range(n)])
 
 
 @pytest.fixture
@@ -120,7 +119,7 @@ async def test_a_void_after_the_code_was_assigned_is_refused_and_changes_nothing
 async def test_a_void_waits_for_a_code_assignment_in_progress_and_is_refused(sessions, pool, vault):
     await stock_codes(sessions, vault, 1)
     async with pool.transaction() as tx:
-        assert await take_code_pool_job(tx, vault, received("r-3")) is Taken.FULFILLED
+        assert await take_code_pool_job(tx, vault, received("r-3").order) is Taken.FULFILLED
         voiding = asyncio.create_task(void(sessions, vault, "r-3"))
         await asyncio.sleep(0.3)
         assert not voiding.done(), "the void must wait on the job row the assignment holds"
@@ -185,8 +184,8 @@ async def test_a_waiting_manual_job_is_voided_and_no_operator_move_changes_it(se
     assert (await void(sessions, vault, "r-m")).outcome is VoidOutcome.VOIDED
     async with sessions.begin() as session:
         with pytest.raises(DomainError) as refused:
-            await job_controls.advance_job(session, vault, SCOPE, "r-m", O.AdvanceJobRequest(
-                outcome=O.RESULT_OUTCOME_COMPLETED))
+            await job_controls.advance_job(session, vault, SCOPE, "r-m", Advance(
+                target="COMPLETED", tracking_number="", note=""))
     assert refused.value.code is ErrorCode.VALIDATION_ERROR and "voided" in refused.value.message
     async with sessions.begin() as session:
         await job_controls.fail_job(session, vault, SCOPE, "r-m", "sold out")  # harmless
@@ -199,8 +198,8 @@ async def test_a_shipped_job_and_a_job_whose_provider_is_being_called_are_not_vo
     address = common_pb2.ShippingAddress(line1="1 Main St", city="Oslo", country="NO")
     assert await fulfil(sessions, vault, received("r-ph", "physical", shipping_address=address)) is Taken.FULFILLED
     async with sessions.begin() as session:
-        await job_controls.advance_job(session, vault, SCOPE, "r-ph", O.AdvanceJobRequest(
-            outcome=O.RESULT_OUTCOME_SHIPPED, tracking_number="TRK1"))
+        await job_controls.advance_job(session, vault, SCOPE, "r-ph", Advance(
+            target="SHIPPED", tracking_number="TRK1", note=""))
     refused = await void(sessions, vault, "r-ph")
     assert refused.outcome is VoidOutcome.DELIVERED and "shipped" in refused.message
     assert (await job_row(sessions, "r-ph")).state == "waiting"
