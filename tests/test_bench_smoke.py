@@ -32,6 +32,10 @@ def test_quick_run_writes_every_section_and_the_chart(tmp_path: Path) -> None:
         assert level["failed"] == 0 and level["ok"] == level["requests"] > 0, level
     assert all(lv["failed"] == 0 for lv in results["limit"]["levels"])
     assert all(lv["failed"] == 0 for lv in results["hop"]["noop_route"] + results["hop"]["one_rpc_route"])
+    # What one request costs the platform, the no-op route's less than the one-RPC route's.
+    hop_cpu = results["hop"]["cpu_ms_per_request"]
+    assert 0 < hop_cpu["noop_route"]["platform"] < hop_cpu["one_rpc_route"]["platform"], hop_cpu
+    assert hop_cpu["one_rpc_route"]["by_process"]["wallet-service"] > 0, hop_cpu
     reads = results["reads"]
     assert reads["large"]["ledger_rows"] > reads["small"]["ledger_rows"] >= 1_000
     assert reads["large"]["redemptions"] > reads["small"]["redemptions"]
@@ -84,9 +88,11 @@ def test_quick_run_writes_every_section_and_the_chart(tmp_path: Path) -> None:
                      "CPU per redemption, all processes but the load generator, ms",
                      "hop: added latency of one gateway -> gRPC call, ms at c=1 (p50)",
                      "SQL round trips per redemption, all services",
+                     "hop: CPU per request of the one-rpc-route at c=16, all processes but the load generator, ms",
                      "REPLICAS=2 / 1, throughput at c=16 (the load split over 2 gateways)",
                      "REPLICAS=2 / 1, CPU per redemption, all processes but the load generator"}, sorted(names)
     assert any(n.startswith("CPU of the idle platform") for n in names)
+    assert any(n.startswith("CPU per redemption the cores allow at 0.15 of the limit") for n in names)
     for path in reads["paths"]:
         assert any(n.startswith(f"read {path} / no-op route, throughput at c=16") for n in names), path
     png = (out / "bench.png").read_bytes()

@@ -61,6 +61,8 @@ QUICK = Sizes(redeem={1: 2, 16: 16, 64: 64}, hot={16: 16}, limit={1: 50, 16: 200
               players=32, small_ledger_players=10, large_ledger_players=200, large_redemption_players=40, warmup=0,
               idle_seconds=5.0, trips_redemptions=10, trips_background_seconds=2.0, traced=32)
 WARMUP_CONCURRENCY = 8
+# The hop level whose CPU per request is measured.
+HOP_CPU_CONCURRENCY = 16
 
 
 class Benchmark:
@@ -365,14 +367,25 @@ class Benchmark:
             # One trivial upstream call: the balances of a player with no account (one GetBalances on wallet).
             "one_rpc_route": ("/v1/wallet/balances", {"Authorization": f"Bearer {store.empty_player_token}"}),
         }
-        hop: dict[str, Any] = {"routes": {k: v[0] for k, v in routes.items()}}
+        hop: dict[str, Any] = {"routes": {k: v[0] for k, v in routes.items()}, "cpu_ms_per_request": {}}
+        procs = resources.processes(self.platform)
         for name, (path, headers) in routes.items():
             levels: list[Level] = []
             for concurrency, requests in self.sizes.hop.items():
                 await self.get_level(path, headers, concurrency, min(requests, 2 * concurrency))
+                cpu_before = resources.cpu_snapshot(procs)
                 level = await self.get_level(path, headers, concurrency, requests)
+                cpu_after = resources.cpu_snapshot(procs)
                 self.say(f"hop {name} c={concurrency}: {level.throughput}/s p50 {level.p50_ms} ms")
                 levels.append(level)
+                if concurrency == HOP_CPU_CONCURRENCY and level.ok:
+                    # What one request costs the platform (the Python loader's own CPU aside): for the one-RPC
+                    # route, an HTTP request, its token check, one gRPC call and one read statement.
+                    per_process = {n: round((cpu_after[n] - cpu_before[n]) / level.ok * 1000, 3) for n in procs}
+                    hop["cpu_ms_per_request"][name] = {
+                        "by_process": per_process,
+                        "platform": round(sum(v for n, v in per_process.items() if n != resources.LOAD_GENERATOR),
+                                          3)}
             hop[name] = [level.as_dict() for level in levels]
         self.results["hop"] = hop
 

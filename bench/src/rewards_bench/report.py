@@ -104,6 +104,19 @@ def ratios(results: dict[str, Any]) -> list[dict[str, Any]]:
     r16 = _level(hop["one_rpc_route"], 16)
     add("hop: one-RPC route / no-op route, throughput at c=16",
         _ratio(r16 and r16["throughput"], n16 and n16["throughput"]), None, None)
+    # -- what the throughput targets leave per redemption: saturated, the cores' CPU-seconds divided by the target
+    # rate, against what one gateway -> gRPC call with one read statement costs (a redemption's path makes four:
+    # Redeem, ReserveStock, DebitPoints, FulfilNow).
+    hop_cpu = hop.get("cpu_ms_per_request", {})
+    for route in ("noop_route", "one_rpc_route"):
+        if route in hop_cpu:
+            add(f"hop: CPU per request of the {route.replace('_', '-')} at c=16, all processes but the load "
+                "generator, ms", hop_cpu[route]["platform"], None, None)
+    cpus = results["meta"].get("cpus") or 0
+    if l64 and l64["throughput"] and cpus:
+        for share in (0.15, 0.35):
+            add(f"CPU per redemption the cores allow at {share} of the limit ({cpus} CPUs), ms",
+                round(cpus * 1000 / (share * l64["throughput"]), 2), None, None)
     for path in reads["paths"]:
         small, large = _level(reads["small"]["figures"][path], 1), _level(reads["large"]["figures"][path], 1)
         v = _ratio(large and large["p50_ms"], small and small["p50_ms"])
