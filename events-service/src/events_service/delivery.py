@@ -19,7 +19,6 @@ it is made (addresses.py), unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES: a refused one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -31,7 +30,7 @@ import httpx
 from prometheus_client import Counter, Gauge, Histogram
 from service_kit import domain_events
 from service_kit.failpoints import failpoint
-from service_kit.messaging import keep_cancellation
+from service_kit.periodic import Woken
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from service_kit.sealing import SealError
@@ -155,33 +154,28 @@ class WebhookDelivery:
         # An attempt in flight holds its delivery this long: past it, the attempt is taken for lost (its replica
         # died) and the event is sent again.
         self.lease = lease if lease is not None else 2 * timeout + 5.0
-        self._queued = asyncio.Event()
+        self._last_report = 0.0
+        self._client: httpx.AsyncClient | None = None
+        self._loop = Woken("webhook_delivery", self._round, interval_seconds=self.interval, batch=batch)
 
     def wake(self) -> None:
         """Deliveries were queued: look for them now rather than at the next interval."""
-        self._queued.set()
+        self._loop.wake()
 
     async def run(self) -> None:
-        last_report = 0.0
         transport = addresses.ReceiverTransport(allow_private=self.allow_private)
         async with httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(self.timeout),
                                      follow_redirects=False, headers={"user-agent": "rewards-webhooks/1"}) as client:
-            while True:
-                keep_cancellation()
-                self._queued.clear()
-                sent = 0
-                try:
-                    sent = await self.deliver_due(client)
-                    if time.monotonic() - last_report >= BACKLOG_REPORT_SECONDS:
-                        last_report = time.monotonic()
-                        await self.report_backlog()
-                except Exception as exc:
-                    keep_cancellation()
-                    log.warning("webhook delivery round failed", extra={"error": repr(exc)})
-                    await asyncio.sleep(1.0)
-                if sent < self.batch:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._queued.wait(), self.interval)
+            self._client = client
+            await self._loop.run()
+
+    async def _round(self) -> int:
+        assert self._client is not None
+        sent = await self.deliver_due(self._client)
+        if time.monotonic() - self._last_report >= BACKLOG_REPORT_SECONDS:
+            self._last_report = time.monotonic()
+            await self.report_backlog()
+        return sent
 
     async def deliver_due(self, client: httpx.AsyncClient) -> int:
         """One round: claims up to `batch` due deliveries and makes one attempt of each, concurrently."""

@@ -1,11 +1,12 @@
-"""service_kit.periodic.every: the one shape of a service's clocked background jobs."""
+"""service_kit.periodic: the one shape of a service's clocked background jobs (every) and of its loops woken by
+the commits that give them work (Woken)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from service_kit.periodic import BACKGROUND_ROUND_FAILURES, every
+from service_kit.periodic import BACKGROUND_ROUND_FAILURES, Woken, every
 
 
 def failures(job: str) -> float:
@@ -67,3 +68,73 @@ async def test_a_cancellation_turned_into_a_timeout_inside_the_round_still_ends_
 def test_an_interval_that_is_not_positive_is_refused_naming_the_job() -> None:
     with pytest.raises(ValueError, match="gauges"):
         every("gauges", 0, lambda: asyncio.sleep(0))
+
+
+async def test_a_woken_loop_runs_at_once_when_woken_and_again_at_once_after_a_full_batch() -> None:
+    """Idle, a round per interval; a wake starts one at once; a round that did a full batch is followed at once."""
+    rounds: list[float] = []
+    backlog = [0]
+
+    async def round_() -> int:
+        rounds.append(asyncio.get_running_loop().time())
+        done = min(backlog[0], 10)
+        backlog[0] -= done
+        return done
+
+    loop = Woken("relay", round_, interval_seconds=60, batch=10)
+    task = asyncio.create_task(loop.run())
+    await asyncio.sleep(0.05)
+    assert len(rounds) == 1            # the first round, then it waits out its interval
+    backlog[0] = 25
+    loop.wake()
+    await asyncio.sleep(0.05)
+    assert len(rounds) == 4 and backlog[0] == 0   # 10, 10, then 5 (< batch): back to waiting
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_woken_loop_retries_what_it_is_told_to_and_ends_on_anything_else() -> None:
+    calls: list[str] = []
+
+    async def round_() -> int:
+        calls.append("round")
+        if len(calls) == 1:
+            raise OSError("the database is away")
+        raise KeyError("a bug")
+
+    loop = Woken("woken flaky", round_, interval_seconds=0.05, batch=10, retry_on=(OSError,),
+                 failure_pause_seconds=0.01)
+    with pytest.raises(KeyError):
+        await asyncio.wait_for(loop.run(), 2)
+    assert calls == ["round", "round"]
+    assert failures("woken flaky") == 1
+
+
+async def test_a_wake_during_a_round_is_not_lost() -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+    rounds = 0
+
+    async def round_() -> int:
+        nonlocal rounds
+        rounds += 1
+        if rounds == 1:
+            entered.set()
+            await release.wait()
+        return 0
+
+    loop = Woken("woken mid-round", round_, interval_seconds=60, batch=10)
+    task = asyncio.create_task(loop.run())
+    await entered.wait()
+    loop.wake()          # a commit while the round runs
+    release.set()
+    await asyncio.sleep(0.05)
+    assert rounds == 2
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_a_woken_loop_refuses_an_interval_that_is_not_positive() -> None:
+    with pytest.raises(ValueError, match="relay"):
+        Woken("relay", lambda: asyncio.sleep(0, 0), interval_seconds=0, batch=1)

@@ -15,8 +15,6 @@ round, each table in its own transaction, in order within each table."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -27,6 +25,7 @@ import nats.errors
 
 from service_kit.errors import DomainError
 from service_kit.messaging import JetStreamLink, keep_cancellation
+from service_kit.periodic import Woken
 from service_kit.pgpool import PgPool
 from service_kit.tracing import headers_from_row
 
@@ -63,36 +62,29 @@ class OutboxRelay:
         self.interval = interval
         self.batch = batch
         self.open_payload = open_payload
-        self._written = asyncio.Event()
+        self._last_report = time.monotonic()
+        # The database is the source of truth: a round that failed on it or on NATS waits for it rather than take
+        # the service down.
+        self._loop = Woken("outbox_relay", self._round, interval_seconds=interval, batch=batch,
+                           retry_on=(DomainError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError))
 
     def wake(self) -> None:
         """A commit wrote a row that may be published now: publish it rather than at the next interval."""
-        self._written.set()
+        self._loop.wake()
 
     async def run(self) -> None:
         await self.broker.jetstream()
-        last_report = time.monotonic()
-        while True:
-            keep_cancellation()
-            # Cleared before the round, not after the wait: a commit during the round (or between a timed-out
-            # wait and the clear) would otherwise be forgotten until the next interval.
-            self._written.clear()
-            published = 0
-            try:
-                for statements in (self.sql, *self.also):
-                    published = max(published, await self.publish_pending(statements))
-                if time.monotonic() - last_report >= BACKLOG_REPORT_SECONDS:
-                    last_report = time.monotonic()
-                    for statements in (self.sql, *self.also):
-                        await self.report_backlog(statements)
-            except (DomainError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-                keep_cancellation()
-                # The database is the source of truth: wait for it rather than take the service down.
-                log.warning("outbox relay round failed", extra={"error": repr(exc)})
-                await asyncio.sleep(1.0)
-            if published < self.batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._written.wait(), self.interval)
+        await self._loop.run()
+
+    async def _round(self) -> int:
+        published = 0
+        for statements in (self.sql, *self.also):
+            published = max(published, await self.publish_pending(statements))
+        if time.monotonic() - self._last_report >= BACKLOG_REPORT_SECONDS:
+            self._last_report = time.monotonic()
+            for statements in (self.sql, *self.also):
+                await self.report_backlog(statements)
+        return published
 
     async def publish_pending(self, statements: RelayStatements | None = None) -> int:
         """One round of one table (the main one by default): claims up to `batch` rows, publishes them in order,
