@@ -38,7 +38,10 @@ def _free_settings(run_dir: Path, replicas: int = 1, mtls: bool = False, nats_re
                      "ACK_WAIT_SECONDS": "3", "PROVIDER_MAX_ATTEMPTS": "2",
                      # events: a webhook receiver that is down is tried again within a second
                      "WEBHOOK_RETRY_BASE_SECONDS": "0.3", "WEBHOOK_RETRY_MAX_INTERVAL_SECONDS": "1",
-                     "WEBHOOK_DELIVERY_INTERVAL_SECONDS": "0.2", "WEBHOOK_TIMEOUT_SECONDS": "2"},
+                     "WEBHOOK_DELIVERY_INTERVAL_SECONDS": "0.2", "WEBHOOK_TIMEOUT_SECONDS": "2",
+                     # redemption: an undecided review hold is rejected (refunded) within seconds, so the
+                     # termination invariant never waits on one for long
+                     "REVIEW_HOLD_SECONDS": "15", "REVIEW_TIMEOUT_INTERVAL_SECONDS": "1"},
     )
 
 

@@ -83,6 +83,7 @@ async def test_status_words(gateway, fake_services):
     headers = await store_headers(gateway)
     for status, word in ((redemption_pb2.REDEMPTION_STATUS_AWAITING_VENDOR, "pending"),
                          (redemption_pb2.REDEMPTION_STATUS_PURCHASED, "pending"),
+                         (redemption_pb2.REDEMPTION_STATUS_AWAITING_APPROVAL, "pending"),   # held for review
                          (redemption_pb2.REDEMPTION_STATUS_CANCELED, "failed")):
         fake_services.on("Redeem", redemption_pb2.RedeemResponse(redemption=a_redemption(
             status=status, fulfillment=redemption_pb2.Fulfillment())))

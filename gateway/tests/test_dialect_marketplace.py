@@ -153,6 +153,9 @@ def a_delivery(status: int, delivery: int = redemption_pb2.DELIVERY_STATUS_PENDI
     # Nothing to deliver: pending until the voucher or bonus is there.
     (redemption_pb2.REDEMPTION_STATUS_OPEN, redemption_pb2.DELIVERY_STATUS_UNSPECIFIED, "Pending"),
     (redemption_pb2.REDEMPTION_STATUS_AWAITING_VENDOR, redemption_pb2.DELIVERY_STATUS_UNSPECIFIED, "Pending"),
+    # Held for review: paid but not confirmed, pending until an operator approves (with a delivery too).
+    (redemption_pb2.REDEMPTION_STATUS_AWAITING_APPROVAL, redemption_pb2.DELIVERY_STATUS_PENDING, "Pending"),
+    (redemption_pb2.REDEMPTION_STATUS_AWAITING_APPROVAL, redemption_pb2.DELIVERY_STATUS_UNSPECIFIED, "Pending"),
 ])
 async def test_an_order_with_delivery_is_completed_once_paid(gateway, fake_services, status, delivery,
                                                              order_status):

@@ -42,6 +42,7 @@ CANONICAL: dict[ErrorCode, PublicError] = {
     ErrorCode.PLAYER_INACTIVE: _e(403, "PLAYER_INACTIVE", "Player inactive"),
     ErrorCode.REDEMPTION_NOT_FOUND: _e(404, "REDEMPTION_NOT_FOUND", "Redemption not found"),
     ErrorCode.REDEMPTION_NOT_CANCELLABLE: _e(409, "REDEMPTION_NOT_CANCELLABLE", "Redemption not cancellable"),
+    ErrorCode.REDEMPTION_NOT_HELD: _e(409, "REDEMPTION_NOT_HELD", "Redemption not held for review"),
     ErrorCode.IDEMPOTENCY_KEY_REUSED: _e(422, "IDEMPOTENCY_KEY_REUSED", "Idempotency key reused"),
     ErrorCode.IDEMPOTENCY_KEY_CONFLICT: _e(409, "IDEMPOTENCY_KEY_CONFLICT", "Idempotency key conflict"),
     ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS: _e(409, "IDEMPOTENCY_KEY_IN_PROGRESS", "Request still in progress"),

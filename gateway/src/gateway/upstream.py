@@ -191,6 +191,20 @@ class RedemptionClient(ServiceClient):
                                 ) -> redemption_pb2.ListCodeRevealsResponse:
         return await self.call("ListCodeReveals", r, read=True)
 
+    async def set_review_rules(self, r: redemption_pb2.SetReviewRulesRequest
+                               ) -> redemption_pb2.SetReviewRulesResponse:
+        return await self.call("SetReviewRules", r)
+
+    async def list_review_rules(self, r: redemption_pb2.ListReviewRulesRequest
+                                ) -> redemption_pb2.ListReviewRulesResponse:
+        return await self.call("ListReviewRules", r, read=True)
+
+    async def approve(self, r: redemption_pb2.ApproveRedemptionRequest) -> redemption_pb2.ApproveRedemptionResponse:
+        return await self.call("ApproveRedemption", r)
+
+    async def reject(self, r: redemption_pb2.RejectRedemptionRequest) -> redemption_pb2.RejectRedemptionResponse:
+        return await self.call("RejectRedemption", r)
+
 
 class FulfillmentClient(ServiceClient):
     def __init__(self, target: str, timeout: float, tls: TlsFiles | None = None) -> None:

@@ -15,6 +15,7 @@ from rewards.catalog.v1 import catalog_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
+from service_kit.errors import DomainError, ErrorCode
 
 from gateway import repository
 
@@ -157,7 +158,7 @@ async def test_a_console_post_without_its_csrf_token_changes_nothing(web: Gatewa
         "UpdateItem", "AdjustStock", "GetRedemption", "UploadCodes")]
 
 
-CONSOLE_ACTIONS = ("/console/redemptions/rd_1/cancel", "/console/redemptions/rd_1/reveal",
+CONSOLE_ACTIONS = ("/console/redemptions/rd_1/cancel", "/console/redemptions/rd_1/reveal", "/console/redemptions/rd_1/review",
                    "/console/fulfillment/jobs/rd_1/fail", "/console/fulfillment/jobs/rd_1/retry",
                    "/console/players/player-1/grants", "/console/players/player-1/adjustments",
                    "/console/players/player-1/status", "/console/catalog/items", "/console/catalog/items/mug",
@@ -279,3 +280,29 @@ async def test_the_console_cookie_is_secure_over_tls(gateway_database: str, fake
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gw.app), base_url="https://gateway") as tls:
             home = await tls.get("/console")
             assert "secure" in _cookie_header(home, "console_session").lower()
+
+
+async def test_the_console_shows_a_hold_and_sends_the_operators_decision(web: Gateway, fake_services) -> None:
+    csrf = await _console(web)
+    held = a_redemption(redemption_pb2.REDEMPTION_STATUS_AWAITING_APPROVAL)
+    held.review_reason = "NEW_PLAYER"
+    held.held_at.FromSeconds(1_700_000_000)
+    fake_services.on("GetRedemption", redemption_pb2.GetRedemptionResponse(redemption=held))
+    fake_services.on("ListJobs", fulfillment_pb2.ListJobsResponse())
+    fake_services.on("ListCodeReveals", redemption_pb2.ListCodeRevealsResponse())
+    fake_services.on("ListTransactions", wallet_pb2.ListTransactionsResponse())
+    page = await web.client.get("/console/redemptions/rd_1")
+    assert page.status_code == 200 and "held for review (NEW_PLAYER)" in page.text and 'id="review-form"' in page.text
+    fake_services.on("ApproveRedemption", redemption_pb2.ApproveRedemptionResponse(redemption=a_redemption()))
+    approved = await web.client.post("/console/redemptions/rd_1/review",
+                                     data={"csrf": csrf, "decision": "approve", "note": "known"})
+    assert approved.status_code == 303 and approved.headers["location"] == "/console/redemptions/rd_1"
+    (sent,) = fake_services.requests("ApproveRedemption")
+    assert (sent.redemption_id, sent.note) == ("rd_1", "known")
+    fake_services.on("RejectRedemption", DomainError(ErrorCode.REDEMPTION_NOT_HELD, "decided already: approved"))
+    refused = await web.client.post("/console/redemptions/rd_1/review", data={"csrf": csrf, "decision": "reject"})
+    assert refused.status_code == 409 and "decided already" in refused.text
+    unknown = await web.client.post("/console/redemptions/rd_1/review", data={"csrf": csrf, "decision": "maybe"})
+    assert unknown.status_code == 422
+    forged = await web.client.post("/console/redemptions/rd_1/review", data={"csrf": "forged", "decision": "reject"})
+    assert forged.status_code == 403 and len(fake_services.requests("RejectRedemption")) == 1

@@ -14,8 +14,10 @@ from typing import Any
 # After the faults stop, every redemption must settle within this (stale sagas are recovered after
 # SAGA_STALE_SECONDS, re-published jobs after RECONCILE_AFTER_SECONDS; the crash scenarios shorten both).
 SETTLE_SECONDS = 45.0
-PAID = ("OPEN", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED")
-# Documented waiting states: a vendor, a customer or a shipment decides when they end.
+PAID = ("OPEN", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED", "AWAITING_APPROVAL")
+# Documented waiting states: a vendor, a customer or a shipment decides when they end. A review hold
+# (AWAITING_APPROVAL) is not one of them: an operator decides it or, after REVIEW_HOLD_SECONDS (short in the
+# suites), the timeout rejects it with its refund, so termination waits for it to be CANCELED or to go on.
 WAITING = ("AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED")
 TERMINAL = ("COMPLETED", "CANCELED", "FAILED")
 
@@ -112,8 +114,9 @@ class Ledger:
         assert not broken, f"points created or lost (tenant, env, granted, balances, spent net): {broken}"
 
     def assert_terminated(self) -> None:
-        """Every redemption is COMPLETED, CANCELED, FAILED or in a documented waiting state (AWAITING_*,
-        PURCHASED, or OPEN with its fulfillment job waiting), with its saga settled."""
+        """Every redemption is COMPLETED, CANCELED, FAILED or in a documented waiting state (AWAITING_VENDOR,
+        AWAITING_CUSTOMER, PURCHASED, or OPEN with its fulfillment job waiting), with its saga settled; a review
+        hold (AWAITING_APPROVAL) is not settled until it is decided or its timeout rejected it."""
         redemptions = self.redemptions()
         # OPEN whose fulfillment job waits for an operator or a provider (manual, webhook): a waiting state too.
         open_ids = [r["id"] for r in redemptions if r["status"] == "OPEN"]

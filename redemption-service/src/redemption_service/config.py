@@ -35,6 +35,8 @@ class Settings(GrpcServerSettings):
     reconcile_interval_seconds: float = 15.0     # RECONCILE_INTERVAL_SECONDS: how often the reconciler runs
     reconcile_after_seconds: float = 60.0        # RECONCILE_AFTER_SECONDS: an OPEN job without a result this long is re-published
     quote_valid_seconds: int = 300               # QUOTE_VALID_SECONDS: a quote's price and variant hold this long (1..86400)
+    review_hold_seconds: float = 86_400.0        # REVIEW_HOLD_SECONDS: an undecided review hold is rejected (refunded) after this
+    review_timeout_interval_seconds: float = 30.0  # REVIEW_TIMEOUT_INTERVAL_SECONDS: how often undecided holds are looked for
     # CODE_ENCRYPTION_KEYS, required: Fernet keys (urlsafe base64 of 32 bytes), comma-separated, newest first.
     # Codes and PINs are sealed with the newest and unsealed with any (rotation: README).
     code_encryption_keys: SecretStr
@@ -44,6 +46,13 @@ class Settings(GrpcServerSettings):
     def _quote_validity_bounded(cls, value: int) -> int:
         if not 1 <= value <= 86_400:
             raise ValueError("must be between 1 and 86400 seconds")
+        return value
+
+    @field_validator("review_hold_seconds", "review_timeout_interval_seconds")
+    @classmethod
+    def _review_times_positive(cls, value: float) -> float:
+        if not 0 < value <= 30 * 86_400:
+            raise ValueError("must be more than 0 and at most 30 days (2592000 seconds)")
         return value
 
     @field_validator("code_encryption_keys")

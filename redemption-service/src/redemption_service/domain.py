@@ -20,6 +20,9 @@ class Status(enum.StrEnum):
     COMPLETED = "COMPLETED"
     CANCELED = "CANCELED"
     FAILED = "FAILED"              # rejected before any charge
+    # Paid and held for an operator's review (a review rule applied): no fulfillment job until approved (OPEN);
+    # a rejection or the hold's timeout refunds and releases it (CANCELED).
+    AWAITING_APPROVAL = "AWAITING_APPROVAL"
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -80,7 +83,9 @@ class SagaState(enum.StrEnum):
 _IN_FLIGHT = frozenset({Status.OPEN, Status.AWAITING_VENDOR, Status.AWAITING_CUSTOMER, Status.PURCHASED})
 
 ALLOWED: dict[Status, frozenset[Status]] = {
-    Status.SUBMITTED: frozenset({Status.OPEN, Status.FAILED}),
+    Status.SUBMITTED: frozenset({Status.OPEN, Status.FAILED, Status.AWAITING_APPROVAL}),
+    # A hold is decided once: approved (its job is sent) or rejected (refunded and canceled).
+    Status.AWAITING_APPROVAL: frozenset({Status.OPEN, Status.CANCELED}),
     # Forward only: once past OPEN, never back to it.
     **{s: _IN_FLIGHT - {s, Status.OPEN} | {Status.COMPLETED, Status.CANCELED} for s in _IN_FLIGHT},
     Status.COMPLETED: frozenset(),
@@ -93,6 +98,102 @@ CANCELLABLE = frozenset(s for s, targets in ALLOWED.items() if Status.CANCELED i
 
 # How long a caller should wait before asking again about a redemption whose saga is still running.
 SAGA_RETRY_AFTER_SECONDS = 1
+
+
+class ReviewDecision(enum.StrEnum):
+    """A held redemption's decision, as `review_decision` keeps it."""
+
+    APPROVED = "approved"          # an operator approved: fulfilment goes on
+    REJECTED = "rejected"          # an operator rejected: refund and release, CANCELED REVIEW_REJECTED
+    EXPIRED = "expired"            # undecided for REVIEW_HOLD_SECONDS: as rejected, CANCELED REVIEW_EXPIRED
+
+
+# The failure code a held redemption that was not approved ends CANCELED with.
+REJECTION_CODES = {ReviewDecision.REJECTED: "REVIEW_REJECTED", ReviewDecision.EXPIRED: "REVIEW_EXPIRED"}
+
+
+class ReviewPlan(enum.Enum):
+    APPROVE = "approve"            # move the hold to OPEN and send its job
+    REJECT = "reject"              # persist the rejection, then the saga's way back, then CANCELED
+    FINISH_REJECTION = "finish"    # rejected already, its refund not finished: run the way back again (idempotent)
+    UNCHANGED = "unchanged"        # decided this way already: answered as it is
+
+
+class HoldReason(enum.StrEnum):
+    """Why a redemption was held, in the order the rules are checked (the cheap ones first)."""
+
+    ALWAYS_REVIEW = "ALWAYS_REVIEW"        # the item (or the tenant) is marked "always review"
+    SANDBOX_REVIEW = "SANDBOX_REVIEW"      # the sandbox outcome `review`
+    COST_OVER = "COST_OVER"                # the cost is over the threshold
+    MAX_PER_HOUR = "MAX_PER_HOUR"          # the player redeemed more than N times in the last hour
+    NEW_PLAYER = "NEW_PLAYER"              # the player is younger than N days
+
+
+MAX_RULE_PER_HOUR = 10_000
+MAX_RULE_DAYS = 3_650
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRules:
+    """When a redemption is held for review; a zero (or false) rule does not apply."""
+
+    max_redemptions_per_hour: int = 0
+    cost_over: int = 0
+    player_younger_than_days: int = 0
+    always_review: bool = False
+
+    def __post_init__(self) -> None:
+        bounds = {"max_redemptions_per_hour": MAX_RULE_PER_HOUR, "player_younger_than_days": MAX_RULE_DAYS,
+                  "cost_over": 2**62}
+        for name, bound in bounds.items():
+            value = getattr(self, name)
+            if not 0 <= value <= bound:
+                raise DomainError(ErrorCode.VALIDATION_ERROR, f"{name} must be between 0 and {bound}")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.max_redemptions_per_hour or self.cost_over or self.player_younger_than_days
+                    or self.always_review)
+
+    def merged(self, other: ReviewRules) -> ReviewRules:
+        """The tenant's rules and an item's together: a redemption is held when a rule of either applies."""
+        def lowest(a: int, b: int) -> int:
+            return min(a, b) if a and b else a or b
+        return ReviewRules(
+            max_redemptions_per_hour=lowest(self.max_redemptions_per_hour, other.max_redemptions_per_hour),
+            cost_over=lowest(self.cost_over, other.cost_over),
+            player_younger_than_days=max(self.player_younger_than_days, other.player_younger_than_days),
+            always_review=self.always_review or other.always_review)
+
+    def reason_without_lookups(self, cost: int) -> HoldReason | None:
+        """The rules that need nothing but the redemption itself."""
+        if self.always_review:
+            return HoldReason.ALWAYS_REVIEW
+        if self.cost_over and cost > self.cost_over:
+            return HoldReason.COST_OVER
+        return None
+
+    @property
+    def counts_recent(self) -> bool:
+        return self.max_redemptions_per_hour > 0
+
+    @property
+    def needs_player_age(self) -> bool:
+        return self.player_younger_than_days > 0
+
+    def reason(self, cost: int, *, recent: int | None = None, player_age_days: float | None = None,
+               ) -> HoldReason | None:
+        """Why the redemption is held, or None. recent: the player's other redemptions in the last hour (asked
+        only when counts_recent); player_age_days: asked only when needs_player_age."""
+        cheap = self.reason_without_lookups(cost)
+        if cheap is not None:
+            return cheap
+        if self.counts_recent and recent is not None and recent >= self.max_redemptions_per_hour:
+            # "more than N per hour": this one would be the N+1th.
+            return HoldReason.MAX_PER_HOUR
+        if self.needs_player_age and player_age_days is not None and player_age_days < self.player_younger_than_days:
+            return HoldReason.NEW_PLAYER
+        return None
 
 
 class CancelPlan(enum.Enum):
@@ -143,6 +244,11 @@ class Redemption:
     result_applied_at: datetime | None = None
     job_published_at: datetime | None = None  # the last time its job was handed to the outbox or published
     job_acknowledged_at: datetime | None = None  # the first result applied: fulfillment has the job
+    review_reason: str = ""                   # why it was held for review (HoldReason); empty: never held
+    held_at: datetime | None = None
+    review_decision: str = ""                 # ReviewDecision, once decided
+    reviewed_at: datetime | None = None
+    review_note: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", Status(self.status))
@@ -167,6 +273,26 @@ class Redemption:
         assert self.may_become(Status.CANCELED), self.status
         return CancelPlan.REFUND
 
+    def review(self, decision: ReviewDecision) -> ReviewPlan:
+        """What an operator's decision (or the hold's timeout, as EXPIRED) does here. Deciding the same way twice
+        is harmless; deciding a redemption that is not held, or the other way, is refused."""
+        decided = ReviewDecision(self.review_decision) if self.review_decision else None
+        wants_refund = decision is not ReviewDecision.APPROVED
+        if decided is not None:
+            if (decided is not ReviewDecision.APPROVED) == wants_refund:
+                if wants_refund and self.status is not Status.CANCELED:
+                    return ReviewPlan.FINISH_REJECTION
+                return ReviewPlan.UNCHANGED
+            raise DomainError(ErrorCode.REDEMPTION_NOT_HELD,
+                              f"the review was decided already: {decided.value}")
+        if self.status is not Status.AWAITING_APPROVAL:
+            raise DomainError(ErrorCode.REDEMPTION_NOT_HELD, "the redemption is not held for review")
+        if self.cancel_requested_at is not None:
+            raise DomainError(ErrorCode.REDEMPTION_NOT_HELD, "the redemption is being canceled")
+        target = Status.CANCELED if wants_refund else Status.OPEN
+        assert self.may_become(target), (self.status, target)
+        return ReviewPlan.REJECT if wants_refund else ReviewPlan.APPROVE
+
     def fulfillment_result(self, outcome: Outcome, sequence: int) -> ResultMove:
         """What a fulfillment result with this sequence does here. Nothing moves a redemption out of COMPLETED,
         CANCELED or FAILED, nor back to an earlier result."""
@@ -179,6 +305,8 @@ class Redemption:
                 # A known race: delivered after the cancel. The refund stands; what was delivered is not shown.
                 return ResultMove(ResultPlan.CONFLICT, reason="delivered after the redemption was canceled")
             return ResultMove(ResultPlan.FINISHED, reason="the redemption is canceled")
+        if self.status is Status.AWAITING_APPROVAL:
+            return ResultMove(ResultPlan.CONFLICT, reason="a result for a redemption held for review (no job sent)")
         if outcome in (Outcome.SHIPPED, Outcome.DELIVERED):
             return self._goods_move(DeliveryStatus(outcome.value))
         if self.status is Status.COMPLETED:

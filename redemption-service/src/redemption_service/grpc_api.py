@@ -15,6 +15,7 @@ from service_kit.scope import Scope
 from redemption_service.codes import MASKED, Codes, Viewer, ViewerKind, viewer_of
 from redemption_service.domain import Redemption
 from redemption_service.redemptions import Redemptions
+from redemption_service.repository import ReviewRuleSet
 
 _VIEWERS = {ViewerKind.PLAYER: redemption_pb2.VIEWER_PLAYER, ViewerKind.BACKEND: redemption_pb2.VIEWER_BACKEND}
 
@@ -66,6 +67,22 @@ class RedemptionApi(redemption_pb2_grpc.RedemptionServiceServicer):
         redemption = await self.redemptions.cancel(request)
         return redemption_pb2.CancelRedemptionResponse(redemption=self._proto(redemption))
 
+    async def SetReviewRules(self, request, context):  # type: ignore[no-untyped-def]
+        stored = await self.redemptions.set_review_rules(request)
+        return redemption_pb2.SetReviewRulesResponse(rule_set=_rule_set(stored))
+
+    async def ListReviewRules(self, request, context):  # type: ignore[no-untyped-def]
+        rule_sets = await self.redemptions.list_review_rules(request)
+        return redemption_pb2.ListReviewRulesResponse(rule_sets=[_rule_set(r) for r in rule_sets])
+
+    async def ApproveRedemption(self, request, context):  # type: ignore[no-untyped-def]
+        redemption = await self.redemptions.approve(request)
+        return redemption_pb2.ApproveRedemptionResponse(redemption=self._proto(redemption))
+
+    async def RejectRedemption(self, request, context):  # type: ignore[no-untyped-def]
+        redemption = await self.redemptions.reject(request)
+        return redemption_pb2.RejectRedemptionResponse(redemption=self._proto(redemption))
+
     async def ListCodeReveals(self, request, context):  # type: ignore[no-untyped-def]
         page = await self.redemptions.code_reveals(request)
         return redemption_pb2.ListCodeRevealsResponse(
@@ -88,7 +105,8 @@ def redemption_to_proto(r: Redemption, codes: Codes, viewer: Viewer = MASKED) ->
         delivery_status=_DELIVERY[r.delivery_status.value], failure_code=r.failure_code,
         failure_message=r.failure_message, debit_transaction_id=r.debit_transaction_id or 0,
         balance_after=r.balance_after or 0, comment=r.comment, trigger_source=r.trigger_source,
-        created_at=_timestamp(r.created_at), updated_at=_timestamp(r.updated_at))
+        created_at=_timestamp(r.created_at), updated_at=_timestamp(r.updated_at), review_reason=r.review_reason,
+        review_decision=r.review_decision, review_note=r.review_note)
     if r.fulfillment:
         fulfillment = codes.shown(r.fulfillment, viewer)
         data = fulfillment.pop("data", None)
@@ -105,6 +123,20 @@ def redemption_to_proto(r: Redemption, codes: Codes, viewer: Viewer = MASKED) ->
         message.completed_at.CopyFrom(_timestamp(r.completed_at))
     if r.canceled_at:
         message.canceled_at.CopyFrom(_timestamp(r.canceled_at))
+    if r.held_at:
+        message.held_at.CopyFrom(_timestamp(r.held_at))
+    if r.reviewed_at:
+        message.reviewed_at.CopyFrom(_timestamp(r.reviewed_at))
+    return message
+
+
+def _rule_set(stored: ReviewRuleSet) -> redemption_pb2.ReviewRuleSet:
+    r = stored.rules
+    message = redemption_pb2.ReviewRuleSet(item_id=stored.item_id, rules=redemption_pb2.ReviewRules(
+        max_redemptions_per_hour=r.max_redemptions_per_hour, cost_over=r.cost_over,
+        player_younger_than_days=r.player_younger_than_days, always_review=r.always_review))
+    if stored.updated_at is not None:
+        message.updated_at.CopyFrom(_timestamp(stored.updated_at))
     return message
 
 

@@ -33,6 +33,11 @@ QUOTES = Counter("rewards_quotes_total", "Quotes answered: `locked` with a price
 QUOTED_REDEMPTIONS = Counter("rewards_quoted_redemptions_total",
                              "Redeem calls that named a quote, by how they ended (failure_code: QUOTE_* and the rest)",
                              ["outcome", "failure_code"])
+REVIEW_HOLDS = Counter("rewards_review_holds_total", "Redemptions the pivot held for review, by the rule that held them",
+                       ["reason"])
+REVIEW_DECISIONS = Counter("rewards_review_decisions_total",
+                           "Review holds decided: approved, rejected (by an operator), expired (REVIEW_HOLD_SECONDS)",
+                           ["outcome"])
 IDEMPOTENCY = Counter("rewards_idempotency_total", "Requests that found their idempotency key taken",
                       ["result"])
 SAGA_OLDEST_UNFINISHED = Gauge("rewards_saga_oldest_unfinished_age_seconds",
@@ -41,6 +46,7 @@ REDEMPTIONS_OVERDUE = Gauge("rewards_redemptions_overdue",
                             "OPEN redemptions past RECONCILE_AFTER_SECONDS whose job was never acknowledged")
 
 _OUTCOMES = {Status.COMPLETED: "completed", Status.FAILED: "failed", Status.CANCELED: "canceled",
+             Status.AWAITING_APPROVAL: "held",
              Status.SUBMITTED: "failed"}
 
 

@@ -7,6 +7,7 @@ from service_kit.db import NAMING_CONVENTION
 from service_kit.domain_events import event_outbox_table
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
@@ -27,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 STATUSES = ("SUBMITTED", "OPEN", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED", "CANCELED",
-            "FAILED")
+            "FAILED", "AWAITING_APPROVAL")
 
 redemptions = Table(
     "redemptions",
@@ -77,14 +78,36 @@ redemptions = Table(
     # When fulfillment first answered for the job (any result, ACCEPTED included); the reconciler asks only
     # about OPEN redemptions whose job was never acknowledged.
     Column("job_acknowledged_at", DateTime(timezone=True), nullable=True),
+    # Review holds (migration 0010): why the pivot held it (empty: never held), when, and the decision.
+    Column("review_reason", String(32), nullable=False, server_default=""),
+    Column("held_at", DateTime(timezone=True), nullable=True),
+    Column("review_decision", String(16), nullable=False, server_default=""),
+    Column("reviewed_at", DateTime(timezone=True), nullable=True),
+    Column("review_note", Text, nullable=False, server_default=""),
     CheckConstraint("status IN ('" + "', '".join(STATUSES) + "')", name="status_known"),
     CheckConstraint("delivery_status IN ('', 'PENDING', 'SHIPPED', 'DELIVERED')", name="delivery_status_known"),
     CheckConstraint("cost >= 0", name="cost_not_negative"),
     Index("ix_redemptions_scope_newest", "tenant_id", "environment", "created_at", "number"),
     Index("ix_redemptions_player_newest", "tenant_id", "environment", "player_id", "created_at", "number"),
     Index("ix_redemptions_open_jobs", "job_published_at", postgresql_where=text("status = 'OPEN'")),
+    # The holds' timeout finds the undecided ones, oldest first.
+    Index("ix_redemptions_held", "held_at", postgresql_where=text("status = 'AWAITING_APPROVAL'")),
     # Rows from before codes were sealed (migration 0007): sealed at start, so this index is empty after.
     Index("ix_redemptions_plaintext_code", "id", postgresql_where=text("fulfillment ?| array['code', 'pin']")),
+)
+
+# Review rules (migration 0010): the tenant's (item_id '') and each item's. Read by the accept statement.
+review_rules = Table(
+    "review_rules",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("environment", String(16), primary_key=True),
+    Column("item_id", String(128), primary_key=True),
+    Column("max_redemptions_per_hour", Integer, nullable=False, server_default="0"),
+    Column("cost_over", BigInteger, nullable=False, server_default="0"),
+    Column("player_younger_than_days", Integer, nullable=False, server_default="0"),
+    Column("always_review", Boolean, nullable=False, server_default="false"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 # The saga log. state: running (before the pivot), compensating, failed, confirmed (the pivot committed),

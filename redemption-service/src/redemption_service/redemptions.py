@@ -1,4 +1,5 @@
-"""What the RedemptionService does: redeem (accept, then the saga), quote, read, list and cancel redemptions."""
+"""What the RedemptionService does: redeem (accept, then the saga), quote, read, list and cancel redemptions, and
+review holds (their rules, an operator's approval or rejection, the timeout of an undecided hold)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from service_kit import page_tokens
 from service_kit.contract import DEFAULT_TRIGGER_SOURCE
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
+from service_kit.messaging import JOBS_SUBJECT
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from service_kit.validation import optional_text, require_text
@@ -29,11 +31,29 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from redemption_service import repository, sandbox
 from redemption_service.clients import Catalog, Fulfillment, Wallet
 from redemption_service.codes import MASKED, Codes, Viewer, viewer_of
-from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPlan, Status
+from redemption_service.domain import (
+    REJECTION_CODES,
+    CancelPlan,
+    Outcome,
+    Redemption,
+    ResultPlan,
+    ReviewDecision,
+    ReviewPlan,
+    ReviewRules,
+    Status,
+)
 from redemption_service.fulfillment_results import MalformedResult, apply_result, received_result
 from redemption_service.fulfillment_waits import FulfillmentWaits
 from redemption_service.idempotency import key_or_generated, request_fingerprint
-from redemption_service.metrics import IDEMPOTENCY, QUOTES, count_quoted_redemption, count_redemption
+from redemption_service.metrics import (
+    IDEMPOTENCY,
+    QUOTES,
+    REVIEW_DECISIONS,
+    count_quoted_redemption,
+    count_redemption,
+)
+from redemption_service.outbox import fulfillment_job
+from redemption_service.review import Reviewer
 from redemption_service.saga.engine import SagaFailed, SagaRunner
 from redemption_service.saga.journal import SagaLog
 from redemption_service.saga.redeem import RedeemOrder, RedeemSaga, undo_all
@@ -59,6 +79,8 @@ INLINE_TIMEOUT_SECONDS = 2.0
 INLINE_GRACE_MARGIN_SECONDS = 3.0
 # How long a quote's price and variant hold (QUOTE_VALID_SECONDS); catalog stores the lock it priced.
 QUOTE_VALID_SECONDS = 300
+# The note of a review hold the timeout rejected (REVIEW_HOLD_SECONDS): its CANCELED failure message.
+EXPIRED_NOTE = "no review decision in time"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +143,7 @@ class Redemptions:
         self.quote_valid_seconds = quote_valid_seconds
         saga_log = SagaLog(sessions, pool, inline_strategies=inline_strategies,
                            inline_grace_seconds=inline_timeout_seconds + INLINE_GRACE_MARGIN_SECONDS)
-        self.saga = RedeemSaga(catalog, wallet, saga_log)
+        self.saga = RedeemSaga(catalog, wallet, saga_log, Reviewer(pool, wallet))
         self.runner = SagaRunner(saga_log, failpoint_prefix="redemption")
         self._detached: set[asyncio.Task[Any]] = set()
 
@@ -161,12 +183,13 @@ class Redemptions:
         }
         accepted = await repository.accept(self.pool, scope, key=key, fingerprint=fingerprint,
                                            ttl=self.idempotency_ttl, values=values)
-        if not accepted:
+        if not accepted.claimed:
             # A replay answers what is there now; it does not wait for fulfillment.
             replayed = await self._first_result(scope, key, order.player_id, fingerprint, viewer)
             IDEMPOTENCY.labels("replayed").inc()
             return replayed, True
         failpoint("redemption.after_claim")
+        order.review_rules = accepted.review_rules
         with self.fulfillment_waits.expecting(order.redemption_id) as result_applied:
             redemption = await self._to_completion(self._run_saga(order, viewer))
             if redemption.status is Status.OPEN:
@@ -190,7 +213,12 @@ class Redemptions:
             failed = await repository.fetch_redemption(self.pool, order.redemption_id)
             assert failed is not None
             return failed
-        assert order.confirmed is not None and order.job is not None
+        assert order.confirmed is not None
+        if order.confirmed.status is Status.AWAITING_APPROVAL:
+            log.info("redemption held for review", extra={"redemption_id": order.redemption_id,
+                                                          "reason": order.confirmed.review_reason})
+            return order.confirmed   # no job until an operator approves
+        assert order.job is not None
         if sandbox.forced(order.confirmed.fulfillment_config):
             return await self._send_job_now(order.confirmed)   # its forced outcome comes from fulfillment-service
         if order.confirmed.fulfillment_strategy in self.inline_strategies:
@@ -434,6 +462,94 @@ class Redemptions:
         async with self.sessions.begin() as session:
             canceled = await repository.finish_cancel(session, redemption.id)
         return canceled or await repository.fetch_redemption(self.pool, redemption.id) or redemption
+
+    # --- review holds ------------------------------------------------------------------------------------------
+
+    async def set_review_rules(self, request: redemption_pb2.SetReviewRulesRequest) -> repository.ReviewRuleSet:
+        scope = Scope.from_proto(request.scope)
+        optional_text(request.item_id, "item_id", 128)
+        r = request.rules
+        rules = ReviewRules(max_redemptions_per_hour=r.max_redemptions_per_hour, cost_over=r.cost_over,
+                            player_younger_than_days=r.player_younger_than_days, always_review=r.always_review)
+        async with self.sessions.begin() as session:
+            stored = await repository.set_review_rules(session, scope, request.item_id, rules)
+        log.info("review rules set", extra={"item_id": request.item_id, "removed": rules.empty})
+        return stored
+
+    async def list_review_rules(self, request: redemption_pb2.ListReviewRulesRequest,
+                                ) -> list[repository.ReviewRuleSet]:
+        async with self.sessions() as session:
+            return await repository.list_review_rules(session, Scope.from_proto(request.scope))
+
+    async def approve(self, request: redemption_pb2.ApproveRedemptionRequest) -> Redemption:
+        """An operator's approval: the hold becomes OPEN and its job goes out the usual way (the outbox)."""
+        note = request.note[:1000]
+        for _ in range(3):
+            held = await self.get(request.scope, request.redemption_id, "")
+            if held.review(ReviewDecision.APPROVED) is ReviewPlan.UNCHANGED:
+                return held
+            job = fulfillment_job(held, datetime.now(UTC))
+            approved = await repository.approve(self.pool, held.id, note, job_event_id=job.event_id,
+                                                job_subject=JOBS_SUBJECT, job_payload=job.SerializeToString())
+            if approved is not None:
+                self.wake_relay()
+                REVIEW_DECISIONS.labels(ReviewDecision.APPROVED.value).inc()
+                log.info("review approved", extra={"redemption_id": held.id, "reason": held.review_reason})
+                return approved
+            # Decided (or a cancel started) between the read and the statement: decide again on what is there.
+        raise DomainError(ErrorCode.UNAVAILABLE, "the redemption is changing; try again",
+                          {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
+
+    async def reject(self, request: redemption_pb2.RejectRedemptionRequest) -> Redemption:
+        """An operator's rejection: refunded and released by the saga's way back, CANCELED REVIEW_REJECTED."""
+        reason = request.reason[:1000] or "rejected by an operator"
+        for _ in range(3):
+            held = await self.get(request.scope, request.redemption_id, "")
+            decided = await self._to_completion(self._reject(held, ReviewDecision.REJECTED, reason))
+            if decided is not None:
+                return decided
+        raise DomainError(ErrorCode.UNAVAILABLE, "the redemption is changing; try again",
+                          {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
+
+    async def _reject(self, held: Redemption, decision: ReviewDecision, reason: str) -> Redemption | None:
+        """None when the hold was decided meanwhile (the caller decides again)."""
+        plan = held.review(decision)
+        if plan is ReviewPlan.UNCHANGED:
+            return held
+        if plan is ReviewPlan.FINISH_REJECTION:
+            return await self.refund_and_release(held, held.cancel_reason)
+        async with self.sessions.begin() as session:
+            requested = await repository.request_rejection(session, held.id, decision.value,
+                                                           REJECTION_CODES[decision], reason)
+        if requested is None:
+            return None
+        REVIEW_DECISIONS.labels(decision.value).inc()
+        log.info("review rejected", extra={"redemption_id": held.id, "reason": held.review_reason,
+                                           "decision": decision.value})
+        failpoint("redemption.after_rejection")
+        return await self.refund_and_release(requested, reason)
+
+    async def expire_holds(self, hold_seconds: float, batch: int = 50) -> int:
+        """One round of the holds' timeout: every hold undecided for hold_seconds is rejected as EXPIRED and
+        refunded. The rejection is persisted with the claim (SKIP LOCKED: replicas share the work); a refund a
+        crash interrupts is finished by saga recovery (the saga is canceling). Returns how many it rejected."""
+        requested: list[Redemption] = []
+        async with self.sessions.begin() as session:
+            for redemption_id in await repository.claim_expired_holds(session, hold_seconds, batch):
+                rejected = await repository.request_rejection(
+                    session, redemption_id, ReviewDecision.EXPIRED.value, REJECTION_CODES[ReviewDecision.EXPIRED],
+                    EXPIRED_NOTE)
+                if rejected is not None:
+                    requested.append(rejected)
+        for held in requested:
+            REVIEW_DECISIONS.labels(ReviewDecision.EXPIRED.value).inc()
+            log.info("review expired", extra={"redemption_id": held.id, "reason": held.review_reason})
+            try:
+                await self._to_completion(self.refund_and_release(held, EXPIRED_NOTE))
+            except Exception:
+                log.warning("refund of an expired hold failed; saga recovery finishes it", exc_info=True,
+                            extra={"redemption_id": held.id})
+        return len(requested)
 
 
 def _outcome(redemption: Redemption) -> Redemption:

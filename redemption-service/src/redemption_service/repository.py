@@ -21,11 +21,20 @@ from redemption_service.domain import (
     CANCELLABLE,
     DeliveryStatus,
     Redemption,
+    ReviewRules,
     SagaState,
     Snapshot,
     Status,
 )
-from redemption_service.models import code_reveals, idempotency_keys, outbox, processed_events, redemptions, sagas
+from redemption_service.models import (
+    code_reveals,
+    idempotency_keys,
+    outbox,
+    processed_events,
+    redemptions,
+    review_rules,
+    sagas,
+)
 
 # The redemption events for the tenants (service_kit.domain_events, docs/events.md): written to this service's
 # outbox by the statement that makes the change they report, and published by the one relay (outbox.py). Each is
@@ -323,11 +332,21 @@ _ACCEPT = """
         RETURNING id),
     saga AS (
         INSERT INTO sagas (id, tenant_id, environment, state, step) SELECT id, $1, $2, 'running', '' FROM accepted)
-    SELECT count(*) FROM accepted"""
+    SELECT (SELECT count(*) FROM accepted) AS accepted,
+           (SELECT jsonb_agg(jsonb_build_object(
+                'max_redemptions_per_hour', max_redemptions_per_hour, 'cost_over', cost_over,
+                'player_younger_than_days', player_younger_than_days, 'always_review', always_review))
+            FROM review_rules WHERE tenant_id = $1 AND environment = $2 AND item_id IN ('', $8)) AS review_rules"""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    claimed: bool                  # False: the key was taken (a replay or a concurrent duplicate)
+    review_rules: ReviewRules | None   # the tenant's and the item's review rules together; None: none
 
 
 async def accept(pool: PgPool, scope: Scope, *, key: str, fingerprint: str, ttl: timedelta,
-                 values: dict[str, Any]) -> bool:
+                 values: dict[str, Any]) -> Accepted:
     """Claims the idempotency key and stores the redemption as SUBMITTED with its saga, in one statement; False
     when the key was taken (a concurrent duplicate waits on the first's row, then sees the conflict).
 
@@ -337,29 +356,39 @@ async def accept(pool: PgPool, scope: Scope, *, key: str, fingerprint: str, ttl:
     the row the first wrote (released_at NULL again) and claims nothing. Another player or another body never
     takes a released key over; they get the conflict or the reuse error, as for a key that is held."""
     v = values
-    return bool(await pool.fetchval(
+    row = await pool.fetchrow(
         _ACCEPT, scope.tenant_id, scope.environment, key, v["player_id"], fingerprint, v["id"],
         ttl.total_seconds(), v["item_id"], v["variant_id"], v["rounds"], v["point_type"], v["shipping_address"],
-        v["customer_info"], v["comment"], v["trigger_source"], v["trigger_details"]))
+        v["customer_info"], v["comment"], v["trigger_source"], v["trigger_details"])
+    assert row is not None
+    rules = None
+    for found in row["review_rules"] or ():
+        rules = ReviewRules(**found) if rules is None else rules.merged(ReviewRules(**found))
+    return Accepted(bool(row["accepted"]), rules)
 
 
-_CONFIRM = """
+_PIVOT = """
     WITH owned AS (
         UPDATE sagas SET state = 'confirmed', step = 'confirm', updated_at = now()
         WHERE id = $1 AND state = 'running' RETURNING id),
     confirmed AS (
-        UPDATE redemptions SET status = 'OPEN', updated_at = now(), job_published_at = now(),
+        UPDATE redemptions SET {status}, updated_at = now(),
             item_name = $2, item_image_url = $3, variant_id = $4, rounds = $5, point_type = $6, cost = $7,
             point_scale = $8, face_value = $9, face_currency = $10, fulfillment_strategy = $11,
             fulfillment_config = $12, redemption_message = $13, debit_transaction_id = $14, balance_after = $15,
             delivery_status = $16
         WHERE id = (SELECT id FROM owned) AND status = 'SUBMITTED'
-        RETURNING *),
+        RETURNING *),{job}
+    created AS (""" + _insert_event(domain_events.REDEMPTION_CREATED, "confirmed", "${trace}::jsonb") + """)
+    SELECT * FROM confirmed"""
+_CONFIRM = _PIVOT.replace("{status}", "status = 'OPEN', job_published_at = now()").replace("{job}", """
     job AS (
         INSERT INTO outbox (event_id, subject, payload, redemption_id, available_at, trace_context)
-        SELECT $17, $18, $19, id, now() + make_interval(secs => $20), $21::jsonb FROM confirmed),
-    created AS (""" + _insert_event(domain_events.REDEMPTION_CREATED, "confirmed", "$21::jsonb") + """)
-    SELECT * FROM confirmed"""
+        SELECT $17, $18, $19, id, now() + make_interval(secs => $20), $21::jsonb FROM confirmed),""") \
+    .replace("${trace}", "$21")
+# A held pivot: AWAITING_APPROVAL with its reason ($17), and no job: an approval writes it (_APPROVE).
+_HOLD = _PIVOT.replace("{status}", "status = 'AWAITING_APPROVAL', review_reason = $17, held_at = now()") \
+    .replace("{job}", "").replace("${trace}", "$18")
 
 
 async def confirm(pool: PgPool, saga_id: str, snapshot: Snapshot, *, job_event_id: str, job_subject: str,
@@ -375,6 +404,121 @@ async def confirm(pool: PgPool, saga_id: str, snapshot: Snapshot, *, job_event_i
         s.redemption_message, s.debit_transaction_id, s.balance_after, s.delivery_status.value,
         job_event_id, job_subject, job_payload, job_delay_seconds, outbox_context())
     return Redemption(**row) if row is not None else None
+
+
+async def hold(pool: PgPool, saga_id: str, snapshot: Snapshot, reason: str) -> Redemption | None:
+    """The pivot of a redemption a review rule holds, in one statement: the saga confirmed (None when a recovery
+    claimed it), the redemption AWAITING_APPROVAL with its snapshot and the reason; no job is written."""
+    s = snapshot
+    row = await pool.fetchrow(
+        _HOLD, saga_id, s.item_name, s.item_image_url, s.variant_id, s.rounds, s.point_type, s.cost,
+        s.point_scale, s.face_value, s.face_currency, s.fulfillment_strategy, s.fulfillment_config,
+        s.redemption_message, s.debit_transaction_id, s.balance_after, s.delivery_status.value, reason,
+        outbox_context())
+    return Redemption(**row) if row is not None else None
+
+
+# The player's other redemptions of the last hour that charged or may charge (not FAILED), through
+# ix_redemptions_player_newest. Only run when a max-per-hour rule applies.
+_RECENT = """
+    SELECT count(*) FROM redemptions
+    WHERE tenant_id = $1 AND environment = $2 AND player_id = $3 AND created_at > now() - interval '1 hour'
+      AND status <> 'FAILED' AND id <> $4"""
+
+
+async def count_recent_redemptions(pool: PgPool, scope: Scope, player_id: str, redemption_id: str) -> int:
+    return int(await pool.fetchval(_RECENT, scope.tenant_id, scope.environment, player_id, redemption_id))
+
+
+# --- review holds (cold paths) ---------------------------------------------------------------------------------
+
+# An approval: the hold becomes OPEN and its job goes into the outbox, in one statement; only an undecided hold
+# with no cancel under way (a rejection, a timeout or a cancel that came first wins: None).
+_APPROVE = """
+    WITH approved AS (
+        UPDATE redemptions SET status = 'OPEN', review_decision = 'approved', reviewed_at = now(),
+            review_note = $2, updated_at = now(), job_published_at = now()
+        WHERE id = $1 AND status = 'AWAITING_APPROVAL' AND cancel_requested_at IS NULL AND review_decision = ''
+        RETURNING *),
+    job AS (
+        INSERT INTO outbox (event_id, subject, payload, redemption_id, trace_context)
+        SELECT $3, $4, $5, id, $6::jsonb FROM approved)
+    SELECT * FROM approved"""
+
+
+async def approve(pool: PgPool, redemption_id: str, note: str, *, job_event_id: str, job_subject: str,
+                  job_payload: bytes) -> Redemption | None:
+    row = await pool.fetchrow(_APPROVE, redemption_id, note, job_event_id, job_subject, job_payload,
+                              outbox_context())
+    return Redemption(**row) if row is not None else None
+
+
+async def request_rejection(session: AsyncSession, redemption_id: str, decision: str, failure_code: str,
+                            note: str) -> Redemption | None:
+    """Persists the rejection of an undecided hold (an operator's, or the timeout's) as a cancel request, before
+    any refund: the saga becomes canceling, so recovery finishes the refund if this process dies. None when the
+    hold was decided, or a cancel started, meanwhile."""
+    row = (await session.execute(
+        update(redemptions)
+        .where(redemptions.c.id == redemption_id, redemptions.c.status == Status.AWAITING_APPROVAL,
+               redemptions.c.cancel_requested_at.is_(None), redemptions.c.review_decision == "")
+        .values(cancel_requested_at=func.now(), cancel_reason=note, failure_code=failure_code,
+                review_decision=decision, reviewed_at=func.now(), review_note=note, updated_at=func.now())
+        .returning(redemptions))).first()
+    if row is None:
+        return None
+    await session.execute(
+        update(sagas).where(sagas.c.id == redemption_id,
+                            or_(sagas.c.state == SagaState.CONFIRMED, sagas.c.state == SagaState.CANCELING))
+        .values(state=SagaState.CANCELING, step="review", updated_at=func.now()))
+    return _redemption(row)
+
+
+async def claim_expired_holds(session: AsyncSession, hold_seconds: float, limit: int) -> list[str]:
+    """Undecided holds older than hold_seconds, oldest first, locked SKIP LOCKED: another replica's round skips
+    them, and after this transaction (which rejects them) finds them decided."""
+    rows = (await session.execute(
+        select(redemptions.c.id)
+        .where(redemptions.c.status == Status.AWAITING_APPROVAL, redemptions.c.cancel_requested_at.is_(None),
+               redemptions.c.review_decision == "",
+               redemptions.c.held_at < func.now() - timedelta(seconds=hold_seconds))
+        .order_by(redemptions.c.held_at).limit(limit).with_for_update(skip_locked=True))).all()
+    return [row.id for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRuleSet:
+    item_id: str
+    rules: ReviewRules
+    updated_at: datetime | None
+
+
+async def set_review_rules(session: AsyncSession, scope: Scope, item_id: str, rules: ReviewRules) -> ReviewRuleSet:
+    """Stores the rules of the scope (item_id '') or of an item; empty rules remove the row."""
+    key = and_(review_rules.c.tenant_id == scope.tenant_id, review_rules.c.environment == scope.environment,
+               review_rules.c.item_id == item_id)
+    if rules.empty:
+        await session.execute(delete(review_rules).where(key))
+        return ReviewRuleSet(item_id, rules, None)
+    values = {"max_redemptions_per_hour": rules.max_redemptions_per_hour, "cost_over": rules.cost_over,
+              "player_younger_than_days": rules.player_younger_than_days, "always_review": rules.always_review}
+    updated_at = await session.scalar(
+        insert(review_rules)
+        .values(tenant_id=scope.tenant_id, environment=scope.environment, item_id=item_id, **values)
+        .on_conflict_do_update(index_elements=["tenant_id", "environment", "item_id"],
+                               set_={**values, "updated_at": func.now()})
+        .returning(review_rules.c.updated_at))
+    return ReviewRuleSet(item_id, rules, updated_at)
+
+
+async def list_review_rules(session: AsyncSession, scope: Scope) -> list[ReviewRuleSet]:
+    c = review_rules.c
+    rows = (await session.execute(
+        select(review_rules).where(c.tenant_id == scope.tenant_id, c.environment == scope.environment)
+        .order_by(c.item_id))).all()
+    return [ReviewRuleSet(row.item_id, ReviewRules(row.max_redemptions_per_hour, row.cost_over,
+                                                   row.player_younger_than_days, row.always_review),
+                          row.updated_at) for row in rows]
 
 
 # A row that carries a code or PIN (sealed, or in clear from before sealing: codes.STORED_SECRET_KEYS).

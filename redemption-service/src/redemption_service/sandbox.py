@@ -1,7 +1,9 @@
 """Forced outcomes for the sandbox: a redeem (RedeemRequest.sandbox_outcome, the gateway's Sandbox-Outcome header)
 or an item (its fulfillment_config's `sandbox_outcome`) asks the fulfilment to end a given way, so that a client
 developer can test against pending, failed-and-refunded, empty-pool and slow-provider redemptions on the real
-path (the saga, the outbox, JetStream, fulfillment-service, the refund). Refused in live with SANDBOX_ONLY.
+path (the saga, the outbox, JetStream, fulfillment-service, the refund), and a review hold (`review`: the pivot
+holds it AWAITING_APPROVAL with reason SANDBOX_REVIEW until an operator decides or the hold times out). Refused
+in live with SANDBOX_ONLY.
 
 The outcome travels in the redemption's fulfillment config snapshot under CONFIG_KEY, so the job the pivot writes
 and any job the reconciler publishes again carry it; fulfillment-service carries it out (its sandbox.py). A job
@@ -19,7 +21,8 @@ from service_kit.scope import Scope
 CONFIG_KEY = "sandbox_outcome"
 MAX_PENDING_SECONDS = 60
 _PENDING = re.compile(r"pending:(\d{1,2})")
-NAMED = ("fail", "pool_empty", "provider_slow")
+REVIEW = "review"   # the pivot holds the redemption for review (redemption-service's own; never the fulfilment's)
+NAMED = ("fail", "pool_empty", "provider_slow", REVIEW)
 
 
 def checked_outcome(value: str, scope: Scope) -> str:
@@ -37,4 +40,5 @@ def checked_outcome(value: str, scope: Scope) -> str:
 
 
 def forced(config: dict[str, Any]) -> bool:
+    """A fulfilment outcome is forced (`review` never is: RedeemOrder.fulfillment_config leaves it out)."""
     return bool(config.get(CONFIG_KEY))

@@ -1,6 +1,6 @@
 """Bootstrap: migrations, the database, clients of catalog, wallet and fulfillment, NATS (never blocking
 serving), the gRPC server and the background tasks (outbox relay, fulfillment results, reconciler, backlog report,
-saga recovery, idempotency key pruning)."""
+saga recovery, idempotency key pruning, the review holds' timeout)."""
 
 from __future__ import annotations
 
@@ -91,6 +91,8 @@ async def main(settings: Settings) -> None:
                                                       settings.saga_stale_seconds))
     gauges = every("gauges", SAMPLE_SECONDS, lambda: sample_all(
         pool, nats, overdue_seconds=settings.reconcile_after_seconds, results_consumer=settings.results_consumer))
+    review_timeout = every("review_timeout", settings.review_timeout_interval_seconds,
+                           lambda: redemptions.expire_holds(settings.review_hold_seconds))
     idempotency_pruning = every("idempotency_pruning", PRUNE_INTERVAL_SECONDS, lambda: prune_expired_keys(sessions))
 
     async def stop() -> None:
@@ -116,7 +118,7 @@ async def main(settings: Settings) -> None:
         security=ServerSecurity.from_settings(settings),
         add_services=add_services,
         background=[outbox_relay, fulfillment_results, reconciler, backlog_report, saga_recovery,
-                    idempotency_pruning, gauges],
+                    idempotency_pruning, review_timeout, gauges],
         on_stop=stop,
         grace_seconds=settings.shutdown_grace_seconds,
     )

@@ -9,7 +9,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
@@ -121,6 +121,7 @@ class FakeWallet(wallet_pb2_grpc.WalletServiceServicer):
     debit_delay_seconds: float = 0.0     # the debit commits, then the answer takes this long
     refund_unavailable: bool = False
     next_entry_id: int = 1000
+    created: dict[str, datetime] = field(default_factory=dict)          # player -> created_at (GetPlayer)
 
     def player(self, player_id: str) -> int:
         if player_id not in self.players:
@@ -130,8 +131,11 @@ class FakeWallet(wallet_pb2_grpc.WalletServiceServicer):
     async def GetPlayer(self, request, context):  # type: ignore[no-untyped-def]
         self.calls.append("GetPlayer")
         status = self.player(request.player_id)
-        return wallet_pb2.GetPlayerResponse(player_id=request.player_id, status=status, accounts=[
+        response = wallet_pb2.GetPlayerResponse(player_id=request.player_id, status=status, accounts=[
             wallet_pb2.Account(point_type="gems", balance=self.balances.get(request.player_id, 0), scale=0)])
+        if request.player_id in self.created:
+            response.created_at.FromDatetime(self.created[request.player_id])
+        return response
 
     async def GetBalances(self, request, context):  # type: ignore[no-untyped-def]
         self.calls.append("GetBalances")
@@ -314,7 +318,8 @@ def migrated_database(postgres: Postgres) -> str:
 @pytest.fixture
 def database_url(migrated_database: str, postgres: Postgres) -> str:
     # code_reveals is append-only (its trigger refuses TRUNCATE): a test reads only its own redemptions' rows.
-    postgres.psql("TRUNCATE processed_events, outbox, idempotency_keys, sagas, redemptions RESTART IDENTITY",
+    postgres.psql("TRUNCATE processed_events, outbox, idempotency_keys, sagas, redemptions, review_rules "
+                  "RESTART IDENTITY",
                   database="redemption_it")
     return migrated_database
 

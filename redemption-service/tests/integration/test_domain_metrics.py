@@ -72,8 +72,8 @@ async def test_replays_conflicts_and_reuses_of_a_key_are_counted(system) -> None
 
 async def test_recovery_counts_what_it_did(system) -> None:  # type: ignore[no-untyped-def]
     compensated = value("rewards_saga_recoveries_total", action="compensated")
-    assert await repository.accept(system.pool, Scope("acme", "live"), key="crashed", fingerprint="f",
-                                   ttl=timedelta(hours=1), values=system.accepted_values("stale-saga"))
+    assert (await repository.accept(system.pool, Scope("acme", "live"), key="crashed", fingerprint="f",
+                                    ttl=timedelta(hours=1), values=system.accepted_values("stale-saga"))).claimed
     await system.sql("UPDATE sagas SET updated_at = now() - interval '1 hour' WHERE id = 'stale-saga'")
     assert await recover_stale_sagas(system.sessions, system.way_back,
                                      stale_seconds=30) == 1
@@ -85,8 +85,8 @@ async def test_the_gauges_read_unfinished_sagas_overdue_redemptions_and_the_outb
     opened, _ = await system.redemptions.redeem(system.request(key="late"))
     await system.sql("UPDATE redemptions SET created_at = now() - interval '2 minutes' WHERE id = :id",
                      id=opened.id)
-    assert await repository.accept(system.pool, Scope("acme", "live"), key="running", fingerprint="f",
-                                   ttl=timedelta(hours=1), values=system.accepted_values("running-saga"))
+    assert (await repository.accept(system.pool, Scope("acme", "live"), key="running", fingerprint="f",
+                                    ttl=timedelta(hours=1), values=system.accepted_values("running-saga"))).claimed
     await system.sql("UPDATE sagas SET created_at = now() - interval '100 seconds' WHERE id = 'running-saga'")
 
     oldest, overdue = await sample_sagas(system.pool, overdue_seconds=60)

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from redemption_service import repository
-from redemption_service.domain import Status
+from redemption_service.domain import ReviewRules, Status
 from redemption_service.reconciler import report_backlog, republish_stale_jobs
 from redemption_service.saga.recovery import recover_stale_sagas
 from rewards.fulfillment.v1 import fulfillment_pb2 as f
@@ -65,8 +65,8 @@ async def test_the_hot_statements_use_indexes(system, results) -> None:  # type:
     # left behind, an expired idempotency key.
     await system.sql("UPDATE redemptions SET job_published_at = now() - interval '2 minutes' WHERE id = :id",
                      id=opened.id)
-    assert await repository.accept(system.pool, Scope("acme", "live"), key="crashed", fingerprint="f",
-                                   ttl=timedelta(hours=1), values=system.accepted_values("stale-saga"))
+    assert (await repository.accept(system.pool, Scope("acme", "live"), key="crashed", fingerprint="f",
+                                    ttl=timedelta(hours=1), values=system.accepted_values("stale-saga"))).claimed
     await system.sql("UPDATE sagas SET updated_at = now() - interval '1 hour' WHERE id = 'stale-saga'")
     await system.sql("UPDATE idempotency_keys SET expires_at = now() - interval '1 hour' WHERE key = 'k3'")
     with captured_statements(system.engine) as seen, system.pool.counting() as trips:
@@ -82,3 +82,22 @@ async def test_the_hot_statements_use_indexes(system, results) -> None:  # type:
     assert len(statements) + len(calls) >= 45, [s.sql for s in statements] + [sql for sql, _ in calls]
     assert await tables_read_without_index(system.engine, statements) == []
     assert await system.pool.tables_read_without_index(calls) == []
+
+
+async def test_the_review_holds_statements_use_indexes(system) -> None:  # type: ignore[no-untyped-def]
+    async with system.sessions.begin() as session:
+        await repository.set_review_rules(session, Scope("acme", "live"), "", ReviewRules(max_redemptions_per_hour=1))
+    with captured_statements(system.engine) as seen, system.pool.counting() as trips:
+        opened, _ = await system.redemptions.redeem(system.request(key="k1"))
+        held = [(await system.redemptions.redeem(system.request(key=f"k{n}")))[0] for n in (2, 3, 4)]
+        assert opened.status is not Status.AWAITING_APPROVAL
+        assert [h.status for h in held] == [Status.AWAITING_APPROVAL] * 3
+        scope = system.scope()
+        listed = await system.redemptions.list(redemption_pb2.ListRedemptionsRequest(
+            scope=scope, status=redemption_pb2.REDEMPTION_STATUS_AWAITING_APPROVAL))
+        assert len(listed.redemptions) == 3
+        await system.redemptions.approve(redemption_pb2.ApproveRedemptionRequest(scope=scope, redemption_id=held[0].id))
+        await system.redemptions.reject(redemption_pb2.RejectRedemptionRequest(scope=scope, redemption_id=held[1].id))
+        assert await system.redemptions.expire_holds(hold_seconds=0) == 1
+    assert await tables_read_without_index(system.engine, seen) == []
+    assert await system.pool.tables_read_without_index(trips.calls) == []

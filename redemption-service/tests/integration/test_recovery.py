@@ -20,8 +20,8 @@ from service_kit.scope import Scope
 
 async def accept(system, redemption_id: str, key: str, fingerprint: str = "f") -> None:  # type: ignore[no-untyped-def]
     """A saga as a crash leaves it: SUBMITTED, the reservation and the debit landed, nothing more."""
-    assert await repository.accept(system.pool, Scope("acme", "live"), key=key, fingerprint=fingerprint,
-                                   ttl=timedelta(hours=1), values=system.accepted_values(redemption_id))
+    assert (await repository.accept(system.pool, Scope("acme", "live"), key=key, fingerprint=fingerprint,
+                                    ttl=timedelta(hours=1), values=system.accepted_values(redemption_id))).claimed
     system.catalog.items["voucher"].stock -= 1
     system.catalog.reservations[redemption_id] = "voucher"
     system.wallet.balances["p1"] -= 150

@@ -146,8 +146,8 @@ async def test_marking_an_old_attempt_failed_again_leaves_the_newer_attempts_key
 async def test_a_held_key_is_not_taken_over_by_accept(system) -> None:  # type: ignore[no-untyped-def]
     """Without a release, accept claims nothing (the first attempt is still running, or it charged)."""
     scope = Scope("acme", "live")
-    assert await repository.accept(system.pool, scope, key="held", fingerprint="f", ttl=timedelta(hours=1),
-                                   values=system.accepted_values("first"))
-    assert not await repository.accept(system.pool, scope, key="held", fingerprint="f", ttl=timedelta(hours=1),
-                                       values=system.accepted_values("second"))
+    assert (await repository.accept(system.pool, scope, key="held", fingerprint="f", ttl=timedelta(hours=1),
+                                    values=system.accepted_values("first"))).claimed
+    assert not (await repository.accept(system.pool, scope, key="held", fingerprint="f", ttl=timedelta(hours=1),
+                                        values=system.accepted_values("second"))).claimed
     assert await attempts(system, "held") == [("first", "SUBMITTED")]

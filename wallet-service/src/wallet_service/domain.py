@@ -59,6 +59,7 @@ class Player:
     player_id: str
     status: PlayerStatus
     accounts: list[Account]
+    created_at: datetime | None = None   # when the wallet first knew the player (review holds' player-age rule)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,8 +76,11 @@ class WalletApi(wallet_pb2_grpc.WalletServiceServicer):
     async def GetPlayer(self, request: wallet_pb2.GetPlayerRequest,
                         context: grpc.aio.ServicerContext) -> wallet_pb2.GetPlayerResponse:
         player = await self.wallet.get_player(_scope(request), request.player_id)
-        return wallet_pb2.GetPlayerResponse(player_id=player.player_id, status=_STATUS_TO_PROTO[player.status],
-                                            accounts=[_account(a) for a in player.accounts])
+        response = wallet_pb2.GetPlayerResponse(player_id=player.player_id, status=_STATUS_TO_PROTO[player.status],
+                                                accounts=[_account(a) for a in player.accounts])
+        if player.created_at is not None:
+            response.created_at.FromDatetime(player.created_at)
+        return response
 
     async def GrantPoints(self, request: wallet_pb2.GrantPointsRequest,
                           context: grpc.aio.ServicerContext) -> wallet_pb2.GrantPointsResponse:

@@ -10,6 +10,7 @@ service's PgPool, each one statement in autocommit, so atomic on its own: buildi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -180,7 +181,7 @@ ORDER BY pt.code
 
 # $3 player. No row: no such player; else one row per point type (one row with a NULL code when there is none).
 PLAYER_WITH_BALANCES = """
-SELECT p.status, pt.code, pt.scale, COALESCE(a.balance, 0) AS balance
+SELECT p.status, p.created_at, pt.code, pt.scale, COALESCE(a.balance, 0) AS balance
 FROM players p
 LEFT JOIN point_types pt ON pt.tenant_id = p.tenant_id AND pt.environment = p.environment
 LEFT JOIN accounts a ON a.tenant_id = p.tenant_id AND a.environment = p.environment
@@ -381,12 +382,12 @@ async def balances(pool: PgPool, scope: Scope, player_id: str) -> list[Account]:
 
 
 async def player_with_balances(pool: PgPool, scope: Scope,
-                               player_id: str) -> tuple[PlayerStatus, list[Account]] | None:
+                               player_id: str) -> tuple[PlayerStatus, list[Account], datetime] | None:
     rows = await pool.fetch(PLAYER_WITH_BALANCES, scope.tenant_id, scope.environment, player_id)
     if not rows:
         return None
     return PlayerStatus(rows[0]["status"]), [Account(point_type=r["code"], balance=r["balance"], scale=r["scale"])
-                                            for r in rows if r["code"] is not None]
+                                            for r in rows if r["code"] is not None], rows[0]["created_at"]
 
 
 # No entry has an id this large: the first page's upper bound, so that one statement serves every page.

@@ -84,6 +84,11 @@ from .redemption_list import RedemptionList
 from .redemption_page import RedemptionPage
 from .redemption_trigger_details_type_0 import RedemptionTriggerDetailsType0
 from .resend import Resend
+from .review_decision import ReviewDecision
+from .review_rule_list import ReviewRuleList
+from .review_rule_set import ReviewRuleSet
+from .review_rules import ReviewRules
+from .review_state import ReviewState
 from .secret_rotation import SecretRotation
 from .shipment import Shipment
 from .shipping_address import ShippingAddress
@@ -189,6 +194,11 @@ __all__ = (
     "RedemptionPage",
     "RedemptionTriggerDetailsType0",
     "Resend",
+    "ReviewDecision",
+    "ReviewRuleList",
+    "ReviewRules",
+    "ReviewRuleSet",
+    "ReviewState",
     "SecretRotation",
     "Shipment",
     "ShippingAddress",

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..models.fulfillment_result import FulfillmentResult
     from ..models.offer import Offer
     from ..models.redemption_trigger_details_type_0 import RedemptionTriggerDetailsType0
+    from ..models.review_state import ReviewState
     from ..models.shipping_address import ShippingAddress
 
 
@@ -31,7 +32,8 @@ class Redemption:
         offer (Offer):
         variant_id (None | str):
         rounds (int | None):
-        status (str): SUBMITTED, OPEN, AWAITING_VENDOR, AWAITING_CUSTOMER, PURCHASED, COMPLETED, CANCELED or FAILED
+        status (str): SUBMITTED, OPEN, AWAITING_APPROVAL (paid, held for an operator's review), AWAITING_VENDOR,
+            AWAITING_CUSTOMER, PURCHASED, COMPLETED, CANCELED or FAILED
         delivery_status (None | str):
         points_price (int):
         point_type (str):
@@ -53,6 +55,7 @@ class Redemption:
         canceled_at (datetime.datetime | None):
         start_at (datetime.datetime | None | Unset):
         end_at (datetime.datetime | None | Unset):
+        review (None | ReviewState | Unset): set when it was held for review
     """
 
     id: str
@@ -83,12 +86,14 @@ class Redemption:
     canceled_at: datetime.datetime | None
     start_at: datetime.datetime | None | Unset = UNSET
     end_at: datetime.datetime | None | Unset = UNSET
+    review: None | ReviewState | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.customer_info import CustomerInfo  # noqa: PLC0415
         from ..models.failure import Failure  # noqa: PLC0415
         from ..models.redemption_trigger_details_type_0 import RedemptionTriggerDetailsType0  # noqa: PLC0415
+        from ..models.review_state import ReviewState  # noqa: PLC0415
         from ..models.shipping_address import ShippingAddress  # noqa: PLC0415
 
         id = self.id
@@ -199,6 +204,14 @@ class Redemption:
         else:
             end_at = self.end_at
 
+        review: dict[str, Any] | None | Unset
+        if isinstance(self.review, Unset):
+            review = UNSET
+        elif isinstance(self.review, ReviewState):
+            review = self.review.to_dict()
+        else:
+            review = self.review
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -235,6 +248,8 @@ class Redemption:
             field_dict["startAt"] = start_at
         if end_at is not UNSET:
             field_dict["endAt"] = end_at
+        if review is not UNSET:
+            field_dict["review"] = review
 
         return field_dict
 
@@ -245,6 +260,7 @@ class Redemption:
         from ..models.fulfillment_result import FulfillmentResult  # noqa: PLC0415
         from ..models.offer import Offer  # noqa: PLC0415
         from ..models.redemption_trigger_details_type_0 import RedemptionTriggerDetailsType0  # noqa: PLC0415
+        from ..models.review_state import ReviewState  # noqa: PLC0415
         from ..models.shipping_address import ShippingAddress  # noqa: PLC0415
 
         d = dict(src_dict)
@@ -478,6 +494,23 @@ class Redemption:
 
         end_at = _parse_end_at(d.pop("endAt", UNSET))
 
+        def _parse_review(data: object) -> None | ReviewState | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                review_type_0 = ReviewState.from_dict(data)
+
+                return review_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | ReviewState | Unset, data)
+
+        review = _parse_review(d.pop("review", UNSET))
+
         redemption = cls(
             id=id,
             number=number,
@@ -507,6 +540,7 @@ class Redemption:
             canceled_at=canceled_at,
             start_at=start_at,
             end_at=end_at,
+            review=review,
         )
 
         redemption.additional_properties = d

@@ -40,6 +40,7 @@ from gateway.schemas import (
     NewItem,
     PlayerStatusChange,
     Redemption,
+    ReviewDecision,
     Shipment,
     StockAdjustment,
     Transaction,
@@ -168,8 +169,8 @@ async def redemptions(request: Request, services: Services, q: SearchText = "", 
         status_code, error = refusal(exc)
     return _page(request, "console/redemptions.html", caller, session, status_code=status_code,
                  redemptions=found, next_cursor=next_cursor, filters=filters, error=error,
-                 statuses=("SUBMITTED", "OPEN", "AWAITING_VENDOR", "AWAITING_CUSTOMER", "PURCHASED", "COMPLETED",
-                           "CANCELED", "FAILED"))
+                 statuses=("SUBMITTED", "OPEN", "AWAITING_APPROVAL", "AWAITING_VENDOR", "AWAITING_CUSTOMER",
+                           "PURCHASED", "COMPLETED", "CANCELED", "FAILED"))
 
 
 async def _job_of(services: Services, caller: Credential, redemption_id: str) -> FulfillmentJob | None:
@@ -222,6 +223,11 @@ def story_of(r: Redemption, ledger: list[Transaction], reveals: list[CodeReveal]
         if r.id in t.reference:
             what = f"ledger {t.kind} {t.display} {t.point_type} (entry {t.id})"
             events.append((t.created_at, f"{what}: {t.description}" if t.description else what, t.kind))
+    if r.review is not None:
+        events.append((r.review.held_at, f"held for review ({r.review.reason})", "review"))
+        if r.review.decision:
+            note = f": {r.review.note}" if r.review.note else ""
+            events.append((r.review.decided_at, f"review {r.review.decision}{note}", "review"))
     if r.completed_at:
         events.append((r.completed_at, "completed", "completed"))
     if r.canceled_at:
@@ -255,6 +261,29 @@ async def cancel(request: Request, redemption_id: RedemptionId, services: Servic
         noted(APP.name, "cancel", exc.code.value, redemption_id=redemption_id, credential=caller.id)
         return await _story(request, services, caller, session, redemption_id, 409, refusal(exc)[1])
     noted(APP.name, "cancel", "ok", redemption_id=redemption_id, credential=caller.id)
+    return see_other(f"{CONSOLE_PREFIX}/redemptions/{redemption_id}")
+
+
+@router.post("/redemptions/{id}/review")
+async def review(request: Request, redemption_id: RedemptionId, services: Services) -> Response:
+    """An operator's decision on a held redemption: approve (fulfilment goes on) or reject (refunded)."""
+    caller, session, form = await _operator_form(request, "review")
+    decision = field(form, "decision")
+    body = ReviewDecision(note=field(form, "note")[:1000])
+    try:
+        if decision == "approve":
+            await admin.approve_redemption(redemption_id, caller, services, body)
+        elif decision == "reject":
+            await admin.reject_redemption(redemption_id, caller, services, body)
+        else:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "decision must be approve or reject")
+    except DomainError as exc:
+        if exc.code not in (ErrorCode.REDEMPTION_NOT_HELD, ErrorCode.VALIDATION_ERROR):
+            raise
+        noted(APP.name, "review", exc.code.value, redemption_id=redemption_id, credential=caller.id)
+        status_code, message = refusal(exc)
+        return await _story(request, services, caller, session, redemption_id, status_code, message)
+    noted(APP.name, "review", decision, redemption_id=redemption_id, credential=caller.id)
     return see_other(f"{CONSOLE_PREFIX}/redemptions/{redemption_id}")
 
 

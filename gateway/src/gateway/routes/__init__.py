@@ -31,7 +31,8 @@ SandboxOutcome = Annotated[str | None, Header(
     description="sandbox only (403 SANDBOX_ONLY in live): force the outcome of this redemption's fulfilment: "
                 "`pending:N` (pending for N seconds, 1 to 60, then fulfilled), `provider_slow` (the same, 5 s), "
                 "`fail` (the fulfilment fails: refunded, CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` "
-                "(CANCELED with OUT_OF_CODES, refunded)")]
+                "(CANCELED with OUT_OF_CODES, refunded), `review` (held for review: AWAITING_APPROVAL, SANDBOX_REVIEW, "
+                "until an operator approves or rejects it)")]
 
 
 def next_cursor(token: str) -> str | None:

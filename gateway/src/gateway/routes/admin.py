@@ -1,5 +1,5 @@
 """Operators' routes: items and stock, point types, players and their points, every player's redemptions (codes
-and PINs masked), the audit of code reveals. The tenant and environment come from the admin credential."""
+and PINs masked), review holds (their rules, the holds, approve and reject), the audit of code reveals. The tenant and environment come from the admin credential."""
 
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ from gateway.schemas import (
     PointTypeList,
     Redemption,
     RedemptionList,
+    ReviewDecision,
+    ReviewRuleList,
+    ReviewRules,
+    ReviewRuleSet,
     StockAdjustment,
     Transaction,
 )
@@ -220,6 +224,75 @@ async def cancel_redemption(redemption_id: RedemptionId, caller: AdminCaller, se
     reply = await services.redemption.cancel(redemption_pb2.CancelRedemptionRequest(
         scope=scope_of(caller).to_proto(), redemption_id=redemption_id,
         reason=(body.reason if body else "") or "canceled by an operator"))
+    return Redemption.from_proto(reply.redemption)
+
+
+# ---- review holds --------------------------------------------------------------------------------------------
+
+_NOT_HELD = "REDEMPTION_NOT_HELD: not held for review, or decided the other way"
+
+
+@router.get("/review-rules", response_model=ReviewRuleList, operation_id="adminListReviewRules",
+            openapi_extra=ADMIN, responses=problems(401, 503, s403=_FORBIDDEN))
+async def list_review_rules(caller: AdminCaller, services: Services) -> ReviewRuleList:
+    """The tenant's review rules (offerId null) and each item's."""
+    reply = await services.redemption.list_review_rules(redemption_pb2.ListReviewRulesRequest(
+        scope=scope_of(caller).to_proto()))
+    return ReviewRuleList(rule_sets=[ReviewRuleSet.from_proto(r) for r in reply.rule_sets])
+
+
+@router.put("/review-rules", response_model=ReviewRuleSet, operation_id="adminSetReviewRules", openapi_extra=ADMIN,
+            responses=problems(401, 413, 422, 503, s403=_FORBIDDEN))
+async def set_review_rules(body: ReviewRules, caller: AdminCaller, services: Services) -> ReviewRuleSet:
+    """The tenant's rules, for every item (an item's own rules apply as well); every rule 0 or false: removed."""
+    reply = await services.redemption.set_review_rules(redemption_pb2.SetReviewRulesRequest(
+        scope=scope_of(caller).to_proto(), rules=body.to_proto()))
+    return ReviewRuleSet.from_proto(reply.rule_set)
+
+
+@router.put("/review-rules/items/{id}", response_model=ReviewRuleSet, operation_id="adminSetItemReviewRules",
+            openapi_extra=ADMIN, responses=problems(401, 413, 422, 503, s403=_FORBIDDEN))
+async def set_item_review_rules(item_id: ItemId, body: ReviewRules, caller: AdminCaller,
+                                services: Services) -> ReviewRuleSet:
+    """One item's rules (`alwaysReview`: the item is always reviewed), on top of the tenant's."""
+    reply = await services.redemption.set_review_rules(redemption_pb2.SetReviewRulesRequest(
+        scope=scope_of(caller).to_proto(), item_id=item_id, rules=body.to_proto()))
+    return ReviewRuleSet.from_proto(reply.rule_set)
+
+
+@router.get("/reviews", response_model=RedemptionList, operation_id="adminListReviews", openapi_extra=ADMIN,
+            responses=problems(401, 422, 503, s403=_FORBIDDEN))
+async def list_reviews(caller: AdminCaller, services: Services, limit: Limit = 20,
+                       cursor: Cursor = None) -> RedemptionList:
+    """The redemptions held for review (AWAITING_APPROVAL), newest first, each with its `review.reason`."""
+    viewer, viewer_id = admin_viewer(caller)
+    reply = await services.redemption.list(redemption_pb2.ListRedemptionsRequest(
+        scope=scope_of(caller).to_proto(), status=redemption_pb2.REDEMPTION_STATUS_AWAITING_APPROVAL,
+        page_size=limit, page_token=cursor or "", viewer=viewer, viewer_id=viewer_id))
+    return RedemptionList(redemptions=[Redemption.from_proto(r) for r in reply.redemptions],
+                          next_cursor=next_cursor(reply.next_page_token))
+
+
+@router.post("/reviews/{id}/approve", response_model=Redemption, operation_id="adminApproveRedemption",
+             openapi_extra=ADMIN, responses=problems(401, 413, 422, 503, s403=_FORBIDDEN,
+                                                     s404="REDEMPTION_NOT_FOUND", s409=_NOT_HELD))
+async def approve_redemption(redemption_id: RedemptionId, caller: AdminCaller, services: Services,
+                             body: ReviewDecision | None = None) -> Redemption:
+    """Fulfilment goes on (OPEN, the job sent). Approving again answers the redemption as it is."""
+    reply = await services.redemption.approve(redemption_pb2.ApproveRedemptionRequest(
+        scope=scope_of(caller).to_proto(), redemption_id=redemption_id, note=body.note if body else ""))
+    return Redemption.from_proto(reply.redemption)
+
+
+@router.post("/reviews/{id}/reject", response_model=Redemption, operation_id="adminRejectRedemption",
+             openapi_extra=ADMIN, responses=problems(401, 413, 422, 503, s403=_FORBIDDEN,
+                                                     s404="REDEMPTION_NOT_FOUND", s409=_NOT_HELD))
+async def reject_redemption(redemption_id: RedemptionId, caller: AdminCaller, services: Services,
+                            body: ReviewDecision | None = None) -> Redemption:
+    """Refunds the points and releases the stock: CANCELED with failure REVIEW_REJECTED. Rejecting again answers
+    the redemption as it is."""
+    reply = await services.redemption.reject(redemption_pb2.RejectRedemptionRequest(
+        scope=scope_of(caller).to_proto(), redemption_id=redemption_id, reason=body.note if body else ""))
     return Redemption.from_proto(reply.redemption)
 
 

@@ -87,7 +87,14 @@ from gateway.schemas.redemptions import (
     QuoteRequest,
     Redemption,
     RedemptionList,
+    ReviewState,
     ShippingAddress,
+)
+from gateway.schemas.reviews import (
+    ReviewDecision,
+    ReviewRuleList,
+    ReviewRules,
+    ReviewRuleSet,
 )
 from gateway.schemas.wallet import (
     ENTRY_KIND_NAMES,
@@ -180,6 +187,11 @@ __all__ = [
     "Readiness",
     "Redemption",
     "RedemptionList",
+    "ReviewDecision",
+    "ReviewRuleList",
+    "ReviewRuleSet",
+    "ReviewRules",
+    "ReviewState",
     "Shipment",
     "ShippingAddress",
     "StockAdjustment",

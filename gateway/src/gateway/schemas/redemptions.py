@@ -124,6 +124,25 @@ REDEMPTION_STATUS_VALUES = {v: k for k, v in REDEMPTION_STATUS_NAMES.items()}
 DELIVERY_STATUS_NAMES = {v: k.removeprefix("DELIVERY_STATUS_") for k, v in redemption_pb2.DeliveryStatus.items() if v}
 
 
+class ReviewState(ApiModel):
+    """A redemption held for review: why, since when, and the decision once made."""
+
+    reason: str = Field(description="the rule that held it: ALWAYS_REVIEW, COST_OVER, MAX_PER_HOUR, NEW_PLAYER, "
+                                    "SANDBOX_REVIEW")
+    held_at: datetime | None
+    decision: str | None = Field(description="approved, rejected, expired (no decision within the hold time); "
+                                             "null: undecided")
+    decided_at: datetime | None
+    note: str | None = Field(description="the operator's note or rejection reason")
+
+    @classmethod
+    def from_proto(cls, r: redemption_pb2.Redemption) -> ReviewState | None:
+        if not r.review_reason:
+            return None
+        return cls(reason=r.review_reason, held_at=timestamp(r, "held_at"), decision=or_none(r.review_decision),
+                   decided_at=timestamp(r, "reviewed_at"), note=or_none(r.review_note))
+
+
 class Redemption(ApiModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore",
                               json_schema_extra=openapi.examples(REDEMPTION_EXAMPLE))
@@ -134,8 +153,8 @@ class Redemption(ApiModel):
     offer: Offer
     variant_id: str | None
     rounds: int | None
-    status: str = Field(description="SUBMITTED, OPEN, AWAITING_VENDOR, AWAITING_CUSTOMER, PURCHASED, COMPLETED, "
-                                    "CANCELED or FAILED")
+    status: str = Field(description="SUBMITTED, OPEN, AWAITING_APPROVAL (paid, held for an operator's review), "
+                                    "AWAITING_VENDOR, AWAITING_CUSTOMER, PURCHASED, COMPLETED, CANCELED or FAILED")
     delivery_status: str | None
     points_price: int
     point_type: str
@@ -157,6 +176,7 @@ class Redemption(ApiModel):
     canceled_at: datetime | None
     start_at: datetime | None = None
     end_at: datetime | None = None
+    review: ReviewState | None = Field(default=None, description="set when it was held for review")
 
     @classmethod
     def from_proto(cls, r: redemption_pb2.Redemption) -> Redemption:
@@ -189,7 +209,8 @@ class Redemption(ApiModel):
             balance_after=r.balance_after if charged else None,
             redemption_message=or_none(r.redemption_message),
             created_at=timestamp(r, "created_at"), updated_at=timestamp(r, "updated_at"),
-            completed_at=timestamp(r, "completed_at"), canceled_at=timestamp(r, "canceled_at"))
+            completed_at=timestamp(r, "completed_at"), canceled_at=timestamp(r, "canceled_at"),
+            review=ReviewState.from_proto(r))
 
 
 class RedemptionList(ApiModel):

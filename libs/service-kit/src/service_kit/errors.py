@@ -34,6 +34,9 @@ class ErrorCode(enum.StrEnum):
     PLAYER_INACTIVE = "PLAYER_INACTIVE"
     REDEMPTION_NOT_FOUND = "REDEMPTION_NOT_FOUND"
     REDEMPTION_NOT_CANCELLABLE = "REDEMPTION_NOT_CANCELLABLE"
+    # An operator's approve or reject of a redemption that is not held for review (never held, or decided the
+    # other way).
+    REDEMPTION_NOT_HELD = "REDEMPTION_NOT_HELD"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     IDEMPOTENCY_KEY_CONFLICT = "IDEMPOTENCY_KEY_CONFLICT"
     IDEMPOTENCY_KEY_IN_PROGRESS = "IDEMPOTENCY_KEY_IN_PROGRESS"
@@ -69,6 +72,7 @@ GRPC_CODE: dict[ErrorCode, grpc.StatusCode] = {
     ErrorCode.QUOTE_ALREADY_USED: grpc.StatusCode.ALREADY_EXISTS,
     ErrorCode.QUOTE_MISMATCH: grpc.StatusCode.INVALID_ARGUMENT,
     ErrorCode.SANDBOX_ONLY: grpc.StatusCode.FAILED_PRECONDITION,
+    ErrorCode.REDEMPTION_NOT_HELD: grpc.StatusCode.FAILED_PRECONDITION,
     ErrorCode.ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
     ErrorCode.REDEMPTION_ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
     ErrorCode.IDEMPOTENCY_KEY_CONFLICT: grpc.StatusCode.ALREADY_EXISTS,

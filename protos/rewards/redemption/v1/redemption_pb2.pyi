@@ -30,6 +30,7 @@ class RedemptionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REDEMPTION_STATUS_COMPLETED: _ClassVar[RedemptionStatus]
     REDEMPTION_STATUS_CANCELED: _ClassVar[RedemptionStatus]
     REDEMPTION_STATUS_FAILED: _ClassVar[RedemptionStatus]
+    REDEMPTION_STATUS_AWAITING_APPROVAL: _ClassVar[RedemptionStatus]
 
 class DeliveryStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -50,6 +51,7 @@ REDEMPTION_STATUS_PURCHASED: RedemptionStatus
 REDEMPTION_STATUS_COMPLETED: RedemptionStatus
 REDEMPTION_STATUS_CANCELED: RedemptionStatus
 REDEMPTION_STATUS_FAILED: RedemptionStatus
+REDEMPTION_STATUS_AWAITING_APPROVAL: RedemptionStatus
 DELIVERY_STATUS_UNSPECIFIED: DeliveryStatus
 DELIVERY_STATUS_PENDING: DeliveryStatus
 DELIVERY_STATUS_SHIPPED: DeliveryStatus
@@ -74,7 +76,7 @@ class Fulfillment(_message.Message):
     def __init__(self, code: _Optional[str] = ..., pin: _Optional[str] = ..., financial_ref_id: _Optional[int] = ..., tracking_number: _Optional[str] = ..., provider_reference: _Optional[str] = ..., data: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., masked: _Optional[bool] = ...) -> None: ...
 
 class Redemption(_message.Message):
-    __slots__ = ("id", "number", "scope", "player_id", "item_id", "variant_id", "rounds", "item_name", "item_image_url", "point_type", "cost", "point_scale", "face_value", "face_currency", "fulfillment_strategy", "redemption_message", "status", "delivery_status", "failure_code", "failure_message", "fulfillment", "debit_transaction_id", "balance_after", "shipping_address", "customer_info", "comment", "trigger_source", "trigger_details", "created_at", "updated_at", "completed_at", "canceled_at")
+    __slots__ = ("id", "number", "scope", "player_id", "item_id", "variant_id", "rounds", "item_name", "item_image_url", "point_type", "cost", "point_scale", "face_value", "face_currency", "fulfillment_strategy", "redemption_message", "status", "delivery_status", "failure_code", "failure_message", "fulfillment", "debit_transaction_id", "balance_after", "shipping_address", "customer_info", "comment", "trigger_source", "trigger_details", "created_at", "updated_at", "completed_at", "canceled_at", "review_reason", "held_at", "review_decision", "reviewed_at", "review_note")
     ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +109,11 @@ class Redemption(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
     CANCELED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_REASON_FIELD_NUMBER: _ClassVar[int]
+    HELD_AT_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_DECISION_FIELD_NUMBER: _ClassVar[int]
+    REVIEWED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_NOTE_FIELD_NUMBER: _ClassVar[int]
     id: str
     number: int
     scope: _common_pb2.Scope
@@ -139,7 +146,12 @@ class Redemption(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     completed_at: _timestamp_pb2.Timestamp
     canceled_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player_id: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., item_name: _Optional[str] = ..., item_image_url: _Optional[str] = ..., point_type: _Optional[str] = ..., cost: _Optional[int] = ..., point_scale: _Optional[int] = ..., face_value: _Optional[int] = ..., face_currency: _Optional[str] = ..., fulfillment_strategy: _Optional[str] = ..., redemption_message: _Optional[str] = ..., status: _Optional[_Union[RedemptionStatus, str]] = ..., delivery_status: _Optional[_Union[DeliveryStatus, str]] = ..., failure_code: _Optional[str] = ..., failure_message: _Optional[str] = ..., fulfillment: _Optional[_Union[Fulfillment, _Mapping]] = ..., debit_transaction_id: _Optional[int] = ..., balance_after: _Optional[int] = ..., shipping_address: _Optional[_Union[_common_pb2.ShippingAddress, _Mapping]] = ..., customer_info: _Optional[_Union[_common_pb2.CustomerInfo, _Mapping]] = ..., comment: _Optional[str] = ..., trigger_source: _Optional[str] = ..., trigger_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., canceled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    review_reason: str
+    held_at: _timestamp_pb2.Timestamp
+    review_decision: str
+    reviewed_at: _timestamp_pb2.Timestamp
+    review_note: str
+    def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player_id: _Optional[str] = ..., item_id: _Optional[str] = ..., variant_id: _Optional[str] = ..., rounds: _Optional[int] = ..., item_name: _Optional[str] = ..., item_image_url: _Optional[str] = ..., point_type: _Optional[str] = ..., cost: _Optional[int] = ..., point_scale: _Optional[int] = ..., face_value: _Optional[int] = ..., face_currency: _Optional[str] = ..., fulfillment_strategy: _Optional[str] = ..., redemption_message: _Optional[str] = ..., status: _Optional[_Union[RedemptionStatus, str]] = ..., delivery_status: _Optional[_Union[DeliveryStatus, str]] = ..., failure_code: _Optional[str] = ..., failure_message: _Optional[str] = ..., fulfillment: _Optional[_Union[Fulfillment, _Mapping]] = ..., debit_transaction_id: _Optional[int] = ..., balance_after: _Optional[int] = ..., shipping_address: _Optional[_Union[_common_pb2.ShippingAddress, _Mapping]] = ..., customer_info: _Optional[_Union[_common_pb2.CustomerInfo, _Mapping]] = ..., comment: _Optional[str] = ..., trigger_source: _Optional[str] = ..., trigger_details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., canceled_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., review_reason: _Optional[str] = ..., held_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., review_decision: _Optional[str] = ..., reviewed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., review_note: _Optional[str] = ...) -> None: ...
 
 class RedeemRequest(_message.Message):
     __slots__ = ("scope", "player", "idempotency_key", "item_id", "variant_id", "rounds", "point_type", "shipping_address", "customer_info", "comment", "trigger_source", "trigger_details", "wait_for_fulfillment_ms", "viewer", "viewer_id", "quote_id", "sandbox_outcome")
@@ -334,3 +346,85 @@ class ListCodeRevealsResponse(_message.Message):
     reveals: _containers.RepeatedCompositeFieldContainer[CodeReveal]
     next_page_token: str
     def __init__(self, reveals: _Optional[_Iterable[_Union[CodeReveal, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ReviewRules(_message.Message):
+    __slots__ = ("max_redemptions_per_hour", "cost_over", "player_younger_than_days", "always_review")
+    MAX_REDEMPTIONS_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    COST_OVER_FIELD_NUMBER: _ClassVar[int]
+    PLAYER_YOUNGER_THAN_DAYS_FIELD_NUMBER: _ClassVar[int]
+    ALWAYS_REVIEW_FIELD_NUMBER: _ClassVar[int]
+    max_redemptions_per_hour: int
+    cost_over: int
+    player_younger_than_days: int
+    always_review: bool
+    def __init__(self, max_redemptions_per_hour: _Optional[int] = ..., cost_over: _Optional[int] = ..., player_younger_than_days: _Optional[int] = ..., always_review: _Optional[bool] = ...) -> None: ...
+
+class ReviewRuleSet(_message.Message):
+    __slots__ = ("item_id", "rules", "updated_at")
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    rules: ReviewRules
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, item_id: _Optional[str] = ..., rules: _Optional[_Union[ReviewRules, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SetReviewRulesRequest(_message.Message):
+    __slots__ = ("scope", "item_id", "rules")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.Scope
+    item_id: str
+    rules: ReviewRules
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., item_id: _Optional[str] = ..., rules: _Optional[_Union[ReviewRules, _Mapping]] = ...) -> None: ...
+
+class SetReviewRulesResponse(_message.Message):
+    __slots__ = ("rule_set",)
+    RULE_SET_FIELD_NUMBER: _ClassVar[int]
+    rule_set: ReviewRuleSet
+    def __init__(self, rule_set: _Optional[_Union[ReviewRuleSet, _Mapping]] = ...) -> None: ...
+
+class ListReviewRulesRequest(_message.Message):
+    __slots__ = ("scope",)
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.Scope
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ...) -> None: ...
+
+class ListReviewRulesResponse(_message.Message):
+    __slots__ = ("rule_sets",)
+    RULE_SETS_FIELD_NUMBER: _ClassVar[int]
+    rule_sets: _containers.RepeatedCompositeFieldContainer[ReviewRuleSet]
+    def __init__(self, rule_sets: _Optional[_Iterable[_Union[ReviewRuleSet, _Mapping]]] = ...) -> None: ...
+
+class ApproveRedemptionRequest(_message.Message):
+    __slots__ = ("scope", "redemption_id", "note")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.Scope
+    redemption_id: str
+    note: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., redemption_id: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ApproveRedemptionResponse(_message.Message):
+    __slots__ = ("redemption",)
+    REDEMPTION_FIELD_NUMBER: _ClassVar[int]
+    redemption: Redemption
+    def __init__(self, redemption: _Optional[_Union[Redemption, _Mapping]] = ...) -> None: ...
+
+class RejectRedemptionRequest(_message.Message):
+    __slots__ = ("scope", "redemption_id", "reason")
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    REDEMPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    scope: _common_pb2.Scope
+    redemption_id: str
+    reason: str
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., redemption_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RejectRedemptionResponse(_message.Message):
+    __slots__ = ("redemption",)
+    REDEMPTION_FIELD_NUMBER: _ClassVar[int]
+    redemption: Redemption
+    def __init__(self, redemption: _Optional[_Union[Redemption, _Mapping]] = ...) -> None: ...

@@ -69,6 +69,26 @@ class RedemptionServiceStub:
                 request_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsRequest.SerializeToString,
                 response_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsResponse.FromString,
                 _registered_method=True)
+        self.SetReviewRules = channel.unary_unary(
+                '/rewards.redemption.v1.RedemptionService/SetReviewRules',
+                request_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.SetReviewRulesRequest.SerializeToString,
+                response_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.SetReviewRulesResponse.FromString,
+                _registered_method=True)
+        self.ListReviewRules = channel.unary_unary(
+                '/rewards.redemption.v1.RedemptionService/ListReviewRules',
+                request_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListReviewRulesRequest.SerializeToString,
+                response_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListReviewRulesResponse.FromString,
+                _registered_method=True)
+        self.ApproveRedemption = channel.unary_unary(
+                '/rewards.redemption.v1.RedemptionService/ApproveRedemption',
+                request_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ApproveRedemptionRequest.SerializeToString,
+                response_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ApproveRedemptionResponse.FromString,
+                _registered_method=True)
+        self.RejectRedemption = channel.unary_unary(
+                '/rewards.redemption.v1.RedemptionService/RejectRedemption',
+                request_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.RejectRedemptionRequest.SerializeToString,
+                response_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.RejectRedemptionResponse.FromString,
+                _registered_method=True)
 
 
 class RedemptionServiceServicer:
@@ -138,6 +158,39 @@ class RedemptionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetReviewRules(self, request, context):
+        """Sets the review rules of the scope (item_id empty) or of one item; rules all zero and false remove them.
+        Errors: VALIDATION_ERROR (nothing changed). Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReviewRules(self, request, context):
+        """Every review rule of the scope: the tenant's (item_id empty) and each item's. Read-only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveRedemption(self, request, context):
+        """An operator approves a redemption held for review (AWAITING_APPROVAL): it becomes OPEN and its fulfillment
+        job is sent. Approving an approved one answers it unchanged. Errors: REDEMPTION_NOT_FOUND, REDEMPTION_NOT_HELD
+        (never held, or rejected), VALIDATION_ERROR.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectRedemption(self, request, context):
+        """An operator rejects a held redemption: refunded and released by the saga's way back, CANCELED with
+        failure_code REVIEW_REJECTED. Rejecting a rejected one answers it unchanged. Errors: REDEMPTION_NOT_FOUND,
+        REDEMPTION_NOT_HELD (never held, or approved), VALIDATION_ERROR.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RedemptionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -170,6 +223,26 @@ def add_RedemptionServiceServicer_to_server(servicer, server):
                     servicer.ListCodeReveals,
                     request_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsRequest.FromString,
                     response_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsResponse.SerializeToString,
+            ),
+            'SetReviewRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetReviewRules,
+                    request_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.SetReviewRulesRequest.FromString,
+                    response_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.SetReviewRulesResponse.SerializeToString,
+            ),
+            'ListReviewRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReviewRules,
+                    request_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListReviewRulesRequest.FromString,
+                    response_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListReviewRulesResponse.SerializeToString,
+            ),
+            'ApproveRedemption': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveRedemption,
+                    request_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ApproveRedemptionRequest.FromString,
+                    response_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.ApproveRedemptionResponse.SerializeToString,
+            ),
+            'RejectRedemption': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectRedemption,
+                    request_deserializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.RejectRedemptionRequest.FromString,
+                    response_serializer=rewards_dot_redemption_dot_v1_dot_redemption__pb2.RejectRedemptionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -339,6 +412,114 @@ class RedemptionService:
             '/rewards.redemption.v1.RedemptionService/ListCodeReveals',
             rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsRequest.SerializeToString,
             rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListCodeRevealsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetReviewRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.redemption.v1.RedemptionService/SetReviewRules',
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.SetReviewRulesRequest.SerializeToString,
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.SetReviewRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReviewRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.redemption.v1.RedemptionService/ListReviewRules',
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListReviewRulesRequest.SerializeToString,
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.ListReviewRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveRedemption(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.redemption.v1.RedemptionService/ApproveRedemption',
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.ApproveRedemptionRequest.SerializeToString,
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.ApproveRedemptionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectRedemption(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rewards.redemption.v1.RedemptionService/RejectRedemption',
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.RejectRedemptionRequest.SerializeToString,
+            rewards_dot_redemption_dot_v1_dot_redemption__pb2.RejectRedemptionResponse.FromString,
             options,
             channel_credentials,
             insecure,

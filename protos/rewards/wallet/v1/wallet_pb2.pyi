@@ -130,14 +130,16 @@ class GetPlayerRequest(_message.Message):
     def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player_id: _Optional[str] = ...) -> None: ...
 
 class GetPlayerResponse(_message.Message):
-    __slots__ = ("player_id", "status", "accounts")
+    __slots__ = ("player_id", "status", "accounts", "created_at")
     PLAYER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     player_id: str
     status: PlayerStatus
     accounts: _containers.RepeatedCompositeFieldContainer[Account]
-    def __init__(self, player_id: _Optional[str] = ..., status: _Optional[_Union[PlayerStatus, str]] = ..., accounts: _Optional[_Iterable[_Union[Account, _Mapping]]] = ...) -> None: ...
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, player_id: _Optional[str] = ..., status: _Optional[_Union[PlayerStatus, str]] = ..., accounts: _Optional[_Iterable[_Union[Account, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GrantPointsRequest(_message.Message):
     __slots__ = ("scope", "player_id", "point_type", "amount", "idempotency_key", "description")

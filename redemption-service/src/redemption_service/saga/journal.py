@@ -58,6 +58,11 @@ class SagaLog:
             await repository.mark_failed(session, saga_id, code, message)
 
     async def confirm(self, order: RedeemOrder, snapshot: Snapshot) -> Redemption:
+        if order.hold_reason:
+            held = await repository.hold(self.pool, order.redemption_id, snapshot, order.hold_reason)
+            if held is None:
+                raise SagaTakenOver(order.redemption_id)
+            return held
         job = self.job_of(order, snapshot)
         delay = self.inline_grace_seconds if snapshot.fulfillment_strategy in self.inline_strategies else 0.0
         redemption = await repository.confirm(self.pool, order.redemption_id, snapshot, job_event_id=job.event_id,

@@ -1,6 +1,7 @@
 """The redeem saga: reserve stock, debit points (wallet refuses an unknown or inactive player there), then the
-pivot (OPEN and the fulfillment job in the outbox, in one statement). Before the pivot every failure is
-compensated; after it, only forward.
+pivot (OPEN and the fulfillment job in the outbox, in one statement; or, when a review rule applies, the hold:
+AWAITING_APPROVAL with its reason and no job). Before the pivot every failure is compensated; after it, only
+forward (a rejected hold is cancelled with a refund, by the same way back).
 
 Each compensation is an `Undo` of the definition, run by the saga's scope and id alone. Every way back runs the
 definition's: the runner unwinding a failed redeem, recovery of an interrupted saga, a cancel and a failed
@@ -21,8 +22,9 @@ from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 
+from redemption_service import sandbox
 from redemption_service.clients import Catalog, Wallet
-from redemption_service.domain import DeliveryStatus, Redemption, Snapshot
+from redemption_service.domain import DeliveryStatus, Redemption, ReviewRules, Snapshot
 from redemption_service.saga.engine import Step
 
 
@@ -41,6 +43,8 @@ class RedeemOrder:
     customer_info: common_pb2.CustomerInfo | None
     quote_id: str = ""   # a quote's price lock: catalog pays its price for its variant
     sandbox_outcome: str = ""   # sandbox only: the fulfilment's forced outcome (sandbox.py)
+    review_rules: ReviewRules | None = None   # the tenant's and the item's, as the accept read them; None: none
+    hold_reason: str = ""       # set by the pivot's review: why the redemption is held (HoldReason); empty: not
     reservation: catalog_pb2.ReserveStockResponse | None = None
     debit: wallet_pb2.LedgerEntry | None = None
     confirmed: Redemption | None = None      # the redemption as the pivot left it (OPEN)
@@ -80,7 +84,19 @@ class RedeemOrder:
             config["sandbox_outcome"] = self.sandbox_outcome
         elif self.scope.environment != "sandbox":
             config.pop("sandbox_outcome", None)   # an item's forced outcome never acts in live
+        if config.get("sandbox_outcome") == sandbox.REVIEW:
+            config.pop("sandbox_outcome")   # a hold is the review's, not the fulfilment's: approved, it goes on as usual
         return config
+
+    def sandbox_review(self) -> bool:
+        """The sandbox outcome `review` (the request's, else the item's): the pivot holds the redemption."""
+        if self.scope.environment != "sandbox":
+            return False
+        if self.sandbox_outcome:
+            return self.sandbox_outcome == sandbox.REVIEW
+        assert self.reservation is not None
+        value = self.reservation.item.fulfillment_config.fields.get("sandbox_outcome")
+        return value is not None and value.string_value == sandbox.REVIEW
 
 
 def fulfillment_strategy_name(strategy: int) -> str:
@@ -92,7 +108,14 @@ def fulfillment_strategy_name(strategy: int) -> str:
 
 class Confirmation(Protocol):
     async def confirm(self, order: RedeemOrder, snapshot: Snapshot) -> Redemption:
-        """The pivot: status OPEN with the snapshot, and the fulfillment job in the outbox, in one statement."""
+        """The pivot: status OPEN with the snapshot, and the fulfillment job in the outbox, in one statement; or
+        the hold (AWAITING_APPROVAL, no job) when order.hold_reason is set."""
+
+
+class Review(Protocol):
+    async def hold_reason(self, order: RedeemOrder) -> str:
+        """Why the pivot holds this redemption for review (a HoldReason), or "": its rules' lookups run only when
+        a rule needs them."""
 
 
 FAILED_REASON = "redemption failed"
@@ -122,11 +145,14 @@ async def undo_all(way_back: Sequence[Undo], scope: Scope, saga_id: str, reason:
 
 
 class RedeemSaga:
-    def __init__(self, catalog: Catalog, wallet: Wallet, confirmation: Confirmation | None = None) -> None:
-        """confirmation: the pivot; None for a saga that is only ever undone (recovery)."""
+    def __init__(self, catalog: Catalog, wallet: Wallet, confirmation: Confirmation | None = None,
+                 review: Review | None = None) -> None:
+        """confirmation: the pivot; None for a saga that is only ever undone (recovery). review: whether the pivot
+        holds the redemption for review; None: never."""
         self.catalog = catalog
         self.wallet = wallet
         self.confirmation = confirmation
+        self.review = review
 
     def steps(self) -> list[Step[RedeemOrder]]:
         """The definition: each step with its undo and its failpoints' stem."""
@@ -181,4 +207,6 @@ class RedeemSaga:
 
     async def confirm(self, order: RedeemOrder) -> None:
         assert self.confirmation is not None, "a saga without its pivot is only undone"
+        if self.review is not None:
+            order.hold_reason = await self.review.hold_reason(order)
         order.confirmed = await self.confirmation.confirm(order, order.snapshot())

@@ -126,7 +126,8 @@ def sync_detailed(
             outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
             fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
             CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
-            refunded)
+            refunded), `review` (held for review: AWAITING_APPROVAL, SANDBOX_REVIEW, until an operator
+            approves or rejects it)
         body (RedeemPointsRequest):
 
     Raises:
@@ -172,7 +173,8 @@ def sync(
             outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
             fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
             CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
-            refunded)
+            refunded), `review` (held for review: AWAITING_APPROVAL, SANDBOX_REVIEW, until an operator
+            approves or rejects it)
         body (RedeemPointsRequest):
 
     Raises:
@@ -213,7 +215,8 @@ async def asyncio_detailed(
             outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
             fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
             CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
-            refunded)
+            refunded), `review` (held for review: AWAITING_APPROVAL, SANDBOX_REVIEW, until an operator
+            approves or rejects it)
         body (RedeemPointsRequest):
 
     Raises:
@@ -257,7 +260,8 @@ async def asyncio(
             outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
             fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
             CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
-            refunded)
+            refunded), `review` (held for review: AWAITING_APPROVAL, SANDBOX_REVIEW, until an operator
+            approves or rejects it)
         body (RedeemPointsRequest):
 
     Raises:

@@ -127,7 +127,8 @@ def sync_detailed(
             outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
             fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
             CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
-            refunded)
+            refunded), `review` (held for review: AWAITING_APPROVAL, SANDBOX_REVIEW, until an operator
+            approves or rejects it)
         body (RedeemGift):
 
     Raises:
@@ -173,7 +174,8 @@ def sync(
             outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
             fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
             CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
-            refunded)
+            refunded), `review` (held for review: AWAITING_APPROVAL, SANDBOX_REVIEW, until an operator
+            approves or rejects it)
         body (RedeemGift):
 
     Raises:
@@ -214,7 +216,8 @@ async def asyncio_detailed(
             outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
             fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
             CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
-            refunded)
+            refunded), `review` (held for review: AWAITING_APPROVAL, SANDBOX_REVIEW, until an operator
+            approves or rejects it)
         body (RedeemGift):
 
     Raises:
@@ -258,7 +261,8 @@ async def asyncio(
             outcome of this redemption's fulfilment: `pending:N` (pending for N seconds, 1 to 60, then
             fulfilled), `provider_slow` (the same, 5 s), `fail` (the fulfilment fails: refunded,
             CANCELED with SANDBOX_FULFILLMENT_FAILED), `pool_empty` (CANCELED with OUT_OF_CODES,
-            refunded)
+            refunded), `review` (held for review: AWAITING_APPROVAL, SANDBOX_REVIEW, until an operator
+            approves or rejects it)
         body (RedeemGift):
 
     Raises:
