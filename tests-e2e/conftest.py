@@ -41,7 +41,9 @@ def _free_settings(run_dir: Path, replicas: int = 1, mtls: bool = False, nats_re
                      "WEBHOOK_DELIVERY_INTERVAL_SECONDS": "0.2", "WEBHOOK_TIMEOUT_SECONDS": "2",
                      # redemption: an undecided review hold is rejected (refunded) within seconds, so the
                      # termination invariant never waits on one for long
-                     "REVIEW_HOLD_SECONDS": "15", "REVIEW_TIMEOUT_INTERVAL_SECONDS": "1"},
+                     "REVIEW_HOLD_SECONDS": "15", "REVIEW_TIMEOUT_INTERVAL_SECONDS": "1",
+                     # wallet: a lot whose expiry passed is expired by the sweep within a second
+                     "LOT_EXPIRY_SECONDS": "1"},
     )
 
 
@@ -130,9 +132,12 @@ class Operator:
         assert r.status_code == 201, r.text
         return r.json()
 
-    def grant(self, player: str, amount: int, point_type: str = "gems") -> None:
+    def grant(self, player: str, amount: int, point_type: str = "gems", expires_at: str | None = None) -> None:
+        body: dict[str, Any] = {"pointType": point_type, "amount": amount}
+        if expires_at is not None:
+            body["expiresAt"] = expires_at
         r = self.http.post(f"/v1/admin/players/{player}/grants", headers={"Idempotency-Key": uuid.uuid4().hex},
-                           json={"pointType": point_type, "amount": amount})
+                           json=body)
         assert r.status_code == 201, r.text
 
     def token(self, player: str, **claims: Any) -> str:
@@ -173,13 +178,19 @@ class Databases:
         return rows[0][0] if rows else ""
 
     def assert_wallet_conserved(self) -> None:
-        """Every balance equals the sum of its ledger rows and none is below zero."""
+        """Every balance equals the sum of its ledger rows and of its lots, and none is below zero."""
         broken = self.rows("wallet", """
             SELECT a.tenant_id, a.environment, a.player_id, a.point_type, a.balance, COALESCE(SUM(l.amount), 0)
             FROM accounts a LEFT JOIN ledger_entries l USING (tenant_id, environment, player_id, point_type)
             GROUP BY a.tenant_id, a.environment, a.player_id, a.point_type, a.balance
             HAVING a.balance <> COALESCE(SUM(l.amount), 0) OR a.balance < 0""")
         assert not broken, f"balances that differ from their ledger: {broken}"
+        broken = self.rows("wallet", """
+            SELECT a.tenant_id, a.environment, a.player_id, a.point_type, a.balance, COALESCE(SUM(p.remaining), 0)
+            FROM accounts a LEFT JOIN point_lots p USING (tenant_id, environment, player_id, point_type)
+            GROUP BY a.tenant_id, a.environment, a.player_id, a.point_type, a.balance
+            HAVING a.balance <> COALESCE(SUM(p.remaining), 0)""")
+        assert not broken, f"balances that differ from their lots: {broken}"
 
 
 @pytest.fixture(scope="session")

@@ -170,6 +170,13 @@ DASHBOARD: list[tuple[str, list[Panel]]] = [
         ("Webhook endpoints disabled", "none", "timeseries", [
             ("{{reason}}", f"sum by (reason) (increase(rewards_webhook_endpoints_disabled_total[{R}]))")]),
     ]),
+    ("Wallet lots (wallet-service)", [
+        ("Lots and points expired by the sweep", "ops", "timeseries", [
+            ("lots", f"sum(rate(rewards_wallet_lots_expired_total[{R}]))"),
+            ("points (minor units)", f"sum(rate(rewards_wallet_points_expired_total[{R}]))")]),
+        ("Debits run again behind the account's lock", "ops", "timeseries", [
+            ("debits", f"sum(rate(rewards_wallet_debits_run_again_total[{R}]))")]),
+    ]),
     ("Databases", [
         ("Connection pools", "none", "timeseries", [
             ("{{service}} {{state}}", "sum by (service, state) (rewards_db_pool_connections)")]),

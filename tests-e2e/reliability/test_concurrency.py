@@ -3,9 +3,13 @@ real processes. Each scenario's invariants are checked from the databases by the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
+from local_runner.invariants import eventually
 
 
 def _key() -> dict[str, str]:
@@ -81,3 +85,43 @@ def test_keys_too_long_or_empty_are_handled(gateway, operator, databases, ledger
     else:
         # An empty key is a request without one: accepted once, not replayed.
         assert r.status_code in (201, 400, 422), r.text
+
+
+def test_redeems_cancels_and_the_expiry_sweep_racing_on_one_player_lose_no_point(
+        gateway, operator, databases, ledger, rng, platform) -> None:
+    """Issue 16: debits (redeems), refunds (cancels) and the wallet's expiry sweep (every second here) race on one
+    player whose lots lapse mid-race; the ledger's invariants then find every point in a lot, spent, or expired
+    once: balance == ledger == lots, each debit's takes add up to it, each refund gives back its debit."""
+    price = rng.randint(3, 9)
+    item = ledger.item(stock=200, price=price, strategy="manual")      # stays OPEN, so it can be canceled
+    player, auth = operator.new_player(gems=60)
+    soon = datetime.now(UTC)
+    for seconds, amount in ((1.0, 40), (2.0, 40), (3.0, 30)):
+        operator.grant(player, amount, expires_at=(soon + timedelta(seconds=seconds)).isoformat())
+
+    async def race() -> None:
+        async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=60.0) as client:
+            async def redeem(delay: float) -> None:
+                await asyncio.sleep(delay)
+                made = await client.post("/v1/redemptions", headers={**auth, **_key()}, json={"offer": item})
+                assert made.status_code in (201, 422), made.text          # 422: INSUFFICIENT_POINTS
+                if made.status_code == 201 and rng.random() < 0.5:
+                    await asyncio.sleep(rng.random() * 1.5)
+                    canceled = await client.post(f"/v1/redemptions/{made.json()['id']}/cancel", headers=auth,
+                                                 json={"reason": "race"})
+                    assert canceled.status_code == 200, canceled.text
+
+            await asyncio.gather(*(redeem(rng.random() * 3.5) for _ in range(36)))
+
+    asyncio.run(race())
+
+    def swept() -> None:
+        left = databases.value("wallet", f"""SELECT count(*) FROM point_lots WHERE player_id = '{player}'
+                                             AND remaining > 0 AND expires_at <= now()""")
+        assert left == "0", f"{left} lapsed lots not expired yet"
+
+    eventually(swept, 20, "the sweep")
+    ledger.assert_all()
+    gems = next(b for b in gateway.get("/v1/wallet/balances", headers=auth).json()["balances"]
+                if b["pointType"] == "gems")
+    assert gems["amount"] == sum(lot["amount"] for lot in gems["lots"]) >= 0

@@ -3,7 +3,7 @@ straight into redemption's, with INSERT ... SELECT generate_series (seconds for 
 
 Each bulk player gets the same history (ROWS_PER_PLAYER grants, REDEMPTIONS_PER_PLAYER redemptions), so a read for
 one of them is the same work whether the tables hold a thousand rows or a million: only the size of the tables
-around it changes. Balances equal the sums of their ledger rows, as wallet requires."""
+around it changes. Balances equal the sums of their ledger rows and of their lots, as wallet requires."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ async def _connect(url: str) -> asyncpg.Connection:
 
 
 async def load_ledger(wallet_url: str, first_player: int, last_player: int) -> int:
-    """Players [first_player, last_player) with an account and ROWS_PER_PLAYER grants each; answers rows added."""
+    """Players [first_player, last_player) with an account, its lot and ROWS_PER_PLAYER grants each; answers rows
+    added."""
     if last_player <= first_player:
         return 0
     conn = await _connect(wallet_url)
@@ -43,6 +44,14 @@ async def load_ledger(wallet_url: str, first_player: int, last_player: int) -> i
                 SELECT $1, $2, 'bulk-' || lpad(g::text, 7, '0'), $3, $5::bigint * $6::int
                 FROM generate_series($4::int, $7::int - 1) g""",
                                TENANT, ENVIRONMENT, POINT_TYPE, first_player, GRANT, ROWS_PER_PLAYER, last_player)
+            # The grants never expire, so they make one lot per account (as the wallet's own grants would).
+            await conn.execute("""
+                INSERT INTO point_lots (tenant_id, environment, player_id, point_type, granted, remaining,
+                                        source_kind, source_reference)
+                SELECT $1, $2, 'bulk-' || lpad(g::text, 7, '0'), $3, $5::bigint * $6::int, $5::bigint * $6::int,
+                       'grant', 'bulk-' || g || '-1'
+                FROM generate_series($4::int, $7::int - 1) g""",
+                               TENANT, ENVIRONMENT, POINT_TYPE, first_player, GRANT, ROWS_PER_PLAYER, last_player)
             # Player outer, entry inner: each player's entries get increasing ids, as real grants would.
             await conn.execute("""
                 INSERT INTO ledger_entries (tenant_id, environment, player_id, point_type, kind, amount,
@@ -52,7 +61,7 @@ async def load_ledger(wallet_url: str, first_player: int, last_player: int) -> i
                 FROM generate_series($4::int, $7::int - 1) p, generate_series(1, $6::int) j
                 ORDER BY p, j""",
                                TENANT, ENVIRONMENT, POINT_TYPE, first_player, GRANT, ROWS_PER_PLAYER, last_player)
-        await conn.execute("ANALYZE players, accounts, ledger_entries")
+        await conn.execute("ANALYZE players, accounts, point_lots, ledger_entries")
         return (last_player - first_player) * ROWS_PER_PLAYER
     finally:
         await conn.close()

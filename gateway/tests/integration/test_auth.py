@@ -186,7 +186,8 @@ async def test_admin_routes_need_an_admin_credential(gateway, fake_services):
     player = await gw.client.get(path, headers={"Authorization": f"Bearer {await gw.token('p1')}"})
     assert player.status_code == 403
     ok = await gw.client.get(path, headers=gw.admin())
-    assert ok.status_code == 200 and ok.json() == {"pointTypes": [{"code": "gems", "name": "Gems", "scale": 0}]}
+    assert ok.status_code == 200 and ok.json() == {"pointTypes": [{"code": "gems", "name": "Gems", "scale": 0,
+                                                                  "lifetimeSeconds": 0}]}
     scope = fake_services.requests("ListPointTypes")[0].scope
     assert scope.tenant_id == gw.tenant and scope.environment == common_pb2.ENVIRONMENT_SANDBOX
 

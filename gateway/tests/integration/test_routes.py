@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import grpc
 import pytest
@@ -42,14 +43,26 @@ async def player_headers(gw, player: str = "alice") -> dict[str, str]:
 
 
 async def test_balances_have_the_exact_shape(gateway, fake_services):
+    expiring = wallet_pb2.Lot(id=3, remaining=5000, granted=6000)
+    expiring.expires_at.FromSeconds(1_800_000_000)
+    expiring.created_at.FromSeconds(1_700_000_000)
+    never = wallet_pb2.Lot(id=1, remaining=10050, granted=10050)
+    never.created_at.FromSeconds(1_600_000_000)
     fake_services.on("GetBalances", wallet_pb2.GetBalancesResponse(accounts=[
-        wallet_pb2.Account(point_type="coins", balance=15050, scale=2),
+        wallet_pb2.Account(point_type="coins", balance=15050, scale=2, lots=[expiring, never],
+                           expiring_within_30_days=5000),
         wallet_pb2.Account(point_type="gems", balance=7, scale=0)]))
     reply = await gateway.client.get("/v1/wallet/balances", headers=await player_headers(gateway))
     assert reply.status_code == 200
     assert reply.json() == {"playerId": "alice", "balances": [
-        {"pointType": "coins", "amount": 15050, "scale": 2, "display": "150.50"},
-        {"pointType": "gems", "amount": 7, "scale": 0, "display": "7"}]}
+        {"pointType": "coins", "amount": 15050, "scale": 2, "display": "150.50", "lots": [
+            {"id": 3, "amount": 5000, "display": "50.00", "granted": 6000, "expiresAt": "2027-01-15T08:00:00Z",
+             "createdAt": "2023-11-14T22:13:20Z"},
+            {"id": 1, "amount": 10050, "display": "100.50", "granted": 10050, "expiresAt": None,
+             "createdAt": "2020-09-13T12:26:40Z"}],
+         "expiringWithin30Days": 5000, "expiringWithin30DaysDisplay": "50.00"},
+        {"pointType": "gems", "amount": 7, "scale": 0, "display": "7", "lots": [], "expiringWithin30Days": 0,
+         "expiringWithin30DaysDisplay": "0"}]}
 
 
 async def test_transactions_page_through_the_ledger(gateway, fake_services):
@@ -329,7 +342,11 @@ async def test_admin_items_stock_points_and_players(gateway, fake_services):
     fake_services.on("DefinePointType", lambda r: wallet_pb2.DefinePointTypeResponse(point_type=r.point_type))
     defined = await gw.client.put("/v1/admin/point-types/coins", json={"name": "Coins", "scale": 2},
                                   headers=gw.admin())
-    assert defined.json() == {"code": "coins", "name": "Coins", "scale": 2}
+    assert defined.json() == {"code": "coins", "name": "Coins", "scale": 2, "lifetimeSeconds": 0}
+    lived = await gw.client.put("/v1/admin/point-types/coins", json={"name": "Coins", "scale": 2,
+                                                                     "lifetimeSeconds": 86400}, headers=gw.admin())
+    assert lived.json()["lifetimeSeconds"] == 86400
+    assert fake_services.requests("DefinePointType")[-1].point_type.lifetime_seconds == 86400
     assert_problem(await gw.client.put("/v1/admin/point-types/coins", json={"name": "Coins", "scale": 9},
                                        headers=gw.admin()), 422, "VALIDATION_ERROR")
 
@@ -349,6 +366,18 @@ async def test_admin_items_stock_points_and_players(gateway, fake_services):
     assert_problem(await gw.client.post("/v1/admin/players/bob/grants", json=grant, headers=gw.admin()),
                    422, "VALIDATION_ERROR")
     assert len(fake_services.requests("GrantPoints")) == 2
+    fake_services.on("GrantPoints", lambda r: wallet_pb2.GrantPointsResponse(
+        entry=wallet_pb2.LedgerEntry(id=2, player_id=r.player_id, point_type=r.point_type, amount=r.amount,
+                                     balance_after=r.amount, kind=wallet_pb2.ENTRY_KIND_GRANT, scale=2)))
+    expiring = await gw.client.post("/v1/admin/players/bob/grants", headers={**gw.admin(), "Idempotency-Key": "g-2"},
+                                    json={**grant, "expiresAt": "2030-01-01T00:00:00+02:00"})
+    assert expiring.status_code == 201, expiring.text
+    sent = fake_services.requests("GrantPoints")[-1]
+    assert sent.expires_at.ToDatetime(tzinfo=UTC) == datetime(2029, 12, 31, 22, tzinfo=UTC)
+    assert not fake_services.requests("GrantPoints")[0].HasField("expires_at")
+    assert_problem(await gw.client.post("/v1/admin/players/bob/grants", headers={**gw.admin(), "Idempotency-Key": "g-3"},
+                                        json={**grant, "expiresAt": "2030-01-01T00:00:00"}), 422, "VALIDATION_ERROR")
+    assert len(fake_services.requests("GrantPoints")) == 3
 
     fake_services.on("UpsertPlayer", lambda r: wallet_pb2.UpsertPlayerResponse(player_id=r.player_id,
                                                                                status=r.status))

@@ -94,7 +94,10 @@ class Ledger:
 
     def assert_conserved(self) -> None:
         """Every balance equals its ledger and is not negative; per tenant and environment, what was granted
-        (and adjusted) equals the balances plus what was spent net of refunds."""
+        (and adjusted) equals the balances plus what was spent net of refunds plus what expired. In lots: every
+        balance equals the sum of its lots' remaining points; each lot's granted points are what remains, what
+        expired and what is out in takes not given back; each debit took its amount from the lots, and each
+        refund gave back exactly its debit."""
         broken = self.databases.rows("wallet", """
             SELECT a.tenant_id, a.environment, a.player_id, a.point_type, a.balance, COALESCE(SUM(l.amount), 0)
             FROM accounts a LEFT JOIN ledger_entries l USING (tenant_id, environment, player_id, point_type)
@@ -104,14 +107,49 @@ class Ledger:
         broken = self.databases.rows("wallet", """
             WITH l AS (SELECT tenant_id, environment,
                          COALESCE(SUM(amount) FILTER (WHERE kind IN ('grant', 'adjustment')), 0) AS granted,
-                         COALESCE(-SUM(amount) FILTER (WHERE kind IN ('debit', 'refund')), 0) AS spent_net
+                         COALESCE(-SUM(amount) FILTER (WHERE kind IN ('debit', 'refund')), 0) AS spent_net,
+                         COALESCE(-SUM(amount) FILTER (WHERE kind = 'expire'), 0) AS expired
                        FROM ledger_entries GROUP BY tenant_id, environment),
                  b AS (SELECT tenant_id, environment, SUM(balance) AS balances FROM accounts
                        GROUP BY tenant_id, environment)
-            SELECT l.tenant_id, l.environment, l.granted, b.balances, l.spent_net
+            SELECT l.tenant_id, l.environment, l.granted, b.balances, l.spent_net, l.expired
             FROM l JOIN b USING (tenant_id, environment)
-            WHERE l.granted <> b.balances + l.spent_net""")
-        assert not broken, f"points created or lost (tenant, env, granted, balances, spent net): {broken}"
+            WHERE l.granted <> b.balances + l.spent_net + l.expired""")
+        assert not broken, f"points created or lost (tenant, env, granted, balances, spent net, expired): {broken}"
+        self.assert_lots_conserved()
+
+    def assert_lots_conserved(self) -> None:
+        """The lots' side of conservation (wallet migration 0005): balance == sum of lots; per lot, granted ==
+        remaining + expired + takes not given back; a debit's takes add up to it; a refund gives back its debit."""
+        broken = self.databases.rows("wallet", """
+            SELECT a.tenant_id, a.environment, a.player_id, a.point_type, a.balance, COALESCE(SUM(p.remaining), 0)
+            FROM accounts a LEFT JOIN point_lots p USING (tenant_id, environment, player_id, point_type)
+            GROUP BY a.tenant_id, a.environment, a.player_id, a.point_type, a.balance
+            HAVING a.balance <> COALESCE(SUM(p.remaining), 0)""")
+        assert not broken, f"balances that differ from their lots: {broken}"
+        broken = self.databases.rows("wallet", """
+            WITH taken_out AS (
+                SELECT t.lot_id, SUM(t.amount) AS amount FROM lot_takes t
+                WHERE t.kind = 'adjustment' OR NOT EXISTS (
+                      SELECT FROM ledger_entries r WHERE r.tenant_id = t.tenant_id AND r.environment = t.environment
+                         AND r.kind = 'refund' AND r.reference = t.reference)
+                GROUP BY t.lot_id)
+            SELECT p.id, p.granted, p.remaining, p.expired, COALESCE(o.amount, 0)
+            FROM point_lots p LEFT JOIN taken_out o ON o.lot_id = p.id
+            WHERE p.remaining < 0 OR p.remaining > p.granted
+               OR p.granted <> p.remaining + p.expired + COALESCE(o.amount, 0)""")
+        assert not broken, f"lots whose points were created or lost (id, granted, remaining, expired, out): {broken}"
+        broken = self.databases.rows("wallet", """
+            SELECT d.tenant_id, d.reference, -d.amount, COALESCE(SUM(t.amount), 0), r.amount
+            FROM ledger_entries d
+            LEFT JOIN lot_takes t ON t.tenant_id = d.tenant_id AND t.environment = d.environment
+                                 AND t.kind = 'debit' AND t.reference = d.reference
+            LEFT JOIN ledger_entries r ON r.tenant_id = d.tenant_id AND r.environment = d.environment
+                                      AND r.kind = 'refund' AND r.reference = d.reference
+            WHERE d.kind = 'debit'
+            GROUP BY d.tenant_id, d.reference, d.amount, r.amount
+            HAVING -d.amount <> COALESCE(SUM(t.amount), 0) OR (r.amount IS NOT NULL AND r.amount <> -d.amount)""")
+        assert not broken, f"debits whose lot takes or refund differ from their amount: {broken}"
 
     def assert_terminated(self) -> None:
         """Every redemption is COMPLETED, CANCELED, FAILED or in a documented waiting state (AWAITING_VENDOR,

@@ -12,6 +12,7 @@ class Settings(GrpcServerSettings):
     # GRPC_ALLOWED_CALLERS: with mutual TLS on, who may call (the saga's debits and refunds; the gateway's reads and admin routes)
     grpc_allowed_callers: str = "redemption-service,gateway"
     migrate_on_start: bool = True     # MIGRATE_ON_START: apply Alembic migrations before serving
+    lot_expiry_seconds: float = 30.0  # LOT_EXPIRY_SECONDS: how often the sweep expires lots whose expiry passed
     invariant_check_seconds: float = 60.0  # INVARIANT_CHECK_SECONDS: how often the ledger invariant is checked
     nats_url: str = "nats://127.0.0.1:4222"  # NATS_URL: where the tenants' events (points granted, adjusted) go
     nats_stream_replicas: int = 1            # NATS_STREAM_REPLICAS: servers each stream is kept on (3 in a cluster)

@@ -3,13 +3,15 @@ which turns it into a rich status."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import grpc
 from rewards.wallet.v1 import wallet_pb2, wallet_pb2_grpc
 from service_kit.errors import DomainError, ErrorCode
 from service_kit.failpoints import failpoint, stall_point
 from service_kit.scope import Scope
 
-from wallet_service.domain import Account, EntryKind, LedgerEntry, PlayerStatus, PointType
+from wallet_service.domain import Account, EntryKind, LedgerEntry, Lot, PlayerStatus, PointType
 from wallet_service.wallet import Wallet
 
 _KIND_TO_PROTO = {
@@ -17,6 +19,7 @@ _KIND_TO_PROTO = {
     EntryKind.DEBIT: wallet_pb2.ENTRY_KIND_DEBIT,
     EntryKind.REFUND: wallet_pb2.ENTRY_KIND_REFUND,
     EntryKind.ADJUSTMENT: wallet_pb2.ENTRY_KIND_ADJUSTMENT,
+    EntryKind.EXPIRE: wallet_pb2.ENTRY_KIND_EXPIRE,
 }
 _STATUS_TO_PROTO = {
     PlayerStatus.ACTIVE: wallet_pb2.PLAYER_STATUS_ACTIVE,
@@ -34,11 +37,21 @@ def _scope(request) -> Scope:  # type: ignore[no-untyped-def]
 
 
 def _point_type(pt: PointType) -> wallet_pb2.PointType:
-    return wallet_pb2.PointType(code=pt.code, name=pt.name, scale=pt.scale)
+    return wallet_pb2.PointType(code=pt.code, name=pt.name, scale=pt.scale, lifetime_seconds=pt.lifetime_seconds)
+
+
+def _lot(lot: Lot) -> wallet_pb2.Lot:
+    message = wallet_pb2.Lot(id=lot.id, remaining=lot.remaining, granted=lot.granted)
+    if lot.expires_at is not None:
+        message.expires_at.FromDatetime(lot.expires_at)
+    message.created_at.FromDatetime(lot.created_at)
+    return message
 
 
 def _account(account: Account) -> wallet_pb2.Account:
-    return wallet_pb2.Account(point_type=account.point_type, balance=account.balance, scale=account.scale)
+    return wallet_pb2.Account(point_type=account.point_type, balance=account.balance, scale=account.scale,
+                              lots=[_lot(lot) for lot in account.lots],
+                              expiring_within_30_days=account.expiring_soon)
 
 
 def _entry(entry: LedgerEntry) -> wallet_pb2.LedgerEntry:
@@ -57,7 +70,8 @@ class WalletApi(wallet_pb2_grpc.WalletServiceServicer):
     async def DefinePointType(self, request: wallet_pb2.DefinePointTypeRequest,
                               context: grpc.aio.ServicerContext) -> wallet_pb2.DefinePointTypeResponse:
         pt = request.point_type
-        stored = await self.wallet.define_point_type(_scope(request), pt.code, pt.name, pt.scale)
+        stored = await self.wallet.define_point_type(_scope(request), pt.code, pt.name, pt.scale,
+                                                     pt.lifetime_seconds)
         return wallet_pb2.DefinePointTypeResponse(point_type=_point_type(stored))
 
     async def ListPointTypes(self, request: wallet_pb2.ListPointTypesRequest,
@@ -84,9 +98,10 @@ class WalletApi(wallet_pb2_grpc.WalletServiceServicer):
 
     async def GrantPoints(self, request: wallet_pb2.GrantPointsRequest,
                           context: grpc.aio.ServicerContext) -> wallet_pb2.GrantPointsResponse:
+        expires_at = (request.expires_at.ToDatetime(tzinfo=UTC) if request.HasField("expires_at") else None)
         result = await self.wallet.grant_points(_scope(request), request.player_id,
                                                 request.point_type, request.amount, request.idempotency_key,
-                                                request.description)
+                                                request.description, expires_at)
         return wallet_pb2.GrantPointsResponse(entry=_entry(result.entry), replayed=result.replayed)
 
     async def AdjustPoints(self, request: wallet_pb2.AdjustPointsRequest,

@@ -10,7 +10,7 @@ service's PgPool, each one statement in autocommit, so atomic on its own: buildi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -24,8 +24,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wallet_service.domain import Account, EntryKind, LedgerEntry, PlayerStatus, PointType
-from wallet_service.models import accounts, event_outbox, ledger_entries, players, point_types
+from wallet_service.domain import (
+    Account,
+    EntryKind,
+    LedgerEntry,
+    Lot,
+    PlayerStatus,
+    PointType,
+    expiring_within,
+    take_from_lots,
+)
+from wallet_service.models import accounts, event_outbox, ledger_entries, lot_takes, players, point_lots, point_types
 
 UNIQUE_VIOLATION = "23505"
 
@@ -33,35 +42,43 @@ UNIQUE_VIOLATION = "23505"
 def is_duplicate_movement(exc: IntegrityError) -> bool:
     """True when an insert lost the race for a (scope, kind, reference) already taken by another transaction."""
     orig = exc.orig
-    return getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION and "uq_ledger_movement" in str(orig)
+    # pk_lot_takes: a negative adjustment's takes, written (under the same key) before its ledger row.
+    return getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION and any(
+        name in str(orig) for name in ("uq_ledger_movement", "pk_lot_takes"))
 
 
 # --- point types --------------------------------------------------------------------------------------------
 
-async def insert_point_type(session: AsyncSession, scope: Scope, code: str, name: str, scale: int) -> PointType:
-    """Creates the point type, or renames it; the stored row (with its scale) is returned either way."""
+_POINT_TYPE_COLUMNS = (point_types.c.code, point_types.c.name, point_types.c.scale, point_types.c.lifetime_seconds)
+
+
+async def insert_point_type(session: AsyncSession, scope: Scope, code: str, name: str, scale: int,
+                            lifetime_seconds: int) -> PointType:
+    """Creates the point type, or renames it and sets its lifetime; the stored row (with its scale) is returned
+    either way."""
     stmt = insert(point_types).values(tenant_id=scope.tenant_id, environment=scope.environment, code=code,
-                                      name=name, scale=scale)
+                                      name=name, scale=scale, lifetime_seconds=lifetime_seconds)
     row = (await session.execute(
-        stmt.on_conflict_do_update(index_elements=["tenant_id", "environment", "code"], set_={"name": name})
-        .returning(point_types.c.code, point_types.c.name, point_types.c.scale))).one()
-    return PointType(row.code, row.name, row.scale)
+        stmt.on_conflict_do_update(index_elements=["tenant_id", "environment", "code"],
+                                   set_={"name": name, "lifetime_seconds": lifetime_seconds})
+        .returning(*_POINT_TYPE_COLUMNS))).one()
+    return PointType(row.code, row.name, row.scale, row.lifetime_seconds)
 
 
 async def list_point_types(session: AsyncSession, scope: Scope) -> list[PointType]:
     rows = await session.execute(
-        select(point_types.c.code, point_types.c.name, point_types.c.scale)
+        select(*_POINT_TYPE_COLUMNS)
         .where(point_types.c.tenant_id == scope.tenant_id, point_types.c.environment == scope.environment)
         .order_by(point_types.c.code))
-    return [PointType(r.code, r.name, r.scale) for r in rows]
+    return [PointType(r.code, r.name, r.scale, r.lifetime_seconds) for r in rows]
 
 
-async def scale_of(session: AsyncSession, scope: Scope, code: str) -> int | None:
-    scale = await session.scalar(
-        select(point_types.c.scale).where(point_types.c.tenant_id == scope.tenant_id,
-                                          point_types.c.environment == scope.environment,
-                                          point_types.c.code == code))
-    return None if scale is None else int(scale)
+async def point_type_of(session: AsyncSession, scope: Scope, code: str) -> PointType | None:
+    row = (await session.execute(
+        select(*_POINT_TYPE_COLUMNS).where(point_types.c.tenant_id == scope.tenant_id,
+                                           point_types.c.environment == scope.environment,
+                                           point_types.c.code == code))).first()
+    return None if row is None else PointType(row.code, row.name, row.scale, row.lifetime_seconds)
 
 
 # --- players and accounts -----------------------------------------------------------------------------------
@@ -112,16 +129,53 @@ async def credit_account(session: AsyncSession, scope: Scope, player_id: str, po
     return int(balance)
 
 
-async def take_from_account(session: AsyncSession, scope: Scope, player_id: str, point_type: str,
-                            amount: int) -> int | None:
-    """Subtracts amount (> 0) when the balance covers it, in one statement; None when it does not (or there is
-    no account). The new balance otherwise."""
+async def add_lot(session: AsyncSession, scope: Scope, player_id: str, point_type: str, amount: int,
+                  expires_at: datetime | None, source: EntryKind, reference: str) -> None:
+    """The lot of a credit (a grant, a positive adjustment), in the credit's transaction, after its account (whose
+    row lock it holds): a new lot, or the account's lot of the same expiry grown by amount (uq_point_lots_expiry),
+    so an account holds one lot per expiry, not one per grant."""
+    stmt = insert(point_lots).values(
+        tenant_id=scope.tenant_id, environment=scope.environment, player_id=player_id, point_type=point_type,
+        granted=amount, remaining=amount, expires_at=expires_at, source_kind=source.value,
+        source_reference=reference)
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "environment", "player_id", "point_type", "expires_at"],
+        set_={"granted": point_lots.c.granted + stmt.excluded.granted,
+              "remaining": point_lots.c.remaining + stmt.excluded.remaining}))
+
+
+async def take_from_account(session: AsyncSession, scope: Scope, player_id: str, point_type: str, amount: int,
+                            kind: EntryKind, reference: str) -> int | None:
+    """Takes amount (> 0) from the account's spendable lots, soonest expiry first (domain.take_from_lots), and
+    records the takes under (kind, reference); None when the lots do not cover it (or there is no account). The
+    new balance otherwise. The account's row is locked first, as every writer of its lots does, so the lots
+    read next are current and stay so until the commit."""
     balance = await session.scalar(
-        update(accounts)
-        .where(*_account_key(scope, player_id, point_type), accounts.c.balance >= amount)
+        select(accounts.c.balance).where(*_account_key(scope, player_id, point_type)).with_for_update())
+    if balance is None:
+        return None
+    now = await session.scalar(select(func.now()))
+    rows = await session.execute(
+        select(point_lots.c.id, point_lots.c.remaining, point_lots.c.granted, point_lots.c.expires_at,
+               point_lots.c.created_at)
+        .where(point_lots.c.tenant_id == scope.tenant_id, point_lots.c.environment == scope.environment,
+               point_lots.c.player_id == player_id, point_lots.c.point_type == point_type,
+               point_lots.c.remaining > 0))
+    takes = take_from_lots([Lot(r.id, r.remaining, r.granted, r.expires_at, r.created_at) for r in rows],
+                           amount, now)
+    if takes is None:
+        return None
+    for lot_id, part in takes:
+        await session.execute(update(point_lots).where(point_lots.c.id == lot_id)
+                              .values(remaining=point_lots.c.remaining - part))
+    await session.execute(insert(lot_takes), [
+        {"tenant_id": scope.tenant_id, "environment": scope.environment, "kind": kind.value,
+         "reference": reference, "lot_id": lot_id, "amount": part} for lot_id, part in takes])
+    balance = await session.scalar(
+        update(accounts).where(*_account_key(scope, player_id, point_type))
         .values(balance=accounts.c.balance - amount, updated_at=func.now())
         .returning(accounts.c.balance))
-    return None if balance is None else int(balance)
+    return int(balance)
 
 
 # --- the ledger ---------------------------------------------------------------------------------------------
@@ -169,12 +223,24 @@ _ENTRY_FIELDS = ("l.id, l.player_id, l.point_type, l.kind, l.amount, l.balance_a
 _ENTRY_TYPE = ("JOIN point_types pt ON pt.tenant_id = l.tenant_id AND pt.environment = l.environment"
                " AND pt.code = l.point_type")
 
-# $3 player. One row per point type of the scope, 0 where the player has no account.
+# $3 player. One row per point type of the scope, 0 where the player has no account, with the lots holding the
+# balance in spending order (as arrays, through ix_point_lots_spendable).
 BALANCES = """
-SELECT pt.code, pt.scale, COALESCE(a.balance, 0) AS balance
+SELECT pt.code, pt.scale, COALESCE(a.balance, 0) AS balance, l.ids, l.remaining, l.granted, l.expires_at,
+       l.created_at
 FROM point_types pt
 LEFT JOIN accounts a ON a.tenant_id = pt.tenant_id AND a.environment = pt.environment
                     AND a.point_type = pt.code AND a.player_id = $3
+LEFT JOIN LATERAL (
+    SELECT array_agg(id ORDER BY expires_at ASC NULLS LAST, id) AS ids,
+           array_agg(remaining ORDER BY expires_at ASC NULLS LAST, id) AS remaining,
+           array_agg(granted ORDER BY expires_at ASC NULLS LAST, id) AS granted,
+           array_agg(expires_at ORDER BY expires_at ASC NULLS LAST, id) AS expires_at,
+           array_agg(created_at ORDER BY expires_at ASC NULLS LAST, id) AS created_at
+    FROM point_lots
+    WHERE tenant_id = pt.tenant_id AND environment = pt.environment AND player_id = $3
+      AND point_type = pt.code AND remaining > 0
+) l ON a.player_id IS NOT NULL
 WHERE pt.tenant_id = $1 AND pt.environment = $2
 ORDER BY pt.code
 """
@@ -236,12 +302,19 @@ WHERE o.tenant_id = $1 AND o.environment = $2 AND o.saga_id = $3
 """
 
 # $3 saga, $4 player, $5 point type, $6 amount (> 0), $7 description. The whole debit in one statement: the
-# player must be active and the saga unsettled, the balance must cover the amount (`balance >= amount`, the
-# account row locked by the UPDATE), and the points taken, the saga's outcome and the ledger row are written
-# together or not at all. Always one row: what the checks saw (to name a refusal) and the entry, if written.
+# player must be active and the saga unsettled, the spendable lots (not lapsed) must cover the amount, taken
+# soonest expiry first (never-expiring last) with a running sum; the account row is locked by its UPDATE
+# (`balance >= amount`) before any lot is touched, and the points taken from the account and from each lot,
+# the takes (lot_takes, what its refund gives back), the saga's outcome and the ledger row are written together
+# or not at all. Always one row: what the checks saw (to name a refusal) and the entry, if written.
 # A duplicate or a refund of the same saga that committed after this statement began is caught by the primary
 # key of saga_outcomes (a unique index sees it, or waits for it while it is in flight): the statement then fails
 # whole with a unique violation, having written nothing.
+# The lots are read in the statement's snapshot, taken before the account's lock: when another writer of the
+# account's lots committed in between, a lot's `remaining - take` is computed on its current row and may fall
+# below zero, and then the statement fails whole on ck_point_lots_remaining_in_range, having written nothing;
+# wallet.py runs it again in a transaction after LOCK_ACCOUNT (debit(locked=True)), where the lots it reads are
+# current.
 DEBIT = """
 WITH player AS (
     SELECT status FROM players WHERE tenant_id = $1 AND environment = $2 AND player_id = $4
@@ -249,12 +322,29 @@ WITH player AS (
     SELECT scale FROM point_types WHERE tenant_id = $1 AND environment = $2 AND code = $5
 ), settled AS (
     SELECT outcome FROM saga_outcomes WHERE tenant_id = $1 AND environment = $2 AND saga_id = $3
+), lots AS (
+    SELECT id, remaining, SUM(remaining) OVER (ORDER BY expires_at ASC NULLS LAST, id) AS upto
+    FROM point_lots
+    WHERE tenant_id = $1 AND environment = $2 AND player_id = $4 AND point_type = $5 AND remaining > 0
+      AND (expires_at IS NULL OR expires_at > now())
+), picks AS (
+    SELECT id, LEAST(remaining, $6::bigint - (upto - remaining)) AS take FROM lots
+    WHERE upto - remaining < $6::bigint
 ), taken AS (
     UPDATE accounts SET balance = balance - $6::bigint, updated_at = now()
     WHERE tenant_id = $1 AND environment = $2 AND player_id = $4 AND point_type = $5 AND balance >= $6::bigint
+      AND (SELECT COALESCE(SUM(take), 0) FROM picks) = $6::bigint
       AND NOT EXISTS (SELECT FROM settled)
       AND EXISTS (SELECT FROM player WHERE status = 'active')
     RETURNING balance
+), drawn AS (
+    UPDATE point_lots l SET remaining = l.remaining - p.take
+    FROM picks p, taken
+    WHERE l.id = p.id
+    RETURNING l.id, p.take
+), takes AS (
+    INSERT INTO lot_takes (tenant_id, environment, kind, reference, lot_id, amount)
+    SELECT $1, $2, 'debit', $3, id, take FROM drawn
 ), settles AS (
     INSERT INTO saga_outcomes (tenant_id, environment, saga_id, outcome)
     SELECT $1, $2, $3, 'debited' FROM taken
@@ -269,28 +359,53 @@ SELECT (SELECT status FROM player) AS player_status, (SELECT scale FROM point_ty
 FROM (VALUES (1)) AS one (x) LEFT JOIN entry ON true
 """
 
+# The description of the `expire` entry of a refund into a lapsed lot.
+REFUNDED_EXPIRED = "refunded into a lot already expired: expired at once"
+
 # $3 saga, $4 description of the refund entry, $5 reason kept on a tombstone. The compensation in one statement:
 # with a debit and no refund yet, the exact debit goes back to its account beside its refund entry (player
 # status does not matter); with no debit, the saga is settled 'given_up' and its tombstone written, so a debit
 # arriving later is refused. A debit still in flight makes the 'given_up' insert wait for it: when it commits,
 # nothing is written (given_up false, debited false) and the caller reads the saga again. A concurrent refund
 # of the same saga fails this statement whole on the ledger's unique movement.
+# The points go back to the lots the debit took them from (lot_takes), with their expiry. What goes back to a lot
+# whose expiry has passed expires at once: it is counted in the lot's `expired`, not its `remaining`, and an
+# `expire` entry (reference the saga id) follows the refund entry, so the balance moves by the refund less that.
+# The account's row is locked (its UPDATE) before any lot is touched, as every writer of the lots does.
 REFUND = f"""
 WITH debit AS (
     SELECT player_id, point_type, amount FROM ledger_entries
     WHERE tenant_id = $1 AND environment = $2 AND kind = 'debit' AND reference = $3
 ), refunded AS (
     SELECT id FROM ledger_entries WHERE tenant_id = $1 AND environment = $2 AND kind = 'refund' AND reference = $3
+), takes AS (
+    SELECT t.lot_id, t.amount, COALESCE(l.expires_at <= now(), false) AS lapsed
+    FROM lot_takes t JOIN point_lots l ON l.id = t.lot_id
+    WHERE t.tenant_id = $1 AND t.environment = $2 AND t.kind = 'debit' AND t.reference = $3
+), lapse AS (
+    SELECT COALESCE(SUM(amount) FILTER (WHERE lapsed), 0)::bigint AS amount FROM takes
 ), credited AS (
-    UPDATE accounts a SET balance = a.balance - d.amount, updated_at = now()
+    UPDATE accounts a SET balance = a.balance - d.amount - (SELECT amount FROM lapse), updated_at = now()
     FROM debit d
     WHERE a.tenant_id = $1 AND a.environment = $2 AND a.player_id = d.player_id AND a.point_type = d.point_type
       AND NOT EXISTS (SELECT FROM refunded)
-    RETURNING a.player_id, a.point_type, a.balance, d.amount
+    RETURNING a.player_id, a.point_type, a.balance, d.amount, (SELECT amount FROM lapse) AS lapsed
+), returned AS (
+    UPDATE point_lots l
+       SET remaining = l.remaining + CASE WHEN k.lapsed THEN 0 ELSE k.amount END,
+           expired = l.expired + CASE WHEN k.lapsed THEN k.amount ELSE 0 END
+      FROM takes k, credited
+     WHERE l.id = k.lot_id
 ), entry AS (
     INSERT INTO ledger_entries (tenant_id, environment, player_id, point_type, kind, amount, balance_after,
                                 reference, description)
-    SELECT $1, $2, player_id, point_type, 'refund', -amount, balance, $3, $4 FROM credited
+    SELECT $1, $2, player_id, point_type, kind, amount, balance_after, $3, description FROM (
+        SELECT 1 AS ord, player_id, point_type, 'refund'::text AS kind, -amount AS amount,
+               balance + lapsed AS balance_after, $4::text AS description FROM credited
+        UNION ALL
+        SELECT 2, player_id, point_type, 'expire', -lapsed, balance, '{REFUNDED_EXPIRED}' FROM credited
+        WHERE lapsed > 0
+    ) e ORDER BY ord
     RETURNING *
 ), given_up AS (
     INSERT INTO saga_outcomes (tenant_id, environment, saga_id, outcome)
@@ -305,12 +420,25 @@ WITH debit AS (
 SELECT EXISTS (SELECT FROM debit) AS debited, EXISTS (SELECT FROM refunded) AS refunded,
        EXISTS (SELECT FROM given_up) AS given_up, {_ENTRY_FIELDS.replace("l.", "entry.")}
 FROM (VALUES (1)) AS one (x)
-LEFT JOIN entry ON true
+LEFT JOIN entry ON entry.kind = 'refund'
 LEFT JOIN point_types pt ON pt.tenant_id = $1 AND pt.environment = $2 AND pt.code = entry.point_type
 """
 
 # The unique keys a concurrent duplicate of a debit or a refund loses on.
 _SETTLED_ELSEWHERE = frozenset({"pk_saga_outcomes", "uq_ledger_movement"})
+
+
+# The account's row, locked before DEBIT runs again in the same transaction (see DEBIT).
+LOCK_ACCOUNT = """
+SELECT 1 FROM accounts WHERE tenant_id = $1 AND environment = $2 AND player_id = $3 AND point_type = $4 FOR UPDATE
+"""
+
+LOTS_OVERDRAWN = "ck_point_lots_remaining_in_range"
+
+
+def lots_moved_meanwhile(exc: asyncpg.CheckViolationError) -> bool:
+    """True when DEBIT read a lot that another writer changed before the account's lock was had (see DEBIT)."""
+    return exc.constraint_name == LOTS_OVERDRAWN
 
 
 def lost_a_race(exc: asyncpg.UniqueViolationError) -> bool:
@@ -338,9 +466,15 @@ class DebitOutcome:
 
 
 async def debit(pool: PgPool, scope: Scope, saga_id: str, player_id: str, point_type: str, amount: int,
-                description: str) -> DebitOutcome:
-    row = await pool.fetchrow(DEBIT, scope.tenant_id, scope.environment, saga_id, player_id, point_type, amount,
-                              description)
+                description: str, *, locked: bool = False) -> DebitOutcome:
+    """DEBIT in autocommit; locked: in a transaction, after locking the account's row (the rare second try)."""
+    args = (scope.tenant_id, scope.environment, saga_id, player_id, point_type, amount, description)
+    if locked:
+        async with pool.transaction() as tx:
+            await tx.execute(LOCK_ACCOUNT, scope.tenant_id, scope.environment, player_id, point_type)
+            row = await tx.fetchrow(DEBIT, *args)
+    else:
+        row = await pool.fetchrow(DEBIT, *args)
     assert row is not None   # the statement always answers one row
     status = row["player_status"]
     return DebitOutcome(entry_id=row["id"], balance_after=row["balance_after"], created_at=row["created_at"],
@@ -376,9 +510,22 @@ async def movement_now(pool: PgPool, scope: Scope, kind: EntryKind, reference: s
     return None if row is None else entry_of(row)
 
 
+def _lots_of(row: Record) -> tuple[Lot, ...]:
+    if row["ids"] is None:
+        return ()
+    return tuple(Lot(*lot) for lot in zip(row["ids"], row["remaining"], row["granted"], row["expires_at"],
+                                          row["created_at"], strict=True))
+
+
 async def balances(pool: PgPool, scope: Scope, player_id: str) -> list[Account]:
     rows = await pool.fetch(BALANCES, scope.tenant_id, scope.environment, player_id)
-    return [Account(point_type=r["code"], balance=r["balance"], scale=r["scale"]) for r in rows]
+    now = datetime.now(UTC)
+    accounts = []
+    for r in rows:
+        lots = _lots_of(r)
+        accounts.append(Account(point_type=r["code"], balance=r["balance"], scale=r["scale"], lots=lots,
+                                expiring_soon=expiring_within(lots, now)))
+    return accounts
 
 
 async def player_with_balances(pool: PgPool, scope: Scope,
@@ -388,6 +535,73 @@ async def player_with_balances(pool: PgPool, scope: Scope,
         return None
     return PlayerStatus(rows[0]["status"]), [Account(point_type=r["code"], balance=r["balance"], scale=r["scale"])
                                             for r in rows if r["code"] is not None], rows[0]["created_at"]
+
+
+# --- the expiry sweep (expiry.py) ---------------------------------------------------------------------------
+
+# $1 limit. Accounts holding a lapsed lot with points left, through the partial index ix_point_lots_lapsing:
+# an index probe that finds nothing when nothing lapsed.
+LAPSED_ACCOUNTS = """
+SELECT DISTINCT tenant_id, environment, player_id, point_type FROM point_lots
+WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= now()
+LIMIT $1
+"""
+
+# $1..$4 the account. Locked in the sweep's transaction unless another replica (or a debit) holds it: skipped.
+LOCK_ACCOUNT_OR_SKIP = """
+SELECT 1 FROM accounts WHERE tenant_id = $1 AND environment = $2 AND player_id = $3 AND point_type = $4
+FOR UPDATE SKIP LOCKED
+"""
+
+# $1..$4 the account, locked by this transaction (LOCK_ACCOUNT_OR_SKIP): the lots read here are current. Each
+# lapsed lot's remaining points move to its `expired` beside one `expire` entry (reference "lot:<id>@<expired so
+# far>": a lot refilled by a refund racing its expiry can lapse again), the account's balance down by their sum.
+EXPIRE_LOTS = """
+WITH lapsing AS (
+    SELECT id, remaining, expired, expires_at,
+           SUM(remaining) OVER (ORDER BY expires_at, id) AS upto, SUM(remaining) OVER () AS total
+    FROM point_lots
+    WHERE tenant_id = $1 AND environment = $2 AND player_id = $3 AND point_type = $4 AND remaining > 0
+      AND expires_at IS NOT NULL AND expires_at <= now()
+), lots AS (
+    UPDATE point_lots l SET remaining = 0, expired = l.expired + s.remaining FROM lapsing s WHERE l.id = s.id
+), account AS (
+    UPDATE accounts SET balance = balance - (SELECT COALESCE(SUM(remaining), 0) FROM lapsing), updated_at = now()
+    WHERE tenant_id = $1 AND environment = $2 AND player_id = $3 AND point_type = $4
+      AND EXISTS (SELECT FROM lapsing)
+    RETURNING balance
+), entries AS (
+    INSERT INTO ledger_entries (tenant_id, environment, player_id, point_type, kind, amount, balance_after,
+                                reference, description)
+    SELECT $1, $2, $3, $4, 'expire', -s.remaining, a.balance + s.total - s.upto,
+           'lot:' || s.id || '@' || (s.expired + s.remaining), 'lot ' || s.id || ' expired at ' || s.expires_at
+    FROM lapsing s, account a
+    ORDER BY s.upto
+    RETURNING amount
+)
+SELECT count(*) AS lots, COALESCE(-SUM(amount), 0)::bigint AS points FROM entries
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Expired:
+    lots: int
+    points: int      # minor units, of whatever point type
+
+
+async def lapsed_accounts(pool: PgPool, limit: int) -> list[tuple[str, str, str, str]]:
+    rows = await pool.fetch(LAPSED_ACCOUNTS, limit)
+    return [(r["tenant_id"], r["environment"], r["player_id"], r["point_type"]) for r in rows]
+
+
+async def expire_lots(pool: PgPool, account: tuple[str, str, str, str]) -> Expired | None:
+    """Expires the account's lapsed lots; None when the account's row was locked elsewhere (skipped)."""
+    async with pool.transaction() as tx:
+        if await tx.fetchval(LOCK_ACCOUNT_OR_SKIP, *account) is None:
+            return None
+        row = await tx.fetchrow(EXPIRE_LOTS, *account)
+    assert row is not None
+    return Expired(lots=row["lots"], points=row["points"])
 
 
 # No entry has an id this large: the first page's upper bound, so that one statement serves every page.

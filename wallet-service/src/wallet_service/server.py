@@ -17,6 +17,7 @@ from service_kit.pgpool import PgPool
 
 from wallet_service.config import Settings
 from wallet_service.events import events_relay
+from wallet_service.expiry import LotExpiry
 from wallet_service.grpc_api import WalletApi
 from wallet_service.invariants import LedgerSweep
 from wallet_service.wallet import Wallet
@@ -40,6 +41,7 @@ async def main(settings: Settings) -> None:
     invariants = InvariantChecks("wallet-service", [LedgerSweep(pool)])
 
     invariant_checks = every("invariant_checks", settings.invariant_check_seconds, invariants.run_once)
+    lot_expiry = every("lot_expiry", settings.lot_expiry_seconds, LotExpiry(pool).round)
 
     async def outbox_relay() -> None:
         await relay.run()
@@ -58,7 +60,7 @@ async def main(settings: Settings) -> None:
             max_connection_age_grace_seconds=settings.grpc_max_connection_age_grace_seconds,
             security=ServerSecurity.from_settings(settings),
             add_services=add_services,
-            background=[invariant_checks, outbox_relay],
+            background=[invariant_checks, lot_expiry, outbox_relay],
             grace_seconds=settings.shutdown_grace_seconds,
         )
     finally:   # after the calls in flight finished (serve returns once they did, or the grace period ran out)

@@ -8,7 +8,10 @@ debit be one statement: no advisory lock, no BEGIN and no COMMIT.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
+from prometheus_client import Counter
 from service_kit import domain_events, page_tokens
 from service_kit.db import autocommit_sessions
 from service_kit.errors import DomainError, ErrorCode
@@ -33,8 +36,10 @@ from wallet_service.domain import (
     PointType,
     Refund,
     TransactionPage,
+    lot_expiry,
     page_size_of,
     require_adjustment_amount,
+    require_lifetime,
     require_point_type_code,
     require_positive_amount,
     require_scale,
@@ -44,12 +49,15 @@ from wallet_service.domain import (
 # debit and refund are told by the redemption's own events).
 EVENT_OF = {EntryKind.GRANT: domain_events.POINTS_GRANTED, EntryKind.ADJUSTMENT: domain_events.POINTS_ADJUSTED}
 
+DEBITS_RUN_AGAIN = Counter("rewards_wallet_debits_run_again_total",
+                           "Debits run a second time behind the account's lock: a lot they read had changed since")
 
-async def _require_point_type(session: AsyncSession, scope: Scope, code: str) -> int:
-    scale = await repository.scale_of(session, scope, code)
-    if scale is None:
+
+async def _require_point_type(session: AsyncSession, scope: Scope, code: str) -> PointType:
+    found = await repository.point_type_of(session, scope, code)
+    if found is None:
         raise DomainError(ErrorCode.INVALID_POINT_TYPE, f"unknown point type {code!r}")
-    return scale
+    return found
 
 
 def _same_movement(previous: LedgerEntry, player_id: str, point_type: str, amount: int, what: str) -> LedgerEntry:
@@ -76,12 +84,15 @@ class Wallet:
 
     # --- point types and players ----------------------------------------------------------------------------
 
-    async def define_point_type(self, scope: Scope, code: str, name: str, scale: int) -> PointType:
+    async def define_point_type(self, scope: Scope, code: str, name: str, scale: int,
+                                lifetime_seconds: int = 0) -> PointType:
         require_point_type_code(code, "point_type.code")
         optional_text(name, "point_type.name", MAX_POINT_TYPE_NAME)
         require_scale(scale)
+        require_lifetime(lifetime_seconds)
         async with self.sessions.begin() as session:
-            stored = await repository.insert_point_type(session, scope, code, name.strip() or code, scale)
+            stored = await repository.insert_point_type(session, scope, code, name.strip() or code, scale,
+                                                        lifetime_seconds)
             if stored.scale != scale:
                 # Balances are kept in the type's minor units: a new scale would silently rescale every one.
                 raise DomainError(ErrorCode.VALIDATION_ERROR,
@@ -107,22 +118,30 @@ class Wallet:
     # --- movements ------------------------------------------------------------------------------------------
 
     async def grant_points(self, scope: Scope, player_id: str, point_type: str, amount: int, idempotency_key: str,
-                           description: str) -> Movement:
-        """Credits a player, creating them (active) when unknown. Suspended players may still receive points."""
+                           description: str, expires_at: datetime | None = None) -> Movement:
+        """Credits a player, creating them (active) when unknown. Suspended players may still receive points.
+        The points make one lot, expiring at expires_at (which must be ahead when the grant is new), else after
+        the point type's lifetime, else never. A repeat of the key answers the first grant, even once its expiry
+        has passed (a retry of a call that timed out must find it)."""
         require_text(player_id, "player_id", MAX_PLAYER_ID)
         require_point_type_code(point_type)
         require_positive_amount(amount)
         require_text(idempotency_key, "idempotency_key", MAX_REFERENCE)
         optional_text(description, "description", MAX_DESCRIPTION)
+        now = datetime.now(UTC)
         try:
             async with self.sessions.begin() as session:
-                scale = await _require_point_type(session, scope, point_type)
+                defined = await _require_point_type(session, scope, point_type)
+                scale = defined.scale
                 previous = await repository.movement(session, scope, EntryKind.GRANT, idempotency_key)
                 if previous is not None:
                     return Movement(_same_movement(previous, player_id, point_type, amount, "idempotency_key"),
                                     replayed=True)
+                expiry = lot_expiry(expires_at, defined.lifetime_seconds, now)   # refused before any write
                 await repository.ensure_player(session, scope, player_id)
                 balance = await repository.credit_account(session, scope, player_id, point_type, amount)
+                await repository.add_lot(session, scope, player_id, point_type, amount, expiry, EntryKind.GRANT,
+                                         idempotency_key)
                 entry = await repository.append_entry(
                     session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.GRANT,
                     amount=amount, balance_after=balance, reference=idempotency_key, description=description,
@@ -137,7 +156,8 @@ class Wallet:
 
     async def adjust_points(self, scope: Scope, player_id: str, point_type: str, amount: int, idempotency_key: str,
                             description: str) -> Movement:
-        """An operator's correction, signed; never takes a balance below zero. The player must exist."""
+        """An operator's correction, signed; never takes a balance below zero. The player must exist. A positive
+        one makes a never-expiring lot; a negative one takes from the spendable lots like a debit."""
         require_text(player_id, "player_id", MAX_PLAYER_ID)
         require_point_type_code(point_type)
         require_adjustment_amount(amount)
@@ -145,7 +165,7 @@ class Wallet:
         optional_text(description, "description", MAX_DESCRIPTION)
         try:
             async with self.sessions.begin() as session:
-                scale = await _require_point_type(session, scope, point_type)
+                scale = (await _require_point_type(session, scope, point_type)).scale
                 previous = await repository.movement(session, scope, EntryKind.ADJUSTMENT, idempotency_key)
                 if previous is not None:
                     return Movement(_same_movement(previous, player_id, point_type, amount, "idempotency_key"),
@@ -155,11 +175,15 @@ class Wallet:
                 if amount > 0:
                     balance: int | None = await repository.credit_account(session, scope, player_id, point_type,
                                                                           amount)
+                    await repository.add_lot(session, scope, player_id, point_type, amount, None,
+                                             EntryKind.ADJUSTMENT, idempotency_key)
                 else:
-                    balance = await repository.take_from_account(session, scope, player_id, point_type, -amount)
+                    balance = await repository.take_from_account(session, scope, player_id, point_type, -amount,
+                                                                 EntryKind.ADJUSTMENT, idempotency_key)
                 if balance is None:
                     raise DomainError(ErrorCode.INSUFFICIENT_BALANCE,
-                                      f"the {point_type} balance does not cover an adjustment of {amount}")
+                                      f"the {point_type} balance (its lots not expired) does not cover an"
+                                      f" adjustment of {amount}")
                 entry = await repository.append_entry(
                     session, scope, player_id=player_id, point_type=point_type, kind=EntryKind.ADJUSTMENT,
                     amount=amount, balance_after=balance, reference=idempotency_key, description=description,
@@ -185,7 +209,17 @@ class Wallet:
         require_positive_amount(amount)
         optional_text(description, "description", MAX_DESCRIPTION)
         try:
-            seen = await repository.debit(self.pool, scope, saga_id, player_id, point_type, amount, description)
+            try:
+                seen = await repository.debit(self.pool, scope, saga_id, player_id, point_type, amount,
+                                              description)
+            except asyncpg.CheckViolationError as exc:
+                if not repository.lots_moved_meanwhile(exc):
+                    raise
+                # A lot it read had changed before the account's lock was had (see repository.DEBIT): nothing
+                # was written; once more, behind the lock, where the lots read are current.
+                DEBITS_RUN_AGAIN.inc()
+                seen = await repository.debit(self.pool, scope, saga_id, player_id, point_type, amount,
+                                              description, locked=True)
         except asyncpg.UniqueViolationError as exc:
             if not repository.lost_a_race(exc):
                 raise

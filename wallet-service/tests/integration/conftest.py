@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import grpc
 import pytest
@@ -73,7 +74,8 @@ def sandbox(scope: common_pb2.Scope) -> common_pb2.Scope:
 
 
 async def ledger_mismatches(engine: AsyncEngine, tenant_id: str | None = None) -> list[tuple]:
-    """Accounts whose balance is not the sum of their ledger rows (empty when the books balance)."""
+    """Accounts whose balance is not the sum of their ledger rows, or not the sum of their lots' remaining points
+    (empty when the books balance)."""
     async with engine.connect() as conn:
         rows = await conn.execute(text(
             """
@@ -84,6 +86,14 @@ async def ledger_mismatches(engine: AsyncEngine, tenant_id: str | None = None) -
             WHERE CAST(:tenant AS text) IS NULL OR a.tenant_id = CAST(:tenant AS text)
             GROUP BY a.tenant_id, a.environment, a.player_id, a.point_type, a.balance
             HAVING a.balance <> COALESCE(SUM(l.amount), 0)
+            UNION ALL
+            SELECT a.tenant_id, a.environment, a.player_id, a.point_type, a.balance,
+                   -COALESCE(SUM(p.remaining), 0) AS lots_sum
+            FROM accounts a
+            LEFT JOIN point_lots p USING (tenant_id, environment, player_id, point_type)
+            WHERE CAST(:tenant AS text) IS NULL OR a.tenant_id = CAST(:tenant AS text)
+            GROUP BY a.tenant_id, a.environment, a.player_id, a.point_type, a.balance
+            HAVING a.balance <> COALESCE(SUM(p.remaining), 0)
             """), {"tenant": tenant_id})
         return [tuple(r) for r in rows]
 
@@ -119,19 +129,21 @@ class WalletCalls:
         self.engine = engine
         self.pool = pool
 
-    async def define(self, code: str = "gems", scale: int = 0, name: str = "") -> wallet_pb2.PointType:
+    async def define(self, code: str = "gems", scale: int = 0, name: str = "",
+                     lifetime_seconds: int = 0) -> wallet_pb2.PointType:
         response = await self.stub.DefinePointType(
-            wallet_pb2.DefinePointTypeRequest(scope=self.scope,
-                                              point_type=wallet_pb2.PointType(code=code, name=name, scale=scale)),
+            wallet_pb2.DefinePointTypeRequest(scope=self.scope, point_type=wallet_pb2.PointType(
+                code=code, name=name, scale=scale, lifetime_seconds=lifetime_seconds)),
             timeout=DEADLINE)
         return response.point_type
 
     async def grant(self, player_id: str, amount: int, key: str | None = None,
-                    point_type: str = "gems") -> wallet_pb2.GrantPointsResponse:
-        return await self.stub.GrantPoints(
-            wallet_pb2.GrantPointsRequest(scope=self.scope, player_id=player_id, point_type=point_type,
-                                          amount=amount, idempotency_key=key or uuid.uuid4().hex),
-            timeout=DEADLINE)
+                    point_type: str = "gems", expires_at: datetime | None = None) -> wallet_pb2.GrantPointsResponse:
+        request = wallet_pb2.GrantPointsRequest(scope=self.scope, player_id=player_id, point_type=point_type,
+                                                amount=amount, idempotency_key=key or uuid.uuid4().hex)
+        if expires_at is not None:
+            request.expires_at.FromDatetime(expires_at)
+        return await self.stub.GrantPoints(request, timeout=DEADLINE)
 
     async def adjust(self, player_id: str, amount: int, key: str | None = None,
                      point_type: str = "gems") -> wallet_pb2.AdjustPointsResponse:

@@ -11,7 +11,12 @@ import pytest
 from prometheus_client import REGISTRY
 from service_kit.invariants import InvariantChecks
 from sqlalchemy import text
-from wallet_service.invariants import BALANCE_MATCHES_LEDGER, LedgerSweep
+from wallet_service.invariants import (
+    BALANCE_MATCHES_LEDGER,
+    BALANCE_MATCHES_LOTS,
+    DEBIT_MATCHES_LOT_TAKES,
+    LedgerSweep,
+)
 
 from .conftest import WalletCalls
 
@@ -33,7 +38,8 @@ async def test_books_that_balance_read_zero_and_the_run_is_stamped(w: WalletCall
     await w.debit("saga-1", "p1", 30)
     checks = InvariantChecks("wallet-service", [LedgerSweep(w.pool)])
     before = time.time()
-    assert await checks.run_once() == {BALANCE_MATCHES_LEDGER: 0}
+    assert await checks.run_once() == {BALANCE_MATCHES_LEDGER: 0, BALANCE_MATCHES_LOTS: 0,
+                                       DEBIT_MATCHES_LOT_TAKES: 0}
     assert violations() == 0
     assert REGISTRY.get_sample_value("rewards_invariant_last_run_timestamp_seconds",
                                      {"service": "wallet-service"}) >= before
@@ -77,3 +83,30 @@ async def test_a_balance_changed_without_a_ledger_row_is_found_by_the_sweep(w: W
     await checks.run_once()
     await checks.run_once()
     assert violations() == 0
+
+
+async def test_a_lot_changed_without_its_account_is_found_by_the_sweep(w: WalletCalls) -> None:
+    await w.define()
+    await w.grant("p1", 100)
+    checks = InvariantChecks("wallet-service", [LedgerSweep(w.pool, batch=100_000)])
+    update = ("UPDATE point_lots SET remaining = remaining + :delta"
+              " WHERE tenant_id = :tenant AND environment = 'live' AND player_id = 'p1'")
+    await sql(w, update, delta=-5)
+    try:
+        found = await checks.run_once()
+        assert found[BALANCE_MATCHES_LOTS] == 1 and found[BALANCE_MATCHES_LEDGER] == 0
+    finally:
+        await sql(w, update, delta=5)
+    assert (await checks.run_once())[BALANCE_MATCHES_LOTS] == 0
+
+
+async def test_a_debit_whose_lot_takes_do_not_add_up_is_a_violation(w: WalletCalls) -> None:
+    await w.define()
+    await w.grant("p1", 100)
+    await w.debit("saga-1", "p1", 30)
+    checks = InvariantChecks("wallet-service", [LedgerSweep(w.pool)])
+    await sql(w, "UPDATE lot_takes SET amount = amount - 1 WHERE tenant_id = :tenant AND reference = 'saga-1'")
+    try:
+        assert (await checks.run_once())[DEBIT_MATCHES_LOT_TAKES] == 1
+    finally:
+        await sql(w, "UPDATE lot_takes SET amount = amount + 1 WHERE tenant_id = :tenant AND reference = 'saga-1'")

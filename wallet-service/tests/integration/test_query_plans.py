@@ -24,6 +24,10 @@ def _hot_statements(tenant: str, saga: str) -> dict[str, tuple[object, ...]]:
         "SAGA_SETTLEMENT": (*scope, saga),
         "DEBIT": (*scope, str(uuid.uuid4()), "p1", "gems", 40, ""),
         "REFUND": (*scope, saga, "refund", ""),
+        "LOCK_ACCOUNT": (*scope, "p1", "gems"),
+        "LAPSED_ACCOUNTS": (100,),
+        "LOCK_ACCOUNT_OR_SKIP": (*scope, "p1", "gems"),
+        "EXPIRE_LOTS": (*scope, "p1", "gems"),
     }
 
 

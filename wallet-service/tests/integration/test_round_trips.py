@@ -7,6 +7,7 @@ path that slipped back onto it would cost ~0.73 ms of client CPU per statement i
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rewards.wallet.v1 import wallet_pb2
@@ -76,3 +77,14 @@ async def test_the_reads_of_a_page_view_are_one_round_trip_each(w: Any) -> None:
     }
     counts = {name: (await _trips(w, call())).count for name, call in calls.items()}
     assert counts == dict.fromkeys(calls, 1)
+
+
+async def test_a_debit_and_its_refund_over_several_lots_are_still_one_round_trip_each(w: Any) -> None:
+    await w.define("gems")
+    soon = datetime.now(UTC) + timedelta(days=1)
+    for days, amount in ((0, 20), (2, 30), (None, 50)):
+        await w.grant("p1", amount, expires_at=None if days is None else soon + timedelta(days=days))
+    trips = await _trips(w, w.debit("saga-lots", "p1", 70))
+    assert trips.count == 1, trips.statements
+    assert (await _trips(w, w.refund("saga-lots"))).count == 1
+    assert await w.stored_balance("p1") == 100

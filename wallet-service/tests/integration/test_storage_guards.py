@@ -27,8 +27,8 @@ async def test_migrations_build_an_empty_database(new_database: Callable[[str], 
     finally:
         await engine.dispose()
     assert {"point_types", "players", "accounts", "ledger_entries", "saga_tombstones", "saga_outcomes",
-            "event_outbox"} <= tables
-    assert version == "0004"
+            "event_outbox", "point_lots", "lot_takes"} <= tables
+    assert version == "0005"
 
 
 async def test_ledger_rows_cannot_be_updated_or_deleted(w: Any) -> None:

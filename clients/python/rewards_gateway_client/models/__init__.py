@@ -68,6 +68,7 @@ from .point_option import PointOption
 from .point_type import PointType
 from .point_type_definition import PointTypeDefinition
 from .point_type_list import PointTypeList
+from .points_lot import PointsLot
 from .points_movement import PointsMovement
 from .price import Price
 from .problem import Problem
@@ -102,6 +103,7 @@ from .token_response import TokenResponse
 from .transaction import Transaction
 from .transaction_list import TransactionList
 from .variant import Variant
+from .wallet_balance import WalletBalance
 from .webhook_attempt import WebhookAttempt
 from .webhook_attempt_list import WebhookAttemptList
 from .webhook_endpoint import WebhookEndpoint
@@ -175,6 +177,7 @@ __all__ = (
     "PlayerStatusChange",
     "PlayerStatusChangeStatus",
     "PointOption",
+    "PointsLot",
     "PointsMovement",
     "PointType",
     "PointTypeDefinition",
@@ -212,6 +215,7 @@ __all__ = (
     "Transaction",
     "TransactionList",
     "Variant",
+    "WalletBalance",
     "WebhookAttempt",
     "WebhookAttemptList",
     "WebhookEndpoint",

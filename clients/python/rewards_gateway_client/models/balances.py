@@ -7,7 +7,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 if TYPE_CHECKING:
-    from ..models.balance import Balance
+    from ..models.wallet_balance import WalletBalance
 
 
 T = TypeVar("T", bound="Balances")
@@ -18,11 +18,11 @@ class Balances:
     """
     Attributes:
         player_id (str):
-        balances (list[Balance]):
+        balances (list[WalletBalance]):
     """
 
     player_id: str
-    balances: list[Balance]
+    balances: list[WalletBalance]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -46,7 +46,7 @@ class Balances:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.balance import Balance  # noqa: PLC0415
+        from ..models.wallet_balance import WalletBalance  # noqa: PLC0415
 
         d = dict(src_dict)
         player_id = d.pop("playerId")
@@ -54,7 +54,7 @@ class Balances:
         balances = []
         _balances = d.pop("balances")
         for balances_item_data in _balances:
-            balances_item = Balance.from_dict(balances_item_data)
+            balances_item = WalletBalance.from_dict(balances_item_data)
 
             balances.append(balances_item)
 

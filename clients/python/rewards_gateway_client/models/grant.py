@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -18,11 +19,14 @@ class Grant:
         point_type (str):
         amount (int): minor units
         description (str | Unset):  Default: ''.
+        expires_at (datetime.datetime | None | Unset): when the granted points lapse, in the future (with its zone);
+            absent: the point type's lifetimeSeconds from now, or never
     """
 
     point_type: str
     amount: int
     description: str | Unset = ""
+    expires_at: datetime.datetime | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -31,6 +35,14 @@ class Grant:
         amount = self.amount
 
         description = self.description
+
+        expires_at: None | str | Unset
+        if isinstance(self.expires_at, Unset):
+            expires_at = UNSET
+        elif isinstance(self.expires_at, datetime.datetime):
+            expires_at = self.expires_at.isoformat()
+        else:
+            expires_at = self.expires_at
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -42,6 +54,8 @@ class Grant:
         )
         if description is not UNSET:
             field_dict["description"] = description
+        if expires_at is not UNSET:
+            field_dict["expiresAt"] = expires_at
 
         return field_dict
 
@@ -54,10 +68,28 @@ class Grant:
 
         description = d.pop("description", UNSET)
 
+        def _parse_expires_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                expires_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return expires_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        expires_at = _parse_expires_at(d.pop("expiresAt", UNSET))
+
         grant = cls(
             point_type=point_type,
             amount=amount,
             description=description,
+            expires_at=expires_at,
         )
 
         grant.additional_properties = d

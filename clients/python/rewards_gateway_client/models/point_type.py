@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="PointType")
 
 
@@ -16,11 +18,13 @@ class PointType:
         code (str):
         name (str):
         scale (int):
+        lifetime_seconds (int | Unset): how long a lot granted without expiresAt lives; 0: never Default: 0.
     """
 
     code: str
     name: str
     scale: int
+    lifetime_seconds: int | Unset = 0
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -29,6 +33,8 @@ class PointType:
         name = self.name
 
         scale = self.scale
+
+        lifetime_seconds = self.lifetime_seconds
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -39,6 +45,8 @@ class PointType:
                 "scale": scale,
             }
         )
+        if lifetime_seconds is not UNSET:
+            field_dict["lifetimeSeconds"] = lifetime_seconds
 
         return field_dict
 
@@ -51,10 +59,13 @@ class PointType:
 
         scale = d.pop("scale")
 
+        lifetime_seconds = d.pop("lifetimeSeconds", UNSET)
+
         point_type = cls(
             code=code,
             name=name,
             scale=scale,
+            lifetime_seconds=lifetime_seconds,
         )
 
         point_type.additional_properties = d

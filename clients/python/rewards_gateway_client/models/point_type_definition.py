@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="PointTypeDefinition")
 
 
@@ -15,16 +17,20 @@ class PointTypeDefinition:
     Attributes:
         name (str):
         scale (int): decimals shown: 0 for gems, 2 for coins
+        lifetime_seconds (int | Unset): how long a lot granted without expiresAt lives; 0: never expires Default: 0.
     """
 
     name: str
     scale: int
+    lifetime_seconds: int | Unset = 0
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         name = self.name
 
         scale = self.scale
+
+        lifetime_seconds = self.lifetime_seconds
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -34,6 +40,8 @@ class PointTypeDefinition:
                 "scale": scale,
             }
         )
+        if lifetime_seconds is not UNSET:
+            field_dict["lifetimeSeconds"] = lifetime_seconds
 
         return field_dict
 
@@ -44,9 +52,12 @@ class PointTypeDefinition:
 
         scale = d.pop("scale")
 
+        lifetime_seconds = d.pop("lifetimeSeconds", UNSET)
+
         point_type_definition = cls(
             name=name,
             scale=scale,
+            lifetime_seconds=lifetime_seconds,
         )
 
         point_type_definition.additional_properties = d

@@ -17,7 +17,7 @@ class Transaction:
         id (int):
         player_id (str):
         point_type (str):
-        kind (str): grant, debit, refund or adjustment
+        kind (str): grant, debit, refund, adjustment or expire
         amount (int): signed minor units: credits positive, debits negative
         display (str):
         balance_after (int):

@@ -43,6 +43,7 @@ from gateway.schemas import (
     StockAdjustment,
     Transaction,
 )
+from gateway.schemas.common import set_timestamp
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 ADMIN = security(BACKEND)
@@ -123,16 +124,16 @@ async def define_point_type(code: PointTypeCode, body: PointTypeDefinition, call
                             services: Services) -> PointType:
     reply = await services.wallet.define_point_type(wallet_pb2.DefinePointTypeRequest(
         scope=scope_of(caller).to_proto(),
-        point_type=wallet_pb2.PointType(code=code, name=body.name, scale=body.scale)))
-    pt = reply.point_type
-    return PointType(code=pt.code, name=pt.name, scale=pt.scale)
+        point_type=wallet_pb2.PointType(code=code, name=body.name, scale=body.scale,
+                                        lifetime_seconds=body.lifetime_seconds)))
+    return PointType.from_proto(reply.point_type)
 
 
 @router.get("/point-types", response_model=PointTypeList, operation_id="adminListPointTypes", openapi_extra=ADMIN,
             responses=problems(401, 503, s403=_FORBIDDEN))
 async def list_point_types(caller: AdminCaller, services: Services) -> PointTypeList:
     reply = await services.wallet.list_point_types(wallet_pb2.ListPointTypesRequest(scope=scope_of(caller).to_proto()))
-    return PointTypeList(point_types=[PointType(code=p.code, name=p.name, scale=p.scale) for p in reply.point_types])
+    return PointTypeList(point_types=[PointType.from_proto(p) for p in reply.point_types])
 
 
 # ---- players -------------------------------------------------------------------------------------------------
@@ -173,9 +174,12 @@ _MOVEMENT_DOC = {
              operation_id="adminGrantPoints", openapi_extra=ADMIN, responses=_MOVEMENT_DOC)
 async def grant_points(player_id: PlayerId, body: Grant, caller: AdminCaller, services: Services,
                        idempotency_key: RequiredIdempotencyKey, response: Response) -> PointsMovement:
-    reply = await services.wallet.grant_points(wallet_pb2.GrantPointsRequest(
+    request = wallet_pb2.GrantPointsRequest(
         scope=scope_of(caller).to_proto(), player_id=player_id, point_type=body.point_type, amount=body.amount,
-        idempotency_key=idempotency_key, description=body.description))
+        idempotency_key=idempotency_key, description=body.description)
+    if body.expires_at is not None:
+        set_timestamp(request.expires_at, body.expires_at)
+    reply = await services.wallet.grant_points(request)
     return _movement(reply.entry, reply.replayed, response)
 
 

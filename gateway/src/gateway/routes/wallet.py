@@ -10,7 +10,7 @@ from rewards.wallet.v1 import wallet_pb2
 from gateway.auth import CurrentPlayer
 from gateway.openapi import PLAYER_OR_BACKEND, problems, security
 from gateway.routes import Cursor, Limit, Services, next_cursor
-from gateway.schemas import Balance, Balances, Transaction, TransactionList
+from gateway.schemas import Balances, Transaction, TransactionList, WalletBalance
 
 router = APIRouter(prefix="/v1/wallet", tags=["wallet"])
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/wallet", tags=["wallet"])
 async def get_balances(player: CurrentPlayer, services: Services) -> Balances:
     reply = await services.wallet.get_balances(wallet_pb2.GetBalancesRequest(
         scope=player.scope.to_proto(), player_id=player.player_id))
-    return Balances(player_id=player.player_id, balances=[Balance.from_proto(a) for a in reply.accounts])
+    return Balances(player_id=player.player_id, balances=[WalletBalance.from_proto(a) for a in reply.accounts])
 
 
 @router.get("/transactions", response_model=TransactionList, operation_id="listTransactions",

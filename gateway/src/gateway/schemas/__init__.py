@@ -106,12 +106,14 @@ from gateway.schemas.wallet import (
     Grant,
     PlayerState,
     PlayerStatusChange,
+    PointsLot,
     PointsMovement,
     PointType,
     PointTypeDefinition,
     PointTypeList,
     Transaction,
     TransactionList,
+    WalletBalance,
 )
 
 __all__ = [
@@ -180,6 +182,7 @@ __all__ = [
     "PointType",
     "PointTypeDefinition",
     "PointTypeList",
+    "PointsLot",
     "PointsMovement",
     "Price",
     "Quote",
@@ -202,6 +205,7 @@ __all__ = [
     "Transaction",
     "TransactionList",
     "Variant",
+    "WalletBalance",
     "dict_to_struct",
     "display_amount",
     "or_none",

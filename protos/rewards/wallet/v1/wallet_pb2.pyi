@@ -24,6 +24,7 @@ class EntryKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ENTRY_KIND_DEBIT: _ClassVar[EntryKind]
     ENTRY_KIND_REFUND: _ClassVar[EntryKind]
     ENTRY_KIND_ADJUSTMENT: _ClassVar[EntryKind]
+    ENTRY_KIND_EXPIRE: _ClassVar[EntryKind]
 PLAYER_STATUS_UNSPECIFIED: PlayerStatus
 PLAYER_STATUS_ACTIVE: PlayerStatus
 PLAYER_STATUS_SUSPENDED: PlayerStatus
@@ -32,26 +33,47 @@ ENTRY_KIND_GRANT: EntryKind
 ENTRY_KIND_DEBIT: EntryKind
 ENTRY_KIND_REFUND: EntryKind
 ENTRY_KIND_ADJUSTMENT: EntryKind
+ENTRY_KIND_EXPIRE: EntryKind
 
 class PointType(_message.Message):
-    __slots__ = ("code", "name", "scale")
+    __slots__ = ("code", "name", "scale", "lifetime_seconds")
     CODE_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
+    LIFETIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
     code: str
     name: str
     scale: int
-    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., scale: _Optional[int] = ...) -> None: ...
+    lifetime_seconds: int
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., scale: _Optional[int] = ..., lifetime_seconds: _Optional[int] = ...) -> None: ...
+
+class Lot(_message.Message):
+    __slots__ = ("id", "remaining", "granted", "expires_at", "created_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    remaining: int
+    granted: int
+    expires_at: _timestamp_pb2.Timestamp
+    created_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., remaining: _Optional[int] = ..., granted: _Optional[int] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Account(_message.Message):
-    __slots__ = ("point_type", "balance", "scale")
+    __slots__ = ("point_type", "balance", "scale", "lots", "expiring_within_30_days")
     POINT_TYPE_FIELD_NUMBER: _ClassVar[int]
     BALANCE_FIELD_NUMBER: _ClassVar[int]
     SCALE_FIELD_NUMBER: _ClassVar[int]
+    LOTS_FIELD_NUMBER: _ClassVar[int]
+    EXPIRING_WITHIN_30_DAYS_FIELD_NUMBER: _ClassVar[int]
     point_type: str
     balance: int
     scale: int
-    def __init__(self, point_type: _Optional[str] = ..., balance: _Optional[int] = ..., scale: _Optional[int] = ...) -> None: ...
+    lots: _containers.RepeatedCompositeFieldContainer[Lot]
+    expiring_within_30_days: int
+    def __init__(self, point_type: _Optional[str] = ..., balance: _Optional[int] = ..., scale: _Optional[int] = ..., lots: _Optional[_Iterable[_Union[Lot, _Mapping]]] = ..., expiring_within_30_days: _Optional[int] = ...) -> None: ...
 
 class LedgerEntry(_message.Message):
     __slots__ = ("id", "player_id", "point_type", "kind", "amount", "balance_after", "reference", "description", "created_at", "scale")
@@ -142,20 +164,22 @@ class GetPlayerResponse(_message.Message):
     def __init__(self, player_id: _Optional[str] = ..., status: _Optional[_Union[PlayerStatus, str]] = ..., accounts: _Optional[_Iterable[_Union[Account, _Mapping]]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GrantPointsRequest(_message.Message):
-    __slots__ = ("scope", "player_id", "point_type", "amount", "idempotency_key", "description")
+    __slots__ = ("scope", "player_id", "point_type", "amount", "idempotency_key", "description", "expires_at")
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     PLAYER_ID_FIELD_NUMBER: _ClassVar[int]
     POINT_TYPE_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     scope: _common_pb2.Scope
     player_id: str
     point_type: str
     amount: int
     idempotency_key: str
     description: str
-    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player_id: _Optional[str] = ..., point_type: _Optional[str] = ..., amount: _Optional[int] = ..., idempotency_key: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, scope: _Optional[_Union[_common_pb2.Scope, _Mapping]] = ..., player_id: _Optional[str] = ..., point_type: _Optional[str] = ..., amount: _Optional[int] = ..., idempotency_key: _Optional[str] = ..., description: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GrantPointsResponse(_message.Message):
     __slots__ = ("entry", "replayed")

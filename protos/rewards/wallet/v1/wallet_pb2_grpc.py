@@ -102,7 +102,8 @@ class WalletServiceServicer:
     """
 
     def DefinePointType(self, request, context):
-        """Defines a point type of the scope (operators), or renames the existing one with that code. Errors:
+        """Defines a point type of the scope (operators), or renames the existing one with that code and sets its
+        lifetime_seconds. Errors:
         VALIDATION_ERROR (a code of other than letters, digits, '_', '.', '-', a scale outside 0..6, a scale other
         than the existing type's: a scale never changes). Safe to repeat.
         """
@@ -134,7 +135,9 @@ class WalletServiceServicer:
 
     def GrantPoints(self, request, context):
         """Credits a player (operators, game servers), creating it active when unknown; a suspended player may still
-        receive points. Idempotent on idempotency_key. Errors: VALIDATION_ERROR (amount not in 1..10^15),
+        receive points. The points make a lot expiring at expires_at (or after the point type's lifetime), or join
+        the player's lot of that same expiry.
+        Idempotent on idempotency_key. Errors: VALIDATION_ERROR (amount not in 1..10^15, expires_at not ahead),
         INVALID_POINT_TYPE (not defined), IDEMPOTENCY_KEY_REUSED (the key was used for another player, point type
         or amount).
         """
@@ -143,7 +146,8 @@ class WalletServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AdjustPoints(self, request, context):
-        """An operator's correction by a signed amount; a balance never goes below zero. Idempotent on
+        """An operator's correction by a signed amount; a balance never goes below zero. A positive one makes a
+        never-expiring lot, a negative one takes from the lots like a debit. Idempotent on
         idempotency_key. Errors: VALIDATION_ERROR (zero, beyond 10^15), PLAYER_NOT_FOUND, INVALID_POINT_TYPE,
         INSUFFICIENT_BALANCE, IDEMPOTENCY_KEY_REUSED.
         """
@@ -152,7 +156,8 @@ class WalletServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DebitPoints(self, request, context):
-        """Takes the price of a redemption (the saga's debit step). Idempotent on saga_id: a retry answers the first
+        """Takes the price of a redemption (the saga's debit step) from the player's spendable lots, soonest expiry
+        first (a lapsed lot is not spendable). Idempotent on saga_id: a retry answers the first
         debit (replayed). Errors: PLAYER_NOT_FOUND, PLAYER_INACTIVE (suspended), INVALID_POINT_TYPE,
         INSUFFICIENT_BALANCE, IDEMPOTENCY_KEY_REUSED (the saga debited another player, point type or amount),
         VALIDATION_ERROR (the saga was refunded before this debit: it never debits after its compensation).
@@ -162,7 +167,9 @@ class WalletServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RefundPoints(self, request, context):
-        """Gives back the debit of a saga (its compensation), whatever the player's status. Idempotent on saga_id:
+        """Gives back the debit of a saga (its compensation), whatever the player's status, to the lots it came from
+        with their expiry; what goes back to a lot already expired expires at once (an EXPIRE entry with the saga
+        id as reference, after the REFUND entry, in the same transaction). Idempotent on saga_id:
         harmless when no debit landed (the saga is marked, so a debit arriving later is refused) and when called
         twice (replayed).
         """
@@ -171,8 +178,8 @@ class WalletServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetBalances(self, request, context):
-        """A player's balances: one account per point type of the scope, ordered by code (0 where it holds none).
-        Read-only.
+        """A player's balances: one account per point type of the scope, ordered by code (0 where it holds none),
+        each with its lots and what expires within 30 days. Read-only.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
