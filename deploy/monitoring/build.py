@@ -170,6 +170,12 @@ DASHBOARD: list[tuple[str, list[Panel]]] = [
         ("Webhook endpoints disabled", "none", "timeseries", [
             ("{{reason}}", f"sum by (reason) (increase(rewards_webhook_endpoints_disabled_total[{R}]))")]),
     ]),
+    ("Review holds (redemption-service)", [
+        ("Redemptions held for review, by rule", "ops", "timeseries", [
+            ("{{reason}}", f"sum by (reason) (rate(rewards_review_holds_total[{R}]))")]),
+        ("Holds decided, by outcome (expired: no operator decided in REVIEW_HOLD_SECONDS)", "ops", "timeseries", [
+            ("{{outcome}}", f"sum by (outcome) (rate(rewards_review_decisions_total[{R}]))")]),
+    ]),
     ("Wallet lots (wallet-service)", [
         ("Lots and points expired by the sweep", "ops", "timeseries", [
             ("lots", f"sum(rate(rewards_wallet_lots_expired_total[{R}]))"),
