@@ -1,5 +1,6 @@
-"""The event log's use cases: an event appended (the consumer's), a page of a scope's log (ListEvents), and the
-retention's purge. The rules are domain.py's, the statements repository.py's (one round trip each)."""
+"""The event log's use cases: an event, or a fetch of them, appended (the consumer's), a page of a scope's log
+(ListEvents), and the retention's purge. The rules are domain.py's, the statements repository.py's (one round
+trip each)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ async def append(pool: PgPool | Transaction, event: dict[str, Any],
     """Appends one event (as domain.read_event gives it), with its webhook deliveries; None when it was in the log
     already."""
     return await repository.append(pool, event, retry_for_seconds)
+
+
+async def append_batch(pool: PgPool, events: list[dict[str, Any]],
+                       retry_for_seconds: float = RETRY_FOR_SECONDS) -> dict[str, Appended]:
+    """Appends events in one statement (one commit), each with its webhook deliveries: those appended, by id (an id
+    given twice is appended once, for its first event; one in the log already is absent)."""
+    return await repository.append_batch(pool, events, retry_for_seconds)
 
 
 async def page(pool: PgPool, scope: Scope, *, after: str, types: list[str], limit: int,

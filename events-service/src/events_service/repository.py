@@ -40,6 +40,33 @@ APPEND = f"""
         RETURNING 1)
     SELECT seq, (SELECT count(*) FROM queued) AS queued FROM appended"""
 
+# A batch of events (a fetch of the consumer) in one statement, so one round trip and one commit: the same lock,
+# the same rows and the same deliveries as APPEND for each event, in the batch's order (seq follows it). Each
+# array holds one field of every event ($1..$7, ids distinct: append_batch keeps an id's first event); $8 as in
+# APPEND. Returns a row per event appended (one already in the log returns none), with its deliveries' count.
+APPEND_BATCH = f"""
+    WITH serialized AS (SELECT pg_advisory_xact_lock({APPEND_LOCK})),
+    batch AS (
+        SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::integer[],
+                             $6::timestamptz[], $7::jsonb[])
+            WITH ORDINALITY AS b(event_id, tenant_id, environment, type, version, occurred_at, data, n)),
+    appended AS (
+        INSERT INTO events (event_id, tenant_id, environment, type, version, occurred_at, data)
+        SELECT b.event_id, b.tenant_id, b.environment, b.type, b.version, b.occurred_at, b.data
+        FROM serialized, batch b ORDER BY b.n
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING seq, event_id, tenant_id, environment, type),
+    queued AS (
+        INSERT INTO webhook_deliveries (endpoint_id, event_seq, event_id, retry_until)
+        SELECT w.id, a.seq, a.event_id, now() + make_interval(secs => $8)
+        FROM appended a JOIN webhook_endpoints w ON w.tenant_id = a.tenant_id AND w.environment = a.environment
+        WHERE w.enabled AND (cardinality(w.event_types) = 0 OR a.type = ANY(w.event_types))
+        ON CONFLICT (endpoint_id, event_id) DO NOTHING
+        RETURNING event_id)
+    SELECT a.seq, a.event_id, count(q.event_id) AS queued
+    FROM appended a LEFT JOIN queued q ON q.event_id = a.event_id
+    GROUP BY a.seq, a.event_id"""
+
 
 # One statement per shape, so each is prepared once; both read an index in seq order (ix_events_scope_seq,
 # ix_events_scope_type_seq). The limit is one more than the page: the last row only tells that there is more.
@@ -77,6 +104,20 @@ async def append(pool: PgPool | Transaction, event: dict[str, Any], retry_for_se
     row = await pool.fetchrow(APPEND, event["id"], event["tenant"], event["environment"], event["type"],
                               event["version"], event["time"], event["data"], retry_for_seconds)
     return None if row is None else Appended(row["seq"], row["queued"])
+
+
+async def append_batch(pool: PgPool, events: list[dict[str, Any]], retry_for_seconds: float) -> dict[str, Appended]:
+    """Appends events (as domain.read_event gives them) in one statement, each with its webhook deliveries; those
+    appended by their id (an id given twice: its first event only; one in the log already: absent)."""
+    by_id: dict[str, dict[str, Any]] = {}
+    for event in events:
+        by_id.setdefault(event["id"], event)
+    first = list(by_id.values())
+    rows = await pool.fetch(APPEND_BATCH, [e["id"] for e in first], [e["tenant"] for e in first],
+                            [e["environment"] for e in first], [e["type"] for e in first],
+                            [e["version"] for e in first], [e["time"] for e in first], [e["data"] for e in first],
+                            retry_for_seconds)
+    return {row["event_id"]: Appended(row["seq"], row["queued"]) for row in rows}
 
 
 async def page(pool: PgPool, scope: Scope, query: PageQuery) -> list[LoggedEvent]:

@@ -149,6 +149,43 @@ async def test_a_consumed_message_is_a_consumer_span_of_the_publishers_trace(
     assert {e["request_id"] for e in lines} == {"rid-nats"}
 
 
+async def test_a_prepared_batch_is_one_consumer_span_linked_to_each_message_and_each_message_keeps_its_own(
+        spans: InMemorySpanExporter, log_lines: io.StringIO) -> None:
+    publishers, messages = [], []
+    for n in range(2):
+        with tracing.tracer().start_as_current_span(f"redeem {n}") as publisher:
+            publishers.append(publisher.get_span_context())
+            headers = tracing.headers_from_row(tracing.outbox_context())
+        messages.append(SimpleNamespace(subject="rewards.events.redemption.created",
+                                        headers={**headers, "Nats-Msg-Id": f"ev-{n}"}))
+    seen: dict[str, Any] = {}
+
+    async def prepare(batch: list[Any]) -> None:
+        seen["batch"] = trace.get_current_span().get_span_context().span_id
+        seen["request_id"] = request_id_var.get()
+
+    async def take(msg: Any) -> None:
+        seen[msg.headers["Nats-Msg-Id"]] = trace.get_current_span().get_span_context().trace_id
+
+    consumer = DurableConsumer(None, "STREAM", None, take, batch=2, what="event",  # type: ignore[arg-type]
+                               prepare_batch=prepare)
+    await consumer._prepare(prepare, messages)  # type: ignore[arg-type]
+    for msg in messages:
+        await consumer._take(msg)  # type: ignore[arg-type]
+
+    (batch,) = [s for s in spans.get_finished_spans() if s.name == "STREAM process"]
+    assert batch.kind is trace.SpanKind.CONSUMER and batch.context.span_id == seen["batch"]
+    assert [(link.context.trace_id, link.context.span_id) for link in batch.links] == \
+        [(p.trace_id, p.span_id) for p in publishers]
+    assert batch.attributes["messaging.batch.message_count"] == 2
+    # Each message is still taken in its own span, in its publisher's trace.
+    assert [seen["ev-0"], seen["ev-1"]] == [p.trace_id for p in publishers]
+    assert len([s for s in spans.get_finished_spans() if s.kind is trace.SpanKind.CONSUMER]) == 3
+    (prepared,) = [e for e in _lines(log_lines) if e["msg"] == "events prepared"]
+    assert prepared["messages"] == 2 and prepared["request_id"] == seen["request_id"]
+    assert [e["msg"] for e in _lines(log_lines)].count("event taken") == 2
+
+
 def _unary(behavior: Any) -> grpc.RpcMethodHandler:
     return grpc.unary_unary_rpc_method_handler(behavior)   # bytes in, bytes out
 

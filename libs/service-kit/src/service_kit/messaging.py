@@ -148,15 +148,22 @@ DRAIN_WAIT_SECONDS = 0.02
 class DurableConsumer:
     """A durable pull consumer that keeps receiving: declares the streams and the consumer (idempotent), fetches
     in batches, hands each message to `take` (which acks), and subscribes again after an error, after a NATS
-    restart that left the subscription deaf, or after a NATS that lost its store."""
+    restart that left the subscription deaf, or after a NATS that lost its store.
+
+    `prepare_batch`, when given, is awaited with the messages of each fetch of more than one before they are taken
+    one by one: it may do the batch's work at once (events-service appends a fetch's events in one statement) and
+    leave each `take` only its message's outcome to settle (count, log, ack). It must not raise for a message's
+    fault; each message is still taken in its own context (span, request id, INFO line)."""
 
     def __init__(self, jetstream: Callable[[], Awaitable[JetStreamContext]], stream: str, config: ConsumerConfig,
-                 take: Callable[[Msg], Awaitable[None]], *, batch: int, what: str, stream_replicas: int = 1) -> None:
+                 take: Callable[[Msg], Awaitable[None]], *, batch: int, what: str, stream_replicas: int = 1,
+                 prepare_batch: Callable[[list[Msg]], Awaitable[None]] | None = None) -> None:
         self.jetstream = jetstream
         self.stream_replicas = stream_replicas
         self.stream = stream
         self.config = config
         self.take = take
+        self.prepare_batch = prepare_batch
         self.batch = batch
         self.what = what
 
@@ -186,6 +193,8 @@ class DurableConsumer:
                         sub = await self._drop(sub)
                     continue
                 empty_fetches = 0
+                if self.prepare_batch is not None and len(messages) > 1:
+                    await self._prepare(self.prepare_batch, messages)
                 for msg in messages:
                     await self._take(msg)
             except (nats.errors.Error, OSError) as exc:
@@ -220,6 +229,40 @@ class DurableConsumer:
             log.info(f"{self.what} {outcome}", extra={
                 "subject": msg.subject, "event_id": headers.get("Nats-Msg-Id", ""),
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
+            if span is not None:
+                span.end()
+            if attached is not None:
+                otel_context.detach(attached)
+            request_id_var.reset(token)
+
+    async def _prepare(self, prepare_batch: Callable[[list[Msg]], Awaitable[None]], messages: list[Msg]) -> None:
+        """Hands a fetch to `prepare_batch` under a request id of its own and, while tracing is on, one CONSUMER
+        span linked to the context of each message (OpenTelemetry's batch processing: the batch's statements are
+        its children, each message keeps its own span from _take); then one INFO line."""
+        token = request_id_var.set(uuid.uuid4().hex)
+        started = time.perf_counter()
+        outcome = "prepared"
+        span = attached = None
+        if tracing.enabled():
+            links = [trace.Link(context) for msg in messages
+                     if (context := trace.get_current_span(tracing.extract(msg.headers or {})).get_span_context())
+                     .is_valid]
+            span = tracing.tracer("service_kit.messaging").start_span(
+                f"{self.stream} process", kind=trace.SpanKind.CONSUMER, links=links,
+                attributes={"messaging.system": "nats", "messaging.operation.type": "process",
+                            "messaging.batch.message_count": len(messages)})
+            attached = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            await prepare_batch(messages)
+        except BaseException as exc:
+            outcome = "batch failed" if isinstance(exc, Exception) else "batch cancelled"
+            if span is not None and isinstance(exc, Exception):
+                span.record_exception(exc)
+                span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+            raise
+        finally:
+            log.info(f"{self.what}s {outcome}", extra={
+                "messages": len(messages), "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
             if span is not None:
                 span.end()
             if attached is not None:
