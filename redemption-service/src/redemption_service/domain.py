@@ -96,8 +96,9 @@ ALLOWED: dict[Status, frozenset[Status]] = {
 # Statuses a cancel may start from (physical goods also need to be not yet shipped).
 CANCELLABLE = frozenset(s for s, targets in ALLOWED.items() if Status.CANCELED in targets)
 
-# How long a caller should wait before asking again about a redemption whose saga is still running.
-SAGA_RETRY_AFTER_SECONDS = 1
+# How long a caller should wait before asking again about a redemption that is changing (its saga still running,
+# a delivery in flight, a result landing between a read and a write).
+RETRY_AFTER_SECONDS = 1
 
 
 class ReviewDecision(enum.StrEnum):
@@ -264,7 +265,7 @@ class Redemption:
         if self.status is Status.SUBMITTED:
             raise DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE,
                               "the redemption is still being processed; try again shortly",
-                              {"retry_after_seconds": str(SAGA_RETRY_AFTER_SECONDS)})
+                              {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
         if self.status is Status.COMPLETED:
             raise DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE, "a completed redemption cannot be cancelled")
         if self.delivery_status in (DeliveryStatus.SHIPPED, DeliveryStatus.DELIVERED):

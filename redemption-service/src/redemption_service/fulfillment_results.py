@@ -3,8 +3,8 @@ redemption.
 
 Each result is applied in one transaction with its processed-events record (keyed on the event id: a duplicate is
 acked with no effect), and acked only after the commit. A FAILED result persists the cancel request in that
-transaction, then refunds and releases through the cancel machinery; if the process dies halfway, saga recovery
-finishes the cancel. Codes and PINs are never logged, and are stored sealed (codes.py).
+transaction; then the cancel saga runs after its request (saga/cancel.py: refund, release, CANCELED); if the process
+dies halfway, saga recovery resumes it from the same definition. Codes and PINs are never logged, and are stored sealed (codes.py).
 """
 
 from __future__ import annotations
@@ -212,8 +212,8 @@ class FulfillmentResultConsumer:
             log.info("fulfillment result ignored", extra={**about, "kind": applied.kind, "reason": applied.reason})
 
     def _start_compensation(self, redemption: Redemption) -> None:
-        """Refund and release off the fetch loop: a slow wallet must not hold up other results. The cancel is
-        persisted, so if this does not finish, recovery does."""
+        """The cancel saga after its persisted request (refund, release, CANCELED), off the fetch loop: a slow
+        wallet must not hold up other results. If this does not finish, recovery resumes it."""
         task = asyncio.create_task(self._refund(redemption))
         self._compensations.add(task)
         task.add_done_callback(self._compensations.discard)

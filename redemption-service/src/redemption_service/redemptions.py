@@ -33,6 +33,7 @@ from redemption_service.clients import Catalog, Fulfillment, Wallet
 from redemption_service.codes import MASKED, Codes, Viewer, viewer_of
 from redemption_service.domain import (
     REJECTION_CODES,
+    RETRY_AFTER_SECONDS,
     CancelPlan,
     Outcome,
     Redemption,
@@ -54,9 +55,10 @@ from redemption_service.metrics import (
 )
 from redemption_service.outbox import fulfillment_job
 from redemption_service.review import Reviewer
-from redemption_service.saga.engine import SagaFailed, SagaRunner
+from redemption_service.saga.cancel import REQUEST, CancelMoved, CancelOrder, CancelSaga
+from redemption_service.saga.engine import SagaFailed, SagaRunner, Step
 from redemption_service.saga.journal import SagaLog
-from redemption_service.saga.redeem import RedeemOrder, RedeemSaga, undo_all
+from redemption_service.saga.redeem import RedeemOrder, RedeemSaga
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,6 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 DEFAULT_REVEALS_PAGE_SIZE = 50
 MAX_REVEALS_PAGE_SIZE = 500
-RETRY_AFTER_SECONDS = 1
 MAX_FULFILLMENT_WAIT_MS = 10_000
 # The bell wakes a waiting Redeem when this process applies its result; this re-read only finds results that
 # another instance applied, so it can be slow (every waiting call reads once per period).
@@ -426,42 +427,30 @@ class Redemptions:
                           {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
 
     async def _void_then_cancel(self, redemption: Redemption, reason: str) -> Redemption | None:
-        """Fulfillment decides first, on its job row, that the job will never be delivered; only then is the
-        cancel persisted and refunded. None when the redemption moved meanwhile."""
-        if redemption.cancel_requested_at is None:
-            # A cancel already under way (a failed fulfillment, an earlier cancel) voided or failed its job.
-            await self._void_job(redemption, reason)
-            # A crash here leaves the redemption OPEN with its job voided: fulfillment has recorded a FAILED
-            # result (CANCELED_ON_REQUEST) for it, which cancels and refunds it through the results consumer.
-            failpoint("redemption.after_void")
-        async with self.sessions.begin() as session:
-            requested = await repository.request_cancel(session, redemption.id, reason)
-        if requested is None:
+        """The cancel saga from its start (void the job, persist the request, refund, release, CANCELED); a cancel
+        already under way (a failed fulfillment's, an earlier cancel's: it voided or failed its job) from its
+        request. None when the redemption moved meanwhile."""
+        cancels = self._cancels()
+        steps = cancels.steps() if redemption.cancel_requested_at is None else cancels.steps_from(REQUEST)
+        try:
+            return await self._run_cancel(redemption, reason, steps)
+        except CancelMoved:
             return None
-        return await self.refund_and_release(requested, reason)
-
-    async def _void_job(self, redemption: Redemption, reason: str) -> None:
-        """Refuses the cancel (changing nothing) unless fulfillment voided the job: a code assigned, goods
-        shipped or a provider call in flight means the item is, or may be, delivered; its result will come."""
-        scope = Scope(redemption.tenant_id, redemption.environment)
-        answer = await self.fulfillment.void_job(scope, redemption.id, reason)
-        if answer.outcome == fulfillment_pb2.VOID_OUTCOME_VOIDED:
-            return
-        if answer.outcome == fulfillment_pb2.VOID_OUTCOME_IN_PROGRESS:
-            raise DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE,
-                              answer.message or "the item is being delivered right now; try again shortly",
-                              {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
-        raise DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE,
-                          answer.message or "the item was delivered already")
 
     async def refund_and_release(self, redemption: Redemption, reason: str) -> Redemption:
-        """Finishes a persisted cancel request (a player's, an operator's, or a failed fulfillment's): the redeem
-        saga's way back (refund, release), then CANCELED. If this fails halfway, recovery finishes it forward."""
-        await undo_all(self.saga.way_back(), Scope(redemption.tenant_id, redemption.environment), redemption.id,
-                       reason, failpoint_prefix="redemption")
-        async with self.sessions.begin() as session:
-            canceled = await repository.finish_cancel(session, redemption.id)
-        return canceled or await repository.fetch_redemption(self.pool, redemption.id) or redemption
+        """Finishes a persisted cancel request (a failed fulfillment's, a review's rejection or timeout's): the
+        cancel saga after its request (the redeem saga's way back, then CANCELED). If this fails halfway, recovery
+        finishes it from the same definition."""
+        return await self._run_cancel(redemption, reason, self._cancels().steps_after(REQUEST))
+
+    def _cancels(self) -> CancelSaga:
+        """The cancel saga on the redeem saga's way back as it is defined."""
+        return CancelSaga(self.sessions, self.saga.way_back(), self.fulfillment)
+
+    async def _run_cancel(self, redemption: Redemption, reason: str, steps: list[Step[CancelOrder]]) -> Redemption:
+        order = CancelOrder(Scope(redemption.tenant_id, redemption.environment), redemption.id, reason)
+        await self.runner.run(redemption.id, steps, order)
+        return order.canceled or await repository.fetch_redemption(self.pool, redemption.id) or redemption
 
     # --- review holds ------------------------------------------------------------------------------------------
 

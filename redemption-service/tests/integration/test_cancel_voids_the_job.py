@@ -91,3 +91,42 @@ async def test_a_cancel_under_way_finishes_without_asking_fulfillment_again(syst
     canceled = await system.redemptions.cancel(cancel_request(system, opened.id))
     assert canceled.status is Status.CANCELED and system.fulfillment.voids == []
     assert system.wallet.balances["p1"] == 1000
+
+
+async def test_the_cancel_saga_offers_the_crash_tests_its_failpoints_at_their_moments(system, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The runner fires the cancel's failpoints from its steps: after_void once the job is voided and before the
+    request is persisted, undid_<undo> once each undo of the way back landed; a cancel under way resumes at its
+    request (no void), and recovery offers none (a process restarted with one set still recovers)."""
+    from redemption_service.saga import engine
+    from redemption_service.saga.recovery import recover_stale_sagas
+
+    first, _ = await system.redemptions.redeem(system.request(key="first"))
+    second, _ = await system.redemptions.redeem(system.request(key="second"))
+    third, _ = await system.redemptions.redeem(system.request(key="third"))
+    reached: list[tuple[str, bool, bool, bool]] = []   # the failpoint; voided, refunded, released by then
+    current = [first.id]
+
+    def seen(name: str) -> None:   # FAILPOINTS would kill this test's process: note what had landed instead
+        rid = current[0]
+        reached.append((name, rid in system.fulfillment.voided, rid in system.wallet.refunded,
+                        rid not in system.catalog.reservations))
+
+    monkeypatch.setattr(engine, "failpoint", seen)
+    assert (await system.redemptions.cancel(cancel_request(system, first.id))).status is Status.CANCELED
+    assert reached == [("redemption.before_void", False, False, False), ("redemption.after_void", True, False, False),
+                       ("redemption.undid_refund_points", True, True, False),
+                       ("redemption.undid_release_stock", True, True, True)]
+
+    reached.clear()
+    current[0] = second.id
+    async with system.sessions.begin() as session:   # a failed fulfillment persisted its cancel
+        await repository.request_cancel(session, second.id, "out of codes", failure_code="OUT_OF_CODES")
+    assert (await system.redemptions.cancel(cancel_request(system, second.id))).status is Status.CANCELED
+    assert [name for name, *_ in reached] == ["redemption.undid_refund_points", "redemption.undid_release_stock"]
+
+    reached.clear()
+    async with system.sessions.begin() as session:
+        await repository.request_cancel(session, third.id, "changed my mind")
+    await system.sql("UPDATE sagas SET updated_at = now() - interval '1 hour' WHERE id = :id", id=third.id)
+    assert await recover_stale_sagas(system.sessions, system.way_back, stale_seconds=30) == 1
+    assert (await system.status(third.id)).status == Status.CANCELED and reached == []

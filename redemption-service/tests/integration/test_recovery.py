@@ -122,11 +122,13 @@ async def test_a_cancel_under_way_is_finished_forward(system) -> None:  # type: 
 
 
 class SagaWithABonus(RedeemSaga):
-    """The redeem saga with one more compensable step, and nothing else changed: every way back undoes it."""
+    """The redeem saga with one more compensable step, and nothing else changed: every way back undoes it. The
+    bonus is refused while `refusing` is set (the runner then unwinds it with the others)."""
 
     def __init__(self, saga: RedeemSaga, undone: list[tuple[str, str, str]]) -> None:
-        super().__init__(saga.catalog, saga.wallet, saga.confirmation)
+        super().__init__(saga.catalog, saga.wallet, saga.confirmation, saga.review)
         self.undone = undone
+        self.refusing = False
 
     def steps(self) -> list[Step[RedeemOrder]]:
         *before, pivot = super().steps()
@@ -134,24 +136,64 @@ class SagaWithABonus(RedeemSaga):
                 pivot]
 
     async def hold_bonus(self, order: RedeemOrder) -> None:
-        pass
+        if self.refusing:
+            raise DomainError(ErrorCode.UNAVAILABLE, "the bonus could not be held")
 
     async def release_bonus(self, scope: Scope, saga_id: str, reason: str) -> None:
         self.undone.append((scope.tenant_id, saga_id, reason))
 
 
-async def test_a_step_added_to_the_definition_is_undone_by_recovery_and_by_a_cancel(system) -> None:  # type: ignore[no-untyped-def]
+async def test_a_step_added_to_the_definition_is_undone_by_every_way_back(system) -> None:  # type: ignore[no-untyped-def]
+    """The runner's unwinding, recovery before the pivot, and the cancel saga from each of its entries (a cancel,
+    recovery of a cancel under way, a review's rejection, a failed fulfilment's refund) all undo the new step,
+    with no other change: each runs its definition."""
     undone: list[tuple[str, str, str]] = []
     saga = system.redemptions.saga = SagaWithABonus(system.redemptions.saga, undone)
     assert [u.name for u in saga.way_back()] == ["release_bonus", "refund_points", "release_stock"]
 
+    # The runner unwinds it (registered before its call), then the debit and the reservation.
+    saga.refusing = True
+    with pytest.raises(DomainError) as refused:
+        await system.redemptions.redeem(system.request(key="bonus-refused"))
+    assert refused.value.code is ErrorCode.UNAVAILABLE
+    saga.refusing = False
+    [(_, failed_id, reason)] = undone
+    assert reason == "redemption failed" and await status_of(system, failed_id) == ("FAILED", "UNAVAILABLE", "failed")
+    assert failed_id in system.wallet.refunded and failed_id not in system.catalog.reservations
+
+    # Recovery compensates it on a saga interrupted before its pivot.
     await accept(system, "crashed-with-bonus", "crashed")
     await age(system, "crashed-with-bonus")
     assert await recover_stale_sagas(system.sessions, saga.way_back(), stale_seconds=30) == 1
-    assert undone == [("acme", "crashed-with-bonus", "redemption interrupted")]
+    assert undone[-1] == ("acme", "crashed-with-bonus", "redemption interrupted")
     assert "crashed-with-bonus" in system.wallet.refunded and "crashed-with-bonus" not in system.catalog.reservations
 
+    # A cancel refunds it: the cancel saga runs the redeem saga's way back.
     opened, _ = await system.redemptions.redeem(system.request(key="with-bonus"))
     cancel = redemption_pb2.CancelRedemptionRequest(scope=system.scope(), redemption_id=opened.id, reason="oops")
     assert (await system.redemptions.cancel(cancel)).status is Status.CANCELED
     assert undone[-1] == ("acme", opened.id, "oops")
+
+    # Recovery resumes a cancel whose request was persisted before a crash.
+    interrupted, _ = await system.redemptions.redeem(system.request(key="cancel-interrupted"))
+    async with system.sessions.begin() as session:
+        assert await repository.request_cancel(session, interrupted.id, "oops") is not None
+    await age(system, interrupted.id)
+    assert await recover_stale_sagas(system.sessions, saga.way_back(), stale_seconds=30) == 1
+    assert undone[-1] == ("acme", interrupted.id, "redemption canceled")
+    assert await status_of(system, interrupted.id) == ("CANCELED", "", "canceled")
+
+    # A review's rejection and a failed fulfilment's refund resume the cancel saga after their own request.
+    await system.redemptions.set_review_rules(redemption_pb2.SetReviewRulesRequest(
+        scope=system.scope(), rules=redemption_pb2.ReviewRules(cost_over=100)))
+    held, _ = await system.redemptions.redeem(system.request(key="held-with-bonus"))
+    assert held.status is Status.AWAITING_APPROVAL
+    rejected = await system.redemptions.reject(redemption_pb2.RejectRedemptionRequest(
+        scope=system.scope(), redemption_id=held.id, reason="fraud"))
+    assert rejected.status is Status.CANCELED and undone[-1] == ("acme", held.id, "fraud")
+    await system.redemptions.set_review_rules(redemption_pb2.SetReviewRulesRequest(scope=system.scope()))
+    system.fulfillment.pool_empty = True
+    out_of_codes, _ = await system.redemptions.redeem(system.request(key="no-code-with-bonus"))
+    assert out_of_codes.status is Status.CANCELED and out_of_codes.failure_code == "OUT_OF_CODES"
+    assert undone[-1] == ("acme", out_of_codes.id, "no code left for this item")
+    assert len(undone) == 6 and system.wallet.balances["p1"] == 1000

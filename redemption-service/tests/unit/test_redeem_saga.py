@@ -1,5 +1,6 @@
 """The redeem saga on the engine, with fake catalog and wallet: one case per failure point, asserting exactly
-which calls (and so which compensations) ran, in which order."""
+which calls (and so which compensations) ran, in which order; and the engine on a forward-only definition (the
+cancel's)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 
 import pytest
 from redemption_service.domain import DeliveryStatus, Snapshot
-from redemption_service.saga.engine import SagaFailed, SagaRunner
+from redemption_service.saga.engine import SagaFailed, SagaRunner, Step
 from redemption_service.saga.redeem import RedeemOrder, RedeemSaga
 from rewards.catalog.v1 import catalog_pb2
 from rewards.common.v1 import common_pb2
@@ -307,3 +308,37 @@ async def test_the_runner_offers_the_crash_tests_a_failpoint_around_each_step_an
     assert reached == expected
     reached.clear()
     assert await World().run() is None and reached == []   # a runner without a prefix offers none
+
+
+def forward_only(calls: list[str], refused_at: str = "") -> list[Step[None]]:
+    """A definition without compensations, in the cancel's shape: each step notes its call; one may refuse."""
+    def step(name: str) -> Step[None]:
+        async def action(_: None) -> None:
+            calls.append(name)
+            if name == refused_at:
+                raise DomainError(ErrorCode.REDEMPTION_NOT_CANCELLABLE, "the item was delivered already")
+        return Step(name, action, point=name, after=f"undid_{name}" if name == "refund" else "")
+    return [step(name) for name in ("void", "request", "refund", "finish")]
+
+
+async def test_a_forward_only_definition_stops_at_a_refusal_with_it_and_claims_no_unwinding(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing to compensate: the journal is never asked (no unwinding claimed, the saga not marked failed), and
+    the step's own refusal reaches the caller."""
+    from redemption_service.saga import engine
+
+    reached: list[str] = []
+    monkeypatch.setattr(engine, "failpoint", reached.append)
+    calls: list[str] = []
+    journal = MemoryJournal()
+    with pytest.raises(DomainError) as refused:
+        await SagaRunner(journal, failpoint_prefix="redemption").run("r-1", forward_only(calls, "request"), None)
+    assert refused.value.code is ErrorCode.REDEMPTION_NOT_CANCELLABLE
+    assert calls == ["void", "request"] and journal.events == []
+    assert reached == ["redemption.before_void", "redemption.after_void", "redemption.before_request"]
+    # A step may name its after-point whole; a runner without a journal runs such a definition to its end.
+    reached.clear()
+    calls.clear()
+    await SagaRunner(failpoint_prefix="redemption").run("r-1", forward_only(calls), None)
+    assert calls == ["void", "request", "refund", "finish"]
+    assert reached[4:6] == ["redemption.before_refund", "redemption.undid_refund"]

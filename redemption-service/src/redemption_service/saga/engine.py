@@ -5,9 +5,14 @@ timed out may still have landed. On any failure, the registered compensations ru
 cancellation, each retried a few times; every compensation must therefore be safe when its step never landed and
 safe twice. A step may name a failpoint stem (`point`): the runner then offers the crash tests
 `<prefix>.before_<point>` and `<prefix>.after_<point>` around the step and `<prefix>.compensated_<point>` once
-its compensation landed, so the steps themselves carry no failpoint lines. The journal is told of each compensable step before it is called (step_started) and may refuse it
-when the saga is no longer this runner's; the redeem saga's journal writes nothing there, since its recovery
-compensates every compensable step of the definition (see saga/journal.py).
+its compensation landed, so the steps themselves carry no failpoint lines; a step may instead name its after-point
+whole (`after`: the cancel's `undid_<undo>`). The journal is told of each compensable step before it is called
+(step_started) and may refuse it when the saga is no longer this runner's; the redeem saga's journal writes nothing
+there, since its recovery compensates every compensable step of the definition (see saga/journal.py).
+
+A definition without compensations (the cancel, saga/cancel.py) is finished forward, never undone: the runner
+journals nothing for it, and a step that raises stops it with its own exception (no unwinding is claimed, the saga
+is not marked failed); its entry points and recovery resume it from the definition.
 """
 
 from __future__ import annotations
@@ -33,6 +38,14 @@ class Step(Generic[C]):
     action: Callable[[C], Awaitable[None]]
     compensation: Callable[[C], Awaitable[None]] | None = None
     point: str = ""   # the failpoints' stem: before_<point>, after_<point>, compensated_<point>
+    after: str = ""   # the failpoint after the step by its whole name, in place of after_<point> (undid_<undo>)
+
+    def failpoint(self, when: str) -> str:
+        """The name of the step's failpoint `when` (before, after, compensated), without the runner's prefix;
+        empty: none."""
+        if when == "after" and self.after:
+            return self.after
+        return f"{when}_{self.point}" if self.point else ""
 
 
 class SagaJournal(Protocol):
@@ -62,31 +75,38 @@ class SagaFailed(Exception):
 
 @dataclass
 class SagaRunner:
-    journal: SagaJournal
+    journal: SagaJournal | None = None   # None: a runner of forward-only definitions (recovery of a cancel)
     failpoint_prefix: str = ""   # "redemption": redemption.before_pivot, ...; empty: no failpoints
     compensation_attempts: int = 5
     compensation_backoff_seconds: float = 0.2
     _unwinding: set[asyncio.Task[SagaFailed]] = field(default_factory=set, init=False, repr=False)
 
     async def run(self, saga_id: str, steps: Sequence[Step[C]], context: C) -> None:
+        """Raises SagaFailed when a step of a compensable definition failed (after its unwinding), and a step's
+        own exception when a forward-only definition stopped at it."""
+        forward_only = all(step.compensation is None for step in steps)
+        assert forward_only or self.journal is not None, "a compensable definition needs a journal"
         registered: list[Step[C]] = []
         for position, step in enumerate(steps):
             try:
-                if step.compensation is not None:
+                if step.compensation is not None and self.journal is not None:
                     await self.journal.step_started(saga_id, position, step.name)
                     registered.append(step)
                 self._failpoint("before", step)
                 await step.action(context)
                 self._failpoint("after", step)
             except BaseException as exc:
+                if forward_only:
+                    raise   # nothing to unwind: the definition is finished forward, by a later run
                 failure = await self._unwind_shielded(saga_id, registered, context, exc)
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 raise failure from exc
 
     def _failpoint(self, when: str, step: Step[C]) -> None:
-        if self.failpoint_prefix and step.point:
-            failpoint(f"{self.failpoint_prefix}.{when}_{step.point}")
+        name = step.failpoint(when)
+        if self.failpoint_prefix and name:
+            failpoint(f"{self.failpoint_prefix}.{name}")
 
     async def _unwind_shielded(self, saga_id: str, registered: list[Step[C]], context: C,
                                cause: BaseException) -> SagaFailed:
@@ -98,6 +118,7 @@ class SagaRunner:
 
     async def _unwind(self, saga_id: str, registered: list[Step[C]], context: C,
                       cause: BaseException) -> SagaFailed:
+        assert self.journal is not None
         try:
             claimed = await self.journal.begin_compensation(saga_id)
         except Exception:
@@ -121,7 +142,7 @@ class SagaRunner:
         return SagaFailed(cause, compensated, settled)
 
     async def _compensate(self, saga_id: str, step: Step[C], context: C) -> bool:
-        assert step.compensation is not None
+        assert step.compensation is not None and self.journal is not None
         for attempt in range(1, self.compensation_attempts + 1):
             try:
                 await step.compensation(context)

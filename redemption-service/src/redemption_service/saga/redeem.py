@@ -4,8 +4,10 @@ AWAITING_APPROVAL with its reason and no job). Before the pivot every failure is
 forward (a rejected hold is cancelled with a refund, by the same way back).
 
 Each compensation is an `Undo` of the definition, run by the saga's scope and id alone. Every way back runs the
-definition's: the runner unwinding a failed redeem, recovery of an interrupted saga, a cancel and a failed
-fulfilment's refund (`way_back()`, `undo_all`). A compensable step added to `steps()` is undone on all of them."""
+definition's (`way_back()`): the runner unwinding a failed redeem, recovery of an interrupted saga (`undo_all`),
+and the cancel saga, which runs it as forward steps (saga/cancel.py: a cancel, a failed fulfilment's refund, a
+review's rejection, recovery of a cancel under way). A compensable step added to `steps()` is undone on all of
+them."""
 
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
 from rewards.wallet.v1 import wallet_pb2
 from service_kit.errors import DomainError, ErrorCode
-from service_kit.failpoints import failpoint
 from service_kit.scope import Scope
 
 from redemption_service import sandbox
@@ -133,15 +134,11 @@ class Undo:
         await self.run(order.scope, order.redemption_id, FAILED_REASON)
 
 
-async def undo_all(way_back: Sequence[Undo], scope: Scope, saga_id: str, reason: str, *,
-                   failpoint_prefix: str = "") -> None:
-    """Runs a way back in its order (recovery, a cancel, a failed fulfilment's refund). With a prefix, the crash
-    tests may kill the process after each undo (`<prefix>.undid_<name>`); recovery gives none, so a process
-    restarted with a failpoint set still recovers the previous crash."""
+async def undo_all(way_back: Sequence[Undo], scope: Scope, saga_id: str, reason: str) -> None:
+    """Runs a way back in its order (recovery of a saga interrupted before its pivot). It offers no failpoints, so
+    a process restarted with one set still recovers the previous crash."""
     for undo in way_back:
         await undo.run(scope, saga_id, reason)
-        if failpoint_prefix:
-            failpoint(f"{failpoint_prefix}.undid_{undo.name}")
 
 
 class RedeemSaga:
