@@ -1,7 +1,8 @@
 """The layering rule (README, "Inside a service"), read from each service's source: SQL text and SQLAlchemy
 statement building only in repository.py (and in the modules that keep the statements of their own background
-loop, or define the schema), no statement run and no transaction opened by the servicer, and a pure domain.py.
-The services listed in LOOP_MODULES follow it; one that does not yet is not listed (README says where)."""
+loop, or define the schema), no statement run and no transaction opened by the servicer, a pure domain.py, and
+use-case modules that take no message of their own service. The services listed in LOOP_MODULES (and
+USE_CASE_CONTRACTS) follow it; one that does not yet is not listed (README says where)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,18 @@ OPENS_A_TRANSACTION = {"begin", "transaction"}
 # What the domain may not import: the database, the network, proto.
 IMPURE = ("sqlalchemy", "asyncpg", "grpc", "google.protobuf", "rewards", "httpx", "httpcore", "nats",
           "service_kit.pgpool", "service_kit.db", "service_kit.messaging", "service_kit.grpc_server")
+# Each service's use-case modules and the contracts they may import: only the protos of the services they call, as
+# those clients speak them (redemption's quote and saga call catalog, wallet and fulfillment, and pass on the common
+# messages of a request), never their own service's messages nor protobuf: grpc_api reads the requests into domain
+# values and makes the answers proto. fulfillment is not listed: a job event reaches fulfilment.py as its
+# FulfillmentJob (README, "Where the tree still departs from the rule").
+USE_CASE_CONTRACTS = {
+    "catalog": ({"catalog.py"}, set()),
+    "wallet": ({"wallet.py"}, set()),
+    "redemption": ({"redemptions.py"}, {"rewards.catalog.v1", "rewards.common.v1", "rewards.fulfillment.v1",
+                                        "rewards.wallet.v1"}),
+    "events": ({"log.py", "webhooks.py"}, set()),
+}
 
 
 def _package(service: str) -> Path:
@@ -103,3 +116,23 @@ def test_the_domain_imports_no_io(service: str) -> None:
     imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     imported += [n.module or "" for n in tree.body if isinstance(n, ast.ImportFrom)]  # TYPE_CHECKING ones aside
     assert [m for m in imported if m.startswith(IMPURE)] == []
+
+
+def _foreign_contracts(path: Path, allowed: set[str]) -> list[str]:
+    """The contract (rewards.*) and protobuf modules path imports beyond the allowed ones."""
+    tree = ast.parse(path.read_text())
+    imported = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imported += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    return [m for m in imported if m.startswith(("rewards", "google.protobuf")) and m not in allowed]
+
+
+@pytest.mark.parametrize("path", [_package(service) / name for service, (names, _) in USE_CASE_CONTRACTS.items()
+                                  for name in sorted(names)], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_the_use_cases_take_no_message_of_their_own(path: Path) -> None:
+    assert _foreign_contracts(path, USE_CASE_CONTRACTS[path.parent.name.removesuffix("_service")][1]) == []
+
+
+def test_the_contract_check_finds_what_it_looks_for() -> None:
+    """The servicer reads the requests as redemptions.py once did itself: its own messages, MessageToDict."""
+    found = _foreign_contracts(_package("redemption") / "grpc_api.py", USE_CASE_CONTRACTS["redemption"][1])
+    assert {"rewards.redemption.v1", "google.protobuf.json_format"} <= set(found)

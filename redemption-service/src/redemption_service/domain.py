@@ -1,14 +1,21 @@
 """Redemptions: statuses, the moves allowed between them, the rule of what may be cancelled, and what a
-fulfillment result may do to a redemption."""
+fulfillment result may do to a redemption; and the requests the use cases take (a redeem, a quote, a listing),
+checked when made."""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service_kit.errors import DomainError, ErrorCode
+from service_kit.validation import optional_text, require_text
+
+from redemption_service import sandbox
+
+if TYPE_CHECKING:
+    from service_kit.scope import Scope
 
 
 class Status(enum.StrEnum):
@@ -351,3 +358,85 @@ class Snapshot:
     debit_transaction_id: int
     balance_after: int
     delivery_status: DeliveryStatus
+
+
+# --- the requests -------------------------------------------------------------------------------------------------
+
+# The bounds of a redeem's optional text fields (the required ones, player.player_id and item_id, are 128).
+REDEEM_TEXT_LIMITS = {"variant_id": 128, "point_type": 32, "comment": 1000, "trigger_source": 64, "quote_id": 64}
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemCommand:
+    """A redeem as the use case takes it (grpc_api reads it from a RedeemRequest), refused when made if the
+    request is not one. The address, the customer info and the trigger details are dicts, None when unset or
+    empty (an empty address is no address); the field names in the refusals are the request's."""
+
+    scope: Scope
+    player_id: str
+    item_id: str
+    idempotency_key: str = ""            # empty: one is generated (no replay protection)
+    variant_id: str = ""
+    rounds: int = 0
+    point_type: str = ""
+    shipping_address: dict[str, Any] | None = None
+    customer_info: dict[str, Any] | None = None
+    comment: str = ""
+    trigger_source: str = ""             # empty: service_kit.contract.DEFAULT_TRIGGER_SOURCE
+    trigger_details: dict[str, Any] | None = None
+    wait_for_fulfillment_ms: int = 0     # 0: the service's default
+    quote_id: str = ""
+    sandbox_outcome: str = ""            # sandbox only (sandbox.py); refused in live
+
+    def __post_init__(self) -> None:
+        require_text(self.player_id, "player.player_id", 128)
+        require_text(self.item_id, "item_id", 128)
+        for name, limit in REDEEM_TEXT_LIMITS.items():
+            optional_text(getattr(self, name), name, limit)
+        if self.rounds < 0:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "rounds may not be negative")
+        if self.wait_for_fulfillment_ms < 0:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "wait_for_fulfillment_ms may not be negative")
+        address = self.shipping_address
+        if address is not None:
+            missing = [f for f in ("line1", "city", "country") if not address.get(f)]
+            if missing:
+                raise DomainError(ErrorCode.VALIDATION_ERROR, "shipping_address needs " + ", ".join(missing))
+        customer = self.customer_info
+        if customer is not None and not (customer.get("email") or customer.get("phone")):
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "customer_info needs an email or a phone")
+        sandbox.checked_outcome(self.sandbox_outcome, self.scope)
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteQuery:
+    """QuoteRedemption: what the player would pay for the item, and whether they may."""
+
+    scope: Scope
+    player_id: str
+    item_id: str
+    variant_id: str = ""
+    rounds: int = 0
+    point_type: str = ""
+
+    def __post_init__(self) -> None:
+        require_text(self.player_id, "player.player_id", 128)
+        require_text(self.item_id, "item_id", 128)
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionQuery:
+    """ListRedemptions: a page of a tenant's redemptions, newest first."""
+
+    scope: Scope
+    player_id: str = ""                  # empty: every player's
+    status: Status | None = None         # None: every status
+    page_size: int = 0                   # 0: the default
+    page_token: str = ""
+    # What a page token is bound to: the player and the status filter as the request numbered it (the wire's
+    # RedemptionStatus, 0 for every status), so the tokens issued before stay valid.
+    token_query: tuple[str, int] = ("", 0)
+
+    def __post_init__(self) -> None:
+        if self.page_size < 0:
+            raise DomainError(ErrorCode.VALIDATION_ERROR, "page_size may not be negative")

@@ -1,11 +1,13 @@
-"""The RedemptionService servicer: proto <-> domain, nothing else. DomainErrors become rich statuses in the kit's
-server interceptor."""
+"""The RedemptionService servicer: proto <-> domain, nothing else. Each request is read into domain values (the
+readers below: what a message's presence means, enum names), one call of the use cases (redemptions.Redemptions),
+the answer made proto. DomainErrors become rich statuses in the kit's server interceptor."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from rewards.common.v1 import common_pb2
@@ -13,8 +15,8 @@ from rewards.redemption.v1 import redemption_pb2, redemption_pb2_grpc
 from service_kit.scope import Scope
 
 from redemption_service.codes import MASKED, Codes, Viewer, ViewerKind, viewer_of
-from redemption_service.domain import Redemption
-from redemption_service.redemptions import Redemptions
+from redemption_service.domain import QuoteQuery, RedeemCommand, Redemption, RedemptionQuery, ReviewRules, Status
+from redemption_service.redemptions import Forwarded, Redemptions
 from redemption_service.repository import ReviewRuleSet
 
 _VIEWERS = {ViewerKind.PLAYER: redemption_pb2.VIEWER_PLAYER, ViewerKind.BACKEND: redemption_pb2.VIEWER_BACKEND}
@@ -27,6 +29,59 @@ _DELIVERY = {
 }
 
 
+# --- the requests read into domain values ----------------------------------------------------------------------
+
+
+def redeem_call(request: redemption_pb2.RedeemRequest) -> tuple[RedeemCommand, Viewer, Forwarded]:
+    """Redeem's arguments, refused in the order the request is checked: the scope, the command's fields, then the
+    viewer. The address, customer info and player go on to the saga as the request carried them (no copy)."""
+    scope = Scope.from_proto(request.scope)
+    shipping = _present(request, "shipping_address")
+    customer = _present(request, "customer_info")
+    command = RedeemCommand(
+        scope=scope, player_id=request.player.player_id, item_id=request.item_id,
+        idempotency_key=request.idempotency_key, variant_id=request.variant_id, rounds=request.rounds,
+        point_type=request.point_type, shipping_address=shipping, customer_info=customer, comment=request.comment,
+        trigger_source=request.trigger_source, trigger_details=_present(request, "trigger_details"),
+        wait_for_fulfillment_ms=request.wait_for_fulfillment_ms, quote_id=request.quote_id,
+        sandbox_outcome=request.sandbox_outcome)
+    viewer = viewer_of(request.viewer, request.viewer_id, command.player_id)
+    forwarded = Forwarded(request.player, request.shipping_address if shipping is not None else None,
+                          request.customer_info if customer is not None else None)
+    return command, viewer, forwarded
+
+
+def quote_call(request: redemption_pb2.QuoteRedemptionRequest) -> tuple[QuoteQuery, Forwarded]:
+    query = QuoteQuery(scope=Scope.from_proto(request.scope), player_id=request.player.player_id,
+                       item_id=request.item_id, variant_id=request.variant_id, rounds=request.rounds,
+                       point_type=request.point_type)
+    return query, Forwarded(request.player)
+
+
+def list_call(request: redemption_pb2.ListRedemptionsRequest) -> tuple[RedemptionQuery, Viewer]:
+    viewer = viewer_of(request.viewer, request.viewer_id, request.player_id)
+    scope = Scope.from_proto(request.scope)
+    status = None
+    if request.status != redemption_pb2.REDEMPTION_STATUS_UNSPECIFIED:
+        status = Status(redemption_pb2.RedemptionStatus.Name(request.status).removeprefix("REDEMPTION_STATUS_"))
+    query = RedemptionQuery(scope=scope, player_id=request.player_id, status=status, page_size=request.page_size,
+                            page_token=request.page_token, token_query=(request.player_id, request.status))
+    return query, viewer
+
+
+def review_rules(rules: redemption_pb2.ReviewRules) -> ReviewRules:
+    return ReviewRules(max_redemptions_per_hour=rules.max_redemptions_per_hour, cost_over=rules.cost_over,
+                       player_younger_than_days=rules.player_younger_than_days, always_review=rules.always_review)
+
+
+def _present(request: Any, field: str) -> dict[str, Any] | None:
+    """A message field as a dict, or None when unset or empty (an empty address is no address)."""
+    if not request.HasField(field):
+        return None
+    value = MessageToDict(getattr(request, field), preserving_proto_field_name=True)
+    return value or None
+
+
 class RedemptionApi(redemption_pb2_grpc.RedemptionServiceServicer):
     def __init__(self, redemptions: Redemptions) -> None:
         self.redemptions = redemptions
@@ -35,12 +90,12 @@ class RedemptionApi(redemption_pb2_grpc.RedemptionServiceServicer):
         return redemption_to_proto(redemption, self.redemptions.codes, viewer)
 
     async def Redeem(self, request, context):  # type: ignore[no-untyped-def]
-        redemption, replayed = await self.redemptions.redeem(request)
-        viewer = viewer_of(request.viewer, request.viewer_id, request.player.player_id)  # as redeem decided
+        command, viewer, forwarded = redeem_call(request)
+        redemption, replayed = await self.redemptions.redeem(command, viewer, forwarded)
         return redemption_pb2.RedeemResponse(redemption=self._proto(redemption, viewer), replayed=replayed)
 
     async def QuoteRedemption(self, request, context):  # type: ignore[no-untyped-def]
-        quote = await self.redemptions.quote(request)
+        quote = await self.redemptions.quote(*quote_call(request))
         response = redemption_pb2.QuoteRedemptionResponse(
             eligible=quote.eligible, reason=quote.reason, item_id=quote.item_id, variant_id=quote.variant_id,
             point_type=quote.point_type, cost=quote.cost, point_scale=quote.point_scale, balance=quote.balance,
@@ -53,38 +108,44 @@ class RedemptionApi(redemption_pb2_grpc.RedemptionServiceServicer):
 
     async def GetRedemption(self, request, context):  # type: ignore[no-untyped-def]
         viewer = viewer_of(request.viewer, request.viewer_id, request.player_id)
-        redemption = await self.redemptions.get(request.scope, request.redemption_id, request.player_id, viewer)
+        redemption = await self.redemptions.get(Scope.from_proto(request.scope), request.redemption_id,
+                                                request.player_id, viewer)
         return redemption_pb2.GetRedemptionResponse(redemption=self._proto(redemption, viewer))
 
     async def ListRedemptions(self, request, context):  # type: ignore[no-untyped-def]
-        viewer = viewer_of(request.viewer, request.viewer_id, request.player_id)
-        page = await self.redemptions.list(request, viewer)
+        query, viewer = list_call(request)
+        page = await self.redemptions.list(query, viewer)
         return redemption_pb2.ListRedemptionsResponse(
             redemptions=[self._proto(r, viewer) for r in page.redemptions], next_page_token=page.next_page_token)
 
     async def CancelRedemption(self, request, context):  # type: ignore[no-untyped-def]
         # Masked: a cancel answers a redemption that is not completed, and reveals nothing.
-        redemption = await self.redemptions.cancel(request)
+        redemption = await self.redemptions.cancel(Scope.from_proto(request.scope), request.redemption_id,
+                                                   request.player_id, request.reason)
         return redemption_pb2.CancelRedemptionResponse(redemption=self._proto(redemption))
 
     async def SetReviewRules(self, request, context):  # type: ignore[no-untyped-def]
-        stored = await self.redemptions.set_review_rules(request)
+        stored = await self.redemptions.set_review_rules(Scope.from_proto(request.scope), request.item_id,
+                                                         review_rules(request.rules))
         return redemption_pb2.SetReviewRulesResponse(rule_set=_rule_set(stored))
 
     async def ListReviewRules(self, request, context):  # type: ignore[no-untyped-def]
-        rule_sets = await self.redemptions.list_review_rules(request)
+        rule_sets = await self.redemptions.list_review_rules(Scope.from_proto(request.scope))
         return redemption_pb2.ListReviewRulesResponse(rule_sets=[_rule_set(r) for r in rule_sets])
 
     async def ApproveRedemption(self, request, context):  # type: ignore[no-untyped-def]
-        redemption = await self.redemptions.approve(request)
+        redemption = await self.redemptions.approve(Scope.from_proto(request.scope), request.redemption_id,
+                                                    request.note)
         return redemption_pb2.ApproveRedemptionResponse(redemption=self._proto(redemption))
 
     async def RejectRedemption(self, request, context):  # type: ignore[no-untyped-def]
-        redemption = await self.redemptions.reject(request)
+        redemption = await self.redemptions.reject(Scope.from_proto(request.scope), request.redemption_id,
+                                                   request.reason)
         return redemption_pb2.RejectRedemptionResponse(redemption=self._proto(redemption))
 
     async def ListCodeReveals(self, request, context):  # type: ignore[no-untyped-def]
-        page = await self.redemptions.code_reveals(request)
+        page = await self.redemptions.code_reveals(Scope.from_proto(request.scope), request.redemption_id,
+                                                   request.page_size, request.page_token)
         return redemption_pb2.ListCodeRevealsResponse(
             reveals=[redemption_pb2.CodeReveal(
                 id=r.id, redemption_id=r.redemption_id, viewer=_VIEWERS[ViewerKind(r.viewer)], viewer_id=r.viewer_id,

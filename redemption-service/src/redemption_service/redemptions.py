@@ -1,5 +1,7 @@
 """What the RedemptionService does: redeem (accept, then the saga), quote, read, list and cancel redemptions, and
-review holds (their rules, an operator's approval or rejection, the timeout of an undecided hold)."""
+review holds (their rules, an operator's approval or rejection, the timeout of an undecided hold). Each call takes
+domain values (grpc_api reads them from the requests) and answers domain values; only what a call passes on to
+catalog and fulfillment travels as their messages (Forwarded)."""
 
 from __future__ import annotations
 
@@ -12,11 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from google.protobuf.json_format import MessageToDict
 from rewards.catalog.v1 import catalog_pb2
 from rewards.common.v1 import common_pb2
 from rewards.fulfillment.v1 import fulfillment_pb2
-from rewards.redemption.v1 import redemption_pb2
 from rewards.wallet.v1 import wallet_pb2
 from service_kit import page_tokens
 from service_kit.contract import DEFAULT_TRIGGER_SOURCE
@@ -30,13 +30,16 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from redemption_service import repository, sandbox
 from redemption_service.clients import Catalog, Fulfillment, Wallet
-from redemption_service.codes import MASKED, Codes, Viewer, viewer_of
+from redemption_service.codes import MASKED, Codes, Viewer
 from redemption_service.domain import (
     REJECTION_CODES,
     RETRY_AFTER_SECONDS,
     CancelPlan,
     Outcome,
+    QuoteQuery,
+    RedeemCommand,
     Redemption,
+    RedemptionQuery,
     ResultPlan,
     ReviewDecision,
     ReviewPlan,
@@ -82,6 +85,17 @@ INLINE_GRACE_MARGIN_SECONDS = 3.0
 QUOTE_VALID_SECONDS = 300
 # The note of a review hold the timeout rejected (REVIEW_HOLD_SECONDS): its CANCELED failure message.
 EXPIRED_NOTE = "no review decision in time"
+
+
+@dataclass(frozen=True, slots=True)
+class Forwarded:
+    """What a call passes on to the other services as their clients speak it, as the request carried it (no copy):
+    the player with its claims (catalog's targeting), and a redeem's address and customer info (the fulfillment
+    job's), None when unset or empty."""
+
+    player: common_pb2.PlayerContext
+    shipping_address: common_pb2.ShippingAddress | None = None
+    customer_info: common_pb2.CustomerInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,29 +172,25 @@ class Redemptions:
 
     # --- redeem ---------------------------------------------------------------------------------------------
 
-    async def redeem(self, request: redemption_pb2.RedeemRequest) -> tuple[Redemption, bool]:
+    async def redeem(self, command: RedeemCommand, viewer: Viewer,
+                     forwarded: Forwarded) -> tuple[Redemption, bool]:
         """The redemption and whether it is the replay of an earlier request with the same key. A code in it is
-        for the request's viewer (codes.viewer_of): the statement that read or completed it recorded the reveal."""
-        scope = Scope.from_proto(request.scope)
-        _validate_redeem(request)
-        sandbox_outcome = sandbox.checked_outcome(request.sandbox_outcome, scope)
-        viewer = viewer_of(request.viewer, request.viewer_id, request.player.player_id)
-        key = key_or_generated(request.idempotency_key)
-        fingerprint = request_fingerprint(request)
-        shipping = _present(request, "shipping_address")
-        customer = _present(request, "customer_info")
+        for the viewer (codes.viewer_of): the statement that read or completed it recorded the reveal. The saga
+        passes forwarded's player to catalog and its address and customer info into the fulfillment job."""
+        scope = command.scope
+        key = key_or_generated(command.idempotency_key)
+        fingerprint = request_fingerprint(command)
         order = RedeemOrder(
-            redemption_id=str(uuid.uuid4()), scope=scope, player=request.player, item_id=request.item_id,
-            variant_id=request.variant_id, rounds=request.rounds, point_type=request.point_type,
-            shipping_address=request.shipping_address if shipping else None,
-            customer_info=request.customer_info if customer else None, quote_id=request.quote_id,
-            sandbox_outcome=sandbox_outcome)
+            redemption_id=str(uuid.uuid4()), scope=scope, player=forwarded.player, item_id=command.item_id,
+            variant_id=command.variant_id, rounds=command.rounds, point_type=command.point_type,
+            shipping_address=forwarded.shipping_address, customer_info=forwarded.customer_info,
+            quote_id=command.quote_id, sandbox_outcome=command.sandbox_outcome)
         values = {
-            "id": order.redemption_id, "player_id": order.player_id, "item_id": order.item_id,
+            "id": order.redemption_id, "player_id": command.player_id, "item_id": order.item_id,
             "variant_id": order.variant_id, "rounds": order.rounds, "point_type": order.point_type,
-            "shipping_address": shipping, "customer_info": customer, "comment": request.comment,
-            "trigger_source": request.trigger_source or DEFAULT_TRIGGER_SOURCE,
-            "trigger_details": _present(request, "trigger_details"),
+            "shipping_address": command.shipping_address, "customer_info": command.customer_info,
+            "comment": command.comment, "trigger_source": command.trigger_source or DEFAULT_TRIGGER_SOURCE,
+            "trigger_details": command.trigger_details,
         }
         accepted = await repository.accept(self.pool, scope, key=key, fingerprint=fingerprint,
                                            ttl=self.idempotency_ttl, values=values)
@@ -194,7 +204,7 @@ class Redemptions:
         with self.fulfillment_waits.expecting(order.redemption_id) as result_applied:
             redemption = await self._to_completion(self._run_saga(order, viewer))
             if redemption.status is Status.OPEN:
-                wait_ms = min(request.wait_for_fulfillment_ms or self.fulfillment_wait_ms, MAX_FULFILLMENT_WAIT_MS)
+                wait_ms = min(command.wait_for_fulfillment_ms or self.fulfillment_wait_ms, MAX_FULFILLMENT_WAIT_MS)
                 if wait_ms > 0:
                     redemption = await self._await_fulfillment(order.redemption_id, result_applied, wait_ms / 1000,
                                                                viewer)
@@ -316,17 +326,15 @@ class Redemptions:
 
     # --- quote ----------------------------------------------------------------------------------------------
 
-    async def quote(self, request: redemption_pb2.QuoteRedemptionRequest) -> Quote:
-        scope = Scope.from_proto(request.scope)
-        player_id = request.player.player_id
-        require_text(player_id, "player.player_id", 128)
-        require_text(request.item_id, "item_id", 128)
+    async def quote(self, query: QuoteQuery, forwarded: Forwarded) -> Quote:
+        """Catalog checks the item for forwarded's player (its claims); the wallet, the player and its balance."""
+        scope, player_id = query.scope, query.player_id
         player, accounts, eligibility = await asyncio.gather(
             self.wallet.get_player(scope, player_id),
             self.wallet.get_balances(scope, player_id),
             self.catalog.check_eligibility(catalog_pb2.CheckEligibilityRequest(
-                scope=scope.to_proto(), item_id=request.item_id, variant_id=request.variant_id,
-                rounds=request.rounds, point_type=request.point_type, player=request.player,
+                scope=scope.to_proto(), item_id=query.item_id, variant_id=query.variant_id,
+                rounds=query.rounds, point_type=query.point_type, player=forwarded.player,
                 skip_required_fields=True, lock_price_seconds=self.quote_valid_seconds)),
             return_exceptions=True)
         for result in (player, accounts, eligibility):
@@ -353,11 +361,11 @@ class Redemptions:
         locked = eligibility.price_lock_id if reason in ("", ErrorCode.INSUFFICIENT_BALANCE.value) else ""
         QUOTES.labels("locked" if locked else "refused").inc()
         if locked:
-            log.info("quote locked", extra={"quote_id": locked, "item_id": item.id or request.item_id,
+            log.info("quote locked", extra={"quote_id": locked, "item_id": item.id or query.item_id,
                                             "cost": price.amount, "point_type": price.point_type})
         return Quote(
-            eligible=not reason, reason=reason, item_id=item.id or request.item_id,
-            variant_id=eligibility.variant.id or request.variant_id, point_type=price.point_type,
+            eligible=not reason, reason=reason, item_id=item.id or query.item_id,
+            variant_id=eligibility.variant.id or query.variant_id, point_type=price.point_type,
             cost=price.amount, point_scale=account.scale if account else 0, balance=balance,
             stock_left=-1 if item.unlimited_stock else item.stock,
             remaining_allowance=eligibility.remaining_allowance,
@@ -367,10 +375,9 @@ class Redemptions:
 
     # --- reads ----------------------------------------------------------------------------------------------
 
-    async def get(self, scope_proto: common_pb2.Scope, reference: str, player_id: str,
-                  viewer: Viewer = MASKED) -> Redemption:
-        """A viewer shown the code has the reveal recorded by the read itself."""
-        scope = Scope.from_proto(scope_proto)
+    async def get(self, scope: Scope, reference: str, player_id: str, viewer: Viewer = MASKED) -> Redemption:
+        """A redemption by its id or its number (of this player's, when player_id is given). A viewer shown the
+        code has the reveal recorded by the read itself."""
         require_text(reference, "redemption_id", 64)
         redemption = await repository.fetch_by_reference(self.pool, scope, reference, player_id=player_id,
                                                          viewer=viewer)
@@ -378,46 +385,41 @@ class Redemptions:
             raise DomainError(ErrorCode.REDEMPTION_NOT_FOUND, f"no redemption {reference!r}")
         return redemption
 
-    async def list(self, request: redemption_pb2.ListRedemptionsRequest, viewer: Viewer = MASKED) -> Page:
+    async def list(self, query: RedemptionQuery, viewer: Viewer = MASKED) -> Page:
         """A viewer shown the codes has a reveal recorded per shown redemption with a code, by the read itself."""
-        scope = Scope.from_proto(request.scope)
-        if request.page_size < 0:
-            raise DomainError(ErrorCode.VALIDATION_ERROR, "page_size may not be negative")
-        size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-        status = None
-        if request.status != redemption_pb2.REDEMPTION_STATUS_UNSPECIFIED:
-            status = Status(redemption_pb2.RedemptionStatus.Name(request.status).removeprefix("REDEMPTION_STATUS_"))
-        listing = (request.player_id, request.status)
-        before = page_tokens.decode(request.page_token, (datetime, int), query=listing)
-        rows = await repository.fetch_page(self.pool, scope, player_id=request.player_id, status=status,
+        size = min(query.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        listing = query.token_query
+        before = page_tokens.decode(query.page_token, (datetime, int), query=listing)
+        rows = await repository.fetch_page(self.pool, query.scope, player_id=query.player_id, status=query.status,
                                            limit=size + 1, before=before, viewer=viewer)
         page, more = rows[:size], len(rows) > size
         return Page(page, page_tokens.encode([page[-1].created_at, page[-1].number], query=listing) if more else "")
 
     # --- the audit of code reveals -------------------------------------------------------------------------
 
-    async def code_reveals(self, request: redemption_pb2.ListCodeRevealsRequest) -> RevealPage:
-        scope = Scope.from_proto(request.scope)
-        if request.page_size < 0:
+    async def code_reveals(self, scope: Scope, redemption_id: str, page_size: int, page_token: str) -> RevealPage:
+        """The reveals of the tenant's codes, newest first; of one redemption's when redemption_id is given."""
+        if page_size < 0:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "page_size may not be negative")
-        if len(request.redemption_id) > 64:
+        if len(redemption_id) > 64:
             raise DomainError(ErrorCode.VALIDATION_ERROR, "redemption_id is longer than 64 characters")
-        size = min(request.page_size or DEFAULT_REVEALS_PAGE_SIZE, MAX_REVEALS_PAGE_SIZE)
-        [before] = page_tokens.decode(request.page_token, (int,), query=(request.redemption_id,)) or [None]
+        size = min(page_size or DEFAULT_REVEALS_PAGE_SIZE, MAX_REVEALS_PAGE_SIZE)
+        [before] = page_tokens.decode(page_token, (int,), query=(redemption_id,)) or [None]
         async with self.sessions() as session:
-            rows = await repository.list_code_reveals(session, scope, redemption_id=request.redemption_id,
+            rows = await repository.list_code_reveals(session, scope, redemption_id=redemption_id,
                                                       limit=size + 1, before_id=before)
         page, more = rows[:size], len(rows) > size
-        token = page_tokens.encode([page[-1].id], query=(request.redemption_id,)) if more else ""
+        token = page_tokens.encode([page[-1].id], query=(redemption_id,)) if more else ""
         return RevealPage(page, token)
 
     # --- cancel ---------------------------------------------------------------------------------------------
 
-    async def cancel(self, request: redemption_pb2.CancelRedemptionRequest) -> Redemption:
-        reason = request.reason[:1000] or "canceled on request"
+    async def cancel(self, scope: Scope, redemption_id: str, player_id: str, reason: str) -> Redemption:
+        """A player's (player_id given: only their own) or an operator's cancel; reason empty: the default."""
+        reason = reason[:1000] or "canceled on request"
         # A redemption may move (a fulfillment result) between the read and the conditional update: decide again.
         for _ in range(3):
-            redemption = await self.get(request.scope, request.redemption_id, request.player_id)
+            redemption = await self.get(scope, redemption_id, player_id)
             if redemption.cancel() is CancelPlan.UNCHANGED:
                 return redemption
             canceled = await self._to_completion(self._void_then_cancel(redemption, reason))
@@ -454,27 +456,23 @@ class Redemptions:
 
     # --- review holds ------------------------------------------------------------------------------------------
 
-    async def set_review_rules(self, request: redemption_pb2.SetReviewRulesRequest) -> repository.ReviewRuleSet:
-        scope = Scope.from_proto(request.scope)
-        optional_text(request.item_id, "item_id", 128)
-        r = request.rules
-        rules = ReviewRules(max_redemptions_per_hour=r.max_redemptions_per_hour, cost_over=r.cost_over,
-                            player_younger_than_days=r.player_younger_than_days, always_review=r.always_review)
+    async def set_review_rules(self, scope: Scope, item_id: str, rules: ReviewRules) -> repository.ReviewRuleSet:
+        """The tenant's rules (item_id empty) or an item's; rules that are all zero remove them."""
+        optional_text(item_id, "item_id", 128)
         async with self.sessions.begin() as session:
-            stored = await repository.set_review_rules(session, scope, request.item_id, rules)
-        log.info("review rules set", extra={"item_id": request.item_id, "removed": rules.empty})
+            stored = await repository.set_review_rules(session, scope, item_id, rules)
+        log.info("review rules set", extra={"item_id": item_id, "removed": rules.empty})
         return stored
 
-    async def list_review_rules(self, request: redemption_pb2.ListReviewRulesRequest,
-                                ) -> list[repository.ReviewRuleSet]:
+    async def list_review_rules(self, scope: Scope) -> list[repository.ReviewRuleSet]:
         async with self.sessions() as session:
-            return await repository.list_review_rules(session, Scope.from_proto(request.scope))
+            return await repository.list_review_rules(session, scope)
 
-    async def approve(self, request: redemption_pb2.ApproveRedemptionRequest) -> Redemption:
+    async def approve(self, scope: Scope, redemption_id: str, note: str) -> Redemption:
         """An operator's approval: the hold becomes OPEN and its job goes out the usual way (the outbox)."""
-        note = request.note[:1000]
+        note = note[:1000]
         for _ in range(3):
-            held = await self.get(request.scope, request.redemption_id, "")
+            held = await self.get(scope, redemption_id, "")
             if held.review(ReviewDecision.APPROVED) is ReviewPlan.UNCHANGED:
                 return held
             job = fulfillment_job(held, datetime.now(UTC))
@@ -489,11 +487,11 @@ class Redemptions:
         raise DomainError(ErrorCode.UNAVAILABLE, "the redemption is changing; try again",
                           {"retry_after_seconds": str(RETRY_AFTER_SECONDS)})
 
-    async def reject(self, request: redemption_pb2.RejectRedemptionRequest) -> Redemption:
+    async def reject(self, scope: Scope, redemption_id: str, reason: str) -> Redemption:
         """An operator's rejection: refunded and released by the saga's way back, CANCELED REVIEW_REJECTED."""
-        reason = request.reason[:1000] or "rejected by an operator"
+        reason = reason[:1000] or "rejected by an operator"
         for _ in range(3):
-            held = await self.get(request.scope, request.redemption_id, "")
+            held = await self.get(scope, redemption_id, "")
             decided = await self._to_completion(self._reject(held, ReviewDecision.REJECTED, reason))
             if decided is not None:
                 return decided
@@ -559,31 +557,3 @@ def _outcome(redemption: Redemption) -> Redemption:
 def _is_refusal(exc: BaseException) -> bool:
     return isinstance(exc, DomainError) and exc.code not in (ErrorCode.UNAVAILABLE, ErrorCode.INTERNAL,
                                                              ErrorCode.VALIDATION_ERROR)
-
-
-def _validate_redeem(request: redemption_pb2.RedeemRequest) -> None:
-    require_text(request.player.player_id, "player.player_id", 128)
-    require_text(request.item_id, "item_id", 128)
-    limits = {"variant_id": 128, "point_type": 32, "comment": 1000, "trigger_source": 64, "quote_id": 64}
-    for name, limit in limits.items():
-        optional_text(getattr(request, name), name, limit)
-    if request.rounds < 0:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "rounds may not be negative")
-    if request.wait_for_fulfillment_ms < 0:
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "wait_for_fulfillment_ms may not be negative")
-    address = _present(request, "shipping_address")
-    if address is not None:
-        missing = [f for f in ("line1", "city", "country") if not address.get(f)]
-        if missing:
-            raise DomainError(ErrorCode.VALIDATION_ERROR, "shipping_address needs " + ", ".join(missing))
-    customer = _present(request, "customer_info")
-    if customer is not None and not (customer.get("email") or customer.get("phone")):
-        raise DomainError(ErrorCode.VALIDATION_ERROR, "customer_info needs an email or a phone")
-
-
-def _present(request: Any, field: str) -> dict[str, Any] | None:
-    """A message field as a dict, or None when unset or empty (an empty address is no address)."""
-    if not request.HasField(field):
-        return None
-    value = MessageToDict(getattr(request, field), preserving_proto_field_name=True)
-    return value or None

@@ -17,12 +17,15 @@ import pytest
 from local_runner.infra import Nats, Postgres
 from nats.js.errors import NotFoundError
 from redemption_service.clients import CatalogClient, FulfillmentClient, WalletClient
-from redemption_service.codes import Codes, Viewer, ViewerKind
+from redemption_service.codes import MASKED, Codes, Viewer, ViewerKind
 from redemption_service.db import migrate
+from redemption_service.domain import Redemption
 from redemption_service.fulfillment_results import FulfillmentResultConsumer
 from redemption_service.fulfillment_waits import FulfillmentWaits
+from redemption_service.grpc_api import list_call, quote_call, redeem_call, review_rules
 from redemption_service.outbox import jobs_relay
-from redemption_service.redemptions import Redemptions
+from redemption_service.redemptions import Page, Quote, Redemptions
+from redemption_service.repository import ReviewRuleSet
 from redemption_service.saga.redeem import Undo
 from rewards.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from rewards.common.v1 import common_pb2
@@ -36,6 +39,7 @@ from service_kit.grpc_server import ServingInterceptor, cancel_until_done
 from service_kit.messaging import RESULTS_STREAM, RESULTS_SUBJECT, JetStreamLink
 from service_kit.outbox_relay import OutboxRelay
 from service_kit.pgpool import PgPool
+from service_kit.scope import Scope
 from service_kit.sealing import new_key
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -234,6 +238,46 @@ async def start_server(register: Callable[[grpc.aio.Server], None]) -> tuple[grp
 
 
 @dataclass
+class Calls:
+    """The use cases called with an RPC's request as the servicer calls them: read into domain values by
+    grpc_api's readers, answered with the use case's domain values (not made proto). A listing or a read is masked
+    unless the test names its viewer, as these tests always read them."""
+
+    redemptions: Redemptions
+
+    async def redeem(self, request: redemption_pb2.RedeemRequest) -> tuple[Redemption, bool]:
+        return await self.redemptions.redeem(*redeem_call(request))
+
+    async def quote(self, request: redemption_pb2.QuoteRedemptionRequest) -> Quote:
+        return await self.redemptions.quote(*quote_call(request))
+
+    async def get(self, scope: common_pb2.Scope, reference: str, player_id: str,
+                  viewer: Viewer = MASKED) -> Redemption:
+        return await self.redemptions.get(Scope.from_proto(scope), reference, player_id, viewer)
+
+    async def list(self, request: redemption_pb2.ListRedemptionsRequest, viewer: Viewer = MASKED) -> Page:
+        query, _ = list_call(request)
+        return await self.redemptions.list(query, viewer)
+
+    async def cancel(self, request: redemption_pb2.CancelRedemptionRequest) -> Redemption:
+        return await self.redemptions.cancel(Scope.from_proto(request.scope), request.redemption_id,
+                                             request.player_id, request.reason)
+
+    async def approve(self, request: redemption_pb2.ApproveRedemptionRequest) -> Redemption:
+        return await self.redemptions.approve(Scope.from_proto(request.scope), request.redemption_id, request.note)
+
+    async def reject(self, request: redemption_pb2.RejectRedemptionRequest) -> Redemption:
+        return await self.redemptions.reject(Scope.from_proto(request.scope), request.redemption_id, request.reason)
+
+    async def set_review_rules(self, request: redemption_pb2.SetReviewRulesRequest) -> ReviewRuleSet:
+        return await self.redemptions.set_review_rules(Scope.from_proto(request.scope), request.item_id,
+                                                       review_rules(request.rules))
+
+    async def list_review_rules(self, request: redemption_pb2.ListReviewRulesRequest) -> list[ReviewRuleSet]:
+        return await self.redemptions.list_review_rules(Scope.from_proto(request.scope))
+
+
+@dataclass
 class System:
     redemptions: Redemptions
     pool: PgPool
@@ -246,6 +290,11 @@ class System:
     fulfillment: FakeFulfillment
     waits: FulfillmentWaits          # given to Redemptions and to the results consumer, as server.py does
     jobs_written: asyncio.Event      # Redemptions wakes the outbox relay with it, as server.py does
+
+    @property
+    def calls(self) -> Calls:
+        """The use cases called with the RPCs' requests (redeem, quote, reads, cancel, review holds)."""
+        return Calls(self.redemptions)
 
     @property
     def way_back(self) -> list[Undo]:

@@ -28,32 +28,32 @@ async def assert_unchanged(system, redemption_id: str) -> None:  # type: ignore[
 
 
 async def test_a_cancel_voids_the_job_then_refunds_and_a_second_cancel_asks_nothing(system) -> None:  # type: ignore[no-untyped-def]
-    opened, _ = await system.redemptions.redeem(system.request())
-    canceled = await system.redemptions.cancel(cancel_request(system, opened.id))
+    opened, _ = await system.calls.redeem(system.request())
+    canceled = await system.calls.cancel(cancel_request(system, opened.id))
     assert canceled.status is Status.CANCELED
     assert system.fulfillment.voids == [(opened.id, "changed my mind")]
     assert system.wallet.balances["p1"] == 1000 and system.catalog.items["voucher"].stock == 100
-    again = await system.redemptions.cancel(cancel_request(system, opened.id))
+    again = await system.calls.cancel(cancel_request(system, opened.id))
     assert again.status is Status.CANCELED and len(system.fulfillment.voids) == 1
 
 
 @pytest.mark.parametrize("outcome, retry_after", [(fulfillment_pb2.VOID_OUTCOME_DELIVERED, False),
                                                   (fulfillment_pb2.VOID_OUTCOME_IN_PROGRESS, True)])
 async def test_a_refused_void_refuses_the_cancel_and_changes_nothing(system, outcome, retry_after) -> None:  # type: ignore[no-untyped-def]
-    opened, _ = await system.redemptions.redeem(system.request())
+    opened, _ = await system.calls.redeem(system.request())
     system.fulfillment.refusals[opened.id] = outcome
     with pytest.raises(DomainError) as refused:
-        await system.redemptions.cancel(cancel_request(system, opened.id))
+        await system.calls.cancel(cancel_request(system, opened.id))
     assert refused.value.code is ErrorCode.REDEMPTION_NOT_CANCELLABLE and refused.value.message
     assert ("retry_after_seconds" in refused.value.metadata) is retry_after
     await assert_unchanged(system, opened.id)
 
 
 async def test_fulfillment_down_answers_unavailable_after_retries_and_changes_nothing(system) -> None:  # type: ignore[no-untyped-def]
-    opened, _ = await system.redemptions.redeem(system.request())
+    opened, _ = await system.calls.redeem(system.request())
     system.fulfillment.down = True
     with pytest.raises(DomainError) as down:
-        await system.redemptions.cancel(cancel_request(system, opened.id))
+        await system.calls.cancel(cancel_request(system, opened.id))
     assert down.value.code is ErrorCode.UNAVAILABLE
     assert len(system.fulfillment.voids) == 3, "the void is idempotent: it is retried"
     await assert_unchanged(system, opened.id)
@@ -61,14 +61,14 @@ async def test_fulfillment_down_answers_unavailable_after_retries_and_changes_no
 
 async def test_a_crash_after_the_void_is_healed_by_the_failed_result_fulfillment_recorded(  # type: ignore[no-untyped-def]
         system, results, monkeypatch) -> None:
-    opened, _ = await system.redemptions.redeem(system.request())
+    opened, _ = await system.calls.redeem(system.request())
 
     async def crash(*args: object, **kwargs: object) -> None:
         raise ConnectionResetError("the process died before the cancel was persisted")
 
     monkeypatch.setattr(redemptions_module.repository, "request_cancel", crash)
     with pytest.raises(ConnectionResetError):
-        await system.redemptions.cancel(cancel_request(system, opened.id))
+        await system.calls.cancel(cancel_request(system, opened.id))
     monkeypatch.undo()
     assert opened.id in system.fulfillment.voided
     await assert_unchanged(system, opened.id)
@@ -84,11 +84,11 @@ async def test_a_crash_after_the_void_is_healed_by_the_failed_result_fulfillment
 
 
 async def test_a_cancel_under_way_finishes_without_asking_fulfillment_again(system) -> None:  # type: ignore[no-untyped-def]
-    opened, _ = await system.redemptions.redeem(system.request())
+    opened, _ = await system.calls.redeem(system.request())
     async with system.sessions.begin() as session:  # a failed fulfillment persisted its cancel, then the refund died
         await repository.request_cancel(session, opened.id, "out of codes", failure_code="OUT_OF_CODES")
     system.fulfillment.down = True
-    canceled = await system.redemptions.cancel(cancel_request(system, opened.id))
+    canceled = await system.calls.cancel(cancel_request(system, opened.id))
     assert canceled.status is Status.CANCELED and system.fulfillment.voids == []
     assert system.wallet.balances["p1"] == 1000
 
@@ -100,9 +100,9 @@ async def test_the_cancel_saga_offers_the_crash_tests_its_failpoints_at_their_mo
     from redemption_service.saga import engine
     from redemption_service.saga.recovery import recover_stale_sagas
 
-    first, _ = await system.redemptions.redeem(system.request(key="first"))
-    second, _ = await system.redemptions.redeem(system.request(key="second"))
-    third, _ = await system.redemptions.redeem(system.request(key="third"))
+    first, _ = await system.calls.redeem(system.request(key="first"))
+    second, _ = await system.calls.redeem(system.request(key="second"))
+    third, _ = await system.calls.redeem(system.request(key="third"))
     reached: list[tuple[str, bool, bool, bool]] = []   # the failpoint; voided, refunded, released by then
     current = [first.id]
 
@@ -112,7 +112,7 @@ async def test_the_cancel_saga_offers_the_crash_tests_its_failpoints_at_their_mo
                         rid not in system.catalog.reservations))
 
     monkeypatch.setattr(engine, "failpoint", seen)
-    assert (await system.redemptions.cancel(cancel_request(system, first.id))).status is Status.CANCELED
+    assert (await system.calls.cancel(cancel_request(system, first.id))).status is Status.CANCELED
     assert reached == [("redemption.before_void", False, False, False), ("redemption.after_void", True, False, False),
                        ("redemption.undid_refund_points", True, True, False),
                        ("redemption.undid_release_stock", True, True, True)]
@@ -121,7 +121,7 @@ async def test_the_cancel_saga_offers_the_crash_tests_its_failpoints_at_their_mo
     current[0] = second.id
     async with system.sessions.begin() as session:   # a failed fulfillment persisted its cancel
         await repository.request_cancel(session, second.id, "out of codes", failure_code="OUT_OF_CODES")
-    assert (await system.redemptions.cancel(cancel_request(system, second.id))).status is Status.CANCELED
+    assert (await system.calls.cancel(cancel_request(system, second.id))).status is Status.CANCELED
     assert [name for name, *_ in reached] == ["redemption.undid_refund_points", "redemption.undid_release_stock"]
 
     reached.clear()

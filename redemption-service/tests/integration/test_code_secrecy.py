@@ -50,7 +50,7 @@ async def test_the_database_holds_no_plaintext_code_or_pin(system, results) -> N
     inline = await redeemed_with_code(system, key="inline")
     assert (inline.fulfillment.code, inline.fulfillment.pin) == (CODE, PIN), "the player gets them in clear"
     # A result over NATS is stored sealed too (the consumer's path): no inline answer, the result comes later.
-    opened, _ = await system.redemptions.redeem(system.request(key="nats"))
+    opened, _ = await system.calls.redeem(system.request(key="nats"))
     await results.publish(system.result(opened.id, f.RESULT_OUTCOME_COMPLETED, 1, code="NATS-0000-4321",
                                         pin="1111"))
     await system.eventually(lambda: _completed(system, opened.id))

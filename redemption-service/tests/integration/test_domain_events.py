@@ -35,7 +35,7 @@ def expected_id(event_type: str, redemption_id: str) -> str:
 async def test_a_code_pool_redeem_writes_created_then_completed_without_the_code(system) -> None:  # type: ignore[no-untyped-def]
     system.fulfillment.codes = ["SECRET-CODE-1"]
     with system.pool.counting() as trips:
-        redemption, _ = await system.redemptions.redeem(system.request())
+        redemption, _ = await system.calls.redeem(system.request())
     assert redemption.status is Status.COMPLETED and trips.count == 3, "no round trip for the events"
     created, completed = await events_of(system, redemption.id)
     assert (created["type"], completed["type"]) == ("redemption.created", "redemption.completed")
@@ -56,7 +56,7 @@ async def test_a_code_pool_redeem_writes_created_then_completed_without_the_code
 async def test_a_failed_redeem_writes_failed_with_its_reason(system) -> None:  # type: ignore[no-untyped-def]
     system.wallet.balances["p1"] = 10
     with pytest.raises(DomainError):
-        await system.redemptions.redeem(system.request(key="poor"))
+        await system.calls.redeem(system.request(key="poor"))
     [row] = await system.sql("SELECT id FROM redemptions")
     [failed] = await events_of(system, row.id)
     assert failed["type"] == "redemption.failed" and failed["data"]["failure_code"] == "INSUFFICIENT_BALANCE"
@@ -64,12 +64,12 @@ async def test_a_failed_redeem_writes_failed_with_its_reason(system) -> None:  #
 
 
 async def test_a_cancel_writes_canceled_with_its_refund_once(system) -> None:  # type: ignore[no-untyped-def]
-    redemption, _ = await system.redemptions.redeem(system.request())   # no code at once: it stays OPEN
+    redemption, _ = await system.calls.redeem(system.request())   # no code at once: it stays OPEN
     assert redemption.status is Status.OPEN
     cancel = redemption_pb2.CancelRedemptionRequest(scope=system.scope(), redemption_id=redemption.id,
                                                     reason="changed my mind")
-    await system.redemptions.cancel(cancel)
-    await system.redemptions.cancel(cancel)
+    await system.calls.cancel(cancel)
+    await system.calls.cancel(cancel)
     created, canceled = await events_of(system, redemption.id)
     assert created["type"] == "redemption.created" and canceled["type"] == "redemption.canceled"
     assert canceled["data"]["refund"] == {"point_type": "gems", "amount": 150, "point_scale": 0}
@@ -80,7 +80,7 @@ async def test_a_result_over_jetstream_writes_completed_and_the_relay_publishes_
     system.redemptions.inline_timeout_seconds = 0.2
     system.fulfillment.codes = ["CODE-LATE"]
     system.fulfillment.inline_delay_seconds = 1.0
-    redemption, _ = await system.redemptions.redeem(system.request())
+    redemption, _ = await system.calls.redeem(system.request())
     assert redemption.status is Status.OPEN
     assert await system.publish_jobs(results.link) == 1
     await results.publish(system.fulfillment.inline_results[redemption.id])

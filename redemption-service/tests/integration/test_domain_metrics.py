@@ -35,13 +35,13 @@ async def test_a_redeem_that_fails_is_counted_with_its_code_and_its_compensation
                                 compensations("reserve_stock", "ok"), redemptions("open"))
     system.wallet.balances["p1"] = 10
     with pytest.raises(DomainError) as refused:
-        await system.redemptions.redeem(system.request(key="poor"))
+        await system.calls.redeem(system.request(key="poor"))
     assert refused.value.code is ErrorCode.INSUFFICIENT_BALANCE
     assert redemptions("failed", "INSUFFICIENT_BALANCE") == failed + 1
     assert compensations("reserve_stock", "ok") == released + 1
 
     system.wallet.balances["p1"] = 1000
-    await system.redemptions.redeem(system.request(key="rich"))
+    await system.calls.redeem(system.request(key="rich"))
     assert redemptions("open") == opened + 1
 
 
@@ -52,20 +52,20 @@ async def test_a_compensation_that_gives_up_is_counted_failed(system) -> None:  
     system.wallet.refund_unavailable = True
     system.wallet.balances["p1"] = 10             # the debit is refused: both compensations run, the refund fails
     with pytest.raises(DomainError):
-        await system.redemptions.redeem(system.request(key="down"))
+        await system.calls.redeem(system.request(key="down"))
     assert compensations("debit_points", "failed") == gave_up + 1
     assert compensations("debit_points", "ok") == refunded_ok
 
 
 async def test_replays_conflicts_and_reuses_of_a_key_are_counted(system) -> None:  # type: ignore[no-untyped-def]
     before = {r: value("rewards_idempotency_total", result=r) for r in ("replayed", "conflict", "reused")}
-    first, replayed = await system.redemptions.redeem(system.request(key="same"))
-    again, replayed_again = await system.redemptions.redeem(system.request(key="same"))
+    first, replayed = await system.calls.redeem(system.request(key="same"))
+    again, replayed_again = await system.calls.redeem(system.request(key="same"))
     assert (replayed, replayed_again, again.id) == (False, True, first.id)
     with pytest.raises(DomainError):
-        await system.redemptions.redeem(system.request(player="p2", key="same"))
+        await system.calls.redeem(system.request(player="p2", key="same"))
     with pytest.raises(DomainError):
-        await system.redemptions.redeem(system.request(key="same", comment="another body"))
+        await system.calls.redeem(system.request(key="same", comment="another body"))
     assert {r: value("rewards_idempotency_total", result=r) - before[r] for r in before} == \
         {"replayed": 1, "conflict": 1, "reused": 1}
 
@@ -82,7 +82,7 @@ async def test_recovery_counts_what_it_did(system) -> None:  # type: ignore[no-u
 
 async def test_the_gauges_read_unfinished_sagas_overdue_redemptions_and_the_outbox(system) -> None:  # type: ignore[no-untyped-def]
     assert await sample_sagas(system.pool, overdue_seconds=60) == (0.0, 0)
-    opened, _ = await system.redemptions.redeem(system.request(key="late"))
+    opened, _ = await system.calls.redeem(system.request(key="late"))
     await system.sql("UPDATE redemptions SET created_at = now() - interval '2 minutes' WHERE id = :id",
                      id=opened.id)
     assert (await repository.accept(system.pool, Scope("acme", "live"), key="running", fingerprint="f",
@@ -99,7 +99,7 @@ async def test_the_gauges_read_unfinished_sagas_overdue_redemptions_and_the_outb
 
 
 async def test_the_gauges_read_through_indexes(system) -> None:  # type: ignore[no-untyped-def]
-    await system.redemptions.redeem(system.request(key="ix"))
+    await system.calls.redeem(system.request(key="ix"))
     with system.pool.counting() as trips:
         await sample_sagas(system.pool, overdue_seconds=60)
         await sample_outbox(SERVICE, system.pool, BACKLOG)

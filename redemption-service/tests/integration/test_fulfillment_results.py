@@ -22,7 +22,7 @@ from .conftest import revealed
 
 
 async def open_redemption(system, key: str = "k1", **fields: object) -> str:  # type: ignore[no-untyped-def]
-    redemption, _ = await system.redemptions.redeem(system.request(key=key, **fields))
+    redemption, _ = await system.calls.redeem(system.request(key=key, **fields))
     assert redemption.status is Status.OPEN
     return redemption.id
 
@@ -78,7 +78,7 @@ async def test_a_failed_result_refunds_once_releases_once_and_cancels(system, re
 async def test_a_code_after_a_cancel_is_a_logged_conflict_that_never_shows_the_code(
         system, results, caplog: pytest.LogCaptureFixture) -> None:
     rid = await open_redemption(system)
-    await system.redemptions.cancel(redemption_pb2.CancelRedemptionRequest(scope=system.scope(), redemption_id=rid))
+    await system.calls.cancel(redemption_pb2.CancelRedemptionRequest(scope=system.scope(), redemption_id=rid))
     with caplog.at_level(logging.INFO):
         await results.publish(system.result(rid, f.RESULT_OUTCOME_COMPLETED, 1, code="SECRET-CODE", pin="SECRET-PIN"))
         await results.settled()
@@ -120,7 +120,7 @@ async def test_physical_goods_ship_then_deliver_which_completes(system, results)
     assert row.status == "PURCHASED", "an older result (another event id) changed nothing"
     assert row.fulfillment == {"provider_reference": "PO-1", "tracking_number": "TRK-1"}
     with pytest.raises(Exception, match="shipped"):
-        await system.redemptions.cancel(redemption_pb2.CancelRedemptionRequest(scope=system.scope(),
+        await system.calls.cancel(redemption_pb2.CancelRedemptionRequest(scope=system.scope(),
                                                                                redemption_id=rid))
     await results.publish(system.result(rid, f.RESULT_OUTCOME_DELIVERED, 3))
     await system.eventually(lambda: _status_is(system, rid, "COMPLETED"))
@@ -137,7 +137,7 @@ async def test_redeem_answers_completed_with_the_code_when_the_result_comes_with
     try:
         started = time.monotonic()
         # A long wait (a loaded machine may take seconds): what is checked is that the answer came with the result.
-        redemption, replayed = await system.redemptions.redeem(system.request(wait_for_fulfillment_ms=15000))
+        redemption, replayed = await system.calls.redeem(system.request(wait_for_fulfillment_ms=15000))
         elapsed = time.monotonic() - started
     finally:
         relay.cancel()
@@ -154,13 +154,13 @@ async def test_redeem_answers_completed_with_the_code_when_the_result_comes_with
 async def test_redeem_without_a_result_answers_open_after_the_wait_and_a_replay_does_not_wait(system) -> None:  # type: ignore[no-untyped-def]
     system.redemptions.fulfillment_wait_ms = 300   # FULFILLMENT_WAIT_MS, used when the request says 0
     started = time.monotonic()
-    redemption, _ = await system.redemptions.redeem(system.request())
+    redemption, _ = await system.calls.redeem(system.request())
     waited = time.monotonic() - started
     assert redemption.status is Status.OPEN
     assert 0.3 <= waited < 1.5
 
     started = time.monotonic()
-    replay, replayed = await system.redemptions.redeem(system.request(wait_for_fulfillment_ms=2000))
+    replay, replayed = await system.calls.redeem(system.request(wait_for_fulfillment_ms=2000))
     assert replayed and replay.status is Status.OPEN and time.monotonic() - started < 0.25
 
 
@@ -177,7 +177,7 @@ async def test_a_result_applied_by_another_instance_is_seen_during_the_wait(syst
 
     other = asyncio.create_task(another_instance_applies_the_result())
     started = time.monotonic()
-    redemption, _ = await system.redemptions.redeem(system.request(wait_for_fulfillment_ms=5000))
+    redemption, _ = await system.calls.redeem(system.request(wait_for_fulfillment_ms=5000))
     await other
     assert redemption.status is Status.COMPLETED and revealed(redemption.fulfillment) == {"code": "X-1", "pin": "1"}
     assert time.monotonic() - started < 5.0

@@ -24,14 +24,14 @@ async def test_the_hot_statements_use_indexes(system, results) -> None:  # type:
     statements: list[Statement] = []
     calls: list[tuple[str, tuple]] = []   # type: ignore[type-arg]
     with captured_statements(system.engine) as seen, system.pool.counting() as trips:
-        opened, replayed = await system.redemptions.redeem(system.request(key="k1"))
-        again, replay = await system.redemptions.redeem(system.request(key="k1"))
-        delivered, _ = await system.redemptions.redeem(system.request(key="k2", player="p2"))
-        undeliverable, _ = await system.redemptions.redeem(system.request(key="k3"))
+        opened, replayed = await system.calls.redeem(system.request(key="k1"))
+        again, replay = await system.calls.redeem(system.request(key="k1"))
+        delivered, _ = await system.calls.redeem(system.request(key="k2", player="p2"))
+        undeliverable, _ = await system.calls.redeem(system.request(key="k3"))
         assert (opened.status, replayed, again.id, replay) == (Status.OPEN, False, opened.id, True)
         system.wallet.balances["p2"] = 0      # a debit refused after the reservation: the saga compensates
         with pytest.raises(DomainError) as refused_debit:
-            await system.redemptions.redeem(system.request(key="k4", player="p2"))
+            await system.calls.redeem(system.request(key="k4", player="p2"))
         assert refused_debit.value.code is ErrorCode.INSUFFICIENT_BALANCE
 
         assert await system.publish_jobs(results.link) == 3
@@ -46,16 +46,16 @@ async def test_the_hot_statements_use_indexes(system, results) -> None:  # type:
 
     with captured_statements(system.engine) as seen, system.pool.counting() as trips:
         scope = system.scope()
-        assert (await system.redemptions.get(scope, opened.id, "p1")).id == opened.id
-        assert (await system.redemptions.get(scope, str(opened.number), "")).id == opened.id
+        assert (await system.calls.get(scope, opened.id, "p1")).id == opened.id
+        assert (await system.calls.get(scope, str(opened.number), "")).id == opened.id
         for player in ("", "p1"):
-            first = await system.redemptions.list(redemption_pb2.ListRedemptionsRequest(
+            first = await system.calls.list(redemption_pb2.ListRedemptionsRequest(
                 scope=scope, player_id=player, page_size=1))
             assert first.next_page_token
-            second = await system.redemptions.list(redemption_pb2.ListRedemptionsRequest(
+            second = await system.calls.list(redemption_pb2.ListRedemptionsRequest(
                 scope=scope, player_id=player, page_size=1, page_token=first.next_page_token))
             assert second.redemptions and second.redemptions[0].id != first.redemptions[0].id
-        by_status = await system.redemptions.list(redemption_pb2.ListRedemptionsRequest(
+        by_status = await system.calls.list(redemption_pb2.ListRedemptionsRequest(
             scope=scope, status=redemption_pb2.REDEMPTION_STATUS_OPEN))
         assert [r.id for r in by_status.redemptions] == [opened.id]
     statements += seen
@@ -88,16 +88,16 @@ async def test_the_review_holds_statements_use_indexes(system) -> None:  # type:
     async with system.sessions.begin() as session:
         await repository.set_review_rules(session, Scope("acme", "live"), "", ReviewRules(max_redemptions_per_hour=1))
     with captured_statements(system.engine) as seen, system.pool.counting() as trips:
-        opened, _ = await system.redemptions.redeem(system.request(key="k1"))
-        held = [(await system.redemptions.redeem(system.request(key=f"k{n}")))[0] for n in (2, 3, 4)]
+        opened, _ = await system.calls.redeem(system.request(key="k1"))
+        held = [(await system.calls.redeem(system.request(key=f"k{n}")))[0] for n in (2, 3, 4)]
         assert opened.status is not Status.AWAITING_APPROVAL
         assert [h.status for h in held] == [Status.AWAITING_APPROVAL] * 3
         scope = system.scope()
-        listed = await system.redemptions.list(redemption_pb2.ListRedemptionsRequest(
+        listed = await system.calls.list(redemption_pb2.ListRedemptionsRequest(
             scope=scope, status=redemption_pb2.REDEMPTION_STATUS_AWAITING_APPROVAL))
         assert len(listed.redemptions) == 3
-        await system.redemptions.approve(redemption_pb2.ApproveRedemptionRequest(scope=scope, redemption_id=held[0].id))
-        await system.redemptions.reject(redemption_pb2.RejectRedemptionRequest(scope=scope, redemption_id=held[1].id))
+        await system.calls.approve(redemption_pb2.ApproveRedemptionRequest(scope=scope, redemption_id=held[0].id))
+        await system.calls.reject(redemption_pb2.RejectRedemptionRequest(scope=scope, redemption_id=held[1].id))
         assert await system.redemptions.expire_holds(hold_seconds=0) == 1
     assert await tables_read_without_index(system.engine, seen) == []
     assert await system.pool.tables_read_without_index(trips.calls) == []

@@ -35,8 +35,8 @@ async def published_long_ago(system, redemption_id: str) -> None:  # type: ignor
 
 async def test_a_stale_open_job_is_republished_with_a_new_event_id_once_per_bound(
         system, nats_server, caplog: pytest.LogCaptureFixture) -> None:
-    opened, _ = await system.redemptions.redeem(system.request(key="lost"))
-    answered, _ = await system.redemptions.redeem(system.request(key="answered"))
+    opened, _ = await system.calls.redeem(system.request(key="lost"))
+    answered, _ = await system.calls.redeem(system.request(key="answered"))
     assert await republish_stale_jobs(system.sessions, AFTER) == 0, "fresh jobs are left alone"
     await system.sql("UPDATE redemptions SET job_published_at = now() - interval '2 minutes'")
     assert await republish_stale_jobs(system.sessions, AFTER) == 0, "jobs not yet out (NATS down) are not doubled"
@@ -75,8 +75,8 @@ async def apply(system, result: f.FulfillmentResult):  # type: ignore[no-untyped
 
 
 async def test_an_accepted_job_keeps_its_redemption_open_and_is_not_asked_about_again(system) -> None:  # type: ignore[no-untyped-def]
-    waiting, _ = await system.redemptions.redeem(system.request(key="waits-for-an-operator"))
-    silent, _ = await system.redemptions.redeem(system.request(key="never-answered"))
+    waiting, _ = await system.calls.redeem(system.request(key="waits-for-an-operator"))
+    silent, _ = await system.calls.redeem(system.request(key="never-answered"))
     for rid in (waiting.id, silent.id):
         await published_long_ago(system, rid)
     applied = await apply(system, system.result(waiting.id, f.RESULT_OUTCOME_ACCEPTED, 1))
@@ -95,7 +95,7 @@ async def test_an_accepted_job_keeps_its_redemption_open_and_is_not_asked_about_
 
 
 async def test_an_accepted_after_a_later_result_changes_nothing(system) -> None:  # type: ignore[no-untyped-def]
-    opened, _ = await system.redemptions.redeem(system.request())
+    opened, _ = await system.calls.redeem(system.request())
     await apply(system, system.result(opened.id, f.RESULT_OUTCOME_AWAITING_VENDOR, 2, provider_reference="pv-1"))
     before = await system.status(opened.id)
     assert (before.status, before.result_sequence) == ("AWAITING_VENDOR", 2)
@@ -111,7 +111,7 @@ async def test_an_accepted_after_a_later_result_changes_nothing(system) -> None:
 async def test_two_reconcilers_republish_each_stale_job_once(system) -> None:  # type: ignore[no-untyped-def]
     ids = []
     for n in range(6):
-        redemption, _ = await system.redemptions.redeem(system.request(key=f"k{n}"))
+        redemption, _ = await system.calls.redeem(system.request(key=f"k{n}"))
         await published_long_ago(system, redemption.id)
         ids.append(redemption.id)
     counts = await asyncio.gather(*(republish_stale_jobs(system.sessions, AFTER, batch=2) for _ in range(2)))
@@ -123,7 +123,7 @@ async def test_two_reconcilers_republish_each_stale_job_once(system) -> None:  #
 async def test_the_backlog_names_unpublished_jobs_and_overdue_open_redemptions(
         system, caplog: pytest.LogCaptureFixture) -> None:
     assert (await report_backlog(system.sessions, AFTER)).unpublished == 0
-    await system.redemptions.redeem(system.request())
+    await system.calls.redeem(system.request())
     await system.sql("UPDATE outbox SET created_at = now() - interval '90 seconds'")
     await system.sql("UPDATE redemptions SET created_at = now() - interval '90 seconds'")
     with caplog.at_level(logging.WARNING):
@@ -135,7 +135,7 @@ async def test_the_backlog_names_unpublished_jobs_and_overdue_open_redemptions(
 
 
 async def test_a_refund_for_a_failed_fulfillment_left_unfinished_is_finished_by_recovery(system) -> None:  # type: ignore[no-untyped-def]
-    opened, _ = await system.redemptions.redeem(system.request())
+    opened, _ = await system.calls.redeem(system.request())
     async with system.sessions.begin() as session:
         applied = await apply_result(session, read_result(system.result(
             opened.id, f.RESULT_OUTCOME_FAILED, 1, failure_code="PROVIDER_REJECTED",

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from redemption_service import repository
 from redemption_service.domain import DeliveryStatus, Snapshot, Status
+from redemption_service.grpc_api import redeem_call
 from redemption_service.idempotency import request_fingerprint
 from redemption_service.saga.engine import Step
 from redemption_service.saga.recovery import recover_stale_sagas
@@ -40,7 +41,7 @@ async def status_of(system, redemption_id: str) -> tuple[str, str, str]:  # type
 
 
 async def test_a_stale_submitted_saga_is_compensated_and_open_ones_are_left_alone(system) -> None:  # type: ignore[no-untyped-def]
-    opened, _ = await system.redemptions.redeem(system.request(key="done"))
+    opened, _ = await system.calls.redeem(system.request(key="done"))
     await age(system, opened.id)
     await accept(system, "stale-saga", "crashed")
     await age(system, "stale-saga")
@@ -89,26 +90,26 @@ async def test_a_retry_waits_out_a_crashed_saga_then_is_processed_afresh(make_sy
     recovery refunded it and marked it FAILED, the key is released and the same request is charged once."""
     system = await make_system(wait_seconds=0.1)
     request = system.request(key="crashed")
-    await accept(system, "crashed-saga", "crashed", fingerprint=request_fingerprint(request))
+    await accept(system, "crashed-saga", "crashed", fingerprint=request_fingerprint(redeem_call(request)[0]))
     with pytest.raises(DomainError) as busy:
-        await system.redemptions.redeem(request)
+        await system.calls.redeem(request)
     assert busy.value.code is ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
     assert system.wallet.calls.count("DebitPoints") == 0, "the retry ran no saga of its own"
     await age(system, "crashed-saga")
     await recover_stale_sagas(system.sessions, system.way_back, stale_seconds=30)
     assert await status_of(system, "crashed-saga") == ("FAILED", "UNAVAILABLE", "failed")
-    redemption, replayed = await system.redemptions.redeem(request)
+    redemption, replayed = await system.calls.redeem(request)
     assert not replayed and redemption.status is Status.OPEN
     assert system.wallet.calls.count("DebitPoints") == 1 and system.wallet.balances["p1"] == 850
     assert "crashed-saga" in system.wallet.refunded
 
 
 async def test_a_cancel_under_way_is_finished_forward(system) -> None:  # type: ignore[no-untyped-def]
-    opened, _ = await system.redemptions.redeem(system.request(key="to-cancel"))
+    opened, _ = await system.calls.redeem(system.request(key="to-cancel"))
     system.wallet.refund_unavailable = True
     cancel = redemption_pb2.CancelRedemptionRequest(scope=system.scope(), redemption_id=opened.id, reason="oops")
     with pytest.raises(DomainError) as unavailable:
-        await system.redemptions.cancel(cancel)
+        await system.calls.cancel(cancel)
     assert unavailable.value.code is ErrorCode.UNAVAILABLE
     assert await status_of(system, opened.id) == ("OPEN", "", "canceling")
     system.wallet.refund_unavailable = False
@@ -117,7 +118,7 @@ async def test_a_cancel_under_way_is_finished_forward(system) -> None:  # type: 
                                      stale_seconds=30) == 1
     assert await status_of(system, opened.id) == ("CANCELED", "", "canceled")
     assert system.wallet.balances["p1"] == 1000 and system.catalog.items["voucher"].stock == 100
-    again = await system.redemptions.cancel(cancel)
+    again = await system.calls.cancel(cancel)
     assert again.status is Status.CANCELED and again.canceled_at is not None
 
 
@@ -154,7 +155,7 @@ async def test_a_step_added_to_the_definition_is_undone_by_every_way_back(system
     # The runner unwinds it (registered before its call), then the debit and the reservation.
     saga.refusing = True
     with pytest.raises(DomainError) as refused:
-        await system.redemptions.redeem(system.request(key="bonus-refused"))
+        await system.calls.redeem(system.request(key="bonus-refused"))
     assert refused.value.code is ErrorCode.UNAVAILABLE
     saga.refusing = False
     [(_, failed_id, reason)] = undone
@@ -169,13 +170,13 @@ async def test_a_step_added_to_the_definition_is_undone_by_every_way_back(system
     assert "crashed-with-bonus" in system.wallet.refunded and "crashed-with-bonus" not in system.catalog.reservations
 
     # A cancel refunds it: the cancel saga runs the redeem saga's way back.
-    opened, _ = await system.redemptions.redeem(system.request(key="with-bonus"))
+    opened, _ = await system.calls.redeem(system.request(key="with-bonus"))
     cancel = redemption_pb2.CancelRedemptionRequest(scope=system.scope(), redemption_id=opened.id, reason="oops")
-    assert (await system.redemptions.cancel(cancel)).status is Status.CANCELED
+    assert (await system.calls.cancel(cancel)).status is Status.CANCELED
     assert undone[-1] == ("acme", opened.id, "oops")
 
     # Recovery resumes a cancel whose request was persisted before a crash.
-    interrupted, _ = await system.redemptions.redeem(system.request(key="cancel-interrupted"))
+    interrupted, _ = await system.calls.redeem(system.request(key="cancel-interrupted"))
     async with system.sessions.begin() as session:
         assert await repository.request_cancel(session, interrupted.id, "oops") is not None
     await age(system, interrupted.id)
@@ -184,16 +185,16 @@ async def test_a_step_added_to_the_definition_is_undone_by_every_way_back(system
     assert await status_of(system, interrupted.id) == ("CANCELED", "", "canceled")
 
     # A review's rejection and a failed fulfilment's refund resume the cancel saga after their own request.
-    await system.redemptions.set_review_rules(redemption_pb2.SetReviewRulesRequest(
+    await system.calls.set_review_rules(redemption_pb2.SetReviewRulesRequest(
         scope=system.scope(), rules=redemption_pb2.ReviewRules(cost_over=100)))
-    held, _ = await system.redemptions.redeem(system.request(key="held-with-bonus"))
+    held, _ = await system.calls.redeem(system.request(key="held-with-bonus"))
     assert held.status is Status.AWAITING_APPROVAL
-    rejected = await system.redemptions.reject(redemption_pb2.RejectRedemptionRequest(
+    rejected = await system.calls.reject(redemption_pb2.RejectRedemptionRequest(
         scope=system.scope(), redemption_id=held.id, reason="fraud"))
     assert rejected.status is Status.CANCELED and undone[-1] == ("acme", held.id, "fraud")
-    await system.redemptions.set_review_rules(redemption_pb2.SetReviewRulesRequest(scope=system.scope()))
+    await system.calls.set_review_rules(redemption_pb2.SetReviewRulesRequest(scope=system.scope()))
     system.fulfillment.pool_empty = True
-    out_of_codes, _ = await system.redemptions.redeem(system.request(key="no-code-with-bonus"))
+    out_of_codes, _ = await system.calls.redeem(system.request(key="no-code-with-bonus"))
     assert out_of_codes.status is Status.CANCELED and out_of_codes.failure_code == "OUT_OF_CODES"
     assert undone[-1] == ("acme", out_of_codes.id, "no code left for this item")
     assert len(undone) == 6 and system.wallet.balances["p1"] == 1000

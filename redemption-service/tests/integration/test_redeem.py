@@ -15,7 +15,7 @@ from service_kit.messaging import JOBS_SUBJECT
 
 
 async def test_redeem_opens_with_a_snapshot_and_a_fulfillment_job(system) -> None:  # type: ignore[no-untyped-def]
-    redemption, replayed = await system.redemptions.redeem(system.request(comment="for me"))
+    redemption, replayed = await system.calls.redeem(system.request(comment="for me"))
     assert not replayed
     assert redemption.status is Status.OPEN
     assert (redemption.item_name, redemption.cost, redemption.point_type, redemption.point_scale) == \
@@ -40,10 +40,10 @@ async def test_redeem_opens_with_a_snapshot_and_a_fulfillment_job(system) -> Non
 
 async def test_physical_goods_keep_the_address_and_start_pending(system) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DomainError) as refused:
-        await system.redemptions.redeem(system.request(item="tshirt", key="no-address"))
+        await system.calls.redeem(system.request(item="tshirt", key="no-address"))
     assert refused.value.code is ErrorCode.SHIPPING_ADDRESS_REQUIRED
     address = common_pb2.ShippingAddress(name="Ann", line1="1 Main St", city="Oslo", country="NO")
-    redemption, _ = await system.redemptions.redeem(system.request(item="tshirt", shipping_address=address))
+    redemption, _ = await system.calls.redeem(system.request(item="tshirt", shipping_address=address))
     assert redemption.delivery_status is DeliveryStatus.PENDING
     assert redemption.shipping_address == {"name": "Ann", "line1": "1 Main St", "city": "Oslo", "country": "NO"}
     assert system.catalog.items["tshirt"].stock == 99, "only the second attempt holds stock"
@@ -51,7 +51,7 @@ async def test_physical_goods_keep_the_address_and_start_pending(system) -> None
 
 async def test_twenty_concurrent_duplicates_run_one_saga(make_system) -> None:  # type: ignore[no-untyped-def]
     system = await make_system(wait_seconds=10)
-    results = await asyncio.gather(*(system.redemptions.redeem(system.request(key="same")) for _ in range(20)))
+    results = await asyncio.gather(*(system.calls.redeem(system.request(key="same")) for _ in range(20)))
     assert len({r.id for r, _ in results}) == 1
     assert sorted(replayed for _, replayed in results) == [False] + [True] * 19
     assert system.wallet.calls.count("DebitPoints") == 1
@@ -61,23 +61,23 @@ async def test_twenty_concurrent_duplicates_run_one_saga(make_system) -> None:  
 
 
 async def test_replay_conflict_and_reuse(system) -> None:  # type: ignore[no-untyped-def]
-    first, _ = await system.redemptions.redeem(system.request(key="k"))
-    again, replayed = await system.redemptions.redeem(system.request(key="k", wait_for_fulfillment_ms=500))
+    first, _ = await system.calls.redeem(system.request(key="k"))
+    again, replayed = await system.calls.redeem(system.request(key="k", wait_for_fulfillment_ms=500))
     assert replayed and again.id == first.id and again.status is Status.OPEN
     with pytest.raises(DomainError) as conflict:
-        await system.redemptions.redeem(system.request(key="k", player="p2"))
+        await system.calls.redeem(system.request(key="k", player="p2"))
     assert conflict.value.code is ErrorCode.IDEMPOTENCY_KEY_CONFLICT
     with pytest.raises(DomainError) as reused:
-        await system.redemptions.redeem(system.request(key="k", comment="another body"))
+        await system.calls.redeem(system.request(key="k", comment="another body"))
     assert reused.value.code is ErrorCode.IDEMPOTENCY_KEY_REUSED
-    other_tenant, replayed = await system.redemptions.redeem(system.request(key="k", tenant="other"))
+    other_tenant, replayed = await system.calls.redeem(system.request(key="k", tenant="other"))
     assert not replayed and other_tenant.id != first.id, "keys are scoped by tenant"
     assert system.wallet.calls.count("DebitPoints") == 2
 
 
 async def test_empty_key_has_no_replay_protection(system) -> None:  # type: ignore[no-untyped-def]
-    a, _ = await system.redemptions.redeem(system.request(key=""))
-    b, replayed = await system.redemptions.redeem(system.request(key=""))
+    a, _ = await system.calls.redeem(system.request(key=""))
+    b, replayed = await system.calls.redeem(system.request(key=""))
     assert a.id != b.id and not replayed
     assert system.wallet.balances["p1"] == 700
 
@@ -88,7 +88,7 @@ async def test_a_failed_attempt_is_tried_afresh_by_the_same_request(system) -> N
     system.wallet.balances["p1"] = 100
     for _ in range(2):
         with pytest.raises(DomainError) as refused:
-            await system.redemptions.redeem(system.request(key="poor"))
+            await system.calls.redeem(system.request(key="poor"))
         assert refused.value.code is ErrorCode.INSUFFICIENT_BALANCE
     assert system.wallet.calls.count("DebitPoints") == 2, "the retry ran its own saga"
     assert system.catalog.items["voucher"].stock == 100 and system.wallet.balances["p1"] == 100
@@ -103,7 +103,7 @@ async def test_player_check_refusals(system, player: str, code: ErrorCode) -> No
     """The debit refuses a player who may not redeem (no separate player check: one call fewer per redemption);
     the reservation made before it is released."""
     with pytest.raises(DomainError) as refused:
-        await system.redemptions.redeem(system.request(player=player))
+        await system.calls.redeem(system.request(player=player))
     assert refused.value.code is code
     assert system.catalog.calls == ["ReserveStock", "ReleaseStock"]
     assert system.catalog.items["voucher"].stock == 100 and "GetPlayer" not in system.wallet.calls
@@ -113,15 +113,15 @@ async def test_player_check_refusals(system, player: str, code: ErrorCode) -> No
 async def test_a_concurrent_duplicate_gives_up_with_in_progress(make_system) -> None:  # type: ignore[no-untyped-def]
     system = await make_system(wait_seconds=0.2)
     system.wallet.debit_delay_seconds = 0.8
-    first = asyncio.create_task(system.redemptions.redeem(system.request(key="slow")))
+    first = asyncio.create_task(system.calls.redeem(system.request(key="slow")))
     while "DebitPoints" not in system.wallet.calls:
         await asyncio.sleep(0.01)
     with pytest.raises(DomainError) as busy:
-        await system.redemptions.redeem(system.request(key="slow"))
+        await system.calls.redeem(system.request(key="slow"))
     assert busy.value.code is ErrorCode.IDEMPOTENCY_KEY_IN_PROGRESS
     assert busy.value.metadata["retry_after_seconds"] == "1"
     opened, _ = await first
-    replay, replayed = await system.redemptions.redeem(system.request(key="slow"))
+    replay, replayed = await system.calls.redeem(system.request(key="slow"))
     assert replayed and replay.id == opened.id
 
 
@@ -129,7 +129,7 @@ async def test_a_debit_timing_out_after_committing_is_refunded(make_system) -> N
     system = await make_system(call_timeout=0.2)
     system.wallet.debit_delay_seconds = 1.0  # the debit lands, the answer misses every deadline
     with pytest.raises(DomainError) as failed:
-        await system.redemptions.redeem(system.request(key="timeout"))
+        await system.calls.redeem(system.request(key="timeout"))
     assert failed.value.code is ErrorCode.UNAVAILABLE
     assert system.wallet.balances["p1"] == 1000, "refunded"
     assert system.catalog.items["voucher"].stock == 100, "released"
@@ -143,7 +143,7 @@ async def test_a_debit_timing_out_after_committing_is_refunded(make_system) -> N
                                     {"shipping_address": common_pb2.ShippingAddress(name="no street")}])
 async def test_bad_input_is_refused_and_changes_nothing(system, fields) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DomainError) as refused:
-        await system.redemptions.redeem(system.request(**fields))
+        await system.calls.redeem(system.request(**fields))
     assert refused.value.code is ErrorCode.VALIDATION_ERROR
     assert (await system.sql("SELECT count(*) AS n FROM redemptions"))[0].n == 0
     assert system.wallet.calls == [] and system.catalog.calls == []

@@ -27,7 +27,7 @@ async def key_row(system, key: str):  # type: ignore[no-untyped-def]
 
 async def refused_for_balance(system, key: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(DomainError) as refused:
-        await system.redemptions.redeem(system.request(key=key))
+        await system.calls.redeem(system.request(key=key))
     assert refused.value.code is ErrorCode.INSUFFICIENT_BALANCE
 
 
@@ -38,27 +38,27 @@ async def test_a_refused_attempt_releases_its_key_and_the_retry_is_processed_and
     assert status == "FAILED" and (await key_row(system, "poor")).released_at is not None
 
     system.wallet.balances["p1"] = 1000          # the player earned points meanwhile
-    redemption, replayed = await system.redemptions.redeem(system.request(key="poor"))
+    redemption, replayed = await system.calls.redeem(system.request(key="poor"))
     assert not replayed and redemption.status is Status.OPEN and redemption.id != failed_id
     assert await attempts(system, "poor") == [(failed_id, "FAILED"), (redemption.id, "OPEN")], \
         "the failed attempt stays in the history"
     key = await key_row(system, "poor")
     assert key.redemption_id == redemption.id and key.released_at is None
 
-    again, replayed = await system.redemptions.redeem(system.request(key="poor"))
+    again, replayed = await system.calls.redeem(system.request(key="poor"))
     assert replayed and again.id == redemption.id, "the charged attempt is what the key keeps now"
     assert list(system.wallet.debits) == [redemption.id] and system.wallet.balances["p1"] == 850
-    assert (await system.redemptions.get(system.scope(), failed_id, "p1")).status is Status.FAILED
+    assert (await system.calls.get(system.scope(), failed_id, "p1")).status is Status.FAILED
 
 
 async def test_a_dependency_failure_past_the_deadline_is_refunded_and_the_retry_succeeds(make_system) -> None:  # type: ignore[no-untyped-def]
     system = await make_system(call_timeout=0.2)
     system.wallet.debit_delay_seconds = 1.0      # the debit lands, its answer misses the deadline
     with pytest.raises(DomainError) as failed:
-        await system.redemptions.redeem(system.request(key="stall"))
+        await system.calls.redeem(system.request(key="stall"))
     assert failed.value.code is ErrorCode.UNAVAILABLE
     system.wallet.debit_delay_seconds = 0.0      # the wallet recovered
-    redemption, replayed = await system.redemptions.redeem(system.request(key="stall"))
+    redemption, replayed = await system.calls.redeem(system.request(key="stall"))
     assert not replayed and redemption.status is Status.OPEN
     assert len(system.wallet.debits) == 2 and len(system.wallet.refunded) == 1
     assert system.wallet.balances["p1"] == 850, "the failed attempt's debit was refunded: one charge in all"
@@ -72,7 +72,7 @@ async def test_concurrent_retries_after_a_failure_make_one_new_redemption_and_on
     system.wallet.balances["p1"] = 1000
     debits_before = system.wallet.calls.count("DebitPoints")
 
-    results = await asyncio.gather(*(system.redemptions.redeem(system.request(key="rush")) for _ in range(20)))
+    results = await asyncio.gather(*(system.calls.redeem(system.request(key="rush")) for _ in range(20)))
 
     assert sorted(replayed for _, replayed in results) == [False] + [True] * 19
     assert len({r.id for r, _ in results}) == 1
@@ -88,24 +88,24 @@ async def test_a_released_key_stays_bound_to_its_player_and_body(system) -> None
     system.wallet.balances["p1"] = 100
     await refused_for_balance(system, "bound")
     with pytest.raises(DomainError) as reused:
-        await system.redemptions.redeem(system.request(key="bound", comment="another body"))
+        await system.calls.redeem(system.request(key="bound", comment="another body"))
     assert reused.value.code is ErrorCode.IDEMPOTENCY_KEY_REUSED
     with pytest.raises(DomainError) as conflict:
-        await system.redemptions.redeem(system.request(key="bound", player="p2"))
+        await system.calls.redeem(system.request(key="bound", player="p2"))
     assert conflict.value.code is ErrorCode.IDEMPOTENCY_KEY_CONFLICT
     assert len(await attempts(system, "bound")) == 1 and system.wallet.balances["p2"] == 1000
     assert (await key_row(system, "bound")).released_at is not None
 
     system.wallet.balances["p1"] = 1000
-    redemption, replayed = await system.redemptions.redeem(system.request(key="bound"))
+    redemption, replayed = await system.calls.redeem(system.request(key="bound"))
     assert not replayed and redemption.status is Status.OPEN
 
 
 async def test_a_completed_attempt_replays_and_charges_nothing_more(system) -> None:  # type: ignore[no-untyped-def]
     system.fulfillment.codes = ["CODE-1", "CODE-2"]
-    first, _ = await system.redemptions.redeem(system.request(key="done"))
+    first, _ = await system.calls.redeem(system.request(key="done"))
     assert first.status is Status.COMPLETED
-    again, replayed = await system.redemptions.redeem(system.request(key="done"))
+    again, replayed = await system.calls.redeem(system.request(key="done"))
     assert replayed and again.id == first.id and again.status is Status.COMPLETED
     assert system.wallet.calls.count("DebitPoints") == 1 and (await key_row(system, "done")).released_at is None
 
@@ -115,14 +115,14 @@ async def test_a_canceled_attempt_with_its_refund_replays(system, how: str) -> N
     """It charged, then refunded: the key keeps that outcome (a retry is not a new order)."""
     if how == "out_of_codes":
         system.fulfillment.pool_empty = True
-        first, _ = await system.redemptions.redeem(system.request(key="gone"))
+        first, _ = await system.calls.redeem(system.request(key="gone"))
     else:
-        opened, _ = await system.redemptions.redeem(system.request(key="gone"))
-        first = await system.redemptions.cancel(redemption_pb2.CancelRedemptionRequest(
+        opened, _ = await system.calls.redeem(system.request(key="gone"))
+        first = await system.calls.cancel(redemption_pb2.CancelRedemptionRequest(
             scope=system.scope(), redemption_id=opened.id, player_id="p1", reason="changed my mind"))
     assert first.status is Status.CANCELED
     system.fulfillment.pool_empty = False
-    again, replayed = await system.redemptions.redeem(system.request(key="gone"))
+    again, replayed = await system.calls.redeem(system.request(key="gone"))
     assert replayed and again.id == first.id and again.status is Status.CANCELED
     assert system.wallet.calls.count("DebitPoints") == 1 and system.wallet.balances["p1"] == 1000
     assert (await key_row(system, "gone")).released_at is None
@@ -134,12 +134,12 @@ async def test_marking_an_old_attempt_failed_again_leaves_the_newer_attempts_key
     await refused_for_balance(system, "twice")
     [(failed_id, _)] = await attempts(system, "twice")
     system.wallet.balances["p1"] = 1000
-    retry, _ = await system.redemptions.redeem(system.request(key="twice"))
+    retry, _ = await system.calls.redeem(system.request(key="twice"))
     async with system.sessions.begin() as session:
         await repository.mark_failed(session, failed_id, ErrorCode.UNAVAILABLE.value, "again")
     key = await key_row(system, "twice")
     assert key.redemption_id == retry.id and key.released_at is None
-    again, replayed = await system.redemptions.redeem(system.request(key="twice"))
+    again, replayed = await system.calls.redeem(system.request(key="twice"))
     assert replayed and again.id == retry.id
 
 

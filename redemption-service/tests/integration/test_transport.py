@@ -82,7 +82,7 @@ async def test_a_redeem_whose_caller_gave_up_still_finishes(system, stub) -> Non
 
 
 async def test_the_relay_publishes_each_job_once_with_its_event_id(system, nats_server) -> None:  # type: ignore[no-untyped-def]
-    redemption, _ = await system.redemptions.redeem(system.request())
+    redemption, _ = await system.calls.redeem(system.request())
     link = JetStreamLink(nats_server.url, "redemption-test")
     try:
         assert await system.publish_jobs(link) == 1

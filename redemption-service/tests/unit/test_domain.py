@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from google.protobuf.struct_pb2 import Struct
 from redemption_service.domain import CancelPlan, Outcome, Redemption, ResultPlan, Status
-from redemption_service.idempotency import key_or_generated, request_fingerprint
+from redemption_service.grpc_api import redeem_call
+from redemption_service.idempotency import key_or_generated
+from redemption_service.idempotency import request_fingerprint as command_fingerprint
 from rewards.common.v1 import common_pb2
 from rewards.redemption.v1 import redemption_pb2
 from service_kit.errors import DomainError, ErrorCode
@@ -121,6 +123,12 @@ def request(**fields: object) -> redemption_pb2.RedeemRequest:
     return base
 
 
+def request_fingerprint(request: redemption_pb2.RedeemRequest) -> str:
+    """The fingerprint of a request as Redeem takes it: read by the servicer, hashed from the command."""
+    command, _, _ = redeem_call(request)
+    return command_fingerprint(command)
+
+
 def test_fingerprint_ignores_the_fulfillment_wait_and_sees_the_body() -> None:
     assert request_fingerprint(request()) == request_fingerprint(request(wait_for_fulfillment_ms=900))
     assert request_fingerprint(request()) == request_fingerprint(request(trigger_source="MANUAL"))
@@ -139,9 +147,81 @@ def test_fingerprint_sees_a_quote_and_is_unchanged_without_one() -> None:
     assert request_fingerprint(request()) == "0fefe3c37a92a784b999d917c1d97940820bfdee42960386b949bff679edb0b1"
 
 
+def test_fingerprint_of_every_field_is_the_one_keys_were_stored_with() -> None:
+    """The digests the service stored when the use case read the RedeemRequest itself (before it took a
+    RedeemCommand): a key claimed then and replayed now still matches its request. Every hashed field is set, the
+    messages with what their dict form may hold (unicode, numbers, lists, nesting, null), and the fields left out
+    (the wait, the viewer) too; empty messages are no messages."""
+    details = Struct()
+    details.update({"campaign": "spring", "round": 3, "ratio": 0.5, "tags": ["a", "b"],
+                    "nested": {"ok": True, "none": None}, "name": "Zoë"})
+    full = request(
+        variant_id="v2", rounds=10, point_type="gems",
+        shipping_address=common_pb2.ShippingAddress(name="Ana Lúcia", line1="1 Main St", city="Lisboa",
+                                                    country="PT", postal_code="1000-001"),
+        customer_info=common_pb2.CustomerInfo(email="a@example.com", phone="+351"), comment="for my sister ✓",
+        trigger_source="CAMPAIGN", trigger_details=details, wait_for_fulfillment_ms=500,
+        viewer=redemption_pb2.VIEWER_BACKEND, viewer_id="cred-1", quote_id="q-1", sandbox_outcome="fail",
+        scope=common_pb2.Scope(tenant_id="t", environment=common_pb2.ENVIRONMENT_SANDBOX))
+    assert request_fingerprint(full) == "82a0b17acf50ef33c20bca7bb283e5d2687951912d7f835532f683e3f0cc401d"
+    empty = request(shipping_address=common_pb2.ShippingAddress(), customer_info=common_pb2.CustomerInfo(),
+                    trigger_details=Struct())
+    assert request_fingerprint(empty) == "0fefe3c37a92a784b999d917c1d97940820bfdee42960386b949bff679edb0b1"
+
+
 def test_idempotency_key_length_and_generation() -> None:
     assert key_or_generated("k" * 200) == "k" * 200
     with pytest.raises(DomainError) as exc:
         key_or_generated("k" * 201)
     assert exc.value.code is ErrorCode.VALIDATION_ERROR
     assert key_or_generated("") != key_or_generated("")
+
+
+def redeem_request(**fields: object) -> redemption_pb2.RedeemRequest:
+    base: dict[str, object] = {"scope": common_pb2.Scope(tenant_id="t", environment=common_pb2.ENVIRONMENT_LIVE),
+                               "player": common_pb2.PlayerContext(player_id="p"), "idempotency_key": "k",
+                               "item_id": "i"}
+    return redemption_pb2.RedeemRequest(**{**base, **fields})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("fields", "code", "message"), [
+    ({"player": common_pb2.PlayerContext(player_id="  ")}, ErrorCode.VALIDATION_ERROR,
+     "player.player_id is required"),
+    ({"item_id": "x" * 129}, ErrorCode.VALIDATION_ERROR, "item_id must be at most 128 characters"),
+    ({"point_type": "x" * 33}, ErrorCode.VALIDATION_ERROR, "point_type must be at most 32 characters"),
+    ({"comment": "a\x00b"}, ErrorCode.VALIDATION_ERROR, "comment must not contain NUL characters"),
+    ({"rounds": -1}, ErrorCode.VALIDATION_ERROR, "rounds may not be negative"),
+    ({"wait_for_fulfillment_ms": -1}, ErrorCode.VALIDATION_ERROR, "wait_for_fulfillment_ms may not be negative"),
+    ({"shipping_address": common_pb2.ShippingAddress(city="c")}, ErrorCode.VALIDATION_ERROR,
+     "shipping_address needs line1, country"),
+    ({"customer_info": common_pb2.CustomerInfo(name="A")}, ErrorCode.VALIDATION_ERROR,
+     "customer_info needs an email or a phone"),
+    ({"sandbox_outcome": "fail"}, ErrorCode.SANDBOX_ONLY,
+     "a forced outcome (Sandbox-Outcome) is for the sandbox only"),
+    ({"viewer": 42}, ErrorCode.VALIDATION_ERROR, "unknown viewer 42"),
+    # In the order the use case checked the request when it read it itself: the scope, the fields, the sandbox
+    # outcome, the viewer, the key.
+    ({"scope": common_pb2.Scope(), "item_id": ""}, ErrorCode.VALIDATION_ERROR, "scope.tenant_id is required"),
+    ({"item_id": "", "viewer_id": "v" * 201}, ErrorCode.VALIDATION_ERROR, "item_id is required"),
+    ({"shipping_address": common_pb2.ShippingAddress(name="A"), "sandbox_outcome": "fail"},
+     ErrorCode.VALIDATION_ERROR, "shipping_address needs line1, city, country"),
+    ({"sandbox_outcome": "fail", "viewer_id": "v" * 201}, ErrorCode.SANDBOX_ONLY,
+     "a forced outcome (Sandbox-Outcome) is for the sandbox only"),
+    ({"viewer": 42, "idempotency_key": "k" * 300}, ErrorCode.VALIDATION_ERROR, "unknown viewer 42"),
+])
+def test_a_redeem_request_is_refused_as_it_always_was(fields: dict[str, object], code: ErrorCode,
+                                                      message: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        command, _, _ = redeem_call(redeem_request(**fields))
+        key_or_generated(command.idempotency_key)
+    assert (refused.value.code, str(refused.value)) == (code, message)
+
+
+def test_a_redeem_passes_the_requests_messages_on_and_an_empty_one_as_none() -> None:
+    address = common_pb2.ShippingAddress(line1="1 Main St", city="Lisboa", country="PT")
+    command, viewer, forwarded = redeem_call(redeem_request(
+        shipping_address=address, customer_info=common_pb2.CustomerInfo(), viewer=redemption_pb2.VIEWER_BACKEND))
+    assert command.shipping_address == {"line1": "1 Main St", "city": "Lisboa", "country": "PT"}
+    assert forwarded.shipping_address == address and forwarded.player.player_id == "p"
+    assert command.customer_info is None and forwarded.customer_info is None   # an empty message is none
+    assert (viewer.kind, viewer.id) == ("backend", "")
