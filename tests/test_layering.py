@@ -39,7 +39,7 @@ USE_CASE_CONTRACTS = {
     "wallet": ({"wallet.py"}, set()),
     "redemption": ({"redemptions.py"}, {"rewards.catalog.v1", "rewards.common.v1", "rewards.fulfillment.v1",
                                         "rewards.wallet.v1"}),
-    "events": ({"log.py", "webhooks.py"}, set()),
+    "events": ({"event_log.py"}, set()),
 }
 
 

@@ -13,8 +13,8 @@ import grpc
 import pytest
 from events_service.consumer import EventLogConsumer
 from events_service.db import migrate
+from events_service.event_log import SecretVault
 from events_service.grpc_api import EventsApi, WebhookSettings
-from events_service.webhooks import SecretVault
 from nats.js import JetStreamContext
 from rewards.events.v1 import events_pb2_grpc
 from service_kit.domain_events import EVENTS_STREAM

@@ -23,8 +23,7 @@ from service_kit.messaging import DurableConsumer, JetStreamLink
 from service_kit.messaging_metrics import note_delivery
 from service_kit.pgpool import PgPool
 
-from events_service import domain
-from events_service import log as event_log
+from events_service import domain, event_log
 
 log = logging.getLogger("events_service.consumer")
 

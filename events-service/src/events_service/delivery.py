@@ -12,7 +12,7 @@ domain.retry_delay until the delivery's retry_until (three days), then the deliv
 failures have not been broken by one success for WEBHOOK_DISABLE_AFTER_SECONDS is disabled. Disabling writes a
 `webhook.endpoint.disabled` event into the tenant's log, in the transaction that disables it.
 
-The secrets a delivery is signed with are unsealed here, for the attempt only (webhooks.SecretVault); one that no
+The secrets a delivery is signed with are unsealed here, for the attempt only (event_log.SecretVault); one that no
 key of WEBHOOK_SECRET_KEYS opens fails the attempt unsent. The connection goes only to public addresses, checked as
 it is made (addresses.py), unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES: a refused one fails the attempt unsent too."""
 
@@ -35,8 +35,7 @@ from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 from service_kit.sealing import SealError
 
-from events_service import addresses, domain, webhooks
-from events_service import log as event_log
+from events_service import addresses, domain, event_log
 
 log = logging.getLogger("events_service.delivery")
 
@@ -138,7 +137,7 @@ class Answer:
 
 
 class WebhookDelivery:
-    def __init__(self, pool: PgPool, vault: webhooks.SecretVault, *, timeout: float, interval: float, batch: int,
+    def __init__(self, pool: PgPool, vault: event_log.SecretVault, *, timeout: float, interval: float, batch: int,
                  retry_base: float, retry_cap: float, disable_after: float, retry_for: float,
                  allow_private: bool = False, lease: float | None = None) -> None:
         self.pool = pool

@@ -1,7 +1,7 @@
 """The event log's and the webhooks' values and rules: what an event must be to be logged, a page of the log and
 its cursor, what an endpoint may be made of (its URL, types, description) and changed by, where a webhook may go,
 the refusals and their words, and what a delivery sends (its body, its signatures, when it is tried again). Pure:
-no database, network or proto; the use cases (log.py, webhooks.py) and the delivery loop (delivery.py) carry them
+no database, network or proto; the use cases (event_log.py) and the delivery loop (delivery.py) carry them
 out, the statements are repository.py's."""
 
 from __future__ import annotations

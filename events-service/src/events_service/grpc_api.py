@@ -1,4 +1,4 @@
-"""The EventsService servicer: proto <-> domain values (domain.py), and one use case (log.py, webhooks.py) per
+"""The EventsService servicer: proto <-> domain values (domain.py), and one use case (event_log.py) per
 RPC, nothing else. DomainError travels up to the kit's interceptor,
 which turns it into a rich status."""
 
@@ -15,13 +15,12 @@ from rewards.events.v1 import events_pb2, events_pb2_grpc
 from service_kit.pgpool import PgPool
 from service_kit.scope import Scope
 
-from events_service import domain, webhooks
-from events_service import log as event_log
+from events_service import domain, event_log
 
 
 @dataclass(frozen=True, slots=True)
 class WebhookSettings:
-    vault: webhooks.SecretVault       # seals the secrets it makes (WEBHOOK_SECRET_KEYS)
+    vault: event_log.SecretVault       # seals the secrets it makes (WEBHOOK_SECRET_KEYS)
     allow_http: bool = False
     allow_private_addresses: bool = False
     rotation_overlap_seconds: float = 86400.0
@@ -29,7 +28,7 @@ class WebhookSettings:
 
     @classmethod
     def of(cls, settings: Any) -> WebhookSettings:
-        return cls(webhooks.SecretVault.from_setting(settings.webhook_secret_keys.get_secret_value()),
+        return cls(event_log.SecretVault.from_setting(settings.webhook_secret_keys.get_secret_value()),
                    settings.webhook_allow_http, settings.webhook_allow_private_addresses,
                    settings.webhook_rotation_overlap_seconds, settings.webhook_retry_for_seconds)
 
@@ -82,7 +81,7 @@ class EventsApi(events_pb2_grpc.EventsServiceServicer):
 
     async def CreateWebhookEndpoint(self, request: events_pb2.CreateWebhookEndpointRequest,
                                     context: grpc.aio.ServicerContext) -> events_pb2.CreateWebhookEndpointResponse:
-        endpoint, secret = await webhooks.create(
+        endpoint, secret = await event_log.create(
             self.pool, Scope.from_proto(request.scope), self.hooks.vault, url=request.url,
             event_types=list(request.event_types), description=request.description,
             allow_http=self.hooks.allow_http, allow_private=self.hooks.allow_private_addresses)
@@ -90,18 +89,18 @@ class EventsApi(events_pb2_grpc.EventsServiceServicer):
 
     async def ListWebhookEndpoints(self, request: events_pb2.ListWebhookEndpointsRequest,
                                    context: grpc.aio.ServicerContext) -> events_pb2.ListWebhookEndpointsResponse:
-        found = await webhooks.list_all(self.pool, Scope.from_proto(request.scope))
+        found = await event_log.list_all(self.pool, Scope.from_proto(request.scope))
         return events_pb2.ListWebhookEndpointsResponse(endpoints=[_endpoint(e) for e in found])
 
     async def GetWebhookEndpoint(self, request: events_pb2.GetWebhookEndpointRequest,
                                  context: grpc.aio.ServicerContext) -> events_pb2.GetWebhookEndpointResponse:
-        found = await webhooks.get(self.pool, Scope.from_proto(request.scope), request.endpoint_id)
+        found = await event_log.get(self.pool, Scope.from_proto(request.scope), request.endpoint_id)
         return events_pb2.GetWebhookEndpointResponse(endpoint=_endpoint(found))
 
     async def UpdateWebhookEndpoint(self, request: events_pb2.UpdateWebhookEndpointRequest,
                                     context: grpc.aio.ServicerContext) -> events_pb2.UpdateWebhookEndpointResponse:
         e = request.endpoint
-        changed = await webhooks.update(
+        changed = await event_log.update(
             self.pool, Scope.from_proto(request.scope), e.id, mask=list(request.update_mask), url=e.url,
             event_types=list(e.event_types), description=e.description, enabled=e.enabled,
             allow_http=self.hooks.allow_http, allow_private=self.hooks.allow_private_addresses)
@@ -112,24 +111,24 @@ class EventsApi(events_pb2_grpc.EventsServiceServicer):
     async def RotateWebhookSecret(self, request: events_pb2.RotateWebhookSecretRequest,
                                   context: grpc.aio.ServicerContext) -> events_pb2.RotateWebhookSecretResponse:
         overlap = request.overlap_seconds or self.hooks.rotation_overlap_seconds
-        endpoint, secret = await webhooks.rotate_secret(self.pool, Scope.from_proto(request.scope), self.hooks.vault,
+        endpoint, secret = await event_log.rotate_secret(self.pool, Scope.from_proto(request.scope), self.hooks.vault,
                                                         request.endpoint_id, overlap)
         return events_pb2.RotateWebhookSecretResponse(endpoint=_endpoint(endpoint), secret=secret)
 
     async def DeleteWebhookEndpoint(self, request: events_pb2.DeleteWebhookEndpointRequest,
                                     context: grpc.aio.ServicerContext) -> events_pb2.DeleteWebhookEndpointResponse:
-        await webhooks.delete(self.pool, Scope.from_proto(request.scope), request.endpoint_id)
+        await event_log.delete(self.pool, Scope.from_proto(request.scope), request.endpoint_id)
         return events_pb2.DeleteWebhookEndpointResponse()
 
     async def ListWebhookAttempts(self, request: events_pb2.ListWebhookAttemptsRequest,
                                   context: grpc.aio.ServicerContext) -> events_pb2.ListWebhookAttemptsResponse:
-        found, token = await webhooks.attempts(self.pool, Scope.from_proto(request.scope), request.endpoint_id,
+        found, token = await event_log.attempts(self.pool, Scope.from_proto(request.scope), request.endpoint_id,
                                                page_size=request.page_size, page_token=request.page_token)
         return events_pb2.ListWebhookAttemptsResponse(attempts=[_attempt(a) for a in found], next_page_token=token)
 
     async def ResendWebhookEvent(self, request: events_pb2.ResendWebhookEventRequest,
                                  context: grpc.aio.ServicerContext) -> events_pb2.ResendWebhookEventResponse:
-        await webhooks.resend(self.pool, Scope.from_proto(request.scope), request.endpoint_id, request.event_id,
+        await event_log.resend(self.pool, Scope.from_proto(request.scope), request.endpoint_id, request.event_id,
                               self.hooks.retry_for_seconds)
         self.wake_delivery()
         return events_pb2.ResendWebhookEventResponse()

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-# seq is the cursor: inserts are serialized (an advisory lock in the inserting transaction: log.py), so seq
+# seq is the cursor: inserts are serialized (an advisory lock in the inserting transaction: event_log.py), so seq
 # order is commit order, and a reader that saw seq n has seen every smaller one (nothing is skipped).
 events = Table(
     "events",
@@ -73,7 +73,7 @@ webhook_endpoints = Table(
     Index("ix_webhook_endpoints_scope", "tenant_id", "environment", "created_at"),
 )
 
-# One event to one endpoint: written by the append that stores the event (log.py), so none is lost; pending
+# One event to one endpoint: written by the append that stores the event (event_log.py), so none is lost; pending
 # until an attempt is answered 2xx (delivered) or retry_until passes (failed). A resend makes it pending again.
 webhook_deliveries = Table(
     "webhook_deliveries",

@@ -1,6 +1,6 @@
 """Every statement of the calls (SQL text on the kit's PgPool, one round trip each), rows made into domain values
 (domain.py). The background loops keep theirs: the webhook delivery loop's are delivery.py's, the secrets'
-re-sealing's reseal.py's. Nothing here decides: the use cases (log.py, webhooks.py) do.
+re-sealing's reseal.py's. Nothing here decides: the use cases (event_log.py) do.
 
 Appends are serialized by a transaction-scoped advisory lock taken in the same statement, before the row's seq is
 drawn: seq order is then commit order, so a reader that saw seq n never finds a smaller one committed later (the
@@ -22,7 +22,7 @@ from events_service.domain import MAX_ENDPOINTS, Appended, Attempt, Endpoint, Lo
 APPEND_LOCK = 7_041_512_015
 
 # The same statement queues the event's webhook deliveries, one per enabled endpoint of its scope that takes its
-# type (webhooks.py): stored together or not at all, so no event is ever missed by an endpoint. $8: how long a
+# type (event_log.py): stored together or not at all, so no event is ever missed by an endpoint. $8: how long a
 # delivery is retried.
 APPEND = f"""
     WITH serialized AS (SELECT pg_advisory_xact_lock({APPEND_LOCK})),

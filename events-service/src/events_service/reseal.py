@@ -19,7 +19,7 @@ from service_kit.settings import load_settings
 
 from events_service.config import Settings
 from events_service.domain import SECRET_PREFIX
-from events_service.webhooks import SECRET_KEYS_SETTING, SecretVault
+from events_service.event_log import SECRET_KEYS_SETTING, SecretVault
 
 log = logging.getLogger(__name__)
 

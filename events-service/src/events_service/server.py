@@ -13,7 +13,7 @@ from service_kit.mtls import ServerSecurity
 from service_kit.periodic import every
 from service_kit.pgpool import PgPool
 
-from events_service import log as event_log
+from events_service import event_log
 from events_service.config import Settings
 from events_service.consumer import EventLogConsumer
 from events_service.db import migrate

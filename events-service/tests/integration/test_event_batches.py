@@ -15,8 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import pytest
-from events_service import domain, repository
-from events_service import log as event_log
+from events_service import domain, event_log, repository
 from events_service.consumer import EventLogConsumer
 from local_runner.pytest_plugin import wait_until
 from nats.js import JetStreamContext

@@ -9,8 +9,7 @@ import uuid
 
 import grpc
 import pytest
-from events_service import log as event_log
-from events_service import repository
+from events_service import event_log, repository
 from local_runner.pytest_plugin import wait_until
 from rewards.common.v1 import common_pb2
 from rewards.events.v1 import events_pb2

@@ -19,13 +19,12 @@ from typing import Any
 import grpc
 import pytest
 from events_service import delivery as webhook_delivery
-from events_service import domain
-from events_service import log as event_log
+from events_service import domain, event_log
 from events_service import reseal as webhook_reseal
 from events_service.delivery import WebhookDelivery
+from events_service.event_log import SecretVault
 from events_service.grpc_api import EventsApi, WebhookSettings
 from events_service.reseal import seal_secrets_in_clear, seal_stored_secrets
-from events_service.webhooks import SecretVault
 from local_runner.pytest_plugin import wait_until
 from prometheus_client import REGISTRY
 from rewards.common.v1 import common_pb2

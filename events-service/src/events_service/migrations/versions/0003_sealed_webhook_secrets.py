@@ -1,4 +1,4 @@
-"""The endpoints' signing secrets are sealed at rest (webhooks.SecretVault, setting WEBHOOK_SECRET_KEYS): a Fernet
+"""The endpoints' signing secrets are sealed at rest (event_log.SecretVault, setting WEBHOOK_SECRET_KEYS): a Fernet
 token of a `whsec_` secret is 164 characters, so `secret` and `previous_secret` grow to 255.
 
 Rows written before hold their secrets in clear; sealing needs WEBHOOK_SECRET_KEYS, which a migration does not
